@@ -1,0 +1,135 @@
+//! The command line, with its help in Chinese.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// The embedded default: a SQLite file in the working directory.
+pub const DEFAULT_DB: &str = "sqlite://ducha.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ducha",
+    version,
+    about = "ducha（督查）：精准扶贫建档立卡与督查平台"
+)]
+pub struct Cli {
+    /// 数据库地址：sqlite://文件 或 postgres://用户@主机/库
+    #[arg(long, global = true, env = "DUCHA_DATABASE_URL", default_value = DEFAULT_DB)]
+    pub db: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 启动网页服务
+    Serve(ServeArgs),
+    /// 更新数据库结构（启动时也会自动执行）
+    Migrate,
+    /// 生成演示城市（江门市）的建档立卡数据
+    Demo(DemoArgs),
+    /// 行政区划
+    #[command(subcommand)]
+    Regions(RegionsCommand),
+    /// 贫困户
+    #[command(subcommand)]
+    Household(HouseholdCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// 监听地址
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// 数据库中没有贫困户时，先装入演示城市
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// 随机种子：同一种子生成同样的数据
+    #[arg(long, default_value_t = 20_171_106)]
+    pub seed: u64,
+    /// 贫困户数量
+    #[arg(long, default_value_t = 12_000)]
+    pub households: u64,
+    /// 登记年度
+    #[arg(long, default_value_t = 2017)]
+    pub year: i32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegionsCommand {
+    /// 导入区划文件（格式：code,name,level,parent_code），整份文件无误才写入
+    Import {
+        /// 区划 CSV 文件
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HouseholdCommand {
+    /// 显示一户的登记信息
+    Show {
+        /// 户编号
+        number: String,
+        /// 显示完整的身份证号、电话和银行账号（默认遮盖）
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+/// Put Chinese headings and help texts on a command and all its subcommands.
+fn localise(cmd: clap::Command) -> clap::Command {
+    let mut template = String::from("{about}\n\n用法：{usage}\n");
+    if cmd.has_subcommands() {
+        template.push_str("\n命令：\n{subcommands}\n");
+    }
+    if cmd.get_positionals().next().is_some() {
+        template.push_str("\n参数：\n{positionals}\n");
+    }
+    template.push_str("\n选项：\n{options}");
+    cmd.help_template(template)
+        .subcommand_value_name("命令")
+        .disable_help_subcommand(true)
+        .disable_help_flag(true)
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("显示帮助"),
+        )
+        .mut_subcommands(localise)
+}
+
+pub fn parse() -> Cli {
+    let cmd = localise(
+        Cli::command().disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("显示版本"),
+        ),
+    );
+    let matches = cmd.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_helps_in_chinese() {
+        let cmd = localise(Cli::command());
+        cmd.clone().debug_assert();
+        let help = cmd.clone().render_help().to_string();
+        assert!(help.contains("命令"), "{help}");
+        assert!(help.contains("启动网页服务"), "{help}");
+    }
+}

@@ -1,0 +1,10 @@
+//! ducha's integration tests: one binary. Each test gets its own database: a fresh SQLite file
+//! in a temporary directory, or a fresh PostgreSQL database (created for the test, dropped
+//! after). The same tests run on both, against the real server over real HTTP.
+
+#[macro_use]
+mod support;
+
+mod cli;
+mod demo;
+mod regions;

@@ -1,0 +1,188 @@
+//! Test fixtures: databases on both backends and the server on a free port.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ducha_storage::{Backend, Db};
+use sea_orm::ConnectionTrait;
+
+/// Where the PostgreSQL tests connect to create their databases. Over the Unix socket when the
+/// machine has one: sqlx 0.9 stalls small writes over TCP (no TCP_NODELAY).
+pub fn pg_admin_url() -> String {
+    if let Ok(url) = std::env::var("DUCHA_TEST_PG_URL") {
+        return url;
+    }
+    if std::path::Path::new("/var/run/postgresql/.s.PGSQL.5432").exists() {
+        "postgres://postgres@localhost/postgres?host=/var/run/postgresql".into()
+    } else {
+        "postgres://postgres@127.0.0.1:5432/postgres".into()
+    }
+}
+
+fn with_database(admin: &str, name: &str) -> String {
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("ducha.db").display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = pg_admin_url();
+                let admin = Db::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL 不可用，无法运行 PostgreSQL 测试（{admin_url}）：{e}\n\
+                         请启动本机 PostgreSQL（127.0.0.1:5432），或用环境变量 DUCHA_TEST_PG_URL 指定一个可建库的账号。"
+                    )
+                });
+                let name = format!(
+                    "ducha_it_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.subsec_micros())
+                );
+                admin
+                    .conn()
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                TestDb {
+                    url: with_database(&admin_url, &name),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub async fn open(&self) -> Db {
+        Db::open(&self.url)
+            .await
+            .expect("open and migrate the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; do the async work on a thread of its own.
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(admin) = Db::connect(&pg_admin_url()).await {
+                    let _ = admin
+                        .conn()
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = handle.join();
+    }
+}
+
+/// The real server on a free port, over a fresh database.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub client: reqwest::Client,
+    _test_db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let test_db = TestDb::new(backend).await;
+        let db = test_db.open().await;
+        ducha_storage::regions::ensure_default(&db)
+            .await
+            .expect("default regions");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = ducha_web::AppState { db: db.clone() };
+        tokio::spawn(async move {
+            ducha_web::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            client: reqwest::Client::new(),
+            _test_db: test_db,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Make `sqlite` and `postgres` tests of each named `async fn(Backend)`.
+macro_rules! both_backends {
+    ($($f:ident),* $(,)?) => { $(
+        mod $f {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$f(ducha_storage::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$f(ducha_storage::Backend::Postgres).await
+            }
+        }
+    )* };
+}

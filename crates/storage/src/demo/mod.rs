@@ -1,0 +1,279 @@
+//! Loading the demo city into an empty registry, in one transaction (all or nothing), in
+//! batches that fit both databases' limits on statement parameters.
+
+pub mod defect;
+
+use chrono::Utc;
+use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan};
+use ducha_domain::labelled::Labelled;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
+
+use crate::help::{cadre, log, measure, plan, plan_item};
+use crate::registry::{finance, household, member, status_history};
+use crate::{Db, StorageError, regions, settings};
+
+/// Households generated and written per batch.
+const BATCH: u64 = 500;
+/// Rows per INSERT: SQLite allows 32,766 parameters in a statement, and a member row has 17.
+const ROWS_PER_INSERT: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DemoSummary {
+    pub households: u64,
+    pub members: u64,
+    pub cadres: u64,
+    pub defects: u64,
+}
+
+async fn insert_chunks<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), StorageError>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Generate the demo city from `config` over the regions in the database and write it.
+/// Refuses a registry that already has households. `progress` hears households written so far.
+pub async fn load(
+    db: &Db,
+    config: DemoConfig,
+    progress: impl Fn(u64, u64),
+) -> Result<DemoSummary, StorageError> {
+    regions::ensure_default(db).await?;
+    let tree = regions::tree(db).await?;
+    let plan = DemoPlan::new(config, &tree).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    let txn = db.conn().begin().await?;
+    if !crate::registry::is_empty(&txn).await? {
+        return Err(StorageError::Rejected(
+            "登记库中已有贫困户：演示数据只能装入空库（可另指定一个新的数据库文件）".into(),
+        ));
+    }
+    let now = Utc::now();
+    let cadres: Vec<cadre::ActiveModel> = plan
+        .cadres()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| cadre::ActiveModel {
+            id: Set(i as i64 + 1),
+            name: Set(c.name.clone()),
+            unit: Set(c.unit.clone()),
+            phone: Set(Some(c.phone.clone())),
+            town_code: Set(c.town_code.clone()),
+            active: Set(true),
+        })
+        .collect();
+    let mut summary = DemoSummary {
+        cadres: cadres.len() as u64,
+        ..Default::default()
+    };
+    insert_chunks(&txn, cadres).await?;
+
+    let mut start = 0;
+    while start < plan.len() {
+        let end = (start + BATCH).min(plan.len());
+        let batch: Vec<DemoHousehold> = (start..end).map(|i| plan.household(i)).collect();
+        write_batch(&txn, &batch, now, &mut summary).await?;
+        progress(end, plan.len());
+        start = end;
+    }
+    db.reset_sequences(&txn, &["cadres", "households", "help_plans"])
+        .await?;
+    settings::set(
+        db,
+        &txn,
+        "demo",
+        &format!(
+            "seed={} households={} year={}",
+            config.seed, config.households, config.year
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(summary)
+}
+
+async fn write_batch(
+    txn: &DatabaseTransaction,
+    batch: &[DemoHousehold],
+    now: chrono::DateTime<Utc>,
+    summary: &mut DemoSummary,
+) -> Result<(), StorageError> {
+    let (mut hs, mut ms, mut fs, mut ss, mut ps, mut pis, mut mes, mut ls, mut ds) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
+    for d in batch {
+        // The demo loads into an empty registry, so a household's id is its index + 1, and its
+        // one plan (for the demo year) shares that id.
+        let id = d.index as i64 + 1;
+        let h = &d.household;
+        let cadre_id = d.cadre.map(|c| c as i64 + 1);
+        hs.push(household::ActiveModel {
+            id: Set(id),
+            number: Set(h.number.clone()),
+            district_code: Set(d.district_code.clone()),
+            town_code: Set(d.town_code.clone()),
+            village_code: Set(h.village_code.clone()),
+            household_type: Set(h.household_type.code().into()),
+            main_cause: Set(h.main_cause.code().into()),
+            other_cause_1: Set(h.other_causes.first().map(|c| c.code().into())),
+            other_cause_2: Set(h.other_causes.get(1).map(|c| c.code().into())),
+            food_clothing: Set(h.guarantees.food_clothing),
+            compulsory_education: Set(h.guarantees.compulsory_education),
+            basic_medical: Set(h.guarantees.basic_medical),
+            safe_housing: Set(h.guarantees.safe_housing),
+            safe_water: Set(h.guarantees.safe_water),
+            status: Set(h.status.code().into()),
+            identified_on: Set(h.identified_on),
+            address: Set(h.address.clone()),
+            phone: Set(h.phone.clone()),
+            bank_account: Set(h.bank_account.clone()),
+            cadre_id: Set(cadre_id),
+            record_book_issued: Set(d.record_book.issued),
+            record_book_provincial: Set(d.record_book.provincial_format),
+            record_book_checked_on: Set(d.record_book.last_checked),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        for (k, m) in d.members.iter().enumerate() {
+            ms.push(member::ActiveModel {
+                id: NotSet,
+                household_id: Set(id),
+                seq: Set(k as i32 + 1),
+                name: Set(m.name.clone()),
+                id_number: Set(m.id_number.clone()),
+                relation: Set(m.relation.code().into()),
+                sex: Set(m.sex.code().into()),
+                birth_date: Set(m.birth_date),
+                education: Set(m.education.code().into()),
+                school_stage: Set(m.school_stage.code().into()),
+                out_of_school_reason: Set(m.out_of_school_reason.clone()),
+                health: Set(m.health.code().into()),
+                labour_ability: Set(m.labour_ability.code().into()),
+                medical_insurance: Set(m.medical_insurance),
+                phone: Set(m.phone.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        for f in &d.finances {
+            fs.push(finance::ActiveModel {
+                id: NotSet,
+                household_id: Set(id),
+                year: Set(f.year),
+                household_size: Set(d.members.len() as i32),
+                wage_income: Set(f.wage_income.fen()),
+                business_income: Set(f.business_income.fen()),
+                property_income: Set(f.property_income.fen()),
+                transfer_income: Set(f.transfer_income.fen()),
+                production_costs: Set(f.production_costs.fen()),
+                declared_total_income: Set(f.declared_total_income.map(|m| m.fen())),
+                living_expenditure: Set(f.living_expenditure.map(|m| m.fen())),
+            });
+        }
+        for (status, on) in &d.status_history {
+            ss.push(status_history::ActiveModel {
+                id: NotSet,
+                household_id: Set(id),
+                status: Set(status.code().into()),
+                effective_on: Set(*on),
+                note: Set(None),
+                recorded_by: Set(Some("演示数据".into())),
+                recorded_at: Set(now),
+            });
+        }
+        if let Some(p) = &d.plan {
+            ps.push(plan::ActiveModel {
+                id: Set(id),
+                household_id: Set(id),
+                year: Set(p.year),
+                target_income: Set(p.target_income.fen()),
+                made_on: Set(p.made_on),
+                cadre_id: Set(cadre_id),
+            });
+            for c in &p.planned {
+                pis.push(plan_item::ActiveModel {
+                    id: NotSet,
+                    plan_id: Set(id),
+                    category: Set(c.code().into()),
+                    note: Set(None),
+                });
+            }
+        }
+        for m in &d.measures {
+            mes.push(measure::ActiveModel {
+                id: NotSet,
+                household_id: Set(id),
+                plan_id: Set(d.plan.as_ref().map(|_| id)),
+                category: Set(m.category.code().into()),
+                description: Set(m.description.clone()),
+                delivered_on: Set(m.delivered_on),
+                amount: Set(m.amount.fen()),
+                income_generating: Set(m.income_generating),
+                project_id: Set(None),
+            });
+        }
+        for l in &d.logs {
+            ls.push(log::ActiveModel {
+                id: NotSet,
+                household_id: Set(id),
+                cadre_id: Set(cadre_id),
+                visited_on: Set(l.visited_on),
+                content: Set(l.content.clone()),
+                location: Set(None),
+            });
+        }
+        for df in &d.defects {
+            ds.push(defect::ActiveModel {
+                id: NotSet,
+                kind: Set(df.kind.code().into()),
+                household_id: Set(id),
+                member_seq: Set(df.member.map(|k| k as i32 + 1)),
+            });
+        }
+        summary.households += 1;
+        summary.members += d.members.len() as u64;
+        summary.defects += d.defects.len() as u64;
+    }
+    insert_chunks(txn, hs).await?;
+    insert_chunks(txn, ms).await?;
+    insert_chunks(txn, fs).await?;
+    insert_chunks(txn, ss).await?;
+    insert_chunks(txn, ps).await?;
+    insert_chunks(txn, pis).await?;
+    insert_chunks(txn, mes).await?;
+    insert_chunks(txn, ls).await?;
+    insert_chunks(txn, ds).await?;
+    Ok(())
+}
+
+/// Deliberate problems in the loaded demo, per kind (code), for checks to be measured against.
+pub async fn defect_counts(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
+    let rows = sea_orm::ConnectionTrait::query_all_raw(
+        db.conn(),
+        db.stmt(
+            "SELECT kind, COUNT(*) AS n FROM demo_defects GROUP BY kind ORDER BY kind",
+            vec![],
+        ),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?)))
+        .collect()
+}

@@ -1,0 +1,14 @@
+//! ducha's storage: one schema and one set of queries for SQLite (the embedded default) and
+//! PostgreSQL (a province or the nation). Every query that reads households takes a region
+//! scope; the demo city loads here.
+#![forbid(unsafe_code)]
+
+mod db;
+pub mod demo;
+pub mod help;
+pub mod migration;
+pub mod regions;
+pub mod registry;
+pub mod settings;
+
+pub use db::{Backend, Db, StorageError};

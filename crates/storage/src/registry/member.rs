@@ -1,0 +1,30 @@
+//! The `members` table.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "members")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub household_id: i64,
+    pub seq: i32,
+    pub name: String,
+    pub id_number: String,
+    pub relation: String,
+    pub sex: String,
+    pub birth_date: Date,
+    pub education: String,
+    pub school_stage: String,
+    pub out_of_school_reason: Option<String>,
+    pub health: String,
+    pub labour_ability: String,
+    pub medical_insurance: bool,
+    pub phone: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every test of ducha: unit tests, and the integration tests on SQLite and on PostgreSQL.
+# Starts the local PostgreSQL if it is installed but stopped; the PostgreSQL tests fail with a
+# clear message when there is none (set DUCHA_TEST_PG_URL to use another server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${DUCHA_TEST_PG_URL:-}" ] && command -v pg_ctlcluster >/dev/null 2>&1; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo "启动本机 PostgreSQL……"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  fi
+fi
+if [ -z "${DUCHA_TEST_PG_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "注意：127.0.0.1:5432 上没有 PostgreSQL，PostgreSQL 测试将失败（可用 DUCHA_TEST_PG_URL 指定服务器）。" >&2
+fi
+
+exec cargo test --workspace "$@"
