@@ -29,14 +29,7 @@ impl MeasureCategory {
     /// Development measures (产业, 就业, 金融, 公益性岗位, 资产收益): what a household able to
     /// work should have, as opposed to welfare alone.
     pub fn is_development(self) -> bool {
-        matches!(
-            self,
-            Self::Industry
-                | Self::Employment
-                | Self::Finance
-                | Self::PublicWelfareJob
-                | Self::AssetIncome
-        )
+        matches!(self, Self::Industry | Self::Employment | Self::Finance | Self::PublicWelfareJob | Self::AssetIncome)
     }
 }
 

@@ -21,11 +21,7 @@ pub enum IdError {
     #[error("身份证号应为 18 位，实为 {0} 位")]
     BadLength(usize),
     #[error("身份证号第 {position} 位“{found}”不是数字{hint}")]
-    BadCharacter {
-        position: usize,
-        found: char,
-        hint: &'static str,
-    },
+    BadCharacter { position: usize, found: char, hint: &'static str },
     #[error("身份证号前两位“{0}”不是有效的省级代码")]
     UnknownProvince(String),
     #[error("身份证号中的出生日期“{0}”不是真实日期")]
@@ -37,9 +33,8 @@ pub enum IdError {
 /// Province-level codes in use (GB/T 2260; 71 台湾, 81 香港, 82 澳门, 83 for the residence
 /// permits of Taiwan residents).
 const PROVINCES: [&str; 35] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82", "83",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
+    "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83",
 ];
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -47,11 +42,7 @@ const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'
 
 /// The check character for the first 17 digits. Panics only on non-digits, which callers exclude.
 pub fn check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     CHECK[(sum % 11) as usize]
 }
 
@@ -81,11 +72,7 @@ impl IdNumber {
             let last = i == 17;
             if !(c.is_ascii_digit() || (last && c == 'X')) {
                 let hint = if last { "或 X" } else { "" };
-                return Err(IdError::BadCharacter {
-                    position: i + 1,
-                    found: c,
-                    hint,
-                });
+                return Err(IdError::BadCharacter { position: i + 1, found: c, hint });
             }
         }
         if !PROVINCES.contains(&&s[..2]) {
@@ -99,21 +86,14 @@ impl IdNumber {
         }
         let expected = check_char(&s.as_bytes()[..17]);
         if chars[17] != expected {
-            return Err(IdError::BadCheckDigit {
-                expected,
-                found: chars[17],
-            });
+            return Err(IdError::BadCheckDigit { expected, found: chars[17] });
         }
         Ok(Self(s))
     }
 
     /// Build a valid number from its parts (the demo city and tests use this).
     pub fn compose(area: &str, birth: NaiveDate, sequence: u16) -> Result<Self, IdError> {
-        let first17 = format!(
-            "{area:0>6.6}{}{:03}",
-            birth.format("%Y%m%d"),
-            sequence % 1000
-        );
+        let first17 = format!("{area:0>6.6}{}{:03}", birth.format("%Y%m%d"), sequence % 1000);
         let check = check_char(first17.as_bytes());
         Self::parse(&format!("{first17}{check}"))
     }
@@ -134,31 +114,17 @@ impl IdNumber {
     }
 
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
-            Sex::Male
-        } else {
-            Sex::Female
-        }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
     }
 
     /// Compare what was entered with what the number says; each mismatch names its field.
-    pub fn mismatches(
-        &self,
-        sex: Option<Sex>,
-        birth_date: Option<NaiveDate>,
-    ) -> Vec<(&'static str, String)> {
+    pub fn mismatches(&self, sex: Option<Sex>, birth_date: Option<NaiveDate>) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Some(s) = sex.filter(|s| *s != self.sex()) {
-            out.push((
-                "sex",
-                format!("性别填“{s}”，但身份证号表明为“{}”", self.sex()),
-            ));
+            out.push(("sex", format!("性别填“{s}”，但身份证号表明为“{}”", self.sex())));
         }
         if let Some(d) = birth_date.filter(|d| *d != self.birth_date()) {
-            out.push((
-                "birth_date",
-                format!("出生日期填 {d}，但身份证号表明为 {}", self.birth_date()),
-            ));
+            out.push(("birth_date", format!("出生日期填 {d}，但身份证号表明为 {}", self.birth_date())));
         }
         out
     }
@@ -183,10 +149,7 @@ mod tests {
         // The example number of GB 11643-1999 itself.
         let id = IdNumber::parse("11010519491231002X").expect("the standard's example is valid");
         assert_eq!(id.sex(), Sex::Female);
-        assert_eq!(
-            id.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         let id = IdNumber::parse(&with_check("44078119800101123")).unwrap();
         assert_eq!(id.sex(), Sex::Male);
         assert_eq!(id.area_code(), "440781");
@@ -194,63 +157,28 @@ mod tests {
 
     #[test]
     fn x_check_digit_lower_case_and_full_width_are_normalised() {
-        assert_eq!(
-            IdNumber::parse("11010519491231002x").unwrap().as_str(),
-            "11010519491231002X"
-        );
-        assert_eq!(
-            IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ")
-                .unwrap()
-                .as_str(),
-            "11010519491231002X"
-        );
-        assert_eq!(
-            IdNumber::parse(" 110105 19491231 002X ").unwrap().as_str(),
-            "11010519491231002X"
-        );
+        assert_eq!(IdNumber::parse("11010519491231002x").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(IdNumber::parse(" 110105 19491231 002X ").unwrap().as_str(), "11010519491231002X");
     }
 
     #[test]
     fn each_kind_of_bad_number_is_named() {
         assert_eq!(IdNumber::parse(""), Err(IdError::Empty));
-        assert_eq!(
-            IdNumber::parse("440781800101123"),
-            Err(IdError::OldFifteenDigit)
-        );
-        assert_eq!(
-            IdNumber::parse("4407811980010112"),
-            Err(IdError::BadLength(16))
-        );
+        assert_eq!(IdNumber::parse("440781800101123"), Err(IdError::OldFifteenDigit));
+        assert_eq!(IdNumber::parse("4407811980010112"), Err(IdError::BadLength(16)));
         assert!(matches!(
             IdNumber::parse("4407811980O101123X"),
-            Err(IdError::BadCharacter {
-                position: 11,
-                found: 'O',
-                ..
-            })
+            Err(IdError::BadCharacter { position: 11, found: 'O', .. })
         ));
-        assert!(matches!(
-            IdNumber::parse("X40781198001011230"),
-            Err(IdError::BadCharacter { position: 1, .. })
-        ));
-        assert_eq!(
-            IdNumber::parse(&with_check("99078119800101123")),
-            Err(IdError::UnknownProvince("99".into()))
-        );
-        assert_eq!(
-            IdNumber::parse(&with_check("44078119800230123")),
-            Err(IdError::BadBirthDate("19800230".into()))
-        );
-        assert_eq!(
-            IdNumber::parse(&with_check("44078118000101123")),
-            Err(IdError::BadBirthDate("18000101".into()))
-        );
+        assert!(matches!(IdNumber::parse("X40781198001011230"), Err(IdError::BadCharacter { position: 1, .. })));
+        assert_eq!(IdNumber::parse(&with_check("99078119800101123")), Err(IdError::UnknownProvince("99".into())));
+        assert_eq!(IdNumber::parse(&with_check("44078119800230123")), Err(IdError::BadBirthDate("19800230".into())));
+        assert_eq!(IdNumber::parse(&with_check("44078118000101123")), Err(IdError::BadBirthDate("18000101".into())));
         let good = with_check("44078119800101123");
         let wrong = if good.ends_with('0') { '1' } else { '0' };
         let bad = format!("{}{wrong}", &good[..17]);
-        assert!(
-            matches!(IdNumber::parse(&bad), Err(IdError::BadCheckDigit { found, .. }) if found == wrong)
-        );
+        assert!(matches!(IdNumber::parse(&bad), Err(IdError::BadCheckDigit { found, .. }) if found == wrong));
         let msg = IdNumber::parse(&bad).unwrap_err().to_string();
         assert!(msg.contains("校验位"), "{msg}");
     }
@@ -262,10 +190,7 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].0, "sex");
         assert_eq!(m[1].0, "birth_date");
-        assert!(
-            id.mismatches(Some(Sex::Female), NaiveDate::from_ymd_opt(1949, 12, 31))
-                .is_empty()
-        );
+        assert!(id.mismatches(Some(Sex::Female), NaiveDate::from_ymd_opt(1949, 12, 31)).is_empty());
     }
 
     #[test]

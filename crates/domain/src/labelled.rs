@@ -14,19 +14,11 @@ pub trait Labelled: Sized + Copy + 'static {
     /// Parse a stored code or a Chinese label (what a user types in a form or a spreadsheet).
     fn parse(text: &str) -> Result<Self, UnknownValue> {
         let t = text.trim();
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.code() == t || v.label() == t)
-            .ok_or_else(|| UnknownValue {
-                field: Self::FIELD,
-                value: t.to_string(),
-                allowed: Self::ALL
-                    .iter()
-                    .map(|v| v.label())
-                    .collect::<Vec<_>>()
-                    .join("、"),
-            })
+        Self::ALL.iter().copied().find(|v| v.code() == t || v.label() == t).ok_or_else(|| UnknownValue {
+            field: Self::FIELD,
+            value: t.to_string(),
+            allowed: Self::ALL.iter().map(|v| v.label()).collect::<Vec<_>>().join("、"),
+        })
     }
 }
 

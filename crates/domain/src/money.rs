@@ -5,9 +5,7 @@ use std::ops::{Add, AddAssign, Sub};
 
 use serde::{Deserialize, Serialize};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -33,12 +31,7 @@ impl Money {
     /// Parse yuan as typed: "1234", "1,234.5", "1234.50元", "-20".
     pub fn parse_yuan(text: &str) -> Result<Self, MoneyError> {
         let bad = || MoneyError(text.trim().to_string());
-        let t: String = text
-            .trim()
-            .trim_end_matches('元')
-            .chars()
-            .filter(|c| *c != ',' && *c != '，')
-            .collect();
+        let t: String = text.trim().trim_end_matches('元').chars().filter(|c| *c != ',' && *c != '，').collect();
         let (neg, t) = match t.strip_prefix('-') {
             Some(rest) => (true, rest.to_string()),
             None => (false, t),
@@ -53,10 +46,7 @@ impl Money {
         }
         let yuan: i64 = int.parse().map_err(|_| bad())?;
         let fen: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-        let total = yuan
-            .checked_mul(100)
-            .and_then(|v| v.checked_add(fen))
-            .ok_or_else(bad)?;
+        let total = yuan.checked_mul(100).and_then(|v| v.checked_add(fen)).ok_or_else(bad)?;
         Ok(Self(if neg { -total } else { total }))
     }
 

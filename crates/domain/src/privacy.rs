@@ -21,23 +21,9 @@ fn mask_middle(text: &str, keep_start: usize, keep_end: usize) -> String {
     let n = chars.len();
     if n <= keep_start + keep_end {
         // Too short to keep anything and still hide something: hide all but the last character.
-        return chars
-            .iter()
-            .enumerate()
-            .map(|(i, c)| if i + 1 == n { *c } else { '*' })
-            .collect();
+        return chars.iter().enumerate().map(|(i, c)| if i + 1 == n { *c } else { '*' }).collect();
     }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < keep_start || i >= n - keep_end {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
+    chars.iter().enumerate().map(|(i, c)| if i < keep_start || i >= n - keep_end { *c } else { '*' }).collect()
 }
 
 #[cfg(test)]

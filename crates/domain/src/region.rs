@@ -245,28 +245,14 @@ const HEADER: [&str; 4] = ["code", "name", "level", "parent_code"];
 /// format). Every row is checked; all problems are returned, each with its line and field, and
 /// nothing is returned unless the whole file is right.
 pub fn parse_region_file<R: std::io::Read>(reader: R) -> Result<Vec<Region>, Vec<RegionFileError>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
     let mut errors = Vec::new();
-    let err = |line: u64, field: &'static str, message: String| RegionFileError {
-        line,
-        field,
-        message,
-    };
+    let err = |line: u64, field: &'static str, message: String| RegionFileError { line, field, message };
     match rdr.headers() {
         Ok(h) => {
-            let got: Vec<&str> = h
-                .iter()
-                .map(|s| s.trim().trim_start_matches('\u{feff}'))
-                .collect();
+            let got: Vec<&str> = h.iter().map(|s| s.trim().trim_start_matches('\u{feff}')).collect();
             if got != HEADER {
-                return Err(vec![err(
-                    1,
-                    "表头",
-                    format!("应为“{}”，实为“{}”", HEADER.join(","), got.join(",")),
-                )]);
+                return Err(vec![err(1, "表头", format!("应为“{}”，实为“{}”", HEADER.join(","), got.join(",")))]);
             }
         }
         Err(e) => return Err(vec![err(1, "表头", format!("无法读取：{e}"))]),
@@ -283,11 +269,7 @@ pub fn parse_region_file<R: std::io::Read>(reader: R) -> Result<Vec<Region>, Vec
             }
         };
         if rec.len() != 4 {
-            errors.push(err(
-                line,
-                "整行",
-                format!("应有 4 列，实有 {} 列", rec.len()),
-            ));
+            errors.push(err(line, "整行", format!("应有 4 列，实有 {} 列", rec.len())));
             continue;
         }
         let (code, name, level, parent) = (&rec[0], rec[1].trim(), rec[2].trim(), rec[3].trim());
@@ -306,34 +288,17 @@ pub fn parse_region_file<R: std::io::Read>(reader: R) -> Result<Vec<Region>, Vec
             Some(l) => errors.push(err(
                 line,
                 "level",
-                format!(
-                    "级别“{level}”要求 {} 位代码，而代码 {code} 是 {} 位",
-                    l.code_len(),
-                    code.as_str().len()
-                ),
+                format!("级别“{level}”要求 {} 位代码，而代码 {code} 是 {} 位", l.code_len(), code.as_str().len()),
             )),
-            None => errors.push(err(
-                line,
-                "level",
-                format!("级别“{level}”无法识别，可填 city、district、town、village"),
-            )),
+            None => {
+                errors.push(err(line, "level", format!("级别“{level}”无法识别，可填 city、district、town、village")))
+            }
         }
-        if !code.as_str().starts_with(parent)
-            || parent.is_empty()
-            || parent.len() >= code.as_str().len()
-        {
-            errors.push(err(
-                line,
-                "parent_code",
-                format!("上级代码“{parent}”不是代码 {code} 的前缀"),
-            ));
+        if !code.as_str().starts_with(parent) || parent.is_empty() || parent.len() >= code.as_str().len() {
+            errors.push(err(line, "parent_code", format!("上级代码“{parent}”不是代码 {code} 的前缀")));
         }
         if let Some(first) = seen.insert(code.as_str().to_string(), line) {
-            errors.push(err(
-                line,
-                "code",
-                format!("代码 {code} 与第 {first} 行重复"),
-            ));
+            errors.push(err(line, "code", format!("代码 {code} 与第 {first} 行重复")));
         }
         regions.push(Region::new(code, name, parent));
     }
@@ -341,11 +306,7 @@ pub fn parse_region_file<R: std::io::Read>(reader: R) -> Result<Vec<Region>, Vec
     for (i, r) in regions.iter().enumerate() {
         if r.level != RegionLevel::City && !seen.contains_key(&r.parent_code) {
             let line = seen.get(r.code.as_str()).copied().unwrap_or(i as u64 + 2);
-            errors.push(err(
-                line,
-                "parent_code",
-                format!("上级代码 {} 在文件中不存在", r.parent_code),
-            ));
+            errors.push(err(line, "parent_code", format!("上级代码 {} 在文件中不存在", r.parent_code)));
         }
     }
     if regions.is_empty() && errors.is_empty() {
@@ -396,11 +357,7 @@ impl RegionTree {
             by_code.insert(r.code.as_str().to_string(), i);
             children.entry(r.parent_code.clone()).or_default().push(i);
         }
-        Self {
-            regions,
-            by_code,
-            children,
-        }
+        Self { regions, by_code, children }
     }
 
     pub fn all(&self) -> &[Region] {
@@ -416,11 +373,7 @@ impl RegionTree {
     }
 
     pub fn children(&self, code: &str) -> impl Iterator<Item = &Region> {
-        self.children
-            .get(code)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.regions[i])
+        self.children.get(code).into_iter().flatten().map(|&i| &self.regions[i])
     }
 
     /// The chain from the top division down to `code`'s parent.
@@ -447,11 +400,7 @@ impl RegionTree {
     /// "江门市/台山市/海宴镇".
     pub fn path(&self, code: &str) -> Option<String> {
         let me = self.get(code)?;
-        let mut names: Vec<&str> = self
-            .ancestors(code)
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect();
+        let mut names: Vec<&str> = self.ancestors(code).iter().map(|r| r.name.as_str()).collect();
         names.push(&me.name);
         Some(names.join("/"))
     }
@@ -471,11 +420,7 @@ impl RegionTree {
             .regions
             .iter()
             .filter(|r| level.is_none_or(|l| r.level == l))
-            .filter(|r| {
-                within
-                    .as_ref()
-                    .is_none_or(|w| w.contains(&r.code) && *w != r.code)
-            })
+            .filter(|r| within.as_ref().is_none_or(|w| w.contains(&r.code) && *w != r.code))
             .collect();
         let exact: Vec<&Region> = pool.iter().copied().filter(|r| r.name == last).collect();
         if let Some(res) = Self::decide(exact, |_| None) {
@@ -485,18 +430,11 @@ impl RegionTree {
         let core = core_name(stripped);
         // A written suffix (镇, 街道, 村委会 …) says what kind of division is meant.
         let family = suffix_family(stripped);
-        let pool: Vec<&Region> = pool
-            .into_iter()
-            .filter(|r| family.is_none() || suffix_family(&r.name) == family)
-            .collect();
-        let same_core: Vec<&Region> = pool
-            .iter()
-            .copied()
-            .filter(|r| core_name(&r.name) == core)
-            .collect();
-        if let Some(res) = Self::decide(same_core, |r| {
-            Some(format!("“{last}”按区划名“{}”（{}）处理", r.name, r.code))
-        }) {
+        let pool: Vec<&Region> =
+            pool.into_iter().filter(|r| family.is_none() || suffix_family(&r.name) == family).collect();
+        let same_core: Vec<&Region> = pool.iter().copied().filter(|r| core_name(&r.name) == core).collect();
+        if let Some(res) = Self::decide(same_core, |r| Some(format!("“{last}”按区划名“{}”（{}）处理", r.name, r.code)))
+        {
             return res;
         }
         let core_len = core.chars().count();
@@ -506,15 +444,11 @@ impl RegionTree {
                 .copied()
                 .filter(|r| {
                     let rc = core_name(&r.name);
-                    rc.chars().count() == core_len
-                        && rc.chars().zip(core.chars()).filter(|(a, b)| a != b).count() == 1
+                    rc.chars().count() == core_len && rc.chars().zip(core.chars()).filter(|(a, b)| a != b).count() == 1
                 })
                 .collect();
             if let Some(res) = Self::decide(near, |r| {
-                Some(format!(
-                    "“{last}”与区划名“{}”相差一字，按 {} {} 处理",
-                    r.name, r.code, r.name
-                ))
+                Some(format!("“{last}”与区划名“{}”相差一字，按 {} {} 处理", r.name, r.code, r.name))
             }) {
                 return res;
             }
@@ -526,17 +460,10 @@ impl RegionTree {
         match found.as_slice() {
             [] => None,
             [one] => Some(match note(one) {
-                None => Resolution::Exact {
-                    region: (*one).clone(),
-                },
-                Some(note) => Resolution::Corrected {
-                    region: (*one).clone(),
-                    note,
-                },
+                None => Resolution::Exact { region: (*one).clone() },
+                Some(note) => Resolution::Corrected { region: (*one).clone(), note },
             }),
-            many => Some(Resolution::Ambiguous {
-                candidates: many.iter().map(|r| (*r).clone()).collect(),
-            }),
+            many => Some(Resolution::Ambiguous { candidates: many.iter().map(|r| (*r).clone()).collect() }),
         }
     }
 
@@ -546,10 +473,8 @@ impl RegionTree {
         let mut within: Option<RegionCode> = None;
         let mut last = parts.last().copied().unwrap_or(input).to_string();
         for part in &parts[..parts.len().saturating_sub(1)] {
-            if let Some(r) = self
-                .regions
-                .iter()
-                .find(|r| r.name == *part && within.as_ref().is_none_or(|w| w.contains(&r.code)))
+            if let Some(r) =
+                self.regions.iter().find(|r| r.name == *part && within.as_ref().is_none_or(|w| w.contains(&r.code)))
             {
                 within = Some(r.code.clone());
             }
@@ -557,15 +482,11 @@ impl RegionTree {
         // A name glued to its district's ("台山市海晏镇"): only district and city names are long
         // and distinctive enough to peel off safely.
         loop {
-            let prefix = self
-                .regions
-                .iter()
-                .filter(|r| r.level <= RegionLevel::District)
-                .find(|r| {
-                    last.starts_with(&r.name)
-                        && last.len() > r.name.len()
-                        && within.as_ref().is_none_or(|w| w.contains(&r.code))
-                });
+            let prefix = self.regions.iter().filter(|r| r.level <= RegionLevel::District).find(|r| {
+                last.starts_with(&r.name)
+                    && last.len() > r.name.len()
+                    && within.as_ref().is_none_or(|w| w.contains(&r.code))
+            });
             match prefix {
                 Some(r) => {
                     last = last[r.name.len()..].to_string();
@@ -579,10 +500,7 @@ impl RegionTree {
 }
 
 fn strip_office_suffix(name: &str) -> &str {
-    ["人民政府", "政府", "办事处", "办"]
-        .iter()
-        .find_map(|s| name.strip_suffix(s))
-        .unwrap_or(name)
+    ["人民政府", "政府", "办事处", "办"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
 }
 
 /// Which kind of division a name's suffix names, with its variants folded together.
@@ -601,32 +519,14 @@ fn suffix_family(name: &str) -> Option<&'static str> {
         ("区", "区"),
         ("市", "市"),
     ];
-    FAMILIES
-        .iter()
-        .find(|(s, _)| name.ends_with(s))
-        .map(|(_, f)| *f)
+    FAMILIES.iter().find(|(s, _)| name.ends_with(s)).map(|(_, f)| *f)
 }
 
 /// A name without its kind suffix, so that 海宴、海宴镇 and 环市街、环市街道 compare equal.
 fn core_name(name: &str) -> &str {
-    const SUFFIXES: [&str; 12] = [
-        "村民委员会",
-        "居民委员会",
-        "村委会",
-        "居委会",
-        "社区",
-        "街道",
-        "街",
-        "镇",
-        "乡",
-        "区",
-        "市",
-        "村",
-    ];
-    SUFFIXES
-        .iter()
-        .find_map(|s| name.strip_suffix(s).filter(|c| !c.is_empty()))
-        .unwrap_or(name)
+    const SUFFIXES: [&str; 12] =
+        ["村民委员会", "居民委员会", "村委会", "居委会", "社区", "街道", "街", "镇", "乡", "区", "市", "村"];
+    SUFFIXES.iter().find_map(|s| name.strip_suffix(s).filter(|c| !c.is_empty())).unwrap_or(name)
 }
 
 /// The Jiangmen division list shipped with ducha (public statistical division codes).
@@ -646,44 +546,23 @@ mod tests {
         assert_eq!(t.at_level(RegionLevel::District).count(), 7);
         assert_eq!(t.at_level(RegionLevel::Town).count(), 82);
         assert_eq!(t.at_level(RegionLevel::Village).count(), 1348);
-        let count = |k| {
-            t.at_level(RegionLevel::Town)
-                .filter(|r| r.kind == k)
-                .count()
-        };
+        let count = |k| t.at_level(RegionLevel::Town).filter(|r| r.kind == k).count();
         assert_eq!(count(RegionKind::Street), 12);
         assert_eq!(count(RegionKind::Town), 61);
         assert_eq!(count(RegionKind::SpecialArea), 9);
-        assert_eq!(
-            t.get("440784401").map(|r| r.kind),
-            Some(RegionKind::SpecialArea)
-        ); // the prison
-        assert_eq!(
-            t.get("440781").map(|r| r.kind),
-            Some(RegionKind::CountyCity)
-        );
-        assert_eq!(
-            t.get("440703").map(|r| r.kind),
-            Some(RegionKind::UrbanDistrict)
-        );
+        assert_eq!(t.get("440784401").map(|r| r.kind), Some(RegionKind::SpecialArea)); // the prison
+        assert_eq!(t.get("440781").map(|r| r.kind), Some(RegionKind::CountyCity));
+        assert_eq!(t.get("440703").map(|r| r.kind), Some(RegionKind::UrbanDistrict));
     }
 
     #[test]
     fn hierarchy_queries() {
         let t = jiangmen();
         assert_eq!(t.path("440781111").as_deref(), Some("江门市/台山市/海宴镇"));
-        let anc: Vec<&str> = t
-            .ancestors("440781111")
-            .iter()
-            .map(|r| r.code.as_str())
-            .collect();
+        let anc: Vec<&str> = t.ancestors("440781111").iter().map(|r| r.code.as_str()).collect();
         assert_eq!(anc, ["4407", "440781"]);
         assert_eq!(t.descendants("440703", Some(RegionLevel::Town)).len(), 6);
-        assert!(
-            t.descendants("440781111", None)
-                .iter()
-                .all(|r| r.level == RegionLevel::Village)
-        );
+        assert!(t.descendants("440781111", None).iter().all(|r| r.level == RegionLevel::Village));
         assert_eq!(t.children("4407").count(), 7);
     }
 
@@ -719,12 +598,7 @@ mod tests {
         // Village names repeat across towns.
         let dup = t
             .at_level(RegionLevel::Village)
-            .find(|r| {
-                t.at_level(RegionLevel::Village)
-                    .filter(|o| o.name == r.name)
-                    .count()
-                    > 1
-            })
+            .find(|r| t.at_level(RegionLevel::Village).filter(|o| o.name == r.name).count() > 1)
             .expect("Jiangmen repeats some village names");
         match t.resolve(&dup.name, Some(RegionLevel::Village)) {
             Resolution::Ambiguous { candidates } => {
@@ -740,18 +614,9 @@ mod tests {
         let file = "code,name,level,parent_code\n4407,江门市,city,44\n440703,蓬江区,district,4407\n44070X,坏区,district,4407\n440703002,白沙街道,village,440703\n440799001,孤儿街道,town,440799\n";
         let errs = parse_region_file(file.as_bytes()).unwrap_err();
         let shown: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        assert!(
-            shown.iter().any(|s| s.starts_with("第 4 行“code”")),
-            "{shown:?}"
-        );
-        assert!(
-            shown.iter().any(|s| s.starts_with("第 5 行“level”")),
-            "{shown:?}"
-        );
-        assert!(
-            shown.iter().any(|s| s.starts_with("第 6 行“parent_code”")),
-            "{shown:?}"
-        );
+        assert!(shown.iter().any(|s| s.starts_with("第 4 行“code”")), "{shown:?}");
+        assert!(shown.iter().any(|s| s.starts_with("第 5 行“level”")), "{shown:?}");
+        assert!(shown.iter().any(|s| s.starts_with("第 6 行“parent_code”")), "{shown:?}");
         let bad_header = parse_region_file("id,name\n".as_bytes()).unwrap_err();
         assert_eq!(bad_header[0].line, 1);
     }

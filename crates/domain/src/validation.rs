@@ -17,10 +17,7 @@ pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -28,18 +25,11 @@ impl FieldErrors {
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
     pub fn summary(&self) -> String {
-        self.0
-            .iter()
-            .map(|e| format!("{}：{}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("；")
+        self.0.iter().map(|e| format!("{}：{}", e.field, e.message)).collect::<Vec<_>>().join("；")
     }
 
     /// Keep the value if it parsed, else record the error at `field`.

@@ -9,11 +9,7 @@ use clap::{Arg, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcomm
 pub const DEFAULT_DB: &str = "sqlite://ducha.db";
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "ducha",
-    version,
-    about = "ducha（督查）：精准扶贫建档立卡与督查平台"
-)]
+#[command(name = "ducha", version, about = "ducha（督查）：精准扶贫建档立卡与督查平台")]
 pub struct Cli {
     /// 数据库地址：sqlite://文件 或 postgres://用户@主机/库
     #[arg(long, global = true, env = "DUCHA_DATABASE_URL", default_value = DEFAULT_DB)]
@@ -96,25 +92,15 @@ fn localise(cmd: clap::Command) -> clap::Command {
         .subcommand_value_name("命令")
         .disable_help_subcommand(true)
         .disable_help_flag(true)
-        .arg(
-            Arg::new("help")
-                .short('h')
-                .long("help")
-                .action(ArgAction::Help)
-                .help("显示帮助"),
-        )
+        .arg(Arg::new("help").short('h').long("help").action(ArgAction::Help).help("显示帮助"))
         .mut_subcommands(localise)
 }
 
 pub fn parse() -> Cli {
     let cmd = localise(
-        Cli::command().disable_version_flag(true).arg(
-            Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(ArgAction::Version)
-                .help("显示版本"),
-        ),
+        Cli::command()
+            .disable_version_flag(true)
+            .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help("显示版本")),
     );
     let matches = cmd.get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())

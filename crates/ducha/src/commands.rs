@@ -8,8 +8,7 @@ use ducha_domain::labelled::Labelled;
 use ducha_domain::privacy;
 use ducha_domain::region::parse_region_file;
 use ducha_domain::registry::{
-    Education, Health, HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation,
-    SchoolStage, Sex,
+    Education, Health, HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex,
 };
 use ducha_storage::{Db, demo, regions, registry};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,27 +32,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             load_demo(&db, &args).await
         }
         Command::Regions(RegionsCommand::Import { file }) => {
-            let text =
-                std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            let text = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
             let parsed = parse_region_file(text.as_slice()).map_err(|errs| {
-                let lines: Vec<String> = errs
-                    .iter()
-                    .map(|e| format!("  {}：{e}", file.display()))
-                    .collect();
-                anyhow::anyhow!(
-                    "区划文件有 {} 处错误，未写入任何数据：\n{}",
-                    errs.len(),
-                    lines.join("\n")
-                )
+                let lines: Vec<String> = errs.iter().map(|e| format!("  {}：{e}", file.display())).collect();
+                anyhow::anyhow!("区划文件有 {} 处错误，未写入任何数据：\n{}", errs.len(), lines.join("\n"))
             })?;
             let db = Db::open(&cli.db).await?;
             let s = regions::import(&db, &parsed).await?;
-            println!(
-                "已导入区划 {} 个：新增 {}，更新 {}",
-                parsed.len(),
-                s.inserted,
-                s.updated
-            );
+            println!("已导入区划 {} 个：新增 {}，更新 {}", parsed.len(), s.inserted, s.updated);
             Ok(())
         }
         Command::Household(HouseholdCommand::Show { number, full }) => {
@@ -64,18 +50,12 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
-    let config = DemoConfig {
-        seed: args.seed,
-        households: args.households,
-        year: args.year,
-    };
+    let config = DemoConfig { seed: args.seed, households: args.households, year: args.year };
     let bar = ProgressBar::new(config.households);
     bar.set_style(
-        ProgressStyle::with_template(
-            "生成演示数据 [{bar:40}] {pos}/{len} 户 {per_sec} 预计剩余 {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ProgressStyle::with_template("生成演示数据 [{bar:40}] {pos}/{len} 户 {per_sec} 预计剩余 {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
     let summary = demo::load(db, config, |done, _| bar.set_position(done)).await?;
@@ -98,27 +78,14 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
     regions::ensure_default(&db).await?;
     if args.demo {
         if registry::is_empty(db.conn()).await? {
-            load_demo(
-                &db,
-                &DemoArgs {
-                    seed: 20_171_106,
-                    households: 12_000,
-                    year: 2017,
-                },
-            )
-            .await?;
+            load_demo(&db, &DemoArgs { seed: 20_171_106, households: 12_000, year: 2017 }).await?;
         } else {
             println!("数据库中已有贫困户，不再生成演示数据");
         }
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| {
-            format!(
-                "无法监听 {}（端口是否已被占用？可用 --addr 换一个）",
-                args.addr
-            )
-        })?;
+        .with_context(|| format!("无法监听 {}（端口是否已被占用？可用 --addr 换一个）", args.addr))?;
     let addr = listener.local_addr()?;
     let (households, members) = registry::totals(&db, &Scope::All).await?;
     println!("ducha 已启动：http://{addr}/");
@@ -133,9 +100,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
 }
 
 fn label<T: Labelled>(code: &str) -> String {
-    T::parse(code)
-        .map(|v| v.label().to_string())
-        .unwrap_or_else(|_| code.to_string())
+    T::parse(code).map(|v| v.label().to_string()).unwrap_or_else(|_| code.to_string())
 }
 
 async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
@@ -145,26 +110,16 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     let tree = regions::tree(db).await?;
     let h = &rec.household;
     let show = |raw: &Option<String>, mask: fn(&str) -> String| {
-        raw.as_deref()
-            .map(|v| if full { v.to_string() } else { mask(v) })
-            .unwrap_or_else(|| "—".into())
+        raw.as_deref().map(|v| if full { v.to_string() } else { mask(v) }).unwrap_or_else(|| "—".into())
     };
-    let causes: Vec<String> = [
-        Some(&h.main_cause),
-        h.other_cause_1.as_ref(),
-        h.other_cause_2.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|c| label::<PovertyCause>(c))
-    .collect();
+    let causes: Vec<String> = [Some(&h.main_cause), h.other_cause_1.as_ref(), h.other_cause_2.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|c| label::<PovertyCause>(c))
+        .collect();
     let yes = |b: bool| if b { "是" } else { "否" };
     println!("户编号：{}", h.number);
-    println!(
-        "所在地：{}",
-        tree.path(&h.village_code)
-            .unwrap_or_else(|| h.village_code.clone())
-    );
+    println!("所在地：{}", tree.path(&h.village_code).unwrap_or_else(|| h.village_code.clone()));
     println!(
         "属性：{}　状态：{}　识别日期：{}",
         label::<HouseholdType>(&h.household_type),
@@ -187,11 +142,7 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     );
     println!("\n家庭成员（{} 人）：", rec.members.len());
     for m in &rec.members {
-        let id = if full {
-            m.id_number.clone()
-        } else {
-            privacy::mask_id(&m.id_number)
-        };
+        let id = if full { m.id_number.clone() } else { privacy::mask_id(&m.id_number) };
         println!(
             "  {}. {}　{}　{}　{}　出生 {}　{}　{}　{}　{}　医保 {}",
             m.seq,
@@ -226,11 +177,7 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     }
     println!("\n状态变化：");
     for s in &rec.history {
-        println!(
-            "  {}　{}",
-            s.effective_on,
-            label::<HouseholdStatus>(&s.status)
-        );
+        println!("  {}　{}", s.effective_on, label::<HouseholdStatus>(&s.status));
     }
     Ok(())
 }

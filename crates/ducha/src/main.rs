@@ -10,19 +10,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DUCHA_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn",
-                )
-            }),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DUCHA_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+        }))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("错误：无法启动运行时：{e}");

@@ -6,13 +6,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sea_orm::sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector,
-    Statement,
-};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector, Statement};
 use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
@@ -37,10 +32,7 @@ pub enum StorageError {
     #[error("数据库地址“{0}”无法识别：应以 sqlite:// 或 postgres:// 开头")]
     BadUrl(String),
     #[error("无法连接数据库 {url}：{source}")]
-    Connect {
-        url: String,
-        source: sea_orm::sqlx::Error,
-    },
+    Connect { url: String, source: sea_orm::sqlx::Error },
     #[error("数据库操作失败：{0}")]
     Db(#[from] DbErr),
     #[error("{0}")]
@@ -71,21 +63,11 @@ fn redact(url: &str) -> String {
 impl Db {
     /// Connect, creating a SQLite file if it does not exist yet. Does not migrate.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
-        let connect_err = |source| StorageError::Connect {
-            url: redact(url),
-            source,
-        };
+        let connect_err = |source| StorageError::Connect { url: redact(url), source };
         if url.starts_with("sqlite:") {
             let opts = Self::sqlite_options(url).map_err(connect_err)?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(opts)
-                .await
-                .map_err(connect_err)?;
-            Ok(Db {
-                conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
-                backend: Backend::Sqlite,
-            })
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(connect_err)?;
+            Ok(Db { conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), backend: Backend::Sqlite })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
             let pool = PgPoolOptions::new()
@@ -94,10 +76,7 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(connect_err)?;
-            Ok(Db {
-                conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
-                backend: Backend::Postgres,
-            })
+            Ok(Db { conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool), backend: Backend::Postgres })
         } else {
             Err(StorageError::BadUrl(url.to_string()))
         }
@@ -124,16 +103,9 @@ impl Db {
     pub async fn migrate(&self, url: &str) -> Result<(), StorageError> {
         match self.backend {
             Backend::Sqlite => {
-                let connect_err = |source| StorageError::Connect {
-                    url: redact(url),
-                    source,
-                };
+                let connect_err = |source| StorageError::Connect { url: redact(url), source };
                 let opts = Self::sqlite_options(url).map_err(connect_err)?;
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(opts)
-                    .await
-                    .map_err(connect_err)?;
+                let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.map_err(connect_err)?;
                 let single = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
                 Migrator::up(&single, None).await?;
                 single.close().await?;
@@ -161,11 +133,7 @@ impl Db {
 
     /// After rows were written with explicit ids (the demo), move PostgreSQL's id sequences past
     /// them; SQLite's AUTOINCREMENT follows by itself.
-    pub(crate) async fn reset_sequences<C: ConnectionTrait>(
-        &self,
-        c: &C,
-        tables: &[&str],
-    ) -> Result<(), StorageError> {
+    pub(crate) async fn reset_sequences<C: ConnectionTrait>(&self, c: &C, tables: &[&str]) -> Result<(), StorageError> {
         if self.backend == Backend::Postgres {
             for t in tables {
                 let sql = format!(
@@ -182,10 +150,7 @@ impl Db {
 mod tests {
     #[test]
     fn passwords_do_not_reach_messages() {
-        assert_eq!(
-            super::redact("postgres://ducha:secret@db:5432/ducha"),
-            "postgres://ducha:***@db:5432/ducha"
-        );
+        assert_eq!(super::redact("postgres://ducha:secret@db:5432/ducha"), "postgres://ducha:***@db:5432/ducha");
         assert_eq!(super::redact("sqlite://ducha.db"), "sqlite://ducha.db");
     }
 }

@@ -5,25 +5,14 @@ use sea_orm::{ConnectionTrait, Value};
 use crate::{Db, StorageError};
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<String>, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT value FROM settings WHERE key = $1",
-            vec![key.into()],
-        ))
-        .await?;
+    let row = db.conn().query_one_raw(db.stmt("SELECT value FROM settings WHERE key = $1", vec![key.into()])).await?;
     Ok(match row {
         Some(r) => Some(r.try_get::<String>("", "value")?),
         None => None,
     })
 }
 
-pub async fn set<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    key: &str,
-    value: &str,
-) -> Result<(), StorageError> {
+pub async fn set<C: ConnectionTrait>(db: &Db, c: &C, key: &str, value: &str) -> Result<(), StorageError> {
     let values: Vec<Value> = vec![key.into(), value.into()];
     c.execute_raw(db.stmt(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

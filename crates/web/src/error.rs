@@ -48,12 +48,7 @@ impl IntoResponse for WebError {
             tracing::error!(error = %cause, "request failed");
         }
         let body = serde_json::json!({ "error": self.to_string() });
-        (
-            self.status(),
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(body),
-        )
-            .into_response()
+        (self.status(), [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
     }
 }
 

@@ -29,9 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(regions::routes())
         .fallback(error::not_found)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            2 * 1024 * 1024,
-        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -43,7 +41,5 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -16,8 +16,8 @@ use crate::labelled_enum;
 use crate::money::Money;
 use crate::region::{RegionKind, RegionLevel, RegionTree};
 use crate::registry::{
-    Education, Guarantees, Health, Household, HouseholdStatus, HouseholdType, LabourAbility,
-    Member, PovertyCause, Relation, SchoolStage, Sex, YearFinance, YearStandard, age_on,
+    Education, Guarantees, Health, Household, HouseholdStatus, HouseholdType, LabourAbility, Member, PovertyCause,
+    Relation, SchoolStage, Sex, YearFinance, YearStandard, age_on,
 };
 pub use rng::DemoRng;
 
@@ -99,11 +99,7 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self {
-            seed: 20_171_106,
-            households: 12_000,
-            year: 2017,
-        }
+        Self { seed: 20_171_106, households: 12_000, year: 2017 }
     }
 }
 
@@ -184,11 +180,7 @@ fn apportion(total: u64, weights: &[u64]) -> Vec<u64> {
         return vec![0; weights.len()];
     }
     let mut parts: Vec<u64> = weights.iter().map(|w| total * w / sum).collect();
-    let mut rema: Vec<(u64, usize)> = weights
-        .iter()
-        .enumerate()
-        .map(|(i, w)| ((total * w) % sum, i))
-        .collect();
+    let mut rema: Vec<(u64, usize)> = weights.iter().enumerate().map(|(i, w)| ((total * w) % sum, i)).collect();
     rema.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let short = total - parts.iter().sum::<u64>();
     for &(_, i) in rema.iter().take(short as usize) {
@@ -203,19 +195,9 @@ impl DemoPlan {
         let mut eligible: Vec<Vec<(&crate::region::Region, u64)>> = Vec::new();
         for d in &districts {
             let mut vs = Vec::new();
-            for town in tree
-                .children(d.code.as_str())
-                .filter(|t| t.kind != RegionKind::SpecialArea)
-            {
-                for v in tree
-                    .children(town.code.as_str())
-                    .filter(|v| !v.name.contains("虚拟"))
-                {
-                    let mut r = DemoRng::for_item(
-                        config.seed,
-                        STREAM_PLAN,
-                        v.code.as_str().parse().unwrap_or(0),
-                    );
+            for town in tree.children(d.code.as_str()).filter(|t| t.kind != RegionKind::SpecialArea) {
+                for v in tree.children(town.code.as_str()).filter(|v| !v.name.contains("虚拟")) {
+                    let mut r = DemoRng::for_item(config.seed, STREAM_PLAN, v.code.as_str().parse().unwrap_or(0));
                     // Rural villages hold nearly all registered poor; urban communities a few.
                     let w = match (v.kind, town.kind) {
                         (RegionKind::Village, _) => 60 + r.below(120),
@@ -230,13 +212,7 @@ impl DemoPlan {
         let dweights: Vec<u64> = districts
             .iter()
             .zip(&eligible)
-            .map(|(d, vs)| {
-                if vs.is_empty() {
-                    0
-                } else {
-                    u64::from(district_weight(d.code.as_str()))
-                }
-            })
+            .map(|(d, vs)| if vs.is_empty() { 0 } else { u64::from(district_weight(d.code.as_str())) })
             .collect();
         if dweights.iter().all(|w| *w == 0) {
             return Err(DemoError::NoVillages);
@@ -266,11 +242,7 @@ impl DemoPlan {
                 next_index += count;
             }
         }
-        Ok(Self {
-            config,
-            villages,
-            cadres,
-        })
+        Ok(Self { config, villages, cadres })
     }
 
     pub fn config(&self) -> DemoConfig {
@@ -307,29 +279,14 @@ impl DemoPlan {
         let std = YearStandard::default_for(cfg.year);
         let mut defects = Vec::new();
 
-        let htype = *r.weighted(&[
-            (HouseholdType::General, 60),
-            (HouseholdType::Dibao, 30),
-            (HouseholdType::Wubao, 10),
-        ]);
+        let htype =
+            *r.weighted(&[(HouseholdType::General, 60), (HouseholdType::Dibao, 30), (HouseholdType::Wubao, 10)]);
         let size = if htype == HouseholdType::Wubao {
             1
         } else {
-            *r.weighted(&[
-                (1usize, 15),
-                (2, 20),
-                (3, 23),
-                (4, 20),
-                (5, 13),
-                (6, 6),
-                (7, 3),
-            ])
+            *r.weighted(&[(1usize, 15), (2, 20), (3, 23), (4, 20), (5, 13), (6, 6), (7, 3)])
         };
-        let area = if r.chance(930) {
-            q.district_code.clone()
-        } else {
-            r.pick(&names::OTHER_AREAS).to_string()
-        };
+        let area = if r.chance(930) { q.district_code.clone() } else { r.pick(&names::OTHER_AREAS).to_string() };
         let surname = *r.weighted(&names::SURNAMES);
         let members = make_members(&mut r, htype, size, surname, &area, as_of);
         let mut members = members;
@@ -339,44 +296,23 @@ impl DemoPlan {
             let age = age_on(m.birth_date, as_of);
             if r.chance(DefectKind::BadCheckDigit.rate_per_mille()) {
                 m.id_number = break_check_digit(&m.id_number);
-                defects.push(Defect {
-                    kind: DefectKind::BadCheckDigit,
-                    member: Some(i),
-                });
-            } else if r.chance(DefectKind::SexMismatch.rate_per_mille())
-                && m.relation.implied_sex().is_none()
-            {
-                m.sex = if m.sex == Sex::Male {
-                    Sex::Female
-                } else {
-                    Sex::Male
-                };
-                defects.push(Defect {
-                    kind: DefectKind::SexMismatch,
-                    member: Some(i),
-                });
+                defects.push(Defect { kind: DefectKind::BadCheckDigit, member: Some(i) });
+            } else if r.chance(DefectKind::SexMismatch.rate_per_mille()) && m.relation.implied_sex().is_none() {
+                m.sex = if m.sex == Sex::Male { Sex::Female } else { Sex::Male };
+                defects.push(Defect { kind: DefectKind::SexMismatch, member: Some(i) });
             }
             if age < 16 && r.chance(DefectKind::MinorAbleToWork.rate_per_mille()) {
                 m.labour_ability = LabourAbility::Able;
-                defects.push(Defect {
-                    kind: DefectKind::MinorAbleToWork,
-                    member: Some(i),
-                });
+                defects.push(Defect { kind: DefectKind::MinorAbleToWork, member: Some(i) });
             }
             if r.chance(DefectKind::NoMedicalInsurance.rate_per_mille()) {
                 m.medical_insurance = false;
-                defects.push(Defect {
-                    kind: DefectKind::NoMedicalInsurance,
-                    member: Some(i),
-                });
+                defects.push(Defect { kind: DefectKind::NoMedicalInsurance, member: Some(i) });
             }
             if (6..=15).contains(&age) && m.school_stage != SchoolStage::NotInSchool {
                 if r.chance(DefectKind::Dropout.rate_per_mille()) {
                     m.school_stage = SchoolStage::NotInSchool;
-                    defects.push(Defect {
-                        kind: DefectKind::Dropout,
-                        member: Some(i),
-                    });
+                    defects.push(Defect { kind: DefectKind::Dropout, member: Some(i) });
                 } else if r.chance(5) {
                     // Out of school for a recorded reason: not a problem.
                     m.school_stage = SchoolStage::NotInSchool;
@@ -390,23 +326,13 @@ impl DemoPlan {
             } else {
                 members[1].relation = Relation::Head;
             }
-            defects.push(Defect {
-                kind: DefectKind::HeadCount,
-                member: Some(0),
-            });
+            defects.push(Defect { kind: DefectKind::HeadCount, member: Some(0) });
         }
-        if allow_duplicate
-            && index > 0
-            && members.len() >= 2
-            && r.chance(DefectKind::DuplicateId.rate_per_mille())
-        {
+        if allow_duplicate && index > 0 && members.len() >= 2 && r.chance(DefectKind::DuplicateId.rate_per_mille()) {
             let other = self.generate(index - 1, false);
             let last = members.len() - 1;
             members[last].id_number = other.members[0].id_number.clone();
-            defects.push(Defect {
-                kind: DefectKind::DuplicateId,
-                member: Some(last),
-            });
+            defects.push(Defect { kind: DefectKind::DuplicateId, member: Some(last) });
         }
 
         // Status and its history: the new period's registration ran in 2016.
@@ -458,60 +384,35 @@ impl DemoPlan {
             HouseholdStatus::Identified | HouseholdStatus::Helping | HouseholdStatus::Returned => {
                 r.range(2_600, exit - 200)
             }
-            HouseholdStatus::PreExit | HouseholdStatus::Exited if r.chance(300) => {
-                r.range(exit, exit + band - 1)
-            }
-            HouseholdStatus::PreExit | HouseholdStatus::Exited => {
-                r.range(exit + band, exit + 5_000)
-            }
+            HouseholdStatus::PreExit | HouseholdStatus::Exited if r.chance(300) => r.range(exit, exit + band - 1),
+            HouseholdStatus::PreExit | HouseholdStatus::Exited => r.range(exit + band, exit + 5_000),
             HouseholdStatus::Removed => r.range(9_000, 20_000),
         };
         if matches!(status, HouseholdStatus::PreExit | HouseholdStatus::Exited)
             && r.chance(DefectKind::ExitedBelowStandard.rate_per_mille())
         {
             per_capita = exit - r.range(100, 1_500);
-            defects.push(Defect {
-                kind: DefectKind::ExitedBelowStandard,
-                member: None,
-            });
+            defects.push(Defect { kind: DefectKind::ExitedBelowStandard, member: None });
         }
-        let workers = members
-            .iter()
-            .filter(|m| m.labour_ability == LabourAbility::Able)
-            .count();
+        let workers = members.iter().filter(|m| m.labour_ability == LabourAbility::Able).count();
         let size_i = members.len() as i64;
-        let last_year = make_finance(
-            &mut r,
-            cfg.year - 1,
-            per_capita * 85 / 100 * size_i,
-            workers > 0,
-            htype,
-        );
+        let last_year = make_finance(&mut r, cfg.year - 1, per_capita * 85 / 100 * size_i, workers > 0, htype);
         let mut this_year = make_finance(&mut r, cfg.year, per_capita * size_i, workers > 0, htype);
         if r.chance(DefectKind::ComponentsMismatch.rate_per_mille()) {
             let off = Money::from_yuan(r.range(500, 5_000) * if r.chance(500) { 1 } else { -1 });
             this_year.declared_total_income = Some(this_year.total_income() + off);
-            defects.push(Defect {
-                kind: DefectKind::ComponentsMismatch,
-                member: None,
-            });
+            defects.push(Defect { kind: DefectKind::ComponentsMismatch, member: None });
         }
         if r.chance(DefectKind::IncomeExpenditureDisagree.rate_per_mille()) {
             let spent = (this_year.total_income().fen() * r.range(25, 50) / 10).max(2_000_000);
             this_year.living_expenditure = Some(Money::from_fen(spent));
-            defects.push(Defect {
-                kind: DefectKind::IncomeExpenditureDisagree,
-                member: None,
-            });
+            defects.push(Defect { kind: DefectKind::IncomeExpenditureDisagree, member: None });
         }
 
         // Help: a cadre, the year's plan, measures and logs.
         let active = status.is_active();
         let cadre = if r.chance(DefectKind::NoCadre.rate_per_mille()) {
-            defects.push(Defect {
-                kind: DefectKind::NoCadre,
-                member: None,
-            });
+            defects.push(Defect { kind: DefectKind::NoCadre, member: None });
             None
         } else {
             Some(q.first_cadre + (seq / HOUSEHOLDS_PER_CADRE) as usize)
@@ -529,18 +430,10 @@ impl DemoPlan {
                 MeasureCategory::Health,
             ]
         } else {
-            &[
-                MeasureCategory::Welfare,
-                MeasureCategory::Health,
-                MeasureCategory::AssetIncome,
-                MeasureCategory::Social,
-            ]
+            &[MeasureCategory::Welfare, MeasureCategory::Health, MeasureCategory::AssetIncome, MeasureCategory::Social]
         };
         let plan = if active && r.chance(DefectKind::NoHelpPlan.rate_per_mille()) {
-            defects.push(Defect {
-                kind: DefectKind::NoHelpPlan,
-                member: None,
-            });
+            defects.push(Defect { kind: DefectKind::NoHelpPlan, member: None });
             None
         } else {
             let mut planned = Vec::new();
@@ -550,10 +443,9 @@ impl DemoPlan {
                     planned.push(c);
                 }
             }
-            let made_on =
-                NaiveDate::from_ymd_opt(cfg.year, 1 + r.below(3) as u32, 1 + r.below(28) as u32)
-                    .unwrap_or(as_of)
-                    .max(identified_on);
+            let made_on = NaiveDate::from_ymd_opt(cfg.year, 1 + r.below(3) as u32, 1 + r.below(28) as u32)
+                .unwrap_or(as_of)
+                .max(identified_on);
             Some(HelpPlan {
                 year: cfg.year,
                 planned,
@@ -584,31 +476,19 @@ impl DemoPlan {
         }
         let mut logs = Vec::new();
         if cadre.is_some() && status != HouseholdStatus::Removed {
-            let start = identified_on
-                .max(NaiveDate::from_ymd_opt(cfg.year - 1, 11, 1).unwrap_or(identified_on));
+            let start = identified_on.max(NaiveDate::from_ymd_opt(cfg.year - 1, 11, 1).unwrap_or(identified_on));
             let mut end = as_of;
             if active && r.chance(DefectKind::StaleHelpLog.rate_per_mille()) {
                 end = as_of - Duration::days(r.range(100, 200));
-                defects.push(Defect {
-                    kind: DefectKind::StaleHelpLog,
-                    member: None,
-                });
+                defects.push(Defect { kind: DefectKind::StaleHelpLog, member: None });
             }
             let mut d = start + Duration::days(r.range(5, 30));
             while d <= end {
-                logs.push(HelpLog {
-                    visited_on: d,
-                    content: r.pick(&names::LOG_CONTENTS).to_string(),
-                });
+                logs.push(HelpLog { visited_on: d, content: r.pick(&names::LOG_CONTENTS).to_string() });
                 d += Duration::days(r.range(25, 75));
             }
             // Active, fresh households were visited in the last three months at least.
-            if active
-                && end == as_of
-                && logs
-                    .last()
-                    .is_none_or(|l| (as_of - l.visited_on).num_days() > 80)
-            {
+            if active && end == as_of && logs.last().is_none_or(|l| (as_of - l.visited_on).num_days() > 80) {
                 logs.push(HelpLog {
                     visited_on: as_of - Duration::days(r.range(1, 60)),
                     content: names::LOG_CONTENTS[0].to_string(),
@@ -616,23 +496,13 @@ impl DemoPlan {
             }
         }
         let urban = matches!(q.district_code.as_str(), "440703" | "440704");
-        let book_rate = if urban {
-            600
-        } else {
-            DefectKind::RecordBookNotKept.rate_per_mille()
-        };
+        let book_rate = if urban { 600 } else { DefectKind::RecordBookNotKept.rate_per_mille() };
         let provincial_format = !r.chance(book_rate);
         if !provincial_format {
-            defects.push(Defect {
-                kind: DefectKind::RecordBookNotKept,
-                member: None,
-            });
+            defects.push(Defect { kind: DefectKind::RecordBookNotKept, member: None });
         }
-        let record_book = RecordBook {
-            issued: true,
-            provincial_format,
-            last_checked: Some(as_of - Duration::days(r.range(3, 150))),
-        };
+        let record_book =
+            RecordBook { issued: true, provincial_format, last_checked: Some(as_of - Duration::days(r.range(3, 150))) };
 
         let head_phone = format!("13{}{:08}", 5 + r.below(5), r.below(100_000_000));
         let household = Household {
@@ -668,16 +538,8 @@ impl DemoPlan {
 
 fn make_cadre(seed: u64, index: u64, town_code: &str, k: u64) -> Cadre {
     let mut r = DemoRng::for_item(seed, STREAM_CADRE, index);
-    let sex = if r.chance(600) {
-        Sex::Male
-    } else {
-        Sex::Female
-    };
-    let unit = if k.is_multiple_of(3) {
-        "镇人民政府"
-    } else {
-        r.pick(&names::CADRE_UNITS)
-    };
+    let sex = if r.chance(600) { Sex::Male } else { Sex::Female };
+    let unit = if k.is_multiple_of(3) { "镇人民政府" } else { r.pick(&names::CADRE_UNITS) };
     let surname = *r.weighted(&names::SURNAMES);
     Cadre {
         name: person_name(&mut r, surname, sex),
@@ -688,11 +550,7 @@ fn make_cadre(seed: u64, index: u64, town_code: &str, k: u64) -> Cadre {
 }
 
 fn person_name(r: &mut DemoRng, surname: &str, sex: Sex) -> String {
-    let pool: &[&str] = if sex == Sex::Male {
-        &names::MALE_CHARS
-    } else {
-        &names::FEMALE_CHARS
-    };
+    let pool: &[&str] = if sex == Sex::Male { &names::MALE_CHARS } else { &names::FEMALE_CHARS };
     let mut name = surname.to_string();
     for _ in 0..if r.chance(150) { 1 } else { 2 } {
         name.push_str(pool[r.below(pool.len() as u64) as usize]);
@@ -729,16 +587,10 @@ fn make_member(
     let birth = birth_for_age(r, age, as_of);
     // Sequence digits: odd for men, even for women.
     let seq = (r.below(500) * 2 + u64::from(sex == Sex::Male)) as u16;
-    let id = IdNumber::compose(area, birth, seq)
-        .map(|i| i.as_str().to_string())
-        .unwrap_or_default();
+    let id = IdNumber::compose(area, birth, seq).map(|i| i.as_str().to_string()).unwrap_or_default();
     let age = age as u32;
     let health = if r.chance(60 + age * 4) {
-        *r.weighted(&[
-            (Health::Chronic, 50),
-            (Health::SeriousIllness, 22),
-            (Health::Disabled, 28),
-        ])
+        *r.weighted(&[(Health::Chronic, 50), (Health::SeriousIllness, 22), (Health::Disabled, 28)])
     } else {
         Health::Healthy
     };
@@ -763,11 +615,9 @@ fn make_member(
         6..=12 => Education::Primary,
         13..=15 => Education::Junior,
         16..=18 => *r.weighted(&[(Education::Junior, 40), (Education::Senior, 60)]),
-        _ if age >= 65 => *r.weighted(&[
-            (Education::Illiterate, 45),
-            (Education::Primary, 45),
-            (Education::Junior, 10),
-        ]),
+        _ if age >= 65 => {
+            *r.weighted(&[(Education::Illiterate, 45), (Education::Primary, 45), (Education::Junior, 10)])
+        }
         _ => *r.weighted(&[
             (Education::Illiterate, 5),
             (Education::Primary, 30),
@@ -796,8 +646,7 @@ fn make_member(
         health,
         labour_ability,
         medical_insurance: true,
-        phone: (age >= 18 && r.chance(500))
-            .then(|| format!("13{}{:08}", 5 + r.below(5), r.below(100_000_000))),
+        phone: (age >= 18 && r.chance(500)).then(|| format!("13{}{:08}", 5 + r.below(5), r.below(100_000_000))),
     }
 }
 
@@ -814,55 +663,20 @@ fn make_members(
         HouseholdType::Dibao => r.range(32, 82),
         HouseholdType::General => r.range(28, 78),
     };
-    let head_sex = if r.chance(if htype == HouseholdType::Wubao {
-        600
-    } else {
-        780
-    }) {
-        Sex::Male
-    } else {
-        Sex::Female
-    };
+    let head_sex =
+        if r.chance(if htype == HouseholdType::Wubao { 600 } else { 780 }) { Sex::Male } else { Sex::Female };
     let other = |s: Sex| {
-        if s == Sex::Male {
-            Sex::Female
-        } else {
-            Sex::Male
-        }
+        if s == Sex::Male { Sex::Female } else { Sex::Male }
     };
-    let mut out = vec![make_member(
-        r,
-        Relation::Head,
-        head_sex,
-        head_age,
-        surname,
-        area,
-        as_of,
-    )];
+    let mut out = vec![make_member(r, Relation::Head, head_sex, head_age, surname, area, as_of)];
     if size >= 2 && head_age < 80 && r.chance(850) {
         let spouse_surname = *r.weighted(&names::SURNAMES);
         let age = head_age + r.range(-5, 5);
-        out.push(make_member(
-            r,
-            Relation::Spouse,
-            other(head_sex),
-            age,
-            spouse_surname,
-            area,
-            as_of,
-        ));
+        out.push(make_member(r, Relation::Spouse, other(head_sex), age, spouse_surname, area, as_of));
     }
     if out.len() < size && head_age < 45 && r.chance(300) {
-        let sex = if r.chance(500) {
-            Sex::Male
-        } else {
-            Sex::Female
-        };
-        let rel = if sex == Sex::Male {
-            Relation::Father
-        } else {
-            Relation::Mother
-        };
+        let sex = if r.chance(500) { Sex::Male } else { Sex::Female };
+        let rel = if sex == Sex::Male { Relation::Father } else { Relation::Mother };
         let age = head_age + r.range(24, 34);
         out.push(make_member(r, rel, sex, age, surname, area, as_of));
     }
@@ -870,47 +684,19 @@ fn make_members(
     while out.len() < size {
         let child_age = head_age - r.range(22, 36);
         if child_age >= 0 && (eldest_child_age.is_none() || head_age < 58 || out.len() < 3) {
-            let sex = if r.chance(520) {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
-            let rel = if sex == Sex::Male {
-                Relation::Son
-            } else {
-                Relation::Daughter
-            };
+            let sex = if r.chance(520) { Sex::Male } else { Sex::Female };
+            let rel = if sex == Sex::Male { Relation::Son } else { Relation::Daughter };
             eldest_child_age = Some(eldest_child_age.unwrap_or(child_age).max(child_age));
             out.push(make_member(r, rel, sex, child_age, surname, area, as_of));
         } else if let Some(parent_age) = eldest_child_age.filter(|a| *a >= 22) {
-            let sex = if r.chance(520) {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
-            let rel = if sex == Sex::Male {
-                Relation::Grandson
-            } else {
-                Relation::Granddaughter
-            };
+            let sex = if r.chance(520) { Sex::Male } else { Sex::Female };
+            let rel = if sex == Sex::Male { Relation::Grandson } else { Relation::Granddaughter };
             let age = (parent_age - r.range(20, 32)).max(0);
             out.push(make_member(r, rel, sex, age, surname, area, as_of));
         } else {
-            let sex = if r.chance(500) {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
+            let sex = if r.chance(500) { Sex::Male } else { Sex::Female };
             let age = head_age + r.range(-8, 8);
-            out.push(make_member(
-                r,
-                Relation::Sibling,
-                sex,
-                age,
-                surname,
-                area,
-                as_of,
-            ));
+            out.push(make_member(r, Relation::Sibling, sex, age, surname, area, as_of));
         }
     }
     out
@@ -922,17 +708,11 @@ fn main_cause_of(r: &mut DemoRng, members: &[Member], as_of: NaiveDate) -> Pover
     } else if members.iter().any(|m| m.health == Health::Disabled) && r.chance(700) {
         PovertyCause::Disability
     } else if members.iter().any(|m| {
-        matches!(
-            m.school_stage,
-            SchoolStage::Senior | SchoolStage::HigherVocational | SchoolStage::University
-        )
+        matches!(m.school_stage, SchoolStage::Senior | SchoolStage::HigherVocational | SchoolStage::University)
     }) && r.chance(600)
     {
         PovertyCause::Schooling
-    } else if members
-        .iter()
-        .all(|m| m.labour_ability != LabourAbility::Able || age_on(m.birth_date, as_of) > 60)
-    {
+    } else if members.iter().all(|m| m.labour_ability != LabourAbility::Able || age_on(m.birth_date, as_of) > 60) {
         PovertyCause::LackOfLabour
     } else {
         *r.weighted(&[
@@ -967,31 +747,17 @@ fn status_path(
     path.iter()
         .enumerate()
         .map(|(i, s)| {
-            let jitter = if i == 0 {
-                0
-            } else {
-                r.range(0, (step / 3).max(0))
-            };
+            let jitter = if i == 0 { 0 } else { r.range(0, (step / 3).max(0)) };
             (*s, identified_on + Duration::days(i as i64 * step + jitter))
         })
         .collect()
 }
 
-fn make_finance(
-    r: &mut DemoRng,
-    year: i32,
-    net_yuan: i64,
-    has_worker: bool,
-    htype: HouseholdType,
-) -> YearFinance {
+fn make_finance(r: &mut DemoRng, year: i32, net_yuan: i64, has_worker: bool, htype: HouseholdType) -> YearFinance {
     let costs = net_yuan * r.range(0, 12) / 100;
     let total = net_yuan + costs;
     let (wage, business, property) = if has_worker {
-        (
-            total * r.range(55, 75) / 100,
-            total * r.range(8, 20) / 100,
-            total * r.range(0, 3) / 100,
-        )
+        (total * r.range(55, 75) / 100, total * r.range(8, 20) / 100, total * r.range(0, 3) / 100)
     } else {
         (0, total * r.range(0, 15) / 100, total * r.range(0, 3) / 100)
     };
@@ -1018,14 +784,7 @@ mod tests {
 
     fn plan(n: u64) -> DemoPlan {
         let tree = RegionTree::new(parse_region_file(JIANGMEN_CSV.as_bytes()).unwrap());
-        DemoPlan::new(
-            DemoConfig {
-                households: n,
-                ..Default::default()
-            },
-            &tree,
-        )
-        .unwrap()
+        DemoPlan::new(DemoConfig { households: n, ..Default::default() }, &tree).unwrap()
     }
 
     #[test]
@@ -1058,11 +817,7 @@ mod tests {
             assert!(h.household.number.starts_with(&h.household.village_code));
             assert!(numbers.insert(h.household.number.clone()));
             assert_eq!(
-                h.members
-                    .iter()
-                    .filter(|m| m.relation == Relation::Head)
-                    .count()
-                    == 1,
+                h.members.iter().filter(|m| m.relation == Relation::Head).count() == 1,
                 !h.defects.iter().any(|d| d.kind == DefectKind::HeadCount)
             );
         }
@@ -1076,14 +831,8 @@ mod tests {
         for i in 0..p.len() {
             let h = p.household(i);
             members += h.members.len();
-            able += h
-                .members
-                .iter()
-                .filter(|m| m.labour_ability == LabourAbility::Able)
-                .count();
-            let pc = h.finances[1]
-                .per_capita_net(h.members.len() as i64)
-                .unwrap();
+            able += h.members.iter().filter(|m| m.labour_ability == LabourAbility::Able).count();
+            let pc = h.finances[1].per_capita_net(h.members.len() as i64).unwrap();
             if matches!(h.household.status, HouseholdStatus::Helping) {
                 active += 1;
                 below_exit_active += usize::from(pc < exit);
@@ -1092,10 +841,7 @@ mod tests {
         let per_household = members as f64 / 5_000.0;
         assert!((2.6..3.3).contains(&per_household), "{per_household}");
         assert!((0.25..0.6).contains(&(able as f64 / members as f64)));
-        assert_eq!(
-            below_exit_active, active,
-            "households being helped are below the exit standard"
-        );
+        assert_eq!(below_exit_active, active, "households being helped are below the exit standard");
     }
 
     #[test]
@@ -1113,10 +859,7 @@ mod tests {
         let bad = counts[&DefectKind::BadCheckDigit] as f64 / member_count as f64 * 1000.0;
         assert!((3.0..7.5).contains(&bad), "bad check digits {bad}‰");
         for kind in <DefectKind as crate::Labelled>::ALL {
-            assert!(
-                counts.get(kind).copied().unwrap_or(0) > 0,
-                "no {kind} placed"
-            );
+            assert!(counts.get(kind).copied().unwrap_or(0) > 0, "no {kind} placed");
         }
     }
 
@@ -1126,22 +869,11 @@ mod tests {
         // exactly when a BadCheckDigit defect was put on that member.
         for seed in [20_171_106, 7] {
             let tree = RegionTree::new(parse_region_file(JIANGMEN_CSV.as_bytes()).unwrap());
-            let p = DemoPlan::new(
-                DemoConfig {
-                    seed,
-                    households: 12_000,
-                    year: 2017,
-                },
-                &tree,
-            )
-            .unwrap();
+            let p = DemoPlan::new(DemoConfig { seed, households: 12_000, year: 2017 }, &tree).unwrap();
             for i in 0..p.len() {
                 let h = p.household(i);
                 for (k, m) in h.members.iter().enumerate() {
-                    let broken = h
-                        .defects
-                        .iter()
-                        .any(|d| d.kind == DefectKind::BadCheckDigit && d.member == Some(k))
+                    let broken = h.defects.iter().any(|d| d.kind == DefectKind::BadCheckDigit && d.member == Some(k))
                         || h.defects.iter().any(|d| {
                             d.kind == DefectKind::DuplicateId
                                 && d.member == Some(k)

@@ -17,9 +17,7 @@ fn mix(mut z: u64) -> u64 {
 
 impl DemoRng {
     pub fn for_item(seed: u64, stream: u64, index: u64) -> Self {
-        Self(ChaCha8Rng::seed_from_u64(mix(
-            mix(seed ^ mix(stream)) ^ index
-        )))
+        Self(ChaCha8Rng::seed_from_u64(mix(mix(seed ^ mix(stream)) ^ index)))
     }
 
     pub fn u64(&mut self) -> u64 {
@@ -74,14 +72,8 @@ mod tests {
     fn same_key_same_values_and_different_keys_differ() {
         let a: Vec<u64> = (0..4).map(|_| DemoRng::for_item(7, 1, 42).u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(
-            DemoRng::for_item(7, 1, 42).u64(),
-            DemoRng::for_item(7, 1, 43).u64()
-        );
-        assert_ne!(
-            DemoRng::for_item(7, 1, 42).u64(),
-            DemoRng::for_item(8, 1, 42).u64()
-        );
+        assert_ne!(DemoRng::for_item(7, 1, 42).u64(), DemoRng::for_item(7, 1, 43).u64());
+        assert_ne!(DemoRng::for_item(7, 1, 42).u64(), DemoRng::for_item(8, 1, 42).u64());
         let mut r = DemoRng::for_item(1, 1, 1);
         assert!((0..1000).all(|_| r.range(3, 5) >= 3));
     }

@@ -10,9 +10,7 @@ use serde::Serialize;
 
 pub use finance::{YearFinance, YearStandard};
 pub use status::{HouseholdStatus, StatusChangeError};
-pub use vocab::{
-    Education, Health, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex,
-};
+pub use vocab::{Education, Health, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex};
 
 use crate::id_number::IdNumber;
 use crate::labelled::Labelled;
@@ -127,19 +125,13 @@ impl MemberForm {
         }
         let id = e.take("id_number", IdNumber::parse(&self.id_number));
         let relation = parse_vocab::<Relation>(&mut e, "relation", &self.relation);
-        let sex_in = (!self.sex.trim().is_empty())
-            .then(|| parse_vocab::<Sex>(&mut e, "sex", &self.sex))
-            .flatten();
+        let sex_in = (!self.sex.trim().is_empty()).then(|| parse_vocab::<Sex>(&mut e, "sex", &self.sex)).flatten();
         let birth_in = (!self.birth_date.trim().is_empty())
             .then(|| {
                 e.take(
                     "birth_date",
-                    NaiveDate::parse_from_str(self.birth_date.trim(), "%Y-%m-%d").map_err(|_| {
-                        format!(
-                            "出生日期“{}”应写成 1980-01-31 的样子",
-                            self.birth_date.trim()
-                        )
-                    }),
+                    NaiveDate::parse_from_str(self.birth_date.trim(), "%Y-%m-%d")
+                        .map_err(|_| format!("出生日期“{}”应写成 1980-01-31 的样子", self.birth_date.trim())),
                 )
             })
             .flatten();
@@ -148,34 +140,21 @@ impl MemberForm {
                 e.add(field, msg);
             }
             if id.birth_date() > today {
-                e.add(
-                    "id_number",
-                    format!("身份证号中的出生日期 {} 晚于今天", id.birth_date()),
-                );
+                e.add("id_number", format!("身份证号中的出生日期 {} 晚于今天", id.birth_date()));
             }
         }
         if let (Some(rel), Some(id)) = (relation, &id)
             && let Some(implied) = rel.implied_sex()
             && implied != id.sex()
         {
-            e.add(
-                "relation",
-                format!("与户主关系“{rel}”与性别“{}”不符", id.sex()),
-            );
+            e.add("relation", format!("与户主关系“{rel}”与性别“{}”不符", id.sex()));
         }
         let education = parse_vocab::<Education>(&mut e, "education", &self.education);
         let school_stage = parse_vocab::<SchoolStage>(&mut e, "school_stage", &self.school_stage);
         let health = parse_vocab::<Health>(&mut e, "health", &self.health);
-        let labour_ability =
-            parse_vocab::<LabourAbility>(&mut e, "labour_ability", &self.labour_ability);
+        let labour_ability = parse_vocab::<LabourAbility>(&mut e, "labour_ability", &self.labour_ability);
         let medical_insurance = e.take("medical_insurance", parse_yes_no(&self.medical_insurance));
-        let phone = self.phone.trim();
-        let phone_ok = phone.is_empty()
-            || ((7..=20).contains(&phone.len())
-                && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
-        if !phone_ok {
-            e.add("phone", format!("电话“{phone}”格式不对"));
-        }
+        let phone = check_phone(&mut e, "phone", self.phone.trim());
         let reason = self.out_of_school_reason.trim();
         e.into_result(|| {
             let id = id?;
@@ -191,7 +170,132 @@ impl MemberForm {
                 health: health?,
                 labour_ability: labour_ability?,
                 medical_insurance: medical_insurance?,
-                phone: (!phone.is_empty()).then(|| phone.to_string()),
+                phone,
+            })
+        })
+    }
+}
+
+/// A household as typed into a form or a spreadsheet row. Its status is not here: a new
+/// household starts as 识别 and moves only through dynamic management.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct HouseholdForm {
+    #[serde(default)]
+    pub number: String,
+    pub village_code: String,
+    pub household_type: String,
+    pub main_cause: String,
+    #[serde(default)]
+    pub other_cause_1: String,
+    #[serde(default)]
+    pub other_cause_2: String,
+    #[serde(default)]
+    pub food_clothing: String,
+    #[serde(default)]
+    pub compulsory_education: String,
+    #[serde(default)]
+    pub basic_medical: String,
+    #[serde(default)]
+    pub safe_housing: String,
+    #[serde(default)]
+    pub safe_water: String,
+    pub identified_on: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub bank_account: String,
+}
+
+/// "2017-03-01", also "2017/3/1" and "2017年3月1日" as people write them.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    let t = text.trim();
+    let normalised: String = t.replace(['年', '月', '/', '.'], "-").trim_end_matches('日').to_string();
+    NaiveDate::parse_from_str(&normalised, "%Y-%m-%d").map_err(|_| format!("日期“{t}”应写成 2017-03-01 的样子"))
+}
+
+fn check_phone(errors: &mut FieldErrors, field: &str, phone: &str) -> Option<String> {
+    let ok =
+        phone.is_empty() || ((7..=20).contains(&phone.len()) && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    if !ok {
+        errors.add(field, format!("电话“{phone}”格式不对：应为 7 至 20 位数字"));
+    }
+    (!phone.is_empty()).then(|| phone.to_string())
+}
+
+impl HouseholdForm {
+    /// Check every field against the division list; the village must be a village or
+    /// community that exists.
+    pub fn validate(&self, tree: &crate::region::RegionTree, today: NaiveDate) -> Result<Household, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let number = self.number.trim().to_string();
+        if number.chars().count() > 32 || !number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            e.add("number", "户编号只能由字母、数字和“-”组成，最多 32 位");
+        }
+        let code = self.village_code.trim();
+        match tree.get(code) {
+            Some(r) if r.level == crate::region::RegionLevel::Village => {}
+            Some(r) => e.add("village_code", format!("“{}”是{}，请选择村（居）", r.name, r.level.label())),
+            None if code.is_empty() => e.add("village_code", "请选择所在村（居）"),
+            None => e.add("village_code", format!("村（居）代码“{code}”不存在")),
+        }
+        let household_type = parse_vocab::<HouseholdType>(&mut e, "household_type", &self.household_type);
+        let main_cause = parse_vocab::<PovertyCause>(&mut e, "main_cause", &self.main_cause);
+        let mut other_causes = Vec::new();
+        for (field, text) in [("other_cause_1", &self.other_cause_1), ("other_cause_2", &self.other_cause_2)] {
+            if text.trim().is_empty() {
+                continue;
+            }
+            if let Some(c) = parse_vocab::<PovertyCause>(&mut e, field, text) {
+                if Some(c) == main_cause || other_causes.contains(&c) {
+                    e.add(field, format!("致贫原因“{c}”重复"));
+                } else {
+                    other_causes.push(c);
+                }
+            }
+        }
+        let mut flag = |field: &str, text: &str| e.take(field, parse_yes_no(text));
+        let guarantees = (
+            flag("food_clothing", &self.food_clothing),
+            flag("compulsory_education", &self.compulsory_education),
+            flag("basic_medical", &self.basic_medical),
+            flag("safe_housing", &self.safe_housing),
+            flag("safe_water", &self.safe_water),
+        );
+        let identified_on = e.take("identified_on", parse_date(&self.identified_on));
+        if identified_on.is_some_and(|d| d > today) {
+            e.add("identified_on", "识别日期不能晚于今天");
+        }
+        let address = self.address.trim().to_string();
+        if address.chars().count() > 200 {
+            e.add("address", "地址过长（最多 200 个字）");
+        }
+        let phone = check_phone(&mut e, "phone", self.phone.trim());
+        let account: String = self.bank_account.chars().filter(|c| !c.is_whitespace()).collect();
+        if !account.is_empty() && !((12..=30).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit())) {
+            e.add("bank_account", "银行账号应为 12 至 30 位数字");
+        }
+        e.into_result(|| {
+            let (Some(fc), Some(ce), Some(bm), Some(sh), Some(sw)) = guarantees else { return None };
+            Some(Household {
+                number,
+                village_code: code.to_string(),
+                household_type: household_type?,
+                main_cause: main_cause?,
+                other_causes,
+                guarantees: Guarantees {
+                    food_clothing: fc,
+                    compulsory_education: ce,
+                    basic_medical: bm,
+                    safe_housing: sh,
+                    safe_water: sw,
+                },
+                status: HouseholdStatus::Identified,
+                identified_on: identified_on?,
+                address,
+                phone,
+                bank_account: (!account.is_empty()).then_some(account),
             })
         })
     }
@@ -223,8 +327,7 @@ mod tests {
 
     #[test]
     fn a_good_member_takes_sex_and_birth_date_from_the_id() {
-        let id =
-            IdNumber::compose("440781", NaiveDate::from_ymd_opt(1970, 5, 1).unwrap(), 123).unwrap();
+        let id = IdNumber::compose("440781", NaiveDate::from_ymd_opt(1970, 5, 1).unwrap(), 123).unwrap();
         let m = form(id.as_str(), "", "", "户主").validate(today()).unwrap();
         assert_eq!(m.sex, Sex::Male);
         assert_eq!(m.birth_date, NaiveDate::from_ymd_opt(1970, 5, 1).unwrap());
@@ -232,27 +335,51 @@ mod tests {
     }
 
     #[test]
+    fn a_household_form_names_an_unknown_village_and_every_other_wrong_field() {
+        let tree = crate::region::RegionTree::new(
+            crate::region::parse_region_file(crate::region::JIANGMEN_CSV.as_bytes()).unwrap(),
+        );
+        let mut f = HouseholdForm {
+            village_code: "440781111210".into(),
+            household_type: "一般贫困户".into(),
+            main_cause: "因病".into(),
+            other_cause_1: "缺技术".into(),
+            food_clothing: "是".into(),
+            compulsory_education: "是".into(),
+            basic_medical: "是".into(),
+            safe_housing: "否".into(),
+            safe_water: "是".into(),
+            identified_on: "2016年5月3日".into(),
+            ..Default::default()
+        };
+        let h = f.validate(&tree, today()).unwrap();
+        assert_eq!(h.other_causes, [PovertyCause::LackOfSkills]);
+        assert!(!h.guarantees.safe_housing);
+        assert_eq!(h.identified_on, NaiveDate::from_ymd_opt(2016, 5, 3).unwrap());
+        f.village_code = "440781111999".into();
+        f.other_cause_2 = "因病".into();
+        f.identified_on = "2018-01-01".into();
+        let e = f.validate(&tree, today()).unwrap_err();
+        assert_eq!(e.get("village_code"), Some("村（居）代码“440781111999”不存在"));
+        assert!(e.get("other_cause_2").is_some_and(|m| m.contains("重复")));
+        assert!(e.get("identified_on").is_some());
+        f.village_code = "440781111".into();
+        assert!(
+            f.validate(&tree, today()).unwrap_err().get("village_code").is_some_and(|m| m.contains("请选择村（居）"))
+        );
+    }
+
+    #[test]
     fn every_wrong_field_is_named_at_once() {
-        let id =
-            IdNumber::compose("440781", NaiveDate::from_ymd_opt(1970, 5, 1).unwrap(), 123).unwrap();
+        let id = IdNumber::compose("440781", NaiveDate::from_ymd_opt(1970, 5, 1).unwrap(), 123).unwrap();
         let mut f = form(id.as_str(), "女", "1970-05-02", "之女");
         f.health = "很好".into();
         let e = f.validate(today()).unwrap_err();
-        assert!(
-            e.get("sex")
-                .is_some_and(|m| m.contains("身份证号表明为“男”")),
-            "{e:?}"
-        );
+        assert!(e.get("sex").is_some_and(|m| m.contains("身份证号表明为“男”")), "{e:?}");
         assert!(e.get("birth_date").is_some(), "{e:?}");
         assert!(e.get("relation").is_some(), "{e:?}");
-        assert!(
-            e.get("health")
-                .is_some_and(|m| m.contains("健康状况“很好”")),
-            "{e:?}"
-        );
-        let bad = form("440781197005011230", "", "", "户主")
-            .validate(today())
-            .unwrap_err();
+        assert!(e.get("health").is_some_and(|m| m.contains("健康状况“很好”")), "{e:?}");
+        let bad = form("440781197005011230", "", "", "户主").validate(today()).unwrap_err();
         assert!(bad.get("id_number").is_some(), "{bad:?}");
     }
 }

@@ -43,26 +43,15 @@ impl HouseholdStatus {
         } else {
             let allowed = match self.next() {
                 [] => "（无，已是最终状态）".to_string(),
-                n => n
-                    .iter()
-                    .map(|s| format!("“{s}”"))
-                    .collect::<Vec<_>>()
-                    .join("、"),
+                n => n.iter().map(|s| format!("“{s}”")).collect::<Vec<_>>().join("、"),
             };
-            Err(StatusChangeError {
-                from: self,
-                to,
-                allowed,
-            })
+            Err(StatusChangeError { from: self, to, allowed })
         }
     }
 
     /// Still counted among the poor being helped (not exited, not removed).
     pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            Self::Identified | Self::Helping | Self::PreExit | Self::Returned
-        )
+        matches!(self, Self::Identified | Self::Helping | Self::PreExit | Self::Returned)
     }
 }
 
@@ -77,10 +66,7 @@ mod tests {
         assert_eq!(PreExit.change_to(Exited), Ok(Exited));
         assert_eq!(Exited.change_to(Returned), Ok(Returned));
         let err = Identified.change_to(Exited).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "状态不能从“识别”改为“已脱贫”：识别之后只能改为“帮扶中”、“清退”"
-        );
+        assert_eq!(err.to_string(), "状态不能从“识别”改为“已脱贫”：识别之后只能改为“帮扶中”、“清退”");
         assert!(Removed.change_to(Helping).is_err());
     }
 }

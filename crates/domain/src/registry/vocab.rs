@@ -64,14 +64,10 @@ impl Relation {
     /// The sex the relation itself implies (之子 is male, 之女 female); None where it does not.
     pub fn implied_sex(self) -> Option<Sex> {
         match self {
-            Self::Son | Self::SonInLaw | Self::Grandson | Self::Father | Self::Grandfather => {
-                Some(Sex::Male)
+            Self::Son | Self::SonInLaw | Self::Grandson | Self::Father | Self::Grandfather => Some(Sex::Male),
+            Self::Daughter | Self::DaughterInLaw | Self::Granddaughter | Self::Mother | Self::Grandmother => {
+                Some(Sex::Female)
             }
-            Self::Daughter
-            | Self::DaughterInLaw
-            | Self::Granddaughter
-            | Self::Mother
-            | Self::Grandmother => Some(Sex::Female),
             _ => None,
         }
     }

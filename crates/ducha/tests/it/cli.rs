@@ -12,20 +12,12 @@ use crate::support::TestDb;
 
 fn ducha() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ducha"));
-    c.env_remove("DUCHA_DATABASE_URL")
-        .env("DUCHA_LOG", "warn")
-        .kill_on_drop(true);
+    c.env_remove("DUCHA_DATABASE_URL").env("DUCHA_LOG", "warn").kill_on_drop(true);
     c
 }
 
 async fn run(args: &[&str], db: &str) -> (bool, String, String) {
-    let out = ducha()
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .await
-        .expect("ducha runs");
+    let out = ducha().args(args).arg("--db").arg(db).output().await.expect("ducha runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -37,14 +29,7 @@ async fn run(args: &[&str], db: &str) -> (bool, String, String) {
 async fn serve_with_demo_answers_on_its_address() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     let mut child = ducha()
-        .args([
-            "serve",
-            "--demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            &test_db.url,
-        ])
+        .args(["serve", "--demo", "--addr", "127.0.0.1:0", "--db", &test_db.url])
         .stdout(Stdio::piped())
         .spawn()
         .expect("ducha serve starts");
@@ -60,37 +45,15 @@ async fn serve_with_demo_answers_on_its_address() {
     .await
     .expect("ducha serve starts within two minutes");
     let client = reqwest::Client::new();
-    let districts: serde_json::Value = client
-        .get(format!("{base}/api/v1/regions?level=district"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let districts: serde_json::Value =
+        client.get(format!("{base}/api/v1/regions?level=district")).send().await.unwrap().json().await.unwrap();
     assert_eq!(districts.as_array().unwrap().len(), 7);
-    let towns: serde_json::Value = client
-        .get(format!("{base}/api/v1/regions?level=town"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let towns: serde_json::Value =
+        client.get(format!("{base}/api/v1/regions?level=town")).send().await.unwrap().json().await.unwrap();
     assert_eq!(towns.as_array().unwrap().len(), 82);
-    let home = client
-        .get(format!("{base}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = client.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("江门市建档立卡贫困户概况"), "{home}");
-    assert!(
-        home.contains("12000"),
-        "the demo city's 12,000 households are counted on the home page"
-    );
+    assert!(home.contains("12000"), "the demo city's 12,000 households are counted on the home page");
     child.kill().await.ok();
 }
 
@@ -100,35 +63,21 @@ async fn a_bad_region_file_is_refused_whole_with_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
     // Line 4 has a letter in its code, line 5 a village code where a town should be.
-    std::fs::write(
-        &bad,
-        format!("{OTHER_CITY}44990X,坏区,district,4499\n449901102001,错级,town,449901\n"),
-    )
-    .unwrap();
+    std::fs::write(&bad, format!("{OTHER_CITY}44990X,坏区,district,4499\n449901102001,错级,town,449901\n")).unwrap();
     let (ok, _, err) = run(&["regions", "import", bad.to_str().unwrap()], &test_db.url).await;
     assert!(!ok);
     assert!(err.contains("第 7 行“code”"), "{err}");
     assert!(err.contains("第 8 行“level”"), "{err}");
     assert!(err.contains("未写入任何数据"), "{err}");
     let db = test_db.open().await;
-    assert!(
-        regions::get(&db, "449901").await.unwrap().is_none(),
-        "the good rows were not written either"
-    );
+    assert!(regions::get(&db, "449901").await.unwrap().is_none(), "the good rows were not written either");
 
     let good = dir.path().join("good.csv");
     std::fs::write(&good, OTHER_CITY).unwrap();
     let (ok, out, err) = run(&["regions", "import", good.to_str().unwrap()], &test_db.url).await;
     assert!(ok, "{err}");
     assert!(out.contains("已导入区划 5 个"), "{out}");
-    assert_eq!(
-        regions::get(&db, "449901101201")
-            .await
-            .unwrap()
-            .map(|r| r.name)
-            .as_deref(),
-        Some("丙村委会")
-    );
+    assert_eq!(regions::get(&db, "449901101201").await.unwrap().map(|r| r.name).as_deref(), Some("丙村委会"));
 }
 
 async fn demo_then_show(backend: Backend) {
@@ -138,18 +87,12 @@ async fn demo_then_show(backend: Backend) {
     assert!(out.contains("贫困户 300 户"), "{out}");
     let db = test_db.open().await;
     let scope = ducha_domain::access::Scope::All;
-    let number = ducha_storage::registry::household_numbers(&db, &scope, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let number = ducha_storage::registry::household_numbers(&db, &scope, 1).await.unwrap().remove(0);
     let (ok, out, err) = run(&["household", "show", &number], &test_db.url).await;
     assert!(ok, "{err}");
     assert!(out.contains(&format!("户编号：{number}")), "{out}");
     assert!(out.contains("所在地：江门市/"), "{out}");
-    assert!(
-        out.contains("********"),
-        "ID numbers are masked by default: {out}"
-    );
+    assert!(out.contains("********"), "ID numbers are masked by default: {out}");
     let (ok, _, err) = run(&["household", "show", "0000"], &test_db.url).await;
     assert!(!ok);
     assert!(err.contains("没有户编号为“0000”的贫困户"), "{err}");

@@ -9,14 +9,10 @@ use crate::support::TestDb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
-    let (sqlite, postgres) =
-        tokio::join!(TestDb::new(Backend::Sqlite), TestDb::new(Backend::Postgres));
+    let (sqlite, postgres) = tokio::join!(TestDb::new(Backend::Sqlite), TestDb::new(Backend::Postgres));
     let (a, b) = tokio::join!(sqlite.open(), postgres.open());
     let config = DemoConfig::default();
-    let (sa, sb) = tokio::join!(
-        demo::load(&a, config, |_, _| {}),
-        demo::load(&b, config, |_, _| {})
-    );
+    let (sa, sb) = tokio::join!(demo::load(&a, config, |_, _| {}), demo::load(&b, config, |_, _| {}));
     let (sa, sb) = (sa.unwrap(), sb.unwrap());
     assert_eq!(sa, sb);
     assert_eq!(sa.households, 12_000);
@@ -26,44 +22,23 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
     assert_eq!(ca.len(), 7, "all 7 districts have households");
     assert_eq!(ca, cb, "households and members per district agree");
     let members: i64 = ca.iter().map(|c| c.members).sum();
-    assert!(
-        (33_000..39_000).contains(&members),
-        "about 36,000 members, got {members}"
-    );
+    assert!((33_000..39_000).contains(&members), "about 36,000 members, got {members}");
     assert_eq!(
         registry::counts_by_status(&a, &Scope::All).await.unwrap(),
         registry::counts_by_status(&b, &Scope::All).await.unwrap()
     );
-    assert_eq!(
-        demo::defect_counts(&a).await.unwrap(),
-        demo::defect_counts(&b).await.unwrap()
-    );
+    assert_eq!(demo::defect_counts(&a).await.unwrap(), demo::defect_counts(&b).await.unwrap());
 
     // The same household reads back the same, members in order.
     let number = "44078111121000001";
-    let ha = registry::household_by_number(&a, &Scope::All, number)
-        .await
-        .unwrap()
-        .expect("in SQLite");
-    let hb = registry::household_by_number(&b, &Scope::All, number)
-        .await
-        .unwrap()
-        .expect("in PostgreSQL");
+    let ha = registry::household_by_number(&a, &Scope::All, number).await.unwrap().expect("in SQLite");
+    let hb = registry::household_by_number(&b, &Scope::All, number).await.unwrap().expect("in PostgreSQL");
     let key = |r: &registry::HouseholdRecord| {
         (
             r.household.status.clone(),
-            r.members
-                .iter()
-                .map(|m| (m.seq, m.name.clone(), m.id_number.clone(), m.birth_date))
-                .collect::<Vec<_>>(),
-            r.finances
-                .iter()
-                .map(|f| (f.year, f.wage_income, f.transfer_income))
-                .collect::<Vec<_>>(),
-            r.history
-                .iter()
-                .map(|h| (h.status.clone(), h.effective_on))
-                .collect::<Vec<_>>(),
+            r.members.iter().map(|m| (m.seq, m.name.clone(), m.id_number.clone(), m.birth_date)).collect::<Vec<_>>(),
+            r.finances.iter().map(|f| (f.year, f.wage_income, f.transfer_income)).collect::<Vec<_>>(),
+            r.history.iter().map(|h| (h.status.clone(), h.effective_on)).collect::<Vec<_>>(),
         )
     };
     assert_eq!(key(&ha), key(&hb));
@@ -71,15 +46,10 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
 
 both_backends!(a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_registry);
 
-async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_registry(
-    backend: Backend,
-) {
+async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_registry(backend: Backend) {
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
-    let small = DemoConfig {
-        households: 400,
-        ..Default::default()
-    };
+    let small = DemoConfig { households: 400, ..Default::default() };
     demo::load(&db, small, |_, _| {}).await.unwrap();
     let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
     let numbers = registry::household_numbers(&db, &taishan, 5).await.unwrap();
@@ -90,30 +60,10 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let other_town = Scope::Region(RegionCode::parse("440781109").unwrap());
     let own_district = Scope::Region(RegionCode::parse("440781").unwrap());
     let city = Scope::Region(RegionCode::parse("4407").unwrap());
-    assert!(
-        registry::household_by_number(&db, &own_town, &number)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        registry::household_by_number(&db, &own_district, &number)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        registry::household_by_number(&db, &city, &number)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        registry::household_by_number(&db, &other_town, &number)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(registry::household_by_number(&db, &own_town, &number).await.unwrap().is_some());
+    assert!(registry::household_by_number(&db, &own_district, &number).await.unwrap().is_some());
+    assert!(registry::household_by_number(&db, &city, &number).await.unwrap().is_some());
+    assert!(registry::household_by_number(&db, &other_town, &number).await.unwrap().is_none());
     let (h_city, _) = registry::totals(&db, &city).await.unwrap();
     assert_eq!(h_city, 400);
     let (h_town, _) = registry::totals(&db, &own_town).await.unwrap();
@@ -121,9 +71,5 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
 
     let err = demo::load(&db, small, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("只能装入空库"), "{err}");
-    assert_eq!(
-        registry::totals(&db, &Scope::All).await.unwrap().0,
-        400,
-        "nothing was added"
-    );
+    assert_eq!(registry::totals(&db, &Scope::All).await.unwrap().0, 400, "nothing was added");
 }

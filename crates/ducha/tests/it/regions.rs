@@ -14,32 +14,14 @@ async fn regions_api_lists_levels_paths_and_resolves_names(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (status, districts) = app.get_json("/api/v1/regions?level=district").await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = districts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "蓬江区",
-            "江海区",
-            "新会区",
-            "台山市",
-            "开平市",
-            "鹤山市",
-            "恩平市"
-        ]
-    );
+    let names: Vec<&str> = districts.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市"]);
     let (_, towns) = app.get_json("/api/v1/regions?level=town").await;
     let towns = towns.as_array().unwrap();
     assert_eq!(towns.len(), 82);
     assert_eq!(towns.iter().filter(|t| t["kind"] == "street").count(), 12);
     assert_eq!(towns.iter().filter(|t| t["kind"] == "town").count(), 61);
-    let (_, pengjiang) = app
-        .get_json("/api/v1/regions?level=town&parent=440703")
-        .await;
+    let (_, pengjiang) = app.get_json("/api/v1/regions?level=town&parent=440703").await;
     assert_eq!(pengjiang.as_array().unwrap().len(), 6);
 
     let (status, haiyan) = app.get_json("/api/v1/regions/440781111").await;
@@ -48,9 +30,7 @@ async fn regions_api_lists_levels_paths_and_resolves_names(backend: Backend) {
     assert_eq!(haiyan["ancestors"][1]["code"], "440781");
     assert!(haiyan["children"].as_array().unwrap().len() > 5);
 
-    let (status, r) = app
-        .get_json("/api/v1/regions/resolve?name=%E6%B5%B7%E6%99%8F%E9%95%87")
-        .await; // 海晏镇
+    let (status, r) = app.get_json("/api/v1/regions/resolve?name=%E6%B5%B7%E6%99%8F%E9%95%87").await; // 海晏镇
     assert_eq!(status, 200);
     assert_eq!(r["outcome"], "corrected");
     assert_eq!(r["region"]["code"], "440781111");
@@ -62,31 +42,18 @@ async fn regions_api_lists_levels_paths_and_resolves_names(backend: Backend) {
     let tree = regions::tree(&app.db).await.unwrap();
     let dup = tree
         .at_level(RegionLevel::Village)
-        .find(|v| {
-            tree.at_level(RegionLevel::Village)
-                .filter(|o| o.name == v.name)
-                .count()
-                > 1
-        })
+        .find(|v| tree.at_level(RegionLevel::Village).filter(|o| o.name == v.name).count() > 1)
         .unwrap()
         .name
         .clone();
-    let url = format!(
-        "/api/v1/regions/resolve?level=village&name={}",
-        encode(&dup)
-    );
+    let url = format!("/api/v1/regions/resolve?level=village&name={}", encode(&dup));
     let (_, r) = app.get_json(&url).await;
     assert_eq!(r["outcome"], "ambiguous", "{r}");
     assert!(r["candidates"].as_array().unwrap().len() >= 2);
 
     let (status, err) = app.get_json("/api/v1/regions?level=province").await;
     assert_eq!(status, 400);
-    assert!(
-        err["error"]
-            .as_str()
-            .unwrap()
-            .contains("level“province”无法识别")
-    );
+    assert!(err["error"].as_str().unwrap().contains("level“province”无法识别"));
     let (status, err) = app.get_json("/api/v1/regions/440799999").await;
     assert_eq!(status, 404);
     assert!(err["error"].as_str().unwrap().starts_with("没有找到"));
@@ -112,19 +79,10 @@ async fn region_import_adds_a_city_and_reimport_changes_nothing(backend: Backend
     let parsed = parse_region_file(OTHER_CITY.as_bytes()).unwrap();
     let s = regions::import(&db, &parsed).await.unwrap();
     assert_eq!((s.inserted, s.updated), (5, 0));
-    assert_eq!(
-        regions::list(&db, None, None).await.unwrap().len(),
-        before + 5
-    );
+    assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
     let again = regions::import(&db, &parsed).await.unwrap();
     assert_eq!((again.inserted, again.updated), (0, 5));
-    assert_eq!(
-        regions::list(&db, None, None).await.unwrap().len(),
-        before + 5
-    );
+    assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
     let tree = regions::tree(&db).await.unwrap();
-    assert_eq!(
-        tree.path("449901101201").as_deref(),
-        Some("测试市/甲区/乙镇/丙村委会")
-    );
+    assert_eq!(tree.path("449901101201").as_deref(), Some("测试市/甲区/乙镇/丙村委会"));
 }

@@ -19,9 +19,7 @@ pub fn pg_admin_url() -> String {
 }
 
 fn with_database(admin: &str, name: &str) -> String {
-    let (base, query) = admin
-        .split_once('?')
-        .map_or((admin, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{name}?{q}"),
@@ -44,11 +42,7 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("ducha.db").display());
-                TestDb {
-                    url,
-                    _dir: Some(dir),
-                    pg_name: None,
-                }
+                TestDb { url, _dir: Some(dir), pg_name: None }
             }
             Backend::Postgres => {
                 let admin_url = pg_admin_url();
@@ -62,9 +56,7 @@ impl TestDb {
                     "ducha_it_{}_{}_{}",
                     std::process::id(),
                     COUNTER.fetch_add(1, Ordering::SeqCst),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.subsec_micros())
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_micros())
                 );
                 admin
                     .conn()
@@ -72,19 +64,13 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                TestDb {
-                    url: with_database(&admin_url, &name),
-                    _dir: None,
-                    pg_name: Some(name),
-                }
+                TestDb { url: with_database(&admin_url, &name), _dir: None, pg_name: Some(name) }
             }
         }
     }
 
     pub async fn open(&self) -> Db {
-        Db::open(&self.url)
-            .await
-            .expect("open and migrate the test database")
+        Db::open(&self.url).await.expect("open and migrate the test database")
     }
 }
 
@@ -95,16 +81,11 @@ impl Drop for TestDb {
         };
         // Drop runs inside the test's runtime; do the async work on a thread of its own.
         let handle = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
                 if let Ok(admin) = Db::connect(&pg_admin_url()).await {
-                    let _ = admin
-                        .conn()
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
+                    let _ =
+                        admin.conn().execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                     let _ = admin.close().await;
                 }
             });
@@ -126,12 +107,8 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         let test_db = TestDb::new(backend).await;
         let db = test_db.open().await;
-        ducha_storage::regions::ensure_default(&db)
-            .await
-            .expect("default regions");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        ducha_storage::regions::ensure_default(&db).await.expect("default regions");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = ducha_web::AppState { db: db.clone() };
@@ -152,12 +129,7 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.expect("JSON body"))
     }

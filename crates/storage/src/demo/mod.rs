@@ -33,20 +33,14 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        A::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
+        A::Entity::insert_many(chunk).exec_without_returning(txn).await?;
     }
     Ok(())
 }
 
 /// Generate the demo city from `config` over the regions in the database and write it.
 /// Refuses a registry that already has households. `progress` hears households written so far.
-pub async fn load(
-    db: &Db,
-    config: DemoConfig,
-    progress: impl Fn(u64, u64),
-) -> Result<DemoSummary, StorageError> {
+pub async fn load(db: &Db, config: DemoConfig, progress: impl Fn(u64, u64)) -> Result<DemoSummary, StorageError> {
     regions::ensure_default(db).await?;
     let tree = regions::tree(db).await?;
     let plan = DemoPlan::new(config, &tree).map_err(|e| StorageError::Rejected(e.to_string()))?;
@@ -70,10 +64,7 @@ pub async fn load(
             active: Set(true),
         })
         .collect();
-    let mut summary = DemoSummary {
-        cadres: cadres.len() as u64,
-        ..Default::default()
-    };
+    let mut summary = DemoSummary { cadres: cadres.len() as u64, ..Default::default() };
     insert_chunks(&txn, cadres).await?;
 
     let mut start = 0;
@@ -84,16 +75,12 @@ pub async fn load(
         progress(end, plan.len());
         start = end;
     }
-    db.reset_sequences(&txn, &["cadres", "households", "help_plans"])
-        .await?;
+    db.reset_sequences(&txn, &["cadres", "households", "help_plans"]).await?;
     settings::set(
         db,
         &txn,
         "demo",
-        &format!(
-            "seed={} households={} year={}",
-            config.seed, config.households, config.year
-        ),
+        &format!("seed={} households={} year={}", config.seed, config.households, config.year),
     )
     .await?;
     txn.commit().await?;
@@ -106,17 +93,8 @@ async fn write_batch(
     now: chrono::DateTime<Utc>,
     summary: &mut DemoSummary,
 ) -> Result<(), StorageError> {
-    let (mut hs, mut ms, mut fs, mut ss, mut ps, mut pis, mut mes, mut ls, mut ds) = (
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-    );
+    let (mut hs, mut ms, mut fs, mut ss, mut ps, mut pis, mut mes, mut ls, mut ds) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for d in batch {
         // The demo loads into an empty registry, so a household's id is its index + 1, and its
         // one plan (for the demo year) shares that id.
@@ -267,13 +245,8 @@ async fn write_batch(
 pub async fn defect_counts(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
     let rows = sea_orm::ConnectionTrait::query_all_raw(
         db.conn(),
-        db.stmt(
-            "SELECT kind, COUNT(*) AS n FROM demo_defects GROUP BY kind ORDER BY kind",
-            vec![],
-        ),
+        db.stmt("SELECT kind, COUNT(*) AS n FROM demo_defects GROUP BY kind ORDER BY kind", vec![]),
     )
     .await?;
-    rows.into_iter()
-        .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?)))
-        .collect()
+    rows.into_iter().map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?))).collect()
 }

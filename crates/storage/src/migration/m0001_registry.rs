@@ -15,16 +15,9 @@ fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
     i.to_owned()
 }
 
-fn fk(
-    from_table: &str,
-    from_col: &str,
-    to_table: &str,
-    to_col: &str,
-    cascade: bool,
-) -> ForeignKeyCreateStatement {
+fn fk(from_table: &str, from_col: &str, to_table: &str, to_col: &str, cascade: bool) -> ForeignKeyCreateStatement {
     let mut f = ForeignKey::create();
-    f.from(Alias::new(from_table), Alias::new(from_col))
-        .to(Alias::new(to_table), Alias::new(to_col));
+    f.from(Alias::new(from_table), Alias::new(from_col)).to(Alias::new(to_table), Alias::new(to_col));
     if cascade {
         f.on_delete(ForeignKeyAction::Cascade);
     }
@@ -55,10 +48,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_regions_level", "regions", &["level"]))
-            .await?;
-        m.create_index(index("idx_regions_parent", "regions", &["parent_code"]))
-            .await?;
+        m.create_index(index("idx_regions_level", "regions", &["level"])).await?;
+        m.create_index(index("idx_regions_parent", "regions", &["parent_code"])).await?;
 
         m.create_table(
             Table::create()
@@ -82,8 +73,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_cadres_town", "cadres", &["town_code"]))
-            .await?;
+        m.create_index(index("idx_cadres_town", "cadres", &["town_code"])).await?;
 
         m.create_table(
             Table::create()
@@ -114,37 +104,15 @@ impl MigrationTrait for Migration {
                 .col(integer(a("version")).default(1))
                 .col(stamp("created_at"))
                 .col(stamp("updated_at"))
-                .foreign_key(&mut fk(
-                    "households",
-                    "village_code",
-                    "regions",
-                    "code",
-                    false,
-                ))
+                .foreign_key(&mut fk("households", "village_code", "regions", "code", false))
                 .foreign_key(&mut fk("households", "cadre_id", "cadres", "id", false))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_households_district_status",
-            "households",
-            &["district_code", "status"],
-        ))
-        .await?;
-        m.create_index(index(
-            "idx_households_town_status",
-            "households",
-            &["town_code", "status"],
-        ))
-        .await?;
-        m.create_index(index(
-            "idx_households_village",
-            "households",
-            &["village_code"],
-        ))
-        .await?;
-        m.create_index(index("idx_households_cadre", "households", &["cadre_id"]))
-            .await?;
+        m.create_index(index("idx_households_district_status", "households", &["district_code", "status"])).await?;
+        m.create_index(index("idx_households_town_status", "households", &["town_code", "status"])).await?;
+        m.create_index(index("idx_households_village", "households", &["village_code"])).await?;
+        m.create_index(index("idx_households_cadre", "households", &["cadre_id"])).await?;
 
         m.create_table(
             Table::create()
@@ -170,14 +138,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_members_household",
-            "members",
-            &["household_id", "seq"],
-        ))
-        .await?;
-        m.create_index(index("idx_members_id_number", "members", &["id_number"]))
-            .await?;
+        m.create_index(index("idx_members_household", "members", &["household_id", "seq"])).await?;
+        m.create_index(index("idx_members_id_number", "members", &["id_number"])).await?;
 
         m.create_table(
             Table::create()
@@ -193,24 +155,12 @@ impl MigrationTrait for Migration {
                 .col(money("production_costs"))
                 .col(big_integer_null(a("declared_total_income")))
                 .col(big_integer_null(a("living_expenditure")))
-                .foreign_key(&mut fk(
-                    "household_finances",
-                    "household_id",
-                    "households",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("household_finances", "household_id", "households", "id", true))
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            index(
-                "uq_finances_household_year",
-                "household_finances",
-                &["household_id", "year"],
-            )
-            .unique()
-            .to_owned(),
+            index("uq_finances_household_year", "household_finances", &["household_id", "year"]).unique().to_owned(),
         )
         .await?;
 
@@ -224,22 +174,12 @@ impl MigrationTrait for Migration {
                 .col(text_null(a("note")))
                 .col(string_len_null(a("recorded_by"), 64))
                 .col(stamp("recorded_at"))
-                .foreign_key(&mut fk(
-                    "status_history",
-                    "household_id",
-                    "households",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("status_history", "household_id", "households", "id", true))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_status_history_household",
-            "status_history",
-            &["household_id", "effective_on"],
-        ))
-        .await?;
+        m.create_index(index("idx_status_history_household", "status_history", &["household_id", "effective_on"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -250,24 +190,12 @@ impl MigrationTrait for Migration {
                 .col(money("target_income"))
                 .col(date(a("made_on")))
                 .col(big_integer_null(a("cadre_id")))
-                .foreign_key(&mut fk(
-                    "help_plans",
-                    "household_id",
-                    "households",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("help_plans", "household_id", "households", "id", true))
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            index(
-                "uq_help_plans_household_year",
-                "help_plans",
-                &["household_id", "year"],
-            )
-            .unique()
-            .to_owned(),
+            index("uq_help_plans_household_year", "help_plans", &["household_id", "year"]).unique().to_owned(),
         )
         .await?;
         m.create_table(
@@ -277,22 +205,11 @@ impl MigrationTrait for Migration {
                 .col(big_integer(a("plan_id")))
                 .col(string_len(a("category"), 20))
                 .col(text_null(a("note")))
-                .foreign_key(&mut fk(
-                    "help_plan_items",
-                    "plan_id",
-                    "help_plans",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("help_plan_items", "plan_id", "help_plans", "id", true))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_help_plan_items_plan",
-            "help_plan_items",
-            &["plan_id"],
-        ))
-        .await?;
+        m.create_index(index("idx_help_plan_items_plan", "help_plan_items", &["plan_id"])).await?;
 
         m.create_table(
             Table::create()
@@ -306,22 +223,12 @@ impl MigrationTrait for Migration {
                 .col(money("amount"))
                 .col(boolean(a("income_generating")))
                 .col(big_integer_null(a("project_id")))
-                .foreign_key(&mut fk(
-                    "help_measures",
-                    "household_id",
-                    "households",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("help_measures", "household_id", "households", "id", true))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_help_measures_household",
-            "help_measures",
-            &["household_id", "delivered_on"],
-        ))
-        .await?;
+        m.create_index(index("idx_help_measures_household", "help_measures", &["household_id", "delivered_on"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -332,22 +239,11 @@ impl MigrationTrait for Migration {
                 .col(date(a("visited_on")))
                 .col(text(a("content")))
                 .col(string_len_null(a("location"), 200))
-                .foreign_key(&mut fk(
-                    "help_logs",
-                    "household_id",
-                    "households",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("help_logs", "household_id", "households", "id", true))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_help_logs_household",
-            "help_logs",
-            &["household_id", "visited_on"],
-        ))
-        .await?;
+        m.create_index(index("idx_help_logs_household", "help_logs", &["household_id", "visited_on"])).await?;
 
         m.create_table(
             Table::create()
@@ -356,18 +252,11 @@ impl MigrationTrait for Migration {
                 .col(string_len(a("kind"), 32))
                 .col(big_integer(a("household_id")))
                 .col(integer_null(a("member_seq")))
-                .foreign_key(&mut fk(
-                    "demo_defects",
-                    "household_id",
-                    "households",
-                    "id",
-                    true,
-                ))
+                .foreign_key(&mut fk("demo_defects", "household_id", "households", "id", true))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_demo_defects_kind", "demo_defects", &["kind"]))
-            .await?;
+        m.create_index(index("idx_demo_defects_kind", "demo_defects", &["kind"])).await?;
         Ok(())
     }
 
@@ -386,8 +275,7 @@ impl MigrationTrait for Migration {
             "settings",
             "regions",
         ] {
-            m.drop_table(Table::drop().table(Alias::new(t)).to_owned())
-                .await?;
+            m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
         Ok(())
     }

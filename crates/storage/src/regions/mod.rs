@@ -3,14 +3,9 @@
 
 pub mod entity;
 
-use ducha_domain::region::{
-    JIANGMEN_CSV, Region, RegionCode, RegionKind, RegionLevel, RegionTree, parse_region_file,
-};
+use ducha_domain::region::{JIANGMEN_CSV, Region, RegionCode, RegionKind, RegionLevel, RegionTree, parse_region_file};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
 
 use crate::{Db, StorageError};
 use entity::{ActiveModel, Column, Entity};
@@ -34,16 +29,9 @@ fn to_region(m: entity::Model) -> Result<Region, StorageError> {
 /// Insert or update every region of a checked list in one transaction.
 pub async fn import(db: &Db, regions: &[Region]) -> Result<ImportSummary, StorageError> {
     let txn = db.conn().begin().await?;
-    let existing: std::collections::HashSet<String> = Entity::find()
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|m| m.code)
-        .collect();
-    let updated = regions
-        .iter()
-        .filter(|r| existing.contains(r.code.as_str()))
-        .count();
+    let existing: std::collections::HashSet<String> =
+        Entity::find().all(&txn).await?.into_iter().map(|m| m.code).collect();
+    let updated = regions.iter().filter(|r| existing.contains(r.code.as_str())).count();
     // Parents before children, so that nothing refers to a row not yet written.
     let mut sorted: Vec<&Region> = regions.iter().collect();
     sorted.sort_by_key(|r| (r.level, r.code.clone()));
@@ -58,22 +46,14 @@ pub async fn import(db: &Db, regions: &[Region]) -> Result<ImportSummary, Storag
         Entity::insert_many(models)
             .on_conflict(
                 OnConflict::column(Column::Code)
-                    .update_columns([
-                        Column::Name,
-                        Column::Level,
-                        Column::Kind,
-                        Column::ParentCode,
-                    ])
+                    .update_columns([Column::Name, Column::Level, Column::Kind, Column::ParentCode])
                     .to_owned(),
             )
             .exec_without_returning(&txn)
             .await?;
     }
     txn.commit().await?;
-    Ok(ImportSummary {
-        inserted: regions.len() - updated,
-        updated,
-    })
+    Ok(ImportSummary { inserted: regions.len() - updated, updated })
 }
 
 /// Load the shipped Jiangmen list if the database has no regions yet (the embedded default).
@@ -81,33 +61,18 @@ pub async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, StorageErr
     if Entity::find().count(db.conn()).await? > 0 {
         return Ok(None);
     }
-    let regions = parse_region_file(JIANGMEN_CSV.as_bytes()).map_err(|errs| {
-        StorageError::Rejected(
-            errs.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("；"),
-        )
-    })?;
+    let regions = parse_region_file(JIANGMEN_CSV.as_bytes())
+        .map_err(|errs| StorageError::Rejected(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；")))?;
     import(db, &regions).await.map(Some)
 }
 
 pub async fn tree(db: &Db) -> Result<RegionTree, StorageError> {
-    let rows = Entity::find()
-        .order_by_asc(Column::Code)
-        .all(db.conn())
-        .await?;
-    Ok(RegionTree::new(
-        rows.into_iter().map(to_region).collect::<Result<_, _>>()?,
-    ))
+    let rows = Entity::find().order_by_asc(Column::Code).all(db.conn()).await?;
+    Ok(RegionTree::new(rows.into_iter().map(to_region).collect::<Result<_, _>>()?))
 }
 
 /// Regions at a level and/or under a parent, in code order.
-pub async fn list(
-    db: &Db,
-    level: Option<RegionLevel>,
-    parent: Option<&str>,
-) -> Result<Vec<Region>, StorageError> {
+pub async fn list(db: &Db, level: Option<RegionLevel>, parent: Option<&str>) -> Result<Vec<Region>, StorageError> {
     let mut q = Entity::find();
     if let Some(l) = level {
         q = q.filter(Column::Level.eq(l.as_str()));
@@ -115,18 +80,9 @@ pub async fn list(
     if let Some(p) = parent {
         q = q.filter(Column::ParentCode.eq(p));
     }
-    q.order_by_asc(Column::Code)
-        .all(db.conn())
-        .await?
-        .into_iter()
-        .map(to_region)
-        .collect()
+    q.order_by_asc(Column::Code).all(db.conn()).await?.into_iter().map(to_region).collect()
 }
 
 pub async fn get(db: &Db, code: &str) -> Result<Option<Region>, StorageError> {
-    Entity::find_by_id(code.to_string())
-        .one(db.conn())
-        .await?
-        .map(to_region)
-        .transpose()
+    Entity::find_by_id(code.to_string()).one(db.conn()).await?.map(to_region).transpose()
 }

@@ -8,9 +8,7 @@ pub mod status_history;
 
 use ducha_domain::access::Scope;
 use ducha_domain::region::RegionLevel;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
 use serde::Serialize;
 
 use crate::{Db, StorageError};
@@ -47,10 +45,7 @@ fn scope_sql(scope: &Scope, n: usize) -> (String, Vec<Value>) {
                 RegionLevel::Village => "h.village_code",
             };
             if code.level() == RegionLevel::City {
-                (
-                    format!("substr({col}, 1, 4) = ${n}"),
-                    vec![code.as_str().into()],
-                )
+                (format!("substr({col}, 1, 4) = ${n}"), vec![code.as_str().into()])
             } else {
                 (format!("{col} = ${n}"), vec![code.as_str().into()])
             }
@@ -66,10 +61,7 @@ pub struct DistrictCount {
     pub members: i64,
 }
 
-pub async fn counts_by_district(
-    db: &Db,
-    scope: &Scope,
-) -> Result<Vec<DistrictCount>, StorageError> {
+pub async fn counts_by_district(db: &Db, scope: &Scope) -> Result<Vec<DistrictCount>, StorageError> {
     let (cond, values) = scope_sql(scope, 1);
     // COUNT is BIGINT on PostgreSQL and INTEGER on SQLite; both decode into i64.
     let sql = format!(
@@ -96,9 +88,7 @@ pub async fn counts_by_status(db: &Db, scope: &Scope) -> Result<Vec<(String, i64
         "SELECT h.status AS status, COUNT(*) AS n FROM households h WHERE {cond} GROUP BY h.status ORDER BY h.status"
     );
     let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
-    rows.into_iter()
-        .map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?)))
-        .collect()
+    rows.into_iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
 }
 
 /// One household with everything recorded about it.
@@ -141,20 +131,11 @@ pub async fn household_by_number(
         .order_by_asc(status_history::Column::Id)
         .all(c)
         .await?;
-    Ok(Some(HouseholdRecord {
-        household: h,
-        members,
-        finances,
-        history,
-    }))
+    Ok(Some(HouseholdRecord { household: h, members, finances, history }))
 }
 
 /// The first household numbers in a scope, in number order.
-pub async fn household_numbers(
-    db: &Db,
-    scope: &Scope,
-    limit: u64,
-) -> Result<Vec<String>, StorageError> {
+pub async fn household_numbers(db: &Db, scope: &Scope, limit: u64) -> Result<Vec<String>, StorageError> {
     use sea_orm::QuerySelect;
     Ok(household::Entity::find()
         .filter(scope_condition(scope))
@@ -170,9 +151,7 @@ pub async fn household_numbers(
 /// Total households and members in a scope.
 pub async fn totals(db: &Db, scope: &Scope) -> Result<(i64, i64), StorageError> {
     let rows = counts_by_district(db, scope).await?;
-    Ok(rows
-        .iter()
-        .fold((0, 0), |(h, m), r| (h + r.households, m + r.members)))
+    Ok(rows.iter().fold((0, 0), |(h, m), r| (h + r.households, m + r.members)))
 }
 
 /// Whether the registry has any household at all.

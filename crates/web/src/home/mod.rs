@@ -36,15 +36,7 @@ pub async fn page(State(st): State<AppState>) -> Result<Html<String>, WebError> 
     let by_status = registry::counts_by_status(&st.db, &scope).await?;
     let statuses = HouseholdStatus::ALL
         .iter()
-        .map(|s| {
-            (
-                s.label(),
-                by_status
-                    .iter()
-                    .find(|(c, _)| c == s.code())
-                    .map_or(0, |(_, n)| *n),
-            )
-        })
+        .map(|s| (s.label(), by_status.iter().find(|(c, _)| c == s.code()).map_or(0, |(_, n)| *n)))
         .collect();
     let districts = tree
         .at_level(RegionLevel::District)
@@ -59,11 +51,7 @@ pub async fn page(State(st): State<AppState>) -> Result<Html<String>, WebError> 
         })
         .collect();
     let page = HomePage {
-        city_name: tree
-            .at_level(RegionLevel::City)
-            .next()
-            .map(|c| c.name.clone())
-            .unwrap_or_default(),
+        city_name: tree.at_level(RegionLevel::City).next().map(|c| c.name.clone()).unwrap_or_default(),
         total_households: counts.iter().map(|c| c.households).sum(),
         total_members: counts.iter().map(|c| c.members).sum(),
         statuses,

@@ -51,17 +51,12 @@ fn parse_level(text: Option<&str>) -> Result<Option<RegionLevel>, WebError> {
     match text.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(t) => RegionLevel::parse(t).map(Some).ok_or_else(|| {
-            WebError::BadRequest(format!(
-                "参数 level“{t}”无法识别，可填 city、district、town、village"
-            ))
+            WebError::BadRequest(format!("参数 level“{t}”无法识别，可填 city、district、town、village"))
         }),
     }
 }
 
-async fn list(
-    State(st): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<RegionOut>>, WebError> {
+async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Vec<RegionOut>>, WebError> {
     let level = parse_level(q.level.as_deref())?;
     let parent = q.parent.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let rows = regions::list(&st.db, level, parent).await?;
@@ -77,22 +72,13 @@ pub struct RegionDetail {
     children: Vec<RegionOut>,
 }
 
-async fn one(
-    State(st): State<AppState>,
-    Path(code): Path<String>,
-) -> Result<Json<RegionDetail>, WebError> {
+async fn one(State(st): State<AppState>, Path(code): Path<String>) -> Result<Json<RegionDetail>, WebError> {
     let tree = regions::tree(&st.db).await?;
-    let r = tree
-        .get(&code)
-        .ok_or_else(|| WebError::NotFound(format!("区划 {code}")))?;
+    let r = tree.get(&code).ok_or_else(|| WebError::NotFound(format!("区划 {code}")))?;
     Ok(Json(RegionDetail {
         region: r.into(),
         path: tree.path(&code).unwrap_or_default(),
-        ancestors: tree
-            .ancestors(&code)
-            .into_iter()
-            .map(RegionOut::from)
-            .collect(),
+        ancestors: tree.ancestors(&code).into_iter().map(RegionOut::from).collect(),
         children: tree.children(&code).map(RegionOut::from).collect(),
     }))
 }
@@ -112,28 +98,17 @@ pub struct ResolveOut {
     path: Option<String>,
 }
 
-async fn resolve(
-    State(st): State<AppState>,
-    Query(q): Query<ResolveQuery>,
-) -> Result<Json<ResolveOut>, WebError> {
+async fn resolve(State(st): State<AppState>, Query(q): Query<ResolveQuery>) -> Result<Json<ResolveOut>, WebError> {
     let name = q.name.unwrap_or_default();
     if name.trim().is_empty() {
-        return Err(WebError::BadRequest(
-            "请用参数 name 给出要识别的名称".into(),
-        ));
+        return Err(WebError::BadRequest("请用参数 name 给出要识别的名称".into()));
     }
     let level = parse_level(q.level.as_deref())?;
     let tree = regions::tree(&st.db).await?;
     let resolution = tree.resolve(&name, level);
     let path = match &resolution {
-        Resolution::Exact { region } | Resolution::Corrected { region, .. } => {
-            tree.path(region.code.as_str())
-        }
+        Resolution::Exact { region } | Resolution::Corrected { region, .. } => tree.path(region.code.as_str()),
         _ => None,
     };
-    Ok(Json(ResolveOut {
-        input: name,
-        resolution,
-        path,
-    }))
+    Ok(Json(ResolveOut { input: name, resolution, path }))
 }
