@@ -273,7 +273,9 @@ impl HouseholdForm {
         }
         let phone = check_phone(&mut e, "phone", self.phone.trim());
         let account: String = self.bank_account.chars().filter(|c| !c.is_whitespace()).collect();
-        if !account.is_empty() && !((12..=30).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit())) {
+        let account_ok =
+            account.is_empty() || ((12..=30).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit()));
+        if !account_ok {
             e.add("bank_account", "银行账号应为 12 至 30 位数字");
         }
         e.into_result(|| {
