@@ -3,7 +3,90 @@
 
 use serde::Serialize;
 
+use crate::labelled_enum;
 use crate::region::{RegionCode, RegionLevel};
+
+labelled_enum! {
+    /// What a user does, which decides what they may do.
+    pub enum Role: "角色" {
+        CityOffice => ("city", "市扶贫办"),
+        DistrictOffice => ("district", "市(区)扶贫办"),
+        TownOffice => ("town", "镇(街)扶贫办"),
+        HelpCadre => ("cadre", "帮扶责任人"),
+        Inspector => ("inspector", "督查组成员"),
+        Leader => ("leader", "领导(只读)"),
+        Admin => ("admin", "系统管理员"),
+    }
+}
+
+impl Role {
+    /// May create and edit households and members (within scope).
+    pub fn edits_registry(self) -> bool {
+        matches!(self, Self::CityOffice | Self::DistrictOffice | Self::TownOffice)
+    }
+
+    /// May see ID numbers, phones and bank accounts unmasked, one person at a time (each view is
+    /// recorded in the audit trail). Lists are masked for everyone.
+    pub fn sees_personal_data(self) -> bool {
+        matches!(self, Self::CityOffice | Self::DistrictOffice | Self::TownOffice | Self::HelpCadre)
+    }
+
+    /// May manage accounts and read the whole audit trail.
+    pub fn administers(self) -> bool {
+        matches!(self, Self::Admin)
+    }
+
+    /// The level of region a user of this role is scoped to, if the role requires one.
+    pub fn scope_level(self) -> Option<RegionLevel> {
+        match self {
+            Self::DistrictOffice => Some(RegionLevel::District),
+            Self::TownOffice | Self::HelpCadre => Some(RegionLevel::Town),
+            _ => None,
+        }
+    }
+}
+
+/// Who is acting: a signed-in user, a script with a token, or the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// Where the request came from (an IP address), when there was one.
+    pub origin: Option<String>,
+}
+
+impl Actor {
+    /// The command line acts for the system user who runs it (`who`), over everything.
+    pub fn command_line(who: &str) -> Actor {
+        Actor {
+            user_id: None,
+            username: format!("cli:{who}"),
+            display_name: "命令行".into(),
+            role: Role::Admin,
+            scope: Scope::All,
+            origin: None,
+        }
+    }
+
+    /// ducha itself, for what it does on its own (loading the default divisions at start).
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            username: "system".into(),
+            display_name: "系统".into(),
+            role: Role::Admin,
+            scope: Scope::All,
+            origin: None,
+        }
+    }
+
+    pub fn can_edit(&self, region_code: &str) -> bool {
+        self.role.edits_registry() && self.scope.contains(region_code)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "code", rename_all = "snake_case")]
@@ -34,6 +117,17 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labelled::Labelled;
+
+    #[test]
+    fn roles_read_and_write_as_their_work_needs() {
+        assert!(Role::TownOffice.edits_registry());
+        assert!(!Role::Leader.edits_registry());
+        assert!(!Role::Inspector.sees_personal_data());
+        assert!(!Role::Admin.edits_registry());
+        assert_eq!(Role::parse("镇(街)扶贫办"), Ok(Role::TownOffice));
+        assert_eq!(Role::TownOffice.scope_level(), Some(RegionLevel::Town));
+    }
 
     #[test]
     fn a_town_scope_holds_its_villages_and_nothing_else() {

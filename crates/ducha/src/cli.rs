@@ -32,6 +32,56 @@ pub enum Command {
     /// 贫困户
     #[command(subcommand)]
     Household(HouseholdCommand),
+    /// 用户账号
+    #[command(subcommand)]
+    User(UserCommand),
+    /// 审计记录
+    #[command(subcommand, name = "audit-log")]
+    AuditLog(AuditLogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// 新增用户（不给密码则生成一个并显示）
+    Add {
+        /// 用户名（字母、数字、_ - .）
+        username: String,
+        /// 角色：city 市扶贫办、district 市(区)扶贫办、town 镇(街)扶贫办、cadre 帮扶责任人、inspector 督查组成员、leader 领导(只读)、admin 系统管理员
+        #[arg(long)]
+        role: String,
+        /// 显示的姓名或单位
+        #[arg(long)]
+        name: String,
+        /// 辖区的区划代码（市(区)扶贫办填市(区)代码，镇(街)扶贫办和帮扶责任人填镇(街)代码）
+        #[arg(long)]
+        region: Option<String>,
+        /// 密码（至少 8 位）
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// 列出用户
+    List,
+    /// 停用用户（立即不能登录，令牌失效）
+    Disable { username: String },
+    /// 重置密码（不给密码则生成一个并显示）
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// 为脚本生成接口令牌（只显示一次）
+    Token {
+        username: String,
+        /// 用途说明
+        #[arg(long, default_value = "脚本")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditLogCommand {
+    /// 校验审计链：报告第一条被改动或删除的记录
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -39,9 +89,15 @@ pub struct ServeArgs {
     /// 监听地址
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// 数据库中没有贫困户时，先装入演示城市
+    /// 数据库中没有贫困户时，先装入演示城市和演示账号
     #[arg(long)]
     pub demo: bool,
+    /// 会话 Cookie 只经 HTTPS 发送（在 HTTPS 反向代理之后运行时打开）
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// 无操作多少分钟后会话失效
+    #[arg(long, default_value_t = 30)]
+    pub idle_minutes: i64,
 }
 
 #[derive(Debug, Args)]

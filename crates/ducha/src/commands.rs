@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use ducha_domain::Money;
-use ducha_domain::access::Scope;
+use ducha_domain::access::{Actor, Role, Scope};
 use ducha_domain::demo::DemoConfig;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::privacy;
@@ -10,10 +10,15 @@ use ducha_domain::region::parse_region_file;
 use ducha_domain::registry::{
     Education, Health, HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex,
 };
-use ducha_storage::{Db, demo, regions, registry};
+use ducha_storage::{Db, accounts, audit, demo, regions, registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, DemoArgs, HouseholdCommand, RegionsCommand, ServeArgs};
+use crate::cli::{AuditLogCommand, Cli, Command, DemoArgs, HouseholdCommand, RegionsCommand, ServeArgs, UserCommand};
+
+/// The command line acts for the system user running it.
+fn cli_actor() -> Actor {
+    Actor::command_line(&std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -38,7 +43,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 anyhow::anyhow!("区划文件有 {} 处错误，未写入任何数据：\n{}", errs.len(), lines.join("\n"))
             })?;
             let db = Db::open(&cli.db).await?;
-            let s = regions::import(&db, &parsed).await?;
+            let s = regions::import(&db, &cli_actor(), &parsed).await?;
             println!("已导入区划 {} 个：新增 {}，更新 {}", parsed.len(), s.inserted, s.updated);
             Ok(())
         }
@@ -46,7 +51,85 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             show_household(&db, &number, full).await
         }
+        Command::User(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            user_command(&db, cmd).await
+        }
+        Command::AuditLog(AuditLogCommand::Verify) => {
+            let db = Db::open(&cli.db).await?;
+            let report = audit::verify(&db).await?;
+            match report.broken {
+                None => {
+                    println!("审计链完好：共 {} 条记录，逐条校验通过", report.checked);
+                    Ok(())
+                }
+                Some((id, why)) => bail!("审计链在第 {id} 条处断开：{why}（此前 {} 条完好）", report.checked),
+            }
+        }
     }
+}
+
+async fn user_command(db: &Db, cmd: UserCommand) -> Result<()> {
+    let actor = cli_actor();
+    match cmd {
+        UserCommand::Add { username, role, name, region, password } => {
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let generated = password.is_none();
+            let password = match password {
+                Some(p) => p,
+                None => accounts::generate_password()?,
+            };
+            let new = accounts::NewUser {
+                username,
+                display_name: name,
+                role,
+                region_code: region,
+                password: password.clone(),
+            };
+            let u = accounts::add_user(db, &actor, &new).await?;
+            println!("已新增用户 {}（{}，{}）", u.username, u.display_name, u.role.label());
+            if generated {
+                println!("初始密码：{password}（请转交本人并提醒修改）");
+            }
+        }
+        UserCommand::List => {
+            let tree = regions::tree(db).await?;
+            println!("{:<16} {:<14} {:<16} {:<24} 状态", "用户名", "角色", "姓名/单位", "辖区");
+            for u in accounts::list_users(db).await? {
+                let scope = u.region_code.as_deref().and_then(|c| tree.path(c)).unwrap_or_else(|| "全部".into());
+                let state = if u.active { "正常" } else { "已停用" };
+                println!("{:<16} {:<14} {:<16} {:<24} {state}", u.username, u.role.label(), u.display_name, scope);
+            }
+        }
+        UserCommand::Disable { username } => {
+            accounts::disable_user(db, &actor, &username).await?;
+            println!("已停用用户 {username}");
+        }
+        UserCommand::ResetPassword { username, password } => {
+            let generated = password.is_none();
+            let p = accounts::reset_password(db, &actor, &username, password).await?;
+            println!("已重置 {username} 的密码");
+            if generated {
+                println!("新密码：{p}");
+            }
+        }
+        UserCommand::Token { username, name } => {
+            let token = accounts::issue_token(db, &actor, &username, &name).await?;
+            println!("{token}");
+            eprintln!("（令牌只显示这一次；请求时放在 Authorization: Bearer 头中）");
+        }
+    }
+    Ok(())
+}
+
+/// Print how to sign in with the demo accounts.
+fn print_demo_logins(addr: &str) {
+    println!("演示账号（密码均为 {}，仅供试用）：", demo::DEMO_PASSWORD);
+    for (username, name, role, _) in demo::DEMO_ACCOUNTS {
+        let role = Role::parse(role).map(|r| r.label()).unwrap_or(role);
+        println!("  {username:<10} {name}（{role}）");
+    }
+    println!("登录：{addr}login");
 }
 
 async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
@@ -58,8 +141,18 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
-    let summary = demo::load(db, config, |done, _| bar.set_position(done)).await?;
+    // Without a terminal (a log file, CI) the bar is hidden: say how far it got every tenth.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let tenth = (config.households / 10).max(1);
+    let summary = demo::load(db, &cli_actor(), config, |done, total| {
+        bar.set_position(done);
+        if !tty && (done % tenth < 500 || done == total) && config.households >= 50_000 {
+            eprintln!("已生成 {done}/{total} 户");
+        }
+    })
+    .await?;
     bar.finish_and_clear();
+    let users = demo::create_demo_users(db, &cli_actor()).await?;
     println!(
         "演示城市已生成（种子 {}，{} 年）：贫困户 {} 户，成员 {} 人，帮扶责任人 {} 人，故意设置的数据问题 {} 处，用时 {:.1} 秒",
         config.seed,
@@ -70,6 +163,9 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
         summary.defects,
         started.elapsed().as_secs_f64()
     );
+    if !users.is_empty() {
+        println!("已建立演示账号 {} 个（密码 {}）", users.len(), demo::DEMO_PASSWORD);
+    }
     Ok(())
 }
 
@@ -81,6 +177,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
             load_demo(&db, &DemoArgs { seed: 20_171_106, households: 12_000, year: 2017 }).await?;
         } else {
             println!("数据库中已有贫困户，不再生成演示数据");
+            demo::create_demo_users(&db, &cli_actor()).await?;
         }
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -88,14 +185,23 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         .with_context(|| format!("无法监听 {}（端口是否已被占用？可用 --addr 换一个）", args.addr))?;
     let addr = listener.local_addr()?;
     let (households, members) = registry::totals(&db, &Scope::All).await?;
-    println!("ducha 已启动：http://{addr}/");
+    let base = format!("http://{addr}/");
+    println!("ducha 已启动：{base}");
     println!("数据库：{url}（贫困户 {households} 户，{members} 人）");
+    if accounts::find_user(&db, "admin").await?.is_some() && args.demo {
+        print_demo_logins(&base);
+    } else if accounts::list_users(&db).await?.is_empty() {
+        println!("还没有用户：先用 ducha user add 新增，例如 ducha user add admin --role admin --name 管理员");
+    } else {
+        println!("登录：{base}login");
+    }
     println!("按 Ctrl+C 停止");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         println!("正在停止……");
     };
-    ducha_web::serve(listener, ducha_web::AppState { db }, shutdown).await?;
+    let config = ducha_web::WebConfig { secure_cookies: args.secure_cookies, idle_minutes: args.idle_minutes.max(1) };
+    ducha_web::serve(listener, ducha_web::AppState { db, config }, shutdown).await?;
     Ok(())
 }
 

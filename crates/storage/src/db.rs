@@ -37,6 +37,17 @@ pub enum StorageError {
     Db(#[from] DbErr),
     #[error("{0}")]
     Rejected(String),
+    /// Absent, or outside the actor's scope: the same answer for both.
+    #[error("没有找到")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Input that fails at named fields.
+    #[error("{0}")]
+    Invalid(ducha_domain::validation::FieldErrors),
+    /// Someone else changed the record since it was read.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A connection pool to one ducha database.

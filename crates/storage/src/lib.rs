@@ -3,6 +3,8 @@
 //! scope; the demo city loads here.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+pub mod audit;
 mod db;
 pub mod demo;
 pub mod help;

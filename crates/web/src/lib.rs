@@ -1,19 +1,34 @@
 //! ducha's web layer: server-rendered pages in Simplified Chinese and the JSON API under
 //! `/api/v1`, one folder per capability with templates beside their handlers.
+//!
+//! Every route is declared once, in [`routes`], through a small builder that also keeps the
+//! list of (method, path): the test that walks every route as an out-of-scope user takes its
+//! list from there, so a route cannot be added without being walked.
 #![forbid(unsafe_code)]
 
+mod api;
+mod auth;
 mod error;
 mod home;
+mod pages;
 mod regions;
+mod registry;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodRouter, on};
 use ducha_storage::Db;
+use ducha_storage::accounts::sessions::DbSessionStore;
 use tokio::net::TcpListener;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub use auth::CurrentUser;
 pub use error::WebError;
 
 /// What every handler can reach. Stateless apart from the database, so that several processes
@@ -21,15 +36,96 @@ pub use error::WebError;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub config: WebConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Mark the session cookie Secure (behind HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub idle_minutes: i64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { secure_cookies: false, idle_minutes: 30 }
+    }
+}
+
+impl AppState {
+    pub fn new(db: Db) -> Self {
+        Self { db, config: WebConfig::default() }
+    }
+}
+
+/// Requests larger than this are refused with 413 and a Chinese message.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The router and the list of its routes.
+pub struct Routes {
+    router: Router<AppState>,
+    list: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self { router: Router::new(), list: Vec::new() }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = axum::routing::MethodFilter::try_from(method.clone()).unwrap_or(axum::routing::MethodFilter::GET);
+        let mr: MethodRouter<AppState> = on(filter, handler);
+        self.router = self.router.route(path, mr);
+        self.list.push((method, path));
+        self
+    }
+
+    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
+        self.add(Method::GET, path, h)
+    }
+
+    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
+        self.add(Method::POST, path, h)
+    }
+
+    pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
+        self.add(Method::PUT, path, h)
+    }
+}
+
+fn all_routes() -> Routes {
+    let r = Routes::new().get("/healthz", || async { "ok" });
+    let r = auth::routes(r);
+    let r = home::routes(r);
+    let r = registry::routes(r);
+    let r = regions::routes(r);
+    api::routes(r)
+}
+
+/// Every (method, path) the application answers.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    all_routes().list
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(home::page))
-        .route("/healthz", get(|| async { "ok" }))
-        .merge(regions::routes())
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("ducha_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.idle_minutes)));
+    all_routes()
+        .router
         .fallback(error::not_found)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(axum::middleware::from_fn(auth::csrf::check_origin))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(error::chinese_errors))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -40,6 +136,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let store = DbSessionStore::new(state.db.clone());
+    // Expired sessions are removed hourly; a failure here only leaves rows that no longer load.
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not remove expired sessions");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -51,9 +51,17 @@ async fn serve_with_demo_answers_on_its_address() {
     let towns: serde_json::Value =
         client.get(format!("{base}/api/v1/regions?level=town")).send().await.unwrap().json().await.unwrap();
     assert_eq!(towns.as_array().unwrap().len(), 82);
-    let home = client.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("江门市建档立卡贫困户概况"), "{home}");
-    assert!(home.contains("12000"), "the demo city's 12,000 households are counted on the home page");
+    // Pages need a login: the home page leads to the login form.
+    let login = client.get(format!("{base}/")).send().await.unwrap();
+    assert!(login.url().path().starts_with("/login"), "{}", login.url());
+    assert!(login.text().await.unwrap().contains("用户名"));
+    // What it printed names the demo accounts.
+    let mut rest = String::new();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    assert!(rest.contains("haiyan") && rest.contains("ducha2017"), "{rest}");
     child.kill().await.ok();
 }
 

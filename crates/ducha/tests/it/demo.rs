@@ -1,6 +1,6 @@
 //! The demo city on both databases.
 
-use ducha_domain::access::Scope;
+use ducha_domain::access::{Actor, Scope};
 use ducha_domain::demo::DemoConfig;
 use ducha_domain::region::RegionCode;
 use ducha_storage::{Backend, demo, registry};
@@ -12,7 +12,8 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
     let (sqlite, postgres) = tokio::join!(TestDb::new(Backend::Sqlite), TestDb::new(Backend::Postgres));
     let (a, b) = tokio::join!(sqlite.open(), postgres.open());
     let config = DemoConfig::default();
-    let (sa, sb) = tokio::join!(demo::load(&a, config, |_, _| {}), demo::load(&b, config, |_, _| {}));
+    let system = Actor::system();
+    let (sa, sb) = tokio::join!(demo::load(&a, &system, config, |_, _| {}), demo::load(&b, &system, config, |_, _| {}));
     let (sa, sb) = (sa.unwrap(), sb.unwrap());
     assert_eq!(sa, sb);
     assert_eq!(sa.households, 12_000);
@@ -50,7 +51,7 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
     let small = DemoConfig { households: 400, ..Default::default() };
-    demo::load(&db, small, |_, _| {}).await.unwrap();
+    demo::load(&db, &Actor::system(), small, |_, _| {}).await.unwrap();
     let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
     let numbers = registry::household_numbers(&db, &taishan, 5).await.unwrap();
     assert_eq!(numbers.len(), 5);
@@ -69,7 +70,7 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let (h_town, _) = registry::totals(&db, &own_town).await.unwrap();
     assert!(h_town > 0 && h_town < 400);
 
-    let err = demo::load(&db, small, |_, _| {}).await.unwrap_err();
+    let err = demo::load(&db, &Actor::system(), small, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("只能装入空库"), "{err}");
     assert_eq!(registry::totals(&db, &Scope::All).await.unwrap().0, 400, "nothing was added");
 }

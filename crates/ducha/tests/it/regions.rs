@@ -77,10 +77,10 @@ async fn region_import_adds_a_city_and_reimport_changes_nothing(backend: Backend
     regions::ensure_default(&db).await.unwrap();
     let before = regions::list(&db, None, None).await.unwrap().len();
     let parsed = parse_region_file(OTHER_CITY.as_bytes()).unwrap();
-    let s = regions::import(&db, &parsed).await.unwrap();
+    let s = regions::import(&db, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();
     assert_eq!((s.inserted, s.updated), (5, 0));
     assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
-    let again = regions::import(&db, &parsed).await.unwrap();
+    let again = regions::import(&db, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();
     assert_eq!((again.inserted, again.updated), (0, 5));
     assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
     let tree = regions::tree(&db).await.unwrap();

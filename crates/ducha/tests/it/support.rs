@@ -111,7 +111,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = ducha_web::AppState { db: db.clone() };
+        let state = ducha_web::AppState::new(db.clone());
         tokio::spawn(async move {
             ducha_web::serve(listener, state, async {
                 let _ = rx.await;

@@ -4,10 +4,13 @@
 pub mod defect;
 
 use chrono::Utc;
+use ducha_domain::access::Actor;
 use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan};
 use ducha_domain::labelled::Labelled;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait};
+
+use crate::audit::AuditTxn;
 
 use crate::help::{cadre, log, measure, plan, plan_item};
 use crate::registry::{finance, household, member, status_history};
@@ -40,12 +43,18 @@ where
 
 /// Generate the demo city from `config` over the regions in the database and write it.
 /// Refuses a registry that already has households. `progress` hears households written so far.
-pub async fn load(db: &Db, config: DemoConfig, progress: impl Fn(u64, u64)) -> Result<DemoSummary, StorageError> {
+pub async fn load(
+    db: &Db,
+    actor: &Actor,
+    config: DemoConfig,
+    progress: impl Fn(u64, u64),
+) -> Result<DemoSummary, StorageError> {
     regions::ensure_default(db).await?;
     let tree = regions::tree(db).await?;
     let plan = DemoPlan::new(config, &tree).map_err(|e| StorageError::Rejected(e.to_string()))?;
-    let txn = db.conn().begin().await?;
-    if !crate::registry::is_empty(&txn).await? {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let txn = tx.conn();
+    if !crate::registry::is_empty(txn).await? {
         return Err(StorageError::Rejected(
             "登记库中已有贫困户：演示数据只能装入空库（可另指定一个新的数据库文件）".into(),
         ));
@@ -65,25 +74,30 @@ pub async fn load(db: &Db, config: DemoConfig, progress: impl Fn(u64, u64)) -> R
         })
         .collect();
     let mut summary = DemoSummary { cadres: cadres.len() as u64, ..Default::default() };
-    insert_chunks(&txn, cadres).await?;
+    insert_chunks(txn, cadres).await?;
 
     let mut start = 0;
     while start < plan.len() {
         let end = (start + BATCH).min(plan.len());
         let batch: Vec<DemoHousehold> = (start..end).map(|i| plan.household(i)).collect();
-        write_batch(&txn, &batch, now, &mut summary).await?;
+        write_batch(txn, &batch, now, &mut summary).await?;
         progress(end, plan.len());
         start = end;
     }
-    db.reset_sequences(&txn, &["cadres", "households", "help_plans"]).await?;
+    db.reset_sequences(txn, &["cadres", "households", "help_plans"]).await?;
     settings::set(
         db,
-        &txn,
+        txn,
         "demo",
         &format!("seed={} households={} year={}", config.seed, config.households, config.year),
     )
     .await?;
-    txn.commit().await?;
+    let after = serde_json::json!({
+        "seed": config.seed, "year": config.year, "households": summary.households,
+        "members": summary.members, "cadres": summary.cadres, "defects": summary.defects,
+    });
+    tx.record::<(), _>("registry", "demo", None, "demo_load", None, Some(&after)).await?;
+    tx.commit().await?;
     Ok(summary)
 }
 
@@ -249,4 +263,53 @@ pub async fn defect_counts(db: &Db) -> Result<Vec<(String, i64)>, StorageError> 
     )
     .await?;
     rows.into_iter().map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?))).collect()
+}
+
+/// The demo's accounts: one per role and scope, all with [`DEMO_PASSWORD`].
+pub const DEMO_ACCOUNTS: [(&str, &str, &str, Option<&str>); 15] = [
+    ("admin", "系统管理员", "admin", None),
+    ("city", "市扶贫办", "city", Some("4407")),
+    ("leader", "市领导", "leader", Some("4407")),
+    ("inspector", "督查组", "inspector", Some("4407")),
+    ("pengjiang", "蓬江区扶贫办", "district", Some("440703")),
+    ("jianghai", "江海区扶贫办", "district", Some("440704")),
+    ("xinhui", "新会区扶贫办", "district", Some("440705")),
+    ("taishan", "台山市扶贫办", "district", Some("440781")),
+    ("kaiping", "开平市扶贫办", "district", Some("440783")),
+    ("heshan", "鹤山市扶贫办", "district", Some("440784")),
+    ("enping", "恩平市扶贫办", "district", Some("440785")),
+    ("haiyan", "海宴镇扶贫办", "town", Some("440781111")),
+    ("naji", "那吉镇扶贫办", "town", Some("440785107")),
+    ("huanshi", "环市街道扶贫办", "town", Some("440703006")),
+    ("cadre", "海宴镇帮扶责任人", "cadre", Some("440781111")),
+];
+
+/// Demo accounts' password: for trying ducha out, never for real data.
+pub const DEMO_PASSWORD: &str = "ducha2017";
+
+/// Create the demo accounts that do not exist yet (those whose region is not loaded are left
+/// out). Returns the accounts created.
+pub async fn create_demo_users(db: &Db, actor: &Actor) -> Result<Vec<crate::accounts::User>, StorageError> {
+    use ducha_domain::access::Role;
+    let mut made = Vec::new();
+    for (username, display_name, role, region) in DEMO_ACCOUNTS {
+        if crate::accounts::find_user(db, username).await?.is_some() {
+            continue;
+        }
+        if let Some(code) = region
+            && regions::get(db, code).await?.is_none()
+        {
+            continue;
+        }
+        let role = Role::parse(role).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let new = crate::accounts::NewUser {
+            username: username.into(),
+            display_name: display_name.into(),
+            role,
+            region_code: region.map(str::to_string),
+            password: DEMO_PASSWORD.into(),
+        };
+        made.push(crate::accounts::add_user(db, actor, &new).await?);
+    }
+    Ok(made)
 }

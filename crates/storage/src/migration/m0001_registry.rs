@@ -6,7 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
+pub(super) fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(Alias::new(table));
     for c in cols {
@@ -15,7 +15,13 @@ fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
     i.to_owned()
 }
 
-fn fk(from_table: &str, from_col: &str, to_table: &str, to_col: &str, cascade: bool) -> ForeignKeyCreateStatement {
+pub(super) fn fk(
+    from_table: &str,
+    from_col: &str,
+    to_table: &str,
+    to_col: &str,
+    cascade: bool,
+) -> ForeignKeyCreateStatement {
     let mut f = ForeignKey::create();
     f.from(Alias::new(from_table), Alias::new(from_col)).to(Alias::new(to_table), Alias::new(to_col));
     if cascade {

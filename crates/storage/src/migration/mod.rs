@@ -2,6 +2,7 @@
 //! PostgreSQL. They run at start-up (and with `ducha migrate`).
 
 mod m0001_registry;
+pub(crate) mod m0002_accounts_audit;
 
 use sea_orm_migration::prelude::*;
 
@@ -9,6 +10,6 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_registry::Migration)]
+        vec![Box::new(m0001_registry::Migration), Box::new(m0002_accounts_audit::Migration)]
     }
 }

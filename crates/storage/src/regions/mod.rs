@@ -3,9 +3,12 @@
 
 pub mod entity;
 
+use ducha_domain::access::Actor;
 use ducha_domain::region::{JIANGMEN_CSV, Region, RegionCode, RegionKind, RegionLevel, RegionTree, parse_region_file};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::audit::AuditTxn;
 
 use crate::{Db, StorageError};
 use entity::{ActiveModel, Column, Entity};
@@ -26,11 +29,12 @@ fn to_region(m: entity::Model) -> Result<Region, StorageError> {
     Ok(r)
 }
 
-/// Insert or update every region of a checked list in one transaction.
-pub async fn import(db: &Db, regions: &[Region]) -> Result<ImportSummary, StorageError> {
-    let txn = db.conn().begin().await?;
+/// Insert or update every region of a checked list in one transaction, with its audit record.
+pub async fn import(db: &Db, actor: &Actor, regions: &[Region]) -> Result<ImportSummary, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let txn = tx.conn();
     let existing: std::collections::HashSet<String> =
-        Entity::find().all(&txn).await?.into_iter().map(|m| m.code).collect();
+        Entity::find().all(txn).await?.into_iter().map(|m| m.code).collect();
     let updated = regions.iter().filter(|r| existing.contains(r.code.as_str())).count();
     // Parents before children, so that nothing refers to a row not yet written.
     let mut sorted: Vec<&Region> = regions.iter().collect();
@@ -49,11 +53,14 @@ pub async fn import(db: &Db, regions: &[Region]) -> Result<ImportSummary, Storag
                     .update_columns([Column::Name, Column::Level, Column::Kind, Column::ParentCode])
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
-    txn.commit().await?;
-    Ok(ImportSummary { inserted: regions.len() - updated, updated })
+    let summary = ImportSummary { inserted: regions.len() - updated, updated };
+    let after = serde_json::json!({ "rows": regions.len(), "inserted": summary.inserted, "updated": summary.updated });
+    tx.record::<(), _>("regions", "import", None, "import", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(summary)
 }
 
 /// Load the shipped Jiangmen list if the database has no regions yet (the embedded default).
@@ -63,7 +70,7 @@ pub async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, StorageErr
     }
     let regions = parse_region_file(JIANGMEN_CSV.as_bytes())
         .map_err(|errs| StorageError::Rejected(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("；")))?;
-    import(db, &regions).await.map(Some)
+    import(db, &Actor::system(), &regions).await.map(Some)
 }
 
 pub async fn tree(db: &Db) -> Result<RegionTree, StorageError> {

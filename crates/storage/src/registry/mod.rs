@@ -3,8 +3,16 @@
 
 pub mod finance;
 pub mod household;
+mod list;
 pub mod member;
 pub mod status_history;
+mod write;
+
+pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, list_households};
+pub use write::{add_member, create_household, reveal_member, update_household, update_member};
+
+use ducha_domain::labelled::Labelled;
+use ducha_domain::registry::{Guarantees, Household, Member};
 
 use ducha_domain::access::Scope;
 use ducha_domain::region::RegionLevel;
@@ -38,19 +46,71 @@ pub fn scope_condition(scope: &Scope) -> Condition {
 fn scope_sql(scope: &Scope, n: usize) -> (String, Vec<Value>) {
     match scope {
         Scope::All => ("1 = 1".into(), vec![]),
-        Scope::Region(code) => {
-            let col = match code.level() {
-                RegionLevel::City | RegionLevel::District => "h.district_code",
-                RegionLevel::Town => "h.town_code",
-                RegionLevel::Village => "h.village_code",
-            };
-            if code.level() == RegionLevel::City {
-                (format!("substr({col}, 1, 4) = ${n}"), vec![code.as_str().into()])
-            } else {
-                (format!("{col} = ${n}"), vec![code.as_str().into()])
-            }
-        }
+        Scope::Region(code) => region_sql(code, n),
     }
+}
+
+/// Households in one division, as SQL over `households AS h`.
+fn region_sql(code: &ducha_domain::region::RegionCode, n: usize) -> (String, Vec<Value>) {
+    let col = match code.level() {
+        RegionLevel::City | RegionLevel::District => "h.district_code",
+        RegionLevel::Town => "h.town_code",
+        RegionLevel::Village => "h.village_code",
+    };
+    if code.level() == RegionLevel::City {
+        (format!("substr({col}, 1, 4) = ${n}"), vec![code.as_str().into()])
+    } else {
+        (format!("{col} = ${n}"), vec![code.as_str().into()])
+    }
+}
+
+fn vocab<T: Labelled>(code: &str) -> Result<T, StorageError> {
+    T::parse(code).map_err(|e| StorageError::Rejected(format!("数据库中的取值有误：{e}")))
+}
+
+/// The stored row as a domain household.
+pub fn to_household(m: &household::Model) -> Result<Household, StorageError> {
+    let mut other_causes = Vec::new();
+    for c in [&m.other_cause_1, &m.other_cause_2].into_iter().flatten() {
+        other_causes.push(vocab(c)?);
+    }
+    Ok(Household {
+        number: m.number.clone(),
+        village_code: m.village_code.clone(),
+        household_type: vocab(&m.household_type)?,
+        main_cause: vocab(&m.main_cause)?,
+        other_causes,
+        guarantees: Guarantees {
+            food_clothing: m.food_clothing,
+            compulsory_education: m.compulsory_education,
+            basic_medical: m.basic_medical,
+            safe_housing: m.safe_housing,
+            safe_water: m.safe_water,
+        },
+        status: vocab(&m.status)?,
+        identified_on: m.identified_on,
+        address: m.address.clone(),
+        phone: m.phone.clone(),
+        bank_account: m.bank_account.clone(),
+    })
+}
+
+/// The stored row as a domain member.
+pub fn to_member(m: &member::Model) -> Result<Member, StorageError> {
+    Ok(Member {
+        name: m.name.clone(),
+        id_number: m.id_number.clone(),
+        relation: vocab(&m.relation)?,
+        sex: vocab(&m.sex)?,
+        birth_date: m.birth_date,
+        education: vocab(&m.education)?,
+        school_stage: vocab(&m.school_stage)?,
+        out_of_school_reason: m.out_of_school_reason.clone(),
+        health: vocab(&m.health)?,
+        labour_ability: vocab(&m.labour_ability)?,
+        medical_insurance: m.medical_insurance,
+        phone: m.phone.clone(),
+    })
 }
 
 /// Households and members per district.
@@ -62,22 +122,34 @@ pub struct DistrictCount {
 }
 
 pub async fn counts_by_district(db: &Db, scope: &Scope) -> Result<Vec<DistrictCount>, StorageError> {
+    Ok(counts_by_region(db, scope, RegionLevel::District)
+        .await?
+        .into_iter()
+        .map(|(code, households, members)| DistrictCount { district_code: code, households, members })
+        .collect())
+}
+
+/// (region code, households, members) per division of `level` within a scope.
+pub async fn counts_by_region(
+    db: &Db,
+    scope: &Scope,
+    level: RegionLevel,
+) -> Result<Vec<(String, i64, i64)>, StorageError> {
     let (cond, values) = scope_sql(scope, 1);
+    let col = match level {
+        RegionLevel::City | RegionLevel::District => "h.district_code",
+        RegionLevel::Town => "h.town_code",
+        RegionLevel::Village => "h.village_code",
+    };
     // COUNT is BIGINT on PostgreSQL and INTEGER on SQLite; both decode into i64.
     let sql = format!(
-        "SELECT h.district_code AS district_code, COUNT(DISTINCT h.id) AS households, COUNT(m.id) AS members \
+        "SELECT {col} AS code, COUNT(DISTINCT h.id) AS households, COUNT(m.id) AS members \
          FROM households h LEFT JOIN members m ON m.household_id = h.id \
-         WHERE {cond} GROUP BY h.district_code ORDER BY h.district_code"
+         WHERE {cond} GROUP BY {col} ORDER BY {col}"
     );
     let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
     rows.into_iter()
-        .map(|r| {
-            Ok(DistrictCount {
-                district_code: r.try_get("", "district_code")?,
-                households: r.try_get("", "households")?,
-                members: r.try_get("", "members")?,
-            })
-        })
+        .map(|r| Ok((r.try_get("", "code")?, r.try_get("", "households")?, r.try_get("", "members")?)))
         .collect()
 }
 
@@ -106,15 +178,39 @@ pub async fn household_by_number(
     scope: &Scope,
     number: &str,
 ) -> Result<Option<HouseholdRecord>, StorageError> {
-    let c = db.conn();
-    let Some(h) = household::Entity::find()
+    let h = household::Entity::find()
         .filter(household::Column::Number.eq(number.trim()))
         .filter(scope_condition(scope))
-        .one(c)
-        .await?
-    else {
-        return Ok(None);
-    };
+        .one(db.conn())
+        .await?;
+    match h {
+        Some(h) => Ok(Some(record_of(db, h).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A household by id, if it lies in the scope.
+pub async fn household_by_id(db: &Db, scope: &Scope, id: i64) -> Result<Option<HouseholdRecord>, StorageError> {
+    let h = household::Entity::find_by_id(id).filter(scope_condition(scope)).one(db.conn()).await?;
+    match h {
+        Some(h) => Ok(Some(record_of(db, h).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A member by id, with its household, if the household lies in the scope.
+pub async fn member_by_id(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<(member::Model, household::Model)>, StorageError> {
+    let Some(m) = member::Entity::find_by_id(id).one(db.conn()).await? else { return Ok(None) };
+    let h = household::Entity::find_by_id(m.household_id).filter(scope_condition(scope)).one(db.conn()).await?;
+    Ok(h.map(|h| (m, h)))
+}
+
+async fn record_of(db: &Db, h: household::Model) -> Result<HouseholdRecord, StorageError> {
+    let c = db.conn();
     let members = member::Entity::find()
         .filter(member::Column::HouseholdId.eq(h.id))
         .order_by_asc(member::Column::Seq)
@@ -131,7 +227,7 @@ pub async fn household_by_number(
         .order_by_asc(status_history::Column::Id)
         .all(c)
         .await?;
-    Ok(Some(HouseholdRecord { household: h, members, finances, history }))
+    Ok(HouseholdRecord { household: h, members, finances, history })
 }
 
 /// The first household numbers in a scope, in number order.

@@ -1,4 +1,5 @@
-//! The home page: households in scope by status and by district.
+//! The home page: the households in the user's scope by status and by the divisions one level
+//! down, each linking into the list.
 
 use askama::Template;
 use axum::extract::State;
@@ -9,11 +10,16 @@ use ducha_domain::region::RegionLevel;
 use ducha_domain::registry::HouseholdStatus;
 use ducha_storage::{regions, registry};
 
-use crate::{AppState, WebError};
+use crate::pages::PageCtx;
+use crate::{AppState, CurrentUser, Routes, WebError};
 
-pub struct DistrictRow {
+pub fn routes(r: Routes) -> Routes {
+    r.get("/", page)
+}
+
+pub struct ChildRow {
+    code: String,
     name: String,
-    towns: usize,
     households: i64,
     members: i64,
 }
@@ -21,42 +27,54 @@ pub struct DistrictRow {
 #[derive(Template)]
 #[template(path = "home/home.html")]
 struct HomePage {
-    city_name: String,
+    ctx: PageCtx,
+    scope_name: String,
     total_households: i64,
     total_members: i64,
-    statuses: Vec<(&'static str, i64)>,
-    districts: Vec<DistrictRow>,
-    region_count: usize,
+    statuses: Vec<(&'static str, &'static str, i64)>,
+    child_level: &'static str,
+    children: Vec<ChildRow>,
 }
 
-pub async fn page(State(st): State<AppState>) -> Result<Html<String>, WebError> {
-    let scope = Scope::All;
+async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let scope = &me.actor.scope;
     let tree = regions::tree(&st.db).await?;
-    let counts = registry::counts_by_district(&st.db, &scope).await?;
-    let by_status = registry::counts_by_status(&st.db, &scope).await?;
+    let (scope_name, child_level) = match scope {
+        Scope::All => {
+            (tree.at_level(RegionLevel::City).next().map(|c| c.name.clone()).unwrap_or_default(), RegionLevel::District)
+        }
+        Scope::Region(code) => (
+            tree.get(code.as_str()).map(|r| r.name.clone()).unwrap_or_default(),
+            match code.level() {
+                RegionLevel::City => RegionLevel::District,
+                RegionLevel::District => RegionLevel::Town,
+                _ => RegionLevel::Village,
+            },
+        ),
+    };
+    let counts = registry::counts_by_region(&st.db, scope, child_level).await?;
+    let by_status = registry::counts_by_status(&st.db, scope).await?;
     let statuses = HouseholdStatus::ALL
         .iter()
-        .map(|s| (s.label(), by_status.iter().find(|(c, _)| c == s.code()).map_or(0, |(_, n)| *n)))
+        .map(|s| (s.code(), s.label(), by_status.iter().find(|(c, _)| c == s.code()).map_or(0, |(_, n)| *n)))
         .collect();
-    let districts = tree
-        .at_level(RegionLevel::District)
-        .map(|d| {
-            let c = counts.iter().find(|c| c.district_code == d.code.as_str());
-            DistrictRow {
-                name: d.name.clone(),
-                towns: tree.children(d.code.as_str()).count(),
-                households: c.map_or(0, |c| c.households),
-                members: c.map_or(0, |c| c.members),
-            }
+    let children = counts
+        .iter()
+        .map(|(code, households, members)| ChildRow {
+            code: code.clone(),
+            name: tree.get(code).map_or_else(|| code.clone(), |r| r.name.clone()),
+            households: *households,
+            members: *members,
         })
         .collect();
     let page = HomePage {
-        city_name: tree.at_level(RegionLevel::City).next().map(|c| c.name.clone()).unwrap_or_default(),
-        total_households: counts.iter().map(|c| c.households).sum(),
-        total_members: counts.iter().map(|c| c.members).sum(),
+        ctx: PageCtx::new(&st, &me).await?,
+        scope_name,
+        total_households: counts.iter().map(|c| c.1).sum(),
+        total_members: counts.iter().map(|c| c.2).sum(),
         statuses,
-        districts,
-        region_count: tree.all().len(),
+        child_level: child_level.label(),
+        children,
     };
     Ok(Html(page.render()?))
 }

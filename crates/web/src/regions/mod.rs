@@ -1,20 +1,17 @@
 //! Regions: the division list as JSON (`/api/v1/regions`), one division with its path and
 //! children, and name resolution for names as documents write them.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use ducha_domain::region::{Region, RegionLevel, Resolution};
 use ducha_storage::regions;
 use serde::{Deserialize, Serialize};
 
-use crate::{AppState, WebError};
+use crate::{AppState, Routes, WebError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/regions", get(list))
-        .route("/api/v1/regions/resolve", get(resolve))
-        .route("/api/v1/regions/{code}", get(one))
+/// The division list is public reference data (statistical codes), readable without signing in.
+pub fn routes(r: Routes) -> Routes {
+    r.get("/api/v1/regions", list).get("/api/v1/regions/resolve", resolve).get("/api/v1/regions/{code}", one)
 }
 
 /// A region as the API shows it.
@@ -56,7 +53,14 @@ fn parse_level(text: Option<&str>) -> Result<Option<RegionLevel>, WebError> {
     }
 }
 
-async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Vec<RegionOut>>, WebError> {
+/// Divisions at a level and/or under a parent, in code order.
+#[utoipa::path(get, path = "/api/v1/regions", tag = "regions",
+    params(("level" = Option<String>, Query, description = "city、district、town 或 village"), ("parent" = Option<String>, Query, description = "上级区划代码")),
+    responses((status = 200, body = Vec<Object>), (status = 400, description = "参数有误")))]
+pub(crate) async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<RegionOut>>, WebError> {
     let level = parse_level(q.level.as_deref())?;
     let parent = q.parent.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let rows = regions::list(&st.db, level, parent).await?;
@@ -72,9 +76,12 @@ pub struct RegionDetail {
     children: Vec<RegionOut>,
 }
 
-async fn one(State(st): State<AppState>, Path(code): Path<String>) -> Result<Json<RegionDetail>, WebError> {
+/// One division with its full path, ancestors and children.
+#[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, description = "没有这个区划")))]
+pub(crate) async fn one(State(st): State<AppState>, Path(code): Path<String>) -> Result<Json<RegionDetail>, WebError> {
     let tree = regions::tree(&st.db).await?;
-    let r = tree.get(&code).ok_or_else(|| WebError::NotFound(format!("区划 {code}")))?;
+    let r = tree.get(&code).ok_or_else(|| WebError::NotFound)?;
     Ok(Json(RegionDetail {
         region: r.into(),
         path: tree.path(&code).unwrap_or_default(),
@@ -98,7 +105,15 @@ pub struct ResolveOut {
     path: Option<String>,
 }
 
-async fn resolve(State(st): State<AppState>, Query(q): Query<ResolveQuery>) -> Result<Json<ResolveOut>, WebError> {
+/// Resolve a name as documents write it (海晏镇 → 440781111 海宴镇, with a note of the correction;
+/// an ambiguous name gives its candidates).
+#[utoipa::path(get, path = "/api/v1/regions/resolve", tag = "regions",
+    params(("name" = String, Query, description = "名称，可带上级，如 台山市海晏镇"), ("level" = Option<String>, Query)),
+    responses((status = 200, body = Object), (status = 400, description = "缺少 name")))]
+pub(crate) async fn resolve(
+    State(st): State<AppState>,
+    Query(q): Query<ResolveQuery>,
+) -> Result<Json<ResolveOut>, WebError> {
     let name = q.name.unwrap_or_default();
     if name.trim().is_empty() {
         return Err(WebError::BadRequest("请用参数 name 给出要识别的名称".into()));

@@ -1,0 +1,107 @@
+//! tower-sessions' store over ducha's own database, so that several ducha processes behind one
+//! load balancer share sessions.
+
+use async_trait::async_trait;
+use sea_orm::ConnectionTrait;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, Error, SessionStore};
+
+use crate::Db;
+
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Remove expired sessions (called now and then by the server).
+    pub async fn delete_expired(&self) -> Result<u64, crate::StorageError> {
+        let now = chrono::Utc::now();
+        let r = self
+            .db
+            .conn()
+            .execute_raw(self.db.stmt("DELETE FROM sessions WHERE expiry_date < $1", vec![now.into()]))
+            .await?;
+        Ok(r.rows_affected())
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> Error {
+    Error::Backend(e.to_string())
+}
+
+fn expiry(r: &Record) -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    chrono::DateTime::from_timestamp(r.expiry_date.unix_timestamp(), r.expiry_date.nanosecond())
+        .ok_or_else(|| backend("bad expiry"))
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A new random id until it does not collide (practically never more than once).
+        loop {
+            let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+            let r = self
+                .db
+                .conn()
+                .execute_raw(self.db.stmt(
+                    "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                    vec![record.id.to_string().into(), data.into(), expiry(record)?.into()],
+                ))
+                .await
+                .map_err(backend)?;
+            if r.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+        self.db
+            .conn()
+            .execute_raw(self.db.stmt(
+                "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+                vec![record.id.to_string().into(), data.into(), expiry(record)?.into()],
+            ))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row = self
+            .db
+            .conn()
+            .query_one_raw(self.db.stmt(
+                "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
+                vec![id.to_string().into(), chrono::Utc::now().into()],
+            ))
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("", "data").map_err(backend)?;
+        let exp: chrono::DateTime<chrono::Utc> = row.try_get("", "expiry_date").map_err(backend)?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(exp.timestamp()).map_err(backend)?;
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.db
+            .conn()
+            .execute_raw(self.db.stmt("DELETE FROM sessions WHERE id = $1", vec![id.to_string().into()]))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! Creating and editing households and members: each write checks the actor's role and scope,
+//! runs in one transaction with its audit record, and refuses at the field that is wrong.
+
+use chrono::Utc;
+use ducha_domain::access::Actor;
+use ducha_domain::labelled::Labelled;
+use ducha_domain::region::{RegionCode, RegionLevel};
+use ducha_domain::registry::{Household, HouseholdStatus, Member};
+use ducha_domain::validation::FieldErrors;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::{household, member, status_history, to_household, to_member};
+use crate::audit::AuditTxn;
+use crate::{Db, StorageError};
+
+fn require_editor(actor: &Actor) -> Result<(), StorageError> {
+    if actor.role.edits_registry() {
+        Ok(())
+    } else {
+        Err(StorageError::Forbidden(format!("“{}”角色不能修改登记信息", actor.role)))
+    }
+}
+
+fn field_error(field: &str, message: String) -> StorageError {
+    let mut e = FieldErrors::default();
+    e.add(field, message);
+    StorageError::Invalid(e)
+}
+
+/// A village's town and district codes.
+fn parents(village_code: &str) -> Result<(String, String), StorageError> {
+    let code = RegionCode::parse(village_code).map_err(|e| field_error("village_code", e.to_string()))?;
+    let town = code.truncate(RegionLevel::Town).ok_or_else(|| field_error("village_code", "请选择村（居）".into()))?;
+    let district =
+        code.truncate(RegionLevel::District).ok_or_else(|| field_error("village_code", "请选择村（居）".into()))?;
+    Ok((town.to_string(), district.to_string()))
+}
+
+async fn next_number<C: ConnectionTrait>(db: &Db, c: &C, village_code: &str) -> Result<String, StorageError> {
+    let row = c
+        .query_one_raw(db.stmt(
+            "SELECT MAX(number) AS n FROM households WHERE village_code = $1 AND number LIKE $2",
+            vec![village_code.into(), format!("{village_code}%").into()],
+        ))
+        .await?;
+    let max: Option<String> = row.map(|r| r.try_get("", "n")).transpose()?.flatten();
+    let seq = max.and_then(|n| n.get(village_code.len()..).and_then(|s| s.parse::<u64>().ok())).unwrap_or(0) + 1;
+    Ok(format!("{village_code}{seq:05}"))
+}
+
+/// Register a new household (status 识别). Returns its id.
+pub async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i64, StorageError> {
+    require_editor(actor)?;
+    if !actor.scope.contains(&h.village_code) {
+        return Err(field_error("village_code", "只能在本辖区内登记贫困户".into()));
+    }
+    let (town, district) = parents(&h.village_code)?;
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let number =
+        if h.number.is_empty() { next_number(db, tx.conn(), &h.village_code).await? } else { h.number.clone() };
+    if household::Entity::find().filter(household::Column::Number.eq(&number)).one(tx.conn()).await?.is_some() {
+        return Err(field_error("number", format!("户编号“{number}”已被使用")));
+    }
+    let now = Utc::now();
+    let saved = household::ActiveModel {
+        id: NotSet,
+        number: Set(number.clone()),
+        district_code: Set(district),
+        town_code: Set(town),
+        village_code: Set(h.village_code.clone()),
+        household_type: Set(h.household_type.code().into()),
+        main_cause: Set(h.main_cause.code().into()),
+        other_cause_1: Set(h.other_causes.first().map(|c| c.code().into())),
+        other_cause_2: Set(h.other_causes.get(1).map(|c| c.code().into())),
+        food_clothing: Set(h.guarantees.food_clothing),
+        compulsory_education: Set(h.guarantees.compulsory_education),
+        basic_medical: Set(h.guarantees.basic_medical),
+        safe_housing: Set(h.guarantees.safe_housing),
+        safe_water: Set(h.guarantees.safe_water),
+        status: Set(HouseholdStatus::Identified.code().into()),
+        identified_on: Set(h.identified_on),
+        address: Set(h.address.clone()),
+        phone: Set(h.phone.clone()),
+        bank_account: Set(h.bank_account.clone()),
+        cadre_id: Set(None),
+        record_book_issued: Set(false),
+        record_book_provincial: Set(false),
+        record_book_checked_on: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx.conn())
+    .await?;
+    status_history::ActiveModel {
+        id: NotSet,
+        household_id: Set(saved.id),
+        status: Set(HouseholdStatus::Identified.code().into()),
+        effective_on: Set(h.identified_on),
+        note: Set(Some("新识别".into())),
+        recorded_by: Set(Some(actor.username.clone())),
+        recorded_at: Set(now),
+    }
+    .insert(tx.conn())
+    .await?;
+    let after = Household { number, status: HouseholdStatus::Identified, ..h.clone() };
+    tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(saved.id)
+}
+
+/// Load a household for writing: absent and out of scope are the same NotFound.
+async fn household_in_scope<C: ConnectionTrait>(
+    c: &C,
+    actor: &Actor,
+    id: i64,
+) -> Result<household::Model, StorageError> {
+    household::Entity::find_by_id(id)
+        .filter(super::scope_condition(&actor.scope))
+        .one(c)
+        .await?
+        .ok_or(StorageError::NotFound)
+}
+
+/// Change a household's registered facts (not its status). `version` is the one the user read.
+pub async fn update_household(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    h: &Household,
+) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let current = household_in_scope(tx.conn(), actor, id).await?;
+    require_editor(actor)?;
+    if current.version != version {
+        return Err(StorageError::Conflict("该户在您打开后已被他人修改，请刷新页面后重新编辑".into()));
+    }
+    if !actor.scope.contains(&h.village_code) {
+        return Err(field_error("village_code", "只能迁入本辖区内的村（居）".into()));
+    }
+    let before = to_household(&current)?;
+    let number = if h.number.is_empty() { current.number.clone() } else { h.number.clone() };
+    if number != current.number
+        && household::Entity::find().filter(household::Column::Number.eq(&number)).one(tx.conn()).await?.is_some()
+    {
+        return Err(field_error("number", format!("户编号“{number}”已被使用")));
+    }
+    let (town, district) = parents(&h.village_code)?;
+    let mut m: household::ActiveModel = current.clone().into();
+    m.number = Set(number.clone());
+    m.district_code = Set(district);
+    m.town_code = Set(town);
+    m.village_code = Set(h.village_code.clone());
+    m.household_type = Set(h.household_type.code().into());
+    m.main_cause = Set(h.main_cause.code().into());
+    m.other_cause_1 = Set(h.other_causes.first().map(|c| c.code().into()));
+    m.other_cause_2 = Set(h.other_causes.get(1).map(|c| c.code().into()));
+    m.food_clothing = Set(h.guarantees.food_clothing);
+    m.compulsory_education = Set(h.guarantees.compulsory_education);
+    m.basic_medical = Set(h.guarantees.basic_medical);
+    m.safe_housing = Set(h.guarantees.safe_housing);
+    m.safe_water = Set(h.guarantees.safe_water);
+    m.identified_on = Set(h.identified_on);
+    m.address = Set(h.address.clone());
+    m.phone = Set(h.phone.clone());
+    m.bank_account = Set(h.bank_account.clone());
+    m.version = Set(current.version + 1);
+    m.updated_at = Set(Utc::now());
+    m.update(tx.conn()).await?;
+    let after = Household { number, status: before.status, ..h.clone() };
+    tx.record("household", id, Some(&h.village_code), "update", Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Refuse an ID number already registered to another person, saying where only when the
+/// actor may see that household.
+async fn check_unique_id<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    actor: &Actor,
+    id_number: &str,
+    except: Option<i64>,
+) -> Result<(), StorageError> {
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
+             WHERE m.id_number = $1",
+            vec![id_number.into()],
+        ))
+        .await?;
+    for r in rows {
+        let id: i64 = r.try_get("", "id")?;
+        if Some(id) == except {
+            continue;
+        }
+        let number: String = r.try_get("", "number")?;
+        let village: String = r.try_get("", "village")?;
+        let msg = if actor.scope.contains(&village) {
+            format!("身份证号已登记在户 {number}")
+        } else {
+            "身份证号已在其他地区登记，请联系上级扶贫办核实".to_string()
+        };
+        return Err(field_error("id_number", msg));
+    }
+    Ok(())
+}
+
+fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono::DateTime<Utc>) -> member::ActiveModel {
+    member::ActiveModel {
+        id: NotSet,
+        household_id: Set(household_id),
+        seq: Set(seq),
+        name: Set(m.name.clone()),
+        id_number: Set(m.id_number.clone()),
+        relation: Set(m.relation.code().into()),
+        sex: Set(m.sex.code().into()),
+        birth_date: Set(m.birth_date),
+        education: Set(m.education.code().into()),
+        school_stage: Set(m.school_stage.code().into()),
+        out_of_school_reason: Set(m.out_of_school_reason.clone()),
+        health: Set(m.health.code().into()),
+        labour_ability: Set(m.labour_ability.code().into()),
+        medical_insurance: Set(m.medical_insurance),
+        phone: Set(m.phone.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Add a member to a household. Returns the member's id.
+pub async fn add_member(db: &Db, actor: &Actor, household_id: i64, m: &Member) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    require_editor(actor)?;
+    check_unique_id(db, tx.conn(), actor, &m.id_number, None).await?;
+    let row =
+        tx.conn()
+            .query_one_raw(db.stmt(
+                "SELECT COALESCE(MAX(seq), 0) AS s FROM members WHERE household_id = $1",
+                vec![household_id.into()],
+            ))
+            .await?;
+    let seq: i32 = row.map(|r| r.try_get("", "s")).transpose()?.unwrap_or(0);
+    let now = Utc::now();
+    let saved = member_model(household_id, seq + 1, m, now).insert(tx.conn()).await?;
+    tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
+    touch(tx.conn(), &h).await?;
+    tx.commit().await?;
+    Ok(saved.id)
+}
+
+/// A household's version moves with any change to its members, so that an edit form opened
+/// before the change is refused rather than silently overwriting.
+async fn touch<C: ConnectionTrait>(c: &C, h: &household::Model) -> Result<(), StorageError> {
+    let mut m: household::ActiveModel = h.clone().into();
+    m.version = Set(h.version + 1);
+    m.updated_at = Set(Utc::now());
+    m.update(c).await?;
+    Ok(())
+}
+
+/// Load a member whose household is in scope.
+pub(super) async fn member_in_scope<C: ConnectionTrait>(
+    c: &C,
+    actor: &Actor,
+    member_id: i64,
+) -> Result<(member::Model, household::Model), StorageError> {
+    let m = member::Entity::find_by_id(member_id).one(c).await?.ok_or(StorageError::NotFound)?;
+    let h = household_in_scope(c, actor, m.household_id).await?;
+    Ok((m, h))
+}
+
+pub async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Member) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (current, h) = member_in_scope(tx.conn(), actor, member_id).await?;
+    require_editor(actor)?;
+    check_unique_id(db, tx.conn(), actor, &m.id_number, Some(member_id)).await?;
+    let before = to_member(&current)?;
+    let mut model = member_model(current.household_id, current.seq, m, current.created_at);
+    model.id = Set(member_id);
+    model.updated_at = Set(Utc::now());
+    model.update(tx.conn()).await?;
+    tx.record("member", member_id, Some(&h.village_code), "update", Some(&before), Some(m)).await?;
+    touch(tx.conn(), &h).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One member's full personal data, for a role with that right; the view itself is recorded.
+pub async fn reveal_member(db: &Db, actor: &Actor, member_id: i64) -> Result<(Member, household::Model), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (current, h) = member_in_scope(tx.conn(), actor, member_id).await?;
+    if !actor.role.sees_personal_data() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能查看完整的个人信息", actor.role)));
+    }
+    let m = to_member(&current)?;
+    tx.record::<(), _>(
+        "member",
+        member_id,
+        Some(&h.village_code),
+        "view_personal",
+        None,
+        Some(&serde_json::json!({ "fields": ["id_number", "phone"] })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((m, h))
+}

@@ -1,0 +1,109 @@
+//! What every page shares: the layout's context (who is signed in, the CSRF token), the error
+//! page, and small formatting helpers for templates.
+
+use askama::Template;
+use axum::http::StatusCode;
+use ducha_domain::labelled::Labelled;
+use ducha_domain::{Money, privacy};
+use ducha_storage::regions;
+
+use crate::auth::CurrentUser;
+use crate::{AppState, WebError};
+
+/// The signed-in user as the layout shows them.
+pub struct UserCtx {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub scope_label: String,
+    pub can_edit: bool,
+}
+
+pub struct PageCtx {
+    pub city_name: String,
+    pub user: Option<UserCtx>,
+    pub csrf: String,
+}
+
+impl PageCtx {
+    pub async fn new(st: &AppState, me: &CurrentUser) -> Result<PageCtx, WebError> {
+        let scope_label = match &me.user.region_code {
+            Some(code) => regions::get(&st.db, code).await?.map_or_else(|| code.clone(), |r| r.name),
+            None => "全市".to_string(),
+        };
+        Ok(PageCtx {
+            city_name: city_name(st).await?,
+            user: Some(UserCtx {
+                display_name: me.user.display_name.clone(),
+                role_label: me.user.role.label(),
+                scope_label,
+                can_edit: me.user.role.edits_registry(),
+            }),
+            csrf: me.csrf.clone(),
+        })
+    }
+
+    pub async fn anonymous(st: &AppState, csrf: String) -> Result<PageCtx, WebError> {
+        Ok(PageCtx { city_name: city_name(st).await?, user: None, csrf })
+    }
+}
+
+pub async fn city_name(st: &AppState) -> Result<String, WebError> {
+    Ok(regions::list(&st.db, Some(ducha_domain::RegionLevel::City), None)
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| r.name)
+        .unwrap_or_default())
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    ctx: PageCtx,
+    status: u16,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> String {
+    let page = ErrorPage {
+        ctx: PageCtx { city_name: String::new(), user: None, csrf: String::new() },
+        status: status.as_u16(),
+        message,
+    };
+    page.render().unwrap_or_else(|_| message.to_string())
+}
+
+/// The Chinese label of a stored code (or the code itself if it is unknown).
+pub fn label<T: Labelled>(code: &str) -> String {
+    T::parse(code).map(|v| v.label().to_string()).unwrap_or_else(|_| code.to_string())
+}
+
+/// China Standard Time (UTC+8): what the offices read clocks in.
+const CHINA: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
+    Some(o) => o,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
+pub fn china_time(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&CHINA).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+pub fn yuan(fen: i64) -> String {
+    Money::from_fen(fen).to_string()
+}
+
+pub fn yes_no(b: bool) -> &'static str {
+    if b { "是" } else { "否" }
+}
+
+pub fn mask_id(id: &str) -> String {
+    privacy::mask_id(id)
+}
+
+pub fn mask_phone(p: &Option<String>) -> String {
+    p.as_deref().map(privacy::mask_phone).unwrap_or_default()
+}
+
+pub fn mask_account(p: &Option<String>) -> String {
+    p.as_deref().map(privacy::mask_account).unwrap_or_default()
+}

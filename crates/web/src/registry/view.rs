@@ -1,0 +1,242 @@
+//! Stored rows turned into what a page or the API shows: Chinese labels, yuan, masked personal
+//! data, and audit records as "field: before → after".
+
+use ducha_domain::Money;
+use ducha_domain::region::RegionTree;
+use ducha_domain::registry::{
+    Education, Health, HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex,
+};
+use ducha_storage::audit::AuditRecord;
+use ducha_storage::registry::{HouseholdRow, finance, member};
+use serde::Serialize;
+
+use crate::pages::{label, mask_id, yes_no, yuan};
+
+#[derive(Debug, Serialize)]
+pub struct RowView {
+    pub id: i64,
+    pub number: String,
+    pub head_name: String,
+    pub head_id: String,
+    pub size: i64,
+    pub household_type: String,
+    pub main_cause: String,
+    pub status: String,
+    pub village: String,
+}
+
+impl RowView {
+    pub fn new(r: &HouseholdRow, tree: &RegionTree) -> RowView {
+        RowView {
+            id: r.id,
+            number: r.number.clone(),
+            head_name: r.head_name.clone().unwrap_or_default(),
+            head_id: r.head_id_number.as_deref().map(mask_id).unwrap_or_default(),
+            size: r.size,
+            household_type: label::<HouseholdType>(&r.household_type),
+            main_cause: label::<PovertyCause>(&r.main_cause),
+            status: label::<HouseholdStatus>(&r.status),
+            village: tree.get(&r.village_code).map_or_else(|| r.village_code.clone(), |v| v.name.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    pub id: i64,
+    pub seq: i32,
+    pub name: String,
+    pub relation: String,
+    pub sex: String,
+    /// Masked.
+    pub id_number: String,
+    pub birth_date: String,
+    pub education: String,
+    pub school_stage: String,
+    pub health: String,
+    pub labour_ability: String,
+    pub medical_insurance: &'static str,
+}
+
+impl MemberView {
+    pub fn masked(m: &member::Model) -> MemberView {
+        MemberView {
+            id: m.id,
+            seq: m.seq,
+            name: m.name.clone(),
+            relation: label::<Relation>(&m.relation),
+            sex: label::<Sex>(&m.sex),
+            id_number: mask_id(&m.id_number),
+            birth_date: m.birth_date.to_string(),
+            education: label::<Education>(&m.education),
+            school_stage: label::<SchoolStage>(&m.school_stage),
+            health: label::<Health>(&m.health),
+            labour_ability: label::<LabourAbility>(&m.labour_ability),
+            medical_insurance: yes_no(m.medical_insurance),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FinanceView {
+    pub year: i32,
+    pub wage: String,
+    pub business: String,
+    pub property: String,
+    pub transfer: String,
+    pub costs: String,
+    pub net: String,
+    pub per_capita: String,
+    pub living: String,
+}
+
+impl FinanceView {
+    pub fn new(f: &finance::Model) -> FinanceView {
+        let net = f.wage_income + f.business_income + f.property_income + f.transfer_income - f.production_costs;
+        FinanceView {
+            year: f.year,
+            wage: yuan(f.wage_income),
+            business: yuan(f.business_income),
+            property: yuan(f.property_income),
+            transfer: yuan(f.transfer_income),
+            costs: yuan(f.production_costs),
+            net: yuan(net),
+            per_capita: Money::from_fen(net)
+                .per(i64::from(f.household_size))
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            living: f.living_expenditure.map(yuan).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub origin: String,
+    pub entity: &'static str,
+    pub action: &'static str,
+    pub changes: String,
+}
+
+fn entity_label(e: &str) -> &'static str {
+    match e {
+        "household" => "贫困户",
+        "member" => "家庭成员",
+        "user" => "用户",
+        "api_token" => "接口令牌",
+        _ => "其他",
+    }
+}
+
+fn action_label(a: &str) -> &'static str {
+    match a {
+        "create" => "新增",
+        "update" => "修改",
+        "delete" => "删除",
+        "view_personal" => "查看完整个人信息",
+        "disable" => "停用",
+        "reset_password" => "重置密码",
+        _ => "其他操作",
+    }
+}
+
+fn field_label(k: &str) -> &str {
+    match k {
+        "number" => "户编号",
+        "village_code" => "所在村（居）",
+        "household_type" => "属性",
+        "main_cause" => "主要致贫原因",
+        "other_causes" => "其他致贫原因",
+        "guarantees" => "两不愁三保障",
+        "status" => "状态",
+        "identified_on" => "识别日期",
+        "address" => "住址",
+        "phone" => "联系电话",
+        "bank_account" => "银行账号",
+        "name" => "姓名",
+        "id_number" => "身份证号",
+        "relation" => "与户主关系",
+        "sex" => "性别",
+        "birth_date" => "出生日期",
+        "education" => "文化程度",
+        "school_stage" => "在校生状况",
+        "out_of_school_reason" => "失学辍学原因",
+        "health" => "健康状况",
+        "labour_ability" => "劳动能力",
+        "medical_insurance" => "医保",
+        other => other,
+    }
+}
+
+/// A value as a page shows it; personal data masked (the audit trail is a list view).
+fn shown(key: &str, v: &serde_json::Value) -> String {
+    let text = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".into(),
+        other => other.to_string(),
+    };
+    match key {
+        "id_number" => mask_id(&text),
+        "phone" => crate::pages::mask_phone(&Some(text)),
+        "bank_account" => crate::pages::mask_account(&Some(text)),
+        _ => text,
+    }
+}
+
+/// "field: before → after" for each field that differs (all fields of a creation).
+pub fn describe_change(before: Option<&str>, after: Option<&str>) -> String {
+    let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+    let (b, a) = (parse(before), parse(after));
+    let empty = serde_json::Map::new();
+    let bo = b.as_ref().and_then(|v| v.as_object()).unwrap_or(&empty);
+    let ao = a.as_ref().and_then(|v| v.as_object()).unwrap_or(&empty);
+    let mut keys: Vec<&String> = bo.keys().chain(ao.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let null = serde_json::Value::Null;
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (bo.get(k).unwrap_or(&null), ao.get(k).unwrap_or(&null));
+            (x != y).then(|| {
+                if bo.is_empty() {
+                    format!("{}：{}", field_label(k), shown(k, y))
+                } else {
+                    format!("{}：{} → {}", field_label(k), shown(k, x), shown(k, y))
+                }
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+impl AuditView {
+    pub fn new(r: &AuditRecord) -> AuditView {
+        AuditView {
+            id: r.id,
+            at: crate::pages::china_time(&r.at),
+            actor: r.actor.clone(),
+            origin: r.origin.clone().unwrap_or_default(),
+            entity: entity_label(&r.entity),
+            action: action_label(&r.action),
+            changes: if r.action == "view_personal" {
+                String::new()
+            } else {
+                describe_change(r.before.as_deref(), r.after.as_deref())
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn changes_name_fields_in_chinese_and_mask_personal_data() {
+        let before = r#"{"name":"陈大文","id_number":"44078119800101123X","phone":null}"#;
+        let after = r#"{"name":"陈大文","id_number":"440781198001011249","phone":"13812345678"}"#;
+        let d = super::describe_change(Some(before), Some(after));
+        assert_eq!(d, "身份证号：440781********123X → 440781********1249；联系电话：— → 138****5678");
+    }
+}
