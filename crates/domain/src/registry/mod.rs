@@ -81,6 +81,7 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
 
 /// A member as typed into a form or a spreadsheet row: text, to be checked as a whole.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct MemberForm {
     pub name: String,
     pub id_number: String,
@@ -89,13 +90,10 @@ pub struct MemberForm {
     pub birth_date: String,
     pub education: String,
     pub school_stage: String,
-    #[serde(default)]
     pub out_of_school_reason: String,
     pub health: String,
     pub labour_ability: String,
-    #[serde(default)]
     pub medical_insurance: String,
-    #[serde(default)]
     pub phone: String,
 }
 
@@ -179,32 +177,22 @@ impl MemberForm {
 /// A household as typed into a form or a spreadsheet row. Its status is not here: a new
 /// household starts as 识别 and moves only through dynamic management.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct HouseholdForm {
-    #[serde(default)]
     pub number: String,
     pub village_code: String,
     pub household_type: String,
     pub main_cause: String,
-    #[serde(default)]
     pub other_cause_1: String,
-    #[serde(default)]
     pub other_cause_2: String,
-    #[serde(default)]
     pub food_clothing: String,
-    #[serde(default)]
     pub compulsory_education: String,
-    #[serde(default)]
     pub basic_medical: String,
-    #[serde(default)]
     pub safe_housing: String,
-    #[serde(default)]
     pub safe_water: String,
     pub identified_on: String,
-    #[serde(default)]
     pub address: String,
-    #[serde(default)]
     pub phone: String,
-    #[serde(default)]
     pub bank_account: String,
 }
 

@@ -107,3 +107,20 @@ async fn demo_then_show(backend: Backend) {
 }
 
 both_backends!(demo_then_show);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_log_verify_passes_clean_and_names_the_record_edited_in_sql() {
+    use sea_orm::ConnectionTrait;
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let (ok, _, err) = run(&["demo", "--households", "100"], &test_db.url).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["audit-log", "verify"], &test_db.url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("审计链完好"), "{out}");
+    // The demo's accounts are records 3 onwards; alter the fifth by hand.
+    let db = test_db.open().await;
+    db.conn().execute_unprepared("UPDATE audit_log SET actor = 'mallory' WHERE id = 5").await.unwrap();
+    let (ok, _, err) = run(&["audit-log", "verify"], &test_db.url).await;
+    assert!(!ok);
+    assert!(err.contains("审计链在第 5 条处断开") && err.contains("此前 4 条完好"), "{err}");
+}

@@ -5,6 +5,11 @@
 #[macro_use]
 mod support;
 
+mod accounts;
+mod api;
+mod audit;
+mod browser;
 mod cli;
 mod demo;
 mod regions;
+mod scope_walk;

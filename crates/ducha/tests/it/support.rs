@@ -128,6 +128,24 @@ impl TestApp {
         }
     }
 
+    /// The server over a small demo city with its accounts.
+    pub async fn spawn_demo(backend: Backend, households: u64) -> TestApp {
+        let app = TestApp::spawn(backend).await;
+        let system = ducha_domain::access::Actor::system();
+        let config = ducha_domain::demo::DemoConfig { households, ..Default::default() };
+        ducha_storage::demo::load(&app.db, &system, config, |_, _| {}).await.expect("demo loads");
+        ducha_storage::demo::create_demo_users(&app.db, &system).await.expect("demo accounts");
+        app
+    }
+
+    /// A browser-like client signed in as `username` (demo password).
+    pub async fn login(&self, username: &str) -> Browser {
+        let b = Browser::new(&self.base);
+        let resp = b.login(username, ducha_storage::demo::DEMO_PASSWORD).await;
+        assert!(resp.url().path() != "/login", "{username} signs in");
+        b
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
         let status = resp.status().as_u16();
@@ -157,4 +175,61 @@ macro_rules! both_backends {
             }
         }
     )* };
+}
+
+/// A cookie-keeping HTTP client that behaves like a browser: it reads the CSRF token from the
+/// pages it gets and sends it back with forms.
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// The value of the first `name="_csrf"` input on a page.
+pub fn csrf_of(html: &str) -> String {
+    html.split("name=\"_csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_string()
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
+        Browser { base: base.to_string(), client }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.expect("request")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        (r.status().as_u16(), r.text().await.expect("body"))
+    }
+
+    /// A token from any page of the session (the login page before signing in).
+    pub async fn csrf(&self) -> String {
+        let (_, html) = self.get_text("/login").await;
+        let t = csrf_of(&html);
+        if t.is_empty() { csrf_of(&self.get_text("/").await.1) } else { t }
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        self.post_form(
+            "/login",
+            &[("_csrf", csrf.as_str()), ("username", username), ("password", password), ("next", "/")],
+        )
+        .await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(format!("{}{path}", self.base)).form(fields).send().await.expect("request")
+    }
+
+    /// POST a form with this session's CSRF token added.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let (_, html) = self.get_text("/").await;
+        let csrf = csrf_of(&html);
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &all).await
+    }
 }

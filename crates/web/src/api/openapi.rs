@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         crate::api::me,
+        document,
         crate::regions::list,
         crate::regions::one,
         crate::regions::resolve,

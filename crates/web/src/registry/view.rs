@@ -167,22 +167,50 @@ fn field_label(k: &str) -> &str {
         "health" => "健康状况",
         "labour_ability" => "劳动能力",
         "medical_insurance" => "医保",
+        "food_clothing" => "吃穿",
+        "compulsory_education" => "义务教育",
+        "basic_medical" => "基本医疗",
+        "safe_housing" => "住房安全",
+        "safe_water" => "饮水安全",
         other => other,
     }
 }
 
-/// A value as a page shows it; personal data masked (the audit trail is a list view).
-fn shown(key: &str, v: &serde_json::Value) -> String {
-    let text = match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "—".into(),
-        other => other.to_string(),
-    };
+/// A stored code under `key` as its Chinese label.
+fn code_label(key: &str, code: &str) -> String {
     match key {
-        "id_number" => mask_id(&text),
-        "phone" => crate::pages::mask_phone(&Some(text)),
-        "bank_account" => crate::pages::mask_account(&Some(text)),
-        _ => text,
+        "household_type" => label::<HouseholdType>(code),
+        "main_cause" | "other_causes" => label::<PovertyCause>(code),
+        "status" => label::<HouseholdStatus>(code),
+        "relation" => label::<Relation>(code),
+        "sex" => label::<Sex>(code),
+        "education" => label::<Education>(code),
+        "school_stage" => label::<SchoolStage>(code),
+        "health" => label::<Health>(code),
+        "labour_ability" => label::<LabourAbility>(code),
+        _ => code.to_string(),
+    }
+}
+
+/// A value as a page shows it: labels for codes, 是/否, and personal data masked (the audit trail
+/// is a list view).
+fn shown(key: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "—".into(),
+        Value::Bool(b) => yes_no(*b).into(),
+        Value::String(s) => match key {
+            "id_number" => mask_id(s),
+            "phone" => crate::pages::mask_phone(&Some(s.clone())),
+            "bank_account" => crate::pages::mask_account(&Some(s.clone())),
+            _ => code_label(key, s),
+        },
+        Value::Array(items) if items.is_empty() => "无".into(),
+        Value::Array(items) => items.iter().map(|i| shown(key, i)).collect::<Vec<_>>().join("、"),
+        Value::Object(map) => {
+            map.iter().map(|(k, v)| format!("{}{}", field_label(k), shown(k, v))).collect::<Vec<_>>().join("，")
+        }
+        other => other.to_string(),
     }
 }
 

@@ -1,0 +1,226 @@
+//! The pages in headless Chromium (Debian's chromium and chromium-driver): sign in, filter the
+//! list, open a household, enter a member with a bad ID number (the error shows at the field and
+//! nothing is saved), fix it (saved, and the audit trail says who changed what), and a user of
+//! another town who cannot open the household by its URL. Screenshots of the main pages go to
+//! `test-artifacts/`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use ducha_domain::id_number::check_char;
+use ducha_storage::{Backend, registry};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::process::{Child, Command};
+
+use crate::accounts::app_first_household;
+use crate::support::TestApp;
+
+/// A chromedriver on a free port, and a headless Chromium session through it.
+struct Chrome {
+    client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn artifacts() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact directory");
+    dir
+}
+
+impl Chrome {
+    async fn start(width: u32, height: u32) -> Chrome {
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let browser_bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        assert!(
+            std::path::Path::new(&driver_bin).exists() && std::path::Path::new(&browser_bin).exists(),
+            "浏览器测试需要 chromium 和 chromium-driver（apt-get install chromium chromium-driver；scripts/test.sh 会自动安装）"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": browser_bin,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                    "--lang=zh-CN",
+                ]
+            }
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_err = None;
+        for _ in 0..50 {
+            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Chrome { client, _driver: driver, _profile: profile },
+                Err(e) => {
+                    last_err = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        panic!("could not start a Chromium session: {last_err:?}");
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(artifacts().join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    }
+
+    async fn fill(&self, name: &str, value: &str) {
+        let el = self.client.find(Locator::Css(&format!("[name=\"{name}\"]"))).await.unwrap();
+        el.clear().await.unwrap();
+        el.send_keys(value).await.unwrap();
+    }
+
+    async fn choose(&self, name: &str, label: &str) {
+        let select = self.client.find(Locator::Css(&format!("select[name=\"{name}\"]"))).await.unwrap();
+        select.select_by_label(label).await.unwrap();
+    }
+
+    async fn submit(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+        self.client.wait().for_element(Locator::Css("main")).await.unwrap();
+    }
+
+    async fn login(&self, base: &str, username: &str) {
+        self.client.goto(&format!("{base}/login")).await.unwrap();
+        self.fill("username", username).await;
+        self.fill("password", ducha_storage::demo::DEMO_PASSWORD).await;
+        self.submit("form[action='/login'] button[type=submit]").await;
+    }
+
+    async fn logout(&self) {
+        self.submit("form[action='/logout'] button").await;
+    }
+
+    /// Whether the page is wider than the window (content cut off on a phone).
+    async fn overflows(&self) -> bool {
+        let v = self
+            .client
+            .execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![])
+            .await
+            .unwrap();
+        v.as_bool().unwrap_or(true)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_town_office_works_in_the_browser_and_another_town_cannot_look() {
+    let app = TestApp::spawn_demo(Backend::Postgres, 1_500).await;
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "haiyan").await;
+    assert!(chrome.text("h1").await.contains("海宴镇建档立卡贫困户概况"));
+    chrome.shot("01-home").await;
+
+    // Filter the list.
+    c.goto(&format!("{}/households", app.base)).await.unwrap();
+    let all = chrome.text("#total").await;
+    chrome.choose("status", "帮扶中").await;
+    chrome.submit("form.filters button[type=submit]").await;
+    let filtered = chrome.text("#total").await;
+    assert_ne!(all, filtered);
+    let statuses = c.find_all(Locator::Css("#households tbody tr td:nth-child(7)")).await.unwrap();
+    assert!(!statuses.is_empty());
+    for s in statuses {
+        assert_eq!(s.text().await.unwrap(), "帮扶中");
+    }
+    chrome.shot("02-list-filtered").await;
+
+    // Open a household.
+    c.find(Locator::Css("#households tbody tr td a")).await.unwrap().click().await.unwrap();
+    let h1 = chrome.text("h1").await;
+    assert!(h1.starts_with("贫困户 440781111"), "{h1}");
+    let household_url = c.current_url().await.unwrap();
+    let hid: i64 = household_url.path().rsplit('/').next().unwrap().parse().unwrap();
+    let members_before = registry::household_by_id(&app.db, &ducha_domain::access::Scope::All, hid)
+        .await
+        .unwrap()
+        .unwrap()
+        .members
+        .len();
+    chrome.shot("03-household").await;
+
+    // A member with a wrong check digit: the error is at the field, nothing is saved.
+    c.find(Locator::LinkText("添加家庭成员")).await.unwrap().click().await.unwrap();
+    let first17 = "44078120100203233"; // odd sequence digit: a boy, as 之子 says
+    let good = format!("{first17}{}", check_char(first17.as_bytes()));
+    let bad = format!("{first17}{}", if good.ends_with('0') { '1' } else { '0' });
+    chrome.fill("name", "陈小明").await;
+    chrome.fill("id_number", &bad).await;
+    chrome.choose("relation", "之子").await;
+    chrome.choose("education", "小学").await;
+    chrome.choose("school_stage", "小学").await;
+    chrome.choose("labour_ability", "无劳动能力").await;
+    chrome.submit("form.edit button[type=submit]").await;
+    let err = chrome.text("#id_number-error").await;
+    assert!(err.contains("校验位"), "{err}");
+    assert!(chrome.text(".notice.error").await.contains("本次未保存任何内容"));
+    chrome.shot("04-member-bad-id").await;
+    let now = registry::household_by_id(&app.db, &ducha_domain::access::Scope::All, hid).await.unwrap().unwrap();
+    assert_eq!(now.members.len(), members_before, "nothing saved");
+
+    // Fix it: saved, and the audit trail names who added what.
+    chrome.fill("id_number", &good).await;
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text(".notice.ok").await.contains("已保存"));
+    assert!(chrome.text("#members").await.contains("陈小明"));
+    let trail = chrome.text("#audit tbody").await;
+    assert!(
+        trail.contains("haiyan")
+            && trail.contains("家庭成员")
+            && trail.contains("新增")
+            && trail.contains("姓名：陈小明"),
+        "{trail}"
+    );
+    assert!(!trail.contains(&good), "the trail masks the ID number");
+    chrome.shot("05-member-saved").await;
+
+    // Another town's office opens the same household by its URL: 404, nothing shown.
+    chrome.logout().await;
+    chrome.login(&app.base, "naji").await;
+    c.goto(household_url.as_str()).await.unwrap();
+    assert!(chrome.text("h1").await.contains("没有找到"));
+    assert!(!c.source().await.unwrap().contains("陈小明"));
+    chrome.shot("06-other-town-404").await;
+    let naji_first = app_first_household(&app, "440785107").await;
+    c.goto(&format!("{}/households/{naji_first}", app.base)).await.unwrap();
+    assert!(chrome.text("h1").await.starts_with("贫困户 440785107"));
+    chrome.client.clone().close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone_screen() {
+    let app = TestApp::spawn_demo(Backend::Sqlite, 600).await;
+    let chrome = Chrome::start(390, 844).await;
+    chrome.login(&app.base, "taishan").await;
+    assert!(!chrome.overflows().await, "home fits 390 px");
+    chrome.shot("10-phone-home").await;
+    chrome.client.goto(&format!("{}/households", app.base)).await.unwrap();
+    assert!(!chrome.overflows().await, "the list scrolls inside its table, not the page");
+    chrome.shot("11-phone-list").await;
+    let hid = app_first_household(&app, "440781").await;
+    chrome.client.goto(&format!("{}/households/{hid}", app.base)).await.unwrap();
+    assert!(!chrome.overflows().await, "the household page fits");
+    chrome.shot("12-phone-household").await;
+    chrome.client.goto(&format!("{}/households/{hid}/edit", app.base)).await.unwrap();
+    assert!(!chrome.overflows().await, "the edit form fits");
+    chrome.shot("13-phone-edit").await;
+    chrome.client.clone().close().await.ok();
+}

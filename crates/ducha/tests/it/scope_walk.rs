@@ -1,0 +1,182 @@
+//! Every route of the pages and the API, walked by a town user (海宴镇) with the ids of another
+//! town's (那吉镇) household and member: nothing of the other town is shown, and nothing changes.
+//! The routes come from the application's own list, so a new route cannot escape the walk.
+
+use ducha_domain::access::Scope;
+use ducha_domain::region::RegionCode;
+use ducha_storage::{Backend, audit, registry};
+use reqwest::Method;
+use sea_orm::ConnectionTrait;
+
+use crate::support::{TestApp, csrf_of};
+
+both_backends!(a_town_user_reaches_nothing_of_another_town);
+
+/// Public reference data and the sign-in pages: not walked for scope.
+const PUBLIC: [&str; 7] = [
+    "/healthz",
+    "/login",
+    "/logout",
+    "/api/v1/openapi.json",
+    "/api/v1/regions",
+    "/api/v1/regions/resolve",
+    "/api/v1/regions/{code}",
+];
+
+/// A fingerprint of everything a write could touch.
+async fn state(app: &TestApp) -> (i64, i64, i64, String) {
+    let one = |sql: &'static str| async move {
+        let r = app
+            .db
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(app.db.conn().get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        r.try_get_by_index::<i64>(0).unwrap()
+    };
+    let versions = app
+        .db
+        .conn()
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.conn().get_database_backend(),
+            "SELECT id, version, address FROM households WHERE town_code = '440785107' ORDER BY id",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}:{}",
+                r.try_get_by_index::<i64>(0).unwrap(),
+                r.try_get_by_index::<i32>(1).unwrap(),
+                r.try_get_by_index::<String>(2).unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    (
+        one("SELECT COUNT(*) FROM households").await,
+        one("SELECT COUNT(*) FROM members").await,
+        audit::count(&app.db).await.unwrap(),
+        versions,
+    )
+}
+
+async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
+    let app = TestApp::spawn_demo(backend, 2_000).await;
+    let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
+    let theirs = registry::list_households(&app.db, &naji, &Default::default(), None, None, 5).await.unwrap();
+    let other = &theirs.rows[0];
+    let rec = registry::household_by_id(&app.db, &naji, other.id).await.unwrap().unwrap();
+    let member = &rec.members[0];
+    // Names repeat across towns; what identifies the other household is its number and IDs.
+    let secrets = [other.number.clone(), member.id_number.clone(), ducha_domain::privacy::mask_id(&member.id_number)];
+
+    let b = app.login("haiyan").await;
+    let (_, home) = b.get_text("/").await;
+    let csrf = csrf_of(&home);
+    let before = state(&app).await;
+
+    let household_form = [
+        ("_csrf", csrf.as_str()),
+        ("version", "1"),
+        ("village_code", "440785107200"),
+        ("household_type", "一般贫困户"),
+        ("main_cause", "因病"),
+        ("identified_on", "2017-01-01"),
+        ("address", "被改动"),
+    ];
+    let member_form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "越权"),
+        ("id_number", "11010519491231002X"),
+        ("relation", "之子"),
+        ("education", "初中"),
+        ("school_stage", "非在校生"),
+        ("health", "健康"),
+        ("labour_ability", "有劳动能力"),
+    ];
+    let household_json = serde_json::json!({
+        "version": 1, "village_code": "440785107200", "household_type": "一般贫困户", "main_cause": "因病",
+        "identified_on": "2017-01-01", "address": "被改动", "food_clothing": true,
+    });
+    let member_json = serde_json::json!({
+        "name": "越权", "id_number": "11010519491231002X", "relation": "之子", "education": "初中",
+        "school_stage": "非在校生", "health": "健康", "labour_ability": "有劳动能力",
+    });
+
+    let mut walked = 0;
+    for (method, path) in ducha_web::route_list() {
+        if PUBLIC.contains(&path) {
+            continue;
+        }
+        walked += 1;
+        let url = if path.starts_with("/members/") || path.starts_with("/api/v1/members/") {
+            path.replace("{id}", &member.id.to_string())
+        } else {
+            path.replace("{id}", &other.id.to_string())
+        };
+        assert!(!url.contains('{'), "the walk does not know how to fill {path}");
+        let resp = match (method.as_str(), url.starts_with("/api/")) {
+            ("GET", _) => b.get(&url).await,
+            ("POST" | "PUT", false) => {
+                let form: &[(&str, &str)] = if url.contains("/members") { &member_form } else { &household_form };
+                b.client
+                    .request(Method::from_bytes(method.as_str().as_bytes()).unwrap(), format!("{}{url}", app.base))
+                    .form(form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+            ("POST" | "PUT", true) => {
+                let body = if url.contains("/members") { &member_json } else { &household_json };
+                b.client
+                    .request(Method::from_bytes(method.as_str().as_bytes()).unwrap(), format!("{}{url}", app.base))
+                    .header("X-CSRF-Token", &csrf)
+                    .json(body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+            (m, _) => panic!("the walk does not know method {m} of {path}"),
+        };
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        for s in &secrets {
+            assert!(!body.contains(s.as_str()), "{method} {url} shows {s} of another town");
+        }
+        if path.contains("{id}") {
+            assert_eq!(status, 404, "{method} {url} should answer 404, got {status}: {body}");
+        } else if method != "GET" {
+            // Creating in another town's village: refused at the field, nothing written.
+            assert!(status == 422 || status == 400, "{method} {url} got {status}: {body}");
+            assert!(body.contains("只能在本辖区内登记贫困户") || body.contains("village_code"), "{body}");
+        }
+    }
+    assert!(walked >= 15, "walked {walked} routes");
+
+    // Lists and searches aimed at the other town find nothing.
+    for q in [
+        format!("region={}", "440785107"),
+        format!("q={}", other.number),
+        format!("q={}", member.id_number),
+        format!("q={}", member.name),
+        "region=440785".to_string(),
+    ] {
+        for base in ["/households", "/api/v1/households"] {
+            let (status, body) = b.get_text(&format!("{base}?{q}")).await;
+            assert_eq!(status, 200, "{base}?{q}");
+            // The search box echoes what was typed; a row would show it between tags.
+            for s in &secrets {
+                let shown = if base.starts_with("/api") { format!("\"{s}\"") } else { format!(">{s}<") };
+                assert!(!body.contains(&shown), "{base}?{q} shows {s}");
+            }
+            if base.starts_with("/api") && !q.starts_with("q=") {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["total"], 0, "{base}?{q}");
+            }
+        }
+    }
+    assert_eq!(state(&app).await, before, "nothing changed");
+}
