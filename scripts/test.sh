@@ -15,10 +15,11 @@ if [ -z "${DUCHA_TEST_PG_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/de
   echo "注意：127.0.0.1:5432 上没有 PostgreSQL，PostgreSQL 测试将失败（可用 DUCHA_TEST_PG_URL 指定服务器）。" >&2
 fi
 
-# The browser tests drive Debian's Chromium through chromedriver.
-if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+# The browser tests drive Debian's Chromium through chromedriver; Chinese text needs CJK fonts
+# (without them the screenshots show boxes).
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "安装 chromium 和 chromium-driver（浏览器测试需要）……"
+    echo "安装 chromium、chromium-driver 和中文字体（浏览器测试需要）……"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
       || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }
   else

@@ -31,6 +31,16 @@ fn artifacts() -> std::path::PathBuf {
 
 impl Chrome {
     async fn start(width: u32, height: u32) -> Chrome {
+        Self::start_with(width, height, false).await
+    }
+
+    /// A phone: Chrome's device emulation at `width` CSS pixels (a desktop window cannot be
+    /// made narrower than about 500 px).
+    async fn phone(width: u32, height: u32) -> Chrome {
+        Self::start_with(width, height, true).await
+    }
+
+    async fn start_with(width: u32, height: u32, mobile: bool) -> Chrome {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let browser_bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
@@ -58,7 +68,10 @@ impl Chrome {
                 ]
             }
         });
-        let caps = caps.as_object().unwrap().clone();
+        let mut caps = caps.as_object().unwrap().clone();
+        if mobile {
+            caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "touch": true } });
+        }
         let url = format!("http://127.0.0.1:{port}");
         let mut last_err = None;
         for _ in 0..50 {
@@ -208,8 +221,10 @@ async fn a_town_office_works_in_the_browser_and_another_town_cannot_look() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_a_phone_screen() {
     let app = TestApp::spawn_demo(Backend::Sqlite, 600).await;
-    let chrome = Chrome::start(390, 844).await;
+    let chrome = Chrome::phone(390, 844).await;
     chrome.login(&app.base, "taishan").await;
+    let width = chrome.client.execute("return window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(width.as_i64(), Some(390), "the page is laid out at a phone's width");
     assert!(!chrome.overflows().await, "home fits 390 px");
     chrome.shot("10-phone-home").await;
     chrome.client.goto(&format!("{}/households", app.base)).await.unwrap();
