@@ -201,7 +201,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         println!("正在停止……");
     };
     let config = ducha_web::WebConfig { secure_cookies: args.secure_cookies, idle_minutes: args.idle_minutes.max(1) };
-    ducha_web::serve(listener, ducha_web::AppState { db, config }, shutdown).await?;
+    ducha_web::serve(listener, ducha_web::AppState::with_config(db, config), shutdown).await?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let args = cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DUCHA_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+            tracing_subscriber::EnvFilter::new("info,sqlx=error,sea_orm=warn,sea_orm_migration=warn")
         }))
         .with_writer(std::io::stderr)
         .init();

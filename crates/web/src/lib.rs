@@ -37,6 +37,9 @@ pub use error::WebError;
 pub struct AppState {
     pub db: Db,
     pub config: WebConfig,
+    /// Dashboard figures per scope, recomputed at most once a minute (a million households take
+    /// seconds to count; a dashboard a minute old is fine).
+    pub counts: home::CountsCache,
 }
 
 #[derive(Clone, Debug)]
@@ -55,7 +58,11 @@ impl Default for WebConfig {
 
 impl AppState {
     pub fn new(db: Db) -> Self {
-        Self { db, config: WebConfig::default() }
+        Self::with_config(db, WebConfig::default())
+    }
+
+    pub fn with_config(db: Db, config: WebConfig) -> Self {
+        Self { db, config, counts: Default::default() }
     }
 }
 

@@ -34,10 +34,11 @@ fn scope_column(level: RegionLevel) -> household::Column {
 pub fn scope_condition(scope: &Scope) -> Condition {
     match scope {
         Scope::All => Condition::all(),
-        // A city holds the districts whose codes begin with its own.
-        Scope::Region(code) if code.level() == RegionLevel::City => {
-            Condition::all().add(household::Column::DistrictCode.starts_with(code.as_str()))
-        }
+        // A city holds the districts whose codes begin with its own: a range, so that the
+        // district index serves it on both databases.
+        Scope::Region(code) if code.level() == RegionLevel::City => Condition::all()
+            .add(household::Column::DistrictCode.gte(code.as_str()))
+            .add(household::Column::DistrictCode.lt(next_prefix(code.as_str()))),
         Scope::Region(code) => Condition::all().add(scope_column(code.level()).eq(code.as_str())),
     }
 }
@@ -50,6 +51,13 @@ fn scope_sql(scope: &Scope, n: usize) -> (String, Vec<Value>) {
     }
 }
 
+/// The smallest code after every code that starts with `prefix` ("4407" → "4408").
+fn next_prefix(prefix: &str) -> String {
+    let width = prefix.len();
+    let n: u64 = prefix.parse().unwrap_or(0);
+    format!("{:0width$}", n + 1)
+}
+
 /// Households in one division, as SQL over `households AS h`.
 fn region_sql(code: &ducha_domain::region::RegionCode, n: usize) -> (String, Vec<Value>) {
     let col = match code.level() {
@@ -58,7 +66,8 @@ fn region_sql(code: &ducha_domain::region::RegionCode, n: usize) -> (String, Vec
         RegionLevel::Village => "h.village_code",
     };
     if code.level() == RegionLevel::City {
-        (format!("substr({col}, 1, 4) = ${n}"), vec![code.as_str().into()])
+        let m = n + 1;
+        (format!("{col} >= ${n} AND {col} < ${m}"), vec![code.as_str().into(), next_prefix(code.as_str()).into()])
     } else {
         (format!("{col} = ${n}"), vec![code.as_str().into()])
     }
@@ -141,16 +150,20 @@ pub async fn counts_by_region(
         RegionLevel::Town => "h.town_code",
         RegionLevel::Village => "h.village_code",
     };
-    // COUNT is BIGINT on PostgreSQL and INTEGER on SQLite; both decode into i64.
-    let sql = format!(
-        "SELECT {col} AS code, COUNT(DISTINCT h.id) AS households, COUNT(m.id) AS members \
-         FROM households h LEFT JOIN members m ON m.household_id = h.id \
-         WHERE {cond} GROUP BY {col} ORDER BY {col}"
+    // Two grouped counts rather than one over a join with COUNT(DISTINCT): at a million
+    // households the join with DISTINCT costs twice as long. COUNT decodes into i64 on both.
+    let households = format!("SELECT {col} AS code, COUNT(*) AS n FROM households h WHERE {cond} GROUP BY {col}");
+    let members = format!(
+        "SELECT {col} AS code, COUNT(*) AS n FROM members m JOIN households h ON h.id = m.household_id WHERE {cond} GROUP BY {col}"
     );
-    let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
-    rows.into_iter()
-        .map(|r| Ok((r.try_get("", "code")?, r.try_get("", "households")?, r.try_get("", "members")?)))
-        .collect()
+    let mut out: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for r in db.conn().query_all_raw(db.stmt(&households, values.clone())).await? {
+        out.entry(r.try_get("", "code")?).or_default().0 = r.try_get("", "n")?;
+    }
+    for r in db.conn().query_all_raw(db.stmt(&members, values)).await? {
+        out.entry(r.try_get("", "code")?).or_default().1 = r.try_get("", "n")?;
+    }
+    Ok(out.into_iter().map(|(code, (h, m))| (code, h, m)).collect())
 }
 
 /// Households per status (code) within a scope.
@@ -254,4 +267,14 @@ pub async fn totals(db: &Db, scope: &Scope) -> Result<(i64, i64), StorageError> 
 pub async fn is_empty<C: ConnectionTrait>(c: &C) -> Result<bool, StorageError> {
     use sea_orm::PaginatorTrait;
     Ok(household::Entity::find().count(c).await? == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_code_after_a_prefix() {
+        assert_eq!(super::next_prefix("4407"), "4408");
+        assert_eq!(super::next_prefix("4409"), "4410");
+        assert_eq!(super::next_prefix("440781"), "440782");
+    }
 }

@@ -1,6 +1,10 @@
 //! The home page: the households in the user's scope by status and by the divisions one level
 //! down, each linking into the list.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
@@ -15,6 +19,40 @@ use crate::{AppState, CurrentUser, Routes, WebError};
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/", page)
+}
+
+/// Counts by division and by status for one scope, with when they were made.
+#[derive(Clone)]
+pub struct Counts {
+    by_region: Vec<(String, i64, i64)>,
+    by_status: Vec<(String, i64)>,
+    made_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Clone, Default)]
+pub struct CountsCache(Arc<Mutex<HashMap<String, (Instant, Counts)>>>);
+
+const FRESH_FOR: Duration = Duration::from_secs(60);
+
+impl CountsCache {
+    async fn get(&self, st: &AppState, scope: &Scope, level: RegionLevel) -> Result<Counts, WebError> {
+        let key = format!("{scope:?}/{level:?}");
+        if let Ok(map) = self.0.lock()
+            && let Some((at, c)) = map.get(&key)
+            && at.elapsed() < FRESH_FOR
+        {
+            return Ok(c.clone());
+        }
+        let counts = Counts {
+            by_region: registry::counts_by_region(&st.db, scope, level).await?,
+            by_status: registry::counts_by_status(&st.db, scope).await?,
+            made_at: chrono::Utc::now(),
+        };
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(key, (Instant::now(), counts.clone()));
+        }
+        Ok(counts)
+    }
 }
 
 pub struct ChildRow {
@@ -34,6 +72,7 @@ struct HomePage {
     statuses: Vec<(&'static str, &'static str, i64)>,
     child_level: &'static str,
     children: Vec<ChildRow>,
+    counted_at: String,
 }
 
 async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
@@ -52,8 +91,8 @@ async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String
             },
         ),
     };
-    let counts = registry::counts_by_region(&st.db, scope, child_level).await?;
-    let by_status = registry::counts_by_status(&st.db, scope).await?;
+    let cached = st.counts.get(&st, scope, child_level).await?;
+    let (counts, by_status) = (&cached.by_region, &cached.by_status);
     let statuses = HouseholdStatus::ALL
         .iter()
         .map(|s| (s.code(), s.label(), by_status.iter().find(|(c, _)| c == s.code()).map_or(0, |(_, n)| *n)))
@@ -75,6 +114,7 @@ async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String
         statuses,
         child_level: child_level.label(),
         children,
+        counted_at: crate::pages::china_time(&cached.made_at),
     };
     Ok(Html(page.render()?))
 }
