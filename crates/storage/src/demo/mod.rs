@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait};
 use crate::audit::AuditTxn;
 
 use crate::help::{cadre, log, measure, plan, plan_item};
-use crate::registry::{finance, household, member, status_history};
+use crate::registry::{self, finance, status_history};
 use crate::{Db, StorageError, regions, settings};
 
 /// Households generated and written per batch.
@@ -115,54 +115,15 @@ async fn write_batch(
         let id = d.index as i64 + 1;
         let h = &d.household;
         let cadre_id = d.cadre.map(|c| c as i64 + 1);
-        hs.push(household::ActiveModel {
-            id: Set(id),
-            number: Set(h.number.clone()),
-            district_code: Set(d.district_code.clone()),
-            town_code: Set(d.town_code.clone()),
-            village_code: Set(h.village_code.clone()),
-            household_type: Set(h.household_type.code().into()),
-            main_cause: Set(h.main_cause.code().into()),
-            other_cause_1: Set(h.other_causes.first().map(|c| c.code().into())),
-            other_cause_2: Set(h.other_causes.get(1).map(|c| c.code().into())),
-            food_clothing: Set(h.guarantees.food_clothing),
-            compulsory_education: Set(h.guarantees.compulsory_education),
-            basic_medical: Set(h.guarantees.basic_medical),
-            safe_housing: Set(h.guarantees.safe_housing),
-            safe_water: Set(h.guarantees.safe_water),
-            status: Set(h.status.code().into()),
-            identified_on: Set(h.identified_on),
-            address: Set(h.address.clone()),
-            phone: Set(h.phone.clone()),
-            bank_account: Set(h.bank_account.clone()),
-            cadre_id: Set(cadre_id),
-            record_book_issued: Set(d.record_book.issued),
-            record_book_provincial: Set(d.record_book.provincial_format),
-            record_book_checked_on: Set(d.record_book.last_checked),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        let mut hm = registry::household_model(h, d.district_code.clone(), d.town_code.clone(), now);
+        hm.id = Set(id);
+        hm.cadre_id = Set(cadre_id);
+        hm.record_book_issued = Set(d.record_book.issued);
+        hm.record_book_provincial = Set(d.record_book.provincial_format);
+        hm.record_book_checked_on = Set(d.record_book.last_checked);
+        hs.push(hm);
         for (k, m) in d.members.iter().enumerate() {
-            ms.push(member::ActiveModel {
-                id: NotSet,
-                household_id: Set(id),
-                seq: Set(k as i32 + 1),
-                name: Set(m.name.clone()),
-                id_number: Set(m.id_number.clone()),
-                relation: Set(m.relation.code().into()),
-                sex: Set(m.sex.code().into()),
-                birth_date: Set(m.birth_date),
-                education: Set(m.education.code().into()),
-                school_stage: Set(m.school_stage.code().into()),
-                out_of_school_reason: Set(m.out_of_school_reason.clone()),
-                health: Set(m.health.code().into()),
-                labour_ability: Set(m.labour_ability.code().into()),
-                medical_insurance: Set(m.medical_insurance),
-                phone: Set(m.phone.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            ms.push(registry::member_model(id, k as i32 + 1, m, now));
         }
         for f in &d.finances {
             fs.push(finance::ActiveModel {

@@ -7,6 +7,7 @@ mod list;
 pub mod member;
 pub mod status_history;
 mod write;
+pub(crate) use write::{household_model, member_model};
 
 pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, list_households};
 pub use write::{add_member, create_household, reveal_member, update_household, update_member};

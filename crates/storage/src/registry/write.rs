@@ -63,9 +63,35 @@ pub async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i
         return Err(field_error("number", format!("户编号“{number}”已被使用")));
     }
     let now = Utc::now();
-    let saved = household::ActiveModel {
+    let new = Household { number: number.clone(), status: HouseholdStatus::Identified, ..h.clone() };
+    let saved = household_model(&new, district, town, now).insert(tx.conn()).await?;
+    status_history::ActiveModel {
         id: NotSet,
-        number: Set(number.clone()),
+        household_id: Set(saved.id),
+        status: Set(HouseholdStatus::Identified.code().into()),
+        effective_on: Set(h.identified_on),
+        note: Set(Some("新识别".into())),
+        recorded_by: Set(Some(actor.username.clone())),
+        recorded_at: Set(now),
+    }
+    .insert(tx.conn())
+    .await?;
+    tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&new)).await?;
+    tx.commit().await?;
+    Ok(saved.id)
+}
+
+/// A new row for a household (no id, no cadre, record book not yet issued): one construction
+/// for every path that adds households.
+pub(crate) fn household_model(
+    h: &Household,
+    district: String,
+    town: String,
+    now: chrono::DateTime<Utc>,
+) -> household::ActiveModel {
+    household::ActiveModel {
+        id: NotSet,
+        number: Set(h.number.clone()),
         district_code: Set(district),
         town_code: Set(town),
         village_code: Set(h.village_code.clone()),
@@ -78,7 +104,7 @@ pub async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i
         basic_medical: Set(h.guarantees.basic_medical),
         safe_housing: Set(h.guarantees.safe_housing),
         safe_water: Set(h.guarantees.safe_water),
-        status: Set(HouseholdStatus::Identified.code().into()),
+        status: Set(h.status.code().into()),
         identified_on: Set(h.identified_on),
         address: Set(h.address.clone()),
         phone: Set(h.phone.clone()),
@@ -91,23 +117,6 @@ pub async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(tx.conn())
-    .await?;
-    status_history::ActiveModel {
-        id: NotSet,
-        household_id: Set(saved.id),
-        status: Set(HouseholdStatus::Identified.code().into()),
-        effective_on: Set(h.identified_on),
-        note: Set(Some("新识别".into())),
-        recorded_by: Set(Some(actor.username.clone())),
-        recorded_at: Set(now),
-    }
-    .insert(tx.conn())
-    .await?;
-    let after = Household { number, status: HouseholdStatus::Identified, ..h.clone() };
-    tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&after)).await?;
-    tx.commit().await?;
-    Ok(saved.id)
 }
 
 /// Load a household for writing: absent and out of scope are the same NotFound.
@@ -208,7 +217,7 @@ async fn check_unique_id<C: ConnectionTrait>(
     Ok(())
 }
 
-fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono::DateTime<Utc>) -> member::ActiveModel {
+pub(crate) fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono::DateTime<Utc>) -> member::ActiveModel {
     member::ActiveModel {
         id: NotSet,
         household_id: Set(household_id),

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use ducha_domain::registry::{HouseholdForm, HouseholdStatus, HouseholdType, MemberForm, PovertyCause};
+use ducha_domain::registry::{HouseholdForm, HouseholdStatus, HouseholdType, MemberForm};
 use ducha_storage::{audit, regions, registry};
 use serde::{Deserialize, Serialize};
 
@@ -133,12 +133,7 @@ pub(crate) async fn detail(
     let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     let tree = regions::tree(&st.db).await?;
     let h = &rec.household;
-    let causes = [Some(&h.main_cause), h.other_cause_1.as_ref(), h.other_cause_2.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(|c| label::<PovertyCause>(c))
-        .collect::<Vec<_>>()
-        .join("、");
+    let causes = super::view::causes_label(h);
     Ok(Json(HouseholdOut {
         id: h.id,
         number: h.number.clone(),

@@ -210,12 +210,7 @@ async fn detail_page(
     let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     let tree = regions::tree(&st.db).await?;
     let h = rec.household;
-    let causes = [Some(&h.main_cause), h.other_cause_1.as_ref(), h.other_cause_2.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(|c| label::<PovertyCause>(c))
-        .collect::<Vec<_>>()
-        .join("、");
+    let causes = view::causes_label(&h);
     let audit = audit::for_household(&st.db, h.id, 100).await?;
     let html = DetailPage {
         ctx: PageCtx::new(&st, &me).await?,
@@ -391,26 +386,52 @@ struct EditPage {
     fields: Vec<Field>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn edit_page(
-    st: &AppState,
-    me: &CurrentUser,
+/// A form page: its title, where it posts, where "cancel" goes, and its fields.
+struct FormPage {
     title: String,
     action: String,
     back: String,
     hidden: Vec<(&'static str, String)>,
-    mut fields: Vec<Field>,
-    errors: Option<&FieldErrors>,
-    message: Option<String>,
-) -> Result<Response, WebError> {
-    let status = if errors.is_some() || message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    if let Some(e) = errors {
-        attach_errors(&mut fields, e);
+    fields: Vec<Field>,
+}
+
+impl FormPage {
+    /// The form, with the reason it was refused if it was (422), else fresh (200).
+    async fn render(
+        mut self,
+        st: &AppState,
+        me: &CurrentUser,
+        refused: Option<WebError>,
+    ) -> Result<Response, WebError> {
+        let error = match &refused {
+            None => None,
+            Some(WebError::Invalid(errors)) => {
+                attach_errors(&mut self.fields, errors);
+                Some("有些内容填写有误，请按提示修改后再保存；本次未保存任何内容。".to_string())
+            }
+            Some(other) => Some(other.to_string()),
+        };
+        let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        let FormPage { title, action, back, hidden, fields } = self;
+        let html =
+            EditPage { ctx: PageCtx::new(st, me).await?, title, action, back, hidden, error, fields }.render()?;
+        Ok((status, Html(html)).into_response())
     }
-    let error =
-        message.or_else(|| errors.map(|_| "有些内容填写有误，请按提示修改后再保存；本次未保存任何内容。".to_string()));
-    let html = EditPage { ctx: PageCtx::new(st, me).await?, title, action, back, hidden, error, fields }.render()?;
-    Ok((status, Html(html)).into_response())
+
+    /// After a save: on to `next` if it worked; the form again if a field or a concurrent edit
+    /// refused it; any other error as it is.
+    async fn after_save(
+        self,
+        st: &AppState,
+        me: &CurrentUser,
+        saved: Result<String, WebError>,
+    ) -> Result<Response, WebError> {
+        match saved {
+            Ok(next) => Ok(Redirect::to(&next).into_response()),
+            Err(e @ (WebError::Invalid(_) | WebError::Conflict(_))) => self.render(st, me, Some(e)).await,
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
@@ -423,6 +444,27 @@ fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
 
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
+}
+
+fn saved(id: i64) -> String {
+    format!("/households/{id}?saved=1")
+}
+
+/// The household form page, for a new household (`id` None) or an existing one.
+fn household_page(
+    id: Option<i64>,
+    number: &str,
+    form: &HouseholdForm,
+    version: Option<String>,
+    tree: &RegionTree,
+    scope: &Scope,
+) -> FormPage {
+    let (title, action, back) = match id {
+        None => ("新增贫困户".to_string(), "/households/new".to_string(), "/households".to_string()),
+        Some(id) => (format!("修改贫困户 {number}"), format!("/households/{id}/edit"), format!("/households/{id}")),
+    };
+    let hidden = version.map(|v| vec![("version", v)]).unwrap_or_default();
+    FormPage { title, action, back, hidden, fields: household_fields(form, village_options(tree, scope)) }
 }
 
 async fn new_household_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
@@ -438,9 +480,7 @@ async fn new_household_page(State(st): State<AppState>, me: CurrentUser) -> Resu
         identified_on: today().to_string(),
         ..Default::default()
     };
-    let fields = household_fields(&form, village_options(&tree, &me.actor.scope));
-    edit_page(&st, &me, "新增贫困户".into(), "/households/new".into(), "/households".into(), vec![], fields, None, None)
-        .await
+    household_page(None, "", &form, None, &tree, &me.actor.scope).render(&st, &me, None).await
 }
 
 async fn create_household(
@@ -451,28 +491,10 @@ async fn create_household(
     require_editor(&me)?;
     let tree = regions::tree(&st.db).await?;
     let result = match form.validate(&tree, today()) {
-        Ok(h) => registry::create_household(&st.db, &me.actor, &h).await.map_err(WebError::from),
+        Ok(h) => registry::create_household(&st.db, &me.actor, &h).await.map(saved).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
-    match result {
-        Ok(id) => Ok(Redirect::to(&format!("/households/{id}?saved=1")).into_response()),
-        Err(WebError::Invalid(errors)) => {
-            let fields = household_fields(&form, village_options(&tree, &me.actor.scope));
-            edit_page(
-                &st,
-                &me,
-                "新增贫困户".into(),
-                "/households/new".into(),
-                "/households".into(),
-                vec![],
-                fields,
-                Some(&errors),
-                None,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    household_page(None, "", &form, None, &tree, &me.actor.scope).after_save(&st, &me, result).await
 }
 
 /// The form as the stored household fills it.
@@ -506,10 +528,10 @@ async fn edit_household_page(
     let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let tree = regions::tree(&st.db).await?;
-    let fields = household_fields(&household_form_of(&rec.household), village_options(&tree, &me.actor.scope));
-    let hidden = vec![("version", rec.household.version.to_string())];
-    let (action, back) = (format!("/households/{id}/edit"), format!("/households/{id}"));
-    edit_page(&st, &me, format!("修改贫困户 {}", rec.household.number), action, back, hidden, fields, None, None).await
+    let h = &rec.household;
+    household_page(Some(id), &h.number, &household_form_of(h), Some(h.version.to_string()), &tree, &me.actor.scope)
+        .render(&st, &me, None)
+        .await
 }
 
 #[derive(Deserialize, Default)]
@@ -532,33 +554,24 @@ async fn update_household(
     let tree = regions::tree(&st.db).await?;
     let version: i32 = edit.version.trim().parse().unwrap_or(-1);
     let result = match edit.form.validate(&tree, today()) {
-        Ok(h) => registry::update_household(&st.db, &me.actor, id, version, &h).await.map_err(WebError::from),
+        Ok(h) => registry::update_household(&st.db, &me.actor, id, version, &h)
+            .await
+            .map(|_| saved(id))
+            .map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
-    let rerender = |errors: Option<FieldErrors>, message: Option<String>| {
-        let fields = household_fields(&edit.form, village_options(&tree, &me.actor.scope));
-        let hidden = vec![("version", edit.version.clone())];
-        (fields, hidden, errors, message)
+    household_page(Some(id), &rec.household.number, &edit.form, Some(edit.version.clone()), &tree, &me.actor.scope)
+        .after_save(&st, &me, result)
+        .await
+}
+
+/// The member form page, adding to household `household_id` or editing member `member_id`.
+fn member_page(household_id: i64, member_id: Option<i64>, title: String, form: &MemberForm) -> FormPage {
+    let action = match member_id {
+        None => format!("/households/{household_id}/members/new"),
+        Some(m) => format!("/members/{m}/edit"),
     };
-    let (fields, hidden, errors, message) = match result {
-        Ok(()) => return Ok(Redirect::to(&format!("/households/{id}?saved=1")).into_response()),
-        Err(WebError::Invalid(e)) => rerender(Some(e), None),
-        Err(WebError::Conflict(m)) => rerender(None, Some(m)),
-        Err(e) => return Err(e),
-    };
-    let (action, back) = (format!("/households/{id}/edit"), format!("/households/{id}"));
-    edit_page(
-        &st,
-        &me,
-        format!("修改贫困户 {}", rec.household.number),
-        action,
-        back,
-        hidden,
-        fields,
-        errors.as_ref(),
-        message,
-    )
-    .await
+    FormPage { title, action, back: format!("/households/{household_id}"), hidden: vec![], fields: member_fields(form) }
 }
 
 async fn new_member_page(
@@ -577,19 +590,7 @@ async fn new_member_page(
         medical_insurance: "是".into(),
         ..Default::default()
     };
-    let (action, back) = (format!("/households/{id}/members/new"), format!("/households/{id}"));
-    edit_page(
-        &st,
-        &me,
-        format!("为 {} 添加家庭成员", rec.household.number),
-        action,
-        back,
-        vec![],
-        member_fields(&form),
-        None,
-        None,
-    )
-    .await
+    member_page(id, None, format!("为 {} 添加家庭成员", rec.household.number), &form).render(&st, &me, None).await
 }
 
 async fn create_member(
@@ -602,18 +603,10 @@ async fn create_member(
     let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let result = match form.validate(today()) {
-        Ok(m) => registry::add_member(&st.db, &me.actor, id, &m).await.map_err(WebError::from),
+        Ok(m) => registry::add_member(&st.db, &me.actor, id, &m).await.map(|_| saved(id)).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/households/{id}?saved=1")).into_response()),
-        Err(WebError::Invalid(errors)) => {
-            let (action, back) = (format!("/households/{id}/members/new"), format!("/households/{id}"));
-            let title = format!("为 {} 添加家庭成员", rec.household.number);
-            edit_page(&st, &me, title, action, back, vec![], member_fields(&form), Some(&errors), None).await
-        }
-        Err(e) => Err(e),
-    }
+    member_page(id, None, format!("为 {} 添加家庭成员", rec.household.number), &form).after_save(&st, &me, result).await
 }
 
 fn member_form_of(m: &ducha_domain::registry::Member) -> MemberForm {
@@ -643,19 +636,7 @@ async fn edit_member_page(
     require_editor(&me)?;
     // The form shows the full ID number: opening it is a full view, and is recorded as one.
     let (m, _) = registry::reveal_member(&st.db, &me.actor, id).await?;
-    let (action, back) = (format!("/members/{id}/edit"), format!("/households/{}", h.id));
-    edit_page(
-        &st,
-        &me,
-        format!("修改家庭成员 {}", m.name),
-        action,
-        back,
-        vec![],
-        member_fields(&member_form_of(&m)),
-        None,
-        None,
-    )
-    .await
+    member_page(h.id, Some(id), format!("修改家庭成员 {}", m.name), &member_form_of(&m)).render(&st, &me, None).await
 }
 
 async fn update_member(
@@ -668,28 +649,10 @@ async fn update_member(
     let (current, h) = registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let result = match form.validate(today()) {
-        Ok(m) => registry::update_member(&st.db, &me.actor, id, &m).await.map_err(WebError::from),
+        Ok(m) => registry::update_member(&st.db, &me.actor, id, &m).await.map(|_| saved(h.id)).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/households/{}?saved=1", h.id)).into_response()),
-        Err(WebError::Invalid(errors)) => {
-            let (action, back) = (format!("/members/{id}/edit"), format!("/households/{}", h.id));
-            edit_page(
-                &st,
-                &me,
-                format!("修改家庭成员 {}", current.name),
-                action,
-                back,
-                vec![],
-                member_fields(&form),
-                Some(&errors),
-                None,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    member_page(h.id, Some(id), format!("修改家庭成员 {}", current.name), &form).after_save(&st, &me, result).await
 }
 
 #[derive(Template)]

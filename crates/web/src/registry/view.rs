@@ -41,6 +41,16 @@ impl RowView {
     }
 }
 
+/// "因病、缺技术": the main cause and the others.
+pub fn causes_label(h: &ducha_storage::registry::household::Model) -> String {
+    [Some(&h.main_cause), h.other_cause_1.as_ref(), h.other_cause_2.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|c| label::<PovertyCause>(c))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
 #[derive(Debug, Serialize)]
 pub struct MemberView {
     pub id: i64,
