@@ -1,6 +1,7 @@
 //! The register of poor households (建档立卡): households, their members, their yearly income and
 //! expenditure, and their status with its history.
 
+mod change;
 mod finance;
 mod status;
 mod vocab;
@@ -8,6 +9,7 @@ mod vocab;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+pub use change::{ChangeKind, ChangePayload, ChangeRequest, ChangeStatus, ExitRefusal, MemberChangeReason, check_exit};
 pub use finance::{YearFinance, YearStandard};
 pub use status::{HouseholdStatus, StatusChangeError};
 pub use vocab::{Education, Health, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex};
@@ -17,7 +19,7 @@ use crate::labelled::Labelled;
 use crate::validation::FieldErrors;
 
 /// 两不愁三保障: whether each basic guarantee is secured for the household.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub struct Guarantees {
     /// 不愁吃、不愁穿
     pub food_clothing: bool,
@@ -32,7 +34,7 @@ pub struct Guarantees {
 }
 
 /// A registered household (贫困户).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Household {
     /// 户编号
     pub number: String,
@@ -52,7 +54,7 @@ pub struct Household {
 /// A member of a household (家庭成员). `id_number` is kept as written: the register inherits
 /// numbers from older systems, and a wrong one is a finding to correct, not a reason to lose
 /// the person. New entries go through [`MemberForm::validate`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Member {
     pub name: String,
     pub id_number: String,

@@ -239,3 +239,46 @@ async fn pages_fit_a_phone_screen() {
     chrome.shot("13-phone-edit").await;
     chrome.client.clone().close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_is_asked_by_the_town_and_approved_by_the_district() {
+    use ducha_domain::registry::HouseholdStatus;
+    let app = TestApp::spawn_demo(Backend::Sqlite, 3_000).await;
+    let pre = crate::changes::household_with(&app, HouseholdStatus::PreExit).await;
+    let hid = pre.household.id;
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "haiyan").await;
+    c.goto(&format!("{}/households/{hid}", app.base)).await.unwrap();
+    c.find(Locator::LinkText("申请脱贫")).await.unwrap().click().await.unwrap();
+    assert!(chrome.text("h1").await.starts_with("申请脱贫"));
+    chrome.fill("year", "2017").await;
+    chrome.fill("reason", "务工收入稳定，人均纯收入超过标准").await;
+    chrome.shot("20-exit-request").await;
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text(".notice.ok").await.contains("等待市(区)扶贫办审核"));
+    assert_eq!(chrome.text("#change-status").await, "待审核");
+    let change_url = c.current_url().await.unwrap();
+    // The town office cannot decide its own request.
+    assert!(c.find(Locator::Css("form#decide")).await.is_err());
+    chrome.logout().await;
+
+    chrome.login(&app.base, "taishan").await;
+    c.goto("about:blank").await.unwrap();
+    c.goto(&format!("{}/changes", app.base)).await.unwrap();
+    assert!(chrome.text("#changes").await.contains(&pre.household.number));
+    c.goto(change_url.as_str()).await.unwrap();
+    chrome.fill("comment", "经核实，同意脱贫").await;
+    chrome.shot("21-exit-approve").await;
+    chrome.submit("form#decide button[formaction$='/approve']").await;
+    assert_eq!(chrome.text("#change-status").await, "已批准");
+    c.goto(&format!("{}/households/{hid}", app.base)).await.unwrap();
+    let facts = chrome.text("dl.facts").await;
+    assert!(facts.contains("已脱贫"), "{facts}");
+    let history = chrome.text("#status-history").await;
+    assert!(history.contains("已脱贫") && history.contains("taishan"), "{history}");
+    let trail = chrome.text("#audit").await;
+    assert!(trail.contains("taishan"), "{trail}");
+    chrome.shot("22-exited-household").await;
+    chrome.client.clone().close().await.ok();
+}

@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod audit;
 mod browser;
+pub mod changes;
 mod cli;
 mod demo;
 mod regions;

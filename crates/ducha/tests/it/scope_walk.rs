@@ -24,7 +24,7 @@ const PUBLIC: [&str; 7] = [
 ];
 
 /// A fingerprint of everything a write could touch.
-async fn state(app: &TestApp) -> (i64, i64, i64, String) {
+async fn state(app: &TestApp) -> (i64, i64, i64, i64, String) {
     let one = |sql: &'static str| async move {
         let r = app
             .db
@@ -58,6 +58,7 @@ async fn state(app: &TestApp) -> (i64, i64, i64, String) {
     (
         one("SELECT COUNT(*) FROM households").await,
         one("SELECT COUNT(*) FROM members").await,
+        one("SELECT COUNT(*) FROM change_requests WHERE status = 'submitted'").await,
         audit::count(&app.db).await.unwrap(),
         versions,
     )
@@ -72,6 +73,19 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let member = &rec.members[0];
     // Names repeat across towns; what identifies the other household is its number and IDs.
     let secrets = [other.number.clone(), member.id_number.clone(), ducha_domain::privacy::mask_id(&member.id_number)];
+
+    // 那吉镇 has a request waiting for its district.
+    let naji_office = ducha_storage::accounts::find_user(&app.db, "naji").await.unwrap().unwrap().actor(None);
+    let change = ducha_storage::registry::changes::submit(
+        &app.db,
+        &naji_office,
+        Some(other.id),
+        &ducha_domain::registry::ChangePayload::Removal,
+        "核查不符合条件",
+        chrono::NaiveDate::from_ymd_opt(2017, 11, 1).unwrap(),
+    )
+    .await
+    .unwrap();
 
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
@@ -114,6 +128,8 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         walked += 1;
         let url = if path.starts_with("/members/") || path.starts_with("/api/v1/members/") {
             path.replace("{id}", &member.id.to_string())
+        } else if path.starts_with("/changes/") || path.starts_with("/api/v1/changes/") {
+            path.replace("{id}", &change.to_string())
         } else {
             path.replace("{id}", &other.id.to_string())
         };

@@ -3,6 +3,7 @@
 
 mod m0001_registry;
 pub(crate) mod m0002_accounts_audit;
+mod m0003_changes;
 
 use sea_orm_migration::prelude::*;
 
@@ -10,6 +11,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_registry::Migration), Box::new(m0002_accounts_audit::Migration)]
+        vec![
+            Box::new(m0001_registry::Migration),
+            Box::new(m0002_accounts_audit::Migration),
+            Box::new(m0003_changes::Migration),
+        ]
     }
 }

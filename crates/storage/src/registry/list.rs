@@ -92,7 +92,7 @@ impl Sql {
 }
 
 /// The head: the member recorded as 户主, else the first member.
-const HEAD: &str = "FROM members m WHERE m.household_id = h.id ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1";
+const HEAD: &str = "FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1";
 
 pub async fn list_households(
     db: &Db,
@@ -126,12 +126,12 @@ pub async fn list_households(
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         match SearchKind::of(q) {
             SearchKind::IdNumber => sql.push(
-                |n| format!("h.id IN (SELECT household_id FROM members WHERE id_number = ${n})"),
+                |n| format!("h.id IN (SELECT household_id FROM members WHERE id_number = ${n} AND left_on IS NULL)"),
                 normalise(q).into(),
             ),
             SearchKind::HouseholdNumber => sql.push(|n| format!("h.number = ${n}"), q.to_string().into()),
             SearchKind::Name => sql.push(
-                |n| format!("h.id IN (SELECT household_id FROM members WHERE name = ${n})"),
+                |n| format!("h.id IN (SELECT household_id FROM members WHERE name = ${n} AND left_on IS NULL)"),
                 q.to_string().into(),
             ),
         }
@@ -152,7 +152,7 @@ pub async fn list_households(
         "SELECT h.id AS id, h.number AS number, h.village_code AS village_code, h.household_type AS household_type, \
          h.main_cause AS main_cause, h.status AS status, \
          (SELECT m.name {HEAD}) AS head_name, (SELECT m.id_number {HEAD}) AS head_id_number, \
-         (SELECT COUNT(*) FROM members m WHERE m.household_id = h.id) AS size \
+         (SELECT COUNT(*) FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL) AS size \
          FROM households h WHERE {base}{keyset} ORDER BY h.id {order} LIMIT {}",
         size + 1
     );

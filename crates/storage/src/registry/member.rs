@@ -20,6 +20,8 @@ pub struct Model {
     pub labour_ability: String,
     pub medical_insurance: bool,
     pub phone: Option<String>,
+    pub left_on: Option<Date>,
+    pub left_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,7 @@
 //! The registry in the database: households, members, finances, status history; reads are
 //! always scoped by region.
 
+pub mod changes;
 pub mod finance;
 pub mod household;
 mod list;
@@ -155,7 +156,8 @@ pub async fn counts_by_region(
     // households the join with DISTINCT costs twice as long. COUNT decodes into i64 on both.
     let households = format!("SELECT {col} AS code, COUNT(*) AS n FROM households h WHERE {cond} GROUP BY {col}");
     let members = format!(
-        "SELECT {col} AS code, COUNT(*) AS n FROM members m JOIN households h ON h.id = m.household_id WHERE {cond} GROUP BY {col}"
+        "SELECT {col} AS code, COUNT(*) AS n FROM members m JOIN households h ON h.id = m.household_id \
+         WHERE m.left_on IS NULL AND {cond} GROUP BY {col}"
     );
     let mut out: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     for r in db.conn().query_all_raw(db.stmt(&households, values.clone())).await? {

@@ -14,7 +14,7 @@ use super::{household, member, status_history, to_household, to_member};
 use crate::audit::AuditTxn;
 use crate::{Db, StorageError};
 
-fn require_editor(actor: &Actor) -> Result<(), StorageError> {
+pub(crate) fn require_editor(actor: &Actor) -> Result<(), StorageError> {
     if actor.role.edits_registry() {
         Ok(())
     } else {
@@ -22,7 +22,7 @@ fn require_editor(actor: &Actor) -> Result<(), StorageError> {
     }
 }
 
-fn field_error(field: &str, message: String) -> StorageError {
+pub(crate) fn field_error(field: &str, message: String) -> StorageError {
     let mut e = FieldErrors::default();
     e.add(field, message);
     StorageError::Invalid(e)
@@ -55,30 +55,52 @@ pub async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i
     if !actor.scope.contains(&h.village_code) {
         return Err(field_error("village_code", "只能在本辖区内登记贫困户".into()));
     }
-    let (town, district) = parents(&h.village_code)?;
     let mut tx = AuditTxn::begin(db, actor).await?;
+    let id = insert_household(&mut tx, h, "新识别").await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Insert a household (as 识别, numbered if it has no number) with its first status and audit
+/// record, inside the caller's transaction.
+pub(crate) async fn insert_household(tx: &mut AuditTxn<'_>, h: &Household, note: &str) -> Result<i64, StorageError> {
+    let (town, district) = parents(&h.village_code)?;
+    let db = tx.db();
     let number =
         if h.number.is_empty() { next_number(db, tx.conn(), &h.village_code).await? } else { h.number.clone() };
     if household::Entity::find().filter(household::Column::Number.eq(&number)).one(tx.conn()).await?.is_some() {
         return Err(field_error("number", format!("户编号“{number}”已被使用")));
     }
     let now = Utc::now();
-    let new = Household { number: number.clone(), status: HouseholdStatus::Identified, ..h.clone() };
+    let new = Household { number, status: HouseholdStatus::Identified, ..h.clone() };
     let saved = household_model(&new, district, town, now).insert(tx.conn()).await?;
+    let by = tx.actor().username.clone();
+    add_status(tx.conn(), saved.id, HouseholdStatus::Identified, h.identified_on, note, &by).await?;
+    tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&new)).await?;
+    Ok(saved.id)
+}
+
+/// One entry of a household's status history.
+pub(crate) async fn add_status<C: ConnectionTrait>(
+    c: &C,
+    household_id: i64,
+    status: HouseholdStatus,
+    on: chrono::NaiveDate,
+    note: &str,
+    by: &str,
+) -> Result<(), StorageError> {
     status_history::ActiveModel {
         id: NotSet,
-        household_id: Set(saved.id),
-        status: Set(HouseholdStatus::Identified.code().into()),
-        effective_on: Set(h.identified_on),
-        note: Set(Some("新识别".into())),
-        recorded_by: Set(Some(actor.username.clone())),
-        recorded_at: Set(now),
+        household_id: Set(household_id),
+        status: Set(status.code().into()),
+        effective_on: Set(on),
+        note: Set(Some(note.to_string()).filter(|n| !n.is_empty())),
+        recorded_by: Set(Some(by.to_string())),
+        recorded_at: Set(Utc::now()),
     }
-    .insert(tx.conn())
+    .insert(c)
     .await?;
-    tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&new)).await?;
-    tx.commit().await?;
-    Ok(saved.id)
+    Ok(())
 }
 
 /// A new row for a household (no id, no cadre, record book not yet issued): one construction
@@ -120,7 +142,7 @@ pub(crate) fn household_model(
 }
 
 /// Load a household for writing: absent and out of scope are the same NotFound.
-async fn household_in_scope<C: ConnectionTrait>(
+pub(crate) async fn household_in_scope<C: ConnectionTrait>(
     c: &C,
     actor: &Actor,
     id: i64,
@@ -196,7 +218,7 @@ async fn check_unique_id<C: ConnectionTrait>(
     let rows = c
         .query_all_raw(db.stmt(
             "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
-             WHERE m.id_number = $1",
+             WHERE m.id_number = $1 AND m.left_on IS NULL",
             vec![id_number.into()],
         ))
         .await?;
@@ -234,6 +256,8 @@ pub(crate) fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono:
         labour_ability: Set(m.labour_ability.code().into()),
         medical_insurance: Set(m.medical_insurance),
         phone: Set(m.phone.clone()),
+        left_on: NotSet,
+        left_reason: NotSet,
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -244,26 +268,36 @@ pub async fn add_member(db: &Db, actor: &Actor, household_id: i64, m: &Member) -
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_editor(actor)?;
-    check_unique_id(db, tx.conn(), actor, &m.id_number, None).await?;
-    let row =
-        tx.conn()
-            .query_one_raw(db.stmt(
-                "SELECT COALESCE(MAX(seq), 0) AS s FROM members WHERE household_id = $1",
-                vec![household_id.into()],
-            ))
-            .await?;
-    let seq: i32 = row.map(|r| r.try_get("", "s")).transpose()?.unwrap_or(0);
-    let now = Utc::now();
-    let saved = member_model(household_id, seq + 1, m, now).insert(tx.conn()).await?;
-    tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
-    touch(tx.conn(), &h).await?;
+    let id = insert_member(&mut tx, &h, m).await?;
     tx.commit().await?;
+    Ok(id)
+}
+
+/// Insert a member after the household's last, with its audit record, inside the caller's
+/// transaction; refuses an ID number another current member holds.
+pub(crate) async fn insert_member(
+    tx: &mut AuditTxn<'_>,
+    h: &household::Model,
+    m: &Member,
+) -> Result<i64, StorageError> {
+    let db = tx.db();
+    check_unique_id(db, tx.conn(), tx.actor(), &m.id_number, None).await?;
+    let row = tx
+        .conn()
+        .query_one_raw(
+            db.stmt("SELECT COALESCE(MAX(seq), 0) AS s FROM members WHERE household_id = $1", vec![h.id.into()]),
+        )
+        .await?;
+    let seq: i32 = row.map(|r| r.try_get("", "s")).transpose()?.unwrap_or(0);
+    let saved = member_model(h.id, seq + 1, m, Utc::now()).insert(tx.conn()).await?;
+    tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
+    touch(tx.conn(), h).await?;
     Ok(saved.id)
 }
 
 /// A household's version moves with any change to its members, so that an edit form opened
 /// before the change is refused rather than silently overwriting.
-async fn touch<C: ConnectionTrait>(c: &C, h: &household::Model) -> Result<(), StorageError> {
+pub(crate) async fn touch<C: ConnectionTrait>(c: &C, h: &household::Model) -> Result<(), StorageError> {
     let mut m: household::ActiveModel = h.clone().into();
     m.version = Set(h.version + 1);
     m.updated_at = Set(Utc::now());

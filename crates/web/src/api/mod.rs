@@ -26,6 +26,8 @@ fn as_text(v: serde_json::Value) -> serde_json::Value {
         Value::Bool(b) => Value::String(if b { "是" } else { "否" }.into()),
         Value::Number(n) => Value::String(n.to_string()),
         Value::Null => Value::String(String::new()),
+        Value::Array(items) => Value::Array(items.into_iter().map(as_text).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, as_text(v))).collect()),
         other => other,
     }
 }

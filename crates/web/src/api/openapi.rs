@@ -26,6 +26,12 @@ use utoipa::{Modify, OpenApi};
         crate::registry::api::add_member,
         crate::registry::api::update_member,
         crate::registry::api::personal,
+        crate::registry::changes::api_list,
+        crate::registry::changes::api_detail,
+        crate::registry::changes::api_submit,
+        crate::registry::changes::api_new_identification,
+        crate::registry::changes::api_approve,
+        crate::registry::changes::api_reject,
     ),
     modifiers(&Security),
     tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"))

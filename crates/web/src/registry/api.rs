@@ -107,8 +107,12 @@ pub struct HouseholdOut {
     basic_medical: bool,
     safe_housing: bool,
     safe_water: bool,
+    /// Current members.
     #[schema(value_type = Vec<Object>)]
     members: Vec<MemberView>,
+    /// Members who left (death, marriage, moving out), with when and why.
+    #[schema(value_type = Vec<Object>)]
+    former_members: Vec<MemberView>,
     #[schema(value_type = Vec<Object>)]
     finances: Vec<FinanceView>,
     status_history: Vec<StatusOut>,
@@ -155,7 +159,8 @@ pub(crate) async fn detail(
         basic_medical: h.basic_medical,
         safe_housing: h.safe_housing,
         safe_water: h.safe_water,
-        members: rec.members.iter().map(MemberView::masked).collect(),
+        members: rec.members.iter().filter(|m| m.left_on.is_none()).map(MemberView::masked).collect(),
+        former_members: rec.members.iter().filter(|m| m.left_on.is_some()).map(MemberView::masked).collect(),
         finances: rec.finances.iter().map(FinanceView::new).collect(),
         status_history: rec
             .history

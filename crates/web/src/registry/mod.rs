@@ -4,6 +4,7 @@
 //! shows one person in full, which records that it was shown.
 
 pub(crate) mod api;
+pub(crate) mod changes;
 mod view;
 
 use askama::Template;
@@ -40,7 +41,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/members/{id}/edit", edit_member_page)
         .post("/members/{id}/edit", update_member)
         .post("/members/{id}/personal", personal_page);
-    api::routes(r)
+    changes::routes(api::routes(r))
 }
 
 /// The list's query string, as typed (each part checked when used).
@@ -187,6 +188,9 @@ struct DetailPage {
     audit: Vec<AuditView>,
     can_edit: bool,
     can_see_personal: bool,
+    former: Vec<String>,
+    changes: Vec<changes::ChangeView>,
+    change_kinds: Vec<(&'static str, &'static str)>,
 }
 
 fn parse_id(text: &str) -> Result<i64, WebError> {
@@ -212,6 +216,16 @@ async fn detail_page(
     let h = rec.household;
     let causes = view::causes_label(&h);
     let audit = audit::for_household(&st.db, h.id, 100).await?;
+    let (change_rows, change_kinds) = changes::for_household(&st, &me, h.id, &h.status).await?;
+    let former = rec
+        .members
+        .iter()
+        .filter_map(|m| {
+            let reason =
+                m.left_reason.as_deref().map(label::<ducha_domain::registry::MemberChangeReason>).unwrap_or_default();
+            m.left_on.map(|d| format!("{} {}（{}，{}）", m.seq, m.name, reason, d))
+        })
+        .collect();
     let html = DetailPage {
         ctx: PageCtx::new(&st, &me).await?,
         notice: match dq.saved.as_str() {
@@ -231,8 +245,11 @@ async fn detail_page(
             ("住房安全", h.safe_housing),
             ("饮水安全", h.safe_water),
         ],
-        members: rec.members.iter().map(MemberView::masked).collect(),
+        members: rec.members.iter().filter(|m| m.left_on.is_none()).map(MemberView::masked).collect(),
         finances: rec.finances.iter().map(FinanceView::new).collect(),
+        former,
+        changes: change_rows,
+        change_kinds,
         history: rec
             .history
             .iter()
@@ -269,6 +286,11 @@ pub struct Field {
 }
 
 impl Field {
+    /// For a set of checkboxes: whether `code` is among the chosen (kept comma-separated).
+    pub fn is_checked(&self, code: &str) -> bool {
+        self.value.split(',').any(|v| v == code)
+    }
+
     fn text(name: &'static str, label: &'static str, value: &str) -> Field {
         Field {
             name,

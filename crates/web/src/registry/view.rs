@@ -66,6 +66,8 @@ pub struct MemberView {
     pub health: String,
     pub labour_ability: String,
     pub medical_insurance: &'static str,
+    /// When and why the member left, if they did.
+    pub left: Option<String>,
 }
 
 impl MemberView {
@@ -83,6 +85,14 @@ impl MemberView {
             health: label::<Health>(&m.health),
             labour_ability: label::<LabourAbility>(&m.labour_ability),
             medical_insurance: yes_no(m.medical_insurance),
+            left: m.left_on.map(|d| {
+                let why = m
+                    .left_reason
+                    .as_deref()
+                    .map(label::<ducha_domain::registry::MemberChangeReason>)
+                    .unwrap_or_default();
+                format!("{d} {why}")
+            }),
         }
     }
 }
@@ -137,6 +147,9 @@ fn entity_label(e: &str) -> &'static str {
         "member" => "家庭成员",
         "user" => "用户",
         "api_token" => "接口令牌",
+        "change_request" => "动态管理申请",
+        "regions" => "行政区划",
+        "registry" => "登记库",
         _ => "其他",
     }
 }
@@ -149,6 +162,14 @@ fn action_label(a: &str) -> &'static str {
         "view_personal" => "查看完整个人信息",
         "disable" => "停用",
         "reset_password" => "重置密码",
+        "status" => "状态变更",
+        "leave" => "减少成员",
+        "move" => "分户迁出",
+        "submit" => "提交申请",
+        "approve" => "批准",
+        "reject" => "退回",
+        "import" => "导入",
+        "demo_load" => "装入演示数据",
         _ => "其他操作",
     }
 }
