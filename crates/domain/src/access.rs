@@ -31,6 +31,11 @@ impl Role {
         matches!(self, Self::CityOffice | Self::DistrictOffice | Self::TownOffice | Self::HelpCadre)
     }
 
+    /// May write help records (plans, measures, logs, evidence): the offices, and help cadres.
+    pub fn writes_help(self) -> bool {
+        self.edits_registry() || matches!(self, Self::HelpCadre)
+    }
+
     /// May manage accounts and read the whole audit trail.
     pub fn administers(self) -> bool {
         matches!(self, Self::Admin)

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod demo;
+pub mod evidence;
 pub mod help;
 pub mod id_number;
 pub mod labelled;

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 mod db;
 pub mod demo;
+pub mod evidence;
 pub mod help;
 pub mod migration;
 pub mod regions;

@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod error;
+mod help;
 mod home;
 mod pages;
 mod regions;
@@ -66,8 +67,11 @@ impl AppState {
     }
 }
 
-/// Requests larger than this are refused with 413 and a Chinese message.
+/// Forms and JSON larger than this are refused with 413 and a Chinese message.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Uploads (evidence files, spreadsheets to import) may be this large in all.
+pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The router and the list of its routes.
 pub struct Routes {
@@ -110,6 +114,7 @@ fn all_routes() -> Routes {
     let r = auth::routes(r);
     let r = home::routes(r);
     let r = registry::routes(r);
+    let r = help::routes(r);
     let r = regions::routes(r);
     api::routes(r)
 }
@@ -132,7 +137,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(auth::csrf::check_origin))
         .layer(sessions)
         .layer(axum::middleware::from_fn(error::chinese_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

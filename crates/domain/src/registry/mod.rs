@@ -205,7 +205,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(&normalised, "%Y-%m-%d").map_err(|_| format!("日期“{t}”应写成 2017-03-01 的样子"))
 }
 
-fn check_phone(errors: &mut FieldErrors, field: &str, phone: &str) -> Option<String> {
+pub(crate) fn check_phone(errors: &mut FieldErrors, field: &str, phone: &str) -> Option<String> {
     let ok =
         phone.is_empty() || ((7..=20).contains(&phone.len()) && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
     if !ok {

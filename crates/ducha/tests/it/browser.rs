@@ -282,3 +282,44 @@ async fn an_exit_is_asked_by_the_town_and_approved_by_the_district() {
     chrome.shot("22-exited-household").await;
     chrome.client.clone().close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_help_log_is_written_with_a_photo() {
+    let app = TestApp::spawn_demo(Backend::Sqlite, 1_500).await;
+    let hid = app_first_household(&app, "440781111").await;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("入户照片.png");
+    std::fs::write(&photo, crate::help::PNG).unwrap();
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "haiyan").await;
+    c.goto(&format!("{}/households/{hid}", app.base)).await.unwrap();
+    c.find(Locator::LinkText("填写帮扶日志")).await.unwrap().click().await.unwrap();
+    chrome.fill("content", "入户走访，拍照记录新建的鸡舍").await;
+    chrome.fill("location", "入户").await;
+    c.find(Locator::Css("input[type=file][name=files]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    chrome.shot("30-help-log-form").await;
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text(".notice.ok").await.contains("已保存"));
+    let logs = chrome.text("#logs").await;
+    assert!(logs.contains("拍照记录新建的鸡舍") && logs.contains("入户照片.png"), "{logs}");
+    let trail = chrome.text("#audit").await;
+    assert!(trail.contains("帮扶日志") && trail.contains("佐证材料"), "{trail}");
+    chrome.shot("31-help-log-saved").await;
+    // The photo link downloads the same bytes (fetched with the browser's own session).
+    let href = c.find(Locator::Css("#logs a[href^='/evidence/']")).await.unwrap().attr("href").await.unwrap().unwrap();
+    let size = c
+        .execute_async(
+            "const [url, done] = arguments; fetch(url).then(r => r.arrayBuffer()).then(b => done(b.byteLength));",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(size.as_u64(), Some(crate::help::PNG.len() as u64));
+    chrome.client.clone().close().await.ok();
+}

@@ -12,5 +12,6 @@ mod browser;
 pub mod changes;
 mod cli;
 mod demo;
+pub mod help;
 mod regions;
 mod scope_walk;

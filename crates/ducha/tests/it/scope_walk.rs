@@ -24,7 +24,7 @@ const PUBLIC: [&str; 7] = [
 ];
 
 /// A fingerprint of everything a write could touch.
-async fn state(app: &TestApp) -> (i64, i64, i64, i64, String) {
+async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
     let one = |sql: &'static str| async move {
         let r = app
             .db
@@ -61,6 +61,7 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String) {
         one("SELECT COUNT(*) FROM change_requests WHERE status = 'submitted'").await,
         audit::count(&app.db).await.unwrap(),
         versions,
+        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence)").await,
     )
 }
 
@@ -87,6 +88,31 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     .await
     .unwrap();
 
+    // ... a cadre, and a log with a photo.
+    let naji_cadre = ducha_storage::help::store::add_cadre(
+        &app.db,
+        &naji_office,
+        &ducha_domain::help::Cadre {
+            name: "那吉干部".into(),
+            unit: "恩平市民政局".into(),
+            phone: String::new(),
+            town_code: "440785107".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let log = ducha_domain::help::LogInput {
+        visited_on: chrono::NaiveDate::from_ymd_opt(2017, 10, 1).unwrap(),
+        cadre_id: Some(naji_cadre),
+        content: "那吉入户".into(),
+        location: None,
+    };
+    let photo = ducha_storage::evidence::Upload { filename: "那吉.png".into(), bytes: crate::help::PNG.to_vec() };
+    ducha_storage::help::store::add_log(&app.db, &naji_office, other.id, &log, &[photo]).await.unwrap();
+    let evidence_id = ducha_storage::evidence::for_household(&app.db, other.id).await.unwrap()[0].id;
+    let secrets: Vec<String> =
+        secrets.into_iter().chain([format!("/cadres/{naji_cadre}\""), "那吉入户".to_string()]).collect();
+
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
     let csrf = csrf_of(&home);
@@ -111,10 +137,13 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         ("health", "健康"),
         ("labour_ability", "有劳动能力"),
     ];
+    let cadre_form =
+        [("_csrf", csrf.as_str()), ("name", "越权"), ("unit", "某单位"), ("town_code", "440785107"), ("cadre_id", "")];
     let household_json = serde_json::json!({
         "version": 1, "village_code": "440785107200", "household_type": "一般贫困户", "main_cause": "因病",
         "identified_on": "2017-01-01", "address": "被改动", "food_clothing": true,
     });
+    let cadre_json = serde_json::json!({ "name": "越权", "unit": "某单位", "town_code": "440785107" });
     let member_json = serde_json::json!({
         "name": "越权", "id_number": "11010519491231002X", "relation": "之子", "education": "初中",
         "school_stage": "非在校生", "health": "健康", "labour_ability": "有劳动能力",
@@ -130,14 +159,38 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &member.id.to_string())
         } else if path.starts_with("/changes/") || path.starts_with("/api/v1/changes/") {
             path.replace("{id}", &change.to_string())
+        } else if path.starts_with("/evidence/") || path.starts_with("/api/v1/evidence/") {
+            path.replace("{id}", &evidence_id.to_string())
+        } else if path.starts_with("/cadres/") {
+            path.replace("{id}", &naji_cadre.to_string())
         } else {
             path.replace("{id}", &other.id.to_string())
         };
         assert!(!url.contains('{'), "the walk does not know how to fill {path}");
         let resp = match (method.as_str(), url.starts_with("/api/")) {
             ("GET", _) => b.get(&url).await,
+            ("POST", false) if ["/plans/new", "/measures/new", "/logs/new"].iter().any(|p| url.ends_with(p)) => {
+                let form = reqwest::multipart::Form::new()
+                    .text("_csrf", csrf.clone())
+                    .text("year", "2017")
+                    .text("target_income", "9000")
+                    .text("categories", "industry")
+                    .text("delivered_on", "2017-10-01")
+                    .text("visited_on", "2017-10-01")
+                    .text("category", "industry")
+                    .text("description", "越权")
+                    .text("content", "越权")
+                    .part("files", reqwest::multipart::Part::bytes(crate::help::PNG.to_vec()).file_name("x.png"));
+                b.client.post(format!("{}{url}", app.base)).multipart(form).send().await.unwrap()
+            }
             ("POST" | "PUT", false) => {
-                let form: &[(&str, &str)] = if url.contains("/members") { &member_form } else { &household_form };
+                let form: &[(&str, &str)] = if url.contains("/members") {
+                    &member_form
+                } else if url.contains("/cadre") {
+                    &cadre_form
+                } else {
+                    &household_form
+                };
                 b.client
                     .request(Method::from_bytes(method.as_str().as_bytes()).unwrap(), format!("{}{url}", app.base))
                     .form(form)
@@ -146,7 +199,13 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
                     .unwrap()
             }
             ("POST" | "PUT", true) => {
-                let body = if url.contains("/members") { &member_json } else { &household_json };
+                let body = if url.contains("/members") {
+                    &member_json
+                } else if url.contains("/cadres") {
+                    &cadre_json
+                } else {
+                    &household_json
+                };
                 b.client
                     .request(Method::from_bytes(method.as_str().as_bytes()).unwrap(), format!("{}{url}", app.base))
                     .header("X-CSRF-Token", &csrf)
@@ -167,7 +226,10 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         } else if method != "GET" {
             // Creating in another town's village: refused at the field, nothing written.
             assert!(status == 422 || status == 400, "{method} {url} got {status}: {body}");
-            assert!(body.contains("只能在本辖区内登记贫困户") || body.contains("village_code"), "{body}");
+            assert!(
+                body.contains("只能在本辖区内") || body.contains("village_code") || body.contains("town_code"),
+                "{method} {url}: {body}"
+            );
         }
     }
     assert!(walked >= 15, "walked {walked} routes");

@@ -199,12 +199,21 @@ pub async fn for_entity(db: &Db, entity: &str, entity_id: &str, limit: u64) -> R
     rows.iter().map(from_row).collect()
 }
 
-/// The records about a household and its members, newest first.
+/// The records about a household: its own, its members', its help records and evidence.
 pub async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
+    let owned = |entity: &str, table: &str| {
+        format!(
+            "(entity = '{entity}' AND entity_id IN (SELECT CAST(id AS VARCHAR(32)) FROM {table} WHERE household_id = $2))"
+        )
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE (entity = 'household' AND entity_id = $1) \
-         OR (entity = 'member' AND entity_id IN (SELECT CAST(id AS VARCHAR(32)) FROM members WHERE household_id = $2)) \
-         ORDER BY id DESC LIMIT {limit}"
+        "SELECT {COLUMNS} FROM audit_log WHERE (entity IN ('household', 'record_book') AND entity_id = $1) OR {} OR {} OR {} OR {} OR {} \
+         ORDER BY id DESC LIMIT {limit}",
+        owned("member", "members"),
+        owned("help_plan", "help_plans"),
+        owned("help_measure", "help_measures"),
+        owned("help_log", "help_logs"),
+        owned("evidence", "evidence"),
     );
     let rows =
         db.conn().query_all_raw(db.stmt(&sql, vec![household_id.to_string().into(), household_id.into()])).await?;

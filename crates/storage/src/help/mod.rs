@@ -4,3 +4,4 @@ pub mod log;
 pub mod measure;
 pub mod plan;
 pub mod plan_item;
+pub mod store;

@@ -4,6 +4,7 @@
 mod m0001_registry;
 pub(crate) mod m0002_accounts_audit;
 mod m0003_changes;
+mod m0004_evidence;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_registry::Migration),
             Box::new(m0002_accounts_audit::Migration),
             Box::new(m0003_changes::Migration),
+            Box::new(m0004_evidence::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ pub mod household;
 mod list;
 pub mod member;
 pub mod status_history;
-mod write;
+pub(crate) mod write;
 pub(crate) use write::{household_model, member_model};
 
 pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, list_households};

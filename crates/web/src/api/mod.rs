@@ -4,9 +4,8 @@
 mod openapi;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -44,13 +43,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !json {
             return Err(WebError::BadRequest("请求内容应为 JSON（Content-Type: application/json）".into()));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                WebError::TooLarge
-            } else {
-                WebError::BadRequest("请求内容无法读取".into())
-            }
-        })?;
+        let _ = state;
+        let bytes = crate::auth::csrf::read_limited(req.into_body()).await?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| WebError::BadRequest(format!("JSON 格式不正确（第 {} 行第 {} 列）", e.line(), e.column())))?;
         let serde_json::Value::Object(map) = value else {

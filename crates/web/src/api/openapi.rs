@@ -32,9 +32,16 @@ use utoipa::{Modify, OpenApi};
         crate::registry::changes::api_new_identification,
         crate::registry::changes::api_approve,
         crate::registry::changes::api_reject,
+        crate::help::api_help,
+        crate::help::api_plan,
+        crate::help::api_measure,
+        crate::help::api_log,
+        crate::help::api_cadres,
+        crate::help::api_create_cadre,
+        crate::help::api_download,
     ),
     modifiers(&Security),
-    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"))
+    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"))
 )]
 pub struct ApiDoc;
 

@@ -46,6 +46,81 @@ pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The body, up to [`crate::BODY_LIMIT`] (uploads have their own, larger limit).
+pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, WebError> {
+    axum::body::to_bytes(body, crate::BODY_LIMIT).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large { WebError::TooLarge } else { WebError::BadRequest("请求内容无法读取".into()) }
+    })
+}
+
+/// A multipart form (with files) whose `_csrf` field matched the session's token.
+pub struct CsrfMultipart {
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<ducha_storage::evidence::Upload>,
+}
+
+impl CsrfMultipart {
+    pub fn get(&self, name: &str) -> String {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| WebError::Forbidden("页面已过期，请刷新后重试".into()))?;
+        let expected: Option<String> = session.get(SESSION_KEY).await.ok().flatten();
+        let mut mp = axum::extract::Multipart::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| WebError::BadRequest("请通过页面上的表单提交（含附件）".into()))?;
+        let mut out = CsrfMultipart { fields: vec![], files: vec![] };
+        let mut total = 0usize;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(WebError::TooLarge),
+                Err(_) => return Err(WebError::BadRequest("附件没有完整上传，请重试".into())),
+            };
+            let name = field.name().unwrap_or_default().to_string();
+            let filename = field.file_name().map(str::to_string);
+            let bytes = field.bytes().await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    WebError::TooLarge
+                } else {
+                    WebError::BadRequest("附件没有完整上传，请重试".into())
+                }
+            })?;
+            total += bytes.len();
+            if total > crate::UPLOAD_LIMIT {
+                return Err(WebError::TooLarge);
+            }
+            match filename {
+                // An empty file input sends a part with no name and no bytes.
+                Some(f) if !f.is_empty() || !bytes.is_empty() => {
+                    out.files.push(ducha_storage::evidence::Upload { filename: f, bytes: bytes.to_vec() })
+                }
+                Some(_) => {}
+                None => out.fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
+            }
+        }
+        match (expected.as_deref(), out.fields.iter().find(|(k, _)| k == "_csrf")) {
+            (Some(e), Some((_, g))) if same_token(e, g) => Ok(out),
+            _ => Err(WebError::Forbidden("页面已过期或来源不明，请刷新页面后重试".into())),
+        }
+    }
+}
+
 /// A form body whose `_csrf` field matched the session's token, deserialised into `T`.
 pub struct CsrfForm<T>(pub T);
 
@@ -66,13 +141,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
             .await
             .map_err(|_| WebError::Forbidden("页面已过期，请刷新后重试".into()))?;
         let expected: Option<String> = session.get(SESSION_KEY).await.ok().flatten();
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                WebError::TooLarge
-            } else {
-                WebError::BadRequest("请求内容无法读取".into())
-            }
-        })?;
+        let bytes = read_limited(body).await?;
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_bytes(&bytes).map_err(|_| WebError::BadRequest("表单格式不正确".into()))?;
         let got = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str());

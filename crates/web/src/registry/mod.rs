@@ -189,11 +189,13 @@ struct DetailPage {
     can_edit: bool,
     can_see_personal: bool,
     former: Vec<String>,
+    help: crate::help::HelpView,
+    can_write_help: bool,
     changes: Vec<changes::ChangeView>,
     change_kinds: Vec<(&'static str, &'static str)>,
 }
 
-fn parse_id(text: &str) -> Result<i64, WebError> {
+pub(crate) fn parse_id(text: &str) -> Result<i64, WebError> {
     // A malformed id finds nothing, like an id out of scope.
     text.parse().map_err(|_| WebError::NotFound)
 }
@@ -217,6 +219,7 @@ async fn detail_page(
     let causes = view::causes_label(&h);
     let audit = audit::for_household(&st.db, h.id, 100).await?;
     let (change_rows, change_kinds) = changes::for_household(&st, &me, h.id, &h.status).await?;
+    let help = crate::help::section(&st, &me, &h).await?;
     let former = rec
         .members
         .iter()
@@ -248,6 +251,8 @@ async fn detail_page(
         members: rec.members.iter().filter(|m| m.left_on.is_none()).map(MemberView::masked).collect(),
         finances: rec.finances.iter().map(FinanceView::new).collect(),
         former,
+        help,
+        can_write_help: me.user.role.writes_help() && me.actor.scope.contains(&h.village_code),
         changes: change_rows,
         change_kinds,
         history: rec
@@ -272,7 +277,7 @@ async fn detail_page(
 }
 
 /// One input of a form, with its value and error.
-pub struct Field {
+pub(crate) struct Field {
     pub name: &'static str,
     pub label: &'static str,
     /// "text", "date", "select" or "checkbox".
@@ -291,7 +296,7 @@ impl Field {
         self.value.split(',').any(|v| v == code)
     }
 
-    fn text(name: &'static str, label: &'static str, value: &str) -> Field {
+    pub(crate) fn text(name: &'static str, label: &'static str, value: &str) -> Field {
         Field {
             name,
             label,
@@ -305,35 +310,45 @@ impl Field {
         }
     }
 
-    fn required(mut self) -> Field {
+    pub(crate) fn required(mut self) -> Field {
         self.required = true;
         self
     }
 
-    fn hint(mut self, hint: &'static str) -> Field {
+    pub(crate) fn hint(mut self, hint: &'static str) -> Field {
         self.hint = hint;
         self
     }
 
-    fn date(name: &'static str, label: &'static str, value: &str) -> Field {
+    pub(crate) fn date(name: &'static str, label: &'static str, value: &str) -> Field {
         Field { input: "date", ..Field::text(name, label, value) }
     }
 
-    fn check(name: &'static str, label: &'static str, value: &str) -> Field {
+    pub(crate) fn check(name: &'static str, label: &'static str, value: &str) -> Field {
         let on = ducha_domain::registry::parse_yes_no(value).unwrap_or(false);
         Field {
             input: "checkbox", value: if on { "是".into() } else { String::new() }, ..Field::text(name, label, "")
         }
     }
 
-    fn select(name: &'static str, label: &'static str, value: &str, options: Vec<(String, String)>) -> Field {
+    pub(crate) fn select(
+        name: &'static str,
+        label: &'static str,
+        value: &str,
+        options: Vec<(String, String)>,
+    ) -> Field {
         // Show a stored code or a typed label as the option it means.
         let value =
             options.iter().find(|(c, l)| c == value || l == value).map_or(value.to_string(), |(c, _)| c.clone());
         Field { input: "select", options, value, ..Field::text(name, label, "") }
     }
 
-    fn vocab<T: Labelled>(name: &'static str, label: &'static str, value: &str, empty: Option<&str>) -> Field {
+    pub(crate) fn vocab<T: Labelled>(
+        name: &'static str,
+        label: &'static str,
+        value: &str,
+        empty: Option<&str>,
+    ) -> Field {
         let mut opts: Vec<(String, String)> =
             T::ALL.iter().map(|v| (v.code().to_string(), v.label().to_string())).collect();
         if let Some(e) = empty {
@@ -406,20 +421,21 @@ struct EditPage {
     hidden: Vec<(&'static str, String)>,
     error: Option<String>,
     fields: Vec<Field>,
+    multipart: bool,
 }
 
 /// A form page: its title, where it posts, where "cancel" goes, and its fields.
-struct FormPage {
-    title: String,
-    action: String,
-    back: String,
-    hidden: Vec<(&'static str, String)>,
-    fields: Vec<Field>,
+pub(crate) struct FormPage {
+    pub title: String,
+    pub action: String,
+    pub back: String,
+    pub hidden: Vec<(&'static str, String)>,
+    pub fields: Vec<Field>,
 }
 
 impl FormPage {
     /// The form, with the reason it was refused if it was (422), else fresh (200).
-    async fn render(
+    pub(crate) async fn render(
         mut self,
         st: &AppState,
         me: &CurrentUser,
@@ -435,14 +451,15 @@ impl FormPage {
         };
         let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
         let FormPage { title, action, back, hidden, fields } = self;
-        let html =
-            EditPage { ctx: PageCtx::new(st, me).await?, title, action, back, hidden, error, fields }.render()?;
+        let multipart = fields.iter().any(|f| f.input == "file");
+        let html = EditPage { ctx: PageCtx::new(st, me).await?, title, action, back, hidden, error, fields, multipart }
+            .render()?;
         Ok((status, Html(html)).into_response())
     }
 
     /// After a save: on to `next` if it worked; the form again if a field or a concurrent edit
     /// refused it; any other error as it is.
-    async fn after_save(
+    pub(crate) async fn after_save(
         self,
         st: &AppState,
         me: &CurrentUser,
@@ -456,7 +473,7 @@ impl FormPage {
     }
 }
 
-fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
+pub(crate) fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
     if me.user.role.edits_registry() {
         Ok(())
     } else {
@@ -464,7 +481,7 @@ fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
     }
 }
 
-fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 

@@ -1,0 +1,122 @@
+//! Evidence (佐证材料) in the database: each file's bytes once, by SHA-256, and a row per
+//! attachment naming the record it proves. Reads are scoped by the household's village.
+
+use chrono::{DateTime, Utc};
+use ducha_domain::access::Scope;
+use sea_orm::{ConnectionTrait, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditTxn;
+use crate::registry::household;
+use crate::registry::write::field_error;
+use crate::{Db, StorageError};
+
+/// A file as uploaded.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceMeta {
+    pub id: i64,
+    pub owner_kind: String,
+    pub owner_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// Attach a file to a record, inside the record's transaction; refused by type or size at the
+/// `files` field.
+pub async fn attach(
+    tx: &mut AuditTxn<'_>,
+    owner_kind: &str,
+    owner_id: i64,
+    h: &household::Model,
+    file: &Upload,
+) -> Result<i64, StorageError> {
+    let content_type =
+        ducha_domain::evidence::accept(&file.filename, &file.bytes).map_err(|m| field_error("files", m))?;
+    let sha: String = Sha256::digest(&file.bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let db = tx.db();
+    let size = file.bytes.len() as i64;
+    // The same bytes are kept once, whoever attaches them to what.
+    tx.conn()
+        .execute_raw(db.stmt(
+            "INSERT INTO evidence_blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+            vec![sha.clone().into(), size.into(), file.bytes.clone().into()],
+        ))
+        .await?;
+    let name: String = file.filename.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
+    let row = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO evidence (owner_kind, owner_id, household_id, village_code, filename, content_type, size, sha256, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            vec![
+                owner_kind.into(),
+                owner_id.into(),
+                h.id.into(),
+                h.village_code.clone().into(),
+                name.clone().into(),
+                content_type.into(),
+                size.into(),
+                sha.clone().into(),
+                tx.actor().username.clone().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("佐证材料未能写入".into()))?;
+    let id: i64 = row.try_get("", "id")?;
+    let after =
+        serde_json::json!({ "owner": owner_kind, "owner_id": owner_id, "filename": name, "size": size, "sha256": sha });
+    tx.record::<(), _>("evidence", id, Some(&h.village_code), "attach", None, Some(&after)).await?;
+    Ok(id)
+}
+
+const COLUMNS: &str = "id, owner_kind, owner_id, filename, content_type, size, sha256, uploaded_by, uploaded_at";
+
+fn meta(r: &sea_orm::QueryResult) -> Result<EvidenceMeta, StorageError> {
+    Ok(EvidenceMeta {
+        id: r.try_get("", "id")?,
+        owner_kind: r.try_get("", "owner_kind")?,
+        owner_id: r.try_get("", "owner_id")?,
+        filename: r.try_get("", "filename")?,
+        content_type: r.try_get("", "content_type")?,
+        size: r.try_get("", "size")?,
+        sha256: r.try_get("", "sha256")?,
+        uploaded_by: r.try_get("", "uploaded_by")?,
+        uploaded_at: r.try_get("", "uploaded_at")?,
+    })
+}
+
+/// Every file attached to a household's records.
+pub async fn for_household(db: &Db, household_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM evidence WHERE household_id = $1 ORDER BY id");
+    db.conn().query_all_raw(db.stmt(&sql, vec![household_id.into()])).await?.iter().map(meta).collect()
+}
+
+/// One file and its bytes, if its household lies in the scope.
+pub async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
+    let sql = format!("SELECT {COLUMNS}, village_code FROM evidence WHERE id = $1");
+    let Some(row) = db.conn().query_one_raw(db.stmt(&sql, vec![id.into()])).await? else { return Ok(None) };
+    let village: String = row.try_get("", "village_code")?;
+    if !scope.contains(&village) {
+        return Ok(None);
+    }
+    let m = meta(&row)?;
+    let values: Vec<Value> = vec![m.sha256.clone().into()];
+    let blob = db.conn().query_one_raw(db.stmt("SELECT data FROM evidence_blobs WHERE sha256 = $1", values)).await?;
+    let bytes: Vec<u8> = match blob {
+        Some(b) => b.try_get("", "data")?,
+        None => return Ok(None),
+    };
+    Ok(Some((m, bytes)))
+}

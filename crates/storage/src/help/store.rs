@@ -1,0 +1,401 @@
+//! Help records in the database: a household's cadre, yearly plans, measures delivered, help
+//! logs, record book, and the cadres of a town. Every write checks role and scope and is audited.
+
+use chrono::Utc;
+use ducha_domain::access::{Actor, Scope};
+use ducha_domain::help::{Cadre, LogInput, MeasureInput, PlanInput, RecordBook};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::registry::HouseholdStatus;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use super::{cadre, log, measure, plan, plan_item};
+use crate::audit::AuditTxn;
+use crate::evidence::{self, EvidenceMeta, Upload};
+use crate::registry::household;
+use crate::registry::write::{add_status, field_error, household_in_scope};
+use crate::{Db, StorageError};
+
+fn require_help_writer(actor: &Actor) -> Result<(), StorageError> {
+    if actor.role.writes_help() {
+        Ok(())
+    } else {
+        Err(StorageError::Forbidden(format!("“{}”角色不能填写帮扶记录", actor.role)))
+    }
+}
+
+/// A cadre of the household's town, or a field error at `field`.
+async fn cadre_of_town<C: ConnectionTrait>(
+    c: &C,
+    h: &household::Model,
+    id: Option<i64>,
+    field: &str,
+) -> Result<Option<cadre::Model>, StorageError> {
+    let Some(id) = id else { return Ok(None) };
+    match cadre::Entity::find_by_id(id).one(c).await? {
+        Some(k) if k.town_code == h.town_code => Ok(Some(k)),
+        _ => Err(field_error(field, "请选择本镇（街）的帮扶责任人".into())),
+    }
+}
+
+/// Everything about the help a household receives.
+#[derive(Debug, Clone, Serialize)]
+pub struct HelpRecord {
+    pub cadre: Option<cadre::Model>,
+    pub plans: Vec<(plan::Model, Vec<String>)>,
+    pub measures: Vec<measure::Model>,
+    pub logs: Vec<(log::Model, Option<String>)>,
+    pub evidence: Vec<EvidenceMeta>,
+    pub town_cadres: Vec<cadre::Model>,
+}
+
+pub async fn for_household(db: &Db, scope: &Scope, household_id: i64) -> Result<Option<HelpRecord>, StorageError> {
+    let c = db.conn();
+    let Some(h) =
+        household::Entity::find_by_id(household_id).filter(crate::registry::scope_condition(scope)).one(c).await?
+    else {
+        return Ok(None);
+    };
+    let town_cadres = cadre::Entity::find()
+        .filter(cadre::Column::TownCode.eq(&h.town_code))
+        .order_by_asc(cadre::Column::Id)
+        .all(c)
+        .await?;
+    let cadre = h.cadre_id.and_then(|id| town_cadres.iter().find(|k| k.id == id).cloned());
+    let plans = plan::Entity::find()
+        .filter(plan::Column::HouseholdId.eq(h.id))
+        .order_by_desc(plan::Column::Year)
+        .all(c)
+        .await?;
+    let mut with_items = Vec::new();
+    for p in plans {
+        let items = plan_item::Entity::find()
+            .filter(plan_item::Column::PlanId.eq(p.id))
+            .order_by_asc(plan_item::Column::Id)
+            .all(c)
+            .await?;
+        with_items.push((p, items.into_iter().map(|i| i.category).collect()));
+    }
+    let measures = measure::Entity::find()
+        .filter(measure::Column::HouseholdId.eq(h.id))
+        .order_by_desc(measure::Column::DeliveredOn)
+        .all(c)
+        .await?;
+    let logs = log::Entity::find()
+        .filter(log::Column::HouseholdId.eq(h.id))
+        .order_by_desc(log::Column::VisitedOn)
+        .all(c)
+        .await?;
+    let logs = logs
+        .into_iter()
+        .map(|l| {
+            let name = l.cadre_id.and_then(|id| town_cadres.iter().find(|k| k.id == id)).map(|k| k.name.clone());
+            (l, name)
+        })
+        .collect();
+    let evidence = evidence::for_household(db, h.id).await?;
+    Ok(Some(HelpRecord { cadre, plans: with_items, measures, logs, evidence, town_cadres }))
+}
+
+/// Make or replace the household's plan for a year. A household just identified starts being
+/// helped (帮扶中) when its first plan is made.
+pub async fn save_plan(
+    db: &Db,
+    actor: &Actor,
+    household_id: i64,
+    input: &PlanInput,
+    files: &[Upload],
+) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    require_help_writer(actor)?;
+    cadre_of_town(tx.conn(), &h, input.cadre_id, "cadre_id").await?;
+    let existing = plan::Entity::find()
+        .filter(plan::Column::HouseholdId.eq(h.id))
+        .filter(plan::Column::Year.eq(input.year))
+        .one(tx.conn())
+        .await?;
+    let today = chrono::Local::now().date_naive();
+    let (id, before) = match existing {
+        Some(p) => {
+            let old_items: Vec<String> = plan_item::Entity::find()
+                .filter(plan_item::Column::PlanId.eq(p.id))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|i| i.category)
+                .collect();
+            let before = serde_json::json!({ "year": p.year, "target_income": p.target_income, "cadre_id": p.cadre_id, "categories": old_items });
+            plan_item::Entity::delete_many().filter(plan_item::Column::PlanId.eq(p.id)).exec(tx.conn()).await?;
+            let mut am: plan::ActiveModel = p.clone().into();
+            am.target_income = Set(input.target_income.fen());
+            am.cadre_id = Set(input.cadre_id);
+            am.made_on = Set(today);
+            am.update(tx.conn()).await?;
+            (p.id, Some(before))
+        }
+        None => {
+            let saved = plan::ActiveModel {
+                id: NotSet,
+                household_id: Set(h.id),
+                year: Set(input.year),
+                target_income: Set(input.target_income.fen()),
+                made_on: Set(today),
+                cadre_id: Set(input.cadre_id),
+            }
+            .insert(tx.conn())
+            .await?;
+            (saved.id, None)
+        }
+    };
+    for cat in &input.categories {
+        plan_item::ActiveModel { id: NotSet, plan_id: Set(id), category: Set(cat.code().into()), note: Set(None) }
+            .insert(tx.conn())
+            .await?;
+    }
+    let after = serde_json::json!({
+        "year": input.year, "target_income": input.target_income.fen(), "cadre_id": input.cadre_id,
+        "categories": input.categories.iter().map(|c| c.code()).collect::<Vec<_>>(),
+    });
+    let action = if before.is_some() { "update" } else { "create" };
+    tx.record("help_plan", id, Some(&h.village_code), action, before.as_ref(), Some(&after)).await?;
+    // The plan's cadre becomes the household's, if it has none yet.
+    let adopt_cadre = h.cadre_id.is_none() && input.cadre_id.is_some();
+    if adopt_cadre {
+        let mut am: household::ActiveModel = h.clone().into();
+        am.cadre_id = Set(input.cadre_id);
+        am.update(tx.conn()).await?;
+        let after = serde_json::json!({ "cadre_id": input.cadre_id });
+        tx.record(
+            "household",
+            h.id,
+            Some(&h.village_code),
+            "assign_cadre",
+            Some(&serde_json::json!({ "cadre_id": null })),
+            Some(&after),
+        )
+        .await?;
+    }
+    if h.status == HouseholdStatus::Identified.code() {
+        let mut am: household::ActiveModel = h.clone().into();
+        am.status = Set(HouseholdStatus::Helping.code().into());
+        am.version = Set(h.version + 1);
+        if adopt_cadre {
+            am.cadre_id = Set(input.cadre_id);
+        }
+        am.update(tx.conn()).await?;
+        let by = actor.username.clone();
+        add_status(tx.conn(), h.id, HouseholdStatus::Helping, today, "制定帮扶计划，开始帮扶", &by).await?;
+        let status = serde_json::json!({ "status": HouseholdStatus::Helping.code() });
+        tx.record(
+            "household",
+            h.id,
+            Some(&h.village_code),
+            "status",
+            Some(&serde_json::json!({ "status": h.status })),
+            Some(&status),
+        )
+        .await?;
+    }
+    for f in files {
+        evidence::attach(&mut tx, "help_plan", id, &h, f).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn add_measure(
+    db: &Db,
+    actor: &Actor,
+    household_id: i64,
+    input: &MeasureInput,
+    files: &[Upload],
+) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    require_help_writer(actor)?;
+    let year = chrono::Datelike::year(&input.measure.delivered_on);
+    let plan_id = plan::Entity::find()
+        .filter(plan::Column::HouseholdId.eq(h.id))
+        .filter(plan::Column::Year.eq(year))
+        .one(tx.conn())
+        .await?
+        .map(|p| p.id);
+    let m = &input.measure;
+    let saved = measure::ActiveModel {
+        id: NotSet,
+        household_id: Set(h.id),
+        plan_id: Set(plan_id),
+        category: Set(m.category.code().into()),
+        description: Set(m.description.clone()),
+        delivered_on: Set(m.delivered_on),
+        amount: Set(m.amount.fen()),
+        income_generating: Set(m.income_generating),
+        project_id: Set(input.project_id),
+    }
+    .insert(tx.conn())
+    .await?;
+    tx.record::<(), _>("help_measure", saved.id, Some(&h.village_code), "create", None, Some(input)).await?;
+    for f in files {
+        evidence::attach(&mut tx, "help_measure", saved.id, &h, f).await?;
+    }
+    tx.commit().await?;
+    Ok(saved.id)
+}
+
+pub async fn add_log(
+    db: &Db,
+    actor: &Actor,
+    household_id: i64,
+    input: &LogInput,
+    files: &[Upload],
+) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    require_help_writer(actor)?;
+    let cadre_id = input.cadre_id.or(h.cadre_id);
+    cadre_of_town(tx.conn(), &h, cadre_id, "cadre_id").await?;
+    let saved = log::ActiveModel {
+        id: NotSet,
+        household_id: Set(h.id),
+        cadre_id: Set(cadre_id),
+        visited_on: Set(input.visited_on),
+        content: Set(input.content.clone()),
+        location: Set(input.location.clone()),
+    }
+    .insert(tx.conn())
+    .await?;
+    tx.record::<(), _>("help_log", saved.id, Some(&h.village_code), "create", None, Some(input)).await?;
+    for f in files {
+        evidence::attach(&mut tx, "help_log", saved.id, &h, f).await?;
+    }
+    tx.commit().await?;
+    Ok(saved.id)
+}
+
+pub async fn assign_cadre(
+    db: &Db,
+    actor: &Actor,
+    household_id: i64,
+    cadre_id: Option<i64>,
+) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    if !actor.role.edits_registry() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能指定帮扶责任人", actor.role)));
+    }
+    cadre_of_town(tx.conn(), &h, cadre_id, "cadre_id").await?;
+    let before = serde_json::json!({ "cadre_id": h.cadre_id });
+    let mut am: household::ActiveModel = h.clone().into();
+    am.cadre_id = Set(cadre_id);
+    am.version = Set(h.version + 1);
+    am.updated_at = Set(Utc::now());
+    am.update(tx.conn()).await?;
+    tx.record(
+        "household",
+        h.id,
+        Some(&h.village_code),
+        "assign_cadre",
+        Some(&before),
+        Some(&serde_json::json!({ "cadre_id": cadre_id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn update_record_book(
+    db: &Db,
+    actor: &Actor,
+    household_id: i64,
+    book: &RecordBook,
+) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    require_help_writer(actor)?;
+    let before = RecordBook {
+        issued: h.record_book_issued,
+        provincial_format: h.record_book_provincial,
+        last_checked: h.record_book_checked_on,
+    };
+    let mut am: household::ActiveModel = h.clone().into();
+    am.record_book_issued = Set(book.issued);
+    am.record_book_provincial = Set(book.provincial_format);
+    am.record_book_checked_on = Set(book.last_checked);
+    am.version = Set(h.version + 1);
+    am.updated_at = Set(Utc::now());
+    am.update(tx.conn()).await?;
+    tx.record("record_book", h.id, Some(&h.village_code), "update", Some(&before), Some(book)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A cadre with how many households they help.
+#[derive(Debug, Clone, Serialize)]
+pub struct CadreRow {
+    pub cadre: cadre::Model,
+    pub households: i64,
+}
+
+/// The cadres of the towns in a scope.
+pub async fn cadres(db: &Db, scope: &Scope) -> Result<Vec<CadreRow>, StorageError> {
+    let mut q = cadre::Entity::find();
+    if let Scope::Region(code) = scope {
+        q = q.filter(cadre::Column::TownCode.starts_with(code.as_str()));
+    }
+    let list = q.order_by_asc(cadre::Column::TownCode).order_by_asc(cadre::Column::Id).all(db.conn()).await?;
+    let counts = db
+        .conn()
+        .query_all_raw(db.stmt(
+            "SELECT cadre_id, COUNT(*) AS n FROM households WHERE cadre_id IS NOT NULL GROUP BY cadre_id",
+            vec![],
+        ))
+        .await?;
+    let mut by_id = std::collections::HashMap::new();
+    for r in counts {
+        by_id.insert(r.try_get::<i64>("", "cadre_id")?, r.try_get::<i64>("", "n")?);
+    }
+    Ok(list.into_iter().map(|c| CadreRow { households: by_id.get(&c.id).copied().unwrap_or(0), cadre: c }).collect())
+}
+
+/// One cadre in scope, with the numbers of their households.
+pub async fn cadre(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<(cadre::Model, Vec<household::Model>)>, StorageError> {
+    let Some(c) = cadre::Entity::find_by_id(id).one(db.conn()).await? else { return Ok(None) };
+    if !scope.contains(&c.town_code) {
+        return Ok(None);
+    }
+    let hs = household::Entity::find()
+        .filter(household::Column::CadreId.eq(id))
+        .order_by_asc(household::Column::Number)
+        .all(db.conn())
+        .await?;
+    Ok(Some((c, hs)))
+}
+
+pub async fn add_cadre(db: &Db, actor: &Actor, k: &Cadre) -> Result<i64, StorageError> {
+    if !actor.scope.contains(&k.town_code) {
+        return Err(field_error("town_code", "只能在本辖区内登记帮扶责任人".into()));
+    }
+    if !actor.role.edits_registry() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能登记帮扶责任人", actor.role)));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let saved = cadre::ActiveModel {
+        id: NotSet,
+        name: Set(k.name.clone()),
+        unit: Set(k.unit.clone()),
+        phone: Set(Some(k.phone.clone()).filter(|p| !p.is_empty())),
+        town_code: Set(k.town_code.clone()),
+        active: Set(true),
+    }
+    .insert(tx.conn())
+    .await?;
+    tx.record::<(), _>("cadre", saved.id, Some(&k.town_code), "create", None, Some(k)).await?;
+    tx.commit().await?;
+    Ok(saved.id)
+}
