@@ -64,13 +64,14 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The command line acts for the system user who runs it (`who`), over everything.
+    /// The command line acts for the system user who runs it (`who`), over everything, with the
+    /// city office's rights over the registry (the operator of the server).
     pub fn command_line(who: &str) -> Actor {
         Actor {
             user_id: None,
             username: format!("cli:{who}"),
             display_name: "命令行".into(),
-            role: Role::Admin,
+            role: Role::CityOffice,
             scope: Scope::All,
             origin: None,
         }

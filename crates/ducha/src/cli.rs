@@ -38,6 +38,52 @@ pub enum Command {
     /// 审计记录
     #[command(subcommand, name = "audit-log")]
     AuditLog(AuditLogCommand),
+    /// 从 Excel/CSV 导入
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// 导出为 Excel
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// 导入贫困户及成员（.xlsx 或 .csv，按导入模板）；全部无误才写入，重复导入不会重复登记
+    Households {
+        /// 要导入的文件
+        file: PathBuf,
+        /// 只检查并报告将新增、修改多少，不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// 以该用户的身份和辖区导入（默认：命令行，全市）
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// 导出贫困户及成员（与导入模板相同的格式）
+    Households {
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: PathBuf,
+        /// 只导出该区划（市、市(区)、镇(街)或村(居)代码）内的贫困户
+        #[arg(long)]
+        region: Option<String>,
+        /// 只导出该状态的贫困户（如 帮扶中）
+        #[arg(long)]
+        status: Option<String>,
+        /// 以该用户的身份和辖区导出（无个人信息权限时身份证号等会遮盖）
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// 输出空白的导入模板
+    Template {
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

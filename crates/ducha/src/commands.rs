@@ -13,7 +13,10 @@ use ducha_domain::registry::{
 use ducha_storage::{Db, accounts, audit, demo, regions, registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{AuditLogCommand, Cli, Command, DemoArgs, HouseholdCommand, RegionsCommand, ServeArgs, UserCommand};
+use crate::cli::{
+    AuditLogCommand, Cli, Command, DemoArgs, ExportCommand, HouseholdCommand, ImportCommand, RegionsCommand, ServeArgs,
+    UserCommand,
+};
 
 /// The command line acts for the system user running it.
 fn cli_actor() -> Actor {
@@ -55,6 +58,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             user_command(&db, cmd).await
         }
+        Command::Import(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            import_command(&db, cmd).await
+        }
+        Command::Export(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            export_command(&db, cmd).await
+        }
         Command::AuditLog(AuditLogCommand::Verify) => {
             let db = Db::open(&cli.db).await?;
             let report = audit::verify(&db).await?;
@@ -67,6 +78,108 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
     }
+}
+
+/// The actor a command works as: a named user (their role and scope), or the command line.
+async fn acting_as(db: &Db, user: Option<&str>) -> Result<Actor> {
+    match user {
+        None => Ok(cli_actor()),
+        Some(name) => match accounts::find_user(db, name).await? {
+            Some(u) if u.active => Ok(u.actor(Some("cli".into()))),
+            Some(_) => bail!("用户“{name}”已停用"),
+            None => bail!("没有用户“{name}”"),
+        },
+    }
+}
+
+async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
+    let ImportCommand::Households { file, dry_run, as_user } = cmd;
+    let actor = acting_as(db, as_user.as_deref()).await?;
+    let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let today = chrono::Local::now().date_naive();
+    eprintln!("读取并检查 {}……", file.display());
+    let outcome = if dry_run {
+        ducha_reports::exchange::check(db, &actor, &name, &bytes, today).await?
+    } else {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("写入 [{bar:40}] {pos}/{len} 户 预计剩余 {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let o = ducha_reports::exchange::import(db, &actor, &name, &bytes, today, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await?;
+        bar.finish_and_clear();
+        o
+    };
+    for note in &outcome.parsed.notes {
+        println!("说明：{note}");
+    }
+    let s = outcome.summary;
+    let what = if outcome.committed { "已导入" } else { "将导入" };
+    println!(
+        "{what}：贫困户新增 {}、修改 {}、未变 {}；成员新增 {}、修改 {}、未变 {}；文件中没有列出的成员 {} 人（未改动）",
+        s.households_new,
+        s.households_changed,
+        s.households_unchanged,
+        s.members_new,
+        s.members_changed,
+        s.members_unchanged,
+        s.members_not_in_file
+    );
+    if !outcome.errors.is_empty() {
+        for e in outcome.errors.iter().take(200) {
+            eprintln!("{e}");
+        }
+        if outcome.errors.len() > 200 {
+            eprintln!("……共 {} 处错误", outcome.errors.len());
+        }
+        bail!("文件有 {} 处错误，未导入任何数据", outcome.errors.len());
+    }
+    if dry_run {
+        println!("（仅检查，未写入；去掉 --dry-run 即导入）");
+    }
+    Ok(())
+}
+
+async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
+    match cmd {
+        ExportCommand::Template { out } => {
+            std::fs::write(&out, ducha_reports::households::template()?)
+                .with_context(|| format!("无法写入 {}", out.display()))?;
+            println!("已写出导入模板：{}", out.display());
+        }
+        ExportCommand::Households { out, region, status, as_user } => {
+            let actor = acting_as(db, as_user.as_deref()).await?;
+            let filter = ducha_storage::registry::HouseholdFilter {
+                region: region
+                    .as_deref()
+                    .map(ducha_domain::RegionCode::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                status: status
+                    .as_deref()
+                    .map(HouseholdStatus::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                ..Default::default()
+            };
+            let bar = ProgressBar::new_spinner();
+            let started = std::time::Instant::now();
+            let (bytes, n) =
+                ducha_reports::exchange::export(db, &actor, &filter, |n| bar.set_message(format!("已导出 {n} 户")))
+                    .await?;
+            bar.finish_and_clear();
+            std::fs::write(&out, bytes).with_context(|| format!("无法写入 {}", out.display()))?;
+            let masked = if actor.role.sees_personal_data() { "" } else { "（个人信息已遮盖）" };
+            println!("已导出 {n} 户到 {}{masked}，用时 {:.1} 秒", out.display(), started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
 }
 
 async fn user_command(db: &Db, cmd: UserCommand) -> Result<()> {

@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::{RegionLevel, RegionTree, Resolution};
 use ducha_domain::registry::{
-    Education, Health, Household, HouseholdForm, HouseholdStatus, HouseholdType, LabourAbility, Member, MemberForm, PovertyCause,
-    Relation, SchoolStage, Sex,
+    Education, Health, Household, HouseholdForm, HouseholdStatus, HouseholdType, LabourAbility, Member, MemberForm,
+    PovertyCause, Relation, SchoolStage, Sex,
 };
 use ducha_domain::{IdNumber, privacy};
 use rust_xlsxwriter::{DataValidation, Format, Workbook, Worksheet, XlsxError};
@@ -69,31 +69,23 @@ impl std::fmt::Display for CellError {
         if self.column.is_empty() {
             write!(f, "工作表“{}”第 {} 行：{}", self.sheet, self.row, self.message)
         } else {
-            write!(f, "工作表“{}”第 {} 行 {} 列（{}）：{}", self.sheet, self.row, self.column, self.header, self.message)
+            write!(
+                f,
+                "工作表“{}”第 {} 行 {} 列（{}）：{}",
+                self.sheet, self.row, self.column, self.header, self.message
+            )
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportMember {
-    pub row: usize,
-    pub seq: Option<i32>,
-    pub member: Member,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportHousehold {
-    pub row: usize,
-    pub household: Household,
-    /// The status the file gives (a new household takes it; an existing one must not differ).
-    pub status: Option<HouseholdStatus>,
-    pub members: Vec<ImportMember>,
-}
+pub use ducha_domain::registry::{IncomingHousehold as ImportHousehold, IncomingMember as ImportMember};
 
 /// What a file holds, checked: the households that passed, every error, and what was normalised.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
     pub sheet: String,
+    /// Where each template field is in this file (field → column letters), for later messages.
+    pub columns: HashMap<String, String>,
     pub households: Vec<ImportHousehold>,
     pub errors: Vec<CellError>,
     pub notes: Vec<String>,
@@ -135,7 +127,12 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
         if name.is_empty() {
             continue;
         }
-        let normalised: String = name.chars().filter(|c| !c.is_whitespace()).collect::<String>().replace(['(', ')'], "").replace(['（', '）'], "");
+        let normalised: String = name
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .replace(['(', ')'], "")
+            .replace(['（', '）'], "");
         match COLUMNS.iter().position(|(h, _, _)| h.replace(['（', '）'], "") == normalised) {
             Some(k) if at.contains_key(&k) => errors.push(CellError {
                 sheet: table.sheet.clone(),
@@ -171,19 +168,34 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
     Some((*header_row, Layout { at }))
 }
 
+/// The header of a template field ("id_number" → "身份证号").
+pub fn header_of(field: &str) -> &'static str {
+    COLUMNS.iter().find(|c| c.1 == field).map_or("", |c| c.0)
+}
+
 fn field_index(field: &str) -> usize {
     COLUMNS.iter().position(|(_, f, _)| *f == field).unwrap_or(0)
 }
 
+/// A household's rows while reading: its first row, its values, and each member row's values.
+type Group = (usize, Vec<String>, Vec<(usize, Vec<String>)>);
+
 pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed {
     let mut out = Parsed { sheet: table.sheet.clone(), notes: table.notes.clone(), ..Default::default() };
     let Some((header_row, lay)) = layout(&table, &mut out.errors) else {
-        out.errors.push(CellError { sheet: table.sheet.clone(), row: 1, column: String::new(), header: String::new(), message: "文件中没有数据".into() });
+        out.errors.push(CellError {
+            sheet: table.sheet.clone(),
+            row: 1,
+            column: String::new(),
+            header: String::new(),
+            message: "文件中没有数据".into(),
+        });
         return out;
     };
     if !out.errors.is_empty() {
         return out;
     }
+    out.columns = lay.at.iter().map(|(k, i)| (COLUMNS[*k].1.to_string(), column_letters(*i))).collect();
     let sheet = table.sheet.clone();
     let err_at = |row: usize, k: usize, message: String| CellError {
         sheet: sheet.clone(),
@@ -196,7 +208,7 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
     let mut serial_dates = 0;
     let mut order: Vec<String> = Vec::new();
     // Per household number: the first row, its household values, and its members.
-    let mut groups: HashMap<String, (usize, Vec<String>, Vec<(usize, Vec<String>)>)> = HashMap::new();
+    let mut groups: HashMap<String, Group> = HashMap::new();
     for (row, cells) in table.rows.iter().filter(|(n, _)| *n > header_row) {
         if cells.iter().all(Cell::is_empty) {
             continue;
@@ -227,10 +239,10 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
             out.errors.push(err_at(*row, field_index("number"), "户编号不能为空".into()));
             continue;
         }
-        let (household_vals, member_vals): (Vec<(usize, String)>, Vec<(usize, String)>) =
-            values.iter().cloned().enumerate().partition(|(k, _)| COLUMNS[*k].2);
-        let household_vals: Vec<String> = household_vals.into_iter().map(|(_, v)| v).collect();
-        let member_vals: Vec<String> = member_vals.into_iter().map(|(_, v)| v).collect();
+        let pick = |household: bool| -> Vec<String> {
+            values.iter().enumerate().filter(|(k, _)| COLUMNS[*k].2 == household).map(|(_, v)| v.clone()).collect()
+        };
+        let (household_vals, member_vals) = (pick(true), pick(false));
         match groups.get_mut(&number) {
             None => {
                 order.push(number.clone());
@@ -266,17 +278,32 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
                     village = region.code.as_str().to_string();
                 }
                 Resolution::Ambiguous { candidates } => {
-                    let names: Vec<String> = candidates.iter().map(|c| format!("{}（{}）", tree.path(c.code.as_str()).unwrap_or_default(), c.code)).collect();
-                    out.errors.push(err_at(first, field_index("village_name"), format!("村名有多处同名，请填写所在村代码：{}", names.join("、"))));
+                    let names: Vec<String> = candidates
+                        .iter()
+                        .map(|c| format!("{}（{}）", tree.path(c.code.as_str()).unwrap_or_default(), c.code))
+                        .collect();
+                    out.errors.push(err_at(
+                        first,
+                        field_index("village_name"),
+                        format!("村名有多处同名，请填写所在村代码：{}", names.join("、")),
+                    ));
                     continue;
                 }
                 Resolution::NotFound => {
-                    out.errors.push(err_at(first, field_index("village_name"), format!("找不到村（居）“{}”", get("village_name"))));
+                    out.errors.push(err_at(
+                        first,
+                        field_index("village_name"),
+                        format!("找不到村（居）“{}”", get("village_name")),
+                    ));
                     continue;
                 }
             }
         }
-        let causes: Vec<String> = get("other_causes").split(['、', ',', '，', ';', '；', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let causes: Vec<String> = get("other_causes")
+            .split(['、', ',', '，', ';', '；', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
         if causes.len() > 2 {
             out.errors.push(err_at(first, field_index("other_causes"), "其他致贫原因最多两项".into()));
         }
@@ -328,7 +355,11 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
             let m = |f: &str| mv[field_index(f) - member_offset].clone();
             let raw_id = m("id_number");
             if raw_id.contains('*') {
-                out.errors.push(err_at(row, field_index("id_number"), "身份证号已遮盖，不能导入；请由有个人信息权限的账号导出完整数据".into()));
+                out.errors.push(err_at(
+                    row,
+                    field_index("id_number"),
+                    "身份证号已遮盖，不能导入；请由有个人信息权限的账号导出完整数据".into(),
+                ));
                 continue;
             }
             if let Ok(id) = IdNumber::parse(&raw_id)
@@ -360,19 +391,31 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
                     }
                 },
             };
-            match form.validate(today) {
-                Ok(member) => {
-                    if let Some(prev) = seen_ids.insert(member.id_number.clone(), row) {
-                        out.errors.push(err_at(row, field_index("id_number"), format!("身份证号与第 {prev} 行重复")));
-                    }
-                    ims.push(ImportMember { row, seq, member });
-                }
+            let (member, problems) = match form.validate(today) {
+                Ok(member) => (Some(member), vec![]),
                 Err(fe) => {
-                    for e in fe.0 {
-                        let f = if e.field == "phone" { "member_phone" } else { e.field.as_str() };
-                        out.errors.push(err_at(row, field_index(f), e.message));
+                    let problems: Vec<(String, String)> =
+                        fe.0.into_iter()
+                            .map(|e| (if e.field == "phone" { "member_phone".to_string() } else { e.field }, e.message))
+                            .collect();
+                    match form.as_recorded() {
+                        // Readable as written: the registry may hold it already (old problems).
+                        Some(m) => (Some(m), problems),
+                        None => {
+                            for (f, msg) in problems {
+                                out.errors.push(err_at(row, field_index(&f), msg));
+                            }
+                            (None, vec![])
+                        }
                     }
                 }
+            };
+            if let Some(member) = member {
+                let mut problems = problems;
+                if let Some(prev) = seen_ids.insert(member.id_number.clone(), row) {
+                    problems.push(("id_number".into(), format!("身份证号与第 {prev} 行重复")));
+                }
+                ims.push(ImportMember { row, seq, member, problems });
             }
         }
         if let Some(household) = household {
@@ -385,7 +428,8 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
     if serial_dates > 0 {
         out.notes.push(format!("{serial_dates} 个日期是 Excel 日期序号，已换算为日期"));
     }
-    out.errors.sort_by(|a, b| a.row.cmp(&b.row).then(a.column.len().cmp(&b.column.len())).then(a.column.cmp(&b.column)));
+    out.errors
+        .sort_by(|a, b| a.row.cmp(&b.row).then(a.column.len().cmp(&b.column.len())).then(a.column.cmp(&b.column)));
     out
 }
 
@@ -442,7 +486,9 @@ fn validations(ws: &mut Worksheet, last_row: u32) -> Result<(), XlsxError> {
     list_validation(ws, field_index("school_stage"), last_row, &labels::<SchoolStage>())?;
     list_validation(ws, field_index("health"), last_row, &labels::<Health>())?;
     list_validation(ws, field_index("labour_ability"), last_row, &labels::<LabourAbility>())?;
-    for f in ["food_clothing", "compulsory_education", "basic_medical", "safe_housing", "safe_water", "medical_insurance"] {
+    for f in
+        ["food_clothing", "compulsory_education", "basic_medical", "safe_housing", "safe_water", "medical_insurance"]
+    {
         list_validation(ws, field_index(f), last_row, &["是", "否"])?;
     }
     Ok(())
@@ -483,8 +529,12 @@ impl Exporter {
         let hh = &h.household;
         let mask = self.mask;
         let id = |s: &str| if mask { privacy::mask_id(s) } else { s.to_string() };
-        let phone = |s: &Option<String>| s.as_deref().map(|p| if mask { privacy::mask_phone(p) } else { p.to_string() }).unwrap_or_default();
-        let account = |s: &Option<String>| s.as_deref().map(|p| if mask { privacy::mask_account(p) } else { p.to_string() }).unwrap_or_default();
+        let phone = |s: &Option<String>| {
+            s.as_deref().map(|p| if mask { privacy::mask_phone(p) } else { p.to_string() }).unwrap_or_default()
+        };
+        let account = |s: &Option<String>| {
+            s.as_deref().map(|p| if mask { privacy::mask_account(p) } else { p.to_string() }).unwrap_or_default()
+        };
         let yn = |b: bool| if b { "是" } else { "否" };
         let household_cells: Vec<String> = vec![
             hh.number.clone(),
@@ -554,7 +604,7 @@ impl Exporter {
             let used = if i == last_sheet { self.row } else { self.rows_per_sheet };
             let ws = self.workbook.worksheet_from_index(i)?;
             // Dropdowns over the rows written and room to add more (at least a thousand).
-            validations(ws, used.max(1_001).min(MAX_ROWS) - 1)?;
+            validations(ws, used.clamp(1_001, MAX_ROWS) - 1)?;
         }
         self.workbook.save_to_buffer()
     }
@@ -645,7 +695,10 @@ mod tests {
         assert_eq!(p.households.len(), 2);
         for (got, want) in p.households.iter().zip(&hs) {
             assert_eq!(got.household, want.household);
-            assert_eq!(got.members.iter().map(|m| (m.seq.unwrap(), m.member.clone())).collect::<Vec<_>>(), want.members);
+            assert_eq!(
+                got.members.iter().map(|m| (m.seq.unwrap(), m.member.clone())).collect::<Vec<_>>(),
+                want.members
+            );
         }
         assert_eq!(p.households[0].status, Some(HouseholdStatus::Identified));
     }
@@ -663,7 +716,21 @@ mod tests {
         for i in 0..7 {
             let mut h = sample().remove(0);
             h.household.number = format!("4407811112100{i:04}");
-            h.members = vec![(1, MemberForm { name: format!("户主{i}"), id_number: id(&format!("44078119700101{i:03}")), relation: "户主".into(), education: "初中".into(), school_stage: "非在校生".into(), health: "健康".into(), labour_ability: "有劳动能力".into(), ..Default::default() }.validate(today()).unwrap())];
+            h.members = vec![(
+                1,
+                MemberForm {
+                    name: format!("户主{i}"),
+                    id_number: id(&format!("44078119700101{i:03}")),
+                    relation: "户主".into(),
+                    education: "初中".into(),
+                    school_stage: "非在校生".into(),
+                    health: "健康".into(),
+                    labour_ability: "有劳动能力".into(),
+                    ..Default::default()
+                }
+                .validate(today())
+                .unwrap(),
+            )];
             hs.push(h);
         }
         let mut x = Exporter::new(false).with_rows_per_sheet(4);
@@ -734,10 +801,23 @@ mod tests {
         let bytes = workbook(&rows_ref, |_| {});
         let p = parse("错误.xlsx", &bytes, &tree(), today()).unwrap();
         let shown: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
-        assert!(shown.iter().any(|s| s.starts_with("工作表“Sheet1”第 2 行 S 列（身份证号）：身份证号校验位错误")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("工作表“Sheet1”第 3 行 S 列（身份证号）：身份证号应为 18 位")), "{shown:?}");
+        assert!(
+            shown.iter().any(|s| s.starts_with("工作表“Sheet1”第 2 行 S 列（身份证号）：身份证号校验位错误")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("工作表“Sheet1”第 3 行 S 列（身份证号）：身份证号应为 18 位")),
+            "{shown:?}"
+        );
         assert!(shown.iter().any(|s| s.starts_with("工作表“Sheet1”第 3 行 G 列（识别日期）")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("工作表“Sheet1”第 5 行 T 列（与户主关系）")), "之女 with a man's ID: {shown:?}");
+        // 之女 with a man's ID: readable as written, so held as the member's problem (an error
+        // unless the registry already holds exactly this member).
+        let h3 = p.households.iter().find(|h| h.household.number == "H3").expect("H3 is readable");
+        assert!(
+            h3.members[0].problems.iter().any(|(f, m)| f == "relation" && m.contains("不符")),
+            "{:?}",
+            h3.members[0].problems
+        );
         assert_eq!(p.rows, 3, "three rows with data; the empty one is skipped");
     }
 
@@ -747,13 +827,20 @@ mod tests {
         h[3] = "户属性";
         let bytes = workbook(&[h], |_| {});
         let p = parse("表头.xlsx", &bytes, &tree(), today()).unwrap();
-        assert!(p.errors[0].to_string().contains("第 1 行 D 列（户属性）：表头“户属性”不是模板中的列"), "{:?}", p.errors);
+        assert!(
+            p.errors[0].to_string().contains("第 1 行 D 列（户属性）：表头“户属性”不是模板中的列"),
+            "{:?}",
+            p.errors
+        );
     }
 
     #[test]
     fn merged_cells_serial_dates_full_width_ids_and_numbers_as_text_are_normalised() {
         let good = id("44078119700101123");
-        let wide: String = good.chars().map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap() } else { c }).collect();
+        let wide: String = good
+            .chars()
+            .map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap() } else { c })
+            .collect();
         let second = id("44078119720202124");
         let mut r1 = row("H9", "陈大文", &format!(" {wide} "), "户主");
         r1[field_index("identified_on")] = String::new();

@@ -3,5 +3,6 @@
 //! workspace builds without them.
 #![forbid(unsafe_code)]
 
+pub mod exchange;
 pub mod households;
 pub mod sheet;

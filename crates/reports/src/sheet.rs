@@ -67,7 +67,9 @@ fn cell_of(d: &Data) -> Cell {
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
         Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(_) | Data::DateTimeIso(_) => d.as_datetime().map_or(Cell::Text(d.to_string()), |dt| Cell::Date(dt.date())),
+        Data::DateTime(_) | Data::DateTimeIso(_) => {
+            d.as_datetime().map_or(Cell::Text(d.to_string()), |dt| Cell::Date(dt.date()))
+        }
         Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Error(e) => Cell::Text(format!("#{e:?}")),
     }
@@ -85,7 +87,10 @@ pub fn read(filename: &str, bytes: &[u8], sheet: &str) -> Result<Vec<Table>, Rea
     } else if lower.ends_with(".csv") || lower.ends_with(".txt") {
         read_csv(filename, bytes).map(|t| vec![t])
     } else if lower.ends_with(".xlsx") {
-        Err(ReadError::NotXlsx(filename.into(), "文件内容不是 xlsx 格式（可能是旧的 .xls 或改了扩展名的其他文件）".into()))
+        Err(ReadError::NotXlsx(
+            filename.into(),
+            "文件内容不是 xlsx 格式（可能是旧的 .xls 或改了扩展名的其他文件）".into(),
+        ))
     } else {
         Err(ReadError::UnknownType(filename.into()))
     }
@@ -127,7 +132,9 @@ fn read_sheet(wb: &mut Xlsx<Cursor<&[u8]>>, name: &str) -> Result<Table, calamin
     let mut spread = 0;
     for m in &merged {
         let (top, left) = (m.start.0 as usize + 1, m.start.1 as usize);
-        let Some(value) = rows.iter().find(|(n, _)| *n == top).and_then(|(_, c)| c.get(left)).cloned() else { continue };
+        let Some(value) = rows.iter().find(|(n, _)| *n == top).and_then(|(_, c)| c.get(left)).cloned() else {
+            continue;
+        };
         for (n, cells) in rows.iter_mut() {
             if *n >= top && *n <= m.end.0 as usize + 1 {
                 for col in left..=(m.end.1 as usize).min(cells.len().saturating_sub(1)) {
@@ -164,7 +171,10 @@ fn read_csv(filename: &str, bytes: &[u8]) -> Result<Table, ReadError> {
     let mut rows = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| ReadError::Csv(i + 1, e.to_string()))?;
-        rows.push((i + 1, rec.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }).collect()));
+        rows.push((
+            i + 1,
+            rec.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }).collect(),
+        ));
     }
     Ok(Table { sheet: filename.into(), rows, notes })
 }
@@ -192,7 +202,9 @@ pub fn text(cell: &Cell) -> Result<String, String> {
         Cell::Bool(b) => Ok(if *b { "是" } else { "否" }.into()),
         Cell::Date(d) => Ok(d.to_string()),
         Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => Ok(format!("{}", *n as i64)),
-        Cell::Number(n) if n.fract() == 0.0 => Err(format!("“{n:e}”被 Excel 存成了数字，末几位已经丢失；请把这一列设为“文本”后重新填写")),
+        Cell::Number(n) if n.fract() == 0.0 => {
+            Err(format!("“{n:e}”被 Excel 存成了数字，末几位已经丢失；请把这一列设为“文本”后重新填写"))
+        }
         Cell::Number(n) => Ok(n.to_string()),
     }
 }

@@ -72,6 +72,29 @@ pub struct Member {
     pub phone: Option<String>,
 }
 
+/// A member as an import file gives it: its row, its sequence number if the file has one, and
+/// what is wrong with it. A member with problems is read as written; if the registry holds
+/// exactly that already, the problems are old ones (warnings), else they refuse the import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMember {
+    pub row: usize,
+    pub seq: Option<i32>,
+    pub member: Member,
+    /// (field, message) pairs.
+    pub problems: Vec<(String, String)>,
+}
+
+/// A household as an import file gives it, checked: the row it starts on, its facts, the status
+/// the file gives (a new household takes it; for one already registered it must not differ), and
+/// its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingHousehold {
+    pub row: usize,
+    pub household: Household,
+    pub status: Option<HouseholdStatus>,
+    pub members: Vec<IncomingMember>,
+}
+
 /// Completed years of age on `on`.
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     let mut age = on.year() - birth.year();
@@ -113,6 +136,40 @@ pub fn parse_yes_no(text: &str) -> Result<bool, String> {
 }
 
 impl MemberForm {
+    /// The member as written, without the checks a new entry must pass (a wrong check digit, a sex
+    /// that disagrees with the ID): how an export of legacy data reads back, so that a row the
+    /// registry already holds can be recognised as unchanged. None if a field cannot be read at all.
+    pub fn as_recorded(&self) -> Option<Member> {
+        let id = crate::id_number::normalise(&self.id_number);
+        let parsed = IdNumber::parse(&id).ok();
+        let sex = match self.sex.trim() {
+            "" => parsed.as_ref()?.sex(),
+            s => Sex::parse(s).ok()?,
+        };
+        let birth_date = match self.birth_date.trim() {
+            "" => parsed.as_ref()?.birth_date(),
+            d => parse_date(d).ok()?,
+        };
+        let name = self.name.trim().to_string();
+        let reason = self.out_of_school_reason.trim();
+        let phone = self.phone.trim();
+        (!name.is_empty() && !id.is_empty()).then_some(())?;
+        Some(Member {
+            name,
+            id_number: id,
+            relation: Relation::parse(&self.relation).ok()?,
+            sex,
+            birth_date,
+            education: Education::parse(&self.education).ok()?,
+            school_stage: SchoolStage::parse(&self.school_stage).ok()?,
+            out_of_school_reason: (!reason.is_empty()).then(|| reason.to_string()),
+            health: Health::parse(&self.health).ok()?,
+            labour_ability: LabourAbility::parse(&self.labour_ability).ok()?,
+            medical_insurance: parse_yes_no(&self.medical_insurance).ok()?,
+            phone: (!phone.is_empty()).then(|| phone.to_string()),
+        })
+    }
+
     /// Check every field; sex and birth date may be left empty and are then read from the ID
     /// number, and when filled they must agree with it.
     pub fn validate(&self, today: NaiveDate) -> Result<Member, FieldErrors> {

@@ -94,15 +94,8 @@ impl Sql {
 /// The head: the member recorded as 户主, else the first member.
 const HEAD: &str = "FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1";
 
-pub async fn list_households(
-    db: &Db,
-    scope: &Scope,
-    filter: &HouseholdFilter,
-    after: Option<i64>,
-    before: Option<i64>,
-    size: u64,
-) -> Result<ListPage, StorageError> {
-    let size = size.clamp(1, 200);
+/// The WHERE clause (over `households AS h`) of a scope and a filter, with its values.
+fn where_clause(scope: &Scope, filter: &HouseholdFilter) -> Sql {
     let mut sql = Sql { conds: vec![], values: vec![] };
     let (scope_cond, scope_values) = scope_sql(scope, 1);
     sql.push_region((scope_cond, scope_values));
@@ -136,6 +129,19 @@ pub async fn list_households(
             ),
         }
     }
+    sql
+}
+
+pub async fn list_households(
+    db: &Db,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    after: Option<i64>,
+    before: Option<i64>,
+    size: u64,
+) -> Result<ListPage, StorageError> {
+    let size = size.clamp(1, 200);
+    let sql = where_clause(scope, filter);
     let base = sql.clause();
     let count_row = db
         .conn()
@@ -201,4 +207,54 @@ pub async fn list_households(
         rows: out,
         total,
     })
+}
+
+/// The next `limit` households of a filtered list after id `after`, with their current members
+/// in order: what an export writes, a batch at a time.
+pub async fn export_batch(
+    db: &Db,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(super::household::Model, Vec<super::member::Model>)>, StorageError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let sql = where_clause(scope, filter);
+    let q = format!(
+        "SELECT h.id AS id FROM households h WHERE {} AND h.id > {after} ORDER BY h.id LIMIT {limit}",
+        sql.clause()
+    );
+    let ids: Vec<i64> = db
+        .conn()
+        .query_all_raw(db.stmt(&q, sql.values))
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let households = super::household::Entity::find()
+        .filter(super::household::Column::Id.is_in(ids.clone()))
+        .order_by_asc(super::household::Column::Id)
+        .all(db.conn())
+        .await?;
+    let mut members: std::collections::HashMap<i64, Vec<super::member::Model>> = Default::default();
+    for m in super::member::Entity::find()
+        .filter(super::member::Column::HouseholdId.is_in(ids))
+        .filter(super::member::Column::LeftOn.is_null())
+        .order_by_asc(super::member::Column::HouseholdId)
+        .order_by_asc(super::member::Column::Seq)
+        .all(db.conn())
+        .await?
+    {
+        members.entry(m.household_id).or_default().push(m);
+    }
+    Ok(households
+        .into_iter()
+        .map(|h| {
+            let ms = members.remove(&h.id).unwrap_or_default();
+            (h, ms)
+        })
+        .collect())
 }

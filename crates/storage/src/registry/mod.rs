@@ -4,13 +4,14 @@
 pub mod changes;
 pub mod finance;
 pub mod household;
+pub mod import;
 mod list;
 pub mod member;
 pub mod status_history;
 pub(crate) mod write;
 pub(crate) use write::{household_model, member_model};
 
-pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, list_households};
+pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, export_batch, list_households};
 pub use write::{add_member, create_household, reveal_member, update_household, update_member};
 
 use ducha_domain::labelled::Labelled;

@@ -29,7 +29,7 @@ pub(crate) fn field_error(field: &str, message: String) -> StorageError {
 }
 
 /// A village's town and district codes.
-fn parents(village_code: &str) -> Result<(String, String), StorageError> {
+pub(crate) fn parents(village_code: &str) -> Result<(String, String), StorageError> {
     let code = RegionCode::parse(village_code).map_err(|e| field_error("village_code", e.to_string()))?;
     let town = code.truncate(RegionLevel::Town).ok_or_else(|| field_error("village_code", "请选择村（居）".into()))?;
     let district =
