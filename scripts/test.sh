@@ -27,4 +27,15 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   fi
 fi
 
+# The import test converts a CSV with LibreOffice, so that ducha reads an xlsx another program wrote.
+if ! command -v soffice >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "安装 LibreOffice Calc（导入测试需要）……"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui >/dev/null; }
+  else
+    echo "注意：没有 LibreOffice，导入测试将失败（请安装 libreoffice-calc-nogui）。" >&2
+  fi
+fi
+
 exec cargo test --workspace "$@"

@@ -54,7 +54,7 @@ pub const COLUMNS: [(&str, &str, bool); 29] = [
 ];
 
 /// A problem at one cell (or a whole row or the header).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CellError {
     pub sheet: String,
     pub row: usize,
@@ -335,7 +335,7 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
             },
         };
         let household = match form.validate(tree, today) {
-            Ok(h) => Some(h),
+            Ok(h) => Some(Household { status: status.unwrap_or(HouseholdStatus::Identified), ..h }),
             Err(fe) => {
                 for e in fe.0 {
                     let k = match e.field.as_str() {

@@ -99,7 +99,7 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10)))
+            .busy_timeout(Duration::from_secs(60)))
     }
 
     /// Connect and bring the schema up to date.

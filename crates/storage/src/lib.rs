@@ -9,6 +9,7 @@ mod db;
 pub mod demo;
 pub mod evidence;
 pub mod help;
+pub mod import_jobs;
 pub mod migration;
 pub mod regions;
 pub mod registry;

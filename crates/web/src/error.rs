@@ -26,8 +26,9 @@ pub enum WebError {
     Conflict(String),
     #[error("{0}")]
     Invalid(FieldErrors),
-    #[error("请求内容过大（上限 {} MB）", crate::BODY_LIMIT / 1024 / 1024)]
-    TooLarge,
+    /// The limit in MB, and advice for the user (may be empty).
+    #[error("请求内容过大（上限 {0} MB）{1}")]
+    TooLarge(usize, &'static str),
     #[error("服务器内部错误，请稍后再试或联系管理员")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -60,7 +61,7 @@ impl WebError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

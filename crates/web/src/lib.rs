@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod error;
+mod exchange;
 mod help;
 mod home;
 mod pages;
@@ -115,6 +116,7 @@ fn all_routes() -> Routes {
     let r = home::routes(r);
     let r = registry::routes(r);
     let r = help::routes(r);
+    let r = exchange::routes(r);
     let r = regions::routes(r);
     api::routes(r)
 }

@@ -323,3 +323,58 @@ async fn a_help_log_is_written_with_a_photo() {
     assert_eq!(size.as_u64(), Some(crate::help::PNG.len() as u64));
     chrome.client.clone().close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_with_errors_is_previewed_and_writes_nothing() {
+    let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A file with one good household and one whose member has a wrong check digit.
+    let headers: Vec<&str> = ducha_reports::households::COLUMNS.iter().map(|c| c.0).collect();
+    let first17 = "44078119650302123";
+    let good = format!("{first17}{}", check_char(first17.as_bytes()));
+    let bad = format!("{}{}", &good[..17], if good.ends_with('0') { '1' } else { '0' });
+    let mut csv = headers.join(",") + "\n";
+    for (number, name, id) in [("44078111121077701", "甲", good.as_str()), ("44078111121077702", "乙", bad.as_str())]
+    {
+        let mut r = vec![String::new(); headers.len()];
+        let mut set = |h: &str, v: &str| r[headers.iter().position(|x| *x == h).unwrap()] = v.to_string();
+        for (h, v) in [
+            ("户编号", number),
+            ("所在村代码", "440781111210"),
+            ("贫困户属性", "一般贫困户"),
+            ("主要致贫原因", "因病"),
+            ("识别日期", "2016-04-12"),
+            ("成员序号", "1"),
+            ("姓名", name),
+            ("身份证号", id),
+            ("与户主关系", "户主"),
+            ("文化程度", "初中"),
+            ("在校生状况", "非在校生"),
+            ("健康状况", "健康"),
+            ("劳动能力", "有劳动能力"),
+        ] {
+            set(h, v);
+        }
+        csv.push_str(&r.join(","));
+        csv.push('\n');
+    }
+    let path = dir.path().join("新户.csv");
+    std::fs::write(&path, csv).unwrap();
+    let before = ducha_storage::registry::totals(&app.db, &ducha_domain::access::Scope::All).await.unwrap();
+
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "haiyan").await;
+    c.goto(&format!("{}/imports", app.base)).await.unwrap();
+    c.find(Locator::Css("input[type=file][name=file]")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text("#job-status").await.contains("文件有错误，未写入任何数据"));
+    let errors = chrome.text("#errors").await;
+    assert!(errors.contains("S") && errors.contains("身份证号") && errors.contains("校验位"), "{errors}");
+    assert!(errors.contains('3'), "the error is on row 3: {errors}");
+    assert!(c.find(Locator::Css("#confirm")).await.is_err(), "nothing to confirm");
+    chrome.shot("40-import-errors").await;
+    let after = ducha_storage::registry::totals(&app.db, &ducha_domain::access::Scope::All).await.unwrap();
+    assert_eq!(before, after, "nothing was written");
+    chrome.client.clone().close().await.ok();
+}

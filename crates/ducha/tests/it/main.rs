@@ -12,6 +12,7 @@ mod browser;
 pub mod changes;
 mod cli;
 mod demo;
+mod exchange;
 pub mod help;
 mod regions;
 mod scope_walk;

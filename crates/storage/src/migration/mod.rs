@@ -5,6 +5,7 @@ mod m0001_registry;
 pub(crate) mod m0002_accounts_audit;
 mod m0003_changes;
 mod m0004_evidence;
+mod m0005_import_jobs;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_accounts_audit::Migration),
             Box::new(m0003_changes::Migration),
             Box::new(m0004_evidence::Migration),
+            Box::new(m0005_import_jobs::Migration),
         ]
     }
 }

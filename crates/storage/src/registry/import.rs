@@ -19,7 +19,7 @@ use super::{household, member, to_household, to_member};
 use crate::audit::{AuditEntry, AuditTxn};
 use crate::{Db, StorageError};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ImportSummary {
     pub households_new: u64,
     pub households_changed: u64,

@@ -51,8 +51,19 @@ pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, WebError> {
     axum::body::to_bytes(body, crate::BODY_LIMIT).await.map_err(|e| {
         let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
-        if too_large { WebError::TooLarge } else { WebError::BadRequest("请求内容无法读取".into()) }
+        if too_large {
+            WebError::TooLarge(crate::BODY_LIMIT >> 20, "")
+        } else {
+            WebError::BadRequest("请求内容无法读取".into())
+        }
     })
+}
+
+fn upload_too_large() -> WebError {
+    WebError::TooLarge(
+        crate::UPLOAD_LIMIT >> 20,
+        "；照片请压缩后上传，更大的导入文件请拆分，或由管理员用命令行 ducha import households 导入",
+    )
 }
 
 /// A multipart form (with files) whose `_csrf` field matched the session's token.
@@ -89,21 +100,21 @@ impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(WebError::TooLarge),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(upload_too_large()),
                 Err(_) => return Err(WebError::BadRequest("附件没有完整上传，请重试".into())),
             };
             let name = field.name().unwrap_or_default().to_string();
             let filename = field.file_name().map(str::to_string);
             let bytes = field.bytes().await.map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    WebError::TooLarge
+                    upload_too_large()
                 } else {
                     WebError::BadRequest("附件没有完整上传，请重试".into())
                 }
             })?;
             total += bytes.len();
             if total > crate::UPLOAD_LIMIT {
-                return Err(WebError::TooLarge);
+                return Err(upload_too_large());
             }
             match filename {
                 // An empty file input sends a part with no name and no bytes.

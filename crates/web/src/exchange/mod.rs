@@ -1,0 +1,229 @@
+//! Import and export pages: upload a file, see the checked preview with every error at its sheet,
+//! row and column, confirm, and follow the writing; download any household list as xlsx in the
+//! template's layout.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use ducha_reports::exchange;
+use ducha_reports::households::CellError;
+use ducha_storage::import_jobs;
+use ducha_storage::registry::import::ImportSummary;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::csrf::{CsrfForm, CsrfMultipart};
+use crate::pages::{PageCtx, china_time};
+use crate::registry::{ListQuery, parse_id, today};
+use crate::{AppState, CurrentUser, Routes, WebError};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/imports", page)
+        .post("/imports", upload)
+        .get("/imports/template.xlsx", template)
+        .get("/imports/{id}", job_page)
+        .post("/imports/{id}/commit", commit)
+        .get("/households/export.xlsx", export)
+}
+
+/// What a job's page shows, kept with the job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub summary: ImportSummary,
+    pub errors: Vec<CellError>,
+    pub notes: Vec<String>,
+    pub rows: usize,
+    pub message: Option<String>,
+}
+
+impl Report {
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+fn status_text(status: &str) -> &'static str {
+    match status {
+        "checked" => "检查通过，尚未写入：确认后导入",
+        "refused" => "文件有错误，未写入任何数据；请修改后重新上传",
+        "running" => "正在导入……",
+        "done" => "导入完成",
+        _ => "导入失败，未写入任何数据",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "exchange/import.html")]
+struct ImportPage {
+    ctx: PageCtx,
+    can_import: bool,
+    jobs: Vec<(i64, String, String, &'static str)>,
+}
+
+async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let jobs = import_jobs::recent(&st.db, me.user.id, 20).await?;
+    let html = ImportPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        can_import: me.user.role.edits_registry(),
+        jobs: jobs.into_iter().map(|j| (j.id, j.filename, china_time(&j.created_at), status_text(&j.status))).collect(),
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart) -> Result<Response, WebError> {
+    crate::registry::require_editor(&me)?;
+    let Some(file) = form.files.into_iter().next() else {
+        return Err(WebError::BadRequest("请选择要导入的文件".into()));
+    };
+    let (status, report) = match exchange::check(&st.db, &me.actor, &file.filename, &file.bytes, today()).await {
+        Ok(o) => {
+            let status = if !o.errors.is_empty() || o.parsed.rows == 0 { "refused" } else { "checked" };
+            let message = (o.parsed.rows == 0).then(|| "文件中没有数据行".to_string());
+            (
+                status,
+                Report { summary: o.summary, errors: o.errors, notes: o.parsed.notes, rows: o.parsed.rows, message },
+            )
+        }
+        // A file that cannot be read at all is a refusal with its reason, not a server error.
+        Err(exchange::ExchangeError::Read(e)) => {
+            ("refused", Report { message: Some(e.to_string()), ..Default::default() })
+        }
+        Err(e) => return Err(WebError::Internal(Box::new(e))),
+    };
+    let id = import_jobs::create(&st.db, me.user.id, &file.filename, &file.bytes, status, &report.json(), 0).await?;
+    Ok(Redirect::to(&format!("/imports/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "exchange/job.html")]
+struct JobPage {
+    ctx: PageCtx,
+    id: i64,
+    filename: String,
+    status: String,
+    status_text: &'static str,
+    running: bool,
+    done: i64,
+    total: i64,
+    r: Report,
+    shown_errors: Vec<CellError>,
+}
+
+async fn job_page(State(st): State<AppState>, me: CurrentUser, Path(id): Path<String>) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    let job = import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
+    let r: Report = serde_json::from_str(&job.report).unwrap_or_default();
+    let status = if job.status == "refused" || job.status == "failed" {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = JobPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        id,
+        filename: job.filename,
+        status_text: status_text(&job.status),
+        running: job.status == "running",
+        done: job.done,
+        total: job.total,
+        shown_errors: r.errors.iter().take(500).cloned().collect(),
+        status: job.status,
+        r,
+    }
+    .render()?;
+    Ok((status, Html(html)).into_response())
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn commit(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Redirect, WebError> {
+    let id = parse_id(&id)?;
+    let job = import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
+    crate::registry::require_editor(&me)?;
+    if !import_jobs::start(&st.db, id).await? {
+        return Ok(Redirect::to(&format!("/imports/{id}")));
+    }
+    let bytes = import_jobs::file(&st.db, id).await?;
+    let (db, actor, filename) = (st.db.clone(), me.actor.clone(), job.filename.clone());
+    // The writing goes on after this request returns; its page follows it.
+    tokio::spawn(async move {
+        let (tx, mut rx) = tokio::sync::watch::channel((0u64, 0u64));
+        let progress_db = db.clone();
+        let follower = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let (done, total) = *rx.borrow_and_update();
+                let _ = import_jobs::progress(&progress_db, id, done as i64, total as i64).await;
+            }
+        });
+        let result = exchange::import(&db, &actor, &filename, &bytes, today(), |done, total| {
+            let _ = tx.send((done, total));
+        })
+        .await;
+        drop(tx);
+        let _ = follower.await;
+        let (status, report) = match result {
+            Ok(o) if o.committed => (
+                "done",
+                Report {
+                    summary: o.summary,
+                    errors: vec![],
+                    notes: o.parsed.notes,
+                    rows: o.parsed.rows,
+                    message: None,
+                },
+            ),
+            Ok(o) => (
+                "failed",
+                Report {
+                    summary: o.summary,
+                    errors: o.errors,
+                    notes: o.parsed.notes,
+                    rows: o.parsed.rows,
+                    message: Some("登记库在检查之后有了变化，请重新上传检查".into()),
+                },
+            ),
+            Err(e) => ("failed", Report { message: Some(e.to_string()), ..Default::default() }),
+        };
+        if let Err(e) = import_jobs::finish(&db, id, status, &report.json()).await {
+            tracing::error!(error = %e, job = id, "could not record the end of an import");
+        }
+    });
+    Ok(Redirect::to(&format!("/imports/{id}")))
+}
+
+fn xlsx(bytes: Vec<u8>, filename: &str) -> Response {
+    let encoded: String = filename
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}")),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn template(_me: CurrentUser) -> Result<Response, WebError> {
+    let bytes = ducha_reports::households::template().map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok(xlsx(bytes, "贫困户导入模板.xlsx"))
+}
+
+/// The household list, with its filters, as xlsx; masked for roles without the personal-data right.
+async fn export(State(st): State<AppState>, me: CurrentUser, Query(q): Query<ListQuery>) -> Result<Response, WebError> {
+    let filter = q.filter()?;
+    let (bytes, _) =
+        exchange::export(&st.db, &me.actor, &filter, |_| {}).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok(xlsx(bytes, "贫困户名单.xlsx"))
+}
