@@ -112,6 +112,15 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let evidence_id = ducha_storage::evidence::for_household(&app.db, other.id).await.unwrap()[0].id;
     let secrets: Vec<String> =
         secrets.into_iter().chain([format!("/cadres/{naji_cadre}\""), "那吉入户".to_string()]).collect();
+    // ... an export of its own households, and an import waiting for its confirmation.
+    let naji_scope_filter = ducha_storage::registry::HouseholdFilter::default();
+    let (naji_file, _) =
+        ducha_reports::exchange::export(&app.db, &naji_office, &naji_scope_filter, |_| {}).await.unwrap();
+    let naji_user = ducha_storage::accounts::find_user(&app.db, "naji").await.unwrap().unwrap();
+    let naji_job =
+        ducha_storage::import_jobs::create(&app.db, naji_user.id, "那吉.xlsx", &naji_file, "checked", "{}", 0)
+            .await
+            .unwrap();
 
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
@@ -161,6 +170,8 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &change.to_string())
         } else if path.starts_with("/evidence/") || path.starts_with("/api/v1/evidence/") {
             path.replace("{id}", &evidence_id.to_string())
+        } else if path.starts_with("/imports/") {
+            path.replace("{id}", &naji_job.to_string())
         } else if path.starts_with("/cadres/") {
             path.replace("{id}", &naji_cadre.to_string())
         } else {
@@ -169,6 +180,12 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         assert!(!url.contains('{'), "the walk does not know how to fill {path}");
         let resp = match (method.as_str(), url.starts_with("/api/")) {
             ("GET", _) => b.get(&url).await,
+            ("POST", false) if url == "/imports" => {
+                let form = reqwest::multipart::Form::new()
+                    .text("_csrf", csrf.clone())
+                    .part("file", reqwest::multipart::Part::bytes(naji_file.clone()).file_name("那吉.xlsx"));
+                b.client.post(format!("{}{url}", app.base)).multipart(form).send().await.unwrap()
+            }
             ("POST", false) if ["/plans/new", "/measures/new", "/logs/new"].iter().any(|p| url.ends_with(p)) => {
                 let form = reqwest::multipart::Form::new()
                     .text("_csrf", csrf.clone())
@@ -227,7 +244,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             // Creating in another town's village: refused at the field, nothing written.
             assert!(status == 422 || status == 400, "{method} {url} got {status}: {body}");
             assert!(
-                body.contains("只能在本辖区内") || body.contains("village_code") || body.contains("town_code"),
+                body.contains("辖区") || body.contains("village_code") || body.contains("town_code"),
                 "{method} {url}: {body}"
             );
         }

@@ -130,7 +130,8 @@ async fn plan_in<C: ConnectionTrait>(
                 problems.push(ImportProblem {
                     row: inc.row,
                     field: "number",
-                    message: format!("户编号“{}”已被辖区外的贫困户使用", h.number),
+                    // Not repeating the number: a refusal must not point at records outside scope.
+                    message: "该户编号不能在本辖区使用，请核对".into(),
                 });
                 Action::Unchanged(cur.clone())
             }
