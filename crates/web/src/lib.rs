@@ -74,6 +74,10 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Uploads (evidence files, spreadsheets to import) may be this large in all.
 pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
 
+/// Bodies up to this size are read to the end even when refused, so that the client, still
+/// sending, receives the Chinese 413 instead of a reset connection; beyond it the connection is cut.
+pub const DRAIN_LIMIT: usize = 128 * 1024 * 1024;
+
 /// The router and the list of its routes.
 pub struct Routes {
     router: Router<AppState>,
@@ -139,7 +143,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(auth::csrf::check_origin))
         .layer(sessions)
         .layer(axum::middleware::from_fn(error::chinese_errors))
-        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT))
+        .layer(DefaultBodyLimit::max(DRAIN_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -46,17 +46,15 @@ pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The body, up to [`crate::BODY_LIMIT`] (uploads have their own, larger limit).
+/// The body, refused (413) beyond [`crate::BODY_LIMIT`]; uploads have their own, larger limit.
 pub async fn read_limited(body: axum::body::Body) -> Result<Bytes, WebError> {
-    axum::body::to_bytes(body, crate::BODY_LIMIT).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+    let too_large = || WebError::TooLarge(crate::BODY_LIMIT >> 20, "");
+    let bytes = axum::body::to_bytes(body, crate::DRAIN_LIMIT).await.map_err(|e| {
+        let over = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
-        if too_large {
-            WebError::TooLarge(crate::BODY_LIMIT >> 20, "")
-        } else {
-            WebError::BadRequest("请求内容无法读取".into())
-        }
-    })
+        if over { too_large() } else { WebError::BadRequest("请求内容无法读取".into()) }
+    })?;
+    if bytes.len() > crate::BODY_LIMIT { Err(too_large()) } else { Ok(bytes) }
 }
 
 fn upload_too_large() -> WebError {
@@ -114,7 +112,8 @@ impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
             })?;
             total += bytes.len();
             if total > crate::UPLOAD_LIMIT {
-                return Err(upload_too_large());
+                // Read the rest (the client is still sending), keep none of it, refuse at the end.
+                continue;
             }
             match filename {
                 // An empty file input sends a part with no name and no bytes.
@@ -124,6 +123,9 @@ impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
                 Some(_) => {}
                 None => out.fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
             }
+        }
+        if total > crate::UPLOAD_LIMIT {
+            return Err(upload_too_large());
         }
         match (expected.as_deref(), out.fields.iter().find(|(k, _)| k == "_csrf")) {
             (Some(e), Some((_, g))) if same_token(e, g) => Ok(out),
