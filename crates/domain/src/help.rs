@@ -334,3 +334,25 @@ mod tests {
         assert!(log.validate(today).unwrap_err().get("content").is_some());
     }
 }
+
+/// A help plan as an import file gives it (the household by number, the cadre by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingPlan {
+    pub row: usize,
+    pub number: String,
+    pub year: i32,
+    pub target_income: Money,
+    pub cadre_name: Option<String>,
+    pub categories: Vec<MeasureCategory>,
+}
+
+/// A help log as an import file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingLog {
+    pub row: usize,
+    pub number: String,
+    pub visited_on: NaiveDate,
+    pub cadre_name: Option<String>,
+    pub location: Option<String>,
+    pub content: String,
+}

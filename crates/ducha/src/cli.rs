@@ -59,6 +59,22 @@ pub enum ImportCommand {
         #[arg(long = "as")]
         as_user: Option<String>,
     },
+    /// 导入帮扶计划（工作表“帮扶计划”：户编号、年度、目标人均纯收入、帮扶责任人、计划措施）
+    Plans {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// 导入帮扶日志（工作表“帮扶日志”：户编号、日期、帮扶责任人、地点、内容）
+    Logs {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,8 +94,14 @@ pub enum ExportCommand {
         #[arg(long = "as")]
         as_user: Option<String>,
     },
-    /// 输出空白的导入模板
+    /// 输出空白的导入模板（贫困户及成员）
     Template {
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 输出空白的帮扶计划和帮扶日志导入模板
+    HelpTemplate {
         /// 输出文件（.xlsx）
         #[arg(long)]
         out: PathBuf,
@@ -157,6 +179,9 @@ pub struct DemoArgs {
     /// 登记年度
     #[arg(long, default_value_t = 2017)]
     pub year: i32,
+    /// 不设置演示用的数据问题（用于性能测试等需要干净数据的场合）
+    #[arg(long)]
+    pub no_defects: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -93,12 +93,28 @@ async fn acting_as(db: &Db, user: Option<&str>) -> Result<Actor> {
 }
 
 async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
-    let ImportCommand::Households { file, dry_run, as_user } = cmd;
+    use ducha_reports::help_sheets::Kind;
+    let (file, dry_run, as_user, expected) = match cmd {
+        ImportCommand::Households { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Households),
+        ImportCommand::Plans { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Plans),
+        ImportCommand::Logs { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Logs),
+    };
     let actor = acting_as(db, as_user.as_deref()).await?;
     let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let today = chrono::Local::now().date_naive();
     eprintln!("读取并检查 {}……", file.display());
+    // The file must be the template asked for: a plans file given as households is refused whole.
+    let tables = ducha_reports::sheet::read(&name, &bytes, ducha_reports::households::SHEET)?;
+    let found = tables.first().map(ducha_reports::help_sheets::detect).unwrap_or(expected);
+    if found != expected {
+        bail!(
+            "文件“{}”是{}的格式（按表头判断），不是{}，未导入任何数据",
+            file.display(),
+            kind_name(found),
+            kind_name(expected)
+        );
+    }
     let outcome = if dry_run {
         ducha_reports::exchange::check(db, &actor, &name, &bytes, today).await?
     } else {
@@ -119,18 +135,25 @@ async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
     for note in &outcome.parsed.notes {
         println!("说明：{note}");
     }
-    let s = outcome.summary;
     let what = if outcome.committed { "已导入" } else { "将导入" };
-    println!(
-        "{what}：贫困户新增 {}、修改 {}、未变 {}；成员新增 {}、修改 {}、未变 {}；文件中没有列出的成员 {} 人（未改动）",
-        s.households_new,
-        s.households_changed,
-        s.households_unchanged,
-        s.members_new,
-        s.members_changed,
-        s.members_unchanged,
-        s.members_not_in_file
-    );
+    match outcome.help {
+        Some(h) => {
+            println!("{what}{}：新增 {}、修改 {}、未变 {}", kind_name(outcome.kind), h.new, h.changed, h.unchanged)
+        }
+        None => {
+            let s = outcome.summary;
+            println!(
+                "{what}：贫困户新增 {}、修改 {}、未变 {}；成员新增 {}、修改 {}、未变 {}；文件中没有列出的成员 {} 人（未改动）",
+                s.households_new,
+                s.households_changed,
+                s.households_unchanged,
+                s.members_new,
+                s.members_changed,
+                s.members_unchanged,
+                s.members_not_in_file
+            );
+        }
+    }
     if !outcome.errors.is_empty() {
         for e in outcome.errors.iter().take(200) {
             eprintln!("{e}");
@@ -146,8 +169,21 @@ async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
     Ok(())
 }
 
+fn kind_name(kind: ducha_reports::help_sheets::Kind) -> &'static str {
+    match kind {
+        ducha_reports::help_sheets::Kind::Households => "贫困户及成员",
+        ducha_reports::help_sheets::Kind::Plans => "帮扶计划",
+        ducha_reports::help_sheets::Kind::Logs => "帮扶日志",
+    }
+}
+
 async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
     match cmd {
+        ExportCommand::HelpTemplate { out } => {
+            std::fs::write(&out, ducha_reports::help_sheets::templates()?)
+                .with_context(|| format!("无法写入 {}", out.display()))?;
+            println!("已写出帮扶计划和帮扶日志导入模板：{}", out.display());
+        }
         ExportCommand::Template { out } => {
             std::fs::write(&out, ducha_reports::households::template()?)
                 .with_context(|| format!("无法写入 {}", out.display()))?;
@@ -246,7 +282,8 @@ fn print_demo_logins(addr: &str) {
 }
 
 async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
-    let config = DemoConfig { seed: args.seed, households: args.households, year: args.year };
+    let config =
+        DemoConfig { seed: args.seed, households: args.households, year: args.year, defects: !args.no_defects };
     let bar = ProgressBar::new(config.households);
     bar.set_style(
         ProgressStyle::with_template("生成演示数据 [{bar:40}] {pos}/{len} 户 {per_sec} 预计剩余 {eta}")
@@ -287,7 +324,7 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
     regions::ensure_default(&db).await?;
     if args.demo {
         if registry::is_empty(db.conn()).await? {
-            load_demo(&db, &DemoArgs { seed: 20_171_106, households: 12_000, year: 2017 }).await?;
+            load_demo(&db, &DemoArgs { seed: 20_171_106, households: 12_000, year: 2017, no_defects: false }).await?;
         } else {
             println!("数据库中已有贫困户，不再生成演示数据");
             demo::create_demo_users(&db, &cli_actor()).await?;

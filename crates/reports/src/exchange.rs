@@ -8,8 +8,11 @@ use ducha_storage::registry::import::{self, ImportSummary};
 use ducha_storage::registry::{self, HouseholdFilter};
 use ducha_storage::{Db, StorageError, regions};
 
+use ducha_storage::help::store::{self, HelpImportSummary};
+
+use crate::help_sheets::{self, Kind};
 use crate::households::{self, CellError, ExportHousehold, Exporter, Parsed, header_of};
-use crate::sheet::ReadError;
+use crate::sheet::{self, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
@@ -24,6 +27,10 @@ pub enum ExchangeError {
 /// What an import found and, if it was committed, did.
 #[derive(Debug, Clone)]
 pub struct ImportOutcome {
+    /// Which template the file follows.
+    pub kind: Kind,
+    /// For plans and logs: what is new, changed, unchanged.
+    pub help: Option<HelpImportSummary>,
     pub parsed: Parsed,
     /// What writing would do (or did).
     pub summary: ImportSummary,
@@ -40,9 +47,60 @@ pub async fn check(
     bytes: &[u8],
     today: NaiveDate,
 ) -> Result<ImportOutcome, ExchangeError> {
+    let tables = sheet::read(filename, bytes, households::SHEET)?;
+    match tables.first().map(help_sheets::detect) {
+        Some(kind @ (Kind::Plans | Kind::Logs)) => help(db, actor, tables, kind, today, false).await,
+        _ => households_check(db, actor, tables, today).await,
+    }
+}
+
+/// Plans or logs: checked, planned and (with `write`) written in one go.
+async fn help(
+    db: &Db,
+    actor: &Actor,
+    tables: Vec<sheet::Table>,
+    kind: Kind,
+    today: NaiveDate,
+    write: bool,
+) -> Result<ImportOutcome, ExchangeError> {
+    let table = tables.into_iter().next().ok_or_else(|| ReadError::NoSheet(help_sheets::PLAN_SHEET.into()))?;
+    let year = chrono::Datelike::year(&today);
+    let (rows, mut errors, (summary, problems)) = if kind == Kind::Plans {
+        let (plans, errors) = help_sheets::parse_plans(&table, year);
+        let write = write && errors.is_empty();
+        (plans.len(), errors, store::import_plans(db, actor, &plans, write).await?)
+    } else {
+        let (logs, errors) = help_sheets::parse_logs(&table, today);
+        let write = write && errors.is_empty();
+        (logs.len(), errors, store::import_logs(db, actor, &logs, write).await?)
+    };
+    let committed = write && errors.is_empty() && problems.is_empty();
+    let headers: Vec<String> = table
+        .rows
+        .iter()
+        .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
+        .map(|(_, c)| c.iter().map(|x| sheet::text(x).unwrap_or_default()).collect())
+        .unwrap_or_default();
+    errors.extend(problems.into_iter().map(|p| CellError {
+        sheet: table.sheet.clone(),
+        row: p.row,
+        column: headers.iter().position(|h| h == p.field).map(sheet::column_letters).unwrap_or_default(),
+        header: p.field.to_string(),
+        message: p.message,
+    }));
+    errors.sort_by_key(|e| e.row);
+    let parsed = Parsed { sheet: table.sheet.clone(), rows, notes: table.notes.clone(), ..Default::default() };
+    Ok(ImportOutcome { kind, help: Some(summary), parsed, summary: ImportSummary::default(), errors, committed })
+}
+
+async fn households_check(
+    db: &Db,
+    actor: &Actor,
+    tables: Vec<sheet::Table>,
+    today: NaiveDate,
+) -> Result<ImportOutcome, ExchangeError> {
     let tree = regions::tree(db).await?;
-    let parsed = households::parse(filename, bytes, &tree, today)?;
-    let mut parsed = parsed;
+    let mut parsed = households::parse_tables(tables, &tree, today)?;
     let plan = import::plan(db, actor, &parsed.households).await?;
     let at = |row: usize, field: &str, message: String| CellError {
         sheet: parsed.sheet.clone(),
@@ -70,7 +128,7 @@ pub async fn check(
     }
     let summary = plan.summary;
     errors.sort_by(|a, b| a.row.cmp(&b.row).then(a.column.len().cmp(&b.column.len())).then(a.column.cmp(&b.column)));
-    Ok(ImportOutcome { parsed, summary, errors, committed: false })
+    Ok(ImportOutcome { kind: Kind::Households, help: None, parsed, summary, errors, committed: false })
 }
 
 /// Check, and if there is no error at all, write everything in one transaction.
@@ -82,7 +140,11 @@ pub async fn import(
     today: NaiveDate,
     progress: impl Fn(u64, u64),
 ) -> Result<ImportOutcome, ExchangeError> {
-    let mut outcome = check(db, actor, filename, bytes, today).await?;
+    let tables = sheet::read(filename, bytes, households::SHEET)?;
+    if let Some(kind @ (Kind::Plans | Kind::Logs)) = tables.first().map(help_sheets::detect) {
+        return help(db, actor, tables, kind, today, true).await;
+    }
+    let mut outcome = households_check(db, actor, tables, today).await?;
     if outcome.errors.is_empty() && outcome.parsed.rows > 0 {
         outcome.summary = import::commit(db, actor, &outcome.parsed.households, progress).await?;
         outcome.committed = true;

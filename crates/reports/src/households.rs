@@ -95,7 +95,12 @@ pub struct Parsed {
 /// Read and check a households file. A file that cannot be read at all is an error; anything
 /// wrong inside it is listed in `errors` (and then nothing may be written).
 pub fn parse(filename: &str, bytes: &[u8], tree: &RegionTree, today: NaiveDate) -> Result<Parsed, ReadError> {
-    let mut tables = read(filename, bytes, SHEET)?.into_iter();
+    parse_tables(read(filename, bytes, SHEET)?, tree, today)
+}
+
+/// The same, from sheets already read.
+pub fn parse_tables(tables: Vec<Table>, tree: &RegionTree, today: NaiveDate) -> Result<Parsed, ReadError> {
+    let mut tables = tables.into_iter();
     let Some(mut first) = tables.next() else { return Err(ReadError::NoSheet(SHEET.into())) };
     // A list split over several sheets: each continuation has its own header row, which the
     // first sheet's layout already covers; rows keep their own sheet's numbers in messages.

@@ -4,5 +4,6 @@
 #![forbid(unsafe_code)]
 
 pub mod exchange;
+pub mod help_sheets;
 pub mod households;
 pub mod sheet;

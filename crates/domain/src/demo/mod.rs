@@ -95,11 +95,13 @@ pub struct DemoConfig {
     pub households: u64,
     /// The registry year; the demo stands on 1 November of it, just before a campaign.
     pub year: i32,
+    /// Place the deliberate data problems (on by default; off for clean benchmark data).
+    pub defects: bool,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { seed: 20_171_106, households: 12_000, year: 2017 }
+        Self { seed: 20_171_106, households: 12_000, year: 2017, defects: true }
     }
 }
 
@@ -270,6 +272,12 @@ impl DemoPlan {
         &self.villages[pos.saturating_sub(1)]
     }
 
+    /// Whether to place a defect of this kind here. The draw is made even when defects are off,
+    /// so that a city without defects stays close to the one with them.
+    fn defect(&self, r: &mut DemoRng, kind: DefectKind) -> bool {
+        r.chance(kind.rate_per_mille()) && self.config.defects
+    }
+
     fn generate(&self, index: u64, allow_duplicate: bool) -> DemoHousehold {
         let cfg = self.config;
         let q = self.quota_of(index);
@@ -294,23 +302,23 @@ impl DemoPlan {
         // Member-level problems.
         for (i, m) in members.iter_mut().enumerate() {
             let age = age_on(m.birth_date, as_of);
-            if r.chance(DefectKind::BadCheckDigit.rate_per_mille()) {
+            if self.defect(&mut r, DefectKind::BadCheckDigit) {
                 m.id_number = break_check_digit(&m.id_number);
                 defects.push(Defect { kind: DefectKind::BadCheckDigit, member: Some(i) });
-            } else if r.chance(DefectKind::SexMismatch.rate_per_mille()) && m.relation.implied_sex().is_none() {
+            } else if self.defect(&mut r, DefectKind::SexMismatch) && m.relation.implied_sex().is_none() {
                 m.sex = if m.sex == Sex::Male { Sex::Female } else { Sex::Male };
                 defects.push(Defect { kind: DefectKind::SexMismatch, member: Some(i) });
             }
-            if age < 16 && r.chance(DefectKind::MinorAbleToWork.rate_per_mille()) {
+            if age < 16 && self.defect(&mut r, DefectKind::MinorAbleToWork) {
                 m.labour_ability = LabourAbility::Able;
                 defects.push(Defect { kind: DefectKind::MinorAbleToWork, member: Some(i) });
             }
-            if r.chance(DefectKind::NoMedicalInsurance.rate_per_mille()) {
+            if self.defect(&mut r, DefectKind::NoMedicalInsurance) {
                 m.medical_insurance = false;
                 defects.push(Defect { kind: DefectKind::NoMedicalInsurance, member: Some(i) });
             }
             if (6..=15).contains(&age) && m.school_stage != SchoolStage::NotInSchool {
-                if r.chance(DefectKind::Dropout.rate_per_mille()) {
+                if self.defect(&mut r, DefectKind::Dropout) {
                     m.school_stage = SchoolStage::NotInSchool;
                     defects.push(Defect { kind: DefectKind::Dropout, member: Some(i) });
                 } else if r.chance(5) {
@@ -320,7 +328,7 @@ impl DemoPlan {
                 }
             }
         }
-        if members.len() >= 2 && r.chance(DefectKind::HeadCount.rate_per_mille()) {
+        if members.len() >= 2 && self.defect(&mut r, DefectKind::HeadCount) {
             if r.chance(500) {
                 members[0].relation = Relation::Other;
             } else {
@@ -328,7 +336,7 @@ impl DemoPlan {
             }
             defects.push(Defect { kind: DefectKind::HeadCount, member: Some(0) });
         }
-        if allow_duplicate && index > 0 && members.len() >= 2 && r.chance(DefectKind::DuplicateId.rate_per_mille()) {
+        if allow_duplicate && index > 0 && members.len() >= 2 && self.defect(&mut r, DefectKind::DuplicateId) {
             let other = self.generate(index - 1, false);
             let last = members.len() - 1;
             members[last].id_number = other.members[0].id_number.clone();
@@ -389,7 +397,7 @@ impl DemoPlan {
             HouseholdStatus::Removed => r.range(9_000, 20_000),
         };
         if matches!(status, HouseholdStatus::PreExit | HouseholdStatus::Exited)
-            && r.chance(DefectKind::ExitedBelowStandard.rate_per_mille())
+            && self.defect(&mut r, DefectKind::ExitedBelowStandard)
         {
             per_capita = exit - r.range(100, 1_500);
             defects.push(Defect { kind: DefectKind::ExitedBelowStandard, member: None });
@@ -398,12 +406,12 @@ impl DemoPlan {
         let size_i = members.len() as i64;
         let last_year = make_finance(&mut r, cfg.year - 1, per_capita * 85 / 100 * size_i, workers > 0, htype);
         let mut this_year = make_finance(&mut r, cfg.year, per_capita * size_i, workers > 0, htype);
-        if r.chance(DefectKind::ComponentsMismatch.rate_per_mille()) {
+        if self.defect(&mut r, DefectKind::ComponentsMismatch) {
             let off = Money::from_yuan(r.range(500, 5_000) * if r.chance(500) { 1 } else { -1 });
             this_year.declared_total_income = Some(this_year.total_income() + off);
             defects.push(Defect { kind: DefectKind::ComponentsMismatch, member: None });
         }
-        if r.chance(DefectKind::IncomeExpenditureDisagree.rate_per_mille()) {
+        if self.defect(&mut r, DefectKind::IncomeExpenditureDisagree) {
             let spent = (this_year.total_income().fen() * r.range(25, 50) / 10).max(2_000_000);
             this_year.living_expenditure = Some(Money::from_fen(spent));
             defects.push(Defect { kind: DefectKind::IncomeExpenditureDisagree, member: None });
@@ -411,7 +419,7 @@ impl DemoPlan {
 
         // Help: a cadre, the year's plan, measures and logs.
         let active = status.is_active();
-        let cadre = if r.chance(DefectKind::NoCadre.rate_per_mille()) {
+        let cadre = if self.defect(&mut r, DefectKind::NoCadre) {
             defects.push(Defect { kind: DefectKind::NoCadre, member: None });
             None
         } else {
@@ -432,7 +440,7 @@ impl DemoPlan {
         } else {
             &[MeasureCategory::Welfare, MeasureCategory::Health, MeasureCategory::AssetIncome, MeasureCategory::Social]
         };
-        let plan = if active && r.chance(DefectKind::NoHelpPlan.rate_per_mille()) {
+        let plan = if active && self.defect(&mut r, DefectKind::NoHelpPlan) {
             defects.push(Defect { kind: DefectKind::NoHelpPlan, member: None });
             None
         } else {
@@ -478,7 +486,7 @@ impl DemoPlan {
         if cadre.is_some() && status != HouseholdStatus::Removed {
             let start = identified_on.max(NaiveDate::from_ymd_opt(cfg.year - 1, 11, 1).unwrap_or(identified_on));
             let mut end = as_of;
-            if active && r.chance(DefectKind::StaleHelpLog.rate_per_mille()) {
+            if active && self.defect(&mut r, DefectKind::StaleHelpLog) {
                 end = as_of - Duration::days(r.range(100, 200));
                 defects.push(Defect { kind: DefectKind::StaleHelpLog, member: None });
             }
@@ -497,7 +505,7 @@ impl DemoPlan {
         }
         let urban = matches!(q.district_code.as_str(), "440703" | "440704");
         let book_rate = if urban { 600 } else { DefectKind::RecordBookNotKept.rate_per_mille() };
-        let provincial_format = !r.chance(book_rate);
+        let provincial_format = !(r.chance(book_rate) && cfg.defects);
         if !provincial_format {
             defects.push(Defect { kind: DefectKind::RecordBookNotKept, member: None });
         }
@@ -869,7 +877,7 @@ mod tests {
         // exactly when a BadCheckDigit defect was put on that member.
         for seed in [20_171_106, 7] {
             let tree = RegionTree::new(parse_region_file(JIANGMEN_CSV.as_bytes()).unwrap());
-            let p = DemoPlan::new(DemoConfig { seed, households: 12_000, year: 2017 }, &tree).unwrap();
+            let p = DemoPlan::new(DemoConfig { seed, households: 12_000, year: 2017, defects: true }, &tree).unwrap();
             for i in 0..p.len() {
                 let h = p.household(i);
                 for (k, m) in h.members.iter().enumerate() {
@@ -897,7 +905,7 @@ mod tests {
         #[test]
         fn any_seed_any_household_ids_validate_unless_broken(seed in proptest::prelude::any::<u64>(), index in 0u64..2_000) {
             let tree = RegionTree::new(parse_region_file(JIANGMEN_CSV.as_bytes()).unwrap());
-            let p = DemoPlan::new(DemoConfig { seed, households: 2_000, year: 2017 }, &tree).unwrap();
+            let p = DemoPlan::new(DemoConfig { seed, households: 2_000, year: 2017, defects: true }, &tree).unwrap();
             let h = p.household(index);
             for (k, m) in h.members.iter().enumerate() {
                 let bad = h.defects.iter().any(|d| d.member == Some(k) && matches!(d.kind, DefectKind::BadCheckDigit | DefectKind::DuplicateId));

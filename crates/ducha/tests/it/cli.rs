@@ -124,3 +124,63 @@ async fn audit_log_verify_passes_clean_and_names_the_record_edited_in_sql() {
     assert!(!ok);
     assert!(err.contains("审计链在第 5 条处断开") && err.contains("此前 4 条完好"), "{err}");
 }
+
+async fn help_plans_and_logs_import_from_csv(backend: Backend) {
+    use ducha_domain::access::Scope;
+    use ducha_domain::region::RegionCode;
+    let test_db = TestDb::new(backend).await;
+    let (ok, _, err) = run(&["demo", "--households", "400"], &test_db.url).await;
+    assert!(ok, "{err}");
+    let db = test_db.open().await;
+    let town = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let numbers = ducha_storage::registry::household_numbers(&db, &town, 2).await.unwrap();
+    let rec = ducha_storage::registry::household_by_number(&db, &town, &numbers[0]).await.unwrap().unwrap();
+    let cadre =
+        ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap().town_cadres[0]
+            .name
+            .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("计划.csv");
+    std::fs::write(
+        &plans,
+        format!(
+            "户编号,年度,目标人均纯收入,帮扶责任人,计划措施\n{},2018,9500,{cadre},产业帮扶、就业帮扶\n{},2018,9000,,金融帮扶\n",
+            numbers[0], numbers[1]
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["import", "plans", plans.to_str().unwrap()], &test_db.url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("已导入帮扶计划：新增 2、修改 0、未变 0"), "{out}");
+    let (ok, out, _) = run(&["import", "plans", plans.to_str().unwrap()], &test_db.url).await;
+    assert!(ok && out.contains("新增 0、修改 0、未变 2"), "the same file again changes nothing: {out}");
+    // The wrong template for the command, and a cadre who does not exist: refused whole.
+    let (ok, _, err) = run(&["import", "households", plans.to_str().unwrap()], &test_db.url).await;
+    assert!(!ok && err.contains("是帮扶计划的格式"), "{err}");
+    let logs = dir.path().join("日志.csv");
+    std::fs::write(
+        &logs,
+        format!(
+            "户编号,日期,帮扶责任人,地点,内容\n{0},2017-10-09,{cadre},入户,送鸡苗\n{0},2017-10-10,无此人,入户,回访\n",
+            numbers[0]
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = run(&["import", "logs", logs.to_str().unwrap()], &test_db.url).await;
+    assert!(!ok);
+    assert!(err.contains("第 3 行 C 列（帮扶责任人）") && err.contains("没有名为“无此人”"), "{err}");
+    let help = ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap();
+    assert!(!help.logs.iter().any(|(l, _)| l.content == "送鸡苗"), "nothing of the refused file was written");
+    std::fs::write(
+        &logs,
+        format!("户编号,日期,帮扶责任人,地点,内容\n{0},2017-10-09,{cadre},入户,送鸡苗\n", numbers[0]),
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["import", "logs", logs.to_str().unwrap()], &test_db.url).await;
+    assert!(ok && out.contains("已导入帮扶日志：新增 1"), "{out}{err}");
+    let help = ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap();
+    assert!(help.plans.iter().any(|(p, cats)| p.year == 2018 && cats.len() == 2));
+    assert!(help.logs.iter().any(|(l, name)| l.content == "送鸡苗" && name.as_deref() == Some(cadre.as_str())));
+}
+
+both_backends!(help_plans_and_logs_import_from_csv);

@@ -110,7 +110,21 @@ pub async fn save_plan(
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_help_writer(actor)?;
-    cadre_of_town(tx.conn(), &h, input.cadre_id, "cadre_id").await?;
+    let id = save_plan_in(&mut tx, &h, input, files).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The plan's writing, inside the caller's transaction (the form, the API and imports).
+async fn save_plan_in(
+    tx: &mut AuditTxn<'_>,
+    h: &household::Model,
+    input: &PlanInput,
+    files: &[Upload],
+) -> Result<i64, StorageError> {
+    let actor = tx.actor().clone();
+    let actor = &actor;
+    cadre_of_town(tx.conn(), h, input.cadre_id, "cadre_id").await?;
     let existing = plan::Entity::find()
         .filter(plan::Column::HouseholdId.eq(h.id))
         .filter(plan::Column::Year.eq(input.year))
@@ -199,9 +213,8 @@ pub async fn save_plan(
         .await?;
     }
     for f in files {
-        evidence::attach(&mut tx, "help_plan", id, &h, f).await?;
+        evidence::attach(tx, "help_plan", id, h, f).await?;
     }
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -254,8 +267,19 @@ pub async fn add_log(
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_help_writer(actor)?;
+    let id = add_log_in(&mut tx, &h, input, files).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn add_log_in(
+    tx: &mut AuditTxn<'_>,
+    h: &household::Model,
+    input: &LogInput,
+    files: &[Upload],
+) -> Result<i64, StorageError> {
     let cadre_id = input.cadre_id.or(h.cadre_id);
-    cadre_of_town(tx.conn(), &h, cadre_id, "cadre_id").await?;
+    cadre_of_town(tx.conn(), h, cadre_id, "cadre_id").await?;
     let saved = log::ActiveModel {
         id: NotSet,
         household_id: Set(h.id),
@@ -268,9 +292,8 @@ pub async fn add_log(
     .await?;
     tx.record::<(), _>("help_log", saved.id, Some(&h.village_code), "create", None, Some(input)).await?;
     for f in files {
-        evidence::attach(&mut tx, "help_log", saved.id, &h, f).await?;
+        evidence::attach(tx, "help_log", saved.id, h, f).await?;
     }
-    tx.commit().await?;
     Ok(saved.id)
 }
 
@@ -398,4 +421,189 @@ pub async fn add_cadre(db: &Db, actor: &Actor, k: &Cadre) -> Result<i64, Storage
     tx.record::<(), _>("cadre", saved.id, Some(&k.town_code), "create", None, Some(k)).await?;
     tx.commit().await?;
     Ok(saved.id)
+}
+
+/// What an import of plans or logs would do (or did).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HelpImportSummary {
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+}
+
+/// The households and cadres an import names, found once.
+struct Lookup {
+    households: std::collections::HashMap<String, household::Model>,
+    cadres: Vec<cadre::Model>,
+}
+
+async fn lookup<C: ConnectionTrait>(c: &C, numbers: Vec<String>) -> Result<Lookup, StorageError> {
+    let mut households = std::collections::HashMap::new();
+    for chunk in numbers.chunks(500) {
+        for h in household::Entity::find().filter(household::Column::Number.is_in(chunk.to_vec())).all(c).await? {
+            households.insert(h.number.clone(), h);
+        }
+    }
+    let towns: Vec<String> = households
+        .values()
+        .map(|h| h.town_code.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
+    let cadres = cadre::Entity::find().filter(cadre::Column::TownCode.is_in(towns)).all(c).await?;
+    Ok(Lookup { households, cadres })
+}
+
+impl Lookup {
+    /// The household of a number, if the actor may write to it.
+    fn household(&self, actor: &Actor, number: &str) -> Result<&household::Model, String> {
+        match self.households.get(number) {
+            Some(h) if actor.scope.contains(&h.village_code) => Ok(h),
+            _ => Err("户编号不存在或不在您的辖区内".into()),
+        }
+    }
+
+    /// A cadre of the household's town by name; several of that name are refused, not guessed.
+    fn cadre(&self, h: &household::Model, name: Option<&str>) -> Result<Option<i64>, String> {
+        let Some(name) = name else { return Ok(None) };
+        let found: Vec<&cadre::Model> =
+            self.cadres.iter().filter(|k| k.town_code == h.town_code && k.name == name).collect();
+        match found.as_slice() {
+            [one] => Ok(Some(one.id)),
+            [] => Err(format!("本镇（街）没有名为“{name}”的帮扶责任人，请先登记")),
+            _ => Err(format!("本镇（街）有 {} 名帮扶责任人叫“{name}”，无法区分", found.len())),
+        }
+    }
+}
+
+/// Import plans: a household's plan for a year is made or replaced; the same file twice changes
+/// nothing. With `write` false only the plan of the import is returned. All or nothing.
+pub async fn import_plans(
+    db: &Db,
+    actor: &Actor,
+    plans: &[ducha_domain::help::IncomingPlan],
+    write: bool,
+) -> Result<(HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+    use crate::registry::import::ImportProblem;
+    require_help_writer(actor)?;
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let l = lookup(tx.conn(), plans.iter().map(|p| p.number.clone()).collect()).await?;
+    let mut summary = HelpImportSummary::default();
+    let mut problems = Vec::new();
+    let mut todo = Vec::new();
+    for p in plans {
+        let h = match l.household(actor, &p.number) {
+            Ok(h) => h,
+            Err(m) => {
+                problems.push(ImportProblem { row: p.row, field: "户编号", message: m });
+                continue;
+            }
+        };
+        let cadre_id = match l.cadre(h, p.cadre_name.as_deref()) {
+            Ok(c) => c,
+            Err(m) => {
+                problems.push(ImportProblem { row: p.row, field: "帮扶责任人", message: m });
+                continue;
+            }
+        };
+        let input =
+            PlanInput { year: p.year, target_income: p.target_income, cadre_id, categories: p.categories.clone() };
+        let existing = plan::Entity::find()
+            .filter(plan::Column::HouseholdId.eq(h.id))
+            .filter(plan::Column::Year.eq(p.year))
+            .one(tx.conn())
+            .await?;
+        match existing {
+            Some(e) => {
+                let mut items: Vec<String> = plan_item::Entity::find()
+                    .filter(plan_item::Column::PlanId.eq(e.id))
+                    .all(tx.conn())
+                    .await?
+                    .into_iter()
+                    .map(|i| i.category)
+                    .collect();
+                let mut wanted: Vec<String> = input.categories.iter().map(|c| c.code().to_string()).collect();
+                items.sort();
+                wanted.sort();
+                if e.target_income == input.target_income.fen() && e.cadre_id == input.cadre_id && items == wanted {
+                    summary.unchanged += 1;
+                } else {
+                    summary.changed += 1;
+                    todo.push((h.clone(), input));
+                }
+            }
+            None => {
+                summary.new += 1;
+                todo.push((h.clone(), input));
+            }
+        }
+    }
+    if write && problems.is_empty() {
+        for (h, input) in &todo {
+            save_plan_in(&mut tx, h, input, &[]).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok((summary, problems))
+}
+
+/// Import logs: a log already recorded (same household, date and content) is not added again.
+pub async fn import_logs(
+    db: &Db,
+    actor: &Actor,
+    logs: &[ducha_domain::help::IncomingLog],
+    write: bool,
+) -> Result<(HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+    use crate::registry::import::ImportProblem;
+    require_help_writer(actor)?;
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let l = lookup(tx.conn(), logs.iter().map(|p| p.number.clone()).collect()).await?;
+    let mut summary = HelpImportSummary::default();
+    let mut problems = Vec::new();
+    let mut todo = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for g in logs {
+        let h = match l.household(actor, &g.number) {
+            Ok(h) => h,
+            Err(m) => {
+                problems.push(ImportProblem { row: g.row, field: "户编号", message: m });
+                continue;
+            }
+        };
+        let cadre_id = match l.cadre(h, g.cadre_name.as_deref()) {
+            Ok(c) => c,
+            Err(m) => {
+                problems.push(ImportProblem { row: g.row, field: "帮扶责任人", message: m });
+                continue;
+            }
+        };
+        let already = log::Entity::find()
+            .filter(log::Column::HouseholdId.eq(h.id))
+            .filter(log::Column::VisitedOn.eq(g.visited_on))
+            .filter(log::Column::Content.eq(g.content.clone()))
+            .one(tx.conn())
+            .await?
+            .is_some();
+        if already || !seen.insert((h.id, g.visited_on, g.content.clone())) {
+            summary.unchanged += 1;
+        } else {
+            summary.new += 1;
+            todo.push((
+                h.clone(),
+                LogInput {
+                    visited_on: g.visited_on,
+                    cadre_id,
+                    content: g.content.clone(),
+                    location: g.location.clone(),
+                },
+            ));
+        }
+    }
+    if write && problems.is_empty() {
+        for (h, input) in &todo {
+            add_log_in(&mut tx, h, input, &[]).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok((summary, problems))
 }

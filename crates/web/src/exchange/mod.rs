@@ -21,6 +21,7 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/imports", page)
         .post("/imports", upload)
         .get("/imports/template.xlsx", template)
+        .get("/imports/help-template.xlsx", help_template)
         .get("/imports/{id}", job_page)
         .post("/imports/{id}/commit", commit)
         .get("/households/export.xlsx", export)
@@ -29,6 +30,11 @@ pub fn routes(r: Routes) -> Routes {
 /// What a job's page shows, kept with the job.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
+    /// "households", "plans" or "logs".
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub help: Option<ducha_storage::help::store::HelpImportSummary>,
     pub summary: ImportSummary,
     pub errors: Vec<CellError>,
     pub notes: Vec<String>,
@@ -39,6 +45,14 @@ pub struct Report {
 impl Report {
     fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+fn kind_code(k: ducha_reports::help_sheets::Kind) -> &'static str {
+    match k {
+        ducha_reports::help_sheets::Kind::Households => "households",
+        ducha_reports::help_sheets::Kind::Plans => "plans",
+        ducha_reports::help_sheets::Kind::Logs => "logs",
     }
 }
 
@@ -82,7 +96,15 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
             let message = (o.parsed.rows == 0).then(|| "文件中没有数据行".to_string());
             (
                 status,
-                Report { summary: o.summary, errors: o.errors, notes: o.parsed.notes, rows: o.parsed.rows, message },
+                Report {
+                    kind: kind_code(o.kind).into(),
+                    help: o.help,
+                    summary: o.summary,
+                    errors: o.errors,
+                    notes: o.parsed.notes,
+                    rows: o.parsed.rows,
+                    message,
+                },
             )
         }
         // A file that cannot be read at all is a refusal with its reason, not a server error.
@@ -172,6 +194,8 @@ async fn commit(
             Ok(o) if o.committed => (
                 "done",
                 Report {
+                    kind: kind_code(o.kind).into(),
+                    help: o.help,
                     summary: o.summary,
                     errors: vec![],
                     notes: o.parsed.notes,
@@ -182,6 +206,8 @@ async fn commit(
             Ok(o) => (
                 "failed",
                 Report {
+                    kind: kind_code(o.kind).into(),
+                    help: o.help,
                     summary: o.summary,
                     errors: o.errors,
                     notes: o.parsed.notes,
@@ -218,6 +244,11 @@ fn xlsx(bytes: Vec<u8>, filename: &str) -> Response {
 async fn template(_me: CurrentUser) -> Result<Response, WebError> {
     let bytes = ducha_reports::households::template().map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(xlsx(bytes, "贫困户导入模板.xlsx"))
+}
+
+async fn help_template(_me: CurrentUser) -> Result<Response, WebError> {
+    let bytes = ducha_reports::help_sheets::templates().map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok(xlsx(bytes, "帮扶计划和日志导入模板.xlsx"))
 }
 
 /// The household list, with its filters, as xlsx; masked for roles without the personal-data right.

@@ -1,0 +1,217 @@
+//! The help-plan (帮扶计划) and help-log (帮扶日志) templates: one row per plan or log, the
+//! household by its number and the cadre by name. Read with the same cell rules as households.
+
+use chrono::NaiveDate;
+use ducha_domain::Money;
+use ducha_domain::help::{IncomingLog, IncomingPlan, MeasureCategory};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::registry::parse_date;
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+
+use crate::households::CellError;
+use crate::sheet::{Table, column_letters, date_text, text};
+
+pub const PLAN_SHEET: &str = "帮扶计划";
+pub const LOG_SHEET: &str = "帮扶日志";
+pub const PLAN_HEADERS: [&str; 5] = ["户编号", "年度", "目标人均纯收入", "帮扶责任人", "计划措施"];
+pub const LOG_HEADERS: [&str; 5] = ["户编号", "日期", "帮扶责任人", "地点", "内容"];
+
+/// Which template a sheet follows, from its header row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Households,
+    Plans,
+    Logs,
+}
+
+fn header(table: &Table) -> Option<(usize, Vec<String>)> {
+    table
+        .rows
+        .iter()
+        .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
+        .map(|(n, c)| (*n, c.iter().map(|x| text(x).unwrap_or_default()).collect()))
+}
+
+pub fn detect(table: &Table) -> Kind {
+    let Some((_, h)) = header(table) else { return Kind::Households };
+    let has = |name: &str| h.iter().any(|x| x == name);
+    if has("计划措施") && has("年度") {
+        Kind::Plans
+    } else if has("内容") && has("日期") && !has("姓名") {
+        Kind::Logs
+    } else {
+        Kind::Households
+    }
+}
+
+/// One data row: its number, and (header, value) pairs.
+type Row = (usize, Vec<(String, String)>);
+
+/// The rows of a sheet with the given headers, and the errors in reading them.
+fn rows(table: &Table, headers: &[&str]) -> (Vec<Row>, Vec<CellError>) {
+    let mut errors = Vec::new();
+    let Some((hrow, h)) = header(table) else { return (vec![], errors) };
+    let mut at = Vec::new();
+    for want in headers {
+        match h.iter().position(|x| x == want) {
+            Some(i) => at.push((want.to_string(), i)),
+            None => errors.push(CellError {
+                sheet: table.sheet.clone(),
+                row: hrow,
+                column: String::new(),
+                header: String::new(),
+                message: format!("缺少列“{want}”（模板的列为：{}）", headers.join("、")),
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    for (n, cells) in table.rows.iter().filter(|(n, _)| *n > hrow) {
+        if cells.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        let mut values = Vec::new();
+        for (name, i) in &at {
+            let cell = cells.get(*i).cloned().unwrap_or(crate::sheet::Cell::Empty);
+            let v = if name == "日期" { date_text(&cell).map(|(t, _)| t) } else { text(&cell) };
+            match v {
+                Ok(v) => values.push((name.clone(), v)),
+                Err(m) => errors.push(CellError {
+                    sheet: table.sheet.clone(),
+                    row: *n,
+                    column: column_letters(*i),
+                    header: name.clone(),
+                    message: m,
+                }),
+            }
+        }
+        out.push((*n, values));
+    }
+    (out, errors)
+}
+
+fn col(table: &Table, name: &str) -> String {
+    header(table).and_then(|(_, h)| h.iter().position(|x| x == name)).map(column_letters).unwrap_or_default()
+}
+
+fn get(values: &[(String, String)], name: &str) -> String {
+    values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+pub fn parse_plans(table: &Table, this_year: i32) -> (Vec<IncomingPlan>, Vec<CellError>) {
+    let (rows, mut errors) = rows(table, &PLAN_HEADERS);
+    let err = |row: usize, name: &str, message: String| CellError {
+        sheet: table.sheet.clone(),
+        row,
+        column: col(table, name),
+        header: name.into(),
+        message,
+    };
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let number = get(&v, "户编号");
+        if number.is_empty() {
+            errors.push(err(row, "户编号", "户编号不能为空".into()));
+            continue;
+        }
+        let year = match get(&v, "年度").parse::<i32>() {
+            Ok(y) if (2014..=this_year + 1).contains(&y) => Some(y),
+            _ => {
+                errors.push(err(
+                    row,
+                    "年度",
+                    format!("年度“{}”应为 2014 至 {} 之间的年份", get(&v, "年度"), this_year + 1),
+                ));
+                None
+            }
+        };
+        let target = match Money::parse_yuan(&get(&v, "目标人均纯收入")) {
+            Ok(m) if m > Money::ZERO => Some(m),
+            Ok(_) => {
+                errors.push(err(row, "目标人均纯收入", "目标人均纯收入应大于 0".into()));
+                None
+            }
+            Err(e) => {
+                errors.push(err(row, "目标人均纯收入", e.to_string()));
+                None
+            }
+        };
+        let mut categories = Vec::new();
+        for c in get(&v, "计划措施").split(['、', ',', '，', ';', '；']).map(str::trim).filter(|c| !c.is_empty())
+        {
+            match MeasureCategory::parse(c) {
+                Ok(k) if !categories.contains(&k) => categories.push(k),
+                Ok(_) => {}
+                Err(e) => errors.push(err(row, "计划措施", e.to_string())),
+            }
+        }
+        if categories.is_empty() {
+            errors.push(err(row, "计划措施", "请至少写一项计划措施".into()));
+        }
+        let cadre = Some(get(&v, "帮扶责任人")).filter(|c| !c.is_empty());
+        if let (Some(year), Some(target_income)) = (year, target) {
+            out.push(IncomingPlan { row, number, year, target_income, cadre_name: cadre, categories });
+        }
+    }
+    (out, errors)
+}
+
+pub fn parse_logs(table: &Table, today: NaiveDate) -> (Vec<IncomingLog>, Vec<CellError>) {
+    let (rows, mut errors) = rows(table, &LOG_HEADERS);
+    let err = |row: usize, name: &str, message: String| CellError {
+        sheet: table.sheet.clone(),
+        row,
+        column: col(table, name),
+        header: name.into(),
+        message,
+    };
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let number = get(&v, "户编号");
+        if number.is_empty() {
+            errors.push(err(row, "户编号", "户编号不能为空".into()));
+            continue;
+        }
+        let date = match parse_date(&get(&v, "日期")) {
+            Ok(d) if d <= today => Some(d),
+            Ok(_) => {
+                errors.push(err(row, "日期", "日期不能晚于今天".into()));
+                None
+            }
+            Err(m) => {
+                errors.push(err(row, "日期", m));
+                None
+            }
+        };
+        let content = get(&v, "内容");
+        if content.is_empty() {
+            errors.push(err(row, "内容", "请写明帮扶内容".into()));
+            continue;
+        }
+        if let Some(visited_on) = date {
+            out.push(IncomingLog {
+                row,
+                number,
+                visited_on,
+                cadre_name: Some(get(&v, "帮扶责任人")).filter(|c| !c.is_empty()),
+                location: Some(get(&v, "地点")).filter(|c| !c.is_empty()),
+                content,
+            });
+        }
+    }
+    (out, errors)
+}
+
+/// The empty templates for plans and logs.
+pub fn templates() -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    for (name, headers) in [(PLAN_SHEET, PLAN_HEADERS), (LOG_SHEET, LOG_HEADERS)] {
+        let ws = wb.add_worksheet();
+        ws.set_name(name)?;
+        for (i, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, *h, &bold)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+    }
+    wb.save_to_buffer()
+}
