@@ -544,6 +544,62 @@ impl DemoPlan {
     }
 }
 
+/// Random ID numbers collide now and then (two people of one place born on one day drawing the
+/// same sequence): a real register has no such accidents, so households are passed through this,
+/// in index order, before they are written. A collision moves the later person's sequence on (same
+/// sex) until the number is free. Deliberate duplicates (`DuplicateId`) are kept, and follow the
+/// number their original ended up with.
+#[derive(Debug, Default)]
+pub struct UniqueIds {
+    /// The first 17 digits of every number handed out.
+    seen: std::collections::HashSet<u64>,
+    /// The previous household's head: (as generated, as written).
+    last_head: Option<(String, String)>,
+}
+
+impl UniqueIds {
+    pub fn apply(&mut self, h: &mut DemoHousehold) {
+        let deliberate: Vec<usize> =
+            h.defects.iter().filter(|d| d.kind == DefectKind::DuplicateId).filter_map(|d| d.member).collect();
+        let bad_check: Vec<usize> =
+            h.defects.iter().filter(|d| d.kind == DefectKind::BadCheckDigit).filter_map(|d| d.member).collect();
+        let raw_head = h.members.first().map(|m| m.id_number.clone());
+        for (k, m) in h.members.iter_mut().enumerate() {
+            if deliberate.contains(&k) {
+                if let Some((raw, fixed)) = &self.last_head
+                    && *raw == m.id_number
+                {
+                    m.id_number = fixed.clone();
+                }
+                continue;
+            }
+            let Some(mut key) = m.id_number.get(..17).and_then(|d| d.parse::<u64>().ok()) else { continue };
+            if self.seen.contains(&key) {
+                // Same place and birth date: the next free sequence number of the same parity.
+                let base = key - key % 1000;
+                let mut seq = key % 1000;
+                for _ in 0..500 {
+                    seq = (seq + 2) % 1000;
+                    if !self.seen.contains(&(base + seq)) {
+                        break;
+                    }
+                }
+                key = base + seq;
+                let first17 = format!("{key:017}");
+                let check = if bad_check.contains(&k) {
+                    let right = check_char(first17.as_bytes());
+                    if right == '0' { '1' } else { '0' }
+                } else {
+                    check_char(first17.as_bytes())
+                };
+                m.id_number = format!("{first17}{check}");
+            }
+            self.seen.insert(key);
+        }
+        self.last_head = raw_head.zip(h.members.first().map(|m| m.id_number.clone()));
+    }
+}
+
 fn make_cadre(seed: u64, index: u64, town_code: &str, k: u64) -> Cadre {
     let mut r = DemoRng::for_item(seed, STREAM_CADRE, index);
     let sex = if r.chance(600) { Sex::Male } else { Sex::Female };
@@ -869,6 +925,31 @@ mod tests {
         for kind in <DefectKind as crate::Labelled>::ALL {
             assert!(counts.get(kind).copied().unwrap_or(0) > 0, "no {kind} placed");
         }
+    }
+
+    #[test]
+    fn after_unique_ids_only_deliberate_duplicates_repeat() {
+        let p = plan(20_000);
+        let mut unique = UniqueIds::default();
+        let mut seen: HashMap<String, (u64, usize)> = HashMap::new();
+        let mut repeats = 0;
+        for i in 0..p.len() {
+            let mut h = p.household(i);
+            unique.apply(&mut h);
+            for (k, m) in h.members.iter().enumerate() {
+                let deliberate = h.defects.iter().any(|d| d.kind == DefectKind::DuplicateId && d.member == Some(k));
+                let broken = h.defects.iter().any(|d| d.kind == DefectKind::BadCheckDigit && d.member == Some(k));
+                if !deliberate {
+                    assert_eq!(IdNumber::parse(&m.id_number).is_err(), broken, "{}", m.id_number);
+                }
+                if let Some(first) = seen.insert(m.id_number.clone(), (i, k)) {
+                    assert!(deliberate, "household {i} member {k} repeats {first:?} by accident: {}", m.id_number);
+                    repeats += 1;
+                }
+            }
+        }
+        let placed = (0..p.len()).map(|i| p.household(i).defects.iter().filter(|d| d.kind == DefectKind::DuplicateId).count()).sum::<usize>();
+        assert_eq!(repeats, placed, "every deliberate duplicate is a duplicate");
     }
 
     #[test]

@@ -5,7 +5,7 @@ pub mod defect;
 
 use chrono::Utc;
 use ducha_domain::access::Actor;
-use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan};
+use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan, UniqueIds};
 use ducha_domain::labelled::Labelled;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait};
@@ -77,9 +77,13 @@ pub async fn load(
     insert_chunks(txn, cadres).await?;
 
     let mut start = 0;
+    let mut unique = UniqueIds::default();
     while start < plan.len() {
         let end = (start + BATCH).min(plan.len());
-        let batch: Vec<DemoHousehold> = (start..end).map(|i| plan.household(i)).collect();
+        let mut batch: Vec<DemoHousehold> = (start..end).map(|i| plan.household(i)).collect();
+        for h in batch.iter_mut() {
+            unique.apply(h);
+        }
         write_batch(txn, &batch, now, &mut summary).await?;
         progress(end, plan.len());
         start = end;
