@@ -210,6 +210,7 @@ async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
                 ducha_reports::exchange::export(db, &actor, &filter, |n| bar.set_message(format!("已导出 {n} 户")))
                     .await?;
             bar.finish_and_clear();
+            let n = n.households;
             std::fs::write(&out, bytes).with_context(|| format!("无法写入 {}", out.display()))?;
             let masked = if actor.role.sees_personal_data() { "" } else { "（个人信息已遮盖）" };
             println!("已导出 {n} 户到 {}{masked}，用时 {:.1} 秒", out.display(), started.elapsed().as_secs_f64());

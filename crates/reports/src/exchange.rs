@@ -152,13 +152,20 @@ pub async fn import(
     Ok(outcome)
 }
 
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportCount {
+    pub households: u64,
+    pub cells: u64,
+}
+
 /// Export a filtered list in scope; personal data masked unless the actor has the right.
 pub async fn export(
     db: &Db,
     actor: &Actor,
     filter: &HouseholdFilter,
     progress: impl Fn(u64),
-) -> Result<(Vec<u8>, u64), ExchangeError> {
+) -> Result<(Vec<u8>, ExportCount), ExchangeError> {
     export_with(db, actor, filter, Exporter::new(!actor.role.sees_personal_data()), progress).await
 }
 
@@ -169,7 +176,7 @@ pub async fn export_with(
     filter: &HouseholdFilter,
     mut out: Exporter,
     progress: impl Fn(u64),
-) -> Result<(Vec<u8>, u64), ExchangeError> {
+) -> Result<(Vec<u8>, ExportCount), ExchangeError> {
     let tree = regions::tree(db).await?;
     let mut after = 0;
     let mut count = 0u64;
@@ -187,5 +194,6 @@ pub async fn export_with(
         }
         progress(count);
     }
-    Ok((out.finish()?, count))
+    let cells = out.cells;
+    Ok((out.finish()?, ExportCount { households: count, cells }))
 }

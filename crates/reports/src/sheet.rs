@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, DataType, Reader, Xlsx};
+use calamine::{DataRef, DataType, Reader, Xlsx};
 use chrono::NaiveDate;
 
 /// One cell, as found.
@@ -60,21 +60,6 @@ pub fn from_serial(n: f64) -> Option<NaiveDate> {
     (n.fract() == 0.0 && (1.0..=2_958_465.0).contains(&n)).then(|| excel_epoch() + chrono::Duration::days(n as i64))
 }
 
-fn cell_of(d: &Data) -> Cell {
-    match d {
-        Data::Empty => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Float(f) => Cell::Number(*f),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(_) | Data::DateTimeIso(_) => {
-            d.as_datetime().map_or(Cell::Text(d.to_string()), |dt| Cell::Date(dt.date()))
-        }
-        Data::DurationIso(s) => Cell::Text(s.clone()),
-        Data::Error(e) => Cell::Text(format!("#{e:?}")),
-    }
-}
-
 /// Read the sheets whose names begin with `sheet` (a long list continues on "名(2)", "名(3)", …;
 /// the first sheet if none is so named) of an xlsx, or a csv, into rows of cells.
 pub fn read(filename: &str, bytes: &[u8], sheet: &str) -> Result<Vec<Table>, ReadError> {
@@ -110,21 +95,50 @@ fn read_xlsx(filename: &str, bytes: &[u8], sheet: &str) -> Result<Vec<Table>, Re
     chosen.into_iter().map(|name| read_sheet(&mut wb, &name).map_err(bad)).collect()
 }
 
+fn cell_of_ref(d: &DataRef<'_>) -> Cell {
+    match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::SharedString(s) => Cell::Text((*s).to_string()),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::Error(e) => Cell::Text(format!("#{e:?}")),
+        DataRef::DateTimeIso(s) => d.as_datetime().map_or_else(|| Cell::Text(s.clone()), |dt| Cell::Date(dt.date())),
+        DataRef::DateTime(x) => d.as_datetime().map_or_else(|| Cell::Number(x.as_f64()), |dt| Cell::Date(dt.date())),
+    }
+}
+
+/// A sheet's cells, streamed (no intermediate range of the whole sheet), by row.
 fn read_sheet(wb: &mut Xlsx<Cursor<&[u8]>>, name: &str) -> Result<Table, calamine::XlsxError> {
     let name = name.to_string();
-    let range = wb.worksheet_range(&name)?;
-    let (r0, c0) = range.start().unwrap_or((0, 0));
-    let width = range.width();
-    let mut rows: Vec<(usize, Vec<Cell>)> = range
-        .rows()
-        .enumerate()
-        .map(|(i, r)| {
-            let mut cells = vec![Cell::Empty; c0 as usize];
-            cells.extend(r.iter().map(cell_of));
-            cells.resize(c0 as usize + width, Cell::Empty);
-            (r0 as usize + i + 1, cells)
-        })
-        .collect();
+    let mut rows: Vec<(usize, Vec<Cell>)> = Vec::new();
+    {
+        let mut reader = wb.worksheet_cells_reader(&name)?;
+        while let Some(c) = reader.next_cell()? {
+            let (r, col) = c.get_position();
+            let cell = cell_of_ref(c.get_value());
+            if cell == Cell::Empty {
+                continue;
+            }
+            let row = r as usize + 1;
+            if rows.last().is_none_or(|(n, _)| *n != row) {
+                rows.push((row, Vec::new()));
+            }
+            if let Some((_, cells)) = rows.last_mut() {
+                let col = col as usize;
+                if cells.len() <= col {
+                    cells.resize(col + 1, Cell::Empty);
+                }
+                cells[col] = cell;
+            }
+        }
+    }
+    // Every row as wide as the widest, so that columns line up.
+    let width = rows.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    for (_, cells) in rows.iter_mut() {
+        cells.resize(width, Cell::Empty);
+    }
     let mut notes = Vec::new();
     // A merged cell holds its value in its first cell only: spread it over the region, as a
     // reader of the sheet sees it.

@@ -24,7 +24,7 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     let office = Actor::command_line("test");
     let all = HouseholdFilter::default();
     let (bytes, n) = exchange::export(&app.db, &office, &all, |_| {}).await.unwrap();
-    assert_eq!(n, 1_500);
+    assert_eq!(n.households, 1_500);
     let audit_before = audit::count(&app.db).await.unwrap();
     let o = exchange::import(&app.db, &office, "导出.xlsx", &bytes, today(), |_, _| {}).await.unwrap();
     assert!(o.errors.is_empty(), "{:?}", &o.errors[..o.errors.len().min(5)]);
