@@ -67,7 +67,10 @@ async fn main() -> Result<()> {
                 after = last.0.id;
                 for (h, ms) in batch {
                     let household = ducha_storage::registry::to_household(&h)?;
-                    let members = ms.iter().map(|m| ducha_storage::registry::to_member(m).map(|x| (m.seq, x))).collect::<Result<Vec<_>, _>>()?;
+                    let members = ms
+                        .iter()
+                        .map(|m| ducha_storage::registry::to_member(m).map(|x| (m.seq, x)))
+                        .collect::<Result<Vec<_>, _>>()?;
                     let village_name = tree.get(&h.village_code).map(|v| v.name.clone()).unwrap_or_default();
                     all.push(ducha_reports::households::ExportHousehold { household, village_name, members });
                 }
@@ -80,7 +83,12 @@ async fn main() -> Result<()> {
             let cells = x.cells;
             let bytes = x.finish()?;
             let secs = t.elapsed().as_secs_f64();
-            println!("write households={} cells={cells} bytes={} seconds={secs:.2} cells_per_second={:.0}", all.len(), bytes.len(), cells as f64 / secs);
+            println!(
+                "write households={} cells={cells} bytes={} seconds={secs:.2} cells_per_second={:.0}",
+                all.len(),
+                bytes.len(),
+                cells as f64 / secs
+            );
         }
         "calamine" => {
             let bytes = std::fs::read(arg(1)?)?;

@@ -2,7 +2,7 @@
 //! date, three-digit sequence (odd for men, even for women) and an ISO 7064 MOD 11-2 check
 //! character (0–9 or X).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::registry::Sex;
 
@@ -79,9 +79,10 @@ impl IdNumber {
             return Err(IdError::UnknownProvince(s[..2].to_string()));
         }
         let birth = &s[6..14];
-        match NaiveDate::parse_from_str(birth, "%Y%m%d") {
+        let (y, m, d) = (birth[..4].parse::<i32>(), birth[4..6].parse::<u32>(), birth[6..].parse::<u32>());
+        match (y, m, d) {
             // Nobody registered today was born before 1890; earlier years are typing errors.
-            Ok(d) if d.year() >= 1890 => {}
+            (Ok(y), Ok(m), Ok(d)) if y >= 1890 && NaiveDate::from_ymd_opt(y, m, d).is_some() => {}
             _ => return Err(IdError::BadBirthDate(birth.to_string())),
         }
         let expected = check_char(&s.as_bytes()[..17]);
@@ -110,7 +111,9 @@ impl IdNumber {
 
     pub fn birth_date(&self) -> NaiveDate {
         // Checked by `parse`.
-        NaiveDate::parse_from_str(&self.0[6..14], "%Y%m%d").unwrap_or_default()
+        let b = &self.0[6..14];
+        let (y, m, d) = (b[..4].parse().unwrap_or(1890), b[4..6].parse().unwrap_or(1), b[6..].parse().unwrap_or(1));
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
     }
 
     pub fn sex(&self) -> Sex {

@@ -119,14 +119,14 @@ pub fn parse_tables(tables: Vec<Table>, tree: &RegionTree, today: NaiveDate) -> 
 }
 
 struct Layout {
-    /// Template column index → file column index.
-    at: HashMap<usize, usize>,
+    /// Template column index → file column index (None: the file lacks the column).
+    at: Vec<Option<usize>>,
 }
 
 fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)> {
     // The header is the first row that is not empty.
     let (header_row, cells) = table.rows.iter().find(|(_, c)| c.iter().any(|x| !x.is_empty()))?;
-    let mut at = HashMap::new();
+    let mut at: HashMap<usize, usize> = HashMap::new();
     for (i, c) in cells.iter().enumerate() {
         let name = text(c).unwrap_or_default();
         if name.is_empty() {
@@ -170,6 +170,7 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
             });
         }
     }
+    let at = (0..COLUMNS.len()).map(|k| at.get(&k).copied()).collect();
     Some((*header_row, Layout { at }))
 }
 
@@ -200,12 +201,17 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
     if !out.errors.is_empty() {
         return out;
     }
-    out.columns = lay.at.iter().map(|(k, i)| (COLUMNS[*k].1.to_string(), column_letters(*i))).collect();
+    out.columns = lay
+        .at
+        .iter()
+        .enumerate()
+        .filter_map(|(k, i)| i.map(|i| (COLUMNS[k].1.to_string(), column_letters(i))))
+        .collect();
     let sheet = table.sheet.clone();
     let err_at = |row: usize, k: usize, message: String| CellError {
         sheet: sheet.clone(),
         row,
-        column: lay.at.get(&k).map(|i| column_letters(*i)).unwrap_or_default(),
+        column: lay.at[k].map(column_letters).unwrap_or_default(),
         header: COLUMNS[k].0.to_string(),
         message,
     };
@@ -214,22 +220,27 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
     let mut order: Vec<String> = Vec::new();
     // Per household number: the first row, its household values, and its members.
     let mut groups: HashMap<String, Group> = HashMap::new();
-    for (row, cells) in table.rows.iter().filter(|(n, _)| *n > header_row) {
+    for (row, mut cells) in table.rows.into_iter().filter(|(n, _)| *n > header_row) {
         if cells.iter().all(Cell::is_empty) {
             continue;
         }
+        let row = &row;
         out.rows += 1;
         let mut values = vec![String::new(); COLUMNS.len()];
         let mut bad = false;
         for (k, (_, field, _)) in COLUMNS.iter().enumerate() {
-            let Some(cell) = lay.at.get(&k).and_then(|i| cells.get(*i)) else { continue };
+            let Some(cell) = lay.at[k].and_then(|i| cells.get_mut(i)) else { continue };
             let v = if ["identified_on", "birth_date"].contains(field) {
                 date_text(cell).map(|(t, serial)| {
                     serial_dates += usize::from(serial);
                     t
                 })
             } else {
-                text(cell)
+                // The table is ours to take apart: text cells move, not copy.
+                match std::mem::replace(cell, Cell::Empty) {
+                    Cell::Text(t) if t.trim().len() == t.len() => Ok(t),
+                    other => text(&other),
+                }
             };
             match v {
                 Ok(t) => values[k] = t,
@@ -357,7 +368,8 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
             if mv.iter().all(String::is_empty) {
                 continue; // a household row without a member
             }
-            let m = |f: &str| mv[field_index(f) - member_offset].clone();
+            let mut mv = mv;
+            let mut m = |f: &str| std::mem::take(&mut mv[field_index(f) - member_offset]);
             let raw_id = m("id_number");
             if raw_id.contains('*') {
                 out.errors.push(err_at(

@@ -92,7 +92,40 @@ fn read_xlsx(filename: &str, bytes: &[u8], sheet: &str) -> Result<Vec<Table>, Re
     if chosen.is_empty() {
         return Err(ReadError::NoSheet(sheet.into()));
     }
-    chosen.into_iter().map(|name| read_sheet(&mut wb, &name).map_err(bad)).collect()
+    let merges = has_merged_cells(bytes);
+    chosen.into_iter().map(|name| read_sheet(&mut wb, &name, merges).map_err(bad)).collect()
+}
+
+/// Whether any worksheet of the workbook declares merged cells: a byte search of the
+/// decompressed sheets, much cheaper than parsing their XML again. True when unsure.
+fn has_merged_cells(bytes: &[u8]) -> bool {
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else { return true };
+    let finder = memchr::memmem::Finder::new(b"<mergeCell");
+    for i in 0..zip.len() {
+        let Ok(mut entry) = zip.by_index(i) else { return true };
+        let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
+        if !(name.starts_with("xl/worksheets/") && name.ends_with(".xml")) {
+            continue;
+        }
+        // Stream through the sheet, keeping a little of each chunk so that a match across
+        // chunk borders is not missed.
+        let mut buf = vec![0u8; 1 << 16];
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let n = match std::io::Read::read(&mut entry, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(_) => return true,
+            };
+            carry.extend_from_slice(&buf[..n]);
+            if finder.find(&carry).is_some() {
+                return true;
+            }
+            let keep = carry.len().saturating_sub(16);
+            carry.drain(..keep);
+        }
+    }
+    false
 }
 
 fn cell_of_ref(d: &DataRef<'_>) -> Cell {
@@ -110,7 +143,7 @@ fn cell_of_ref(d: &DataRef<'_>) -> Cell {
 }
 
 /// A sheet's cells, streamed (no intermediate range of the whole sheet), by row.
-fn read_sheet(wb: &mut Xlsx<Cursor<&[u8]>>, name: &str) -> Result<Table, calamine::XlsxError> {
+fn read_sheet(wb: &mut Xlsx<Cursor<&[u8]>>, name: &str, merges: bool) -> Result<Table, calamine::XlsxError> {
     let name = name.to_string();
     let mut rows: Vec<(usize, Vec<Cell>)> = Vec::new();
     {
@@ -141,8 +174,9 @@ fn read_sheet(wb: &mut Xlsx<Cursor<&[u8]>>, name: &str) -> Result<Table, calamin
     }
     let mut notes = Vec::new();
     // A merged cell holds its value in its first cell only: spread it over the region, as a
-    // reader of the sheet sees it.
-    let merged = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+    // reader of the sheet sees it. (Finding merged regions costs a second pass over the sheet's
+    // XML; `has_merged_cells` says beforehand whether there are any.)
+    let merged = if merges { wb.merge_cells_by_sheet_name(&name).unwrap_or_default() } else { Vec::new() };
     let mut spread = 0;
     for m in &merged {
         let (top, left) = (m.start.0 as usize + 1, m.start.1 as usize);

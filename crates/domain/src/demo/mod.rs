@@ -948,7 +948,9 @@ mod tests {
                 }
             }
         }
-        let placed = (0..p.len()).map(|i| p.household(i).defects.iter().filter(|d| d.kind == DefectKind::DuplicateId).count()).sum::<usize>();
+        let placed = (0..p.len())
+            .map(|i| p.household(i).defects.iter().filter(|d| d.kind == DefectKind::DuplicateId).count())
+            .sum::<usize>();
         assert_eq!(repeats, placed, "every deliberate duplicate is a duplicate");
     }
 

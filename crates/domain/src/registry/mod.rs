@@ -258,6 +258,14 @@ pub struct HouseholdForm {
 /// "2017-03-01", also "2017/3/1" and "2017年3月1日" as people write them.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let t = text.trim();
+    // The common case, without a format parser: imports check a date per member.
+    let b = t.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let num = |r: std::ops::Range<usize>| t.get(r).and_then(|x| x.parse::<u32>().ok());
+        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) {
+            return NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("日期“{t}”应写成 2017-03-01 的样子"));
+        }
+    }
     let normalised: String = t.replace(['年', '月', '/', '.'], "-").trim_end_matches('日').to_string();
     NaiveDate::parse_from_str(&normalised, "%Y-%m-%d").map_err(|_| format!("日期“{t}”应写成 2017-03-01 的样子"))
 }
