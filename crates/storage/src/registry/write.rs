@@ -141,6 +141,26 @@ pub(crate) fn household_model(
     }
 }
 
+/// A household's registered facts onto a row being updated (not its number, status or version).
+pub(crate) fn set_facts(m: &mut household::ActiveModel, h: &Household, district: String, town: String) {
+    m.district_code = Set(district);
+    m.town_code = Set(town);
+    m.village_code = Set(h.village_code.clone());
+    m.household_type = Set(h.household_type.code().into());
+    m.main_cause = Set(h.main_cause.code().into());
+    m.other_cause_1 = Set(h.other_causes.first().map(|c| c.code().into()));
+    m.other_cause_2 = Set(h.other_causes.get(1).map(|c| c.code().into()));
+    m.food_clothing = Set(h.guarantees.food_clothing);
+    m.compulsory_education = Set(h.guarantees.compulsory_education);
+    m.basic_medical = Set(h.guarantees.basic_medical);
+    m.safe_housing = Set(h.guarantees.safe_housing);
+    m.safe_water = Set(h.guarantees.safe_water);
+    m.identified_on = Set(h.identified_on);
+    m.address = Set(h.address.clone());
+    m.phone = Set(h.phone.clone());
+    m.bank_account = Set(h.bank_account.clone());
+}
+
 /// Load a household for writing: absent and out of scope are the same NotFound.
 pub(crate) async fn household_in_scope<C: ConnectionTrait>(
     c: &C,
@@ -180,23 +200,8 @@ pub async fn update_household(
     }
     let (town, district) = parents(&h.village_code)?;
     let mut m: household::ActiveModel = current.clone().into();
+    set_facts(&mut m, h, district, town);
     m.number = Set(number.clone());
-    m.district_code = Set(district);
-    m.town_code = Set(town);
-    m.village_code = Set(h.village_code.clone());
-    m.household_type = Set(h.household_type.code().into());
-    m.main_cause = Set(h.main_cause.code().into());
-    m.other_cause_1 = Set(h.other_causes.first().map(|c| c.code().into()));
-    m.other_cause_2 = Set(h.other_causes.get(1).map(|c| c.code().into()));
-    m.food_clothing = Set(h.guarantees.food_clothing);
-    m.compulsory_education = Set(h.guarantees.compulsory_education);
-    m.basic_medical = Set(h.guarantees.basic_medical);
-    m.safe_housing = Set(h.guarantees.safe_housing);
-    m.safe_water = Set(h.guarantees.safe_water);
-    m.identified_on = Set(h.identified_on);
-    m.address = Set(h.address.clone());
-    m.phone = Set(h.phone.clone());
-    m.bank_account = Set(h.bank_account.clone());
     m.version = Set(current.version + 1);
     m.updated_at = Set(Utc::now());
     m.update(tx.conn()).await?;
