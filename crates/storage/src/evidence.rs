@@ -41,6 +41,19 @@ pub async fn attach(
     h: &household::Model,
     file: &Upload,
 ) -> Result<i64, StorageError> {
+    attach_to(tx, owner_kind, owner_id, Some(h.id), &h.village_code, file).await
+}
+
+/// The same, for a record that may have no household yet (a new identification): the village
+/// decides who may read the file.
+pub async fn attach_to(
+    tx: &mut AuditTxn<'_>,
+    owner_kind: &str,
+    owner_id: i64,
+    household_id: Option<i64>,
+    village_code: &str,
+    file: &Upload,
+) -> Result<i64, StorageError> {
     let content_type =
         ducha_domain::evidence::accept(&file.filename, &file.bytes).map_err(|m| field_error("files", m))?;
     let sha: String = Sha256::digest(&file.bytes).iter().map(|b| format!("{b:02x}")).collect();
@@ -62,8 +75,8 @@ pub async fn attach(
             vec![
                 owner_kind.into(),
                 owner_id.into(),
-                h.id.into(),
-                h.village_code.clone().into(),
+                household_id.into(),
+                village_code.into(),
                 name.clone().into(),
                 content_type.into(),
                 size.into(),
@@ -77,7 +90,7 @@ pub async fn attach(
     let id: i64 = row.try_get("", "id")?;
     let after =
         serde_json::json!({ "owner": owner_kind, "owner_id": owner_id, "filename": name, "size": size, "sha256": sha });
-    tx.record::<(), _>("evidence", id, Some(&h.village_code), "attach", None, Some(&after)).await?;
+    tx.record::<(), _>("evidence", id, Some(village_code), "attach", None, Some(&after)).await?;
     Ok(id)
 }
 
@@ -95,6 +108,12 @@ fn meta(r: &sea_orm::QueryResult) -> Result<EvidenceMeta, StorageError> {
         uploaded_by: r.try_get("", "uploaded_by")?,
         uploaded_at: r.try_get("", "uploaded_at")?,
     })
+}
+
+/// Every file attached to one record.
+pub async fn for_owner(db: &Db, owner_kind: &str, owner_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM evidence WHERE owner_kind = $1 AND owner_id = $2 ORDER BY id");
+    db.conn().query_all_raw(db.stmt(&sql, vec![owner_kind.into(), owner_id.into()])).await?.iter().map(meta).collect()
 }
 
 /// Every file attached to a household's records.

@@ -254,9 +254,20 @@ async fn an_exit_is_asked_by_the_town_and_approved_by_the_district() {
     assert!(chrome.text("h1").await.starts_with("申请脱贫"));
     chrome.fill("year", "2017").await;
     chrome.fill("reason", "务工收入稳定，人均纯收入超过标准").await;
+    // The income proof as evidence of the request.
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("收入证明.png");
+    std::fs::write(&proof, crate::help::PNG).unwrap();
+    c.find(Locator::Css("input[type=file][name=files]"))
+        .await
+        .unwrap()
+        .send_keys(proof.to_str().unwrap())
+        .await
+        .unwrap();
     chrome.shot("20-exit-request").await;
     chrome.submit("form.edit button[type=submit]").await;
     assert!(chrome.text(".notice.ok").await.contains("等待市(区)扶贫办审核"));
+    assert!(chrome.text("dl.facts").await.contains("收入证明.png"));
     assert_eq!(chrome.text("#change-status").await, "待审核");
     let change_url = c.current_url().await.unwrap();
     // The town office cannot decide its own request.

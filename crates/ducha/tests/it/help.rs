@@ -64,7 +64,7 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     .unwrap();
     let payload = ducha_domain::registry::ChangePayload::NewIdentification { household, head };
     let on = chrono::NaiveDate::from_ymd_opt(2017, 9, 1).unwrap();
-    let cid = registry::changes::submit(&app.db, &town, None, &payload, "评议公示", on).await.unwrap();
+    let cid = registry::changes::submit(&app.db, &town, None, &payload, "评议公示", on, &[]).await.unwrap();
     let done = registry::changes::decide(&app.db, &district, cid, true, "").await.unwrap();
     let hid = done.result_household_id.unwrap();
 

@@ -84,6 +84,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         &ducha_domain::registry::ChangePayload::Removal,
         "核查不符合条件",
         chrono::NaiveDate::from_ymd_opt(2017, 11, 1).unwrap(),
+        &[],
     )
     .await
     .unwrap();
@@ -186,7 +187,9 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
                     .part("file", reqwest::multipart::Part::bytes(naji_file.clone()).file_name("那吉.xlsx"));
                 b.client.post(format!("{}{url}", app.base)).multipart(form).send().await.unwrap()
             }
-            ("POST", false) if ["/plans/new", "/measures/new", "/logs/new"].iter().any(|p| url.ends_with(p)) => {
+            ("POST", false)
+                if ["/plans/new", "/measures/new", "/logs/new", "/changes/new"].iter().any(|p| url.ends_with(p)) =>
+            {
                 let form = reqwest::multipart::Form::new()
                     .text("_csrf", csrf.clone())
                     .text("year", "2017")
@@ -197,6 +200,19 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
                     .text("category", "industry")
                     .text("description", "越权")
                     .text("content", "越权")
+                    .text("kind", "removal")
+                    .text("reason", "越权")
+                    .text("village_code", "440785107200")
+                    .text("household_type", "一般贫困户")
+                    .text("main_cause", "因病")
+                    .text("identified_on", "2017-01-01")
+                    .text("name", "越权")
+                    .text("id_number", "11010519491231002X")
+                    .text("relation", "户主")
+                    .text("education", "初中")
+                    .text("school_stage", "非在校生")
+                    .text("health", "健康")
+                    .text("labour_ability", "有劳动能力")
                     .part("files", reqwest::multipart::Part::bytes(crate::help::PNG.to_vec()).file_name("x.png"));
                 b.client.post(format!("{}{url}", app.base)).multipart(form).send().await.unwrap()
             }

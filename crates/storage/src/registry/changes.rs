@@ -137,6 +137,7 @@ pub async fn submit(
     payload: &ChangePayload,
     reason: &str,
     effective_on: NaiveDate,
+    files: &[crate::evidence::Upload],
 ) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = match household_id {
@@ -181,6 +182,9 @@ pub async fn submit(
     let id: i64 = row.try_get("", "id")?;
     let after = serde_json::json!({ "kind": payload.kind().code(), "household_id": household_id, "reason": reason.trim(), "effective_on": effective_on, "payload": payload });
     tx.record::<(), _>("change_request", id, Some(&village), "submit", None, Some(&after)).await?;
+    for f in files {
+        crate::evidence::attach_to(&mut tx, "change_request", id, household_id, &village, f).await?;
+    }
     tx.commit().await?;
     Ok(id)
 }

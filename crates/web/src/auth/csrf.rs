@@ -78,6 +78,13 @@ impl CsrfMultipart {
     pub fn all(&self, name: &str) -> Vec<String> {
         self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
     }
+
+    /// The text fields as a form type, as if they had come urlencoded.
+    pub fn form<T: DeserializeOwned>(&self) -> Result<T, WebError> {
+        let encoded = serde_urlencoded::to_string(&self.fields)
+            .map_err(|e| WebError::BadRequest(format!("表单格式不正确：{e}")))?;
+        serde_urlencoded::from_str(&encoded).map_err(|e| WebError::BadRequest(format!("表单格式不正确：{e}")))
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {

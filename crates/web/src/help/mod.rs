@@ -220,7 +220,7 @@ fn require_help_writer(me: &CurrentUser) -> Result<(), WebError> {
     }
 }
 
-fn files_field() -> Field {
+pub(crate) fn files_field() -> Field {
     let mut f = Field::text("files", "佐证材料", "");
     f.input = "file";
     f.wide = true;

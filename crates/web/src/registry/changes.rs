@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Field, FormPage, household_fields, member_fields, parse_id, today, village_options};
 use crate::api::ApiJson;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::pages::{PageCtx, china_time};
 use crate::{AppState, CurrentUser, Routes, WebError};
 
@@ -207,6 +207,7 @@ fn change_fields(
     reason.input = "textarea";
     reason.wide = true;
     fields.push(reason);
+    fields.push(crate::help::files_field());
     fields
 }
 
@@ -268,16 +269,18 @@ async fn submit_change(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    form: CsrfMultipart,
 ) -> Result<Response, WebError> {
     let (rec, members) = household_for_change(&st, &me, &id).await?;
-    let input = ChangeInput::from_pairs(&pairs);
+    let input = ChangeInput::from_pairs(&form.fields);
     let kind = parse_kind(&input.kind)?;
     let result = match input.payload(kind, &members) {
-        Ok((payload, on)) => changes::submit(&st.db, &me.actor, Some(rec.household.id), &payload, &input.reason, on)
-            .await
-            .map(|id| format!("/changes/{id}?submitted=1"))
-            .map_err(WebError::from),
+        Ok((payload, on)) => {
+            changes::submit(&st.db, &me.actor, Some(rec.household.id), &payload, &input.reason, on, &form.files)
+                .await
+                .map(|id| format!("/changes/{id}?submitted=1"))
+                .map_err(WebError::from)
+        }
         Err(e) => Err(WebError::Invalid(e)),
     };
     let fields = change_fields(kind, &input, &members, latest_year(&rec));
@@ -299,6 +302,7 @@ fn identification_page(
     r.input = "textarea";
     r.wide = true;
     fields.push(r);
+    fields.push(crate::help::files_field());
     FormPage {
         title: "申请新识别贫困户".into(),
         action: "/changes/new".into(),
@@ -373,13 +377,14 @@ fn identification_payload(
 async fn submit_new_identification(
     State(st): State<AppState>,
     me: CurrentUser,
-    CsrfForm(form): CsrfForm<IdentificationForm>,
+    upload: CsrfMultipart,
 ) -> Result<Response, WebError> {
+    let form: IdentificationForm = upload.form()?;
     super::require_editor(&me)?;
     let tree = regions::tree(&st.db).await?;
     let head = form.head();
     let result = match identification_payload(&tree, &form.household, &head, &form.reason) {
-        Ok(payload) => changes::submit(&st.db, &me.actor, None, &payload, &form.reason, today())
+        Ok(payload) => changes::submit(&st.db, &me.actor, None, &payload, &form.reason, today(), &upload.files)
             .await
             .map(|id| format!("/changes/{id}?submitted=1"))
             .map_err(WebError::from),
@@ -491,6 +496,7 @@ async fn list_page(
 struct DetailPage {
     ctx: PageCtx,
     c: ChangeView,
+    files: Vec<crate::help::EvidenceView>,
     notice: Option<String>,
     error: Option<String>,
     can_decide: bool,
@@ -506,6 +512,14 @@ struct DetailQuery {
 async fn detail(st: &AppState, me: &CurrentUser, id: &str) -> Result<ChangeRecord, WebError> {
     let id = parse_id(id)?;
     changes::get(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)
+}
+
+async fn evidence_of(st: &AppState, id: i64) -> Result<Vec<crate::help::EvidenceView>, WebError> {
+    Ok(ducha_storage::evidence::for_owner(&st.db, "change_request", id)
+        .await?
+        .iter()
+        .map(crate::help::EvidenceView::from)
+        .collect())
 }
 
 fn can_decide(me: &CurrentUser, r: &ChangeRecord) -> bool {
@@ -528,6 +542,7 @@ async fn detail_page(
         ctx: PageCtx::new(&st, &me).await?,
         can_decide: can_decide(&me, &r),
         c: ChangeView::from(&r),
+        files: evidence_of(&st, r.id).await?,
         notice,
         error: None,
     }
@@ -562,6 +577,7 @@ async fn decide_page(
                 ctx: PageCtx::new(&st, &me).await?,
                 can_decide: can_decide(&me, &r),
                 c: ChangeView::from(&r),
+                files: evidence_of(&st, r.id).await?,
                 notice: None,
                 error,
             }
@@ -632,7 +648,7 @@ pub(crate) async fn api_submit(
     let (rec, members) = household_for_change(&st, &me, &id).await?;
     let kind = parse_kind(&input.kind)?;
     let (payload, on) = input.payload(kind, &members).map_err(WebError::Invalid)?;
-    let id = changes::submit(&st.db, &me.actor, Some(rec.household.id), &payload, &input.reason, on).await?;
+    let id = changes::submit(&st.db, &me.actor, Some(rec.household.id), &payload, &input.reason, on, &[]).await?;
     Ok((StatusCode::CREATED, Json(Submitted { id })))
 }
 
@@ -656,7 +672,7 @@ pub(crate) async fn api_new_identification(
     let tree = regions::tree(&st.db).await?;
     let payload =
         identification_payload(&tree, &input.household, &input.head, &input.reason).map_err(WebError::Invalid)?;
-    let id = changes::submit(&st.db, &me.actor, None, &payload, &input.reason, today()).await?;
+    let id = changes::submit(&st.db, &me.actor, None, &payload, &input.reason, today(), &[]).await?;
     Ok((StatusCode::CREATED, Json(Submitted { id })))
 }
 
