@@ -3,6 +3,7 @@
 //! workspace builds without them.
 #![forbid(unsafe_code)]
 
+pub mod checks;
 pub mod exchange;
 pub mod help_sheets;
 pub mod households;

@@ -104,10 +104,13 @@ impl AuditParams {
             _ => return bad("不是可设置的参数"),
         };
         if !(0..=10_000_000).contains(&value) {
-            return bad("应为 0 至 10000000 之间的整数");
+            let label = self.described().iter().find(|d| d.0 == key).map(|d| d.1).unwrap_or_default();
+            return bad(&format!("{label}应为 0 至 10000000 之间的整数，填的是 {value}"));
         }
-        *slot = value;
+        let old = std::mem::replace(slot, value);
         if self.exit_standard < self.poverty_line {
+            // Put the old value back: a refused change changes nothing.
+            let _ = self.set(key, old);
             return bad("脱贫标准不能低于贫困线");
         }
         Ok(())
@@ -167,7 +170,7 @@ mod tests {
         let bad = ParamFile::parse("[default]\nlog_stale_days = -3\n").unwrap();
         assert_eq!(
             bad.for_year(2017, d).unwrap_err().to_string(),
-            "参数“log_stale_days”：应为 0 至 10000000 之间的整数"
+            "参数“log_stale_days”：帮扶日志过期天数应为 0 至 10000000 之间的整数，填的是 -3"
         );
         assert!(ParamFile::parse("[default\n").is_err());
     }

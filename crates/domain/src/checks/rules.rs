@@ -161,23 +161,30 @@ pub static CATALOGUE: &[Rule] = &[
         each_member(h, |m| (!m.medical_insurance).then(|| "未参加城乡居民基本医疗保险".into()))
     }),
     rule!("H-GUA-01", Household, Error, Measures, "住房不安全且无住房保障措施", [], |h, _| {
-        household(!h.guarantees.safe_housing && !h.has_measure(|c| c == MeasureCategory::Housing), || {
-            "住房安全未保障，没有住房保障（危房改造）措施".into()
-        })
+        household(
+            h.status != HouseholdStatus::Removed
+                && !h.guarantees.safe_housing
+                && !h.has_measure(|c| c == MeasureCategory::Housing),
+            || "住房安全未保障，没有住房保障（危房改造）措施".into(),
+        )
     }),
     rule!("H-GUA-02", Household, Error, Measures, "饮水不安全且无饮水安全措施", [], |h, _| {
-        household(!h.guarantees.safe_water && !h.has_measure(|c| c == MeasureCategory::Water), || {
-            "饮水安全未保障，没有饮水安全措施".into()
-        })
+        household(
+            h.status != HouseholdStatus::Removed
+                && !h.guarantees.safe_water
+                && !h.has_measure(|c| c == MeasureCategory::Water),
+            || "饮水安全未保障，没有饮水安全措施".into(),
+        )
     }),
     rule!("H-GUA-03", Household, Error, Measures, "有辍学儿童但无教育帮扶", [], |h, p| {
         let dropout = h.members.iter().any(|m| {
             let age = age_on(m.birth_date, p.as_of);
             (6..=15).contains(&age) && m.school_stage == SchoolStage::NotInSchool && !m.has_out_of_school_reason
         });
-        household(dropout && !h.has_measure(|c| c == MeasureCategory::Education), || {
-            "有义务教育阶段儿童失学，没有教育帮扶措施".into()
-        })
+        household(
+            h.status != HouseholdStatus::Removed && dropout && !h.has_measure(|c| c == MeasureCategory::Education),
+            || "有义务教育阶段儿童失学，没有教育帮扶措施".into(),
+        )
     }),
     rule!("H-GUA-04", Household, Warning, DataQuality, "义务教育保障标记与成员情况矛盾", [], |h, p| {
         let dropout = h.members.iter().any(|m| {
@@ -428,18 +435,16 @@ pub static CATALOGUE: &[Rule] = &[
     ),
 ];
 
-/// Village rules, over every household of a village (the households' own findings come first).
-pub fn village_findings(village_code: &str, households: &[&HouseholdFacts], p: &AuditParams) -> Vec<Finding> {
-    let active: Vec<&&HouseholdFacts> = households.iter().filter(|h| h.status.is_active()).collect();
-    let without = active.iter().filter(|h| h.plan.is_none()).count() as i64;
-    let total = active.len() as i64;
-    if without >= p.village_gap_min && total > 0 && without * 100 > total * p.village_gap_percent {
+/// Village rules, from counts over every household of a village (households of a village may be
+/// checked in several batches, so the counts are gathered first).
+pub fn village_findings(village_code: &str, active: i64, without_plan: i64, p: &AuditParams) -> Vec<Finding> {
+    if without_plan >= p.village_gap_min && active > 0 && without_plan * 100 > active * p.village_gap_percent {
         vec![Finding {
             rule: "V-PLN-01",
             household_id: 0,
             member_id: None,
             village_code: village_code.to_string(),
-            message: format!("{total} 户在帮扶的贫困户中有 {without} 户没有 {} 年帮扶计划", p.year),
+            message: format!("{active} 户在帮扶的贫困户中有 {without_plan} 户没有 {} 年帮扶计划", p.year),
         }]
     } else {
         vec![]

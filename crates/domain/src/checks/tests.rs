@@ -250,17 +250,10 @@ fn codes_are_unique_and_messages_name_facts() {
 #[test]
 fn the_village_rule_needs_enough_households_without_plans() {
     let p = params();
-    let mut hs: Vec<HouseholdFacts> = (0..10).map(|i| HouseholdFacts { id: i, ..clean() }).collect();
-    let refs: Vec<&HouseholdFacts> = hs.iter().collect();
-    assert!(village_findings("440781111210", &refs, &p).is_empty());
-    for h in hs.iter_mut().take(4) {
-        h.plan = None;
-    }
-    let refs: Vec<&HouseholdFacts> = hs.iter().collect();
-    assert!(village_findings("440781111210", &refs, &p).is_empty(), "4 is below the minimum of 5");
-    hs[4].plan = None;
-    let refs: Vec<&HouseholdFacts> = hs.iter().collect();
-    let v = village_findings("440781111210", &refs, &p);
+    assert!(village_findings("440781111210", 10, 0, &p).is_empty());
+    assert!(village_findings("440781111210", 10, 4, &p).is_empty(), "4 is below the minimum of 5");
+    assert!(village_findings("440781111210", 100, 20, &p).is_empty(), "20% is below 30%");
+    let v = village_findings("440781111210", 10, 5, &p);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].message, "10 户在帮扶的贫困户中有 5 户没有 2017 年帮扶计划");
 }

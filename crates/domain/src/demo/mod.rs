@@ -5,6 +5,8 @@
 //! Each household is generated from (seed, its index) alone, so generation streams in any batch
 //! size, on any machine, and loads the same into SQLite and PostgreSQL.
 
+#[cfg(test)]
+mod checked;
 mod names;
 mod rng;
 
@@ -39,6 +41,13 @@ labelled_enum! {
         NoHelpPlan => ("no_help_plan", "当年帮扶计划未填写"),
         StaleHelpLog => ("stale_help_log", "帮扶日志未更新"),
         RecordBookNotKept => ("record_book", "帮扶记录本未按省格式设置"),
+        Fragile => ("fragile", "收入刚过脱贫标准，增收脆弱"),
+        GuaranteeWithoutMeasure => ("guarantee_no_measure", "住房或饮水不安全且无保障措施"),
+        CauseWithoutMeasure => ("cause_no_measure", "致贫原因没有对应帮扶措施"),
+        PlanWithoutMeasures => ("plan_no_measures", "帮扶计划未录入落实措施"),
+        NoDevelopment => ("no_development", "有劳动能力但无发展类措施"),
+        NoIncomeGenerating => ("no_income_generating", "有劳动能力未参与造血型项目"),
+        MissingEvidence => ("missing_evidence", "帮扶措施缺少佐证材料"),
     }
 }
 
@@ -61,6 +70,57 @@ impl DefectKind {
             Self::StaleHelpLog => 80,
             // In 蓬江 and 江海 (the seed names them) 600‰.
             Self::RecordBookNotKept => 30,
+            Self::Fragile => 120,
+            Self::GuaranteeWithoutMeasure => 200,
+            Self::CauseWithoutMeasure => 40,
+            Self::PlanWithoutMeasures => 20,
+            Self::NoDevelopment => 40,
+            Self::NoIncomeGenerating => 60,
+            Self::MissingEvidence => 40,
+        }
+    }
+
+    /// The check rules (codes of the data-quality catalogue) that find this problem: at least one
+    /// of them is found on the record that has it.
+    pub fn found_by(self) -> &'static [&'static str] {
+        match self {
+            Self::BadCheckDigit => &["M-ID-01"],
+            Self::DuplicateId => &["M-ID-02"],
+            Self::SexMismatch => &["M-ID-03"],
+            Self::HeadCount => &["H-HD-01", "H-HD-02"],
+            Self::MinorAbleToWork => &["M-AGE-01"],
+            Self::NoMedicalInsurance => &["M-MED-01"],
+            Self::Dropout => &["M-SCH-01"],
+            Self::ExitedBelowStandard => &["H-INC-01"],
+            Self::ComponentsMismatch => &["H-INC-03"],
+            Self::IncomeExpenditureDisagree => &["H-INC-04"],
+            Self::NoCadre => &["H-CAD-01"],
+            Self::NoHelpPlan => &["H-PLN-01"],
+            Self::StaleHelpLog => &["H-LOG-01"],
+            Self::RecordBookNotKept => &["H-BOK-01"],
+            Self::Fragile => &["H-INC-02"],
+            Self::GuaranteeWithoutMeasure => &["H-GUA-01", "H-GUA-02"],
+            Self::CauseWithoutMeasure => &["H-CAU-01", "H-CAU-02", "H-CAU-03"],
+            Self::PlanWithoutMeasures => &["H-PLN-02"],
+            Self::NoDevelopment => &["H-DEV-01"],
+            Self::NoIncomeGenerating => &["H-GEN-01"],
+            Self::MissingEvidence => &["H-EVD-01"],
+        }
+    }
+
+    /// Other rules this problem sets off on the same record as a consequence (a household with no
+    /// plan has no measures either; a copied ID carries its owner's sex and birth date).
+    pub fn also_sets_off(self) -> &'static [&'static str] {
+        match self {
+            Self::DuplicateId => &["M-ID-01", "M-ID-03", "M-ID-04"],
+            Self::MinorAbleToWork => &["H-DEV-01", "H-GEN-01"],
+            Self::Dropout => &["H-GUA-03"],
+            Self::NoHelpPlan => &[
+                "H-GUA-01", "H-GUA-02", "H-GUA-03", "H-DEV-01", "H-GEN-01", "H-CAU-01", "H-CAU-02", "H-CAU-03",
+                "V-PLN-01",
+            ],
+            Self::PlanWithoutMeasures | Self::NoDevelopment => &["H-GEN-01"],
+            _ => &[],
         }
     }
 
@@ -70,14 +130,16 @@ impl DefectKind {
             Self::BadCheckDigit | Self::SexMismatch | Self::NoMedicalInsurance => "成员",
             Self::DuplicateId => "两人以上的户",
             Self::MinorAbleToWork => "未满16周岁成员",
-            Self::Dropout => "6至15周岁成员",
-            Self::ExitedBelowStandard => "预脱贫、已脱贫户",
-            Self::NoHelpPlan | Self::StaleHelpLog => "在帮扶的户",
-            Self::HeadCount
-            | Self::ComponentsMismatch
-            | Self::IncomeExpenditureDisagree
-            | Self::NoCadre
-            | Self::RecordBookNotKept => "户",
+            Self::Dropout => "6至15周岁在校成员",
+            Self::ExitedBelowStandard | Self::Fragile => "预脱贫、已脱贫户",
+            Self::NoHelpPlan | Self::StaleHelpLog | Self::NoCadre | Self::RecordBookNotKept => "在帮扶的户",
+            Self::GuaranteeWithoutMeasure => "住房或饮水不安全的户（清退户除外）",
+            Self::CauseWithoutMeasure => "因病、因学、因残致贫且有计划的户",
+            Self::PlanWithoutMeasures => "在帮扶、计划制定满120天的户",
+            Self::NoDevelopment => "在帮扶、有劳动能力、计划制定满半年的户",
+            Self::NoIncomeGenerating => "在帮扶、有劳动能力的户",
+            Self::MissingEvidence => "有帮扶措施的户",
+            Self::HeadCount | Self::ComponentsMismatch | Self::IncomeExpenditureDisagree => "户",
         }
     }
 }
@@ -133,6 +195,8 @@ pub struct DemoHousehold {
     pub cadre: Option<usize>,
     pub plan: Option<HelpPlan>,
     pub measures: Vec<HelpMeasure>,
+    /// Measures (by position) with no evidence attached; the others have one photo each.
+    pub unevidenced: Vec<usize>,
     pub logs: Vec<HelpLog>,
     pub record_book: RecordBook,
     pub defects: Vec<Defect>,
@@ -305,8 +369,10 @@ impl DemoPlan {
             if self.defect(&mut r, DefectKind::BadCheckDigit) {
                 m.id_number = break_check_digit(&m.id_number);
                 defects.push(Defect { kind: DefectKind::BadCheckDigit, member: Some(i) });
-            } else if self.defect(&mut r, DefectKind::SexMismatch) && m.relation.implied_sex().is_none() {
-                m.sex = if m.sex == Sex::Male { Sex::Female } else { Sex::Male };
+            } else if self.defect(&mut r, DefectKind::SexMismatch) {
+                // The ID says the other sex (a mistyped sequence digit); the registered sex fits
+                // the member's relation.
+                m.id_number = flip_sex_digit(&m.id_number);
                 defects.push(Defect { kind: DefectKind::SexMismatch, member: Some(i) });
             }
             if age < 16 && self.defect(&mut r, DefectKind::MinorAbleToWork) {
@@ -392,15 +458,17 @@ impl DemoPlan {
             HouseholdStatus::Identified | HouseholdStatus::Helping | HouseholdStatus::Returned => {
                 r.range(2_600, exit - 200)
             }
-            HouseholdStatus::PreExit | HouseholdStatus::Exited if r.chance(300) => r.range(exit, exit + band - 1),
             HouseholdStatus::PreExit | HouseholdStatus::Exited => r.range(exit + band, exit + 5_000),
             HouseholdStatus::Removed => r.range(9_000, 20_000),
         };
-        if matches!(status, HouseholdStatus::PreExit | HouseholdStatus::Exited)
-            && self.defect(&mut r, DefectKind::ExitedBelowStandard)
-        {
-            per_capita = exit - r.range(100, 1_500);
-            defects.push(Defect { kind: DefectKind::ExitedBelowStandard, member: None });
+        if matches!(status, HouseholdStatus::PreExit | HouseholdStatus::Exited) {
+            if self.defect(&mut r, DefectKind::ExitedBelowStandard) {
+                per_capita = exit - r.range(100, 1_500);
+                defects.push(Defect { kind: DefectKind::ExitedBelowStandard, member: None });
+            } else if self.defect(&mut r, DefectKind::Fragile) {
+                per_capita = r.range(exit, exit + band - 1);
+                defects.push(Defect { kind: DefectKind::Fragile, member: None });
+            }
         }
         let workers = members.iter().filter(|m| m.labour_ability == LabourAbility::Able).count();
         let size_i = members.len() as i64;
@@ -419,41 +487,21 @@ impl DemoPlan {
 
         // Help: a cadre, the year's plan, measures and logs.
         let active = status.is_active();
-        let cadre = if self.defect(&mut r, DefectKind::NoCadre) {
+        let cadre = if active && self.defect(&mut r, DefectKind::NoCadre) {
             defects.push(Defect { kind: DefectKind::NoCadre, member: None });
             None
         } else {
             Some(q.first_cadre + (seq / HOUSEHOLDS_PER_CADRE) as usize)
         };
         let able = workers > 0;
-        let pool: &[MeasureCategory] = if able {
-            &[
-                MeasureCategory::Industry,
-                MeasureCategory::Employment,
-                MeasureCategory::Skills,
-                MeasureCategory::Finance,
-                MeasureCategory::AssetIncome,
-                MeasureCategory::PublicWelfareJob,
-                MeasureCategory::Education,
-                MeasureCategory::Health,
-            ]
-        } else {
-            &[MeasureCategory::Welfare, MeasureCategory::Health, MeasureCategory::AssetIncome, MeasureCategory::Social]
-        };
         let plan = if active && self.defect(&mut r, DefectKind::NoHelpPlan) {
             defects.push(Defect { kind: DefectKind::NoHelpPlan, member: None });
             None
         } else {
-            let mut planned = Vec::new();
-            for _ in 0..2 + r.below(3) {
-                let c = *r.pick(pool);
-                if !planned.contains(&c) {
-                    planned.push(c);
-                }
-            }
             let made_on = NaiveDate::from_ymd_opt(cfg.year, 1 + r.below(3) as u32, 1 + r.below(28) as u32)
                 .unwrap_or(as_of)
                 .max(identified_on);
+            let planned = self.plan_categories(&mut r, htype, able, &main_cause, &other_causes, &guarantees);
             Some(HelpPlan {
                 year: cfg.year,
                 planned,
@@ -461,29 +509,25 @@ impl DemoPlan {
                 made_on,
             })
         };
-        let mut measures = Vec::new();
-        if let Some(p) = &plan {
-            for (k, c) in p.planned.iter().enumerate() {
-                if r.chance(150) {
-                    continue; // planned, not yet delivered
-                }
-                let day = r.range(0, (as_of - p.made_on).num_days().max(1));
-                let income_generating = match c {
-                    MeasureCategory::Industry | MeasureCategory::AssetIncome => r.chance(750),
-                    MeasureCategory::Employment => r.chance(400),
-                    _ => false,
-                };
-                measures.push(HelpMeasure {
-                    delivered_on: p.made_on + Duration::days(day),
-                    category: *c,
-                    description: format!("{}（第{}项）", c, k + 1),
-                    amount: Money::from_yuan(r.range(3, 60) * 100),
-                    income_generating,
-                });
+        let (plan, measures, unevidenced) = match plan {
+            Some(p) => {
+                let (p, measures, unevidenced) = self.help_given(
+                    &mut r,
+                    p,
+                    status,
+                    able,
+                    as_of,
+                    &main_cause,
+                    &other_causes,
+                    &guarantees,
+                    &mut defects,
+                );
+                (Some(p), measures, unevidenced)
             }
-        }
+            None => (None, vec![], vec![]),
+        };
         let mut logs = Vec::new();
-        if cadre.is_some() && status != HouseholdStatus::Removed {
+        if status != HouseholdStatus::Removed {
             let start = identified_on.max(NaiveDate::from_ymd_opt(cfg.year - 1, 11, 1).unwrap_or(identified_on));
             let mut end = as_of;
             if active && self.defect(&mut r, DefectKind::StaleHelpLog) {
@@ -495,17 +539,17 @@ impl DemoPlan {
                 logs.push(HelpLog { visited_on: d, content: r.pick(&names::LOG_CONTENTS).to_string() });
                 d += Duration::days(r.range(25, 75));
             }
-            // Active, fresh households were visited in the last three months at least.
+            // Active, fresh households were visited in the last two months at least.
             if active && end == as_of && logs.last().is_none_or(|l| (as_of - l.visited_on).num_days() > 80) {
                 logs.push(HelpLog {
-                    visited_on: as_of - Duration::days(r.range(1, 60)),
+                    visited_on: (as_of - Duration::days(r.range(1, 60))).max(identified_on),
                     content: names::LOG_CONTENTS[0].to_string(),
                 });
             }
         }
         let urban = matches!(q.district_code.as_str(), "440703" | "440704");
         let book_rate = if urban { 600 } else { DefectKind::RecordBookNotKept.rate_per_mille() };
-        let provincial_format = !(r.chance(book_rate) && cfg.defects);
+        let provincial_format = !(r.chance(book_rate) && cfg.defects && active);
         if !provincial_format {
             defects.push(Defect { kind: DefectKind::RecordBookNotKept, member: None });
         }
@@ -537,10 +581,164 @@ impl DemoPlan {
             cadre,
             plan,
             measures,
+            unevidenced,
             logs,
             record_book,
             defects,
         }
+    }
+
+    /// The year's planned categories: for a household able to work, an income-generating
+    /// development measure first; then what its poverty causes and unsafe housing or water call
+    /// for; welfare only for households on the welfare roll (低保、五保), social help otherwise.
+    fn plan_categories(
+        &self,
+        r: &mut DemoRng,
+        htype: HouseholdType,
+        able: bool,
+        main_cause: &PovertyCause,
+        other_causes: &[PovertyCause],
+        g: &Guarantees,
+    ) -> Vec<MeasureCategory> {
+        let welfare = if htype == HouseholdType::General { MeasureCategory::Social } else { MeasureCategory::Welfare };
+        let mut planned = Vec::new();
+        let mut add = |c: MeasureCategory| {
+            if !planned.contains(&c) {
+                planned.push(c);
+            }
+        };
+        if able {
+            add(*r.pick(&[MeasureCategory::Industry, MeasureCategory::Employment]));
+        }
+        let pool: &[MeasureCategory] = if able {
+            &[
+                MeasureCategory::Industry,
+                MeasureCategory::Employment,
+                MeasureCategory::Skills,
+                MeasureCategory::Finance,
+                MeasureCategory::AssetIncome,
+                MeasureCategory::PublicWelfareJob,
+                MeasureCategory::Education,
+                MeasureCategory::Health,
+            ]
+        } else {
+            &[MeasureCategory::Health, MeasureCategory::AssetIncome, MeasureCategory::Social]
+        };
+        for _ in 0..1 + r.below(2) {
+            add(*r.pick(pool));
+        }
+        if !able {
+            add(welfare);
+        }
+        for c in std::iter::once(main_cause).chain(other_causes) {
+            match c {
+                PovertyCause::Illness => add(MeasureCategory::Health),
+                PovertyCause::Schooling => add(MeasureCategory::Education),
+                PovertyCause::Disability => add(welfare),
+                _ => {}
+            }
+        }
+        if !g.safe_housing {
+            add(MeasureCategory::Housing);
+        }
+        if !g.safe_water {
+            add(MeasureCategory::Water);
+        }
+        planned
+    }
+
+    /// What was delivered of the plan, placing the help problems. The first planned measure is
+    /// always delivered (for a household able to work it is the income-generating one); others
+    /// now and then are still to come.
+    #[allow(clippy::too_many_arguments)]
+    fn help_given(
+        &self,
+        r: &mut DemoRng,
+        mut plan: HelpPlan,
+        status: HouseholdStatus,
+        able: bool,
+        as_of: NaiveDate,
+        main_cause: &PovertyCause,
+        other_causes: &[PovertyCause],
+        g: &Guarantees,
+        defects: &mut Vec<Defect>,
+    ) -> (HelpPlan, Vec<HelpMeasure>, Vec<usize>) {
+        let age = (as_of - plan.made_on).num_days();
+        let active = status.is_active();
+        // Problems in the plan itself, before anything is delivered.
+        if (!g.safe_housing || !g.safe_water)
+            && status != HouseholdStatus::Removed
+            && self.defect(r, DefectKind::GuaranteeWithoutMeasure)
+        {
+            plan.planned.retain(|c| !matches!(c, MeasureCategory::Housing | MeasureCategory::Water));
+            defects.push(Defect { kind: DefectKind::GuaranteeWithoutMeasure, member: None });
+        }
+        let causes: Vec<MeasureCategory> = std::iter::once(main_cause)
+            .chain(other_causes)
+            .filter_map(|c| match c {
+                PovertyCause::Illness => Some(MeasureCategory::Health),
+                PovertyCause::Schooling => Some(MeasureCategory::Education),
+                _ => None,
+            })
+            .collect();
+        let disabled = std::iter::once(main_cause).chain(other_causes).any(|c| *c == PovertyCause::Disability);
+        if active && (!causes.is_empty() || disabled) && self.defect(r, DefectKind::CauseWithoutMeasure) {
+            plan.planned.retain(|c| {
+                let for_disability = disabled && matches!(c, MeasureCategory::Welfare | MeasureCategory::Social);
+                !(causes.contains(c) || for_disability)
+            });
+            defects.push(Defect { kind: DefectKind::CauseWithoutMeasure, member: None });
+        }
+        if active && able && age > 183 && self.defect(r, DefectKind::NoDevelopment) {
+            plan.planned.retain(|c| !c.is_development());
+            if plan.planned.is_empty() || plan.planned[0] != MeasureCategory::Skills {
+                plan.planned.retain(|c| *c != MeasureCategory::Skills);
+                plan.planned.insert(0, MeasureCategory::Skills);
+            }
+            defects.push(Defect { kind: DefectKind::NoDevelopment, member: None });
+        }
+        if plan.planned.is_empty() {
+            plan.planned.push(MeasureCategory::AssetIncome);
+        }
+        let none_delivered = active && age > 120 && self.defect(r, DefectKind::PlanWithoutMeasures);
+        if none_delivered {
+            defects.push(Defect { kind: DefectKind::PlanWithoutMeasures, member: None });
+            return (plan, vec![], vec![]);
+        }
+        let no_income = active
+            && able
+            && !defects.iter().any(|d| d.kind == DefectKind::NoDevelopment)
+            && self.defect(r, DefectKind::NoIncomeGenerating);
+        if no_income {
+            defects.push(Defect { kind: DefectKind::NoIncomeGenerating, member: None });
+        }
+        let mut measures = Vec::new();
+        for (k, c) in plan.planned.iter().enumerate() {
+            if k > 0 && r.chance(150) {
+                continue; // planned, not yet delivered
+            }
+            let day = r.range(0, age.max(1));
+            let income_generating = !no_income
+                && match c {
+                    _ if k == 0 && able => c.is_development(),
+                    MeasureCategory::Industry | MeasureCategory::AssetIncome => r.chance(750),
+                    MeasureCategory::Employment => r.chance(400),
+                    _ => false,
+                };
+            measures.push(HelpMeasure {
+                delivered_on: plan.made_on + Duration::days(day),
+                category: *c,
+                description: format!("{}（第{}项）", c, k + 1),
+                amount: Money::from_yuan(r.range(3, 60) * 100),
+                income_generating,
+            });
+        }
+        let mut unevidenced = Vec::new();
+        if self.defect(r, DefectKind::MissingEvidence) {
+            unevidenced.push(r.below(measures.len() as u64) as usize);
+            defects.push(Defect { kind: DefectKind::MissingEvidence, member: None });
+        }
+        (plan, measures, unevidenced)
     }
 }
 
@@ -622,6 +820,17 @@ fn person_name(r: &mut DemoRng, surname: &str, sex: Sex) -> String {
     name
 }
 
+/// Change the sequence's last digit (odd for men, even for women) to the other parity and
+/// recompute the check character.
+fn flip_sex_digit(id: &str) -> String {
+    let b = id.as_bytes();
+    let digit = b[16] - b'0';
+    let flipped = if digit.is_multiple_of(2) { digit + 1 } else { digit - 1 };
+    let first17 = format!("{}{flipped}", &id[..16]);
+    let check = check_char(first17.as_bytes());
+    format!("{first17}{check}")
+}
+
 /// Replace the check character by a wrong one.
 fn break_check_digit(id: &str) -> String {
     let right = check_char(&id.as_bytes()[..17]);
@@ -662,7 +871,10 @@ fn make_member(
         3..=5 if r.chance(600) => SchoolStage::Preschool,
         6..=11 => SchoolStage::Primary,
         12..=14 => SchoolStage::Junior,
-        15..=17 => *r.weighted(&[
+        15 => {
+            *r.weighted(&[(SchoolStage::Junior, 60), (SchoolStage::Senior, 25), (SchoolStage::SecondaryVocational, 15)])
+        }
+        16..=17 => *r.weighted(&[
             (SchoolStage::Senior, 50),
             (SchoolStage::SecondaryVocational, 30),
             (SchoolStage::NotInSchool, 20),

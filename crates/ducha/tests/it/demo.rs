@@ -29,6 +29,12 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
         registry::counts_by_status(&b, &Scope::All).await.unwrap()
     );
     assert_eq!(demo::defect_counts(&a).await.unwrap(), demo::defect_counts(&b).await.unwrap());
+    // The checks find exactly the planted problems, the same on both databases.
+    let (fa, fb) = tokio::join!(
+        crate::checks::demo_findings_are_the_planted_problems(&a),
+        crate::checks::demo_findings_are_the_planted_problems(&b)
+    );
+    assert_eq!(fa, fb);
 
     // The same household reads back the same, members in order.
     let number = "44078111121000001";

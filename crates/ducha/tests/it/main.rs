@@ -10,6 +10,7 @@ mod api;
 mod audit;
 mod browser;
 pub mod changes;
+mod checks;
 mod cli;
 mod demo;
 mod exchange;

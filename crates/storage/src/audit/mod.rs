@@ -23,6 +23,8 @@ pub struct AuditTxn<'a> {
     last_id: i64,
     last_hash: String,
     at: DateTime<Utc>,
+    /// Households whose facts this transaction changed: re-checked before it commits.
+    changed: std::collections::BTreeSet<i64>,
 }
 
 /// A record to append: what changed and how; who, when and the chain are the transaction's.
@@ -119,7 +121,14 @@ impl<'a> AuditTxn<'a> {
             actor,
             // Microseconds: what both databases keep, so the hash recomputes from what is read back.
             at: Utc::now().trunc_subsecs(6),
+            changed: Default::default(),
         })
+    }
+
+    /// Mark a household as changed, so that its data-quality findings are brought up to date in
+    /// this same transaction: a fix shows as fixed the moment it is saved.
+    pub fn household_changed(&mut self, id: i64) {
+        self.changed.insert(id);
     }
 
     pub fn conn(&self) -> &DatabaseTransaction {
@@ -205,6 +214,10 @@ impl<'a> AuditTxn<'a> {
     }
 
     pub async fn commit(self) -> Result<(), StorageError> {
+        if !self.changed.is_empty() {
+            let ids: Vec<i64> = self.changed.iter().copied().collect();
+            crate::checks::recheck(&self, &ids).await?;
+        }
         self.txn
             .execute_raw(self.db.stmt(
                 "UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1",

@@ -8,7 +8,8 @@ use ducha_domain::access::Actor;
 use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan, UniqueIds};
 use ducha_domain::labelled::Labelled;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Value};
+use sha2::Digest;
 
 use crate::audit::AuditTxn;
 
@@ -27,6 +28,40 @@ pub struct DemoSummary {
     pub members: u64,
     pub cadres: u64,
     pub defects: u64,
+    pub measures: u64,
+}
+
+/// The one file every demo measure's evidence points to: a small PDF saying it stands in for the
+/// photo or receipt a real register would hold. Built here so that its cross-reference offsets
+/// are right.
+fn demo_evidence_pdf() -> Vec<u8> {
+    let text = "ducha demo: stands in for the photo or receipt of a help measure";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        {
+            let stream = format!("BT /F1 14 Tf 60 780 Td ({text}) Tj ET");
+            format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len())
+        },
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
 }
 
 async fn insert_chunks<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), StorageError>
@@ -76,6 +111,14 @@ pub async fn load(
     let mut summary = DemoSummary { cadres: cadres.len() as u64, ..Default::default() };
     insert_chunks(txn, cadres).await?;
 
+    let pdf = demo_evidence_pdf();
+    let sha: String = sha2::Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();
+    txn.execute_raw(db.stmt(
+        "INSERT INTO evidence_blobs (sha256, size, data) VALUES ($1, $2, $3)",
+        vec![sha.clone().into(), (pdf.len() as i64).into(), pdf.clone().into()],
+    ))
+    .await?;
+    let evidence = EvidenceFile { sha256: sha, size: pdf.len() as i64 };
     let mut start = 0;
     let mut unique = UniqueIds::default();
     while start < plan.len() {
@@ -84,11 +127,14 @@ pub async fn load(
         for h in batch.iter_mut() {
             unique.apply(h);
         }
-        write_batch(txn, &batch, now, &mut summary).await?;
+        write_batch(db, txn, &batch, now, &evidence, &mut summary).await?;
         progress(end, plan.len());
         start = end;
     }
-    db.reset_sequences(txn, &["cadres", "households", "help_plans"]).await?;
+    db.reset_sequences(txn, &["cadres", "households", "help_plans", "help_measures", "evidence"]).await?;
+    // Checks stand on the demo's own day, so that its clean records stay clean whenever it is run.
+    settings::set(db, txn, "check_year", &config.year.to_string()).await?;
+    settings::set(db, txn, "check_as_of", &config.as_of().to_string()).await?;
     settings::set(
         db,
         txn,
@@ -105,12 +151,21 @@ pub async fn load(
     Ok(summary)
 }
 
+/// The evidence file shared by the demo's measures.
+struct EvidenceFile {
+    sha256: String,
+    size: i64,
+}
+
 async fn write_batch(
+    db: &Db,
     txn: &DatabaseTransaction,
     batch: &[DemoHousehold],
     now: chrono::DateTime<Utc>,
+    evidence: &EvidenceFile,
     summary: &mut DemoSummary,
 ) -> Result<(), StorageError> {
+    let mut evidence_rows: Vec<Vec<Value>> = Vec::new();
     let (mut hs, mut ms, mut fs, mut ss, mut ps, mut pis, mut mes, mut ls, mut ds) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for d in batch {
@@ -173,9 +228,21 @@ async fn write_batch(
                 });
             }
         }
-        for m in &d.measures {
+        for (k, m) in d.measures.iter().enumerate() {
+            // Ids given here (the registry is empty), so that evidence can point at them.
+            summary.measures += 1;
+            let measure_id = summary.measures as i64;
+            if !d.unevidenced.contains(&k) {
+                evidence_rows.push(vec![
+                    measure_id.into(),
+                    id.into(),
+                    h.village_code.clone().into(),
+                    evidence.sha256.clone().into(),
+                    now.into(),
+                ]);
+            }
             mes.push(measure::ActiveModel {
-                id: NotSet,
+                id: Set(measure_id),
                 household_id: Set(id),
                 plan_id: Set(d.plan.as_ref().map(|_| id)),
                 category: Set(m.category.code().into()),
@@ -217,6 +284,28 @@ async fn write_batch(
     insert_chunks(txn, mes).await?;
     insert_chunks(txn, ls).await?;
     insert_chunks(txn, ds).await?;
+    for chunk in evidence_rows.chunks(ROWS_PER_INSERT) {
+        let mut values = Vec::with_capacity(chunk.len() * 5);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let n = values.len();
+            tuples.push(format!(
+                "('help_measure', ${}, ${}, ${}, '演示佐证材料.pdf', 'application/pdf', {}, ${}, '演示数据', ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                evidence.size,
+                n + 4,
+                n + 5
+            ));
+            values.extend(row.iter().cloned());
+        }
+        let sql = format!(
+            "INSERT INTO evidence (owner_kind, owner_id, household_id, village_code, filename, content_type, size, sha256, uploaded_by, uploaded_at) VALUES {}",
+            tuples.join(", ")
+        );
+        txn.execute_raw(db.stmt(&sql, values)).await?;
+    }
     Ok(())
 }
 

@@ -174,6 +174,7 @@ async fn save_plan_in(
     });
     let action = if before.is_some() { "update" } else { "create" };
     tx.record("help_plan", id, Some(&h.village_code), action, before.as_ref(), Some(&after)).await?;
+    tx.household_changed(h.id);
     // The plan's cadre becomes the household's, if it has none yet.
     let adopt_cadre = h.cadre_id.is_none() && input.cadre_id.is_some();
     if adopt_cadre {
@@ -250,6 +251,7 @@ pub async fn add_measure(
     .insert(tx.conn())
     .await?;
     tx.record::<(), _>("help_measure", saved.id, Some(&h.village_code), "create", None, Some(input)).await?;
+    tx.household_changed(h.id);
     for f in files {
         evidence::attach(&mut tx, "help_measure", saved.id, &h, f).await?;
     }
@@ -291,6 +293,7 @@ async fn add_log_in(
     .insert(tx.conn())
     .await?;
     tx.record::<(), _>("help_log", saved.id, Some(&h.village_code), "create", None, Some(input)).await?;
+    tx.household_changed(h.id);
     for f in files {
         evidence::attach(tx, "help_log", saved.id, h, f).await?;
     }
@@ -324,6 +327,7 @@ pub async fn assign_cadre(
         Some(&serde_json::json!({ "cadre_id": cadre_id })),
     )
     .await?;
+    tx.household_changed(h.id);
     tx.commit().await?;
     Ok(())
 }
@@ -350,6 +354,7 @@ pub async fn update_record_book(
     am.updated_at = Set(Utc::now());
     am.update(tx.conn()).await?;
     tx.record("record_book", h.id, Some(&h.village_code), "update", Some(&before), Some(book)).await?;
+    tx.household_changed(h.id);
     tx.commit().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub(crate) mod m0002_accounts_audit;
 mod m0003_changes;
 mod m0004_evidence;
 mod m0005_import_jobs;
+mod m0006_checks;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_changes::Migration),
             Box::new(m0004_evidence::Migration),
             Box::new(m0005_import_jobs::Migration),
+            Box::new(m0006_checks::Migration),
         ]
     }
 }

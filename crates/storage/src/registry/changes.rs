@@ -372,7 +372,7 @@ async fn apply(
             am.update(tx.conn()).await?;
             let after = serde_json::json!({ "left_on": req.effective_on, "left_reason": reason.label() });
             tx.record("member", member_id, Some(&h.village_code), "leave", Some(&before), Some(&after)).await?;
-            touch(tx.conn(), h).await?;
+            touch(tx, h).await?;
             Ok(None)
         }
         (ChangePayload::Split { member_ids }, Some(h)) => {
@@ -400,7 +400,7 @@ async fn apply(
                 let after = serde_json::json!({ "from_household": h.number, "to_household_id": new_id });
                 tx.record::<(), _>("member", mid, Some(&h.village_code), "move", None, Some(&after)).await?;
             }
-            touch(tx.conn(), h).await?;
+            touch(tx, h).await?;
             Ok(Some(new_id))
         }
         (payload, Some(h)) => {
@@ -414,6 +414,7 @@ async fn apply(
             add_status(tx.conn(), h.id, target, req.effective_on, &note, &by).await?;
             let after = Household { status: target, ..before.clone() };
             tx.record("household", h.id, Some(&h.village_code), "status", Some(&before), Some(&after)).await?;
+            tx.household_changed(h.id);
             Ok(None)
         }
         (_, None) => Err(StorageError::NotFound),

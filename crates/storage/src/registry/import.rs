@@ -330,6 +330,7 @@ pub async fn commit(
             }
             let is_new = matches!(action, Action::New);
             if is_new || before.is_some() || member_changed {
+                tx.household_changed(hid);
                 let after =
                     ImportedHousehold { household: h, members: inc.members.iter().map(|m| &m.member).collect() };
                 entries.push(AuditEntry::new(

@@ -47,7 +47,7 @@ pub fn scope_condition(scope: &Scope) -> Condition {
 }
 
 /// The same condition as SQL over `households AS h`, with its parameter from `$n`.
-fn scope_sql(scope: &Scope, n: usize) -> (String, Vec<Value>) {
+pub(crate) fn scope_sql(scope: &Scope, n: usize) -> (String, Vec<Value>) {
     match scope {
         Scope::All => ("1 = 1".into(), vec![]),
         Scope::Region(code) => region_sql(code, n),

@@ -77,6 +77,7 @@ pub(crate) async fn insert_household(tx: &mut AuditTxn<'_>, h: &Household, note:
     let by = tx.actor().username.clone();
     add_status(tx.conn(), saved.id, HouseholdStatus::Identified, h.identified_on, note, &by).await?;
     tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&new)).await?;
+    tx.household_changed(saved.id);
     Ok(saved.id)
 }
 
@@ -207,6 +208,7 @@ pub async fn update_household(
     m.update(tx.conn()).await?;
     let after = Household { number, status: before.status, ..h.clone() };
     tx.record("household", id, Some(&h.village_code), "update", Some(&before), Some(&after)).await?;
+    tx.household_changed(id);
     tx.commit().await?;
     Ok(())
 }
@@ -296,13 +298,15 @@ pub(crate) async fn insert_member(
     let seq: i32 = row.map(|r| r.try_get("", "s")).transpose()?.unwrap_or(0);
     let saved = member_model(h.id, seq + 1, m, Utc::now()).insert(tx.conn()).await?;
     tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
-    touch(tx.conn(), h).await?;
+    touch(tx, h).await?;
     Ok(saved.id)
 }
 
 /// A household's version moves with any change to its members, so that an edit form opened
 /// before the change is refused rather than silently overwriting.
-pub(crate) async fn touch<C: ConnectionTrait>(c: &C, h: &household::Model) -> Result<(), StorageError> {
+pub(crate) async fn touch(tx: &mut AuditTxn<'_>, h: &household::Model) -> Result<(), StorageError> {
+    tx.household_changed(h.id);
+    let c = tx.conn();
     let mut m: household::ActiveModel = h.clone().into();
     m.version = Set(h.version + 1);
     m.updated_at = Set(Utc::now());
@@ -332,7 +336,7 @@ pub async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Member) -
     model.updated_at = Set(Utc::now());
     model.update(tx.conn()).await?;
     tx.record("member", member_id, Some(&h.village_code), "update", Some(&before), Some(m)).await?;
-    touch(tx.conn(), &h).await?;
+    touch(&mut tx, &h).await?;
     tx.commit().await?;
     Ok(())
 }

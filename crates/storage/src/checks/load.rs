@@ -1,0 +1,239 @@
+//! Reading households' facts for the checks: a few set-wise queries per batch (households,
+//! members, the year's finances, plans, measures with their evidence, last logs, duplicate IDs),
+//! never a query per household.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use ducha_domain::Money;
+use ducha_domain::access::Scope;
+use ducha_domain::checks::{HouseholdFacts, MeasureFacts, MemberFacts};
+use ducha_domain::help::{MeasureCategory, RecordBook};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::registry::{Guarantees, YearFinance};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+
+use crate::registry::scope_sql;
+use crate::{Db, StorageError};
+
+/// Which households to read.
+pub enum Selection<'a> {
+    /// The next `limit` households of a scope after id `after`.
+    Batch { scope: &'a Scope, after: i64, limit: u64 },
+    /// These households (a re-check after a save).
+    Ids(&'a [i64]),
+}
+
+fn vocab<T: Labelled>(code: &str) -> Result<T, StorageError> {
+    T::parse(code).map_err(|e| StorageError::Rejected(format!("数据库中的取值有误：{e}")))
+}
+
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+async fn rows<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, StorageError> {
+    Ok(c.query_all_raw(db.stmt(sql, values)).await?)
+}
+
+/// Duplicate ID numbers among current members: for each member registered after another with the
+/// same number, the first one's household number. Over the whole registry (a duplicate may sit in
+/// another district), or only for the numbers given.
+pub async fn duplicates<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    among: Option<&[String]>,
+) -> Result<HashMap<i64, String>, StorageError> {
+    let (filter, values): (String, Vec<Value>) = match among {
+        None => (String::new(), vec![]),
+        Some([]) => return Ok(HashMap::new()),
+        Some(ids) => {
+            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            (format!("AND m.id_number IN ({})", marks.join(",")), ids.iter().map(|s| s.clone().into()).collect())
+        }
+    };
+    let sql = format!(
+        "SELECT m.id AS id, m.id_number AS id_number, h.number AS number FROM members m JOIN households h ON h.id = m.household_id \
+         WHERE m.left_on IS NULL {filter} AND m.id_number IN \
+         (SELECT id_number FROM members WHERE left_on IS NULL GROUP BY id_number HAVING COUNT(*) > 1) ORDER BY m.id"
+    );
+    let mut first: HashMap<String, String> = HashMap::new();
+    let mut out = HashMap::new();
+    for r in rows(db, c, &sql, values).await? {
+        let id: i64 = r.try_get("", "id")?;
+        let number: String = r.try_get("", "number")?;
+        let id_number: String = r.try_get("", "id_number")?;
+        match first.get(&id_number) {
+            Some(n) => {
+                out.insert(id, n.clone());
+            }
+            None => {
+                first.insert(id_number, number);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The facts of the selected households for a year, standing on `as_of`. `duplicate_of` is
+/// filled from `dups` (see [`duplicates`]).
+pub async fn facts<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    selection: Selection<'_>,
+    year: i32,
+    as_of: NaiveDate,
+    dups: &HashMap<i64, String>,
+) -> Result<Vec<HouseholdFacts>, StorageError> {
+    const COLUMNS: &str = "h.id AS id, h.number AS number, h.village_code AS village_code, h.household_type AS household_type, \
+        h.main_cause AS main_cause, h.other_cause_1 AS other_cause_1, h.other_cause_2 AS other_cause_2, h.food_clothing AS food_clothing, \
+        h.compulsory_education AS compulsory_education, h.basic_medical AS basic_medical, h.safe_housing AS safe_housing, \
+        h.safe_water AS safe_water, h.status AS status, h.identified_on AS identified_on, h.cadre_id AS cadre_id, \
+        h.record_book_issued AS record_book_issued, h.record_book_provincial AS record_book_provincial, \
+        h.record_book_checked_on AS record_book_checked_on";
+    let households = match selection {
+        Selection::Batch { scope, after, limit } => {
+            let (cond, values) = scope_sql(scope, 1);
+            let sql = format!(
+                "SELECT {COLUMNS} FROM households h WHERE {cond} AND h.id > {after} ORDER BY h.id LIMIT {limit}"
+            );
+            rows(db, c, &sql, values).await?
+        }
+        Selection::Ids([]) => return Ok(vec![]),
+        Selection::Ids(ids) => {
+            let sql = format!("SELECT {COLUMNS} FROM households h WHERE h.id IN ({}) ORDER BY h.id", id_list(ids));
+            rows(db, c, &sql, vec![]).await?
+        }
+    };
+    let mut out: Vec<HouseholdFacts> = Vec::with_capacity(households.len());
+    let mut index: HashMap<i64, usize> = HashMap::with_capacity(households.len());
+    for r in &households {
+        let id: i64 = r.try_get("", "id")?;
+        let mut other_causes = Vec::new();
+        for col in ["other_cause_1", "other_cause_2"] {
+            if let Some(code) = r.try_get::<Option<String>>("", col)? {
+                other_causes.push(vocab(&code)?);
+            }
+        }
+        index.insert(id, out.len());
+        out.push(HouseholdFacts {
+            id,
+            number: r.try_get("", "number")?,
+            village_code: r.try_get("", "village_code")?,
+            household_type: vocab(&r.try_get::<String>("", "household_type")?)?,
+            main_cause: vocab(&r.try_get::<String>("", "main_cause")?)?,
+            other_causes,
+            guarantees: Guarantees {
+                food_clothing: r.try_get("", "food_clothing")?,
+                compulsory_education: r.try_get("", "compulsory_education")?,
+                basic_medical: r.try_get("", "basic_medical")?,
+                safe_housing: r.try_get("", "safe_housing")?,
+                safe_water: r.try_get("", "safe_water")?,
+            },
+            status: vocab(&r.try_get::<String>("", "status")?)?,
+            identified_on: r.try_get("", "identified_on")?,
+            has_cadre: r.try_get::<Option<i64>>("", "cadre_id")?.is_some(),
+            record_book: RecordBook {
+                issued: r.try_get("", "record_book_issued")?,
+                provincial_format: r.try_get("", "record_book_provincial")?,
+                last_checked: r.try_get("", "record_book_checked_on")?,
+            },
+            members: vec![],
+            finance: None,
+            plan: None,
+            measures: vec![],
+            last_log: None,
+        });
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = out.iter().map(|h| h.id).collect();
+    let list = id_list(&ids);
+    let sql = format!(
+        "SELECT id, household_id, name, id_number, relation, sex, birth_date, education, school_stage, out_of_school_reason, health, \
+         labour_ability, medical_insurance FROM members WHERE left_on IS NULL AND household_id IN ({list}) ORDER BY household_id, seq"
+    );
+    for r in rows(db, c, &sql, vec![]).await? {
+        let hid: i64 = r.try_get("", "household_id")?;
+        let id: i64 = r.try_get("", "id")?;
+        let Some(&k) = index.get(&hid) else { continue };
+        out[k].members.push(MemberFacts {
+            id,
+            name: r.try_get("", "name")?,
+            id_number: r.try_get("", "id_number")?,
+            relation: vocab(&r.try_get::<String>("", "relation")?)?,
+            sex: vocab(&r.try_get::<String>("", "sex")?)?,
+            birth_date: r.try_get("", "birth_date")?,
+            education: vocab(&r.try_get::<String>("", "education")?)?,
+            school_stage: vocab(&r.try_get::<String>("", "school_stage")?)?,
+            has_out_of_school_reason: r
+                .try_get::<Option<String>>("", "out_of_school_reason")?
+                .is_some_and(|s| !s.trim().is_empty()),
+            health: vocab(&r.try_get::<String>("", "health")?)?,
+            labour_ability: vocab(&r.try_get::<String>("", "labour_ability")?)?,
+            medical_insurance: r.try_get("", "medical_insurance")?,
+            duplicate_of: dups.get(&id).cloned(),
+        });
+    }
+    let sql = format!(
+        "SELECT household_id, wage_income, business_income, property_income, transfer_income, production_costs, declared_total_income, \
+         living_expenditure FROM household_finances WHERE year = $1 AND household_id IN ({list})"
+    );
+    for r in rows(db, c, &sql, vec![year.into()]).await? {
+        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
+        let m = |col: &str| r.try_get::<i64>("", col).map(Money::from_fen);
+        out[k].finance = Some(YearFinance {
+            year,
+            wage_income: m("wage_income")?,
+            business_income: m("business_income")?,
+            property_income: m("property_income")?,
+            transfer_income: m("transfer_income")?,
+            production_costs: m("production_costs")?,
+            declared_total_income: r.try_get::<Option<i64>>("", "declared_total_income")?.map(Money::from_fen),
+            living_expenditure: r.try_get::<Option<i64>>("", "living_expenditure")?.map(Money::from_fen),
+        });
+    }
+    let sql = format!(
+        "SELECT p.household_id AS household_id, p.made_on AS made_on, i.category AS category FROM help_plans p \
+         LEFT JOIN help_plan_items i ON i.plan_id = p.id WHERE p.year = $1 AND p.household_id IN ({list})"
+    );
+    for r in rows(db, c, &sql, vec![year.into()]).await? {
+        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
+        let made_on: NaiveDate = r.try_get("", "made_on")?;
+        let plan = out[k].plan.get_or_insert_with(|| (made_on, vec![]));
+        if let Some(code) = r.try_get::<Option<String>>("", "category")? {
+            plan.1.push(vocab::<MeasureCategory>(&code)?);
+        }
+    }
+    let (from, to) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31));
+    let sql = format!(
+        "SELECT m.id AS id, m.household_id AS household_id, m.category AS category, m.delivered_on AS delivered_on, \
+         m.income_generating AS income_generating, \
+         (SELECT COUNT(*) FROM evidence e WHERE e.owner_kind = 'help_measure' AND e.owner_id = m.id) AS evidence \
+         FROM help_measures m WHERE m.household_id IN ({list}) AND m.delivered_on >= $1 AND m.delivered_on <= $2 ORDER BY m.id"
+    );
+    for r in rows(db, c, &sql, vec![from.into(), to.into()]).await? {
+        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
+        out[k].measures.push(MeasureFacts {
+            id: r.try_get("", "id")?,
+            category: vocab(&r.try_get::<String>("", "category")?)?,
+            delivered_on: r.try_get("", "delivered_on")?,
+            income_generating: r.try_get("", "income_generating")?,
+            has_evidence: r.try_get::<i64>("", "evidence")? > 0,
+        });
+    }
+    let sql = format!(
+        "SELECT household_id, MAX(visited_on) AS last FROM help_logs WHERE household_id IN ({list}) AND visited_on <= $1 GROUP BY household_id"
+    );
+    for r in rows(db, c, &sql, vec![as_of.into()]).await? {
+        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
+        out[k].last_log = r.try_get("", "last")?;
+    }
+    Ok(out)
+}

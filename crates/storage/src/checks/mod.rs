@@ -1,0 +1,549 @@
+//! The data-quality checks in the database: their parameters by year, batch runs over a region,
+//! the re-check of a household inside the transaction that changed it, and the findings with
+//! their history (new, still open, fixed) and exemptions.
+
+pub mod demo;
+pub mod load;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ducha_domain::access::{Actor, Role, Scope};
+use ducha_domain::checks::{self as rules, AuditParams, Finding, HouseholdFacts, ParamFile};
+use sea_orm::{ConnectionTrait, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::audit::AuditTxn;
+use crate::{Db, StorageError, settings};
+
+/// The year and the day checks stand on: settings (the demo sets its own), else today.
+pub async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
+    let today = chrono::Local::now().date_naive();
+    let year =
+        settings::get(db, "check_year").await?.and_then(|v| v.parse().ok()).unwrap_or(chrono::Datelike::year(&today));
+    let as_of = settings::get(db, "check_as_of").await?.and_then(|v| v.parse().ok()).unwrap_or(today);
+    Ok((year, as_of))
+}
+
+/// The parameters of a year: the shipped file, then what an office set in the database.
+pub async fn params<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    year: i32,
+    as_of: NaiveDate,
+) -> Result<AuditParams, StorageError> {
+    let file = ParamFile::parse(rules::DEFAULT_FILE).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    let mut p = file.for_year(year, as_of).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    let rows = c
+        .query_all_raw(db.stmt("SELECT key, value FROM check_params WHERE year = $1 ORDER BY key", vec![year.into()]))
+        .await?;
+    for r in rows {
+        let key: String = r.try_get("", "key")?;
+        let value: i64 = r.try_get("", "value")?;
+        p.set(&key, value).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    }
+    Ok(p)
+}
+
+/// Set one parameter of a year (city office or administrator), audited.
+pub async fn set_param(db: &Db, actor: &Actor, year: i32, key: &str, value: i64) -> Result<AuditParams, StorageError> {
+    if !matches!(actor.role, Role::CityOffice | Role::Admin) {
+        return Err(StorageError::Forbidden("只有市扶贫办或系统管理员可以修改核查参数".into()));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (_, as_of) = current(db).await?;
+    let mut p = params(db, tx.conn(), year, as_of).await?;
+    let before = serde_json::json!({ "year": year, key: p.described().iter().find(|d| d.0 == key).map(|d| d.2) });
+    p.set(key, value).map_err(|e| crate::registry::write::field_error(key, e.message))?;
+    tx.conn()
+        .execute_raw(db.stmt(
+            "INSERT INTO check_params (year, key, value) VALUES ($1, $2, $3) ON CONFLICT (year, key) DO UPDATE SET value = excluded.value",
+            vec![year.into(), key.into(), value.into()],
+        ))
+        .await?;
+    let after = serde_json::json!({ "year": year, key: value });
+    tx.record("check_params", format!("{year}:{key}"), None, "update", Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+/// A finding's identity across runs: the same rule on the same record in the same year.
+fn key_of(f: &Finding, year: i32) -> String {
+    if f.household_id == 0 {
+        format!("{}:v{}:{year}", f.rule, f.village_code)
+    } else {
+        format!("{}:{}:{}:{year}", f.rule, f.household_id, f.member_id.unwrap_or(0))
+    }
+}
+
+fn hash(message: &str) -> String {
+    Sha256::digest(message.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a run (or a re-check) changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub households: u64,
+    /// Findings open after the run.
+    pub open: u64,
+    pub new: u64,
+    pub fixed: u64,
+    pub exempted: u64,
+}
+
+struct Existing {
+    id: i64,
+    status: String,
+    message: String,
+}
+
+/// Bring stored findings in line with what was found now, for the records that were checked:
+/// new ones opened (or exempted, if an exemption covers the same facts), vanished ones fixed,
+/// lasting ones touched. `existing` holds the stored findings of exactly the checked records.
+async fn reconcile<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    year: i32,
+    run_id: Option<i64>,
+    found: Vec<Finding>,
+    existing: HashMap<String, Existing>,
+) -> Result<RunSummary, StorageError> {
+    let now = Utc::now();
+    let mut summary = RunSummary::default();
+    let keys: Vec<String> = found.iter().map(|f| key_of(f, year)).collect();
+    // Exemptions of the found keys: a finding stays exempted while its message (its facts) is the same.
+    let mut exemptions: HashMap<String, HashSet<String>> = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT key, message_hash FROM check_exemptions WHERE key IN ({})", marks.join(","));
+        for r in c.query_all_raw(db.stmt(&sql, chunk.iter().map(|k| k.clone().into()).collect())).await? {
+            exemptions.entry(r.try_get("", "key")?).or_default().insert(r.try_get("", "message_hash")?);
+        }
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut inserts: Vec<Vec<Value>> = Vec::new();
+    for (f, key) in found.into_iter().zip(keys) {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let exempt = exemptions.get(&key).is_some_and(|h| h.contains(&hash(&f.message)));
+        let status = if exempt { "exempted" } else { "open" };
+        match existing.get(&key) {
+            Some(e) if e.status == status && e.message == f.message && e.status != "fixed" => {
+                // Still there, unchanged: only its last sighting moves.
+                if run_id.is_some() {
+                    c.execute_raw(db.stmt(
+                        "UPDATE check_findings SET last_run_id = $1, last_seen_at = $2 WHERE id = $3",
+                        vec![run_id.into(), now.into(), e.id.into()],
+                    ))
+                    .await?;
+                }
+            }
+            Some(e) => {
+                if e.status == "fixed" && status == "open" {
+                    summary.new += 1;
+                }
+                c.execute_raw(db.stmt(
+                    "UPDATE check_findings SET status = $1, message = $2, last_run_id = COALESCE($3, last_run_id), last_seen_at = $4, fixed_at = NULL WHERE id = $5",
+                    vec![status.into(), f.message.clone().into(), run_id.into(), now.into(), e.id.into()],
+                ))
+                .await?;
+            }
+            None => {
+                if status == "open" {
+                    summary.new += 1;
+                }
+                let village = f.village_code.clone();
+                let town = village.get(..9).unwrap_or_default().to_string();
+                let district = village.get(..6).unwrap_or_default().to_string();
+                inserts.push(vec![
+                    key.clone().into(),
+                    f.rule.into(),
+                    year.into(),
+                    f.household_id.into(),
+                    f.member_id.into(),
+                    village.into(),
+                    town.into(),
+                    district.into(),
+                    f.message.clone().into(),
+                    status.into(),
+                    run_id.into(),
+                    run_id.into(),
+                    now.into(),
+                    now.into(),
+                ]);
+            }
+        }
+        if exempt {
+            summary.exempted += 1;
+        } else {
+            summary.open += 1;
+        }
+    }
+    for chunk in inserts.chunks(400) {
+        let mut values = Vec::with_capacity(chunk.len() * 14);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let n = values.len();
+            tuples.push(format!("({})", (1..=14).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", ")));
+            values.extend(row.iter().cloned());
+        }
+        let sql = format!(
+            "INSERT INTO check_findings (key, rule, year, household_id, member_id, village_code, town_code, district_code, message, status, \
+             first_run_id, last_run_id, first_seen_at, last_seen_at) VALUES {}",
+            tuples.join(", ")
+        );
+        c.execute_raw(db.stmt(&sql, values)).await?;
+    }
+    // What was open before and is not found now has been fixed.
+    let gone: Vec<i64> =
+        existing.iter().filter(|(k, e)| !seen.contains(*k) && e.status != "fixed").map(|(_, e)| e.id).collect();
+    for chunk in gone.chunks(500) {
+        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        c.execute_raw(db.stmt(
+            &format!("UPDATE check_findings SET status = 'fixed', fixed_at = $1, last_run_id = COALESCE($2, last_run_id) WHERE id IN ({list})"),
+            vec![now.into(), run_id.into()],
+        ))
+        .await?;
+    }
+    summary.fixed = gone.len() as u64;
+    Ok(summary)
+}
+
+async fn existing_for<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    cond: &str,
+    values: Vec<Value>,
+) -> Result<HashMap<String, Existing>, StorageError> {
+    let sql = format!("SELECT id, key, status, message FROM check_findings f WHERE {cond}");
+    let mut out = HashMap::new();
+    for r in c.query_all_raw(db.stmt(&sql, values)).await? {
+        out.insert(
+            r.try_get("", "key")?,
+            Existing { id: r.try_get("", "id")?, status: r.try_get("", "status")?, message: r.try_get("", "message")? },
+        );
+    }
+    Ok(out)
+}
+
+/// Re-check households inside the caller's transaction (after a save): their household and member
+/// findings of the current year are brought up to date. Village findings wait for the next run.
+pub(crate) async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
+    if household_ids.is_empty() {
+        return Ok(RunSummary::default());
+    }
+    let db = tx.db();
+    let c = tx.conn();
+    let (year, as_of) = current(db).await?;
+    let p = params(db, c, year, as_of).await?;
+    let mut total = RunSummary::default();
+    for chunk in household_ids.chunks(2_000) {
+        // Duplicate IDs among these households' members, registry-wide.
+        let numbers_sql = format!(
+            "SELECT id_number FROM members WHERE left_on IS NULL AND household_id IN ({})",
+            load::id_list(chunk)
+        );
+        let numbers: Vec<String> = c
+            .query_all_raw(db.stmt(&numbers_sql, vec![]))
+            .await?
+            .iter()
+            .map(|r| r.try_get("", "id_number"))
+            .collect::<Result<_, _>>()?;
+        let dups = load::duplicates(db, c, Some(&numbers)).await?;
+        let facts = load::facts(db, c, load::Selection::Ids(chunk), year, as_of, &dups).await?;
+        let found: Vec<Finding> = facts.iter().flat_map(|h| rules::check_household(h, &p)).collect();
+        let existing = existing_for(
+            db,
+            c,
+            &format!("f.year = $1 AND f.household_id IN ({})", load::id_list(chunk)),
+            vec![year.into()],
+        )
+        .await?;
+        let s = reconcile(db, c, year, None, found, existing).await?;
+        total.households += facts.len() as u64;
+        total.open += s.open;
+        total.new += s.new;
+        total.fixed += s.fixed;
+        total.exempted += s.exempted;
+    }
+    Ok(total)
+}
+
+/// Run the whole catalogue over a scope (the CLI, a page, a parameter change) and store the result
+/// as a run: new, still open and fixed findings. Reads in batches; writes in one transaction.
+pub async fn run(
+    db: &Db,
+    actor: &Actor,
+    scope: &Scope,
+    progress: impl Fn(u64),
+) -> Result<(RunSummary, Vec<Finding>), StorageError> {
+    let (year, as_of) = current(db).await?;
+    let p = params(db, db.conn(), year, as_of).await?;
+    let dups = load::duplicates(db, db.conn(), None).await?;
+    let mut found = Vec::new();
+    let mut villages: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut households = 0u64;
+    let mut after = 0;
+    loop {
+        let batch =
+            load::facts(db, db.conn(), load::Selection::Batch { scope, after, limit: 20_000 }, year, as_of, &dups)
+                .await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        households += batch.len() as u64;
+        found.extend(evaluate(&batch, &p, &mut villages));
+        progress(households);
+    }
+    for (village, (active, without)) in &villages {
+        found.extend(rules::village_findings(village, *active, *without, &p));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let region = match scope {
+        Scope::All => None,
+        Scope::Region(c) => Some(c.as_str().to_string()),
+    };
+    let started: DateTime<Utc> = Utc::now();
+    let row = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO check_runs (year, as_of, region_code, actor, started_at, households) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            vec![year.into(), as_of.into(), region.clone().into(), actor.username.clone().into(), started.into(), (households as i64).into()],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("核查记录未能写入".into()))?;
+    let run_id: i64 = row.try_get("", "id")?;
+    let (cond, values) = findings_scope(scope, year);
+    let existing = existing_for(db, tx.conn(), &cond, values).await?;
+    let mut summary = reconcile(db, tx.conn(), year, Some(run_id), found.clone(), existing).await?;
+    summary.run_id = run_id;
+    summary.households = households;
+    tx.conn()
+        .execute_raw(db.stmt(
+            "UPDATE check_runs SET finished_at = $1, open = $2, new = $3, fixed = $4 WHERE id = $5",
+            vec![
+                Utc::now().into(),
+                (summary.open as i64).into(),
+                (summary.new as i64).into(),
+                (summary.fixed as i64).into(),
+                run_id.into(),
+            ],
+        ))
+        .await?;
+    tx.record::<(), _>("check_run", run_id, region.as_deref(), "run", None, Some(&summary)).await?;
+    tx.commit().await?;
+    Ok((summary, found))
+}
+
+/// Evaluate a batch, counting what the village rule needs.
+pub fn evaluate(batch: &[HouseholdFacts], p: &AuditParams, villages: &mut HashMap<String, (i64, i64)>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in batch {
+        out.extend(rules::check_household(h, p));
+        if h.status.is_active() {
+            let v = villages.entry(h.village_code.clone()).or_default();
+            v.0 += 1;
+            v.1 += i64::from(h.plan.is_none());
+        }
+    }
+    out
+}
+
+/// The stored findings of a year within a scope, as SQL over `check_findings AS f`.
+fn findings_scope(scope: &Scope, year: i32) -> (String, Vec<Value>) {
+    match scope {
+        Scope::All => ("f.year = $1".into(), vec![year.into()]),
+        Scope::Region(code) => {
+            let col = match code.level() {
+                ducha_domain::RegionLevel::City => {
+                    return (
+                        "f.year = $1 AND f.district_code LIKE $2".into(),
+                        vec![year.into(), format!("{code}%").into()],
+                    );
+                }
+                ducha_domain::RegionLevel::District => "f.district_code",
+                ducha_domain::RegionLevel::Town => "f.town_code",
+                ducha_domain::RegionLevel::Village => "f.village_code",
+            };
+            (format!("f.year = $1 AND {col} = $2"), vec![year.into(), code.as_str().to_string().into()])
+        }
+    }
+}
+
+/// A stored finding, as pages and the API list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredFinding {
+    pub id: i64,
+    pub rule: String,
+    pub year: i32,
+    pub household_id: i64,
+    pub household_number: Option<String>,
+    /// The head's name, so that a printed list can be read at the door.
+    pub head_name: Option<String>,
+    pub member_id: Option<i64>,
+    pub village_code: String,
+    pub message: String,
+    pub status: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub fixed_at: Option<DateTime<Utc>>,
+}
+
+/// Filters of the findings list.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub rule: Option<String>,
+    pub status: Option<String>,
+    pub region: Option<ducha_domain::RegionCode>,
+    pub household_id: Option<i64>,
+}
+
+pub async fn findings(
+    db: &Db,
+    scope: &Scope,
+    filter: &FindingFilter,
+    limit: u64,
+) -> Result<Vec<StoredFinding>, StorageError> {
+    let (year, _) = current(db).await?;
+    let (mut cond, mut values) = findings_scope(scope, year);
+    if let Some(region) = &filter.region {
+        let (c2, v2) = findings_scope(&Scope::Region(region.clone()), year);
+        // Renumber the second condition's parameters after the first's.
+        let shift = values.len();
+        let c2 = (1..=v2.len()).rev().fold(c2, |acc, i| acc.replace(&format!("${i}"), &format!("${}", i + shift)));
+        cond = format!("{cond} AND {c2}");
+        values.extend(v2);
+    }
+    for (col, v) in [("f.rule", filter.rule.clone()), ("f.status", filter.status.clone())] {
+        if let Some(v) = v {
+            values.push(v.into());
+            cond = format!("{cond} AND {col} = ${}", values.len());
+        }
+    }
+    if let Some(h) = filter.household_id {
+        values.push(h.into());
+        cond = format!("{cond} AND f.household_id = ${}", values.len());
+    }
+    let sql = format!(
+        "SELECT f.id AS id, f.rule AS rule, f.year AS year, f.household_id AS household_id, h.number AS number, f.member_id AS member_id, \
+         (SELECT MIN(m.name) FROM members m WHERE m.household_id = f.household_id AND m.relation = 'head' AND m.left_on IS NULL) AS head_name, \
+         f.village_code AS village_code, f.message AS message, f.status AS status, f.first_seen_at AS first_seen_at, \
+         f.last_seen_at AS last_seen_at, f.fixed_at AS fixed_at FROM check_findings f LEFT JOIN households h ON h.id = f.household_id \
+         WHERE {cond} ORDER BY f.village_code, f.household_id, f.rule LIMIT {limit}"
+    );
+    db.conn()
+        .query_all_raw(db.stmt(&sql, values))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StoredFinding {
+                id: r.try_get("", "id")?,
+                rule: r.try_get("", "rule")?,
+                year: r.try_get("", "year")?,
+                household_id: r.try_get("", "household_id")?,
+                household_number: r.try_get("", "number")?,
+                head_name: r.try_get("", "head_name")?,
+                member_id: r.try_get("", "member_id")?,
+                village_code: r.try_get("", "village_code")?,
+                message: r.try_get("", "message")?,
+                status: r.try_get("", "status")?,
+                first_seen_at: r.try_get("", "first_seen_at")?,
+                last_seen_at: r.try_get("", "last_seen_at")?,
+                fixed_at: r.try_get("", "fixed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Open findings by rule and by a region column within a scope: (rule, region code, count).
+pub async fn counts(
+    db: &Db,
+    scope: &Scope,
+    by: ducha_domain::RegionLevel,
+) -> Result<Vec<(String, String, i64)>, StorageError> {
+    let (year, _) = current(db).await?;
+    let (cond, values) = findings_scope(scope, year);
+    let col = match by {
+        ducha_domain::RegionLevel::City | ducha_domain::RegionLevel::District => "f.district_code",
+        ducha_domain::RegionLevel::Town => "f.town_code",
+        ducha_domain::RegionLevel::Village => "f.village_code",
+    };
+    let sql = format!(
+        "SELECT f.rule AS rule, {col} AS region, COUNT(*) AS n FROM check_findings f WHERE {cond} AND f.status = 'open' GROUP BY f.rule, {col}"
+    );
+    db.conn()
+        .query_all_raw(db.stmt(&sql, values))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "rule")?, r.try_get("", "region")?, r.try_get("", "n")?)))
+        .collect()
+}
+
+/// The latest run within a scope's region (or the whole registry).
+pub async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, RunSummary)>, StorageError> {
+    let row = db
+        .conn()
+        .query_one_raw(db.stmt("SELECT id, started_at, households, open, new, fixed FROM check_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1", vec![]))
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let id: i64 = r.try_get("", "id")?;
+    let summary = RunSummary {
+        run_id: id,
+        households: r.try_get::<i64>("", "households")? as u64,
+        open: r.try_get::<i64>("", "open")? as u64,
+        new: r.try_get::<i64>("", "new")? as u64,
+        fixed: r.try_get::<i64>("", "fixed")? as u64,
+        exempted: 0,
+    };
+    Ok(Some((id, r.try_get("", "started_at")?, summary)))
+}
+
+/// Exempt a finding judged a false alarm (district or city office), with a reason. It stays out of
+/// later runs until its facts (its message) change.
+pub async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let row = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT key, message, village_code, status FROM check_findings WHERE id = $1",
+            vec![finding_id.into()],
+        ))
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    let village: String = row.try_get("", "village_code")?;
+    if !actor.scope.contains(&village) {
+        return Err(StorageError::NotFound);
+    }
+    if !matches!(actor.role, Role::DistrictOffice | Role::CityOffice) {
+        return Err(StorageError::Forbidden("只有市(区)扶贫办或市扶贫办可以豁免核查问题".into()));
+    }
+    if reason.trim().is_empty() {
+        return Err(crate::registry::write::field_error("reason", "请写明豁免理由".into()));
+    }
+    let key: String = row.try_get("", "key")?;
+    let message: String = row.try_get("", "message")?;
+    let status: String = row.try_get("", "status")?;
+    tx.conn()
+        .execute_raw(db.stmt(
+            "INSERT INTO check_exemptions (key, message_hash, reason, exempted_by, exempted_at) VALUES ($1, $2, $3, $4, $5)",
+            vec![key.clone().into(), hash(&message).into(), reason.trim().into(), actor.username.clone().into(), Utc::now().into()],
+        ))
+        .await?;
+    tx.conn()
+        .execute_raw(db.stmt("UPDATE check_findings SET status = 'exempted' WHERE id = $1", vec![finding_id.into()]))
+        .await?;
+    let after = serde_json::json!({ "status": "exempted", "reason": reason.trim(), "finding": message });
+    tx.record(
+        "check_finding",
+        finding_id,
+        Some(&village),
+        "exempt",
+        Some(&serde_json::json!({ "status": status })),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
