@@ -35,6 +35,8 @@ pub enum Command {
     /// 用户账号
     #[command(subcommand)]
     User(UserCommand),
+    /// 数据质量核查：按规则目录核查全部或某一区划的贫困户，保存结果（新发现、仍未整改、已整改）
+    Audit(AuditArgs),
     /// 审计记录
     #[command(subcommand, name = "audit-log")]
     AuditLog(AuditLogCommand),
@@ -143,6 +145,38 @@ pub enum UserCommand {
         /// 用途说明
         #[arg(long, default_value = "脚本")]
         name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// 只核查该区划（市(区)、镇(街)或村(居)代码）内的贫困户
+    #[arg(long)]
+    pub region: Option<String>,
+    /// 输出格式：table 表格、json、xlsx（按镇（街）分表的问题清单，需 --out）
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// 输出文件（xlsx 必填；json 和 table 不填则输出到屏幕）
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// 以该用户的身份和辖区核查
+    #[arg(long = "as")]
+    pub as_user: Option<String>,
+    /// 演示数据：对照生成时故意设置的问题，报告每类设置了多少、查出了多少
+    #[arg(long)]
+    pub against_demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// 列出核查规则目录
+    Rules {
+        /// 输出格式：table 或 json
+        #[arg(long, default_value = "table")]
+        format: String,
     },
 }
 

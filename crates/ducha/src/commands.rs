@@ -66,6 +66,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             export_command(&db, cmd).await
         }
+        Command::Audit(args) => {
+            let db = Db::open(&cli.db).await?;
+            let actor = acting_as(&db, args.as_user.as_deref()).await?;
+            crate::audit::audit(&db, &actor, args).await
+        }
         Command::AuditLog(AuditLogCommand::Verify) => {
             let db = Db::open(&cli.db).await?;
             let report = audit::verify(&db).await?;
@@ -304,6 +309,9 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
     .await?;
     bar.finish_and_clear();
     let users = demo::create_demo_users(db, &cli_actor()).await?;
+    // The first data-quality run, so that the pages open on findings.
+    let checked = std::time::Instant::now();
+    let (run, _) = ducha_storage::checks::run(db, &cli_actor(), &Scope::All, |_| {}).await?;
     println!(
         "演示城市已生成（种子 {}，{} 年）：贫困户 {} 户，成员 {} 人，帮扶责任人 {} 人，故意设置的数据问题 {} 处，用时 {:.1} 秒",
         config.seed,
@@ -313,6 +321,12 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
         summary.cadres,
         summary.defects,
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "数据质量核查：{} 户，发现问题 {} 条，用时 {:.1} 秒（ducha audit --against-demo 可对照设置的问题）",
+        run.households,
+        run.open,
+        checked.elapsed().as_secs_f64()
     );
     if !users.is_empty() {
         println!("已建立演示账号 {} 个（密码 {}）", users.len(), demo::DEMO_PASSWORD);

@@ -2,6 +2,7 @@
 //! the demo city and regions, and show records from the command line.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod cli;
 mod commands;
 

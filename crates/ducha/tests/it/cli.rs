@@ -104,6 +104,53 @@ async fn demo_then_show(backend: Backend) {
     let (ok, _, err) = run(&["household", "show", "0000"], &test_db.url).await;
     assert!(!ok);
     assert!(err.contains("没有户编号为“0000”的贫困户"), "{err}");
+
+    // The data-quality audit: JSON names each finding's rule; the planted problems are all found.
+    let (ok, out, err) = run(&["audit", "--format", "json", "--against-demo"], &test_db.url).await;
+    assert!(ok, "{err}");
+    let body: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    let findings = body["findings"].as_array().unwrap();
+    assert_eq!(findings.len() as u64, body["run"]["open"].as_u64().unwrap());
+    assert!(findings.len() > 50, "{}", findings.len());
+    for f in findings {
+        let code = f["rule"].as_str().unwrap();
+        assert!(ducha_domain::checks::rule(code).is_some(), "{code}");
+        assert!(!f["message"].as_str().unwrap().is_empty());
+    }
+    assert!(err.contains("没有设置问题的记录上查出的问题：0 条"), "{err}");
+    let (ok, out, _) = run(&["audit", "rules", "--format", "json"], &test_db.url).await;
+    assert!(ok);
+    let rules: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rules.as_array().unwrap().len(), ducha_domain::checks::CATALOGUE.len());
+    assert!(ducha_domain::checks::CATALOGUE.len() >= 40);
+
+    // The per-town problem list, read back by a real reader: a summary, then a sheet per town.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("问题清单.xlsx");
+    let (ok, out, err) =
+        run(&["audit", "--region", "440781", "--format", "xlsx", "--out", file.to_str().unwrap()], &test_db.url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("江门市/台山市"), "{out}");
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&file).unwrap();
+    let names = wb.sheet_names();
+    assert_eq!(names[0], "汇总");
+    assert!(names.len() > 2, "{names:?}");
+    let town = wb.worksheet_range(&names[1]).unwrap();
+    let title = town.get_value((0, 0)).unwrap().to_string();
+    assert!(title.starts_with("江门市/台山市/") && title.ends_with("数据质量问题清单"), "{title}");
+    assert_eq!(town.get_value((1, 2)).unwrap().to_string(), "户编号");
+    let number = town.get_value((2, 2)).unwrap().to_string();
+    assert!(number.starts_with("440781") || number == "（全村）", "{number}");
+    // Every listed row is a finding the JSON also reports.
+    let listed = (2..town.height() as u32).filter(|r| town.get_value((*r, 4)).is_some()).count();
+    let in_json = findings.iter().filter(|f| f["household_number"].as_str() == Some(number.as_str())).count();
+    assert!(listed > 0 && in_json > 0, "{listed} {in_json}");
+
+    let (ok, _, err) = run(&["audit", "--format", "pdf"], &test_db.url).await;
+    assert!(!ok && err.contains("不认识的输出格式“pdf”"), "{err}");
+    let (ok, _, err) = run(&["audit", "--as", "haiyan", "--region", "440785"], &test_db.url).await;
+    assert!(!ok && err.contains("不在 haiyan 的辖区内"), "{err}");
 }
 
 both_backends!(demo_then_show);

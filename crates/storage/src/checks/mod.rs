@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::access::{Actor, Role, Scope};
 use ducha_domain::checks::{self as rules, AuditParams, Finding, HouseholdFacts, ParamFile};
+use ducha_domain::labelled::Labelled;
 use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -377,6 +378,10 @@ fn findings_scope(scope: &Scope, year: i32) -> (String, Vec<Value>) {
 pub struct StoredFinding {
     pub id: i64,
     pub rule: String,
+    /// The rule's title, severity and category (labels), from the catalogue.
+    pub title: String,
+    pub severity: String,
+    pub category: String,
     pub year: i32,
     pub household_id: i64,
     pub household_number: Option<String>,
@@ -438,9 +443,14 @@ pub async fn findings(
         .await?
         .iter()
         .map(|r| {
+            let code: String = r.try_get("", "rule")?;
+            let info = rules::rule(&code);
             Ok(StoredFinding {
                 id: r.try_get("", "id")?,
-                rule: r.try_get("", "rule")?,
+                title: info.map(|i| i.title.to_string()).unwrap_or_default(),
+                severity: info.map(|i| i.severity.label().to_string()).unwrap_or_default(),
+                category: info.map(|i| i.category.label().to_string()).unwrap_or_default(),
+                rule: code,
                 year: r.try_get("", "year")?,
                 household_id: r.try_get("", "household_id")?,
                 household_number: r.try_get("", "number")?,
