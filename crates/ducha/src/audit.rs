@@ -73,7 +73,7 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let (year, as_of) = checks::current(db).await?;
     let open = FindingFilter { status: Some("open".into()), ..Default::default() };
-    let findings = checks::findings(db, &scope, &open, u64::MAX / 2).await?;
+    let findings = checks::findings(db, &scope, &open, i64::MAX as u64, 0).await?;
     let tree = regions::tree(db).await?;
     let region_name = match &scope {
         Scope::All => "全部".to_string(),

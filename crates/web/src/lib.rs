@@ -8,6 +8,7 @@
 
 mod api;
 mod auth;
+mod checks;
 mod error;
 mod exchange;
 mod help;
@@ -120,6 +121,7 @@ fn all_routes() -> Routes {
     let r = home::routes(r);
     let r = registry::routes(r);
     let r = help::routes(r);
+    let r = checks::routes(r);
     let r = exchange::routes(r);
     let r = regions::routes(r);
     api::routes(r)

@@ -106,8 +106,17 @@ impl Chrome {
         select.select_by_label(label).await.unwrap();
     }
 
+    /// Click and wait for the next page: until the old page's root is gone (so that what follows
+    /// does not read the page being left), then for the new page's main element.
     async fn submit(&self, css: &str) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
         self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+        for _ in 0..200 {
+            if old.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
         self.client.wait().for_element(Locator::Css("main")).await.unwrap();
     }
 
@@ -387,5 +396,136 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
     chrome.shot("40-import-errors").await;
     let after = ducha_storage::registry::totals(&app.db, &ducha_domain::access::Scope::All).await.unwrap();
     assert_eq!(before, after, "nothing was written");
+    chrome.client.clone().close().await.ok();
+}
+
+/// The checks in the browser: a district office reads its problems by town and rule, exempts a
+/// false alarm with a reason (refused without one), exports the per-town list; the city office
+/// changes a parameter and the whole city is checked again; a household page lists its problems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
+    use ducha_domain::access::Scope;
+    use ducha_storage::checks::{self, FindingFilter};
+    let app = TestApp::spawn_demo(Backend::Sqlite, 1_500).await;
+    let taishan = Scope::Region(ducha_domain::RegionCode::parse("440781").unwrap());
+    let open =
+        |rule: &str| FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "taishan").await;
+    c.goto(&format!("{}/checks", app.base)).await.unwrap();
+    assert!(chrome.text("h1").await.starts_with("数据质量核查（2017 年"));
+    let total =
+        checks::count_findings(&app.db, &taishan, &FindingFilter { status: Some("open".into()), ..Default::default() })
+            .await
+            .unwrap();
+    assert!(total > 0);
+    assert!(chrome.text("#open-total").await.contains(&total.to_string()), "the card shows the district's open count");
+    let by_region = chrome.text("#by-region tbody").await;
+    assert!(by_region.contains("海宴镇"), "{by_region}");
+    assert!(!by_region.contains("那吉镇"), "only the district's own towns");
+    chrome.shot("30-checks-overview").await;
+
+    // Drill down: the uninsured members of the district.
+    let rule = "M-MED-01";
+    let before = checks::count_findings(&app.db, &taishan, &open(rule)).await.unwrap();
+    assert!(before > 0, "the demo plants uninsured members");
+    c.find(Locator::Css(&format!("#by-rule a[href='/checks/findings?rule={rule}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(chrome.text("#total").await.starts_with(&format!("共 {before} 条")));
+    for cell in c.find_all(Locator::Css("#findings tbody tr td:first-child")).await.unwrap() {
+        assert_eq!(cell.text().await.unwrap(), rule);
+    }
+    chrome.shot("31-checks-findings").await;
+
+    // Exempt the first one: no reason, refused and nothing changes; with a reason, it leaves the list.
+    chrome.submit("#findings form.exempt button").await;
+    let refused = c.source().await.unwrap();
+    assert!(refused.contains("理由"), "the refusal names the missing reason");
+    assert_eq!(checks::count_findings(&app.db, &taishan, &open(rule)).await.unwrap(), before);
+    c.back().await.unwrap();
+    chrome.fill("reason", "该成员已在外省参保，有参保凭证").await;
+    chrome.submit("#findings form.exempt button").await;
+    assert!(chrome.text("#total").await.starts_with(&format!("共 {} 条", before - 1)));
+    assert_eq!(checks::count_findings(&app.db, &taishan, &open(rule)).await.unwrap(), before - 1);
+    let exempted = checks::findings(
+        &app.db,
+        &taishan,
+        &FindingFilter { rule: Some(rule.into()), status: Some("exempted".into()), ..Default::default() },
+        10,
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(exempted.len(), 1);
+    assert_eq!(exempted[0].exempt_note.as_deref(), Some("该成员已在外省参保，有参保凭证（taishan）"));
+
+    // The household page lists what is still open for it.
+    let with_problem = checks::findings(&app.db, &taishan, &open(rule), 1, 0).await.unwrap().remove(0);
+    c.goto(&format!("{}/households/{}", app.base, with_problem.household_id)).await.unwrap();
+    assert!(chrome.text("#household-findings").await.contains(&with_problem.message));
+
+    // The export: one printable sheet per town with problems, as many rows as open problems.
+    let http = crate::support::Browser::new(&app.base);
+    http.login("taishan", ducha_storage::demo::DEMO_PASSWORD).await;
+    let resp = http.get("/checks/export.xlsx").await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    {
+        use calamine::Reader;
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let names = wb.sheet_names();
+        assert!(names.iter().any(|n| n.contains("海宴镇")), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("那吉镇")), "{names:?}");
+        let rows: usize = names[1..]
+            .iter()
+            .map(|n| {
+                let r = wb.worksheet_range(n).unwrap();
+                r.rows().filter(|row| row.first().is_some_and(|c| c.to_string().parse::<u64>().is_ok())).count()
+            })
+            .sum();
+        let open_now = checks::count_findings(
+            &app.db,
+            &taishan,
+            &FindingFilter { status: Some("open".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows as i64, open_now, "each open problem is one numbered row");
+    }
+
+    // A district office sees the parameters but cannot change them.
+    c.goto(&format!("{}/checks/params", app.base)).await.unwrap();
+    assert!(c.find(Locator::Css("form#params")).await.is_err());
+    assert!(chrome.text("table#params").await.contains("帮扶日志过期天数"));
+    chrome.logout().await;
+
+    // The city office allows 400 days between help logs: the city is checked again, and no
+    // stale-log finding is left whose last log is younger than that.
+    chrome.login(&app.base, "city").await;
+    let stale_before = checks::count_findings(&app.db, &Scope::All, &open("H-LOG-01")).await.unwrap();
+    assert!(stale_before > 0);
+    c.goto(&format!("{}/checks/params", app.base)).await.unwrap();
+    chrome.fill("log_stale_days", "abc").await;
+    chrome.submit("form#params button[type=submit]").await;
+    assert!(c.source().await.unwrap().contains("帮扶日志过期天数应为整数"));
+    chrome.fill("log_stale_days", "4000").await;
+    chrome.submit("form#params button[type=submit]").await;
+    chrome.shot("32-checks-params").await;
+    assert!(chrome.text("#notice").await.contains("重新核查"), "the save re-runs the checks");
+    assert_eq!(chrome.text("#p-log_stale_days").await, "");
+    let value = c.find(Locator::Css("#p-log_stale_days")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(value.as_deref(), Some("4000"));
+    let stale_after = checks::count_findings(&app.db, &Scope::All, &open("H-LOG-01")).await.unwrap();
+    assert!(stale_after < stale_before, "{stale_before} → {stale_after}");
+    // The overview counts them as fixed by the latest run (nothing else changed).
+    c.goto(&format!("{}/checks", app.base)).await.unwrap();
+    assert_eq!(chrome.text("#fixed-since b").await, (stale_before - stale_after).to_string());
+    assert_eq!(chrome.text("#new-since b").await, "0");
+    chrome.shot("32-checks-params").await;
     chrome.client.clone().close().await.ok();
 }

@@ -22,7 +22,7 @@ pub async fn demo_findings_are_the_planted_problems(db: &Db) -> Vec<(String, i64
         assert!(k.planted > 0, "{} was never planted", k.label);
         assert_eq!(k.found, k.planted, "{}: planted {}, found {}", k.label, k.planted, k.found);
     }
-    let mut all: Vec<_> = checks::findings(db, &Scope::All, &FindingFilter::default(), 1_000_000)
+    let mut all: Vec<_> = checks::findings(db, &Scope::All, &FindingFilter::default(), 1_000_000, 0)
         .await
         .unwrap()
         .into_iter()
@@ -49,7 +49,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
 
     // An uninsured member: insuring them fixes the finding in the same save.
     let filter = FindingFilter { rule: Some("M-MED-01".into()), status: Some("open".into()), ..Default::default() };
-    let f = checks::findings(&db, &Scope::All, &filter, 1).await.unwrap().remove(0);
+    let f = checks::findings(&db, &Scope::All, &filter, 1, 0).await.unwrap().remove(0);
     let member_id = f.member_id.expect("a member finding");
     let record =
         registry::household_by_number(&db, &Scope::All, f.household_number.as_deref().unwrap()).await.unwrap().unwrap();
@@ -63,6 +63,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
         &Scope::All,
         &FindingFilter { household_id: Some(f.household_id), rule: Some("M-MED-01".into()), ..Default::default() },
         10,
+        0,
     )
     .await
     .unwrap();
@@ -76,7 +77,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     // A minor recorded as able to work, judged a false alarm by the district: exempted, and it
     // stays exempted in later runs while the facts are the same.
     let filter = FindingFilter { rule: Some("M-AGE-01".into()), status: Some("open".into()), ..Default::default() };
-    let f = checks::findings(&db, &Scope::All, &filter, 1).await.unwrap().remove(0);
+    let f = checks::findings(&db, &Scope::All, &filter, 1, 0).await.unwrap().remove(0);
     let district_code = &f.village_code[..6];
     let district_user = ducha_storage::demo::DEMO_ACCOUNTS.iter().find(|a| a.3 == Some(district_code)).unwrap().0;
     let district = ducha_storage::accounts::find_user(&db, district_user).await.unwrap().unwrap().actor(None);
@@ -93,6 +94,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
         &Scope::All,
         &FindingFilter { household_id: Some(f.household_id), ..Default::default() },
         50,
+        0,
     )
     .await
     .unwrap();
@@ -112,6 +114,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
         &Scope::All,
         &FindingFilter { household_id: Some(f.household_id), rule: Some("M-AGE-01".into()), ..Default::default() },
         50,
+        0,
     )
     .await
     .unwrap();
@@ -139,7 +142,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
 
     // A town sees only its own findings.
     let town_scope = haiyan.scope.clone();
-    let mine = checks::findings(&db, &town_scope, &FindingFilter::default(), 100_000).await.unwrap();
+    let mine = checks::findings(&db, &town_scope, &FindingFilter::default(), 100_000, 0).await.unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|f| f.village_code.starts_with("440781111")));
 }

@@ -123,6 +123,10 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             .await
             .unwrap();
 
+    // ... and data-quality findings.
+    let naji_finding =
+        ducha_storage::checks::findings(&app.db, &naji, &Default::default(), 1, 0).await.unwrap().remove(0).id;
+
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
     let csrf = csrf_of(&home);
@@ -175,6 +179,10 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &naji_job.to_string())
         } else if path.starts_with("/cadres/") {
             path.replace("{id}", &naji_cadre.to_string())
+        } else if path.starts_with("/checks/findings/") || path.starts_with("/api/v1/checks/findings/") {
+            path.replace("{id}", &naji_finding.to_string())
+        } else if path.contains("{key}") {
+            path.replace("{key}", "log_stale_days")
         } else {
             path.replace("{id}", &other.id.to_string())
         };
@@ -217,7 +225,10 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
                 b.client.post(format!("{}{url}", app.base)).multipart(form).send().await.unwrap()
             }
             ("POST" | "PUT", false) => {
-                let form: &[(&str, &str)] = if url.contains("/members") {
+                let run_form = [("_csrf", csrf.as_str()), ("region", "440785107"), ("log_stale_days", "1")];
+                let form: &[(&str, &str)] = if url.contains("/checks/") {
+                    &run_form
+                } else if url.contains("/members") {
                     &member_form
                 } else if url.contains("/cadre") {
                     &cadre_form
@@ -232,7 +243,10 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
                     .unwrap()
             }
             ("POST" | "PUT", true) => {
-                let body = if url.contains("/members") {
+                let run_json = serde_json::json!({ "region": "440785107", "value": 1 });
+                let body = if url.contains("/checks/") {
+                    &run_json
+                } else if url.contains("/members") {
                     &member_json
                 } else if url.contains("/cadres") {
                     &cadre_json
@@ -256,6 +270,9 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         }
         if path.contains("{id}") {
             assert_eq!(status, 404, "{method} {url} should answer 404, got {status}: {body}");
+        } else if path.contains("/checks/params") && method != "GET" {
+            // The year's parameters are the city's: a town office is refused outright.
+            assert_eq!(status, 403, "{method} {url} got {status}: {body}");
         } else if method != "GET" {
             // Creating in another town's village: refused at the field, nothing written.
             assert!(status == 422 || status == 400, "{method} {url} got {status}: {body}");

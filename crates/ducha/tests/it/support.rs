@@ -135,6 +135,9 @@ impl TestApp {
         let config = ducha_domain::demo::DemoConfig { households, ..Default::default() };
         ducha_storage::demo::load(&app.db, &system, config, |_, _| {}).await.expect("demo loads");
         ducha_storage::demo::create_demo_users(&app.db, &system).await.expect("demo accounts");
+        // As `ducha demo` does: a first data-quality run, so that pages open on findings.
+        let scope = ducha_domain::access::Scope::All;
+        ducha_storage::checks::run(&app.db, &system, &scope, |_| {}).await.expect("checks run");
         app
     }
 

@@ -49,22 +49,35 @@ pub async fn params<C: ConnectionTrait>(
 
 /// Set one parameter of a year (city office or administrator), audited.
 pub async fn set_param(db: &Db, actor: &Actor, year: i32, key: &str, value: i64) -> Result<AuditParams, StorageError> {
+    set_params(db, actor, year, &[(key.to_string(), value)]).await
+}
+
+/// Set several parameters of a year at once: all are saved or, if one is out of range, none.
+pub async fn set_params(
+    db: &Db,
+    actor: &Actor,
+    year: i32,
+    changes: &[(String, i64)],
+) -> Result<AuditParams, StorageError> {
     if !matches!(actor.role, Role::CityOffice | Role::Admin) {
         return Err(StorageError::Forbidden("只有市扶贫办或系统管理员可以修改核查参数".into()));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let (_, as_of) = current(db).await?;
     let mut p = params(db, tx.conn(), year, as_of).await?;
-    let before = serde_json::json!({ "year": year, key: p.described().iter().find(|d| d.0 == key).map(|d| d.2) });
-    p.set(key, value).map_err(|e| crate::registry::write::field_error(key, e.message))?;
-    tx.conn()
-        .execute_raw(db.stmt(
-            "INSERT INTO check_params (year, key, value) VALUES ($1, $2, $3) ON CONFLICT (year, key) DO UPDATE SET value = excluded.value",
-            vec![year.into(), key.into(), value.into()],
-        ))
-        .await?;
-    let after = serde_json::json!({ "year": year, key: value });
-    tx.record("check_params", format!("{year}:{key}"), None, "update", Some(&before), Some(&after)).await?;
+    for (key, value) in changes {
+        let key = key.as_str();
+        let before = serde_json::json!({ "year": year, key: p.described().iter().find(|d| d.0 == key).map(|d| d.2) });
+        p.set(key, *value).map_err(|e| crate::registry::write::field_error(key, e.message))?;
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO check_params (year, key, value) VALUES ($1, $2, $3) ON CONFLICT (year, key) DO UPDATE SET value = excluded.value",
+                vec![year.into(), key.into(), (*value).into()],
+            ))
+            .await?;
+        let after = serde_json::json!({ "year": year, key: value });
+        tx.record("check_params", format!("{year}:{key}"), None, "update", Some(&before), Some(&after)).await?;
+    }
     tx.commit().await?;
     Ok(p)
 }
@@ -394,6 +407,8 @@ pub struct StoredFinding {
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub fixed_at: Option<DateTime<Utc>>,
+    /// Why an exempted finding was exempted, and by whom.
+    pub exempt_note: Option<String>,
 }
 
 /// Filters of the findings list.
@@ -405,13 +420,8 @@ pub struct FindingFilter {
     pub household_id: Option<i64>,
 }
 
-pub async fn findings(
-    db: &Db,
-    scope: &Scope,
-    filter: &FindingFilter,
-    limit: u64,
-) -> Result<Vec<StoredFinding>, StorageError> {
-    let (year, _) = current(db).await?;
+/// The condition of a findings query over `check_findings AS f`: the scope, then the filters.
+fn filter_sql(scope: &Scope, filter: &FindingFilter, year: i32) -> (String, Vec<Value>) {
     let (mut cond, mut values) = findings_scope(scope, year);
     if let Some(region) = &filter.region {
         let (c2, v2) = findings_scope(&Scope::Region(region.clone()), year);
@@ -431,12 +441,54 @@ pub async fn findings(
         values.push(h.into());
         cond = format!("{cond} AND f.household_id = ${}", values.len());
     }
+    (cond, values)
+}
+
+/// How many stored findings match.
+pub async fn count_findings(db: &Db, scope: &Scope, filter: &FindingFilter) -> Result<i64, StorageError> {
+    let (year, _) = current(db).await?;
+    let (cond, values) = filter_sql(scope, filter, year);
+    let sql = format!("SELECT COUNT(*) AS n FROM check_findings f WHERE {cond}");
+    let row = db.conn().query_one_raw(db.stmt(&sql, values)).await?;
+    Ok(row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0))
+}
+
+/// Findings within a scope first seen, and fixed, since a moment (the start of the latest run):
+/// what changed in the user's own area, whatever the run covered.
+pub async fn changed_since(db: &Db, scope: &Scope, since: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+    let (year, _) = current(db).await?;
+    let (cond, mut values) = filter_sql(scope, &FindingFilter::default(), year);
+    let n = values.len() + 1;
+    values.push(since.into());
+    let sql = format!(
+        "SELECT COUNT(CASE WHEN f.first_seen_at >= ${n} THEN 1 END) AS new, \
+         COUNT(CASE WHEN f.fixed_at >= ${n} THEN 1 END) AS fixed FROM check_findings f WHERE {cond}"
+    );
+    let row = db.conn().query_one_raw(db.stmt(&sql, values)).await?;
+    match row {
+        Some(r) => Ok((r.try_get("", "new")?, r.try_get("", "fixed")?)),
+        None => Ok((0, 0)),
+    }
+}
+
+/// Stored findings of the current year, by village and household, `limit` from `offset`.
+pub async fn findings(
+    db: &Db,
+    scope: &Scope,
+    filter: &FindingFilter,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<StoredFinding>, StorageError> {
+    let (year, _) = current(db).await?;
+    let (cond, values) = filter_sql(scope, filter, year);
     let sql = format!(
         "SELECT f.id AS id, f.rule AS rule, f.year AS year, f.household_id AS household_id, h.number AS number, f.member_id AS member_id, \
          (SELECT MIN(m.name) FROM members m WHERE m.household_id = f.household_id AND m.relation = 'head' AND m.left_on IS NULL) AS head_name, \
          f.village_code AS village_code, f.message AS message, f.status AS status, f.first_seen_at AS first_seen_at, \
-         f.last_seen_at AS last_seen_at, f.fixed_at AS fixed_at FROM check_findings f LEFT JOIN households h ON h.id = f.household_id \
-         WHERE {cond} ORDER BY f.village_code, f.household_id, f.rule LIMIT {limit}"
+         f.last_seen_at AS last_seen_at, f.fixed_at AS fixed_at, \
+         CASE WHEN f.status = 'exempted' THEN (SELECT e.reason || '（' || e.exempted_by || '）' FROM check_exemptions e WHERE e.key = f.key ORDER BY e.id DESC LIMIT 1) END AS exempt_note \
+         FROM check_findings f LEFT JOIN households h ON h.id = f.household_id \
+         WHERE {cond} ORDER BY f.village_code, f.household_id, f.rule, f.id LIMIT {limit} OFFSET {offset}"
     );
     db.conn()
         .query_all_raw(db.stmt(&sql, values))
@@ -462,6 +514,7 @@ pub async fn findings(
                 first_seen_at: r.try_get("", "first_seen_at")?,
                 last_seen_at: r.try_get("", "last_seen_at")?,
                 fixed_at: r.try_get("", "fixed_at")?,
+                exempt_note: r.try_get("", "exempt_note")?,
             })
         })
         .collect()

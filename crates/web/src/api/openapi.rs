@@ -39,9 +39,16 @@ use utoipa::{Modify, OpenApi};
         crate::help::api_cadres,
         crate::help::api_create_cadre,
         crate::help::api_download,
+        crate::checks::api_rules,
+        crate::checks::api_params,
+        crate::checks::api_set_param,
+        crate::checks::api_summary,
+        crate::checks::api_findings,
+        crate::checks::api_run,
+        crate::checks::api_exempt,
     ),
     modifiers(&Security),
-    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"))
+    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"))
 )]
 pub struct ApiDoc;
 

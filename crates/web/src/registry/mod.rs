@@ -102,7 +102,7 @@ impl ListQuery {
     }
 }
 
-fn options<T: Labelled>(all_label: &str) -> Vec<(String, String)> {
+pub(crate) fn options<T: Labelled>(all_label: &str) -> Vec<(String, String)> {
     std::iter::once((String::new(), all_label.to_string()))
         .chain(T::ALL.iter().map(|v| (v.code().to_string(), v.label().to_string())))
         .collect()
@@ -110,7 +110,7 @@ fn options<T: Labelled>(all_label: &str) -> Vec<(String, String)> {
 
 /// The divisions a user may filter by: everything within their scope down to towns (villages
 /// for a town user).
-fn region_options(tree: &RegionTree, scope: &Scope) -> Vec<(String, String)> {
+pub(crate) fn region_options(tree: &RegionTree, scope: &Scope) -> Vec<(String, String)> {
     let mut out = vec![(String::new(), "全部".to_string())];
     let (root, levels): (Option<&str>, &[RegionLevel]) = match scope {
         Scope::All => (None, &[RegionLevel::District, RegionLevel::Town]),
@@ -193,6 +193,7 @@ struct DetailPage {
     can_write_help: bool,
     changes: Vec<changes::ChangeView>,
     change_kinds: Vec<(&'static str, &'static str)>,
+    findings: Vec<ducha_storage::checks::StoredFinding>,
 }
 
 pub(crate) fn parse_id(text: &str) -> Result<i64, WebError> {
@@ -220,6 +221,7 @@ async fn detail_page(
     let audit = audit::for_household(&st.db, h.id, 100).await?;
     let (change_rows, change_kinds) = changes::for_household(&st, &me, h.id, &h.status).await?;
     let help = crate::help::section(&st, &me, &h).await?;
+    let findings = crate::checks::for_household(&st, &me, h.id).await?;
     let former = rec
         .members
         .iter()
@@ -255,6 +257,7 @@ async fn detail_page(
         can_write_help: me.user.role.writes_help() && me.actor.scope.contains(&h.village_code),
         changes: change_rows,
         change_kinds,
+        findings,
         history: rec
             .history
             .iter()
