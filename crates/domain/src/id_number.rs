@@ -60,15 +60,19 @@ pub fn normalise(text: &str) -> String {
 
 impl IdNumber {
     pub fn parse(text: &str) -> Result<Self, IdError> {
-        let s = normalise(text);
-        let chars: Vec<char> = s.chars().collect();
-        match chars.len() {
+        // Most numbers in the registry are already normal (18 ASCII digits, upper-case X): the
+        // checks parse every member's number, so that case copies nothing until it succeeds.
+        let normal = text.len() == 18 && text.bytes().all(|b| b.is_ascii_digit() || b == b'X');
+        let s: std::borrow::Cow<'_, str> = if normal { text.into() } else { normalise(text).into() };
+        let chars: Vec<char> = if normal { Vec::new() } else { s.chars().collect() };
+        let len = if normal { 18 } else { chars.len() };
+        match len {
             0 => return Err(IdError::Empty),
             15 if chars.iter().all(char::is_ascii_digit) => return Err(IdError::OldFifteenDigit),
             18 => {}
             n => return Err(IdError::BadLength(n)),
         }
-        for (i, &c) in chars.iter().enumerate() {
+        for (i, c) in s.chars().enumerate() {
             let last = i == 17;
             if !(c.is_ascii_digit() || (last && c == 'X')) {
                 let hint = if last { "或 X" } else { "" };
@@ -86,10 +90,11 @@ impl IdNumber {
             _ => return Err(IdError::BadBirthDate(birth.to_string())),
         }
         let expected = check_char(&s.as_bytes()[..17]);
-        if chars[17] != expected {
-            return Err(IdError::BadCheckDigit { expected, found: chars[17] });
+        let found = char::from(s.as_bytes()[17]);
+        if found != expected {
+            return Err(IdError::BadCheckDigit { expected, found });
         }
-        Ok(Self(s))
+        Ok(Self(s.into_owned()))
     }
 
     /// Build a valid number from its parts (the demo city and tests use this).

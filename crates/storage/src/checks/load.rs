@@ -49,18 +49,23 @@ pub async fn duplicates<C: ConnectionTrait>(
     c: &C,
     among: Option<&[String]>,
 ) -> Result<HashMap<i64, String>, StorageError> {
+    // Over the registry, only the numbers held more than once are read; for a few numbers (a
+    // re-check on save) every holder is read through the index, and a number held once simply
+    // never repeats below.
     let (filter, values): (String, Vec<Value>) = match among {
-        None => (String::new(), vec![]),
+        None => (
+            "m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL GROUP BY id_number HAVING COUNT(*) > 1)".into(),
+            vec![],
+        ),
         Some([]) => return Ok(HashMap::new()),
         Some(ids) => {
             let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            (format!("AND m.id_number IN ({})", marks.join(",")), ids.iter().map(|s| s.clone().into()).collect())
+            (format!("m.id_number IN ({})", marks.join(",")), ids.iter().map(|s| s.clone().into()).collect())
         }
     };
     let sql = format!(
         "SELECT m.id AS id, m.id_number AS id_number, h.number AS number FROM members m JOIN households h ON h.id = m.household_id \
-         WHERE m.left_on IS NULL {filter} AND m.id_number IN \
-         (SELECT id_number FROM members WHERE left_on IS NULL GROUP BY id_number HAVING COUNT(*) > 1) ORDER BY m.id"
+         WHERE m.left_on IS NULL AND {filter} ORDER BY m.id"
     );
     let mut first: HashMap<String, String> = HashMap::new();
     let mut out = HashMap::new();

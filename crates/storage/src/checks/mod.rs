@@ -245,7 +245,8 @@ async fn existing_for<C: ConnectionTrait>(
 
 /// Re-check households inside the caller's transaction (after a save): their household and member
 /// findings of the current year are brought up to date. Village findings wait for the next run.
-pub(crate) async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
+/// (Public for the benchmark, which times it alone inside a transaction it rolls back.)
+pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
     if household_ids.is_empty() {
         return Ok(RunSummary::default());
     }
