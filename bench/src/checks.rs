@@ -33,8 +33,9 @@ async fn main() -> Result<()> {
             let started = Instant::now();
             let db = Db::open(&arg(1)?).await?;
             let n: u64 = arg(2)?.parse()?;
-            let s = ducha_storage::demo::load(&db, &actor, DemoConfig { households: n, ..Default::default() }, |_, _| {})
-                .await?;
+            let s =
+                ducha_storage::demo::load(&db, &actor, DemoConfig { households: n, ..Default::default() }, |_, _| {})
+                    .await?;
             println!(
                 "setup households={} members={} seconds={:.2}",
                 s.households,
@@ -71,6 +72,9 @@ async fn main() -> Result<()> {
     }
     Ok(())
 }
+
+/// Per village: households being helped, and those without a plan this year.
+type VillageCounts = HashMap<String, (i64, i64)>;
 
 async fn evaluate(db: &Db, repeat: usize) -> Result<()> {
     let (year, as_of) = checks::current(db).await?;
@@ -117,7 +121,7 @@ async fn evaluate(db: &Db, repeat: usize) -> Result<()> {
     let mut found_parallel = 0;
     for _ in 0..repeat {
         let t = Instant::now();
-        let parts: Vec<(Vec<Finding>, HashMap<String, (i64, i64)>)> = std::thread::scope(|s| {
+        let parts: Vec<(Vec<Finding>, VillageCounts)> = std::thread::scope(|s| {
             let handles: Vec<_> = all
                 .chunks(all.len().div_ceil(cores).max(1))
                 .map(|chunk| {

@@ -11,6 +11,7 @@ pub mod help;
 pub mod id_number;
 pub mod labelled;
 pub mod money;
+pub mod platform;
 pub mod privacy;
 pub mod region;
 pub mod registry;

@@ -114,7 +114,7 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
             text.push_str("\n问题清单：\n");
             for f in &findings {
                 let place = tree.path(&f.village_code).unwrap_or_else(|| f.village_code.clone());
-                let who = f.household_number.as_deref().unwrap_or("（全村）");
+                let who = f.household_number.clone().unwrap_or_else(|| format!("（{}）", f.object));
                 text.push_str(&format!("  {:<9} {place} {who}　{}\n", f.rule, f.message));
             }
             match &args.out {

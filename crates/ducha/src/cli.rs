@@ -46,6 +46,27 @@ pub enum Command {
     /// 导出为 Excel
     #[command(subcommand)]
     Export(ExportCommand),
+    /// 镇(街)扶贫工作平台：派驻干部驻点考勤、定点医疗机构一站式结算
+    #[command(subcommand)]
+    Platform(PlatformCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlatformCommand {
+    /// 派驻镇(街)扶贫干部的驻点考勤：按市(区)（或镇(街)）汇总；--out 写出 Excel（汇总、名单、一站式结算）
+    Attendance {
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// 以该用户的身份和辖区
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// 定点医疗机构一站式结算上线情况，按市(区)
+    Institutions {
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

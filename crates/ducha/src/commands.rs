@@ -66,6 +66,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             export_command(&db, cmd).await
         }
+        Command::Platform(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            crate::platform::command(&db, cmd).await
+        }
         Command::Audit(args) => {
             let db = Db::open(&cli.db).await?;
             let actor = acting_as(&db, args.as_user.as_deref()).await?;
@@ -86,7 +90,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 /// The actor a command works as: a named user (their role and scope), or the command line.
-async fn acting_as(db: &Db, user: Option<&str>) -> Result<Actor> {
+pub(crate) async fn acting_as(db: &Db, user: Option<&str>) -> Result<Actor> {
     match user {
         None => Ok(cli_actor()),
         Some(name) => match accounts::find_user(db, name).await? {

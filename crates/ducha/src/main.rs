@@ -5,6 +5,7 @@
 mod audit;
 mod cli;
 mod commands;
+mod platform;
 
 use std::process::ExitCode;
 

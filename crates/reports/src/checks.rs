@@ -45,7 +45,8 @@ pub fn problem_list(findings: &[StoredFinding], tree: &RegionTree, year: i32) ->
     let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap().set_align(FormatAlign::VerticalCenter);
     let mut by_town: BTreeMap<String, Vec<&StoredFinding>> = BTreeMap::new();
     for f in findings {
-        by_town.entry(f.village_code.get(..9).unwrap_or_default().to_string()).or_default().push(f);
+        // Institution findings belong to a district (a 6-digit code): their own sheet.
+        by_town.entry(f.village_code.get(..9).unwrap_or(&f.village_code).to_string()).or_default().push(f);
     }
     let name_of = |code: &str| tree.get(code).map(|r| r.name.clone()).unwrap_or_else(|| code.to_string());
     let mut taken = Vec::new();
@@ -93,7 +94,8 @@ pub fn problem_list(findings: &[StoredFinding], tree: &RegionTree, year: i32) ->
             let rl = rule(&f.rule);
             ws.write_number_with_format(r, 0, (i + 1) as f64, &cell)?;
             ws.write_string_with_format(r, 1, name_of(&f.village_code), &cell)?;
-            ws.write_string_with_format(r, 2, f.household_number.as_deref().unwrap_or("（全村）"), &cell)?;
+            let who = f.household_number.clone().unwrap_or_else(|| format!("（{}）", f.object));
+            ws.write_string_with_format(r, 2, &who, &cell)?;
             ws.write_string_with_format(r, 3, f.head_name.as_deref().unwrap_or(""), &cell)?;
             ws.write_string_with_format(r, 4, &f.rule, &cell)?;
             ws.write_string_with_format(r, 5, rl.map(|r| r.category.label()).unwrap_or(""), &cell)?;

@@ -7,4 +7,5 @@ pub mod checks;
 pub mod exchange;
 pub mod help_sheets;
 pub mod households;
+pub mod platform;
 pub mod sheet;

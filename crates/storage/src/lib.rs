@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod help;
 pub mod import_jobs;
 pub mod migration;
+pub mod platform;
 pub mod regions;
 pub mod registry;
 pub mod settings;

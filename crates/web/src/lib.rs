@@ -14,6 +14,7 @@ mod exchange;
 mod help;
 mod home;
 mod pages;
+mod platform;
 mod regions;
 mod registry;
 
@@ -122,6 +123,7 @@ fn all_routes() -> Routes {
     let r = registry::routes(r);
     let r = help::routes(r);
     let r = checks::routes(r);
+    let r = platform::routes(r);
     let r = exchange::routes(r);
     let r = regions::routes(r);
     api::routes(r)

@@ -47,6 +47,9 @@ labelled_enum! {
         Member => ("member", "成员"),
         Household => ("household", "贫困户"),
         Village => ("village", "村（居）"),
+        Posting => ("posting", "派驻干部"),
+        Town => ("town", "镇（街）"),
+        Institution => ("institution", "定点医疗机构"),
     }
 }
 
@@ -134,7 +137,7 @@ pub struct Finding {
 /// Run every household rule of the catalogue over one household.
 pub fn check_household(h: &HouseholdFacts, p: &AuditParams) -> Vec<Finding> {
     let mut out = Vec::new();
-    for rule in CATALOGUE.iter().filter(|r| r.object != Object::Village) {
+    for rule in CATALOGUE.iter().filter(|r| matches!(r.object, Object::Household | Object::Member)) {
         for (member_id, message) in (rule.check)(h, p) {
             out.push(Finding {
                 rule: rule.code,

@@ -37,6 +37,10 @@ pub struct AuditParams {
     /// 村内无当年计划的户至少多少户、占比超过百分之多少，村一级提示。
     pub village_gap_min: i64,
     pub village_gap_percent: i64,
+    /// 派驻干部驻点到岗率低于百分之多少即提示。
+    pub attendance_min_percent: i64,
+    /// 派驻满多少个工作日后才判断考勤。
+    pub attendance_grace_days: i64,
 }
 
 impl AuditParams {
@@ -57,6 +61,8 @@ impl AuditParams {
             record_book_check_days: 180,
             village_gap_min: 5,
             village_gap_percent: 30,
+            attendance_min_percent: 80,
+            attendance_grace_days: 10,
         }
     }
 
@@ -83,6 +89,8 @@ impl AuditParams {
             ("record_book_check_days", "帮扶记录本检查间隔天数", self.record_book_check_days),
             ("village_gap_min", "村级提示：无计划户数下限", self.village_gap_min),
             ("village_gap_percent", "村级提示：无计划户占比（%）", self.village_gap_percent),
+            ("attendance_min_percent", "派驻干部到岗率下限（%）", self.attendance_min_percent),
+            ("attendance_grace_days", "派驻满多少个工作日后判断考勤", self.attendance_grace_days),
         ]
     }
 
@@ -101,6 +109,8 @@ impl AuditParams {
             "record_book_check_days" => &mut self.record_book_check_days,
             "village_gap_min" => &mut self.village_gap_min,
             "village_gap_percent" => &mut self.village_gap_percent,
+            "attendance_min_percent" => &mut self.attendance_min_percent,
+            "attendance_grace_days" => &mut self.attendance_grace_days,
             _ => return bad("不是可设置的参数"),
         };
         if !(0..=10_000_000).contains(&value) {

@@ -433,6 +433,28 @@ pub static CATALOGUE: &[Rule] = &[
         ["village_gap_min", "village_gap_percent"],
         |_, _| vec![]
     ),
+    // —— 镇（街）扶贫工作平台、一站式结算：由 platform 模块按派驻、镇、机构判断，不针对家庭 ——
+    rule!("T-PST-01", Posting, Warning, Platform, "派驻干部没有全职驻点", [], |_, _| vec![]),
+    rule!(
+        "T-PST-02",
+        Posting,
+        Error,
+        Platform,
+        "派驻干部只停留在文件上（无考勤）",
+        ["attendance_grace_days"],
+        |_, _| vec![]
+    ),
+    rule!(
+        "T-PST-03",
+        Posting,
+        Warning,
+        Platform,
+        "派驻干部到岗率偏低",
+        ["attendance_min_percent", "attendance_grace_days"],
+        |_, _| vec![]
+    ),
+    rule!("T-PST-04", Town, Warning, Responsibility, "镇（街）没有派驻扶贫干部在岗", [], |_, _| vec![]),
+    rule!("D-MED-01", Institution, Warning, Measures, "定点医疗机构未上线一站式结算", [], |_, _| vec![]),
 ];
 
 /// Village rules, from counts over every household of a village (households of a village may be

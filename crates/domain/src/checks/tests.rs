@@ -224,8 +224,9 @@ fn every_rule_finds_what_breaks_it_and_names_the_fact() {
         );
         assert!(mine.iter().all(|f| !f.message.is_empty()));
     }
-    // Every household or member rule of the catalogue has its case here.
-    for r in CATALOGUE.iter().filter(|r| r.object != Object::Village) {
+    // Every household or member rule of the catalogue has its case here (village rules have theirs
+    // below; posting, town and institution rules in platform/tests.rs).
+    for r in CATALOGUE.iter().filter(|r| matches!(r.object, Object::Household | Object::Member)) {
         assert!(table.iter().any(|(c, _)| *c == r.code), "rule {} has no test case", r.code);
     }
     assert!(CATALOGUE.len() >= 40);

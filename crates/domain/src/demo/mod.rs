@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod checked;
 mod names;
+pub mod platform;
 mod rng;
 
 use chrono::{Datelike, Duration, NaiveDate};

@@ -136,16 +136,33 @@ async fn demo_then_show(backend: Backend) {
     let names = wb.sheet_names();
     assert_eq!(names[0], "汇总");
     assert!(names.len() > 2, "{names:?}");
-    let town = wb.worksheet_range(&names[1]).unwrap();
+    // The district's own sheet (its designated institutions) comes first, then its towns.
+    let district = wb.worksheet_range(&names[1]).unwrap();
+    let title = district.get_value((0, 0)).unwrap().to_string();
+    assert!(title.starts_with("江门市/台山市") && title.ends_with("数据质量问题清单"), "{title}");
+    assert_eq!(district.get_value((2, 2)).unwrap().to_string(), "（定点医疗机构）");
+    let town = wb.worksheet_range(&names[2]).unwrap();
     let title = town.get_value((0, 0)).unwrap().to_string();
     assert!(title.starts_with("江门市/台山市/") && title.ends_with("数据质量问题清单"), "{title}");
     assert_eq!(town.get_value((1, 2)).unwrap().to_string(), "户编号");
     let number = town.get_value((2, 2)).unwrap().to_string();
-    assert!(number.starts_with("440781") || number == "（全村）", "{number}");
+    assert!(number.starts_with("440781") || number.starts_with('（'), "{number}");
     // Every listed row is a finding the JSON also reports.
     let listed = (2..town.height() as u32).filter(|r| town.get_value((*r, 4)).is_some()).count();
     let in_json = findings.iter().filter(|f| f["household_number"].as_str() == Some(number.as_str())).count();
     assert!(listed > 0 && in_json > 0, "{listed} {in_json}");
+
+    // Posted cadres' attendance by district, and the workbook.
+    let sheet = dir.path().join("考勤.xlsx");
+    let (ok, out, err) = run(&["platform", "attendance", "--out", sheet.to_str().unwrap()], &test_db.url).await;
+    assert!(ok, "{err}");
+    let pengjiang = out.lines().find(|l| l.starts_with("蓬江区")).unwrap_or_else(|| panic!("{out}"));
+    assert!(pengjiang.trim_end().ends_with(" 0%"), "{pengjiang}");
+    let wb: calamine::Xlsx<_> = calamine::open_workbook(&sheet).unwrap();
+    assert_eq!(wb.sheet_names(), ["驻点考勤汇总", "派驻干部", "一站式结算"]);
+    let (ok, out, err) = run(&["platform", "institutions", "--as", "taishan"], &test_db.url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("台山市") && !out.contains("蓬江区"), "{out}");
 
     let (ok, _, err) = run(&["audit", "--format", "pdf"], &test_db.url).await;
     assert!(!ok && err.contains("不认识的输出格式“pdf”"), "{err}");

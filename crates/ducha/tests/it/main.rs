@@ -15,5 +15,6 @@ mod cli;
 mod demo;
 mod exchange;
 pub mod help;
+mod platform;
 mod regions;
 mod scope_walk;

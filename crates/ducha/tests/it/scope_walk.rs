@@ -61,7 +61,7 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
         one("SELECT COUNT(*) FROM change_requests WHERE status = 'submitted'").await,
         audit::count(&app.db).await.unwrap(),
         versions,
-        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence)").await,
+        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence) + (SELECT COUNT(*) FROM postings) + (SELECT COUNT(*) FROM attendance) + (SELECT COUNT(*) FROM medical_institutions) + (SELECT COUNT(*) FROM postings WHERE ended_on IS NOT NULL) + (SELECT COUNT(*) FROM medical_institutions WHERE one_stop_online)").await,
     )
 }
 
@@ -127,6 +127,16 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let naji_finding =
         ducha_storage::checks::findings(&app.db, &naji, &Default::default(), 1, 0).await.unwrap().remove(0).id;
 
+    // ... a posted cadre, and (its district's) designated institution.
+    let naji_posting = ducha_storage::platform::postings(&app.db, &naji).await.unwrap().remove(0);
+    let enping = Scope::Region(RegionCode::parse("440785").unwrap());
+    let naji_institution = ducha_storage::platform::institutions(&app.db, &enping).await.unwrap().remove(0);
+    let secrets: Vec<String> = secrets
+        .into_iter()
+        .chain([naji_posting.posting.name.clone(), naji_institution.institution.name.clone()])
+        .collect();
+    let (naji_posting, naji_institution) = (naji_posting.id, naji_institution.id);
+
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
     let csrf = csrf_of(&home);
@@ -177,6 +187,10 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &evidence_id.to_string())
         } else if path.starts_with("/imports/") {
             path.replace("{id}", &naji_job.to_string())
+        } else if path.starts_with("/platform/postings/") || path.starts_with("/api/v1/postings/") {
+            path.replace("{id}", &naji_posting.to_string())
+        } else if path.starts_with("/platform/institutions/") || path.starts_with("/api/v1/institutions/") {
+            path.replace("{id}", &naji_institution.to_string())
         } else if path.starts_with("/cadres/") {
             path.replace("{id}", &naji_cadre.to_string())
         } else if path.starts_with("/checks/findings/") || path.starts_with("/api/v1/checks/findings/") {
@@ -270,6 +284,13 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         }
         if path.contains("{id}") {
             assert_eq!(status, 404, "{method} {url} should answer 404, got {status}: {body}");
+        } else if (path.starts_with("/platform/")
+            || path.starts_with("/api/v1/postings")
+            || path.starts_with("/api/v1/institutions"))
+            && method != "GET"
+        {
+            // Postings and institutions are recorded by the district: a town office is refused.
+            assert_eq!(status, 403, "{method} {url} got {status}: {body}");
         } else if path.contains("/checks/params") && method != "GET" {
             // The year's parameters are the city's: a town office is refused outright.
             assert_eq!(status, 403, "{method} {url} got {status}: {body}");

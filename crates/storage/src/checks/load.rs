@@ -32,6 +32,22 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
 
+/// An `IN (…)` list of ids whose placeholders start at `$first`. A few ids (a re-check on save)
+/// are bound, so that the same statement is prepared once per connection and reused; a batch's
+/// thousands are written out.
+pub(crate) fn in_list(ids: &[i64], first: usize) -> (String, Vec<Value>) {
+    if ids.len() > 64 {
+        return (id_list(ids), vec![]);
+    }
+    let marks = (first..first + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+    (marks, ids.iter().map(|&i| i.into()).collect())
+}
+
+fn with(mut fixed: Vec<Value>, ids: &[Value]) -> Vec<Value> {
+    fixed.extend_from_slice(ids);
+    fixed
+}
+
 async fn rows<C: ConnectionTrait>(
     db: &Db,
     c: &C,
@@ -41,13 +57,22 @@ async fn rows<C: ConnectionTrait>(
     Ok(c.query_all_raw(db.stmt(sql, values)).await?)
 }
 
+/// Whose ID numbers to look up for duplicates.
+#[derive(Debug, Clone, Copy)]
+pub enum Among<'a> {
+    /// These numbers.
+    Numbers(&'a [String]),
+    /// The numbers of these households' current members (a re-check).
+    Households(&'a [i64]),
+}
+
 /// Duplicate ID numbers among current members: for each member registered after another with the
 /// same number, the first one's household number. Over the whole registry (a duplicate may sit in
 /// another district), or only for the numbers given.
 pub async fn duplicates<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    among: Option<&[String]>,
+    among: Option<Among<'_>>,
 ) -> Result<HashMap<i64, String>, StorageError> {
     // Over the registry, only the numbers held more than once are read; for a few numbers (a
     // re-check on save) every holder is read through the index, and a number held once simply
@@ -57,10 +82,17 @@ pub async fn duplicates<C: ConnectionTrait>(
             "m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL GROUP BY id_number HAVING COUNT(*) > 1)".into(),
             vec![],
         ),
-        Some([]) => return Ok(HashMap::new()),
-        Some(ids) => {
+        Some(Among::Numbers([])) | Some(Among::Households([])) => return Ok(HashMap::new()),
+        Some(Among::Numbers(ids)) => {
             let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
             (format!("m.id_number IN ({})", marks.join(",")), ids.iter().map(|s| s.clone().into()).collect())
+        }
+        Some(Among::Households(ids)) => {
+            let (list, values) = in_list(ids, 1);
+            (
+                format!("m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL AND household_id IN ({list}))"),
+                values,
+            )
         }
     };
     let sql = format!(
@@ -111,8 +143,9 @@ pub async fn facts<C: ConnectionTrait>(
         }
         Selection::Ids([]) => return Ok(vec![]),
         Selection::Ids(ids) => {
-            let sql = format!("SELECT {COLUMNS} FROM households h WHERE h.id IN ({}) ORDER BY h.id", id_list(ids));
-            rows(db, c, &sql, vec![]).await?
+            let (list, values) = in_list(ids, 1);
+            let sql = format!("SELECT {COLUMNS} FROM households h WHERE h.id IN ({list}) ORDER BY h.id");
+            rows(db, c, &sql, values).await?
         }
     };
     let mut out: Vec<HouseholdFacts> = Vec::with_capacity(households.len());
@@ -159,12 +192,15 @@ pub async fn facts<C: ConnectionTrait>(
         return Ok(out);
     }
     let ids: Vec<i64> = out.iter().map(|h| h.id).collect();
-    let list = id_list(&ids);
+    let (list, bound) = in_list(&ids, 1);
     let sql = format!(
         "SELECT id, household_id, name, id_number, relation, sex, birth_date, education, school_stage, out_of_school_reason, health, \
          labour_ability, medical_insurance FROM members WHERE left_on IS NULL AND household_id IN ({list}) ORDER BY household_id, seq"
     );
-    for r in rows(db, c, &sql, vec![]).await? {
+    // The same ids after one or two fixed parameters.
+    let (list2, bound2) = in_list(&ids, 2);
+    let (list3, bound3) = in_list(&ids, 3);
+    for r in rows(db, c, &sql, bound).await? {
         let hid: i64 = r.try_get("", "household_id")?;
         let id: i64 = r.try_get("", "id")?;
         let Some(&k) = index.get(&hid) else { continue };
@@ -188,9 +224,9 @@ pub async fn facts<C: ConnectionTrait>(
     }
     let sql = format!(
         "SELECT household_id, wage_income, business_income, property_income, transfer_income, production_costs, declared_total_income, \
-         living_expenditure FROM household_finances WHERE year = $1 AND household_id IN ({list})"
+         living_expenditure FROM household_finances WHERE year = $1 AND household_id IN ({list2})"
     );
-    for r in rows(db, c, &sql, vec![year.into()]).await? {
+    for r in rows(db, c, &sql, with(vec![year.into()], &bound2)).await? {
         let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
         let m = |col: &str| r.try_get::<i64>("", col).map(Money::from_fen);
         out[k].finance = Some(YearFinance {
@@ -206,9 +242,9 @@ pub async fn facts<C: ConnectionTrait>(
     }
     let sql = format!(
         "SELECT p.household_id AS household_id, p.made_on AS made_on, i.category AS category FROM help_plans p \
-         LEFT JOIN help_plan_items i ON i.plan_id = p.id WHERE p.year = $1 AND p.household_id IN ({list})"
+         LEFT JOIN help_plan_items i ON i.plan_id = p.id WHERE p.year = $1 AND p.household_id IN ({list2})"
     );
-    for r in rows(db, c, &sql, vec![year.into()]).await? {
+    for r in rows(db, c, &sql, with(vec![year.into()], &bound2)).await? {
         let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
         let made_on: NaiveDate = r.try_get("", "made_on")?;
         let plan = out[k].plan.get_or_insert_with(|| (made_on, vec![]));
@@ -221,9 +257,9 @@ pub async fn facts<C: ConnectionTrait>(
         "SELECT m.id AS id, m.household_id AS household_id, m.category AS category, m.delivered_on AS delivered_on, \
          m.income_generating AS income_generating, \
          (SELECT COUNT(*) FROM evidence e WHERE e.owner_kind = 'help_measure' AND e.owner_id = m.id) AS evidence \
-         FROM help_measures m WHERE m.household_id IN ({list}) AND m.delivered_on >= $1 AND m.delivered_on <= $2 ORDER BY m.id"
+         FROM help_measures m WHERE m.household_id IN ({list3}) AND m.delivered_on >= $1 AND m.delivered_on <= $2 ORDER BY m.id"
     );
-    for r in rows(db, c, &sql, vec![from.into(), to.into()]).await? {
+    for r in rows(db, c, &sql, with(vec![from.into(), to.into()], &bound3)).await? {
         let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
         out[k].measures.push(MeasureFacts {
             id: r.try_get("", "id")?,
@@ -234,9 +270,9 @@ pub async fn facts<C: ConnectionTrait>(
         });
     }
     let sql = format!(
-        "SELECT household_id, MAX(visited_on) AS last FROM help_logs WHERE household_id IN ({list}) AND visited_on <= $1 GROUP BY household_id"
+        "SELECT household_id, MAX(visited_on) AS last FROM help_logs WHERE household_id IN ({list2}) AND visited_on <= $1 GROUP BY household_id"
     );
-    for r in rows(db, c, &sql, vec![as_of.into()]).await? {
+    for r in rows(db, c, &sql, with(vec![as_of.into()], &bound2)).await? {
         let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
         out[k].last_log = r.try_get("", "last")?;
     }

@@ -16,15 +16,33 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditTxn;
-use crate::{Db, StorageError, settings};
+use crate::{Db, StorageError};
 
 /// The year and the day checks stand on: settings (the demo sets its own), else today.
 pub async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
     let today = chrono::Local::now().date_naive();
-    let year =
-        settings::get(db, "check_year").await?.and_then(|v| v.parse().ok()).unwrap_or(chrono::Datelike::year(&today));
-    let as_of = settings::get(db, "check_as_of").await?.and_then(|v| v.parse().ok()).unwrap_or(today);
+    let (mut year, mut as_of) = (chrono::Datelike::year(&today), today);
+    // One query: every save re-checks, and reads these.
+    let rows = db
+        .conn()
+        .query_all_raw(db.stmt("SELECT key, value FROM settings WHERE key IN ('check_year', 'check_as_of')", vec![]))
+        .await?;
+    for r in rows {
+        let (key, value): (String, String) = (r.try_get("", "key")?, r.try_get("", "value")?);
+        match key.as_str() {
+            "check_year" => year = value.parse().unwrap_or(year),
+            _ => as_of = value.parse().unwrap_or(as_of),
+        }
+    }
     Ok((year, as_of))
+}
+
+/// The shipped parameter file, parsed once.
+fn shipped_params() -> Result<&'static ParamFile, StorageError> {
+    static FILE: std::sync::OnceLock<Result<ParamFile, String>> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| ParamFile::parse(rules::DEFAULT_FILE).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| StorageError::Rejected(e.clone()))
 }
 
 /// The parameters of a year: the shipped file, then what an office set in the database.
@@ -34,8 +52,7 @@ pub async fn params<C: ConnectionTrait>(
     year: i32,
     as_of: NaiveDate,
 ) -> Result<AuditParams, StorageError> {
-    let file = ParamFile::parse(rules::DEFAULT_FILE).map_err(|e| StorageError::Rejected(e.to_string()))?;
-    let mut p = file.for_year(year, as_of).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    let mut p = shipped_params()?.for_year(year, as_of).map_err(|e| StorageError::Rejected(e.to_string()))?;
     let rows = c
         .query_all_raw(db.stmt("SELECT key, value FROM check_params WHERE year = $1 ORDER BY key", vec![year.into()]))
         .await?;
@@ -84,7 +101,10 @@ pub async fn set_params(
 
 /// A finding's identity across runs: the same rule on the same record in the same year.
 fn key_of(f: &Finding, year: i32) -> String {
-    if f.household_id == 0 {
+    if let (0, Some(object)) = (f.household_id, f.member_id) {
+        // A posting or an institution: the record's own id.
+        format!("{}:o{object}:{year}", f.rule)
+    } else if f.household_id == 0 {
         format!("{}:v{}:{year}", f.rule, f.village_code)
     } else {
         format!("{}:{}:{}:{year}", f.rule, f.household_id, f.member_id.unwrap_or(0))
@@ -138,6 +158,7 @@ async fn reconcile<C: ConnectionTrait>(
     }
     let mut seen: HashSet<String> = HashSet::new();
     let mut inserts: Vec<Vec<Value>> = Vec::new();
+    let mut unchanged: Vec<i64> = Vec::new();
     for (f, key) in found.into_iter().zip(keys) {
         if !seen.insert(key.clone()) {
             continue;
@@ -146,13 +167,9 @@ async fn reconcile<C: ConnectionTrait>(
         let status = if exempt { "exempted" } else { "open" };
         match existing.get(&key) {
             Some(e) if e.status == status && e.message == f.message && e.status != "fixed" => {
-                // Still there, unchanged: only its last sighting moves.
+                // Still there, unchanged: only its last sighting moves (in bulk, below).
                 if run_id.is_some() {
-                    c.execute_raw(db.stmt(
-                        "UPDATE check_findings SET last_run_id = $1, last_seen_at = $2 WHERE id = $3",
-                        vec![run_id.into(), now.into(), e.id.into()],
-                    ))
-                    .await?;
+                    unchanged.push(e.id);
                 }
             }
             Some(e) => {
@@ -211,6 +228,14 @@ async fn reconcile<C: ConnectionTrait>(
         );
         c.execute_raw(db.stmt(&sql, values)).await?;
     }
+    for chunk in unchanged.chunks(1_000) {
+        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        c.execute_raw(db.stmt(
+            &format!("UPDATE check_findings SET last_run_id = $1, last_seen_at = $2 WHERE id IN ({list})"),
+            vec![run_id.into(), now.into()],
+        ))
+        .await?;
+    }
     // What was open before and is not found now has been fixed.
     let gone: Vec<i64> =
         existing.iter().filter(|(k, e)| !seen.contains(*k) && e.status != "fixed").map(|(_, e)| e.id).collect();
@@ -257,24 +282,15 @@ pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSumm
     let mut total = RunSummary::default();
     for chunk in household_ids.chunks(2_000) {
         // Duplicate IDs among these households' members, registry-wide.
-        let numbers_sql = format!(
-            "SELECT id_number FROM members WHERE left_on IS NULL AND household_id IN ({})",
-            load::id_list(chunk)
-        );
-        let numbers: Vec<String> = c
-            .query_all_raw(db.stmt(&numbers_sql, vec![]))
-            .await?
-            .iter()
-            .map(|r| r.try_get("", "id_number"))
-            .collect::<Result<_, _>>()?;
-        let dups = load::duplicates(db, c, Some(&numbers)).await?;
+        let dups = load::duplicates(db, c, Some(load::Among::Households(chunk))).await?;
         let facts = load::facts(db, c, load::Selection::Ids(chunk), year, as_of, &dups).await?;
         let found: Vec<Finding> = facts.iter().flat_map(|h| rules::check_household(h, &p)).collect();
+        let (list, ids) = load::in_list(chunk, 2);
         let existing = existing_for(
             db,
             c,
-            &format!("f.year = $1 AND f.household_id IN ({})", load::id_list(chunk)),
-            vec![year.into()],
+            &format!("f.year = $1 AND f.household_id IN ({list})"),
+            std::iter::once(year.into()).chain(ids).collect(),
         )
         .await?;
         let s = reconcile(db, c, year, None, found, existing).await?;
@@ -285,6 +301,29 @@ pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSumm
         total.exempted += s.exempted;
     }
     Ok(total)
+}
+
+/// The rules over postings, towns and institutions (see `crate::platform`).
+pub(crate) const PLATFORM_RULES: &str = "'T-PST-01', 'T-PST-02', 'T-PST-03', 'T-PST-04', 'D-MED-01'";
+
+/// Re-check the platform rules of a town (its postings) or a district (its postings and
+/// institutions) inside the caller's transaction, after a posting, check-in or institution changed.
+pub(crate) async fn recheck_platform(tx: &AuditTxn<'_>, region: &str) -> Result<RunSummary, StorageError> {
+    let db = tx.db();
+    let c = tx.conn();
+    let code = ducha_domain::RegionCode::parse(region).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    let (year, as_of) = current(db).await?;
+    let p = params(db, c, year, as_of).await?;
+    let found = crate::platform::findings(db, c, &Scope::Region(code), &p).await?;
+    let col = if region.len() == 6 { "district_code" } else { "town_code" };
+    let existing = existing_for(
+        db,
+        c,
+        &format!("f.year = $1 AND f.{col} = $2 AND f.rule IN ({PLATFORM_RULES})"),
+        vec![year.into(), region.to_string().into()],
+    )
+    .await?;
+    reconcile(db, c, year, None, found, existing).await
 }
 
 /// Run the whole catalogue over a scope (the CLI, a page, a parameter change) and store the result
@@ -315,6 +354,7 @@ pub async fn run(
     for (village, (active, without)) in &villages {
         found.extend(rules::village_findings(village, *active, *without, &p));
     }
+    found.extend(crate::platform::findings(db, db.conn(), scope, &p).await?);
     let mut tx = AuditTxn::begin(db, actor).await?;
     let region = match scope {
         Scope::All => None,
@@ -392,8 +432,9 @@ fn findings_scope(scope: &Scope, year: i32) -> (String, Vec<Value>) {
 pub struct StoredFinding {
     pub id: i64,
     pub rule: String,
-    /// The rule's title, severity and category (labels), from the catalogue.
+    /// The rule's title, severity, category and the kind of record it checks (labels), from the catalogue.
     pub title: String,
+    pub object: String,
     pub severity: String,
     pub category: String,
     pub year: i32,
@@ -501,6 +542,7 @@ pub async fn findings(
             Ok(StoredFinding {
                 id: r.try_get("", "id")?,
                 title: info.map(|i| i.title.to_string()).unwrap_or_default(),
+                object: info.map(|i| i.object.label().to_string()).unwrap_or_default(),
                 severity: info.map(|i| i.severity.label().to_string()).unwrap_or_default(),
                 category: info.map(|i| i.category.label().to_string()).unwrap_or_default(),
                 rule: code,

@@ -29,6 +29,8 @@ pub struct DemoSummary {
     pub cadres: u64,
     pub defects: u64,
     pub measures: u64,
+    /// Cadres posted to towns (with their check-ins).
+    pub postings: u64,
 }
 
 /// The one file every demo measure's evidence points to: a small PDF saying it stands in for the
@@ -132,6 +134,8 @@ pub async fn load(
         start = end;
     }
     db.reset_sequences(txn, &["cadres", "households", "help_plans", "help_measures", "evidence"]).await?;
+    let platform = ducha_domain::demo::platform::generate(&config, &tree);
+    summary.postings = write_platform(db, txn, &platform, now).await?;
     // Checks stand on the demo's own day, so that its clean records stay clean whenever it is run.
     settings::set(db, txn, "check_year", &config.year.to_string()).await?;
     settings::set(db, txn, "check_as_of", &config.as_of().to_string()).await?;
@@ -145,10 +149,70 @@ pub async fn load(
     let after = serde_json::json!({
         "seed": config.seed, "year": config.year, "households": summary.households,
         "members": summary.members, "cadres": summary.cadres, "defects": summary.defects,
+        "postings": summary.postings,
     });
     tx.record::<(), _>("registry", "demo", None, "demo_load", None, Some(&after)).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// The demo's postings with their check-ins, and its designated institutions; returns how many
+/// postings.
+async fn write_platform<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    platform: &ducha_domain::demo::platform::DemoPlatform,
+    now: chrono::DateTime<Utc>,
+) -> Result<u64, StorageError> {
+    for d in &platform.postings {
+        let p = &d.posting;
+        let row = c
+            .query_one_raw(db.stmt(
+                "INSERT INTO postings (name, unit, town_code, district_code, full_time, started_on, ended_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                vec![
+                    p.name.clone().into(),
+                    p.unit.clone().into(),
+                    p.town_code.clone().into(),
+                    p.town_code.get(..6).unwrap_or_default().to_string().into(),
+                    p.full_time.into(),
+                    p.started_on.into(),
+                    p.ended_on.into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| StorageError::Rejected("派驻记录未能写入".into()))?;
+        let id: i64 = row.try_get("", "id")?;
+        // 4 parameters a row: 1,000 rows a statement stays under SQLite's limit.
+        for chunk in d.check_ins.chunks(1_000) {
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for day in chunk {
+                let n = values.len();
+                tuples.push(format!("(${}, ${}, '镇扶贫办', 'demo', ${})", n + 1, n + 2, n + 3));
+                values.extend([id.into(), (*day).into(), now.into()]);
+            }
+            let sql = format!(
+                "INSERT INTO attendance (posting_id, on_date, place, recorded_by, recorded_at) VALUES {}",
+                tuples.join(", ")
+            );
+            c.execute_raw(db.stmt(&sql, values)).await?;
+        }
+    }
+    for i in &platform.institutions {
+        c.execute_raw(db.stmt(
+            "INSERT INTO medical_institutions (name, district_code, level, one_stop_online, online_since) VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                i.name.clone().into(),
+                i.district_code.clone().into(),
+                i.level.code().into(),
+                i.one_stop_online.into(),
+                i.online_since.into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(platform.postings.len() as u64)
 }
 
 /// The evidence file shared by the demo's measures.

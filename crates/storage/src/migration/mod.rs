@@ -7,6 +7,7 @@ mod m0003_changes;
 mod m0004_evidence;
 mod m0005_import_jobs;
 mod m0006_checks;
+mod m0007_platform;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_evidence::Migration),
             Box::new(m0005_import_jobs::Migration),
             Box::new(m0006_checks::Migration),
+            Box::new(m0007_platform::Migration),
         ]
     }
 }

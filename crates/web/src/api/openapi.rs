@@ -46,9 +46,17 @@ use utoipa::{Modify, OpenApi};
         crate::checks::api_findings,
         crate::checks::api_run,
         crate::checks::api_exempt,
+        crate::platform::api_postings,
+        crate::platform::api_create_posting,
+        crate::platform::api_posting,
+        crate::platform::api_check_in,
+        crate::platform::api_attendance,
+        crate::platform::api_institutions,
+        crate::platform::api_create_institution,
+        crate::platform::api_update_institution,
     ),
     modifiers(&Security),
-    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"))
+    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"), (name = "platform", description = "镇(街)扶贫工作平台：派驻干部、驻点考勤、定点医疗机构"))
 )]
 pub struct ApiDoc;
 

@@ -378,7 +378,7 @@ async fn export(
 }
 
 /// Percent-encoding for a filename in Content-Disposition (RFC 5987).
-fn urlencoding(s: &str) -> String {
+pub(crate) fn urlencoding(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),

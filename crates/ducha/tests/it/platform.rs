@@ -1,0 +1,207 @@
+//! Town platforms: the demo's districts behave as the seed found them (on the page, in the API,
+//! in the xlsx and in the checks); check-ins and postings refuse bad input and change nothing;
+//! every save re-checks the platform rules at once.
+
+use chrono::NaiveDate;
+use ducha_domain::RegionCode;
+use ducha_domain::access::Scope;
+use ducha_domain::platform::{Institution, InstitutionLevel, Posting};
+use ducha_storage::checks::{self, FindingFilter};
+use ducha_storage::platform::{self, Place};
+use ducha_storage::{Backend, Db, accounts, audit};
+
+use crate::support::TestApp;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+async fn open_rules(db: &Db, scope: &Scope, rule: &str) -> Vec<checks::StoredFinding> {
+    let f = FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
+    checks::findings(db, scope, &f, 10_000, 0).await.unwrap()
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let r = db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.conn().get_database_backend(),
+            format!("SELECT COUNT(*) FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    r.try_get_by_index::<i64>(0).unwrap()
+}
+
+both_backends!(the_demo_districts_attend_as_the_seed_found_them, bad_check_ins_change_nothing_and_saves_recheck);
+
+async fn the_demo_districts_attend_as_the_seed_found_them(backend: Backend) {
+    let app = TestApp::spawn_demo(backend, 600).await;
+    let by_district =
+        platform::attendance_by_region(&app.db, &Scope::All, ducha_domain::RegionLevel::District).await.unwrap();
+    assert_eq!(by_district.len(), 7, "{by_district:?}");
+    let rate = |name: &str| by_district.iter().find(|s| s.name == name).unwrap().rate_percent.unwrap();
+    let row = |name: &str| by_district.iter().find(|s| s.name == name).unwrap().clone();
+    assert_eq!(rate("蓬江区"), 0, "蓬江's postings are on paper");
+    assert_eq!(row("蓬江区").on_paper, row("蓬江区").postings);
+    for n in ["江海区", "新会区", "开平市"] {
+        assert!((35..=55).contains(&rate(n)), "{n}: {}", rate(n));
+        assert_eq!(row(n).full_time, 0, "{n}: not full-time");
+    }
+    for n in ["鹤山市", "台山市", "恩平市"] {
+        assert!(rate(n) >= 90, "{n}: {}", rate(n));
+        assert_eq!(row(n).full_time, row(n).postings);
+    }
+
+    // The checks name the same districts, and only those.
+    let districts = |fs: &[checks::StoredFinding]| {
+        let mut v: Vec<String> = fs.iter().map(|f| f.village_code[..6].to_string()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(districts(&open_rules(&app.db, &Scope::All, "T-PST-02").await), ["440703"]);
+    assert_eq!(districts(&open_rules(&app.db, &Scope::All, "T-PST-01").await), ["440704", "440705", "440783"]);
+    assert_eq!(districts(&open_rules(&app.db, &Scope::All, "T-PST-03").await), ["440704", "440705", "440783"]);
+    assert!(open_rules(&app.db, &Scope::All, "T-PST-04").await.is_empty(), "every town has a cadre");
+    let off = open_rules(&app.db, &Scope::All, "D-MED-01").await;
+    assert_eq!(districts(&off), ["440705", "440781"]);
+    let online = platform::online_by_district(&app.db, &Scope::All).await.unwrap();
+    for s in &online {
+        let expected_off = off.iter().filter(|f| f.village_code == s.code).count() as i64;
+        assert_eq!(s.institutions - s.online, expected_off, "{}", s.name);
+    }
+
+    // The page and the API show the city office the same figures.
+    let city = app.login("city").await;
+    let (status, page) = city.get_text("/platform/postings").await;
+    assert_eq!(status, 200);
+    for s in &by_district {
+        assert!(page.contains(&format!("<td>{}</td>", s.name)), "{}", s.name);
+        assert!(page.contains(&format!("{}%", s.rate_percent.unwrap())));
+    }
+    let resp = city.get("/api/v1/attendance").await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let api: serde_json::Value = resp.json().await.unwrap();
+    let pengjiang = api["by_region"].as_array().unwrap().iter().find(|r| r["name"] == "蓬江区").unwrap();
+    assert_eq!(pengjiang["rate_percent"], 0);
+
+    // The xlsx, read back: one summary row per district with the same rate.
+    let resp = city.get("/platform/attendance.xlsx").await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    {
+        use calamine::Reader;
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = wb.worksheet_range("驻点考勤汇总").unwrap();
+        for s in &by_district {
+            let r = sheet.rows().find(|r| r[0].to_string() == s.name).unwrap_or_else(|| panic!("{}", s.name));
+            assert_eq!(r[6].to_string(), format!("{}%", s.rate_percent.unwrap()));
+            assert_eq!(r[1].to_string(), s.postings.to_string());
+        }
+        let names = wb.worksheet_range("派驻干部").unwrap();
+        let postings = platform::postings(&app.db, &Scope::All).await.unwrap();
+        assert_eq!(names.rows().count() - 2, postings.len());
+    }
+
+    // A district office sees its own towns only.
+    let taishan = app.login("taishan").await;
+    let (_, page) = taishan.get_text("/platform/postings").await;
+    assert!(page.contains("海宴镇") && !page.contains("那吉镇"));
+}
+
+async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
+    let app = TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let district = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    let town = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    let other_town = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
+    let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
+
+    // A town office may not post; a district may not post outside itself; fields are named.
+    let p = Posting {
+        name: "陈志强".into(),
+        unit: "台山市水务局".into(),
+        town_code: "440781111".into(),
+        full_time: true,
+        started_on: d(2017, 1, 3),
+        ended_on: Some(d(2017, 6, 30)),
+    };
+    assert!(matches!(platform::add_posting(db, &town, &p).await, Err(ducha_storage::StorageError::Forbidden(_))));
+    let elsewhere = Posting { town_code: "440785107".into(), ..p.clone() };
+    match platform::add_posting(db, &district, &elsewhere).await {
+        Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("town_code").unwrap().contains("本辖区")),
+        other => panic!("{other:?}"),
+    }
+
+    // Posted, with no check-in: "only on paper" at once (the save re-checks).
+    let id = platform::add_posting(db, &district, &p).await.unwrap();
+    let paper = open_rules(db, &haiyan, "T-PST-02").await;
+    assert!(paper.iter().any(|f| f.member_id == Some(id) && f.message.contains("陈志强")), "{paper:?}");
+
+    // Refused, each with its reason, and nothing written.
+    let before = (count(db, "attendance").await, audit::count(db).await.unwrap());
+    let place = Place { text: Some("海宴镇扶贫办".into()), latitude: Some(21.8), longitude: Some(112.6) };
+    let refusals =
+        [(d(2017, 7, 3), "已于 2017-06-30 结束"), (d(2016, 12, 30), "早于派驻开始日期"), (d(2099, 1, 5), "还没有到")];
+    for (day, why) in refusals {
+        match platform::check_in(db, &town, id, day, &place).await {
+            Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("on_date").unwrap().contains(why), "{e}"),
+            other => panic!("{day}: {other:?}"),
+        }
+    }
+    let bad_place = Place { latitude: Some(210.0), ..place.clone() };
+    assert!(matches!(
+        platform::check_in(db, &town, id, d(2017, 3, 1), &bad_place).await,
+        Err(ducha_storage::StorageError::Invalid(_))
+    ));
+    // Another town's office does not find the posting.
+    assert!(matches!(
+        platform::check_in(db, &other_town, id, d(2017, 3, 1), &place).await,
+        Err(ducha_storage::StorageError::NotFound)
+    ));
+    assert_eq!((count(db, "attendance").await, audit::count(db).await.unwrap()), before, "nothing written");
+
+    // A check-in: no longer on paper, but far below the minimum; the same day twice is refused.
+    platform::check_in(db, &town, id, d(2017, 3, 1), &place).await.unwrap();
+    assert!(!open_rules(db, &haiyan, "T-PST-02").await.iter().any(|f| f.member_id == Some(id)));
+    let low = open_rules(db, &haiyan, "T-PST-03").await;
+    assert!(low.iter().any(|f| f.member_id == Some(id) && f.message.contains("考勤 1 天")), "{low:?}");
+    match platform::check_in(db, &town, id, d(2017, 3, 1), &place).await {
+        Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("on_date").unwrap().contains("已经签到")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(db, "attendance").await, before.0 + 1);
+
+    // Ending a posting before its last check-in is refused.
+    match platform::end_posting(db, &district, id, d(2017, 2, 1)).await {
+        Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("ended_on").unwrap().contains("签到")),
+        other => panic!("{other:?}"),
+    }
+
+    // An institution off the platform goes online: its finding is fixed in the same save.
+    let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
+    let off = open_rules(db, &taishan, "D-MED-01").await;
+    assert!(!off.is_empty());
+    let inst_id = off[0].member_id.unwrap();
+    let row = platform::institutions(db, &taishan).await.unwrap().into_iter().find(|r| r.id == inst_id).unwrap();
+    let online = Institution { one_stop_online: true, online_since: Some(d(2017, 10, 9)), ..row.institution.clone() };
+    assert!(matches!(
+        platform::update_institution(db, &town, inst_id, &online).await,
+        Err(ducha_storage::StorageError::NotFound)
+    ));
+    platform::update_institution(db, &district, inst_id, &online).await.unwrap();
+    let fixed = FindingFilter { rule: Some("D-MED-01".into()), status: Some("fixed".into()), ..Default::default() };
+    assert!(checks::findings(db, &taishan, &fixed, 100, 0).await.unwrap().iter().any(|f| f.id == off[0].id));
+    let new_one = Institution {
+        name: "台山市妇幼保健院".into(),
+        district_code: "440781".into(),
+        level: InstitutionLevel::Secondary,
+        one_stop_online: false,
+        online_since: None,
+    };
+    let new_id = platform::add_institution(db, &district, &new_one).await.unwrap();
+    assert!(open_rules(db, &taishan, "D-MED-01").await.iter().any(|f| f.member_id == Some(new_id)));
+}
