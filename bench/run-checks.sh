@@ -25,7 +25,14 @@ echo "households: $N, work directory $WORK"
 if [ ! -s "$DB" ]; then
   SETUP=$(run "$BIN" setup "sqlite://$DB" "$N"); echo "$SETUP"
 else
-  SETUP="(reused $DB)"
+  SETUP="(reused $DB; earlier check results cleared)"
+  # A reused file: forget earlier runs, so that the first run below finds everything new again.
+  "$VENV/bin/python" - "$DB" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.executescript("DELETE FROM check_findings; DELETE FROM check_runs; DELETE FROM check_exemptions;")
+c.commit()
+PY
 fi
 RUN=$(run "$BIN" run "sqlite://$DB");               RUN_FIRST=$(grep run_first "$WORK/out.txt"); echo "$RUN_FIRST"; echo "$RUN"
 EVAL=$(run "$BIN" evaluate "sqlite://$DB" 3);       LOAD=$(grep '^load' "$WORK/out.txt"); echo "$LOAD"; echo "$EVAL"
