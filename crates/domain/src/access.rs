@@ -25,6 +25,12 @@ impl Role {
         matches!(self, Self::CityOffice | Self::DistrictOffice | Self::TownOffice)
     }
 
+    /// May post cadres to towns and record designated medical institutions: the offices above
+    /// the towns (a town office keeps the attendance, not the postings).
+    pub fn manages_platform(self) -> bool {
+        matches!(self, Self::CityOffice | Self::DistrictOffice)
+    }
+
     /// May see ID numbers, phones and bank accounts unmasked, one person at a time (each view is
     /// recorded in the audit trail). Lists are masked for everyone.
     pub fn sees_personal_data(self) -> bool {

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, Xl
 use crate::exchange::ExchangeError;
 
 /// The workbook of a scope, for the current check year (the page's export and
-/// `ducha platform export`); with the year, for the file's name.
+/// `ducha platform attendance --out`); with the year, for the file's name.
 pub async fn attendance_report(db: &Db, scope: &Scope) -> Result<(i32, Vec<u8>), ExchangeError> {
     let (year, _) = checks::current(db).await?;
     let summary = platform::attendance_by_region(db, scope, platform::summary_level(scope)).await?;

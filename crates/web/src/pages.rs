@@ -107,3 +107,24 @@ pub fn mask_phone(p: &Option<String>) -> String {
 pub fn mask_account(p: &Option<String>) -> String {
     p.as_deref().map(privacy::mask_account).unwrap_or_default()
 }
+
+/// An xlsx file to download, named in Chinese (RFC 5987), never kept in a shared cache: exports
+/// carry household numbers and names.
+pub(crate) fn xlsx_download(bytes: Vec<u8>, filename: &str) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let encoded: String = filename
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}")),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}

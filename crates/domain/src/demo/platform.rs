@@ -4,7 +4,7 @@
 //! 新会's and 开平's cadres not full-time (on post about half the working days), 鹤山, 台山 and
 //! 恩平 on post full-time; some township health centres of 新会 and 台山 not yet settling in one stop.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Duration, NaiveDate};
 
 use super::{DemoConfig, DemoRng, names, person_name};
 use crate::platform::{Institution, InstitutionLevel, Posting};
@@ -100,7 +100,7 @@ pub fn generate(config: &DemoConfig, tree: &RegionTree) -> DemoPlatform {
                 let mut check_ins = Vec::new();
                 let mut day = started_on;
                 while day <= as_of {
-                    if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && r.chance(conduct.presence()) {
+                    if crate::platform::is_workday(day) && r.chance(conduct.presence()) {
                         check_ins.push(day);
                     }
                     day += Duration::days(1);

@@ -37,22 +37,14 @@ pub struct PostingForm {
 }
 
 fn date_field(errors: &mut FieldErrors, field: &str, label: &str, text: &str) -> Option<NaiveDate> {
-    let t = text.trim();
-    let parsed = NaiveDate::parse_from_str(t, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(t, "%Y/%m/%d"));
-    match parsed {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.add(field, format!("{label}应为日期（如 2017-03-01），填的是“{t}”"));
-            None
-        }
-    }
+    crate::registry::parse_date(text).map_err(|why| errors.add(field, format!("{label}：{why}"))).ok()
 }
 
 /// Yes or no as an office types it.
 pub fn yes_no(text: &str) -> Option<bool> {
     match text.trim() {
         "是" | "true" | "1" | "on" | "全职" => Some(true),
-        "否" | "false" | "0" | "" | "兼职" => Some(false),
+        "否" | "false" | "0" | "兼职" => Some(false),
         _ => None,
     }
 }
@@ -94,6 +86,11 @@ impl PostingForm {
     }
 }
 
+/// Monday to Friday: a day a posted cadre should be on post (public holidays are not known here).
+pub fn is_workday(day: NaiveDate) -> bool {
+    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
 /// Monday to Friday between two dates, both included: the days a posted cadre should be on post.
 pub fn working_days(from: NaiveDate, to: NaiveDate) -> i64 {
     if to < from {
@@ -104,9 +101,7 @@ pub fn working_days(from: NaiveDate, to: NaiveDate) -> i64 {
     let mut n = weeks * 5;
     let mut d = from + chrono::Duration::days(weeks * 7);
     while d <= to {
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            n += 1;
-        }
+        n += i64::from(is_workday(d));
         d += chrono::Duration::days(1);
     }
     n
@@ -195,9 +190,9 @@ pub fn posting_findings(f: &PostingFacts, p: &AuditParams) -> Vec<Finding> {
     out
 }
 
-/// A town with no cadre on post on the as-of date (towns only; streets and special areas too
-/// are towns here when the district chose to post there).
-pub fn town_without_posting(town_code: &str, town_name: &str, on_post: usize, p: &AuditParams) -> Vec<Finding> {
+/// A town or street with no cadre on post on the as-of date (special areas have no town office
+/// and are left out by the caller).
+pub fn town_without_posting(town_code: &str, town_name: &str, on_post: usize) -> Vec<Finding> {
     if on_post > 0 {
         return vec![];
     }
@@ -206,7 +201,7 @@ pub fn town_without_posting(town_code: &str, town_name: &str, on_post: usize, p:
         household_id: 0,
         member_id: None,
         village_code: town_code.to_string(),
-        message: format!("{town_name}在 {} 没有市（区）派驻的扶贫干部在岗", p.as_of),
+        message: format!("{town_name}没有市（区）派驻的扶贫干部在岗"),
     }]
 }
 
@@ -264,9 +259,6 @@ impl InstitutionForm {
         };
         if online == Some(false) && online_since.is_some() {
             e.add("online_since", "未上线的机构不应填写上线日期");
-        }
-        if online == Some(true) && online_since.is_none() && !self.online_since.trim().is_empty() {
-            // The date was given but did not parse: already reported.
         }
         e.into_result(|| {
             Some(Institution { name, district_code, level: level?, one_stop_online: online?, online_since })

@@ -79,9 +79,8 @@ fn attendance_is_not_judged_before_the_grace_days_nor_outside_the_posting() {
 
 #[test]
 fn a_town_without_a_cadre_on_post() {
-    let p = params();
-    assert!(town_without_posting("440703002", "潮连街道", 1, &p).is_empty());
-    let f = town_without_posting("440703002", "潮连街道", 0, &p);
+    assert!(town_without_posting("440703002", "潮连街道", 1).is_empty());
+    let f = town_without_posting("440703002", "潮连街道", 0);
     assert_eq!(rules(&f), ["T-PST-04"]);
     assert!(f[0].message.contains("潮连街道"));
 }

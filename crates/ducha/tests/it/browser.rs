@@ -101,6 +101,12 @@ impl Chrome {
         el.send_keys(value).await.unwrap();
     }
 
+    /// A date field: typed keys depend on the browser's locale, so the value is set as a script would.
+    async fn set_date(&self, name: &str, value: &str) {
+        let js = format!("document.querySelector('[name=\"{name}\"]').value = arguments[0];");
+        self.client.execute(&js, vec![serde_json::json!(value)]).await.unwrap();
+    }
+
     async fn choose(&self, name: &str, label: &str) {
         let select = self.client.find(Locator::Css(&format!("select[name=\"{name}\"]"))).await.unwrap();
         select.select_by_label(label).await.unwrap();
@@ -527,5 +533,46 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     assert_eq!(chrome.text("#fixed-since b").await, (stale_before - stale_after).to_string());
     assert_eq!(chrome.text("#new-since b").await, "0");
     chrome.shot("32-checks-params").await;
+    chrome.client.clone().close().await.ok();
+}
+
+/// A town office records a posted cadre's day on post from a phone: a day before the posting is
+/// refused at the field with nothing saved; a free working day is saved and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_town_office_records_a_check_in_on_a_phone() {
+    use ducha_domain::access::Scope;
+    let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
+    let haiyan = Scope::Region(ducha_domain::RegionCode::parse("440781111").unwrap());
+    let posting = ducha_storage::platform::postings(&app.db, &haiyan).await.unwrap().remove(0);
+    let (_, taken) = ducha_storage::platform::posting(&app.db, &haiyan, posting.id).await.unwrap().unwrap();
+    let free = (1..=31)
+        .filter_map(|d| chrono::NaiveDate::from_ymd_opt(2017, 10, d))
+        .find(|d| ducha_domain::platform::is_workday(*d) && !taken.iter().any(|c| c.on_date == *d))
+        .expect("a free working day in October");
+
+    let chrome = Chrome::phone(390, 844).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "haiyan").await;
+    c.goto(&format!("{}/platform/postings", app.base)).await.unwrap();
+    assert!(!chrome.overflows().await, "the list fits a phone");
+    c.find(Locator::LinkText(&posting.posting.name)).await.unwrap().click().await.unwrap();
+    let before = chrome.text("#attendance").await;
+    assert!(before.starts_with(&format!("{} 天", posting.days_present)), "{before}");
+    c.find(Locator::Css("#check-in")).await.unwrap().click().await.unwrap();
+    chrome.set_date("on_date", "2016-12-01").await;
+    chrome.fill("place", "海宴镇扶贫办").await;
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text("#on_date-error").await.contains("早于派驻开始日期"));
+    chrome.shot("40-phone-check-in-refused").await;
+    let (_, still) = ducha_storage::platform::posting(&app.db, &haiyan, posting.id).await.unwrap().unwrap();
+    assert_eq!(still.len(), taken.len(), "nothing saved");
+
+    chrome.set_date("on_date", &free.to_string()).await;
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text("#notice").await.contains("已保存"));
+    assert!(chrome.text("#attendance").await.starts_with(&format!("{} 天", posting.days_present + 1)));
+    assert!(chrome.text("#check-ins").await.contains(&free.to_string()));
+    assert!(!chrome.overflows().await);
+    chrome.shot("41-phone-check-in-saved").await;
     chrome.client.clone().close().await.ok();
 }

@@ -175,6 +175,17 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     }
     assert_eq!(count(db, "attendance").await, before.0 + 1);
 
+    // A Saturday on post is recorded but not counted against the working days.
+    platform::check_in(db, &town, id, d(2017, 3, 4), &place).await.unwrap();
+    let (row, list) = platform::posting(db, &haiyan, id).await.unwrap().unwrap();
+    assert_eq!((row.days_present, list.len()), (1, 2));
+
+    // A run over one village (its platform is its town's) finds and keeps nothing twice.
+    let village = Scope::Region(RegionCode::parse("440781111200").unwrap());
+    checks::run(db, &town, &village, |_| {}).await.unwrap();
+    checks::run(db, &town, &village, |_| {}).await.unwrap();
+    assert!(platform::postings(db, &village).await.unwrap().is_empty());
+
     // Ending a posting before its last check-in is refused.
     match platform::end_posting(db, &district, id, d(2017, 2, 1)).await {
         Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("ended_on").unwrap().contains("签到")),

@@ -66,7 +66,7 @@ pub async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
             // The platform rules have their own planted districts (demo::platform), not defects.
             &format!("SELECT f.rule AS rule, f.household_id AS household_id, m.seq AS seq, f.village_code AS village_code, f.message AS message \
              FROM check_findings f LEFT JOIN members m ON m.id = f.member_id WHERE f.year = $1 AND f.status = 'open' \
-             AND f.rule NOT IN ({})", super::PLATFORM_RULES),
+             AND f.rule NOT IN ({})", super::platform_rules()),
             vec![year.into()],
         ))
         .await?;

@@ -57,37 +57,24 @@ async fn rows<C: ConnectionTrait>(
     Ok(c.query_all_raw(db.stmt(sql, values)).await?)
 }
 
-/// Whose ID numbers to look up for duplicates.
-#[derive(Debug, Clone, Copy)]
-pub enum Among<'a> {
-    /// These numbers.
-    Numbers(&'a [String]),
-    /// The numbers of these households' current members (a re-check).
-    Households(&'a [i64]),
-}
-
 /// Duplicate ID numbers among current members: for each member registered after another with the
 /// same number, the first one's household number. Over the whole registry (a duplicate may sit in
 /// another district), or only for the numbers given.
 pub async fn duplicates<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    among: Option<Among<'_>>,
+    households: Option<&[i64]>,
 ) -> Result<HashMap<i64, String>, StorageError> {
     // Over the registry, only the numbers held more than once are read; for a few numbers (a
     // re-check on save) every holder is read through the index, and a number held once simply
     // never repeats below.
-    let (filter, values): (String, Vec<Value>) = match among {
+    let (filter, values): (String, Vec<Value>) = match households {
         None => (
             "m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL GROUP BY id_number HAVING COUNT(*) > 1)".into(),
             vec![],
         ),
-        Some(Among::Numbers([])) | Some(Among::Households([])) => return Ok(HashMap::new()),
-        Some(Among::Numbers(ids)) => {
-            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            (format!("m.id_number IN ({})", marks.join(",")), ids.iter().map(|s| s.clone().into()).collect())
-        }
-        Some(Among::Households(ids)) => {
+        Some([]) => return Ok(HashMap::new()),
+        Some(ids) => {
             let (list, values) = in_list(ids, 1);
             (
                 format!("m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL AND household_id IN ({list}))"),

@@ -20,11 +20,15 @@ use crate::{Db, StorageError};
 
 /// The year and the day checks stand on: settings (the demo sets its own), else today.
 pub async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
+    current_in(db, db.conn()).await
+}
+
+/// [`current`] on a given connection (inside a write transaction, its own).
+pub async fn current_in<C: ConnectionTrait>(db: &Db, c: &C) -> Result<(i32, NaiveDate), StorageError> {
     let today = chrono::Local::now().date_naive();
     let (mut year, mut as_of) = (chrono::Datelike::year(&today), today);
     // One query: every save re-checks, and reads these.
-    let rows = db
-        .conn()
+    let rows = c
         .query_all_raw(db.stmt("SELECT key, value FROM settings WHERE key IN ('check_year', 'check_as_of')", vec![]))
         .await?;
     for r in rows {
@@ -277,12 +281,12 @@ pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSumm
     }
     let db = tx.db();
     let c = tx.conn();
-    let (year, as_of) = current(db).await?;
+    let (year, as_of) = current_in(db, c).await?;
     let p = params(db, c, year, as_of).await?;
     let mut total = RunSummary::default();
     for chunk in household_ids.chunks(2_000) {
         // Duplicate IDs among these households' members, registry-wide.
-        let dups = load::duplicates(db, c, Some(load::Among::Households(chunk))).await?;
+        let dups = load::duplicates(db, c, Some(chunk)).await?;
         let facts = load::facts(db, c, load::Selection::Ids(chunk), year, as_of, &dups).await?;
         let found: Vec<Finding> = facts.iter().flat_map(|h| rules::check_household(h, &p)).collect();
         let (list, ids) = load::in_list(chunk, 2);
@@ -303,8 +307,16 @@ pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSumm
     Ok(total)
 }
 
-/// The rules over postings, towns and institutions (see `crate::platform`).
-pub(crate) const PLATFORM_RULES: &str = "'T-PST-01', 'T-PST-02', 'T-PST-03', 'T-PST-04', 'D-MED-01'";
+/// The rules over postings, towns and institutions (see `crate::platform`), as an SQL list.
+pub(crate) fn platform_rules() -> String {
+    use ducha_domain::checks::Object;
+    rules::CATALOGUE
+        .iter()
+        .filter(|r| matches!(r.object, Object::Posting | Object::Town | Object::Institution))
+        .map(|r| format!("'{}'", r.code))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Re-check the platform rules of a town (its postings) or a district (its postings and
 /// institutions) inside the caller's transaction, after a posting, check-in or institution changed.
@@ -312,14 +324,14 @@ pub(crate) async fn recheck_platform(tx: &AuditTxn<'_>, region: &str) -> Result<
     let db = tx.db();
     let c = tx.conn();
     let code = ducha_domain::RegionCode::parse(region).map_err(|e| StorageError::Rejected(e.to_string()))?;
-    let (year, as_of) = current(db).await?;
+    let (year, as_of) = current_in(db, c).await?;
     let p = params(db, c, year, as_of).await?;
     let found = crate::platform::findings(db, c, &Scope::Region(code), &p).await?;
     let col = if region.len() == 6 { "district_code" } else { "town_code" };
     let existing = existing_for(
         db,
         c,
-        &format!("f.year = $1 AND f.{col} = $2 AND f.rule IN ({PLATFORM_RULES})"),
+        &format!("f.year = $1 AND f.{col} = $2 AND f.rule IN ({})", platform_rules()),
         vec![year.into(), region.to_string().into()],
     )
     .await?;
@@ -355,6 +367,8 @@ pub async fn run(
         found.extend(rules::village_findings(village, *active, *without, &p));
     }
     found.extend(crate::platform::findings(db, db.conn(), scope, &p).await?);
+    // Only what the scope holds is reconciled with what the scope has stored.
+    found.retain(|f| scope.contains(&f.village_code));
     let mut tx = AuditTxn::begin(db, actor).await?;
     let region = match scope {
         Scope::All => None,
@@ -627,6 +641,10 @@ pub async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Re
     }
     if reason.trim().is_empty() {
         return Err(crate::registry::write::field_error("reason", "请写明豁免理由".into()));
+    }
+    let current_status: String = row.try_get("", "status")?;
+    if current_status != "open" {
+        return Err(StorageError::Rejected("只能豁免未整改的问题".into()));
     }
     let key: String = row.try_get("", "key")?;
     let message: String = row.try_get("", "message")?;

@@ -183,17 +183,17 @@ async fn write_platform<C: ConnectionTrait>(
             .await?
             .ok_or_else(|| StorageError::Rejected("派驻记录未能写入".into()))?;
         let id: i64 = row.try_get("", "id")?;
-        // 4 parameters a row: 1,000 rows a statement stays under SQLite's limit.
+        // 4 parameters a row: 1,000 rows a statement stays well under SQLite's limit.
         for chunk in d.check_ins.chunks(1_000) {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
             let mut tuples = Vec::with_capacity(chunk.len());
             for day in chunk {
                 let n = values.len();
-                tuples.push(format!("(${}, ${}, '镇扶贫办', 'demo', ${})", n + 1, n + 2, n + 3));
-                values.extend([id.into(), (*day).into(), now.into()]);
+                tuples.push(format!("(${}, ${}, ${}, '镇扶贫办', 'demo', ${})", n + 1, n + 2, n + 3, n + 4));
+                values.extend([id.into(), (*day).into(), ducha_domain::platform::is_workday(*day).into(), now.into()]);
             }
             let sql = format!(
-                "INSERT INTO attendance (posting_id, on_date, place, recorded_by, recorded_at) VALUES {}",
+                "INSERT INTO attendance (posting_id, on_date, workday, place, recorded_by, recorded_at) VALUES {}",
                 tuples.join(", ")
             );
             c.execute_raw(db.stmt(&sql, values)).await?;

@@ -33,6 +33,8 @@ impl MigrationTrait for Migration {
                 .col(big_pk_auto(a("id")))
                 .col(big_integer(a("posting_id")))
                 .col(date(a("on_date")))
+                // Monday to Friday: only these count against the working days expected.
+                .col(boolean(a("workday")))
                 .col(string_len_null(a("place"), 100))
                 .col(double_null(a("latitude")))
                 .col(double_null(a("longitude")))

@@ -22,17 +22,16 @@ fn scope_cond(scope: &Scope, alias: &str, n: usize) -> (String, Vec<Value>) {
         Scope::Region(code) => match code.level() {
             RegionLevel::City => (format!("{alias}.district_code LIKE ${n}"), vec![format!("{code}%").into()]),
             RegionLevel::District => (format!("{alias}.district_code = ${n}"), vec![code.as_str().into()]),
-            // A village's user reads its town's platform.
-            RegionLevel::Town | RegionLevel::Village => {
-                (format!("{alias}.town_code = ${n}"), vec![code.as_str().get(..9).unwrap_or_default().into()])
-            }
+            RegionLevel::Town => (format!("{alias}.town_code = ${n}"), vec![code.as_str().into()]),
+            // Postings and institutions belong to towns and districts: nothing lies within a village.
+            RegionLevel::Village => ("1 = 0".into(), vec![]),
         },
     }
 }
 
 /// Who may post cadres and record institutions: the district and city offices.
 fn manages(role: Role) -> bool {
-    matches!(role, Role::DistrictOffice | Role::CityOffice | Role::Admin)
+    role.manages_platform()
 }
 
 /// Who may record a check-in: the offices (the town office keeps the attendance sheet).
@@ -91,7 +90,7 @@ async fn posting_facts<C: ConnectionTrait>(
     let mut sql = format!(
         "SELECT p.id AS id, p.name AS name, p.unit AS unit, p.town_code AS town_code, p.full_time AS full_time, \
          p.started_on AS started_on, p.ended_on AS ended_on, \
-         (SELECT COUNT(*) FROM attendance a WHERE a.posting_id = p.id AND a.on_date >= $1 AND a.on_date <= $2) AS days, \
+         (SELECT COUNT(*) FROM attendance a WHERE a.posting_id = p.id AND a.workday AND a.on_date >= $1 AND a.on_date <= $2) AS days, \
          (SELECT MAX(a.on_date) FROM attendance a WHERE a.posting_id = p.id) AS last_day \
          FROM postings p WHERE {cond}"
     );
@@ -182,7 +181,7 @@ pub async fn add_posting(db: &Db, actor: &Actor, p: &Posting) -> Result<i64, Sto
                 p.name.clone().into(),
                 p.unit.clone().into(),
                 p.town_code.clone().into(),
-                p.town_code[..6].to_string().into(),
+                p.town_code.get(..6).unwrap_or_default().to_string().into(),
                 p.full_time.into(),
                 p.started_on.into(),
                 p.ended_on.into(),
@@ -292,11 +291,12 @@ pub async fn check_in(
     let row = tx
         .conn()
         .query_one_raw(db.stmt(
-            "INSERT INTO attendance (posting_id, on_date, place, latitude, longitude, recorded_by, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO attendance (posting_id, on_date, workday, place, latitude, longitude, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             vec![
                 posting_id.into(),
                 on.into(),
+                ducha_domain::platform::is_workday(on).into(),
                 place.text.clone().filter(|t| !t.trim().is_empty()).into(),
                 place.latitude.into(),
                 place.longitude.into(),
@@ -367,7 +367,7 @@ pub async fn attendance_by_region(
     }
     out.retain(|s| s.postings > 0);
     for s in &mut out {
-        s.rate_percent = (s.expected_days > 0).then(|| s.days_present * 100 / s.expected_days);
+        s.rate_percent = (s.expected_days > 0).then(|| (s.days_present * 100 / s.expected_days).min(100));
     }
     out.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(out)
@@ -512,7 +512,7 @@ pub async fn update_institution(db: &Db, actor: &Actor, id: i64, i: &Institution
         .await?
         .ok_or(StorageError::NotFound)?;
     let (_, before) = institution_of(&row)?;
-    if !actor.scope.contains(&before.district_code) || institution_scope(&actor.scope).is_none() {
+    if !actor.scope.contains(&before.district_code) {
         return Err(StorageError::NotFound);
     }
     if !manages(actor.role) {
@@ -547,7 +547,7 @@ pub(crate) async fn findings<C: ConnectionTrait>(
     for (f, _) in &postings {
         out.extend(posting_findings(f, p));
     }
-    let tree = crate::regions::tree(db).await?;
+    let tree = crate::regions::tree_in(c).await?;
     let towns: Vec<_> = match scope {
         Scope::All => tree.descendants("", Some(RegionLevel::Town)),
         Scope::Region(code) if code.level() == RegionLevel::Village => vec![],
@@ -560,7 +560,7 @@ pub(crate) async fn findings<C: ConnectionTrait>(
             .filter(|(f, _)| f.posting.town_code == town.code.as_str())
             .filter(|(f, _)| f.posting.started_on <= p.as_of && f.posting.ended_on.is_none_or(|e| e >= p.as_of))
             .count();
-        out.extend(town_without_posting(town.code.as_str(), &town.name, on_post, p));
+        out.extend(town_without_posting(town.code.as_str(), &town.name, on_post));
     }
     for (id, i) in institution_list(db, c, scope).await? {
         out.extend(institution_findings(id, &i, p));

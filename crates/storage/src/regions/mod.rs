@@ -74,7 +74,12 @@ pub async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, StorageErr
 }
 
 pub async fn tree(db: &Db) -> Result<RegionTree, StorageError> {
-    let rows = Entity::find().order_by_asc(Column::Code).all(db.conn()).await?;
+    tree_in(db.conn()).await
+}
+
+/// [`tree`] on a given connection (inside a write transaction, its own).
+pub async fn tree_in<C: sea_orm::ConnectionTrait>(c: &C) -> Result<RegionTree, StorageError> {
+    let rows = Entity::find().order_by_asc(Column::Code).all(c).await?;
     Ok(RegionTree::new(rows.into_iter().map(to_region).collect::<Result<_, _>>()?))
 }
 

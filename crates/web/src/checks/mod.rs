@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::access::{Role, Scope};
 use ducha_domain::checks::{CATALOGUE, Category};
@@ -76,6 +76,10 @@ fn child_level(scope: &Scope) -> RegionLevel {
 }
 
 fn region_name(tree: &RegionTree, code: &str) -> String {
+    if code.is_empty() {
+        // A district's own findings (its designated institutions) have no town.
+        return "市(区)本级".to_string();
+    }
     tree.get(code).map_or_else(|| code.to_string(), |r| r.name.clone())
 }
 
@@ -322,7 +326,7 @@ async fn findings_page(
     Query(q): Query<FindingsQuery>,
 ) -> Result<Html<String>, WebError> {
     let filter = q.filter(&me)?;
-    let page: u64 = q.page.trim().parse().unwrap_or(1).max(1);
+    let page: u64 = q.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
     let total = checks::count_findings(&st.db, &me.actor.scope, &filter).await?;
     let found = checks::findings(&st.db, &me.actor.scope, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let tree = regions::tree(&st.db).await?;
@@ -365,26 +369,7 @@ async fn export(
     let tree = regions::tree(&st.db).await?;
     let bytes =
         ducha_reports::checks::problem_list(&found, &tree, year).map_err(|e| WebError::Internal(Box::new(e)))?;
-    let name = format!("数据质量问题清单-{year}.xlsx");
-    let disposition = format!("attachment; filename=\"problems-{year}.xlsx\"; filename*=UTF-8''{}", urlencoding(&name));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-/// Percent-encoding for a filename in Content-Disposition (RFC 5987).
-pub(crate) fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    Ok(crate::pages::xlsx_download(bytes, &format!("数据质量问题清单-{year}.xlsx")))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -637,7 +622,7 @@ pub(crate) async fn api_findings(
 ) -> Result<Json<FindingsOut>, WebError> {
     let filter = q.filter(&me)?;
     let limit: u64 = q.limit.trim().parse().unwrap_or(100).clamp(1, 10_000);
-    let offset: u64 = q.offset.trim().parse().unwrap_or(0);
+    let offset: u64 = q.offset.trim().parse::<u64>().unwrap_or(0).min(i64::MAX as u64);
     let total = checks::count_findings(&st.db, &me.actor.scope, &filter).await?;
     let findings = checks::findings(&st.db, &me.actor.scope, &filter, limit, offset).await?;
     Ok(Json(FindingsOut { total, findings }))

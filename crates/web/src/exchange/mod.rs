@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_reports::exchange;
 use ducha_reports::households::CellError;
@@ -224,31 +224,14 @@ async fn commit(
     Ok(Redirect::to(&format!("/imports/{id}")))
 }
 
-fn xlsx(bytes: Vec<u8>, filename: &str) -> Response {
-    let encoded: String = filename
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}")),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 async fn template(_me: CurrentUser) -> Result<Response, WebError> {
     let bytes = ducha_reports::households::template().map_err(|e| WebError::Internal(Box::new(e)))?;
-    Ok(xlsx(bytes, "贫困户导入模板.xlsx"))
+    Ok(crate::pages::xlsx_download(bytes, "贫困户导入模板.xlsx"))
 }
 
 async fn help_template(_me: CurrentUser) -> Result<Response, WebError> {
     let bytes = ducha_reports::help_sheets::templates().map_err(|e| WebError::Internal(Box::new(e)))?;
-    Ok(xlsx(bytes, "帮扶计划和日志导入模板.xlsx"))
+    Ok(crate::pages::xlsx_download(bytes, "帮扶计划和日志导入模板.xlsx"))
 }
 
 /// The household list, with its filters, as xlsx; masked for roles without the personal-data right.
@@ -256,5 +239,5 @@ async fn export(State(st): State<AppState>, me: CurrentUser, Query(q): Query<Lis
     let filter = q.filter()?;
     let (bytes, _) =
         exchange::export(&st.db, &me.actor, &filter, |_| {}).await.map_err(|e| WebError::Internal(Box::new(e)))?;
-    Ok(xlsx(bytes, "贫困户名单.xlsx"))
+    Ok(crate::pages::xlsx_download(bytes, "贫困户名单.xlsx"))
 }

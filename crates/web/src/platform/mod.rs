@@ -4,8 +4,7 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use ducha_domain::access::{Role, Scope};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::platform::{InstitutionForm, InstitutionLevel, PostingForm};
@@ -46,7 +45,7 @@ pub fn routes(r: Routes) -> Routes {
 }
 
 fn manages(role: Role) -> bool {
-    matches!(role, Role::DistrictOffice | Role::CityOffice | Role::Admin)
+    role.manages_platform()
 }
 
 fn require_manager(me: &CurrentUser) -> Result<(), WebError> {
@@ -315,14 +314,14 @@ async fn save_end(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     let (r, _) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let result = match chrono::NaiveDate::parse_from_str(f.ended_on.trim(), "%Y-%m-%d") {
+    let result = match ducha_domain::registry::parse_date(&f.ended_on) {
         Ok(d) => platform::end_posting(&st.db, &me.actor, id, d)
             .await
             .map(|_| format!("/platform/postings/{id}?saved=1"))
             .map_err(WebError::from),
-        Err(_) => {
+        Err(why) => {
             let mut e = ducha_domain::validation::FieldErrors::default();
-            e.add("ended_on", format!("结束日期应为日期，填的是“{}”", f.ended_on.trim()));
+            e.add("ended_on", why);
             Err(WebError::Invalid(e))
         }
     };
@@ -336,18 +335,7 @@ async fn export(State(st): State<AppState>, me: CurrentUser) -> Result<Response,
             ducha_reports::exchange::ExchangeError::Storage(s) => WebError::from(s),
             other => WebError::Internal(Box::new(other)),
         })?;
-    let disposition = format!(
-        "attachment; filename=\"attendance-{year}.xlsx\"; filename*=UTF-8''{}",
-        crate::checks::urlencoding(&format!("驻点考勤与一站式结算-{year}.xlsx"))
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::pages::xlsx_download(bytes, &format!("驻点考勤与一站式结算-{year}.xlsx")))
 }
 
 #[derive(Template)]
