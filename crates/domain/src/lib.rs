@@ -7,6 +7,7 @@ pub mod access;
 pub mod checks;
 pub mod demo;
 pub mod evidence;
+pub mod funds;
 pub mod help;
 pub mod id_number;
 pub mod labelled;

@@ -9,6 +9,7 @@ pub mod checks;
 mod db;
 pub mod demo;
 pub mod evidence;
+pub mod funds;
 pub mod help;
 pub mod import_jobs;
 pub mod migration;

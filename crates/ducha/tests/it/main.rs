@@ -14,6 +14,7 @@ mod checks;
 mod cli;
 mod demo;
 mod exchange;
+mod funds;
 pub mod help;
 mod platform;
 mod regions;

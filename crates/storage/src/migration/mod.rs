@@ -8,6 +8,7 @@ mod m0004_evidence;
 mod m0005_import_jobs;
 mod m0006_checks;
 mod m0007_platform;
+mod m0008_funds;
 
 use sea_orm_migration::prelude::*;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_import_jobs::Migration),
             Box::new(m0006_checks::Migration),
             Box::new(m0007_platform::Migration),
+            Box::new(m0008_funds::Migration),
         ]
     }
 }

@@ -1,0 +1,324 @@
+//! Projects and funds (扶贫项目与资金): a project library whose projects move through their stages
+//! only with the documents each stage needs, payments that follow projects ("资金要跟项目走": no
+//! payment without a project in implementation, over its budget or without a voucher), and the
+//! spending progress of what was allocated against the year's target curve.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::labelled::Labelled;
+use crate::labelled_enum;
+use crate::money::Money;
+use crate::validation::FieldErrors;
+
+labelled_enum! {
+    /// 资金来源
+    pub enum FundSource: "资金来源" {
+        Central => ("central", "中央"),
+        Provincial => ("provincial", "省级"),
+        City => ("city", "市级"),
+        District => ("district", "市(区)级"),
+        Town => ("town", "镇(街)级"),
+        Social => ("social", "社会帮扶"),
+    }
+}
+
+labelled_enum! {
+    /// 项目类型
+    pub enum ProjectType: "项目类型" {
+        Industry => ("industry", "产业"),
+        Employment => ("employment", "就业"),
+        Workshop => ("workshop", "扶贫车间"),
+        AssetIncome => ("asset_income", "资产收益"),
+        Tourism => ("tourism", "乡村旅游"),
+        Photovoltaic => ("photovoltaic", "光伏"),
+        Infrastructure => ("infrastructure", "基础设施"),
+        Education => ("education", "教育"),
+        Health => ("health", "健康"),
+        Housing => ("housing", "住房"),
+        Other => ("other", "其他"),
+    }
+}
+
+impl ProjectType {
+    /// The kinds the seed names as income-generating (造血型) unless said otherwise.
+    pub fn income_generating_by_default(self) -> bool {
+        matches!(
+            self,
+            Self::Industry | Self::Employment | Self::Workshop | Self::AssetIncome | Self::Tourism | Self::Photovoltaic
+        )
+    }
+}
+
+labelled_enum! {
+    /// 项目流程: 筛选 → 计划编报 → 审批 → 实施 → 验收 → 归档.
+    pub enum Stage: "项目阶段" {
+        Screening => ("screening", "筛选"),
+        Planning => ("planning", "计划编报"),
+        Approval => ("approval", "审批"),
+        Implementation => ("implementation", "实施"),
+        Acceptance => ("acceptance", "验收"),
+        Archived => ("archived", "归档"),
+    }
+}
+
+labelled_enum! {
+    /// The documents a project's stages require (kept as evidence files).
+    pub enum DocumentKind: "项目材料" {
+        Plan => ("plan", "项目方案"),
+        Approval => ("approval", "立项批复"),
+        Acceptance => ("acceptance", "验收报告"),
+        Other => ("other", "其他材料"),
+    }
+}
+
+impl Stage {
+    pub fn next(self) -> Option<Stage> {
+        let all = <Stage as Labelled>::ALL;
+        all.iter().position(|s| *s == self).and_then(|i| all.get(i + 1)).copied()
+    }
+
+    /// The document that must be on file before a project leaves this stage.
+    pub fn document_to_leave(self) -> Option<DocumentKind> {
+        match self {
+            Stage::Planning => Some(DocumentKind::Plan),
+            Stage::Approval => Some(DocumentKind::Approval),
+            Stage::Acceptance => Some(DocumentKind::Acceptance),
+            _ => None,
+        }
+    }
+
+    /// Whether leaving this stage needs a public notice (公示) date: the approved project before
+    /// it starts, the accepted project before it is archived.
+    pub fn notice_to_leave(self) -> bool {
+        matches!(self, Stage::Approval | Stage::Acceptance)
+    }
+}
+
+/// A project as entered in the library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub name: String,
+    pub kind: ProjectType,
+    pub income_generating: bool,
+    /// The town (or village) where it is carried out.
+    pub place_code: String,
+    pub unit: String,
+    /// 绩效目标: a project without one cannot enter the library.
+    pub performance_target: String,
+    pub budget: Vec<(FundSource, Money)>,
+    /// For a project that serves no household in particular (a road, a water works).
+    pub public_benefit: String,
+}
+
+impl Project {
+    pub fn budget_total(&self) -> Money {
+        self.budget.iter().fold(Money::ZERO, |sum, (_, m)| sum + *m)
+    }
+}
+
+/// The project form as typed: budgets by source in yuan.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProjectForm {
+    pub name: String,
+    pub kind: String,
+    /// "是" / "否"; empty: as the kind says.
+    pub income_generating: String,
+    pub place_code: String,
+    pub unit: String,
+    pub performance_target: String,
+    pub budget_central: String,
+    pub budget_provincial: String,
+    pub budget_city: String,
+    pub budget_district: String,
+    pub budget_town: String,
+    pub budget_social: String,
+    pub public_benefit: String,
+}
+
+/// An amount in yuan as typed ("12,000", "3500.5"): never negative, at most a billion.
+pub fn parse_yuan(text: &str) -> Result<Money, String> {
+    let m = Money::parse_yuan(text).map_err(|e| e.to_string())?;
+    if m.fen() < 0 {
+        return Err(format!("金额不能为负数，填的是“{}”", text.trim()));
+    }
+    if m > Money::from_yuan(1_000_000_000) {
+        return Err(format!("金额过大（{}元）", text.trim()));
+    }
+    Ok(m)
+}
+
+impl ProjectForm {
+    pub fn validate(&self) -> Result<Project, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 80 {
+            e.add("name", "请填写项目名称（80 字以内）");
+        }
+        let kind = e.take("kind", ProjectType::parse(&self.kind));
+        let income_generating = match self.income_generating.trim() {
+            "" => kind.map(ProjectType::income_generating_by_default),
+            t => match crate::platform::yes_no(t) {
+                Some(b) => Some(b),
+                None => {
+                    e.add("income_generating", format!("是否造血型应填“是”或“否”，填的是“{t}”"));
+                    None
+                }
+            },
+        };
+        let place_code = self.place_code.trim().to_string();
+        if !(place_code.len() == 9 || place_code.len() == 12) || !place_code.bytes().all(|b| b.is_ascii_digit()) {
+            e.add("place_code", "请选择项目所在的镇（街）");
+        }
+        let unit = self.unit.trim().to_string();
+        if unit.is_empty() {
+            e.add("unit", "请填写责任单位");
+        }
+        let performance_target = self.performance_target.trim().to_string();
+        if performance_target.chars().count() < 4 {
+            e.add(
+                "performance_target",
+                "没有绩效目标的项目不能入库：请写明项目要达到的目标（如 带动 20 户贫困户每户年增收 3000 元）",
+            );
+        }
+        let mut budget = Vec::new();
+        for (source, field, text) in [
+            (FundSource::Central, "budget_central", &self.budget_central),
+            (FundSource::Provincial, "budget_provincial", &self.budget_provincial),
+            (FundSource::City, "budget_city", &self.budget_city),
+            (FundSource::District, "budget_district", &self.budget_district),
+            (FundSource::Town, "budget_town", &self.budget_town),
+            (FundSource::Social, "budget_social", &self.budget_social),
+        ] {
+            if text.trim().is_empty() {
+                continue;
+            }
+            if let Some(m) = e.take(field, parse_yuan(text))
+                && m.fen() > 0
+            {
+                budget.push((source, m));
+            }
+        }
+        if budget.is_empty() && e.get("budget_central").is_none() {
+            e.add("budget_central", "请至少填写一个资金来源的预算");
+        }
+        e.into_result(|| {
+            Some(Project {
+                name,
+                kind: kind?,
+                income_generating: income_generating?,
+                place_code,
+                unit,
+                performance_target,
+                budget,
+                public_benefit: self.public_benefit.trim().to_string(),
+            })
+        })
+    }
+}
+
+/// Funds of a year from one source, allocated to a district or town, and when they arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub year: i32,
+    pub source: FundSource,
+    pub region_code: String,
+    pub amount: Money,
+    pub allocated_on: NaiveDate,
+    pub arrived_on: Option<NaiveDate>,
+}
+
+/// What the stage and payment rules need to know of a stored project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectState {
+    pub stage: Stage,
+    pub documents: Vec<DocumentKind>,
+    /// The public notices recorded: (the stage it was for, its date).
+    pub notices: Vec<(Stage, NaiveDate)>,
+    pub households: usize,
+    pub public_benefit: bool,
+    pub budget: Money,
+    pub paid: Money,
+}
+
+/// Why a project cannot move to the next stage (None: it can), naming what is missing.
+pub fn advance_refusal(p: &ProjectState, to: Stage) -> Option<String> {
+    if p.stage.next() != Some(to) {
+        return Some(match p.stage.next() {
+            Some(n) => format!("项目当前处于“{}”阶段，只能进入下一阶段“{n}”，不能直接进入“{to}”", p.stage),
+            None => "项目已归档，不能再变更阶段".into(),
+        });
+    }
+    if let Some(doc) = p.stage.document_to_leave()
+        && !p.documents.contains(&doc)
+    {
+        return Some(format!("缺少“{doc}”：请先上传{doc}，再进入“{to}”阶段"));
+    }
+    if p.stage.notice_to_leave() && !p.notices.iter().any(|(s, _)| *s == p.stage) {
+        return Some(format!("缺少{}阶段的公示日期：请先登记公示，再进入“{to}”阶段", p.stage));
+    }
+    if p.stage == Stage::Planning && p.households == 0 && !p.public_benefit {
+        return Some("项目没有受益贫困户，也没有说明公共受益：资金要跟项目走，项目要到户到人".into());
+    }
+    None
+}
+
+/// A payment (资金拨付) as refused or not: (the field, why).
+pub fn payment_refusal(
+    p: &ProjectState,
+    amount: Money,
+    has_voucher: bool,
+    paid_on: NaiveDate,
+    today: NaiveDate,
+) -> Option<(&'static str, String)> {
+    if amount.fen() <= 0 {
+        return Some(("amount", "拨付金额应大于 0".into()));
+    }
+    if paid_on > today {
+        return Some(("paid_on", format!("拨付日期 {paid_on} 还没有到")));
+    }
+    match p.stage {
+        Stage::Screening | Stage::Planning | Stage::Approval => {
+            return Some(("project", format!("项目处于“{}”阶段，尚未批准实施，不能拨付资金", p.stage)));
+        }
+        Stage::Archived => return Some(("project", "项目已归档，不能再拨付资金".into())),
+        _ => {}
+    }
+    if p.households == 0 && !p.public_benefit {
+        return Some(("project", "项目没有受益贫困户，也没有说明公共受益，不能拨付资金".into()));
+    }
+    let after = p.paid + amount;
+    if after > p.budget {
+        return Some((
+            "amount",
+            format!(
+                "超出预算：预算 {} 元，已拨付 {} 元，本次 {} 元，超出 {} 元",
+                p.budget,
+                p.paid,
+                amount,
+                after - p.budget
+            ),
+        ));
+    }
+    if !has_voucher {
+        return Some(("files", "请上传拨付凭证（如 银行回单、拨款通知）".into()));
+    }
+    None
+}
+
+/// The share of the year's allocation that should be paid out by `on`: a straight line from
+/// nothing on 1 January to all of it at the end of `full_by_month` (a parameter).
+pub fn target_percent(on: NaiveDate, full_by_month: u32) -> i64 {
+    let Some(start) = NaiveDate::from_ymd_opt(on.year(), 1, 1) else { return 0 };
+    let month = full_by_month.clamp(1, 12);
+    let end = NaiveDate::from_ymd_opt(on.year() + i32::from(month == 12), if month == 12 { 1 } else { month + 1 }, 1)
+        .map(|d| d - chrono::Duration::days(1));
+    let Some(end) = end else { return 100 };
+    let total = (end - start).num_days() + 1;
+    let done = (on - start).num_days() + 1;
+    (done * 100 / total).clamp(0, 100)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,126 @@
+use chrono::NaiveDate;
+
+use super::*;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn state(stage: Stage) -> ProjectState {
+    ProjectState {
+        stage,
+        documents: vec![],
+        notices: vec![],
+        households: 12,
+        public_benefit: false,
+        budget: Money::from_yuan(100_000),
+        paid: Money::from_yuan(40_000),
+    }
+}
+
+#[test]
+fn every_stage_needs_its_document_and_notice_and_goes_one_step() {
+    // Screening → Planning: nothing more than the library's own requirements.
+    assert!(advance_refusal(&state(Stage::Screening), Stage::Planning).is_none());
+    // No skipping, no going back, nothing after the archive.
+    assert!(advance_refusal(&state(Stage::Screening), Stage::Approval).unwrap().contains("只能进入下一阶段“计划编报”"));
+    assert!(advance_refusal(&state(Stage::Implementation), Stage::Approval).is_some());
+    assert!(advance_refusal(&state(Stage::Archived), Stage::Archived).unwrap().contains("已归档"));
+    // Planning → Approval: the plan, and households (or a public benefit).
+    let mut p = state(Stage::Planning);
+    assert!(advance_refusal(&p, Stage::Approval).unwrap().contains("缺少“项目方案”"));
+    p.documents.push(DocumentKind::Plan);
+    assert!(advance_refusal(&p, Stage::Approval).is_none());
+    p.households = 0;
+    assert!(advance_refusal(&p, Stage::Approval).unwrap().contains("没有受益贫困户"));
+    p.public_benefit = true;
+    assert!(advance_refusal(&p, Stage::Approval).is_none());
+    // Approval → Implementation: the approval and its public notice.
+    let mut p = state(Stage::Approval);
+    p.documents.push(DocumentKind::Plan);
+    assert!(advance_refusal(&p, Stage::Implementation).unwrap().contains("缺少“立项批复”"));
+    p.documents.push(DocumentKind::Approval);
+    assert!(advance_refusal(&p, Stage::Implementation).unwrap().contains("公示"));
+    p.notices.push((Stage::Approval, d(2017, 4, 1)));
+    assert!(advance_refusal(&p, Stage::Implementation).is_none());
+    // Implementation → Acceptance: nothing more.
+    assert!(advance_refusal(&state(Stage::Implementation), Stage::Acceptance).is_none());
+    // Acceptance → Archived: the acceptance report and its notice.
+    let mut p = state(Stage::Acceptance);
+    assert!(advance_refusal(&p, Stage::Archived).unwrap().contains("缺少“验收报告”"));
+    p.documents.push(DocumentKind::Acceptance);
+    assert!(advance_refusal(&p, Stage::Archived).unwrap().contains("公示"));
+    p.notices.push((Stage::Acceptance, d(2017, 10, 1)));
+    assert!(advance_refusal(&p, Stage::Archived).is_none());
+}
+
+#[test]
+fn payments_follow_projects() {
+    let today = d(2017, 11, 1);
+    let ok = state(Stage::Implementation);
+    assert!(payment_refusal(&ok, Money::from_yuan(60_000), true, d(2017, 6, 1), today).is_none(), "exactly the budget");
+    let over = payment_refusal(&ok, Money::from_yuan(60_001), true, d(2017, 6, 1), today).unwrap();
+    assert_eq!(over.0, "amount");
+    assert!(over.1.contains("超出 1.00 元"), "{}", over.1);
+    assert_eq!(payment_refusal(&ok, Money::from_yuan(10), false, d(2017, 6, 1), today).unwrap().0, "files");
+    assert_eq!(payment_refusal(&ok, Money::ZERO, true, d(2017, 6, 1), today).unwrap().0, "amount");
+    assert_eq!(payment_refusal(&ok, Money::from_fen(-5), true, d(2017, 6, 1), today).unwrap().0, "amount");
+    assert!(payment_refusal(&ok, Money::from_yuan(10), true, d(2017, 11, 2), today).unwrap().1.contains("还没有到"));
+    for stage in [Stage::Screening, Stage::Planning, Stage::Approval] {
+        let r = payment_refusal(&state(stage), Money::from_yuan(10), true, d(2017, 6, 1), today).unwrap();
+        assert!(r.1.contains("尚未批准实施"), "{stage}: {}", r.1);
+    }
+    assert!(payment_refusal(&state(Stage::Acceptance), Money::from_yuan(10), true, d(2017, 6, 1), today).is_none());
+    assert!(
+        payment_refusal(&state(Stage::Archived), Money::from_yuan(10), true, d(2017, 6, 1), today)
+            .unwrap()
+            .1
+            .contains("已归档")
+    );
+    let mut nobody = state(Stage::Implementation);
+    nobody.households = 0;
+    assert!(
+        payment_refusal(&nobody, Money::from_yuan(10), true, d(2017, 6, 1), today)
+            .unwrap()
+            .1
+            .contains("没有受益贫困户")
+    );
+}
+
+#[test]
+fn the_library_refuses_a_project_without_a_target_and_names_each_field() {
+    let form = ProjectForm {
+        name: "海宴镇光伏扶贫电站".into(),
+        kind: "光伏".into(),
+        place_code: "440781111".into(),
+        unit: "海宴镇人民政府".into(),
+        performance_target: "".into(),
+        budget_provincial: "-5".into(),
+        budget_city: "abc".into(),
+        ..Default::default()
+    };
+    let e = form.validate().unwrap_err();
+    assert!(e.get("performance_target").unwrap().contains("不能入库"));
+    assert!(e.get("budget_provincial").unwrap().contains("负数"));
+    assert!(e.get("budget_city").is_some());
+    let good = ProjectForm {
+        performance_target: "带动 30 户贫困户每户年增收 3000 元".into(),
+        budget_provincial: "200,000".into(),
+        budget_city: "50000.5".into(),
+        ..form
+    };
+    let p = good.validate().unwrap();
+    assert!(p.income_generating, "photovoltaic is income-generating by default");
+    assert_eq!(p.budget_total(), Money::from_fen(25_000_050));
+    let empty = ProjectForm { budget_provincial: String::new(), budget_city: String::new(), ..good };
+    assert!(empty.validate().unwrap_err().get("budget_central").unwrap().contains("至少"));
+}
+
+#[test]
+fn the_target_curve_rises_to_all_by_its_month() {
+    assert_eq!(target_percent(d(2017, 12, 31), 12), 100);
+    assert_eq!(target_percent(d(2017, 1, 1), 12), 0);
+    let mid = target_percent(d(2017, 7, 2), 12);
+    assert!((49..=50).contains(&mid), "{mid}");
+    assert_eq!(target_percent(d(2017, 11, 1), 10), 100, "all by the end of October");
+}

@@ -1,0 +1,251 @@
+//! Projects and funds on both databases: every stage rule and every payment rule, each refusal
+//! with its reason at its field and nothing written; allocations in scope; spending progress.
+
+use chrono::NaiveDate;
+use ducha_domain::RegionCode;
+use ducha_domain::access::{Actor, Scope};
+use ducha_domain::funds::{Allocation, DocumentKind, FundSource, Project, ProjectType, Stage};
+use ducha_domain::money::Money;
+use ducha_storage::evidence::Upload;
+use ducha_storage::{Backend, Db, StorageError, accounts, audit, funds};
+
+use crate::support::TestDb;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn file(name: &str) -> Upload {
+    Upload { filename: name.into(), bytes: crate::help::PNG.to_vec() }
+}
+
+/// The message at `field` of a refusal, or a panic naming what came instead.
+fn refused<T: std::fmt::Debug>(r: Result<T, StorageError>, field: &str) -> String {
+    match r {
+        Err(StorageError::Invalid(e)) => e.get(field).unwrap_or_else(|| panic!("no error at {field}: {e}")).to_string(),
+        other => panic!("expected a refusal at {field}, got {other:?}"),
+    }
+}
+
+async fn written(db: &Db) -> (i64, usize) {
+    let all = funds::projects(db, &Scope::All).await.unwrap();
+    let paid: i64 = all.iter().map(|p| p.paid.fen()).sum();
+    (audit::count(db).await.unwrap(), all.len() + paid as usize)
+}
+
+fn alloc(source: FundSource, region: &str, amount: Money, arrived_on: Option<NaiveDate>) -> Allocation {
+    Allocation { year: 2017, source, region_code: region.into(), amount, allocated_on: d(2017, 1, 10), arrived_on }
+}
+
+async fn user(db: &Db, name: &str) -> Actor {
+    accounts::find_user(db, name).await.unwrap().unwrap().actor(None)
+}
+
+fn project(place: &str) -> Project {
+    Project {
+        name: "海宴镇光伏扶贫电站".into(),
+        kind: ProjectType::Photovoltaic,
+        income_generating: true,
+        place_code: place.into(),
+        unit: "海宴镇人民政府".into(),
+        performance_target: "带动 2 户贫困户每户年增收 3000 元".into(),
+        budget: vec![(FundSource::Provincial, Money::from_yuan(80_000)), (FundSource::City, Money::from_yuan(20_000))],
+        public_benefit: String::new(),
+    }
+}
+
+both_backends!(stages_need_their_documents_and_payments_follow_projects);
+
+async fn stages_need_their_documents_and_payments_follow_projects(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.open().await;
+    let system = Actor::system();
+    ducha_storage::demo::load(
+        &db,
+        &system,
+        ducha_domain::demo::DemoConfig { households: 300, ..Default::default() },
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    ducha_storage::demo::create_demo_users(&db, &system).await.unwrap();
+    let (town, district, other_town, other_district) =
+        (user(&db, "haiyan").await, user(&db, "taishan").await, user(&db, "naji").await, user(&db, "enping").await);
+    let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let mine: Vec<i64> = ducha_storage::registry::list_households(&db, &haiyan, &Default::default(), None, None, 2)
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(mine.len(), 2);
+    let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
+    let theirs =
+        ducha_storage::registry::list_households(&db, &naji, &Default::default(), None, None, 1).await.unwrap().rows[0]
+            .id;
+
+    // Entering the library: another town's household is refused by name, and nothing is written.
+    let before = written(&db).await;
+    let serves = [(mine[0], Money::from_yuan(3000)), (theirs, Money::from_yuan(3000))];
+    let why = refused(
+        funds::add_project(&db, &town, 2017, &project("440781111"), &serves, d(2017, 2, 1)).await,
+        "households",
+    );
+    assert!(why.contains(&theirs.to_string()) && why.contains("辖区"), "{why}");
+    let why =
+        refused(funds::add_project(&db, &town, 2017, &project("440785107"), &[], d(2017, 2, 1)).await, "place_code");
+    assert!(why.contains("辖区"));
+    assert_eq!(written(&db).await, before);
+    let serves = [(mine[0], Money::from_yuan(3000)), (mine[1], Money::from_yuan(3000))];
+    let id = funds::add_project(&db, &town, 2017, &project("440781111"), &serves, d(2017, 2, 1)).await.unwrap();
+    let p = funds::project(&db, &haiyan, id).await.unwrap().unwrap();
+    assert_eq!((p.row.stage, p.row.budget, p.households.len()), (Stage::Screening, Money::from_yuan(100_000), 2));
+    assert!(funds::project(&db, &naji, id).await.unwrap().is_none(), "another town does not see it");
+
+    // Paying before implementation is refused.
+    let why = refused(
+        funds::pay(&db, &district, id, Money::from_yuan(10), d(2017, 5, 1), "施工方", &[file("回单.png")]).await,
+        "project",
+    );
+    assert!(why.contains("尚未批准实施"), "{why}");
+
+    // Stages: the town cannot move them; another district does not find the project; no skipping.
+    assert!(matches!(
+        funds::advance(&db, &town, id, Stage::Planning, d(2017, 2, 10)).await,
+        Err(StorageError::Forbidden(_))
+    ));
+    assert!(matches!(
+        funds::advance(&db, &other_district, id, Stage::Planning, d(2017, 2, 10)).await,
+        Err(StorageError::NotFound)
+    ));
+    assert!(matches!(
+        funds::add_document(&db, &other_town, id, DocumentKind::Plan, &file("方案.png")).await,
+        Err(StorageError::NotFound)
+    ));
+    assert!(
+        refused(funds::advance(&db, &district, id, Stage::Approval, d(2017, 2, 10)).await, "stage")
+            .contains("下一阶段")
+    );
+    funds::advance(&db, &district, id, Stage::Planning, d(2017, 2, 10)).await.unwrap();
+    // Planning → Approval needs the plan.
+    let before = written(&db).await;
+    assert!(
+        refused(funds::advance(&db, &district, id, Stage::Approval, d(2017, 3, 1)).await, "stage")
+            .contains("缺少“项目方案”")
+    );
+    assert_eq!(written(&db).await, before, "a refused move writes nothing");
+    funds::add_document(&db, &town, id, DocumentKind::Plan, &file("项目方案.png")).await.unwrap();
+    funds::advance(&db, &district, id, Stage::Approval, d(2017, 3, 1)).await.unwrap();
+    // Approval → Implementation needs the approval and its public notice.
+    assert!(
+        refused(funds::advance(&db, &district, id, Stage::Implementation, d(2017, 4, 1)).await, "stage")
+            .contains("立项批复")
+    );
+    funds::add_document(&db, &district, id, DocumentKind::Approval, &file("批复.png")).await.unwrap();
+    assert!(
+        refused(funds::advance(&db, &district, id, Stage::Implementation, d(2017, 4, 1)).await, "stage")
+            .contains("公示")
+    );
+    assert!(
+        refused(funds::record_notice(&db, &town, id, Stage::Approval, d(2099, 1, 1)).await, "noticed_on")
+            .contains("还没有到")
+    );
+    funds::record_notice(&db, &town, id, Stage::Approval, d(2017, 3, 20)).await.unwrap();
+    funds::advance(&db, &district, id, Stage::Implementation, d(2017, 4, 1)).await.unwrap();
+
+    // Payments: only the offices above the town; never over budget, without a voucher, negative,
+    // in the future; nothing written when refused.
+    let before = written(&db).await;
+    let v = [file("银行回单.png")];
+    assert!(matches!(
+        funds::pay(&db, &town, id, Money::from_yuan(10), d(2017, 5, 1), "施工方", &v).await,
+        Err(StorageError::Forbidden(_))
+    ));
+    assert!(
+        refused(funds::pay(&db, &district, id, Money::from_yuan(100_001), d(2017, 5, 1), "施工方", &v).await, "amount")
+            .contains("超出 1.00 元")
+    );
+    assert!(
+        refused(funds::pay(&db, &district, id, Money::from_yuan(10), d(2017, 5, 1), "施工方", &[]).await, "files")
+            .contains("凭证")
+    );
+    assert!(
+        refused(funds::pay(&db, &district, id, Money::from_fen(-100), d(2017, 5, 1), "施工方", &v).await, "amount")
+            .contains("大于 0")
+    );
+    assert!(
+        refused(funds::pay(&db, &district, id, Money::from_yuan(10), d(2099, 5, 1), "施工方", &v).await, "paid_on")
+            .contains("还没有到")
+    );
+    assert!(
+        refused(funds::pay(&db, &district, id, Money::from_yuan(10), d(2017, 5, 1), " ", &v).await, "payee")
+            .contains("收款")
+    );
+    assert_eq!(written(&db).await, before);
+    funds::pay(&db, &district, id, Money::from_yuan(60_000), d(2017, 5, 1), "江门某光伏公司", &v).await.unwrap();
+    let why = refused(
+        funds::pay(&db, &district, id, Money::from_yuan(40_001), d(2017, 6, 1), "江门某光伏公司", &v).await,
+        "amount",
+    );
+    assert!(why.contains("已拨付 60000.00 元") && why.contains("超出 1.00 元"), "{why}");
+    funds::pay(&db, &district, id, Money::from_yuan(40_000), d(2017, 6, 1), "江门某光伏公司", &v).await.unwrap();
+    let p = funds::project(&db, &haiyan, id).await.unwrap().unwrap();
+    assert_eq!(p.row.paid, Money::from_yuan(100_000));
+    assert_eq!(p.payments.len(), 2);
+    assert!(p.payments.iter().all(|x| x.vouchers.len() == 1), "each payment keeps its voucher");
+
+    // Acceptance → Archived needs the acceptance report and its notice; archived, no more payments.
+    funds::advance(&db, &district, id, Stage::Acceptance, d(2017, 9, 1)).await.unwrap();
+    assert!(
+        refused(funds::advance(&db, &district, id, Stage::Archived, d(2017, 10, 1)).await, "stage")
+            .contains("验收报告")
+    );
+    funds::add_document(&db, &town, id, DocumentKind::Acceptance, &file("验收报告.png")).await.unwrap();
+    assert!(
+        refused(funds::advance(&db, &district, id, Stage::Archived, d(2017, 10, 1)).await, "stage").contains("公示")
+    );
+    funds::record_notice(&db, &town, id, Stage::Acceptance, d(2017, 9, 20)).await.unwrap();
+    funds::advance(&db, &district, id, Stage::Archived, d(2017, 10, 1)).await.unwrap();
+    assert!(
+        refused(funds::pay(&db, &district, id, Money::from_yuan(1), d(2017, 10, 2), "施工方", &v).await, "project")
+            .contains("归档")
+    );
+
+    // A project serving nobody, with no public benefit stated, does not pass planning.
+    let road = Project {
+        name: "通村道路".into(),
+        kind: ProjectType::Infrastructure,
+        income_generating: false,
+        ..project("440781111")
+    };
+    let rid = funds::add_project(&db, &town, 2017, &road, &[], d(2017, 2, 1)).await.unwrap();
+    funds::advance(&db, &district, rid, Stage::Planning, d(2017, 2, 2)).await.unwrap();
+    funds::add_document(&db, &town, rid, DocumentKind::Plan, &file("方案.png")).await.unwrap();
+    assert!(
+        refused(funds::advance(&db, &district, rid, Stage::Approval, d(2017, 3, 1)).await, "stage")
+            .contains("没有受益贫困户")
+    );
+
+    // Allocations: in scope, positive, to a district or town; spending progress from them.
+    let elsewhere = alloc(FundSource::Provincial, "440785", Money::from_yuan(1), None);
+    assert!(refused(funds::allocate(&db, &district, &elsewhere).await, "region_code").contains("辖区"));
+    let nothing = alloc(FundSource::Provincial, "440781111", Money::ZERO, None);
+    assert!(refused(funds::allocate(&db, &district, &nothing).await, "amount").contains("大于 0"));
+    let by_town_office = alloc(FundSource::Town, "440781111", Money::from_yuan(1), None);
+    assert!(matches!(funds::allocate(&db, &town, &by_town_office).await, Err(StorageError::Forbidden(_))));
+    let provincial = alloc(FundSource::Provincial, "440781111", Money::from_yuan(400_000), Some(d(2017, 2, 1)));
+    funds::allocate(&db, &district, &provincial).await.unwrap();
+    let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
+    let by_town = funds::spending(&db, &taishan, d(2017, 11, 1), 12).await.unwrap();
+    let s = by_town.iter().find(|s| s.code == "440781111").unwrap();
+    assert_eq!(
+        (s.allocated, s.arrived, s.paid, s.percent),
+        (Money::from_yuan(400_000), Money::from_yuan(400_000), Money::from_yuan(100_000), Some(25))
+    );
+    assert_eq!(s.committed, Money::from_yuan(100_000), "the archived project's budget");
+    assert_eq!(s.target_percent, ducha_domain::funds::target_percent(d(2017, 11, 1), 12));
+    // On 1 May nothing was paid yet.
+    let early = funds::spending(&db, &taishan, d(2017, 4, 30), 12).await.unwrap();
+    assert_eq!(early.iter().find(|s| s.code == "440781111").unwrap().paid, Money::ZERO);
+}

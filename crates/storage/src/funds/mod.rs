@@ -1,0 +1,570 @@
+//! Projects and funds in the database. Every write is scoped by the project's place, audited,
+//! and refused whole (with the reason at its field) when a stage or payment rule says no.
+
+use chrono::{NaiveDate, Utc};
+use ducha_domain::access::{Actor, Scope};
+use ducha_domain::funds::{
+    Allocation, DocumentKind, FundSource, Project, ProjectState, ProjectType, Stage, advance_refusal, payment_refusal,
+};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::money::Money;
+use ducha_domain::region::RegionLevel;
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+use serde::Serialize;
+
+use crate::audit::AuditTxn;
+use crate::evidence::{self, EvidenceMeta, Upload};
+use crate::registry::write::field_error;
+use crate::{Db, StorageError};
+
+/// Projects within a scope, as SQL over `projects AS p`.
+fn scope_cond(scope: &Scope, n: usize) -> (String, Vec<Value>) {
+    match scope {
+        Scope::All => ("1 = 1".into(), vec![]),
+        Scope::Region(code) => match code.level() {
+            RegionLevel::City => (format!("p.district_code LIKE ${n}"), vec![format!("{code}%").into()]),
+            RegionLevel::District => (format!("p.district_code = ${n}"), vec![code.as_str().into()]),
+            RegionLevel::Town => (format!("p.town_code = ${n}"), vec![code.as_str().into()]),
+            RegionLevel::Village => (format!("p.place_code = ${n}"), vec![code.as_str().into()]),
+        },
+    }
+}
+
+fn vocab<T: Labelled>(code: &str) -> Result<T, StorageError> {
+    T::parse(code).map_err(|e| StorageError::Rejected(format!("数据库中的取值有误：{e}")))
+}
+
+/// Evidence owner kinds of a project's documents ("project:plan", …) and of a payment's voucher.
+fn document_owner(kind: DocumentKind) -> String {
+    format!("project:{}", kind.code())
+}
+const VOUCHER: &str = "disbursement";
+
+/// A project as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub year: i32,
+    pub name: String,
+    pub kind: ProjectType,
+    pub income_generating: bool,
+    pub place_code: String,
+    pub unit: String,
+    pub stage: Stage,
+    pub stage_since: NaiveDate,
+    pub budget: Money,
+    pub paid: Money,
+    pub households: i64,
+}
+
+/// One project in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectDetail {
+    pub row: ProjectRow,
+    pub performance_target: String,
+    pub public_benefit: String,
+    pub budget: Vec<(FundSource, Money)>,
+    pub documents: Vec<(DocumentKind, EvidenceMeta)>,
+    pub notices: Vec<(Stage, NaiveDate)>,
+    /// (household id, household number, expected yearly benefit).
+    pub households: Vec<(i64, String, Money)>,
+    pub payments: Vec<Payment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Payment {
+    pub id: i64,
+    pub paid_on: NaiveDate,
+    pub amount: Money,
+    pub payee: String,
+    pub vouchers: Vec<EvidenceMeta>,
+}
+
+/// The list's columns; sums are cast because PostgreSQL's SUM of BIGINT is NUMERIC.
+const ROW: &str = "p.id AS id, p.year AS year, p.name AS name, p.kind AS kind, p.income_generating AS income_generating, \
+    p.place_code AS place_code, p.unit AS unit, p.stage AS stage, p.stage_since AS stage_since, \
+    (SELECT CAST(COALESCE(SUM(b.amount_fen), 0) AS BIGINT) FROM project_budgets b WHERE b.project_id = p.id) AS budget, \
+    (SELECT CAST(COALESCE(SUM(d.amount_fen), 0) AS BIGINT) FROM disbursements d WHERE d.project_id = p.id) AS paid, \
+    (SELECT COUNT(*) FROM project_households h WHERE h.project_id = p.id) AS households";
+
+fn row_of(r: &QueryResult) -> Result<ProjectRow, StorageError> {
+    Ok(ProjectRow {
+        id: r.try_get("", "id")?,
+        year: r.try_get("", "year")?,
+        name: r.try_get("", "name")?,
+        kind: vocab(&r.try_get::<String>("", "kind")?)?,
+        income_generating: r.try_get("", "income_generating")?,
+        place_code: r.try_get("", "place_code")?,
+        unit: r.try_get("", "unit")?,
+        stage: vocab(&r.try_get::<String>("", "stage")?)?,
+        stage_since: r.try_get("", "stage_since")?,
+        budget: Money::from_fen(r.try_get("", "budget")?),
+        paid: Money::from_fen(r.try_get("", "paid")?),
+        households: r.try_get("", "households")?,
+    })
+}
+
+/// The projects within a scope, newest first.
+pub async fn projects(db: &Db, scope: &Scope) -> Result<Vec<ProjectRow>, StorageError> {
+    let (cond, values) = scope_cond(scope, 1);
+    let sql = format!("SELECT {} FROM projects p WHERE {cond} ORDER BY p.id DESC", ROW);
+    db.conn().query_all_raw(db.stmt(&sql, values)).await?.iter().map(row_of).collect()
+}
+
+async fn row_in<C: ConnectionTrait>(db: &Db, c: &C, scope: &Scope, id: i64) -> Result<ProjectRow, StorageError> {
+    let (cond, mut values) = scope_cond(scope, 2);
+    values.insert(0, id.into());
+    let sql = format!("SELECT {} FROM projects p WHERE p.id = $1 AND {cond}", ROW);
+    let row = c.query_one_raw(db.stmt(&sql, values)).await?.ok_or(StorageError::NotFound)?;
+    row_of(&row)
+}
+
+/// The stage and payment rules' view of a stored project.
+async fn state<C: ConnectionTrait>(db: &Db, c: &C, row: &ProjectRow) -> Result<ProjectState, StorageError> {
+    let owners: Vec<Value> = vec![row.id.into()];
+    let docs = c
+        .query_all_raw(db.stmt(
+            "SELECT DISTINCT owner_kind FROM evidence WHERE owner_id = $1 AND owner_kind LIKE 'project:%'",
+            owners.clone(),
+        ))
+        .await?;
+    let mut documents = Vec::new();
+    for r in docs {
+        let kind: String = r.try_get("", "owner_kind")?;
+        if let Some(code) = kind.strip_prefix("project:") {
+            documents.push(vocab::<DocumentKind>(code)?);
+        }
+    }
+    let notices = c
+        .query_all_raw(db.stmt("SELECT stage, noticed_on FROM project_notices WHERE project_id = $1", owners.clone()))
+        .await?
+        .iter()
+        .map(|r| Ok((vocab::<Stage>(&r.try_get::<String>("", "stage")?)?, r.try_get("", "noticed_on")?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let public: Option<QueryResult> =
+        c.query_one_raw(db.stmt("SELECT public_benefit FROM projects WHERE id = $1", owners)).await?;
+    let public_benefit = match public {
+        Some(r) => !r.try_get::<String>("", "public_benefit")?.trim().is_empty(),
+        None => false,
+    };
+    Ok(ProjectState {
+        stage: row.stage,
+        documents,
+        notices,
+        households: row.households as usize,
+        public_benefit,
+        budget: row.budget,
+        paid: row.paid,
+    })
+}
+
+/// One project in full; `None` outside the scope.
+pub async fn project(db: &Db, scope: &Scope, id: i64) -> Result<Option<ProjectDetail>, StorageError> {
+    let row = match row_in(db, db.conn(), scope, id).await {
+        Ok(r) => r,
+        Err(StorageError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let c = db.conn();
+    let one: Vec<Value> = vec![id.into()];
+    let texts = c
+        .query_one_raw(db.stmt("SELECT performance_target, public_benefit FROM projects WHERE id = $1", one.clone()))
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    let budget = c
+        .query_all_raw(
+            db.stmt(
+                "SELECT source, amount_fen FROM project_budgets WHERE project_id = $1 ORDER BY source",
+                one.clone(),
+            ),
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                vocab::<FundSource>(&r.try_get::<String>("", "source")?)?,
+                Money::from_fen(r.try_get("", "amount_fen")?),
+            ))
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let mut documents = Vec::new();
+    for kind in <DocumentKind as Labelled>::ALL {
+        for m in evidence::for_owner(db, &document_owner(*kind), id).await? {
+            documents.push((*kind, m));
+        }
+    }
+    let notices = c
+        .query_all_raw(db.stmt("SELECT stage, noticed_on FROM project_notices WHERE project_id = $1", one.clone()))
+        .await?
+        .iter()
+        .map(|r| Ok((vocab::<Stage>(&r.try_get::<String>("", "stage")?)?, r.try_get("", "noticed_on")?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let households = c
+        .query_all_raw(db.stmt(
+            "SELECT ph.household_id AS id, h.number AS number, ph.expected_benefit_fen AS benefit FROM project_households ph \
+             JOIN households h ON h.id = ph.household_id WHERE ph.project_id = $1 ORDER BY h.number",
+            one.clone(),
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "number")?, Money::from_fen(r.try_get("", "benefit")?))))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let mut payments = Vec::new();
+    for r in c
+        .query_all_raw(db.stmt(
+            "SELECT id, paid_on, amount_fen, payee FROM disbursements WHERE project_id = $1 ORDER BY paid_on, id",
+            one,
+        ))
+        .await?
+    {
+        let pid: i64 = r.try_get("", "id")?;
+        payments.push(Payment {
+            id: pid,
+            paid_on: r.try_get("", "paid_on")?,
+            amount: Money::from_fen(r.try_get("", "amount_fen")?),
+            payee: r.try_get("", "payee")?,
+            vouchers: evidence::for_owner(db, VOUCHER, pid).await?,
+        });
+    }
+    Ok(Some(ProjectDetail {
+        row,
+        performance_target: texts.try_get("", "performance_target")?,
+        public_benefit: texts.try_get("", "public_benefit")?,
+        budget,
+        documents,
+        notices,
+        households,
+        payments,
+    }))
+}
+
+/// Enter a project in the library (at 筛选), with the households it serves and what each is
+/// expected to gain a year. Offices within scope; every household must lie in the user's scope.
+pub async fn add_project(
+    db: &Db,
+    actor: &Actor,
+    year: i32,
+    p: &Project,
+    households: &[(i64, Money)],
+    on: NaiveDate,
+) -> Result<i64, StorageError> {
+    if !actor.scope.contains(&p.place_code) {
+        return Err(field_error("place_code", "项目所在地不在您的辖区内".into()));
+    }
+    if !actor.role.edits_registry() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能登记项目", actor.role)));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    for (hid, _) in households {
+        let village: Option<String> = tx
+            .conn()
+            .query_one_raw(db.stmt("SELECT village_code FROM households WHERE id = $1", vec![(*hid).into()]))
+            .await?
+            .map(|r| r.try_get("", "village_code"))
+            .transpose()?;
+        if !village.is_some_and(|v| actor.scope.contains(&v)) {
+            return Err(field_error("households", format!("受益户 {hid} 不存在或不在您的辖区内")));
+        }
+    }
+    let row = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO projects (year, name, kind, income_generating, place_code, town_code, district_code, unit, performance_target, \
+             public_benefit, stage, stage_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            vec![
+                year.into(),
+                p.name.clone().into(),
+                p.kind.code().into(),
+                p.income_generating.into(),
+                p.place_code.clone().into(),
+                p.place_code.get(..9).unwrap_or_default().to_string().into(),
+                p.place_code.get(..6).unwrap_or_default().to_string().into(),
+                p.unit.clone().into(),
+                p.performance_target.clone().into(),
+                p.public_benefit.clone().into(),
+                Stage::Screening.code().into(),
+                on.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("项目未能写入".into()))?;
+    let id: i64 = row.try_get("", "id")?;
+    for (source, amount) in &p.budget {
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO project_budgets (project_id, source, amount_fen) VALUES ($1, $2, $3)",
+                vec![id.into(), source.code().into(), amount.fen().into()],
+            ))
+            .await?;
+    }
+    for (hid, benefit) in households {
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO project_households (project_id, household_id, expected_benefit_fen) VALUES ($1, $2, $3) \
+                 ON CONFLICT (project_id, household_id) DO NOTHING",
+                vec![id.into(), (*hid).into(), benefit.fen().into()],
+            ))
+            .await?;
+    }
+    let after = serde_json::json!({ "project": p, "households": households.len() });
+    tx.record::<(), _>("project", id, Some(&p.place_code), "create", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Attach a document (plan, approval, acceptance …) to a project.
+pub async fn add_document(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    kind: DocumentKind,
+    file: &Upload,
+) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let row = row_in(db, tx.conn(), &actor.scope, id).await?;
+    if !actor.role.edits_registry() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能上传项目材料", actor.role)));
+    }
+    let eid = evidence::attach_to(&mut tx, &document_owner(kind), id, None, &row.place_code, file).await?;
+    tx.commit().await?;
+    Ok(eid)
+}
+
+/// Record the public notice (公示) of a stage.
+pub async fn record_notice(db: &Db, actor: &Actor, id: i64, stage: Stage, on: NaiveDate) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let row = row_in(db, tx.conn(), &actor.scope, id).await?;
+    if !actor.role.edits_registry() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能登记公示", actor.role)));
+    }
+    if !stage.notice_to_leave() {
+        return Err(field_error("stage", format!("“{stage}”阶段不需要公示")));
+    }
+    if on > chrono::Local::now().date_naive() {
+        return Err(field_error("noticed_on", format!("公示日期 {on} 还没有到")));
+    }
+    tx.conn()
+        .execute_raw(db.stmt(
+            "INSERT INTO project_notices (project_id, stage, noticed_on) VALUES ($1, $2, $3) \
+             ON CONFLICT (project_id, stage) DO UPDATE SET noticed_on = excluded.noticed_on",
+            vec![id.into(), stage.code().into(), on.into()],
+        ))
+        .await?;
+    let after = serde_json::json!({ "stage": stage, "noticed_on": on });
+    tx.record::<(), _>("project_notice", id, Some(&row.place_code), "update", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Move a project to its next stage (district or city office), if its documents allow.
+pub async fn advance(db: &Db, actor: &Actor, id: i64, to: Stage, on: NaiveDate) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let row = row_in(db, tx.conn(), &actor.scope, id).await?;
+    if !actor.role.manages_platform() {
+        return Err(StorageError::Forbidden("项目阶段由市(区)扶贫办或市扶贫办审核推进".into()));
+    }
+    let st = state(db, tx.conn(), &row).await?;
+    if let Some(why) = advance_refusal(&st, to) {
+        return Err(field_error("stage", why));
+    }
+    tx.conn()
+        .execute_raw(db.stmt(
+            "UPDATE projects SET stage = $1, stage_since = $2 WHERE id = $3",
+            vec![to.code().into(), on.into(), id.into()],
+        ))
+        .await?;
+    let before = serde_json::json!({ "stage": row.stage });
+    let after = serde_json::json!({ "stage": to, "since": on });
+    tx.record("project", id, Some(&row.place_code), "update", Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Pay out for a project (district or city office): never without a project in implementation,
+/// over its budget, or without a voucher.
+pub async fn pay(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    amount: Money,
+    paid_on: NaiveDate,
+    payee: &str,
+    vouchers: &[Upload],
+) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let row = row_in(db, tx.conn(), &actor.scope, id).await?;
+    if !actor.role.manages_platform() {
+        return Err(StorageError::Forbidden("资金拨付由市(区)扶贫办或市扶贫办登记".into()));
+    }
+    if payee.trim().is_empty() {
+        return Err(field_error("payee", "请填写收款单位或个人".into()));
+    }
+    let st = state(db, tx.conn(), &row).await?;
+    if let Some((field, why)) =
+        payment_refusal(&st, amount, !vouchers.is_empty(), paid_on, chrono::Local::now().date_naive())
+    {
+        return Err(field_error(field, why));
+    }
+    let r = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            vec![
+                id.into(),
+                paid_on.into(),
+                amount.fen().into(),
+                payee.trim().to_string().into(),
+                actor.username.clone().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("拨付未能写入".into()))?;
+    let pid: i64 = r.try_get("", "id")?;
+    for v in vouchers {
+        evidence::attach_to(&mut tx, VOUCHER, pid, None, &row.place_code, v).await?;
+    }
+    let after = serde_json::json!({ "project": id, "amount": amount, "paid_on": paid_on, "payee": payee.trim() });
+    tx.record::<(), _>("disbursement", pid, Some(&row.place_code), "create", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(pid)
+}
+
+/// Allocate a year's funds from a source to a district or town (city or district office, in scope).
+pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, StorageError> {
+    let (year, source, region_code, amount) = (a.year, a.source, a.region_code.as_str(), a.amount);
+    let (allocated_on, arrived_on) = (a.allocated_on, a.arrived_on);
+    if !actor.scope.contains(region_code) {
+        return Err(field_error("region_code", format!("区划 {region_code} 不在您的辖区内，不能下达资金")));
+    }
+    if !actor.role.manages_platform() {
+        return Err(StorageError::Forbidden("资金由市扶贫办或市(区)扶贫办下达".into()));
+    }
+    if amount.fen() <= 0 {
+        return Err(field_error("amount", "下达金额应大于 0".into()));
+    }
+    if !matches!(region_code.len(), 6 | 9) {
+        return Err(field_error("region_code", "资金下达到市(区)或镇(街)".into()));
+    }
+    if arrived_on.is_some_and(|a| a < allocated_on) {
+        return Err(field_error("arrived_on", "到位日期早于下达日期".into()));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let r = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            vec![
+                year.into(),
+                source.code().into(),
+                region_code.into(),
+                region_code.get(..6).unwrap_or_default().to_string().into(),
+                amount.fen().into(),
+                allocated_on.into(),
+                arrived_on.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("资金下达未能写入".into()))?;
+    let id: i64 = r.try_get("", "id")?;
+    let after = serde_json::json!({ "year": year, "source": source, "region": region_code, "amount": amount });
+    tx.record::<(), _>("fund_allocation", id, Some(region_code), "create", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Spending progress of a region on a day: allocated, arrived, committed (budgets of projects
+/// past approval), paid, and paid ÷ allocated against the target curve.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Spending {
+    pub code: String,
+    pub name: String,
+    pub allocated: Money,
+    pub arrived: Money,
+    pub committed: Money,
+    pub paid: Money,
+    pub percent: Option<i64>,
+    pub target_percent: i64,
+}
+
+/// Spending by district (the city) or by town (a district), for the check year, on `on`.
+pub async fn spending(
+    db: &Db,
+    scope: &Scope,
+    on: NaiveDate,
+    full_by_month: u32,
+) -> Result<Vec<Spending>, StorageError> {
+    let (year, _) = crate::checks::current(db).await?;
+    let tree = crate::regions::tree(db).await?;
+    let width = if crate::platform::summary_level(scope) == RegionLevel::District { 6 } else { 9 };
+    let target = ducha_domain::funds::target_percent(on, full_by_month);
+    let mut out: Vec<Spending> = Vec::new();
+    let mut add = |code: &str, f: &dyn Fn(&mut Spending)| {
+        let Some(key) = code.get(..width) else { return };
+        if !scope.contains(code) {
+            return;
+        }
+        let k = match out.iter().position(|s| s.code == key) {
+            Some(k) => k,
+            None => {
+                let name = tree.get(key).map(|r| r.name.clone()).unwrap_or_else(|| key.to_string());
+                out.push(Spending { code: key.to_string(), name, target_percent: target, ..Default::default() });
+                out.len() - 1
+            }
+        };
+        f(&mut out[k]);
+    };
+    let y: Vec<Value> = vec![year.into(), on.into()];
+    for r in db
+        .conn()
+        .query_all_raw(db.stmt(
+            "SELECT region_code, amount_fen, arrived_on FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
+            y.clone(),
+        ))
+        .await?
+    {
+        let code: String = r.try_get("", "region_code")?;
+        let amount = Money::from_fen(r.try_get("", "amount_fen")?);
+        let arrived: Option<NaiveDate> = r.try_get("", "arrived_on")?;
+        let arrived = arrived.is_some_and(|a| a <= on);
+        add(&code, &|s| {
+            s.allocated += amount;
+            if arrived {
+                s.arrived += amount;
+            }
+        });
+    }
+    for r in db
+        .conn()
+        .query_all_raw(db.stmt(
+            "SELECT p.place_code AS place, d.amount_fen AS amount FROM disbursements d JOIN projects p ON p.id = d.project_id \
+             WHERE p.year = $1 AND d.paid_on <= $2",
+            y.clone(),
+        ))
+        .await?
+    {
+        let code: String = r.try_get("", "place")?;
+        let amount = Money::from_fen(r.try_get("", "amount")?);
+        add(&code, &|s| s.paid += amount);
+    }
+    for r in db
+        .conn()
+        .query_all_raw(db.stmt(
+            "SELECT p.place_code AS place, b.amount_fen AS amount FROM project_budgets b JOIN projects p ON p.id = b.project_id \
+             WHERE p.year = $1 AND p.stage IN ('implementation', 'acceptance', 'archived')",
+            vec![year.into()],
+        ))
+        .await?
+    {
+        let code: String = r.try_get("", "place")?;
+        let amount = Money::from_fen(r.try_get("", "amount")?);
+        add(&code, &|s| s.committed += amount);
+    }
+    for s in &mut out {
+        s.percent = (s.allocated.fen() > 0).then(|| s.paid.fen() * 100 / s.allocated.fen());
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(out)
+}
