@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod exchange;
+pub mod funds;
 pub mod help_sheets;
 pub mod households;
 pub mod platform;

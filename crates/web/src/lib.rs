@@ -11,6 +11,7 @@ mod auth;
 mod checks;
 mod error;
 mod exchange;
+mod funds;
 mod help;
 mod home;
 mod pages;
@@ -124,6 +125,7 @@ fn all_routes() -> Routes {
     let r = help::routes(r);
     let r = checks::routes(r);
     let r = platform::routes(r);
+    let r = funds::routes(r);
     let r = exchange::routes(r);
     let r = regions::routes(r);
     api::routes(r)

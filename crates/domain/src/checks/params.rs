@@ -41,6 +41,8 @@ pub struct AuditParams {
     pub attendance_min_percent: i64,
     /// 派驻满多少个工作日后才判断考勤。
     pub attendance_grace_days: i64,
+    /// 扶贫资金应在几月底前全部拨付（进度目标线从 1 月 1 日的 0 直线升到该月底的 100%）。
+    pub spend_full_by_month: i64,
 }
 
 impl AuditParams {
@@ -63,6 +65,7 @@ impl AuditParams {
             village_gap_percent: 30,
             attendance_min_percent: 80,
             attendance_grace_days: 10,
+            spend_full_by_month: 12,
         }
     }
 
@@ -91,6 +94,7 @@ impl AuditParams {
             ("village_gap_percent", "村级提示：无计划户占比（%）", self.village_gap_percent),
             ("attendance_min_percent", "派驻干部到岗率下限（%）", self.attendance_min_percent),
             ("attendance_grace_days", "派驻满多少个工作日后判断考勤", self.attendance_grace_days),
+            ("spend_full_by_month", "扶贫资金应全部拨付的月份（1–12）", self.spend_full_by_month),
         ]
     }
 
@@ -111,6 +115,8 @@ impl AuditParams {
             "village_gap_percent" => &mut self.village_gap_percent,
             "attendance_min_percent" => &mut self.attendance_min_percent,
             "attendance_grace_days" => &mut self.attendance_grace_days,
+            "spend_full_by_month" if !(1..=12).contains(&value) => return bad("应为 1 至 12 的月份"),
+            "spend_full_by_month" => &mut self.spend_full_by_month,
             _ => return bad("不是可设置的参数"),
         };
         if !(0..=10_000_000).contains(&value) {

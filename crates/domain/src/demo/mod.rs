@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod checked;
+pub mod funds;
 mod names;
 pub mod platform;
 mod rng;

@@ -249,3 +249,51 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
     let early = funds::spending(&db, &taishan, d(2017, 4, 30), 12).await.unwrap();
     assert_eq!(early.iter().find(|s| s.code == "440781111").unwrap().paid, Money::ZERO);
 }
+
+both_backends!(the_demo_spends_slowly_as_the_seed_found);
+
+/// Every district below the target curve, each at its planted rate: on the page, in the API and
+/// in the xlsx; the project stuck in planning shows it has no plan.
+async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
+    let app = crate::support::TestApp::spawn_demo(backend, 600).await;
+    let on = d(2017, 11, 1);
+    let by_district = funds::spending(&app.db, &Scope::All, on, 12).await.unwrap();
+    assert_eq!(by_district.len(), 7);
+    let target = ducha_domain::funds::target_percent(on, 12);
+    for (name, per_mille) in ducha_domain::demo::funds::PAID_PER_MILLE {
+        let s = by_district.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(s.percent, Some(per_mille / 10), "{name}");
+        assert_eq!(s.lag(), Some(target - per_mille / 10), "{name} is behind the curve");
+        assert_eq!(s.arrived, s.allocated);
+    }
+    let city = app.login("city").await;
+    let (status, page) = city.get_text("/funds").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("滞后 {} 个百分点", target - 40)), "蓬江");
+    let resp = city.get("/api/v1/funds/progress").await;
+    let api: serde_json::Value = resp.json().await.unwrap();
+    let pj = api["regions"].as_array().unwrap().iter().find(|r| r["name"] == "蓬江区").unwrap();
+    assert_eq!(pj["percent"], 40);
+    let bytes = city.get("/funds/progress.xlsx").await.bytes().await.unwrap().to_vec();
+    {
+        use calamine::Reader;
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = wb.worksheet_range("资金使用进度").unwrap();
+        for (name, per_mille) in ducha_domain::demo::funds::PAID_PER_MILLE {
+            let r = sheet.rows().find(|r| r[0] == name).unwrap();
+            assert_eq!(r[5].to_string(), format!("{}%", per_mille / 10));
+        }
+    }
+    // A district office sees its own projects; the one stuck in planning has no plan on file.
+    let taishan = app.login("taishan").await;
+    let projects = funds::projects(&app.db, &Scope::Region(RegionCode::parse("440781").unwrap())).await.unwrap();
+    assert_eq!(projects.len(), 4);
+    let stuck = projects.iter().find(|p| p.stage == Stage::Planning).unwrap();
+    let (_, page) = taishan.get_text(&format!("/funds/projects/{}", stuck.id)).await;
+    assert!(page.contains("缺少项目方案"));
+    let running = projects.iter().find(|p| p.stage == Stage::Implementation).unwrap();
+    let (_, page) = taishan.get_text(&format!("/funds/projects/{}", running.id)).await;
+    assert!(page.contains("立项批复") && page.contains("拨付凭证"));
+    let (status, _) = app.login("enping").await.get_text(&format!("/funds/projects/{}", running.id)).await;
+    assert_eq!(status, 404, "another district");
+}

@@ -61,7 +61,7 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
         one("SELECT COUNT(*) FROM change_requests WHERE status = 'submitted'").await,
         audit::count(&app.db).await.unwrap(),
         versions,
-        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence) + (SELECT COUNT(*) FROM postings) + (SELECT COUNT(*) FROM attendance) + (SELECT COUNT(*) FROM medical_institutions) + (SELECT COUNT(*) FROM postings WHERE ended_on IS NOT NULL) + (SELECT COUNT(*) FROM medical_institutions WHERE one_stop_online)").await,
+        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence) + (SELECT COUNT(*) FROM postings) + (SELECT COUNT(*) FROM attendance) + (SELECT COUNT(*) FROM medical_institutions) + (SELECT COUNT(*) FROM postings WHERE ended_on IS NOT NULL) + (SELECT COUNT(*) FROM medical_institutions WHERE one_stop_online) + (SELECT COUNT(*) FROM projects) + (SELECT COUNT(*) FROM disbursements)").await,
     )
 }
 
@@ -136,6 +136,9 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         .chain([naji_posting.posting.name.clone(), naji_institution.institution.name.clone()])
         .collect();
     let (naji_posting, naji_institution) = (naji_posting.id, naji_institution.id);
+    let enping_project = ducha_storage::funds::projects(&app.db, &enping).await.unwrap().remove(0);
+    let secrets: Vec<String> = secrets.into_iter().chain([enping_project.name.clone()]).collect();
+    let enping_project = enping_project.id;
 
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
@@ -191,6 +194,8 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &naji_posting.to_string())
         } else if path.starts_with("/platform/institutions/") || path.starts_with("/api/v1/institutions/") {
             path.replace("{id}", &naji_institution.to_string())
+        } else if path.starts_with("/funds/projects/") || path.starts_with("/api/v1/projects/") {
+            path.replace("{id}", &enping_project.to_string())
         } else if path.starts_with("/cadres/") {
             path.replace("{id}", &naji_cadre.to_string())
         } else if path.starts_with("/checks/findings/") || path.starts_with("/api/v1/checks/findings/") {

@@ -3,7 +3,7 @@
 
 pub mod defect;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use ducha_domain::access::Actor;
 use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan, UniqueIds};
 use ducha_domain::labelled::Labelled;
@@ -31,6 +31,8 @@ pub struct DemoSummary {
     pub measures: u64,
     /// Cadres posted to towns (with their check-ins).
     pub postings: u64,
+    /// Projects in the library (with allocations and payments).
+    pub projects: u64,
 }
 
 /// The one file every demo measure's evidence points to: a small PDF saying it stands in for the
@@ -136,6 +138,7 @@ pub async fn load(
     db.reset_sequences(txn, &["cadres", "households", "help_plans", "help_measures", "evidence"]).await?;
     let platform = ducha_domain::demo::platform::generate(&config, &tree);
     summary.postings = write_platform(db, txn, &platform, now).await?;
+    summary.projects = write_funds(db, txn, &config, &tree, &evidence, now).await?;
     // Checks stand on the demo's own day, so that its clean records stay clean whenever it is run.
     settings::set(db, txn, "check_year", &config.year.to_string()).await?;
     settings::set(db, txn, "check_as_of", &config.as_of().to_string()).await?;
@@ -149,7 +152,7 @@ pub async fn load(
     let after = serde_json::json!({
         "seed": config.seed, "year": config.year, "households": summary.households,
         "members": summary.members, "cadres": summary.cadres, "defects": summary.defects,
-        "postings": summary.postings,
+        "postings": summary.postings, "projects": summary.projects,
     });
     tx.record::<(), _>("registry", "demo", None, "demo_load", None, Some(&after)).await?;
     tx.commit().await?;
@@ -213,6 +216,185 @@ async fn write_platform<C: ConnectionTrait>(
         .await?;
     }
     Ok(platform.postings.len() as u64)
+}
+
+/// The demo's funds (see `ducha_domain::demo::funds`): each district's allocations, three projects
+/// in implementation in its first towns with their plan, approval, notice and two payments each
+/// (vouchers attached), paid to the district's planted share; and one project stuck in planning
+/// without a plan. Returns how many projects.
+async fn write_funds<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    config: &DemoConfig,
+    tree: &ducha_domain::RegionTree,
+    evidence: &EvidenceFile,
+    now: chrono::DateTime<Utc>,
+) -> Result<u64, StorageError> {
+    use ducha_domain::demo::funds as plan;
+    use ducha_domain::funds::{FundSource, ProjectType, Stage};
+    use ducha_domain::money::Money;
+    use ducha_domain::region::{RegionKind, RegionLevel};
+    let Some(cal) = plan::calendar(config.year) else { return Ok(0) };
+    let year = config.year;
+    let mut projects = 0;
+    // One evidence row (the demo's shared file) naming what it stands for.
+    let attach = |kind: &'static str, owner: i64, place: String, name: &'static str| {
+        let values: Vec<Value> = vec![
+            kind.into(),
+            owner.into(),
+            place.into(),
+            name.into(),
+            evidence.size.into(),
+            evidence.sha256.clone().into(),
+            now.into(),
+        ];
+        db.stmt(
+            "INSERT INTO evidence (owner_kind, owner_id, household_id, village_code, filename, content_type, size, sha256, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, NULL, $3, $4, 'application/pdf', $5, $6, '演示数据', $7)",
+            values,
+        )
+    };
+    let insert_project = |town: &str, name: String, kind: ProjectType, stage: Stage, since: NaiveDate, public: &str| {
+        let values: Vec<Value> = vec![
+            year.into(),
+            name.into(),
+            kind.code().into(),
+            kind.income_generating_by_default().into(),
+            town.to_string().into(),
+            town.to_string().into(),
+            town.get(..6).unwrap_or_default().to_string().into(),
+            format!("{}人民政府", tree.get(town).map(|r| r.name.clone()).unwrap_or_default()).into(),
+            "带动受益贫困户每户年增收 3000 元以上".into(),
+            public.to_string().into(),
+            stage.code().into(),
+            since.into(),
+        ];
+        db.stmt(
+            "INSERT INTO projects (year, name, kind, income_generating, place_code, town_code, district_code, unit, performance_target, \
+             public_benefit, stage, stage_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            values,
+        )
+    };
+    for (di, district) in tree.at_level(RegionLevel::District).enumerate() {
+        let Some(per_mille) = plan::paid_per_mille(&district.name) else { continue };
+        let code = district.code.as_str().to_string();
+        let allocations = plan::allocations(di);
+        for (source, amount) in &allocations {
+            c.execute_raw(db.stmt(
+                "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    year.into(),
+                    source.code().into(),
+                    code.clone().into(),
+                    code.clone().into(),
+                    amount.fen().into(),
+                    cal.allocated_on.into(),
+                    cal.arrived_on.into(),
+                ],
+            ))
+            .await?;
+        }
+        let total: i64 = allocations.iter().map(|(_, m)| m.fen()).sum();
+        let to_pay = total * per_mille / 1000;
+        let towns: Vec<_> = tree
+            .descendants(&code, Some(RegionLevel::Town))
+            .into_iter()
+            .filter(|t| t.kind != RegionKind::SpecialArea)
+            .take(plan::PROJECT_KINDS.len())
+            .collect();
+        let n = towns.len() as i64;
+        for (k, town) in towns.iter().enumerate() {
+            let (kind, label) = plan::PROJECT_KINDS[k];
+            let t = town.code.as_str();
+            let served: Vec<i64> = c
+                .query_all_raw(db.stmt(
+                    "SELECT id FROM households WHERE town_code = $1 AND status IN ('identified', 'helping') ORDER BY id LIMIT 5",
+                    vec![t.into()],
+                ))
+                .await?
+                .iter()
+                .map(|r| r.try_get("", "id"))
+                .collect::<Result<_, _>>()?;
+            let public = if served.is_empty() { "收益归村集体，用于全村贫困户分红" } else { "" };
+            let name = format!("{}{label}", town.name);
+            let row = c
+                .query_one_raw(insert_project(t, name, kind, Stage::Implementation, cal.implementation_on, public))
+                .await?
+                .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?;
+            let id: i64 = row.try_get("", "id")?;
+            projects += 1;
+            // Budgets: a third of each source (the last town takes what division leaves).
+            for (source, amount) in &allocations {
+                let share =
+                    if k as i64 == n - 1 { amount.fen() - amount.fen() / n * (n - 1) } else { amount.fen() / n };
+                c.execute_raw(db.stmt(
+                    "INSERT INTO project_budgets (project_id, source, amount_fen) VALUES ($1, $2, $3)",
+                    vec![id.into(), source.code().into(), share.into()],
+                ))
+                .await?;
+            }
+            for hid in &served {
+                c.execute_raw(db.stmt(
+                    "INSERT INTO project_households (project_id, household_id, expected_benefit_fen) VALUES ($1, $2, $3)",
+                    vec![id.into(), (*hid).into(), Money::from_yuan(3000).fen().into()],
+                ))
+                .await?;
+            }
+            c.execute_raw(attach("project:plan", id, t.to_string(), "项目方案.pdf")).await?;
+            c.execute_raw(attach("project:approval", id, t.to_string(), "立项批复.pdf")).await?;
+            c.execute_raw(db.stmt(
+                "INSERT INTO project_notices (project_id, stage, noticed_on) VALUES ($1, $2, $3)",
+                vec![id.into(), Stage::Approval.code().into(), cal.approval_notice_on.into()],
+            ))
+            .await?;
+            // This project's part of what the district has paid, in two payments.
+            let mine = if k as i64 == n - 1 { to_pay - to_pay / n * (n - 1) } else { to_pay / n };
+            for (i, on) in cal.payments_on.iter().enumerate() {
+                let amount = if i == 0 { mine / 2 } else { mine - mine / 2 };
+                let row = c
+                    .query_one_raw(db.stmt(
+                        "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
+                         VALUES ($1, $2, $3, $4, 'demo', $5) RETURNING id",
+                        vec![
+                            id.into(),
+                            (*on).into(),
+                            amount.into(),
+                            format!("{}项目承建单位", town.name).into(),
+                            now.into(),
+                        ],
+                    ))
+                    .await?
+                    .ok_or_else(|| StorageError::Rejected("演示拨付未能写入".into()))?;
+                let pid: i64 = row.try_get("", "id")?;
+                c.execute_raw(attach("disbursement", pid, t.to_string(), "拨付凭证.pdf")).await?;
+            }
+        }
+        // One project entered in February and still in planning, without its plan.
+        if let Some(first) = towns.first() {
+            let t = first.code.as_str();
+            let name = format!("{}产业扶贫项目", first.name);
+            let row = c
+                .query_one_raw(insert_project(
+                    t,
+                    name,
+                    ProjectType::Industry,
+                    Stage::Planning,
+                    cal.entered_on,
+                    "惠及全镇贫困户",
+                ))
+                .await?
+                .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?;
+            let id: i64 = row.try_get("", "id")?;
+            projects += 1;
+            c.execute_raw(db.stmt(
+                "INSERT INTO project_budgets (project_id, source, amount_fen) VALUES ($1, $2, $3)",
+                vec![id.into(), FundSource::District.code().into(), Money::from_yuan(100_000).fen().into()],
+            ))
+            .await?;
+        }
+    }
+    Ok(projects)
 }
 
 /// The evidence file shared by the demo's measures.

@@ -489,6 +489,13 @@ pub struct Spending {
     pub target_percent: i64,
 }
 
+impl Spending {
+    /// How many points the region's progress is below the target, if it is.
+    pub fn lag(&self) -> Option<i64> {
+        self.percent.filter(|p| *p < self.target_percent).map(|p| self.target_percent - p)
+    }
+}
+
 /// Spending by district (the city) or by town (a district), for the check year, on `on`.
 pub async fn spending(
     db: &Db,

@@ -54,9 +54,12 @@ use utoipa::{Modify, OpenApi};
         crate::platform::api_institutions,
         crate::platform::api_create_institution,
         crate::platform::api_update_institution,
+        crate::funds::api_progress,
+        crate::funds::api_projects,
+        crate::funds::api_project,
     ),
     modifiers(&Security),
-    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"), (name = "platform", description = "镇(街)扶贫工作平台：派驻干部、驻点考勤、定点医疗机构"))
+    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"), (name = "platform", description = "镇(街)扶贫工作平台：派驻干部、驻点考勤、定点医疗机构"), (name = "funds", description = "扶贫资金与项目"))
 )]
 pub struct ApiDoc;
 

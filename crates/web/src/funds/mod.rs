@@ -1,0 +1,129 @@
+//! Funds and projects: spending progress by region against the year's target curve (page, xlsx,
+//! API), the project library and one project with its documents, notices, payments and households.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{Html, Response};
+use ducha_domain::access::Scope;
+use ducha_domain::region::RegionLevel;
+use ducha_storage::funds::{self, ProjectDetail, ProjectRow, Spending};
+use ducha_storage::{checks, platform, regions};
+use serde::Serialize;
+
+use crate::pages::PageCtx;
+use crate::registry::parse_id;
+use crate::{AppState, CurrentUser, Routes, WebError};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/funds", funds_page)
+        .get("/funds/progress.xlsx", export)
+        .get("/funds/projects/{id}", project_page)
+        .get("/api/v1/funds/progress", api_progress)
+        .get("/api/v1/projects", api_projects)
+        .get("/api/v1/projects/{id}", api_project)
+}
+
+/// The year, the as-of day, the month by which all should be paid, and the spending rows.
+async fn progress(st: &AppState, scope: &Scope) -> Result<(i32, chrono::NaiveDate, u32, Vec<Spending>), WebError> {
+    let (year, as_of) = checks::current(&st.db).await?;
+    let p = checks::params(&st.db, st.db.conn(), year, as_of).await?;
+    let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
+    Ok((year, as_of, month, funds::spending(&st.db, scope, as_of, month).await?))
+}
+
+#[derive(Template)]
+#[template(path = "funds/funds.html")]
+struct FundsPage {
+    ctx: PageCtx,
+    year: i32,
+    on: String,
+    full_by_month: u32,
+    target: i64,
+    region_label: &'static str,
+    spending: Vec<Spending>,
+    projects: Vec<ProjectRow>,
+}
+
+async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let (year, on, full_by_month, spending) = progress(&st, &me.actor.scope).await?;
+    let region_label =
+        if platform::summary_level(&me.actor.scope) == RegionLevel::District { "市(区)" } else { "镇（街）" };
+    let html = FundsPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        year,
+        on: on.to_string(),
+        full_by_month,
+        target: ducha_domain::funds::target_percent(on, full_by_month),
+        region_label,
+        spending,
+        projects: funds::projects(&st.db, &me.actor.scope).await?,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+async fn export(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    let (year, on, _, spending) = progress(&st, &me.actor.scope).await?;
+    let projects = funds::projects(&st.db, &me.actor.scope).await?;
+    let bytes = ducha_reports::funds::progress_workbook(year, on, &spending, &projects)
+        .map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok(crate::pages::xlsx_download(bytes, &format!("扶贫资金使用进度-{year}.xlsx")))
+}
+
+#[derive(Template)]
+#[template(path = "funds/project.html")]
+struct ProjectPage {
+    ctx: PageCtx,
+    p: ProjectDetail,
+    place: String,
+}
+
+async fn project_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let id = parse_id(&id)?;
+    let p = funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let tree = regions::tree(&st.db).await?;
+    let place = tree.path(&p.row.place_code).unwrap_or_else(|| p.row.place_code.clone());
+    Ok(Html(ProjectPage { ctx: PageCtx::new(&st, &me).await?, p, place }.render()?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProgressOut {
+    pub year: i32,
+    pub on: String,
+    pub full_by_month: u32,
+    #[schema(value_type = Vec<Object>)]
+    pub regions: Vec<Spending>,
+}
+
+/// Spending progress by district (city users) or town (district and town users).
+#[utoipa::path(get, path = "/api/v1/funds/progress", tag = "funds", responses((status = 200, body = ProgressOut)))]
+pub(crate) async fn api_progress(State(st): State<AppState>, me: CurrentUser) -> Result<Json<ProgressOut>, WebError> {
+    let (year, on, full_by_month, regions) = progress(&st, &me.actor.scope).await?;
+    Ok(Json(ProgressOut { year, on: on.to_string(), full_by_month, regions }))
+}
+
+/// The project library within the user's scope.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "funds", responses((status = 200, body = Vec<Object>)))]
+pub(crate) async fn api_projects(
+    State(st): State<AppState>,
+    me: CurrentUser,
+) -> Result<Json<Vec<ProjectRow>>, WebError> {
+    Ok(Json(funds::projects(&st.db, &me.actor.scope).await?))
+}
+
+/// One project with its budget, documents, notices, households and payments.
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "funds", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, description = "不存在或不在辖区内")))]
+pub(crate) async fn api_project(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ProjectDetail>, WebError> {
+    let id = parse_id(&id)?;
+    Ok(Json(funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?))
+}
