@@ -49,6 +49,22 @@ pub enum Command {
     /// 镇(街)扶贫工作平台：派驻干部驻点考勤、定点医疗机构一站式结算
     #[command(subcommand)]
     Platform(PlatformCommand),
+    /// 扶贫资金与项目
+    #[command(subcommand)]
+    Funds(FundsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FundsCommand {
+    /// 资金使用进度：按市(区)（或镇(街)）列出已下达、已到位、已安排、已拨付、进度与目标；--out 写出 Excel
+    Progress {
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// 以该用户的身份和辖区
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

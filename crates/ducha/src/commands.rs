@@ -66,6 +66,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             export_command(&db, cmd).await
         }
+        Command::Funds(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            crate::platform::funds_command(&db, cmd).await
+        }
         Command::Platform(cmd) => {
             let db = Db::open(&cli.db).await?;
             crate::platform::command(&db, cmd).await

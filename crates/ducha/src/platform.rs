@@ -1,10 +1,11 @@
-//! `ducha platform`: posted cadres' attendance and the one-stop settlement of designated
-//! institutions, as tables on the screen or the workbook the pages export.
+//! `ducha platform` and `ducha funds`: posted cadres' attendance, the one-stop settlement of
+//! designated institutions, and spending progress, as tables on the screen or the workbooks the
+//! pages export.
 
 use anyhow::{Context, Result};
 use ducha_storage::{Db, platform};
 
-use crate::cli::PlatformCommand;
+use crate::cli::{FundsCommand, PlatformCommand};
 use crate::commands::acting_as;
 
 fn rate(r: Option<i64>) -> String {
@@ -48,6 +49,32 @@ pub async fn command(db: &Db, cmd: PlatformCommand) -> Result<()> {
                 println!("{:<10} {:>8} {:>8} {:>9}", s.name, s.institutions, s.online, rate(s.rate_percent));
             }
         }
+    }
+    Ok(())
+}
+
+pub async fn funds_command(db: &Db, cmd: FundsCommand) -> Result<()> {
+    let FundsCommand::Progress { out, as_user } = cmd;
+    let actor = acting_as(db, as_user.as_deref()).await?;
+    let (year, as_of) = ducha_storage::checks::current(db).await?;
+    let p = ducha_storage::checks::params(db, db.conn(), year, as_of).await?;
+    let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
+    let rows = ducha_storage::funds::spending(db, &actor.scope, as_of, month).await?;
+    let target = ducha_domain::funds::target_percent(as_of, month);
+    println!("{year} 年扶贫资金使用进度（截至 {as_of}，目标 {target}%）");
+    println!("{:<10} {:>16} {:>16} {:>7}  判断", "地区", "已下达（元）", "已拨付（元）", "进度");
+    for s in &rows {
+        let verdict = match s.lag() {
+            Some(l) => format!("滞后 {l} 个百分点"),
+            None => "达到目标".into(),
+        };
+        println!("{:<10} {:>18} {:>18} {:>9}  {verdict}", s.name, s.allocated, s.paid, rate(s.percent));
+    }
+    if let Some(path) = out {
+        let projects = ducha_storage::funds::projects(db, &actor.scope).await?;
+        let bytes = ducha_reports::funds::progress_workbook(year, as_of, &rows, &projects)?;
+        std::fs::write(&path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+        println!("已写出 {}", path.display());
     }
     Ok(())
 }

@@ -164,6 +164,12 @@ async fn demo_then_show(backend: Backend) {
     assert!(ok, "{err}");
     assert!(out.contains("台山市") && !out.contains("蓬江区"), "{out}");
 
+    // Spending progress by district, every district behind the curve.
+    let (ok, out, err) = run(&["funds", "progress"], &test_db.url).await;
+    assert!(ok, "{err}");
+    let pengjiang = out.lines().find(|l| l.starts_with("蓬江区")).unwrap_or_else(|| panic!("{out}"));
+    assert!(pengjiang.contains("40%") && pengjiang.contains("滞后"), "{pengjiang}");
+
     let (ok, _, err) = run(&["audit", "--format", "pdf"], &test_db.url).await;
     assert!(!ok && err.contains("不认识的输出格式“pdf”"), "{err}");
     let (ok, _, err) = run(&["audit", "--as", "haiyan", "--region", "440785"], &test_db.url).await;
