@@ -168,24 +168,7 @@ async fn write_platform<C: ConnectionTrait>(
     now: chrono::DateTime<Utc>,
 ) -> Result<u64, StorageError> {
     for d in &platform.postings {
-        let p = &d.posting;
-        let row = c
-            .query_one_raw(db.stmt(
-                "INSERT INTO postings (name, unit, town_code, district_code, full_time, started_on, ended_on) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                vec![
-                    p.name.clone().into(),
-                    p.unit.clone().into(),
-                    p.town_code.clone().into(),
-                    p.town_code.get(..6).unwrap_or_default().to_string().into(),
-                    p.full_time.into(),
-                    p.started_on.into(),
-                    p.ended_on.into(),
-                ],
-            ))
-            .await?
-            .ok_or_else(|| StorageError::Rejected("派驻记录未能写入".into()))?;
-        let id: i64 = row.try_get("", "id")?;
+        let id = crate::platform::insert_posting(db, c, &d.posting).await?;
         // 4 parameters a row: 1,000 rows a statement stays well under SQLite's limit.
         for chunk in d.check_ins.chunks(1_000) {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);

@@ -172,8 +172,16 @@ pub async fn add_posting(db: &Db, actor: &Actor, p: &Posting) -> Result<i64, Sto
         _ => return Err(field_error("town_code", format!("“{}”不是镇（街）的区划代码", p.town_code))),
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let row = tx
-        .conn()
+    let id = insert_posting(db, tx.conn(), p).await?;
+    tx.record::<(), _>("posting", id, Some(&p.town_code), "create", None, Some(p)).await?;
+    crate::checks::recheck_platform(&tx, &p.town_code).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The posting row itself (the checked write above, and the demo's loading).
+pub(crate) async fn insert_posting<C: ConnectionTrait>(db: &Db, c: &C, p: &Posting) -> Result<i64, StorageError> {
+    let row = c
         .query_one_raw(db.stmt(
             "INSERT INTO postings (name, unit, town_code, district_code, full_time, started_on, ended_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -189,11 +197,7 @@ pub async fn add_posting(db: &Db, actor: &Actor, p: &Posting) -> Result<i64, Sto
         ))
         .await?
         .ok_or_else(|| StorageError::Rejected("派驻记录未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
-    tx.record::<(), _>("posting", id, Some(&p.town_code), "create", None, Some(p)).await?;
-    crate::checks::recheck_platform(&tx, &p.town_code).await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(row.try_get("", "id")?)
 }
 
 /// End a posting on a date (the cadre went back to the unit); check-ins after it are refused.
