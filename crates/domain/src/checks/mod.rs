@@ -50,6 +50,8 @@ labelled_enum! {
         Posting => ("posting", "派驻干部"),
         Town => ("town", "镇（街）"),
         Institution => ("institution", "定点医疗机构"),
+        Project => ("project", "扶贫项目"),
+        District => ("district", "市(区)"),
     }
 }
 

@@ -43,6 +43,10 @@ pub struct AuditParams {
     pub attendance_grace_days: i64,
     /// 扶贫资金应在几月底前全部拨付（进度目标线从 1 月 1 日的 0 直线升到该月底的 100%）。
     pub spend_full_by_month: i64,
+    /// 资金使用进度低于目标线多少个百分点即提示。
+    pub spend_gap_points: i64,
+    /// 项目在筛选、计划编报、审批阶段停留多少天即提示。
+    pub project_stage_days: i64,
 }
 
 impl AuditParams {
@@ -66,6 +70,8 @@ impl AuditParams {
             attendance_min_percent: 80,
             attendance_grace_days: 10,
             spend_full_by_month: 12,
+            spend_gap_points: 10,
+            project_stage_days: 90,
         }
     }
 
@@ -95,6 +101,8 @@ impl AuditParams {
             ("attendance_min_percent", "派驻干部到岗率下限（%）", self.attendance_min_percent),
             ("attendance_grace_days", "派驻满多少个工作日后判断考勤", self.attendance_grace_days),
             ("spend_full_by_month", "扶贫资金应全部拨付的月份（1–12）", self.spend_full_by_month),
+            ("spend_gap_points", "资金进度低于目标线的提示幅度（百分点）", self.spend_gap_points),
+            ("project_stage_days", "项目在立项前各阶段停留的提示天数", self.project_stage_days),
         ]
     }
 
@@ -117,6 +125,8 @@ impl AuditParams {
             "attendance_grace_days" => &mut self.attendance_grace_days,
             "spend_full_by_month" if !(1..=12).contains(&value) => return bad("应为 1 至 12 的月份"),
             "spend_full_by_month" => &mut self.spend_full_by_month,
+            "spend_gap_points" => &mut self.spend_gap_points,
+            "project_stage_days" => &mut self.project_stage_days,
             _ => return bad("不是可设置的参数"),
         };
         if !(0..=10_000_000).contains(&value) {

@@ -455,6 +455,21 @@ pub static CATALOGUE: &[Rule] = &[
     ),
     rule!("T-PST-04", Town, Warning, Responsibility, "镇（街）没有派驻扶贫干部在岗", [], |_, _| vec![]),
     rule!("D-MED-01", Institution, Warning, Measures, "定点医疗机构未上线一站式结算", [], |_, _| vec![]),
+    // —— 扶贫项目与资金：由 funds 模块按项目、市(区)判断 ——
+    rule!("P-PRJ-01", Project, Warning, Funds, "项目在立项前阶段停留过久", ["project_stage_days"], |_, _| vec![]),
+    rule!("P-PRJ-02", Project, Warning, Funds, "项目没有受益贫困户也未说明公共受益", [], |_, _| vec![]),
+    rule!("P-PRJ-03", Project, Error, Funds, "已立项的项目缺少项目方案", [], |_, _| vec![]),
+    rule!("P-PAY-01", Project, Error, Funds, "资金拨付缺少凭证", [], |_, _| vec![]),
+    rule!("P-PAY-02", Project, Error, Funds, "项目拨付超出预算", [], |_, _| vec![]),
+    rule!(
+        "F-SPD-01",
+        District,
+        Warning,
+        Funds,
+        "资金使用进度低于目标线",
+        ["spend_full_by_month", "spend_gap_points"],
+        |_, _| vec![]
+    ),
 ];
 
 /// Village rules, from counts over every household of a village (households of a village may be

@@ -307,6 +307,72 @@ pub fn payment_refusal(
     None
 }
 
+/// A stored project as the catalogue's project rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectFacts {
+    pub id: i64,
+    pub name: String,
+    pub place_code: String,
+    pub stage_since: NaiveDate,
+    pub state: ProjectState,
+    /// Payments with no voucher attached (possible only in data from before ducha or imported).
+    pub payments_without_voucher: usize,
+}
+
+/// The project rules: stuck before approval, serving nobody, approved without a plan, paid
+/// without a voucher or over its budget.
+pub fn project_findings(f: &ProjectFacts, p: &crate::checks::AuditParams) -> Vec<crate::checks::Finding> {
+    let finding = |rule: &'static str, message: String| crate::checks::Finding {
+        rule,
+        household_id: 0,
+        member_id: Some(f.id),
+        village_code: f.place_code.clone(),
+        message: format!("项目“{}”{message}", f.name),
+    };
+    let s = &f.state;
+    let mut out = Vec::new();
+    let waiting = (p.as_of - f.stage_since).num_days();
+    if matches!(s.stage, Stage::Screening | Stage::Planning | Stage::Approval) && waiting > p.project_stage_days {
+        out.push(finding(
+            "P-PRJ-01",
+            format!("自 {} 起停留在“{}”阶段，超过 {} 天", f.stage_since, s.stage, p.project_stage_days),
+        ));
+    }
+    if s.households == 0 && !s.public_benefit {
+        out.push(finding("P-PRJ-02", "没有受益贫困户，也没有说明公共受益".into()));
+    }
+    if s.stage > Stage::Planning && !s.documents.contains(&DocumentKind::Plan) {
+        out.push(finding("P-PRJ-03", format!("已进入“{}”阶段，却没有项目方案", s.stage)));
+    }
+    if f.payments_without_voucher > 0 {
+        out.push(finding("P-PAY-01", format!("有 {} 笔拨付没有凭证", f.payments_without_voucher)));
+    }
+    if s.paid > s.budget {
+        out.push(finding("P-PAY-02", format!("已拨付 {} 元，超出预算 {} 元", s.paid, s.budget)));
+    }
+    out
+}
+
+/// A district (or town) paying out more slowly than the target curve allows.
+pub fn spending_findings(
+    code: &str,
+    name: &str,
+    percent: Option<i64>,
+    target: i64,
+    p: &crate::checks::AuditParams,
+) -> Vec<crate::checks::Finding> {
+    match percent {
+        Some(pc) if target - pc > p.spend_gap_points => vec![crate::checks::Finding {
+            rule: "F-SPD-01",
+            household_id: 0,
+            member_id: None,
+            village_code: code.to_string(),
+            message: format!("{name}扶贫资金使用进度 {pc}%，低于目标 {target}%"),
+        }],
+        _ => vec![],
+    }
+}
+
 /// The share of the year's allocation that should be paid out by `on`: a straight line from
 /// nothing on 1 January to all of it at the end of `full_by_month` (a parameter).
 pub fn target_percent(on: NaiveDate, full_by_month: u32) -> i64 {

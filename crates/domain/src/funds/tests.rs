@@ -124,3 +124,45 @@ fn the_target_curve_rises_to_all_by_its_month() {
     assert!((49..=50).contains(&mid), "{mid}");
     assert_eq!(target_percent(d(2017, 11, 1), 10), 100, "all by the end of October");
 }
+
+#[test]
+fn each_project_rule_breaks_on_its_own_and_a_sound_project_is_clean() {
+    let p = crate::checks::AuditParams::defaults(2017, d(2017, 11, 1));
+    let mut sound = state(Stage::Implementation);
+    sound.documents = vec![DocumentKind::Plan, DocumentKind::Approval];
+    let facts = |s: ProjectState, since: NaiveDate, unvouchered: usize| ProjectFacts {
+        id: 9,
+        name: "光伏扶贫电站".into(),
+        place_code: "440781111".into(),
+        stage_since: since,
+        state: s,
+        payments_without_voucher: unvouchered,
+    };
+    let rules = |f: &ProjectFacts| project_findings(f, &p).iter().map(|x| x.rule).collect::<Vec<_>>();
+    assert!(rules(&facts(sound.clone(), d(2017, 3, 1), 0)).is_empty());
+    // Waiting before approval too long (not in implementation, which takes its time).
+    let mut waiting = state(Stage::Planning);
+    assert_eq!(rules(&facts(waiting.clone(), d(2017, 2, 1), 0)), ["P-PRJ-01"]);
+    assert!(rules(&facts(waiting.clone(), d(2017, 9, 1), 0)).is_empty());
+    waiting.households = 0;
+    assert_eq!(rules(&facts(waiting, d(2017, 9, 1), 0)), ["P-PRJ-02"]);
+    let mut no_plan = sound.clone();
+    no_plan.documents = vec![DocumentKind::Approval];
+    assert_eq!(rules(&facts(no_plan, d(2017, 3, 1), 0)), ["P-PRJ-03"]);
+    assert_eq!(rules(&facts(sound.clone(), d(2017, 3, 1), 2)), ["P-PAY-01"]);
+    let mut over = sound;
+    over.paid = Money::from_yuan(100_001);
+    let f = project_findings(&facts(over, d(2017, 3, 1), 0), &p);
+    assert_eq!(f.iter().map(|x| x.rule).collect::<Vec<_>>(), ["P-PAY-02"]);
+    assert!(f[0].message.contains("光伏扶贫电站") && f[0].member_id == Some(9));
+}
+
+#[test]
+fn spending_below_the_curve_by_more_than_the_margin_is_found() {
+    let p = crate::checks::AuditParams::defaults(2017, d(2017, 11, 1));
+    assert!(spending_findings("440703", "蓬江区", Some(75), 83, &p).is_empty(), "within 10 points");
+    let f = spending_findings("440703", "蓬江区", Some(40), 83, &p);
+    assert_eq!(f[0].rule, "F-SPD-01");
+    assert!(f[0].message.contains("40%") && f[0].message.contains("83%"));
+    assert!(spending_findings("440703", "蓬江区", None, 83, &p).is_empty(), "nothing allocated");
+}

@@ -220,6 +220,13 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
         ..project("440781111")
     };
     let rid = funds::add_project(&db, &town, 2017, &road, &[], d(2017, 2, 1)).await.unwrap();
+    let nobody = ducha_storage::checks::FindingFilter {
+        rule: Some("P-PRJ-02".into()),
+        status: Some("open".into()),
+        ..Default::default()
+    };
+    let found = ducha_storage::checks::findings(&db, &haiyan, &nobody, 10, 0).await.unwrap();
+    assert!(found.iter().any(|f| f.member_id == Some(rid)), "found on save: {found:?}");
     funds::advance(&db, &district, rid, Stage::Planning, d(2017, 2, 2)).await.unwrap();
     funds::add_document(&db, &town, rid, DocumentKind::Plan, &file("方案.png")).await.unwrap();
     assert!(
@@ -296,4 +303,20 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
     assert!(page.contains("立项批复") && page.contains("拨付凭证"));
     let (status, _) = app.login("enping").await.get_text(&format!("/funds/projects/{}", running.id)).await;
     assert_eq!(status, 404, "another district");
+
+    // The checks name every district behind the curve, and each district's stuck project.
+    let open = |rule: &str| ducha_storage::checks::FindingFilter {
+        rule: Some(rule.into()),
+        status: Some("open".into()),
+        ..Default::default()
+    };
+    let behind = ducha_storage::checks::findings(&app.db, &Scope::All, &open("F-SPD-01"), 100, 0).await.unwrap();
+    assert_eq!(behind.len(), 7);
+    let stuck_found = ducha_storage::checks::findings(&app.db, &Scope::All, &open("P-PRJ-01"), 100, 0).await.unwrap();
+    assert_eq!(stuck_found.len(), 7);
+    assert!(stuck_found.iter().any(|f| f.member_id == Some(stuck.id)));
+    for rule in ["P-PRJ-02", "P-PRJ-03", "P-PAY-01", "P-PAY-02"] {
+        let n = ducha_storage::checks::count_findings(&app.db, &Scope::All, &open(rule)).await.unwrap();
+        assert_eq!(n, 0, "{rule}: the demo's other projects are sound");
+    }
 }

@@ -307,26 +307,35 @@ pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSumm
     Ok(total)
 }
 
-/// The rules over postings, towns and institutions (see `crate::platform`), as an SQL list.
+/// The rules over postings, towns, institutions (see `crate::platform`), projects and districts'
+/// spending (`crate::funds`), as an SQL list.
 pub(crate) fn platform_rules() -> String {
     use ducha_domain::checks::Object;
     rules::CATALOGUE
         .iter()
-        .filter(|r| matches!(r.object, Object::Posting | Object::Town | Object::Institution))
+        .filter(|r| {
+            matches!(
+                r.object,
+                Object::Posting | Object::Town | Object::Institution | Object::Project | Object::District
+            )
+        })
         .map(|r| format!("'{}'", r.code))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Re-check the platform rules of a town (its postings) or a district (its postings and
-/// institutions) inside the caller's transaction, after a posting, check-in or institution changed.
+/// Re-check the platform and funds rules of a town (its postings and projects) or a district
+/// (also its institutions and spending) inside the caller's transaction, after one of those
+/// records changed.
 pub(crate) async fn recheck_platform(tx: &AuditTxn<'_>, region: &str) -> Result<RunSummary, StorageError> {
     let db = tx.db();
     let c = tx.conn();
     let code = ducha_domain::RegionCode::parse(region).map_err(|e| StorageError::Rejected(e.to_string()))?;
     let (year, as_of) = current_in(db, c).await?;
     let p = params(db, c, year, as_of).await?;
-    let found = crate::platform::findings(db, c, &Scope::Region(code), &p).await?;
+    let scope = Scope::Region(code);
+    let mut found = crate::platform::findings(db, c, &scope, &p).await?;
+    found.extend(crate::funds::findings(db, c, &scope, &p).await?);
     let col = if region.len() == 6 { "district_code" } else { "town_code" };
     let existing = existing_for(
         db,
@@ -367,6 +376,7 @@ pub async fn run(
         found.extend(rules::village_findings(village, *active, *without, &p));
     }
     found.extend(crate::platform::findings(db, db.conn(), scope, &p).await?);
+    found.extend(crate::funds::findings(db, db.conn(), scope, &p).await?);
     // Only what the scope holds is reconciled with what the scope has stored.
     found.retain(|f| scope.contains(&f.village_code));
     let mut tx = AuditTxn::begin(db, actor).await?;

@@ -238,6 +238,11 @@ pub async fn project(db: &Db, scope: &Scope, id: i64) -> Result<Option<ProjectDe
     }))
 }
 
+/// Re-check the district of a place: its projects and its spending both may have changed.
+async fn recheck(tx: &AuditTxn<'_>, place: &str) -> Result<(), StorageError> {
+    crate::checks::recheck_platform(tx, place.get(..6).unwrap_or(place)).await.map(|_| ())
+}
+
 /// Enter a project in the library (at 筛选), with the households it serves and what each is
 /// expected to gain a year. Offices within scope; every household must lie in the user's scope.
 pub async fn add_project(
@@ -308,6 +313,7 @@ pub async fn add_project(
     }
     let after = serde_json::json!({ "project": p, "households": households.len() });
     tx.record::<(), _>("project", id, Some(&p.place_code), "create", None, Some(&after)).await?;
+    recheck(&tx, &p.place_code).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -326,6 +332,7 @@ pub async fn add_document(
         return Err(StorageError::Forbidden(format!("“{}”角色不能上传项目材料", actor.role)));
     }
     let eid = evidence::attach_to(&mut tx, &document_owner(kind), id, None, &row.place_code, file).await?;
+    recheck(&tx, &row.place_code).await?;
     tx.commit().await?;
     Ok(eid)
 }
@@ -352,6 +359,7 @@ pub async fn record_notice(db: &Db, actor: &Actor, id: i64, stage: Stage, on: Na
         .await?;
     let after = serde_json::json!({ "stage": stage, "noticed_on": on });
     tx.record::<(), _>("project_notice", id, Some(&row.place_code), "update", None, Some(&after)).await?;
+    recheck(&tx, &row.place_code).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -376,6 +384,7 @@ pub async fn advance(db: &Db, actor: &Actor, id: i64, to: Stage, on: NaiveDate) 
     let before = serde_json::json!({ "stage": row.stage });
     let after = serde_json::json!({ "stage": to, "since": on });
     tx.record("project", id, Some(&row.place_code), "update", Some(&before), Some(&after)).await?;
+    recheck(&tx, &row.place_code).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -427,6 +436,7 @@ pub async fn pay(
     }
     let after = serde_json::json!({ "project": id, "amount": amount, "paid_on": paid_on, "payee": payee.trim() });
     tx.record::<(), _>("disbursement", pid, Some(&row.place_code), "create", None, Some(&after)).await?;
+    recheck(&tx, &row.place_code).await?;
     tx.commit().await?;
     Ok(pid)
 }
@@ -471,6 +481,7 @@ pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, Sto
     let id: i64 = r.try_get("", "id")?;
     let after = serde_json::json!({ "year": year, "source": source, "region": region_code, "amount": amount });
     tx.record::<(), _>("fund_allocation", id, Some(region_code), "create", None, Some(&after)).await?;
+    recheck(&tx, region_code).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -503,9 +514,21 @@ pub async fn spending(
     on: NaiveDate,
     full_by_month: u32,
 ) -> Result<Vec<Spending>, StorageError> {
-    let (year, _) = crate::checks::current(db).await?;
-    let tree = crate::regions::tree(db).await?;
-    let width = if crate::platform::summary_level(scope) == RegionLevel::District { 6 } else { 9 };
+    spending_by(db, db.conn(), scope, on, full_by_month, crate::platform::summary_level(scope)).await
+}
+
+/// Spending within a scope summed by districts or by towns, on a given connection.
+async fn spending_by<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    scope: &Scope,
+    on: NaiveDate,
+    full_by_month: u32,
+    level: RegionLevel,
+) -> Result<Vec<Spending>, StorageError> {
+    let (year, _) = crate::checks::current_in(db, c).await?;
+    let tree = crate::regions::tree_in(c).await?;
+    let width = if level == RegionLevel::District { 6 } else { 9 };
     let target = ducha_domain::funds::target_percent(on, full_by_month);
     let mut out: Vec<Spending> = Vec::new();
     let mut add = |code: &str, f: &dyn Fn(&mut Spending)| {
@@ -524,8 +547,7 @@ pub async fn spending(
         f(&mut out[k]);
     };
     let y: Vec<Value> = vec![year.into(), on.into()];
-    for r in db
-        .conn()
+    for r in c
         .query_all_raw(db.stmt(
             "SELECT region_code, amount_fen, arrived_on FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
             y.clone(),
@@ -543,8 +565,7 @@ pub async fn spending(
             }
         });
     }
-    for r in db
-        .conn()
+    for r in c
         .query_all_raw(db.stmt(
             "SELECT p.place_code AS place, d.amount_fen AS amount FROM disbursements d JOIN projects p ON p.id = d.project_id \
              WHERE p.year = $1 AND d.paid_on <= $2",
@@ -556,8 +577,7 @@ pub async fn spending(
         let amount = Money::from_fen(r.try_get("", "amount")?);
         add(&code, &|s| s.paid += amount);
     }
-    for r in db
-        .conn()
+    for r in c
         .query_all_raw(db.stmt(
             "SELECT p.place_code AS place, b.amount_fen AS amount FROM project_budgets b JOIN projects p ON p.id = b.project_id \
              WHERE p.year = $1 AND p.stage IN ('implementation', 'acceptance', 'archived')",
@@ -573,5 +593,51 @@ pub async fn spending(
         s.percent = (s.allocated.fen() > 0).then(|| s.paid.fen() * 100 / s.allocated.fen());
     }
     out.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(out)
+}
+
+/// The catalogue's project and spending rules over a scope (run with the checks, and re-checked
+/// after every project, payment or allocation is saved).
+pub(crate) async fn findings<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    scope: &Scope,
+    p: &ducha_domain::checks::AuditParams,
+) -> Result<Vec<ducha_domain::checks::Finding>, StorageError> {
+    use ducha_domain::funds::{ProjectFacts, project_findings, spending_findings};
+    let mut out = Vec::new();
+    let (cond, values) = scope_cond(scope, 1);
+    let sql = format!("SELECT {ROW} FROM projects p WHERE {cond} AND p.year = {} ORDER BY p.id", p.year);
+    let rows: Vec<ProjectRow> =
+        c.query_all_raw(db.stmt(&sql, values)).await?.iter().map(row_of).collect::<Result<_, _>>()?;
+    for row in &rows {
+        let st = state(db, c, row).await?;
+        let unvouchered: i64 = c
+            .query_one_raw(db.stmt(
+                "SELECT COUNT(*) AS n FROM disbursements d WHERE d.project_id = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM evidence e WHERE e.owner_kind = 'disbursement' AND e.owner_id = d.id)",
+                vec![row.id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        let facts = ProjectFacts {
+            id: row.id,
+            name: row.name.clone(),
+            place_code: row.place_code.clone(),
+            stage_since: row.stage_since,
+            state: st,
+            payments_without_voucher: unvouchered as usize,
+        };
+        out.extend(project_findings(&facts, p));
+    }
+    // Spending is judged per district; a town's scope holds no district.
+    if !matches!(scope.level(), Some(RegionLevel::Town | RegionLevel::Village)) {
+        let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
+        for s in spending_by(db, c, scope, p.as_of, month, RegionLevel::District).await? {
+            out.extend(spending_findings(&s.code, &s.name, s.percent, s.target_percent, p));
+        }
+    }
     Ok(out)
 }
