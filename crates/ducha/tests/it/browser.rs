@@ -576,3 +576,71 @@ async fn a_town_office_records_a_check_in_on_a_phone() {
     chrome.shot("41-phone-check-in-saved").await;
     chrome.client.clone().close().await.ok();
 }
+
+/// A district office moves a project on in the browser: refused without its plan (the page names
+/// what is missing), accepted once the plan is uploaded; a payment over budget is refused at its
+/// field, one within it is saved with its voucher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_district_moves_a_project_on_and_pays_with_a_voucher() {
+    use ducha_domain::access::Scope;
+    use ducha_domain::funds::Stage;
+    let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
+    let taishan = Scope::Region(ducha_domain::RegionCode::parse("440781").unwrap());
+    let projects = ducha_storage::funds::projects(&app.db, &taishan).await.unwrap();
+    let stuck = projects.iter().find(|p| p.stage == Stage::Planning).unwrap();
+    let running = projects.iter().find(|p| p.stage == Stage::Implementation).unwrap();
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "taishan").await;
+    c.goto(&format!("{}/funds", app.base)).await.unwrap();
+    assert!(chrome.text("#spending").await.contains("滞后"));
+    chrome.shot("50-funds").await;
+
+    c.goto(&format!("{}/funds/projects/{}", app.base, stuck.id)).await.unwrap();
+    chrome.submit("#advance button").await;
+    assert!(chrome.text("#notice").await.contains("缺少“项目方案”"));
+    assert_eq!(chrome.text("#stage").await.split('（').next().unwrap(), "计划编报");
+    c.find(Locator::LinkText("上传项目材料")).await.unwrap().click().await.unwrap();
+    chrome.choose("kind", "项目方案").await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("项目方案.png");
+    std::fs::write(&plan, crate::help::PNG).unwrap();
+    c.find(Locator::Css("input[type=file][name=files]"))
+        .await
+        .unwrap()
+        .send_keys(plan.to_str().unwrap())
+        .await
+        .unwrap();
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text("#documents").await.contains("项目方案.png"));
+    chrome.submit("#advance button").await;
+    assert!(chrome.text("#stage").await.starts_with("审批"));
+    chrome.shot("51-project-advanced").await;
+
+    c.goto(&format!("{}/funds/projects/{}/pay", app.base, running.id)).await.unwrap();
+    let left = running.budget - running.paid;
+    chrome.fill("amount", &(left + ducha_domain::money::Money::from_yuan(1)).to_string()).await;
+    chrome.fill("payee", "承建单位").await;
+    let voucher = dir.path().join("银行回单.png");
+    std::fs::write(&voucher, crate::help::PNG).unwrap();
+    c.find(Locator::Css("input[type=file][name=files]"))
+        .await
+        .unwrap()
+        .send_keys(voucher.to_str().unwrap())
+        .await
+        .unwrap();
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text("#amount-error").await.contains("超出 1.00 元"));
+    chrome.fill("amount", &left.to_string()).await;
+    c.find(Locator::Css("input[type=file][name=files]"))
+        .await
+        .unwrap()
+        .send_keys(voucher.to_str().unwrap())
+        .await
+        .unwrap();
+    chrome.submit("form.edit button[type=submit]").await;
+    assert!(chrome.text("#paid").await.starts_with(&running.budget.to_string()));
+    assert!(chrome.text("#payments").await.contains("银行回单.png"));
+    chrome.shot("52-project-paid").await;
+    chrome.client.clone().close().await.ok();
+}

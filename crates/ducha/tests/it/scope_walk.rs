@@ -215,7 +215,9 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
                 b.client.post(format!("{}{url}", app.base)).multipart(form).send().await.unwrap()
             }
             ("POST", false)
-                if ["/plans/new", "/measures/new", "/logs/new", "/changes/new"].iter().any(|p| url.ends_with(p)) =>
+                if ["/plans/new", "/measures/new", "/logs/new", "/changes/new", "/documents", "/pay"]
+                    .iter()
+                    .any(|p| url.ends_with(p)) =>
             {
                 let form = reqwest::multipart::Form::new()
                     .text("_csrf", csrf.clone())
@@ -245,8 +247,19 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             }
             ("POST" | "PUT", false) => {
                 let run_form = [("_csrf", csrf.as_str()), ("region", "440785107"), ("log_stale_days", "1")];
+                let project_form = [
+                    ("_csrf", csrf.as_str()),
+                    ("name", "越权项目"),
+                    ("kind", "光伏"),
+                    ("place_code", "440785107"),
+                    ("unit", "某单位"),
+                    ("performance_target", "带动贫困户增收"),
+                    ("budget_city", "100"),
+                ];
                 let form: &[(&str, &str)] = if url.contains("/checks/") {
                     &run_form
+                } else if url.starts_with("/funds/") {
+                    &project_form
                 } else if url.contains("/members") {
                     &member_form
                 } else if url.contains("/cadre") {
@@ -290,11 +303,12 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         if path.contains("{id}") {
             assert_eq!(status, 404, "{method} {url} should answer 404, got {status}: {body}");
         } else if (path.starts_with("/platform/")
+            || path.starts_with("/funds/allocations")
             || path.starts_with("/api/v1/postings")
             || path.starts_with("/api/v1/institutions"))
             && method != "GET"
         {
-            // Postings and institutions are recorded by the district: a town office is refused.
+            // Postings, institutions and allocations are the district's: a town office is refused.
             assert_eq!(status, 403, "{method} {url} got {status}: {body}");
         } else if path.contains("/checks/params") && method != "GET" {
             // The year's parameters are the city's: a town office is refused outright.

@@ -507,14 +507,20 @@ impl Spending {
     }
 }
 
-/// Spending by district (the city) or by town (a district), for the check year, on `on`.
+/// Spending by district (the city, a district) or of a town (its own office), for the check year, on `on`.
 pub async fn spending(
     db: &Db,
     scope: &Scope,
     on: NaiveDate,
     full_by_month: u32,
 ) -> Result<Vec<Spending>, StorageError> {
-    spending_by(db, db.conn(), scope, on, full_by_month, crate::platform::summary_level(scope)).await
+    // Funds are allocated to districts (and sometimes towns): progress is a district's, so a
+    // district sees its own line; a town, its own.
+    let level = match scope.level() {
+        Some(RegionLevel::Town | RegionLevel::Village) => RegionLevel::Town,
+        _ => RegionLevel::District,
+    };
+    spending_by(db, db.conn(), scope, on, full_by_month, level).await
 }
 
 /// Spending within a scope summed by districts or by towns, on a given connection.

@@ -6,19 +6,35 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
 use ducha_domain::access::Scope;
+use ducha_domain::funds::Stage;
 use ducha_domain::region::RegionLevel;
 use ducha_storage::funds::{self, ProjectDetail, ProjectRow, Spending};
-use ducha_storage::{checks, platform, regions};
+use ducha_storage::{checks, regions};
 use serde::Serialize;
 
 use crate::pages::PageCtx;
 use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, Routes, WebError};
 
+mod forms;
+
+use forms::*;
+
 pub fn routes(r: Routes) -> Routes {
     r.get("/funds", funds_page)
         .get("/funds/progress.xlsx", export)
+        .get("/funds/projects/new", new_project_page)
+        .post("/funds/projects/new", create_project)
         .get("/funds/projects/{id}", project_page)
+        .get("/funds/projects/{id}/documents", document_page)
+        .post("/funds/projects/{id}/documents", save_document)
+        .get("/funds/projects/{id}/notice", notice_page)
+        .post("/funds/projects/{id}/notice", save_notice)
+        .post("/funds/projects/{id}/advance", save_advance)
+        .get("/funds/projects/{id}/pay", pay_page)
+        .post("/funds/projects/{id}/pay", save_pay)
+        .get("/funds/allocations/new", allocation_page)
+        .post("/funds/allocations/new", save_allocation)
         .get("/api/v1/funds/progress", api_progress)
         .get("/api/v1/projects", api_projects)
         .get("/api/v1/projects/{id}", api_project)
@@ -43,12 +59,16 @@ struct FundsPage {
     region_label: &'static str,
     spending: Vec<Spending>,
     projects: Vec<ProjectRow>,
+    can_enter: bool,
+    can_manage: bool,
 }
 
 async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
     let (year, on, full_by_month, spending) = progress(&st, &me.actor.scope).await?;
-    let region_label =
-        if platform::summary_level(&me.actor.scope) == RegionLevel::District { "市(区)" } else { "镇（街）" };
+    let region_label = match me.actor.scope.level() {
+        Some(RegionLevel::Town | RegionLevel::Village) => "镇（街）",
+        _ => "市(区)",
+    };
     let html = FundsPage {
         ctx: PageCtx::new(&st, &me).await?,
         year,
@@ -58,6 +78,8 @@ async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<
         region_label,
         spending,
         projects: funds::projects(&st.db, &me.actor.scope).await?,
+        can_enter: me.user.role.edits_registry(),
+        can_manage: me.user.role.manages_platform(),
     }
     .render()?;
     Ok(Html(html))
@@ -77,18 +99,39 @@ struct ProjectPage {
     ctx: PageCtx,
     p: ProjectDetail,
     place: String,
+    next: Option<Stage>,
+    can_enter: bool,
+    can_manage: bool,
+    notice: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Notice {
+    saved: String,
+    refused: String,
 }
 
 async fn project_page(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
+    axum::extract::Query(n): axum::extract::Query<Notice>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
     let p = funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     let tree = regions::tree(&st.db).await?;
     let place = tree.path(&p.row.place_code).unwrap_or_else(|| p.row.place_code.clone());
-    Ok(Html(ProjectPage { ctx: PageCtx::new(&st, &me).await?, p, place }.render()?))
+    let notice = if !n.refused.is_empty() {
+        Some(format!("未能进入下一阶段：{}", n.refused))
+    } else {
+        (!n.saved.is_empty()).then(|| "已保存。".to_string())
+    };
+    let next = p.row.stage.next();
+    let (can_enter, can_manage) = (me.user.role.edits_registry(), me.user.role.manages_platform());
+    Ok(Html(
+        ProjectPage { ctx: PageCtx::new(&st, &me).await?, p, place, next, can_enter, can_manage, notice }.render()?,
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

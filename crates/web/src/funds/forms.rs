@@ -1,0 +1,412 @@
+//! The forms of projects and funds: entering a project, its documents and public notices, moving
+//! it on, paying out, allocating. Each refusal comes back at its field with nothing saved.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use ducha_domain::access::Scope;
+use ducha_domain::funds::{Allocation, DocumentKind, FundSource, ProjectForm, ProjectType, Stage};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::money::Money;
+use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
+use ducha_domain::validation::FieldErrors;
+use ducha_storage::{checks, funds, regions};
+
+use crate::auth::csrf::{CsrfForm, CsrfMultipart};
+use crate::registry::{Field, FormPage, parse_id, today};
+use crate::{AppState, CurrentUser, WebError};
+
+fn require_enterer(me: &CurrentUser) -> Result<(), WebError> {
+    if me.user.role.edits_registry() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!("“{}”角色不能登记项目", me.user.role)))
+    }
+}
+
+fn require_manager(me: &CurrentUser) -> Result<(), WebError> {
+    if me.user.role.manages_platform() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden("项目审核、资金拨付和下达由市(区)扶贫办或市扶贫办办理".into()))
+    }
+}
+
+fn labels<T: Labelled>(all: &[T]) -> Vec<(String, String)> {
+    all.iter().map(|v| (v.label().to_string(), v.label().to_string())).collect()
+}
+
+/// Districts and towns (or only towns) within the scope, by their path.
+fn region_options(tree: &RegionTree, scope: &Scope, levels: &[RegionLevel]) -> Vec<(String, String)> {
+    std::iter::once((String::new(), "请选择".to_string()))
+        .chain(
+            tree.all()
+                .iter()
+                .filter(|r| {
+                    levels.contains(&r.level) && r.kind != RegionKind::SpecialArea && scope.contains(r.code.as_str())
+                })
+                .map(|r| (r.code.as_str().to_string(), tree.path(r.code.as_str()).unwrap_or_else(|| r.name.clone()))),
+        )
+        .collect()
+}
+
+async fn in_scope(st: &AppState, me: &CurrentUser, id: &str) -> Result<i64, WebError> {
+    let id = parse_id(id)?;
+    funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    Ok(id)
+}
+
+fn saved(id: i64) -> String {
+    format!("/funds/projects/{id}?saved=1")
+}
+
+fn one_error(field: &str, message: impl Into<String>) -> WebError {
+    let mut e = FieldErrors::default();
+    e.add(field, message);
+    WebError::Invalid(e)
+}
+
+/// The new project form, with the households it serves typed one per line: "户编号 预期年增收".
+fn project_form(f: &ProjectForm, households: &str, towns: Vec<(String, String)>) -> FormPage {
+    let mut target = Field::text("performance_target", "绩效目标", &f.performance_target).required();
+    target.input = "textarea";
+    target.wide = true;
+    let mut served = Field::text("households", "受益贫困户", households)
+        .hint("每行一户：户编号 预期年增收（元），如 440781111200001 3000");
+    served.input = "textarea";
+    served.wide = true;
+    let mut kinds = vec![(String::new(), "请选择".to_string())];
+    kinds.extend(labels(ProjectType::ALL));
+    let generating = vec![(String::new(), "按项目类型".into()), ("是".into(), "是".into()), ("否".into(), "否".into())];
+    FormPage {
+        title: "项目入库".into(),
+        action: "/funds/projects/new".into(),
+        back: "/funds".into(),
+        hidden: vec![],
+        fields: vec![
+            Field::text("name", "项目名称", &f.name).required(),
+            Field::select("kind", "项目类型", &f.kind, kinds).required(),
+            Field::select("income_generating", "造血型", &f.income_generating, generating),
+            Field::select("place_code", "所在镇（街）", &f.place_code, towns).required(),
+            Field::text("unit", "责任单位", &f.unit).required(),
+            target,
+            Field::text("budget_central", "中央资金（元）", &f.budget_central),
+            Field::text("budget_provincial", "省级资金（元）", &f.budget_provincial),
+            Field::text("budget_city", "市级资金（元）", &f.budget_city),
+            Field::text("budget_district", "市(区)级资金（元）", &f.budget_district),
+            Field::text("budget_town", "镇(街)级资金（元）", &f.budget_town),
+            Field::text("budget_social", "社会帮扶资金（元）", &f.budget_social),
+            served,
+            Field::text("public_benefit", "公共受益说明", &f.public_benefit)
+                .hint("不针对具体农户的项目（如道路、饮水）请说明"),
+        ],
+    }
+}
+
+/// "户编号 金额" lines, each household found within the scope; problems by line.
+async fn served(st: &AppState, scope: &Scope, text: &str, errors: &mut FieldErrors) -> Vec<(i64, Money)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let mut parts = line.split_whitespace();
+        let number = parts.next().unwrap_or_default();
+        let benefit = match parts.next().map(ducha_domain::funds::parse_yuan) {
+            None => Money::ZERO,
+            Some(Ok(m)) => m,
+            Some(Err(why)) => {
+                errors.add("households", format!("第 {} 行：{why}", i + 1));
+                continue;
+            }
+        };
+        match ducha_storage::registry::household_by_number(&st.db, scope, number).await {
+            Ok(Some(h)) => out.push((h.household.id, benefit)),
+            Ok(None) => errors.add("households", format!("第 {} 行：户编号 {number} 不存在或不在您的辖区内", i + 1)),
+            Err(e) => errors.add("households", e.to_string()),
+        }
+    }
+    out
+}
+
+pub(super) async fn new_project_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    require_enterer(&me)?;
+    let tree = regions::tree(&st.db).await?;
+    let towns = region_options(&tree, &me.actor.scope, &[RegionLevel::Town]);
+    project_form(&ProjectForm::default(), "", towns).render(&st, &me, None).await
+}
+
+pub(super) async fn create_project(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    require_enterer(&me)?;
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let f = ProjectForm {
+        name: get("name"),
+        kind: get("kind"),
+        income_generating: get("income_generating"),
+        place_code: get("place_code"),
+        unit: get("unit"),
+        performance_target: get("performance_target"),
+        budget_central: get("budget_central"),
+        budget_provincial: get("budget_provincial"),
+        budget_city: get("budget_city"),
+        budget_district: get("budget_district"),
+        budget_town: get("budget_town"),
+        budget_social: get("budget_social"),
+        public_benefit: get("public_benefit"),
+    };
+    let households_text = get("households");
+    let mut errors = FieldErrors::default();
+    let households = served(&st, &me.actor.scope, &households_text, &mut errors).await;
+    let (year, _) = checks::current(&st.db).await?;
+    let result = match f.validate() {
+        Ok(p) if errors.is_empty() => funds::add_project(&st.db, &me.actor, year, &p, &households, today())
+            .await
+            .map(saved)
+            .map_err(WebError::from),
+        Ok(_) => Err(WebError::Invalid(errors)),
+        Err(mut e) => {
+            e.0.extend(errors.0);
+            Err(WebError::Invalid(e))
+        }
+    };
+    let tree = regions::tree(&st.db).await?;
+    let towns = region_options(&tree, &me.actor.scope, &[RegionLevel::Town]);
+    project_form(&f, &households_text, towns).after_save(&st, &me, result).await
+}
+
+fn document_form(id: i64, kind: &str) -> FormPage {
+    FormPage {
+        title: "上传项目材料".into(),
+        action: format!("/funds/projects/{id}/documents"),
+        back: format!("/funds/projects/{id}"),
+        hidden: vec![],
+        fields: vec![
+            Field::select("kind", "材料", kind, labels(DocumentKind::ALL)).required(),
+            crate::help::files_field(),
+        ],
+    }
+}
+
+pub(super) async fn document_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    require_enterer(&me)?;
+    document_form(id, "").render(&st, &me, None).await
+}
+
+pub(super) async fn save_document(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    form: CsrfMultipart,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    let kind = form.get("kind");
+    let result = match (DocumentKind::parse(&kind), form.files.first()) {
+        (Ok(k), Some(file)) => {
+            funds::add_document(&st.db, &me.actor, id, k, file).await.map(|_| saved(id)).map_err(WebError::from)
+        }
+        (Err(e), _) => Err(one_error("kind", e.to_string())),
+        (_, None) => Err(one_error("files", "请选择要上传的文件")),
+    };
+    document_form(id, &kind).after_save(&st, &me, result).await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct NoticeForm {
+    stage: String,
+    noticed_on: String,
+}
+
+fn notice_form(id: i64, f: &NoticeForm) -> FormPage {
+    let stages =
+        [Stage::Approval, Stage::Acceptance].iter().map(|s| (s.label().to_string(), format!("{s}阶段公示"))).collect();
+    FormPage {
+        title: "登记公示".into(),
+        action: format!("/funds/projects/{id}/notice"),
+        back: format!("/funds/projects/{id}"),
+        hidden: vec![],
+        fields: vec![
+            Field::select("stage", "公示", &f.stage, stages).required(),
+            Field::date("noticed_on", "公示日期", &f.noticed_on).required(),
+        ],
+    }
+}
+
+pub(super) async fn notice_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    require_enterer(&me)?;
+    notice_form(id, &NoticeForm { noticed_on: today().to_string(), ..Default::default() }).render(&st, &me, None).await
+}
+
+pub(super) async fn save_notice(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<NoticeForm>,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    let mut errors = FieldErrors::default();
+    let stage = errors.take("stage", Stage::parse(&f.stage));
+    let on = errors.take("noticed_on", ducha_domain::registry::parse_date(&f.noticed_on));
+    let result = match (stage, on) {
+        (Some(s), Some(d)) => {
+            funds::record_notice(&st.db, &me.actor, id, s, d).await.map(|_| saved(id)).map_err(WebError::from)
+        }
+        _ => Err(WebError::Invalid(errors)),
+    };
+    notice_form(id, &f).after_save(&st, &me, result).await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct AdvanceForm {
+    to: String,
+}
+
+/// Move to the next stage; a refusal comes back to the project page naming what is missing.
+pub(super) async fn save_advance(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<AdvanceForm>,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    require_manager(&me)?;
+    let to = Stage::parse(&f.to).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let back = match funds::advance(&st.db, &me.actor, id, to, today()).await {
+        Ok(()) => saved(id),
+        Err(ducha_storage::StorageError::Invalid(e)) => {
+            let why = e.get("stage").unwrap_or_default().to_string();
+            format!("/funds/projects/{id}?{}", serde_urlencoded::to_string([("refused", why)]).unwrap_or_default())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(axum::response::Redirect::to(&back).into_response())
+}
+
+#[derive(Default)]
+struct PayForm {
+    paid_on: String,
+    amount: String,
+    payee: String,
+}
+
+fn pay_form(id: i64, f: &PayForm) -> FormPage {
+    let mut voucher = crate::help::files_field();
+    voucher.label = "拨付凭证";
+    voucher.required = true;
+    FormPage {
+        title: "资金拨付".into(),
+        action: format!("/funds/projects/{id}/pay"),
+        back: format!("/funds/projects/{id}"),
+        hidden: vec![],
+        fields: vec![
+            Field::date("paid_on", "拨付日期", &f.paid_on).required(),
+            Field::text("amount", "金额（元）", &f.amount).required(),
+            Field::text("payee", "收款单位或个人", &f.payee).required(),
+            voucher,
+        ],
+    }
+}
+
+pub(super) async fn pay_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    require_manager(&me)?;
+    pay_form(id, &PayForm { paid_on: today().to_string(), ..Default::default() }).render(&st, &me, None).await
+}
+
+pub(super) async fn save_pay(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    form: CsrfMultipart,
+) -> Result<Response, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    let f = PayForm { paid_on: form.get("paid_on"), amount: form.get("amount"), payee: form.get("payee") };
+    let mut errors = FieldErrors::default();
+    let on = errors.take("paid_on", ducha_domain::registry::parse_date(&f.paid_on));
+    let amount = errors.take("amount", Money::parse_yuan(&f.amount));
+    let result = match (on, amount) {
+        (Some(on), Some(amount)) => funds::pay(&st.db, &me.actor, id, amount, on, &f.payee, &form.files)
+            .await
+            .map(|_| saved(id))
+            .map_err(WebError::from),
+        _ => Err(WebError::Invalid(errors)),
+    };
+    pay_form(id, &f).after_save(&st, &me, result).await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct AllocationForm {
+    source: String,
+    region_code: String,
+    amount: String,
+    allocated_on: String,
+    arrived_on: String,
+}
+
+fn allocation_form(f: &AllocationForm, regions: Vec<(String, String)>) -> FormPage {
+    FormPage {
+        title: "下达扶贫资金".into(),
+        action: "/funds/allocations/new".into(),
+        back: "/funds".into(),
+        hidden: vec![],
+        fields: vec![
+            Field::select("source", "资金来源", &f.source, labels(FundSource::ALL)).required(),
+            Field::select("region_code", "下达到", &f.region_code, regions).required(),
+            Field::text("amount", "金额（元）", &f.amount).required(),
+            Field::date("allocated_on", "下达日期", &f.allocated_on).required(),
+            Field::date("arrived_on", "到位日期", &f.arrived_on).hint("尚未到位的不填"),
+        ],
+    }
+}
+
+pub(super) async fn allocation_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    require_manager(&me)?;
+    let tree = regions::tree(&st.db).await?;
+    let f = AllocationForm { allocated_on: today().to_string(), ..Default::default() };
+    let options = region_options(&tree, &me.actor.scope, &[RegionLevel::District, RegionLevel::Town]);
+    allocation_form(&f, options).render(&st, &me, None).await
+}
+
+pub(super) async fn save_allocation(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    CsrfForm(f): CsrfForm<AllocationForm>,
+) -> Result<Response, WebError> {
+    require_manager(&me)?;
+    let (year, _) = checks::current(&st.db).await?;
+    let mut errors = FieldErrors::default();
+    let source = errors.take("source", FundSource::parse(&f.source));
+    let amount = errors.take("amount", Money::parse_yuan(&f.amount));
+    let allocated_on = errors.take("allocated_on", ducha_domain::registry::parse_date(&f.allocated_on));
+    let arrived_on = match f.arrived_on.trim() {
+        "" => Some(None),
+        t => errors.take("arrived_on", ducha_domain::registry::parse_date(t)).map(Some),
+    };
+    let result = match (source, amount, allocated_on, arrived_on) {
+        (Some(source), Some(amount), Some(allocated_on), Some(arrived_on)) => {
+            let region_code = f.region_code.trim().to_string();
+            let a = Allocation { year, source, region_code, amount, allocated_on, arrived_on };
+            funds::allocate(&st.db, &me.actor, &a).await.map(|_| "/funds".to_string()).map_err(WebError::from)
+        }
+        _ => Err(WebError::Invalid(errors)),
+    };
+    let tree = regions::tree(&st.db).await?;
+    let options = region_options(&tree, &me.actor.scope, &[RegionLevel::District, RegionLevel::Town]);
+    allocation_form(&f, options).after_save(&st, &me, result).await
+}
