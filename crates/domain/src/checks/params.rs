@@ -47,6 +47,8 @@ pub struct AuditParams {
     pub spend_gap_points: i64,
     /// 项目在筛选、计划编报、审批阶段停留多少天即提示。
     pub project_stage_days: i64,
+    /// 镇（街）扶贫办一年内离岗人数超过多少即为“人员轮换频繁”。
+    pub office_turnover_max: i64,
 }
 
 impl AuditParams {
@@ -72,6 +74,7 @@ impl AuditParams {
             spend_full_by_month: 12,
             spend_gap_points: 10,
             project_stage_days: 90,
+            office_turnover_max: 2,
         }
     }
 
@@ -103,6 +106,7 @@ impl AuditParams {
             ("spend_full_by_month", "扶贫资金应全部拨付的月份（1–12）", self.spend_full_by_month),
             ("spend_gap_points", "资金进度低于目标线的提示幅度（百分点）", self.spend_gap_points),
             ("project_stage_days", "项目在立项前各阶段停留的提示天数", self.project_stage_days),
+            ("office_turnover_max", "镇（街）扶贫办一年离岗人数上限", self.office_turnover_max),
         ]
     }
 
@@ -127,6 +131,7 @@ impl AuditParams {
             "spend_full_by_month" => &mut self.spend_full_by_month,
             "spend_gap_points" => &mut self.spend_gap_points,
             "project_stage_days" => &mut self.project_stage_days,
+            "office_turnover_max" => &mut self.office_turnover_max,
             _ => return bad("不是可设置的参数"),
         };
         if !(0..=10_000_000).contains(&value) {

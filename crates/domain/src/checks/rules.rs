@@ -454,6 +454,16 @@ pub static CATALOGUE: &[Rule] = &[
         |_, _| vec![]
     ),
     rule!("T-PST-04", Town, Warning, Responsibility, "镇（街）没有派驻扶贫干部在岗", [], |_, _| vec![]),
+    rule!("T-OFF-01", Town, Warning, Platform, "镇（街）扶贫工作平台“六有”未达标", [], |_, _| vec![]),
+    rule!(
+        "T-OFF-02",
+        Town,
+        Warning,
+        Responsibility,
+        "镇（街）扶贫办人员轮换频繁",
+        ["office_turnover_max"],
+        |_, _| vec![]
+    ),
     rule!("D-MED-01", Institution, Warning, Measures, "定点医疗机构未上线一站式结算", [], |_, _| vec![]),
     // —— 扶贫项目与资金：由 funds 模块按项目、市(区)判断 ——
     rule!("P-PRJ-01", Project, Warning, Funds, "项目在立项前阶段停留过久", ["project_stage_days"], |_, _| vec![]),

@@ -44,6 +44,13 @@ impl Conduct {
     }
 }
 
+/// Districts whose towns have the platform's hardware but not yet its rules ("软件建设存在差距"):
+/// every town of them fails 有制度.
+pub const RULES_MISSING: [&str; 2] = ["蓬江区", "江海区"];
+
+/// Districts whose first town's office changed staff too often this year (three left).
+pub const STAFF_CHURN: [&str; 2] = ["新会区", "开平市"];
+
 /// Districts whose township health centres are partly off the one-stop platform.
 pub const SLOW_ONE_STOP: [&str; 2] = ["新会区", "台山市"];
 

@@ -205,6 +205,47 @@ pub fn town_without_posting(town_code: &str, town_name: &str, on_post: usize) ->
     }]
 }
 
+/// A town office as the checks see it: the checklist items judged not met this year, and how many
+/// of its staff left during the year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfficeFacts {
+    pub town_code: String,
+    pub town_name: String,
+    pub failed: Vec<String>,
+    pub left_this_year: i64,
+}
+
+/// "六有" items not met, and staff changing too often (the seed: "镇（街）扶贫办人员轮换频繁").
+pub fn office_findings(f: &OfficeFacts, p: &AuditParams) -> Vec<Finding> {
+    let finding = |rule: &'static str, message: String| Finding {
+        rule,
+        household_id: 0,
+        member_id: None,
+        village_code: f.town_code.clone(),
+        message,
+    };
+    let mut out = Vec::new();
+    if !f.failed.is_empty() {
+        out.push(finding("T-OFF-01", format!("{}扶贫工作平台未达到：{}", f.town_name, f.failed.join("、"))));
+    }
+    if f.left_this_year > p.office_turnover_max {
+        out.push(finding(
+            "T-OFF-02",
+            format!("{}扶贫办 {} 年有 {} 名工作人员离岗，人员轮换频繁", f.town_name, p.year, f.left_this_year),
+        ));
+    }
+    out
+}
+
+/// A member of a town office's staff as entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staff {
+    pub town_code: String,
+    pub name: String,
+    pub position: String,
+    pub started_on: NaiveDate,
+}
+
 labelled_enum! {
     /// Hospital level (医院等级).
     pub enum InstitutionLevel: "医院等级" {

@@ -154,3 +154,18 @@ fn an_institution_off_the_platform_is_found() {
     assert_eq!(rules(&f), ["D-MED-01"]);
     assert!(f[0].message.contains("台山市人民医院（二级）"));
 }
+
+#[test]
+fn an_office_failing_items_or_changing_staff_too_often_is_found() {
+    let p = params();
+    let mut f =
+        OfficeFacts { town_code: "440781111".into(), town_name: "海宴镇".into(), failed: vec![], left_this_year: 2 };
+    assert!(office_findings(&f, &p).is_empty(), "two leaving is within the limit");
+    f.left_this_year = 3;
+    assert_eq!(rules(&office_findings(&f, &p)), ["T-OFF-02"]);
+    f.left_this_year = 0;
+    f.failed = vec!["有制度".into(), "有档案".into()];
+    let found = office_findings(&f, &p);
+    assert_eq!(rules(&found), ["T-OFF-01"]);
+    assert!(found[0].message.contains("有制度、有档案"));
+}

@@ -216,3 +216,87 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     let new_id = platform::add_institution(db, &district, &new_one).await.unwrap();
     assert!(open_rules(db, &taishan, "D-MED-01").await.iter().any(|f| f.member_id == Some(new_id)));
 }
+
+both_backends!(town_offices_as_the_seed_found_them_and_their_checklist);
+
+async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backend) {
+    use ducha_storage::platform::offices::{self, Judgement};
+    let app = TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let districts = |fs: &[checks::StoredFinding]| {
+        let mut v: Vec<String> = fs.iter().map(|f| f.village_code[..6].to_string()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let gaps = open_rules(db, &Scope::All, "T-OFF-01").await;
+    assert_eq!(districts(&gaps), ["440703", "440704"], "蓬江 and 江海 lack the rules");
+    assert!(gaps.iter().all(|f| f.message.contains("有制度")));
+    let all = offices::offices(db, &Scope::All, 2017).await.unwrap();
+    let in_gap_districts =
+        all.iter().filter(|o| o.town_code.starts_with("440703") || o.town_code.starts_with("440704")).count();
+    assert_eq!(gaps.len(), in_gap_districts, "every town of them");
+    let churn = open_rules(db, &Scope::All, "T-OFF-02").await;
+    assert_eq!(districts(&churn), ["440705", "440783"]);
+    assert_eq!(churn.len(), 2);
+    assert!(churn[0].message.contains("3 名工作人员离岗"));
+
+    // Judging is the district's; a gap needs its note; another district does not find the town.
+    let pengjiang = accounts::find_user(db, "pengjiang").await.unwrap().unwrap().actor(None);
+    let town_office = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    let town = gaps[0].village_code.clone();
+    let rules_item = offices::items(db).await.unwrap().into_iter().find(|i| i.name == "有制度").unwrap().id;
+    let j = |met: bool, note: &str| Judgement {
+        town: town.clone(),
+        year: 2017,
+        item_id: rules_item,
+        met,
+        note: note.into(),
+        on: d(2017, 11, 1),
+    };
+    assert!(matches!(offices::judge(db, &town_office, &j(true, "")).await, Err(ducha_storage::StorageError::NotFound)));
+    let taishan = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    assert!(matches!(offices::judge(db, &taishan, &j(true, "")).await, Err(ducha_storage::StorageError::NotFound)));
+    match offices::judge(db, &pengjiang, &j(false, " ")).await {
+        Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("note").unwrap().contains("差距")),
+        other => panic!("{other:?}"),
+    }
+    offices::judge(db, &pengjiang, &j(true, "制度已上墙")).await.unwrap();
+    let scope = Scope::Region(RegionCode::parse(&town).unwrap());
+    assert!(open_rules(db, &scope, "T-OFF-01").await.is_empty(), "fixed on save");
+
+    // Staff: a leaving date before the start is refused; three leaving in a year sets off T-OFF-02.
+    let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let office = offices::offices(db, &haiyan, 2017).await.unwrap().remove(0);
+    assert_eq!(office.on_staff, 3);
+    match offices::staff_left(db, &town_office, office.staff[0].id, d(2015, 1, 1)).await {
+        Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("ended_on").unwrap().contains("早于")),
+        other => panic!("{other:?}"),
+    }
+    for (i, s) in office.staff.iter().enumerate() {
+        offices::staff_left(db, &town_office, s.id, d(2017, 4 + i as u32, 1)).await.unwrap();
+    }
+    assert_eq!(open_rules(db, &haiyan, "T-OFF-02").await.len(), 1);
+    let naji = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
+    let newcomer = ducha_domain::platform::Staff {
+        town_code: "440781111".into(),
+        name: "李新".into(),
+        position: "专职人员".into(),
+        started_on: d(2017, 9, 1),
+    };
+    assert!(matches!(offices::add_staff(db, &naji, &newcomer).await, Err(ducha_storage::StorageError::NotFound)));
+    offices::add_staff(db, &town_office, &newcomer).await.unwrap();
+
+    // The checklist is the city's to edit: a new item counts from then on.
+    assert!(matches!(
+        offices::set_item(db, &pengjiang, None, "有网络", "接入政务网", true).await,
+        Err(ducha_storage::StorageError::Forbidden(_))
+    ));
+    let city = accounts::find_user(db, "city").await.unwrap().unwrap().actor(None);
+    offices::set_item(db, &city, None, "有网络", "接入政务网", true).await.unwrap();
+    assert_eq!(offices::offices(db, &haiyan, 2017).await.unwrap()[0].items_total, 8);
+
+    // The page lists the district's towns with what they lack.
+    let (_, page) = app.login("pengjiang").await.get_text("/platform/offices").await;
+    assert!(page.contains("有制度"));
+}

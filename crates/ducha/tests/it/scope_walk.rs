@@ -61,7 +61,7 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
         one("SELECT COUNT(*) FROM change_requests WHERE status = 'submitted'").await,
         audit::count(&app.db).await.unwrap(),
         versions,
-        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence) + (SELECT COUNT(*) FROM postings) + (SELECT COUNT(*) FROM attendance) + (SELECT COUNT(*) FROM medical_institutions) + (SELECT COUNT(*) FROM postings WHERE ended_on IS NOT NULL) + (SELECT COUNT(*) FROM medical_institutions WHERE one_stop_online) + (SELECT COUNT(*) FROM projects) + (SELECT COUNT(*) FROM disbursements)").await,
+        one("SELECT (SELECT COUNT(*) FROM help_logs) + (SELECT COUNT(*) FROM help_plans) + (SELECT COUNT(*) FROM help_measures) + (SELECT COUNT(*) FROM cadres) + (SELECT COUNT(*) FROM evidence) + (SELECT COUNT(*) FROM postings) + (SELECT COUNT(*) FROM attendance) + (SELECT COUNT(*) FROM medical_institutions) + (SELECT COUNT(*) FROM postings WHERE ended_on IS NOT NULL) + (SELECT COUNT(*) FROM medical_institutions WHERE one_stop_online) + (SELECT COUNT(*) FROM projects) + (SELECT COUNT(*) FROM disbursements) + (SELECT COUNT(*) FROM office_staff) + (SELECT COUNT(*) FROM office_staff WHERE ended_on IS NOT NULL) + (SELECT COUNT(*) FROM office_checks WHERE met)").await,
     )
 }
 
@@ -139,6 +139,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let enping_project = ducha_storage::funds::projects(&app.db, &enping).await.unwrap().remove(0);
     let secrets: Vec<String> = secrets.into_iter().chain([enping_project.name.clone()]).collect();
     let enping_project = enping_project.id;
+    let naji_staff = ducha_storage::platform::offices::offices(&app.db, &naji, 2017).await.unwrap()[0].staff[0].id;
 
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;
@@ -190,6 +191,8 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &evidence_id.to_string())
         } else if path.starts_with("/imports/") {
             path.replace("{id}", &naji_job.to_string())
+        } else if path.starts_with("/platform/offices/") {
+            path.replace("{id}", "440785107").replace("{staff}", &naji_staff.to_string())
         } else if path.starts_with("/platform/postings/") || path.starts_with("/api/v1/postings/") {
             path.replace("{id}", &naji_posting.to_string())
         } else if path.starts_with("/platform/institutions/") || path.starts_with("/api/v1/institutions/") {

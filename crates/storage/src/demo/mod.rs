@@ -139,6 +139,7 @@ pub async fn load(
     let platform = ducha_domain::demo::platform::generate(&config, &tree);
     summary.postings = write_platform(db, txn, &platform, now).await?;
     summary.projects = write_funds(db, txn, &config, &tree, &evidence, now).await?;
+    write_offices(db, txn, &config, &tree).await?;
     // Checks stand on the demo's own day, so that its clean records stay clean whenever it is run.
     settings::set(db, txn, "check_year", &config.year.to_string()).await?;
     settings::set(db, txn, "check_as_of", &config.as_of().to_string()).await?;
@@ -199,6 +200,75 @@ async fn write_platform<C: ConnectionTrait>(
         .await?;
     }
     Ok(platform.postings.len() as u64)
+}
+
+/// Every town office: three staff since 2016 and every checklist item judged met by the district
+/// in October, except where the seed found gaps (`demo::platform::RULES_MISSING`, `STAFF_CHURN`).
+async fn write_offices<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    config: &DemoConfig,
+    tree: &ducha_domain::RegionTree,
+) -> Result<(), StorageError> {
+    use ducha_domain::demo::platform::{RULES_MISSING, STAFF_CHURN};
+    use ducha_domain::region::{RegionKind, RegionLevel};
+    let items: Vec<(i64, String)> = c
+        .query_all_raw(db.stmt("SELECT id, name FROM office_items WHERE active ORDER BY id", vec![]))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
+        .collect::<Result<_, StorageError>>()?;
+    let (Some(judged_on), Some(since)) =
+        (NaiveDate::from_ymd_opt(config.year, 10, 20), NaiveDate::from_ymd_opt(config.year - 1, 3, 1))
+    else {
+        return Ok(());
+    };
+    for district in tree.at_level(RegionLevel::District) {
+        let towns: Vec<_> = tree
+            .descendants(district.code.as_str(), Some(RegionLevel::Town))
+            .into_iter()
+            .filter(|t| t.kind != RegionKind::SpecialArea)
+            .collect();
+        for (k, town) in towns.iter().enumerate() {
+            let t = town.code.as_str();
+            for (id, name) in &items {
+                let gap = name == "有制度" && RULES_MISSING.contains(&district.name.as_str());
+                let note = if gap { "工作制度、考勤制度未建立" } else { "" };
+                c.execute_raw(db.stmt(
+                    "INSERT INTO office_checks (town_code, item_id, year, met, note, judged_by, judged_on) VALUES ($1, $2, $3, $4, $5, 'demo', $6)",
+                    vec![t.into(), (*id).into(), config.year.into(), (!gap).into(), note.into(), judged_on.into()],
+                ))
+                .await?;
+            }
+            let churn = k == 0 && STAFF_CHURN.contains(&district.name.as_str());
+            let mut staff: Vec<(String, &str, NaiveDate, Option<NaiveDate>)> = (1..=3)
+                .map(|i| {
+                    (format!("{}扶贫办工作人员{i}", town.name), if i == 1 { "主任" } else { "专职人员" }, since, None)
+                })
+                .collect();
+            if churn {
+                // Three left during the year, each replaced the next day.
+                for (i, m) in [3, 6, 9].iter().enumerate() {
+                    let left = NaiveDate::from_ymd_opt(config.year, *m, 15).unwrap_or(judged_on);
+                    staff[i].3 = Some(left);
+                    staff.push((
+                        format!("{}扶贫办接任人员{}", town.name, i + 1),
+                        "专职人员",
+                        left + chrono::Duration::days(1),
+                        None,
+                    ));
+                }
+            }
+            for (name, position, started, ended) in staff {
+                c.execute_raw(db.stmt(
+                    "INSERT INTO office_staff (town_code, name, position, started_on, ended_on) VALUES ($1, $2, $3, $4, $5)",
+                    vec![t.into(), name.into(), position.into(), started.into(), ended.into()],
+                ))
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The demo's funds (see `ducha_domain::demo::funds`): each district's allocations, three projects

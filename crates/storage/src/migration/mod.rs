@@ -9,6 +9,7 @@ mod m0005_import_jobs;
 mod m0006_checks;
 mod m0007_platform;
 mod m0008_funds;
+mod m0009_offices;
 
 use sea_orm_migration::prelude::*;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_checks::Migration),
             Box::new(m0007_platform::Migration),
             Box::new(m0008_funds::Migration),
+            Box::new(m0009_offices::Migration),
         ]
     }
 }

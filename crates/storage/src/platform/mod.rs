@@ -11,6 +11,8 @@ use ducha_domain::region::{RegionKind, RegionLevel};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use serde::Serialize;
 
+pub mod offices;
+
 use crate::audit::AuditTxn;
 use crate::registry::write::field_error;
 use crate::{Db, StorageError};
@@ -569,5 +571,6 @@ pub(crate) async fn findings<C: ConnectionTrait>(
     for (id, i) in institution_list(db, c, scope).await? {
         out.extend(institution_findings(id, &i, p));
     }
+    out.extend(offices::findings(db, c, scope, p).await?);
     Ok(out)
 }

@@ -19,8 +19,16 @@ use crate::pages::PageCtx;
 use crate::registry::{Field, FormPage, parse_id, today};
 use crate::{AppState, CurrentUser, Routes, WebError};
 
+mod offices;
+
 pub fn routes(r: Routes) -> Routes {
-    r.get("/platform/postings", postings_page)
+    r.get("/platform/offices", offices::offices_page)
+        .post("/platform/offices/items", offices::save_item)
+        .get("/platform/offices/{id}", offices::office_page)
+        .post("/platform/offices/{id}/judge", offices::save_judgement)
+        .post("/platform/offices/{id}/staff", offices::save_staff)
+        .post("/platform/offices/{id}/staff/{staff}/left", offices::save_left)
+        .get("/platform/postings", postings_page)
         .get("/platform/postings/new", new_posting_page)
         .post("/platform/postings/new", create_posting)
         .get("/platform/postings/{id}", posting_page)
