@@ -303,6 +303,53 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
     let (status, _) = app.login("enping").await.get_text(&format!("/funds/projects/{}", running.id)).await;
     assert_eq!(status, 404, "another district");
 
+    // The API: a town enters a project (a household of another town refused by line), the district
+    // moves it on (refused with what is missing), allocates funds.
+    let token = |who: &'static str| {
+        let db = app.db.clone();
+        async move { accounts::issue_token(&db, &Actor::system(), who, "测试").await.unwrap() }
+    };
+    let post = |tok: String, path: String, body: serde_json::Value| {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        async move {
+            let r = client.post(format!("{base}{path}")).bearer_auth(tok).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let haiyan_scope = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let mine = ducha_storage::registry::list_households(&app.db, &haiyan_scope, &Default::default(), None, None, 1)
+        .await
+        .unwrap()
+        .rows[0]
+        .number
+        .clone();
+    let body = serde_json::json!({
+        "name": "海宴镇扶贫车间", "kind": "扶贫车间", "place_code": "440781111", "unit": "海宴镇人民政府",
+        "performance_target": "带动 1 户贫困户每户年增收 3000 元", "budget_city": 50000,
+        "households": [{"number": mine, "expected_benefit": 3000}, {"number": "440785107200001", "expected_benefit": 3000}],
+    });
+    let (status, refused) = post(token("haiyan").await, "/api/v1/projects".into(), body.clone()).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["fields"].to_string().contains("第 2 行"), "{refused}");
+    let mut ok = body.clone();
+    ok["households"].as_array_mut().unwrap().pop();
+    let (status, created) = post(token("haiyan").await, "/api/v1/projects".into(), ok).await;
+    assert_eq!(status, 200, "{created}");
+    let pid = created["id"].as_i64().unwrap();
+    let district_token = token("taishan").await;
+    let advance = format!("/api/v1/projects/{pid}/advance");
+    assert_eq!(post(district_token.clone(), advance.clone(), serde_json::json!({"to": "计划编报"})).await.0, 204);
+    let (status, why) = post(district_token.clone(), advance.clone(), serde_json::json!({"to": "审批"})).await;
+    assert_eq!(status, 422);
+    assert!(why.to_string().contains("项目方案"), "{why}");
+    let (status, _) = post(token("enping").await, advance, serde_json::json!({"to": "审批"})).await;
+    assert_eq!(status, 404, "another district");
+    let alloc_body =
+        serde_json::json!({"source": "省级", "region_code": "440781", "amount": "12000", "allocated_on": "2017-03-01"});
+    assert_eq!(post(district_token.clone(), "/api/v1/allocations".into(), alloc_body.clone()).await.0, 200);
+    assert_eq!(post(token("haiyan").await, "/api/v1/allocations".into(), alloc_body).await.0, 403);
+
     // The checks name every district behind the curve, and each district's stuck project.
     let open = |rule: &str| ducha_storage::checks::FindingFilter {
         rule: Some(rule.into()),

@@ -279,8 +279,14 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             }
             ("POST" | "PUT", true) => {
                 let run_json = serde_json::json!({ "region": "440785107", "value": 1 });
+                let project_json = serde_json::json!({
+                    "name": "越权项目", "kind": "光伏", "place_code": "440785107", "unit": "某单位",
+                    "performance_target": "带动贫困户增收", "budget_city": "100", "households": [],
+                });
                 let body = if url.contains("/checks/") {
                     &run_json
+                } else if url.contains("/projects") {
+                    &project_json
                 } else if url.contains("/members") {
                     &member_json
                 } else if url.contains("/cadres") {
@@ -307,6 +313,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             assert_eq!(status, 404, "{method} {url} should answer 404, got {status}: {body}");
         } else if (path.starts_with("/platform/")
             || path.starts_with("/funds/allocations")
+            || path.starts_with("/api/v1/allocations")
             || path.starts_with("/api/v1/postings")
             || path.starts_with("/api/v1/institutions"))
             && method != "GET"

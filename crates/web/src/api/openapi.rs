@@ -57,6 +57,10 @@ use utoipa::{Modify, OpenApi};
         crate::funds::api_progress,
         crate::funds::api_projects,
         crate::funds::api_project,
+        crate::funds::forms::api_create_project,
+        crate::funds::forms::api_advance,
+        crate::funds::forms::api_notice,
+        crate::funds::forms::api_allocate,
     ),
     modifiers(&Security),
     tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"), (name = "platform", description = "镇(街)扶贫工作平台：派驻干部、驻点考勤、定点医疗机构"), (name = "funds", description = "扶贫资金与项目"))

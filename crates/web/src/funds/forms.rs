@@ -217,7 +217,7 @@ pub(super) async fn save_document(
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
-pub(super) struct NoticeForm {
+pub(crate) struct NoticeForm {
     stage: String,
     noticed_on: String,
 }
@@ -268,7 +268,7 @@ pub(super) async fn save_notice(
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
-pub(super) struct AdvanceForm {
+pub(crate) struct AdvanceForm {
     to: String,
 }
 
@@ -351,7 +351,7 @@ pub(super) async fn save_pay(
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
-pub(super) struct AllocationForm {
+pub(crate) struct AllocationForm {
     source: String,
     region_code: String,
     amount: String,
@@ -409,4 +409,116 @@ pub(super) async fn save_allocation(
     let tree = regions::tree(&st.db).await?;
     let options = region_options(&tree, &me.actor.scope, &[RegionLevel::District, RegionLevel::Town]);
     allocation_form(&f, options).after_save(&st, &me, result).await
+}
+
+// —— API writes (payments and documents carry files: the pages take them) ——
+
+/// One household a project serves, and what it should gain a year (yuan).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ServedIn {
+    pub number: String,
+    pub expected_benefit: String,
+}
+
+/// A project to enter: the form's fields, and the households it serves.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct ProjectIn {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub project: ProjectForm,
+    /// `[{"number": "户编号", "expected_benefit": "3000"}]`
+    #[schema(value_type = Vec<Object>)]
+    #[serde(default)]
+    pub households: Vec<ServedIn>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedOut {
+    pub id: i64,
+}
+
+/// Enter a project in the library (offices within scope); every field's problem at once.
+#[utoipa::path(post, path = "/api/v1/projects", tag = "funds", request_body = ProjectIn,
+    responses((status = 200, body = CreatedOut), (status = 422, description = "字段有误，如没有绩效目标、受益户不在辖区内")))]
+pub(crate) async fn api_create_project(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    crate::api::ApiJson(f): crate::api::ApiJson<ProjectIn>,
+) -> Result<axum::Json<CreatedOut>, WebError> {
+    require_enterer(&me)?;
+    let lines: String = f.households.iter().map(|h| format!("{} {}\n", h.number, h.expected_benefit)).collect();
+    let mut errors = FieldErrors::default();
+    let households = served(&st, &me.actor.scope, &lines, &mut errors).await;
+    let p = match f.project.validate() {
+        Ok(p) if errors.is_empty() => p,
+        Ok(_) => return Err(WebError::Invalid(errors)),
+        Err(mut e) => {
+            e.0.extend(errors.0);
+            return Err(WebError::Invalid(e));
+        }
+    };
+    let (year, _) = checks::current(&st.db).await?;
+    let id = funds::add_project(&st.db, &me.actor, year, &p, &households, today()).await?;
+    Ok(axum::Json(CreatedOut { id }))
+}
+
+/// Move a project to its next stage (district or city office); 422 names what is missing.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/advance", tag = "funds", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 204), (status = 404, description = "不存在或不在辖区内"), (status = 422, description = "缺少材料或公示")))]
+pub(crate) async fn api_advance(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    crate::api::ApiJson(f): crate::api::ApiJson<AdvanceForm>,
+) -> Result<axum::http::StatusCode, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    let to = Stage::parse(&f.to).map_err(|e| one_error("to", e.to_string()))?;
+    funds::advance(&st.db, &me.actor, id, to, today()).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Record a stage's public notice (offices within scope).
+#[utoipa::path(post, path = "/api/v1/projects/{id}/notices", tag = "funds", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 204), (status = 404, description = "不存在或不在辖区内"), (status = 422, description = "字段有误")))]
+pub(crate) async fn api_notice(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    crate::api::ApiJson(f): crate::api::ApiJson<NoticeForm>,
+) -> Result<axum::http::StatusCode, WebError> {
+    let id = in_scope(&st, &me, &id).await?;
+    let mut errors = FieldErrors::default();
+    let stage = errors.take("stage", Stage::parse(&f.stage));
+    let on = errors.take("noticed_on", ducha_domain::registry::parse_date(&f.noticed_on));
+    let (Some(stage), Some(on)) = (stage, on) else { return Err(WebError::Invalid(errors)) };
+    funds::record_notice(&st.db, &me.actor, id, stage, on).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Allocate funds to a district or town (city or district office, within scope).
+#[utoipa::path(post, path = "/api/v1/allocations", tag = "funds", request_body = Object,
+    responses((status = 200, body = CreatedOut), (status = 403, description = "无权下达"), (status = 422, description = "字段有误或不在辖区内")))]
+pub(crate) async fn api_allocate(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    crate::api::ApiJson(f): crate::api::ApiJson<AllocationForm>,
+) -> Result<axum::Json<CreatedOut>, WebError> {
+    require_manager(&me)?;
+    let (year, _) = checks::current(&st.db).await?;
+    let mut errors = FieldErrors::default();
+    let source = errors.take("source", FundSource::parse(&f.source));
+    let amount = errors.take("amount", Money::parse_yuan(&f.amount));
+    let allocated_on = errors.take("allocated_on", ducha_domain::registry::parse_date(&f.allocated_on));
+    let arrived_on = match f.arrived_on.trim() {
+        "" => Some(None),
+        t => errors.take("arrived_on", ducha_domain::registry::parse_date(t)).map(Some),
+    };
+    let (Some(source), Some(amount), Some(allocated_on), Some(arrived_on)) = (source, amount, allocated_on, arrived_on)
+    else {
+        return Err(WebError::Invalid(errors));
+    };
+    let a =
+        Allocation { year, source, region_code: f.region_code.trim().to_string(), amount, allocated_on, arrived_on };
+    Ok(axum::Json(CreatedOut { id: funds::allocate(&st.db, &me.actor, &a).await? }))
 }

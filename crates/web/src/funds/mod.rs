@@ -16,7 +16,7 @@ use crate::pages::PageCtx;
 use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, Routes, WebError};
 
-mod forms;
+pub(crate) mod forms;
 
 use forms::*;
 
@@ -38,6 +38,10 @@ pub fn routes(r: Routes) -> Routes {
         .get("/api/v1/funds/progress", api_progress)
         .get("/api/v1/projects", api_projects)
         .get("/api/v1/projects/{id}", api_project)
+        .post("/api/v1/projects", api_create_project)
+        .post("/api/v1/projects/{id}/advance", api_advance)
+        .post("/api/v1/projects/{id}/notices", api_notice)
+        .post("/api/v1/allocations", api_allocate)
 }
 
 /// The year, the as-of day, the month by which all should be paid, and the spending rows.
