@@ -49,12 +49,12 @@ pub async fn check(
 ) -> Result<ImportOutcome, ExchangeError> {
     let tables = sheet::read(filename, bytes, households::SHEET)?;
     match tables.first().map(help_sheets::detect) {
-        Some(kind @ (Kind::Plans | Kind::Logs)) => help(db, actor, tables, kind, today, false).await,
+        Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance)) => help(db, actor, tables, kind, today, false).await,
         _ => households_check(db, actor, tables, today).await,
     }
 }
 
-/// Plans or logs: checked, planned and (with `write`) written in one go.
+/// Plans, logs or attendance: checked, planned and (with `write`) written in one go.
 async fn help(
     db: &Db,
     actor: &Actor,
@@ -69,6 +69,10 @@ async fn help(
         let (plans, errors) = help_sheets::parse_plans(&table, year);
         let write = write && errors.is_empty();
         (plans.len(), errors, store::import_plans(db, actor, &plans, write).await?)
+    } else if kind == Kind::Attendance {
+        let (days, errors) = help_sheets::parse_attendance(&table, today);
+        let write = write && errors.is_empty();
+        (days.len(), errors, ducha_storage::platform::import_check_ins(db, actor, &days, write).await?)
     } else {
         let (logs, errors) = help_sheets::parse_logs(&table, today);
         let write = write && errors.is_empty();
@@ -141,7 +145,7 @@ pub async fn import(
     progress: impl Fn(u64, u64),
 ) -> Result<ImportOutcome, ExchangeError> {
     let tables = sheet::read(filename, bytes, households::SHEET)?;
-    if let Some(kind @ (Kind::Plans | Kind::Logs)) = tables.first().map(help_sheets::detect) {
+    if let Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance)) = tables.first().map(help_sheets::detect) {
         return help(db, actor, tables, kind, today, true).await;
     }
     let mut outcome = households_check(db, actor, tables, today).await?;

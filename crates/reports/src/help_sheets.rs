@@ -22,6 +22,8 @@ pub enum Kind {
     Households,
     Plans,
     Logs,
+    /// 驻点考勤: 派驻干部, 镇（街）, 日期, 地点.
+    Attendance,
 }
 
 fn header(table: &Table) -> Option<(usize, Vec<String>)> {
@@ -35,7 +37,9 @@ fn header(table: &Table) -> Option<(usize, Vec<String>)> {
 pub fn detect(table: &Table) -> Kind {
     let Some((_, h)) = header(table) else { return Kind::Households };
     let has = |name: &str| h.iter().any(|x| x == name);
-    if has("计划措施") && has("年度") {
+    if has("派驻干部") && has("日期") {
+        Kind::Attendance
+    } else if has("计划措施") && has("年度") {
         Kind::Plans
     } else if has("内容") && has("日期") && !has("姓名") {
         Kind::Logs
@@ -196,6 +200,53 @@ pub fn parse_logs(table: &Table, today: NaiveDate) -> (Vec<IncomingLog>, Vec<Cel
                 location: Some(get(&v, "地点")).filter(|c| !c.is_empty()),
                 content,
             });
+        }
+    }
+    (out, errors)
+}
+
+const ATTENDANCE_HEADERS: [&str; 4] = ["派驻干部", "镇（街）", "日期", "地点"];
+
+/// An attendance sheet: one row per cadre and day on post.
+pub fn parse_attendance(
+    table: &Table,
+    today: NaiveDate,
+) -> (Vec<ducha_domain::platform::IncomingCheckIn>, Vec<CellError>) {
+    let (rows, mut errors) = rows(table, &ATTENDANCE_HEADERS);
+    let err = |row: usize, name: &str, message: String| CellError {
+        sheet: table.sheet.clone(),
+        row,
+        column: col(table, name),
+        header: name.into(),
+        message,
+    };
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let name = get(&v, "派驻干部");
+        let town = get(&v, "镇（街）");
+        if name.is_empty() {
+            errors.push(err(row, "派驻干部", "派驻干部姓名不能为空".into()));
+        }
+        if town.is_empty() {
+            errors.push(err(row, "镇（街）", "请写明派驻的镇（街）".into()));
+        }
+        let on = match parse_date(&get(&v, "日期")) {
+            Ok(d) if d <= today => Some(d),
+            Ok(_) => {
+                errors.push(err(row, "日期", "日期不能晚于今天".into()));
+                None
+            }
+            Err(m) => {
+                errors.push(err(row, "日期", m));
+                None
+            }
+        };
+        if let Some(on) = on
+            && !name.is_empty()
+            && !town.is_empty()
+        {
+            let place = Some(get(&v, "地点")).filter(|p| !p.is_empty());
+            out.push(ducha_domain::platform::IncomingCheckIn { row, name, town, on, place });
         }
     }
     (out, errors)

@@ -205,6 +205,18 @@ pub fn town_without_posting(town_code: &str, town_name: &str, on_post: usize) ->
     }]
 }
 
+/// A day on post as an attendance sheet gives it (the town office's paper sheet, typed up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingCheckIn {
+    pub row: usize,
+    /// The posted cadre's name.
+    pub name: String,
+    /// The town, by name or code.
+    pub town: String,
+    pub on: NaiveDate,
+    pub place: Option<String>,
+}
+
 /// A town office as the checks see it: the checklist items judged not met this year, and how many
 /// of its staff left during the year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -300,3 +300,52 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
     let (_, page) = app.login("pengjiang").await.get_text("/platform/offices").await;
     assert!(page.contains("有制度"));
 }
+
+both_backends!(an_attendance_sheet_is_imported_all_or_nothing);
+
+/// The town office's attendance sheet, typed up as a file: checked whole (an unknown cadre, a day
+/// outside the posting refused by row), then written once; importing it again adds nothing.
+async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
+    use ducha_reports::exchange;
+    let app = TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let town = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let posting = platform::postings(db, &haiyan).await.unwrap().remove(0);
+    let (_, taken) = platform::posting(db, &haiyan, posting.id).await.unwrap().unwrap();
+    let free: Vec<NaiveDate> = (1..=300)
+        .map(|x| d(2017, 2, 1) + chrono::Duration::days(x))
+        .filter(|x| ducha_domain::platform::is_workday(*x) && !taken.iter().any(|c| c.on_date == *x))
+        .take(2)
+        .collect();
+    assert_eq!(free.len(), 2);
+    let name = &posting.posting.name;
+    let bad = format!(
+        "派驻干部,镇（街）,日期,地点\n{name},海宴镇,{},镇扶贫办\n无此人,海宴镇,{},镇扶贫办\n{name},海宴镇,2016-12-01,镇扶贫办\n",
+        free[0], free[1]
+    );
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let before = count(db, "attendance").await;
+    let outcome = exchange::import(db, &town, "考勤.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
+    assert_eq!(at, [(3, "派驻干部".to_string()), (4, "日期".to_string())], "{:?}", outcome.errors);
+    assert!(outcome.errors[1].message.contains("早于派驻开始日期"));
+    assert_eq!(count(db, "attendance").await, before, "nothing written");
+
+    let good = format!(
+        "派驻干部,镇（街）,日期,地点\n{name},海宴镇,{},镇扶贫办\n{name},海宴,{},村委会\n{name},海宴镇,{},镇扶贫办\n",
+        free[0], free[1], free[1]
+    );
+    let outcome = exchange::import(db, &town, "考勤.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    assert_eq!(outcome.help.unwrap().new, 2, "a day given twice counts once");
+    assert_eq!(count(db, "attendance").await, before + 2);
+    let again = exchange::import(db, &town, "考勤.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
+    assert_eq!(count(db, "attendance").await, before + 2);
+    // Another town's office cannot record this town's cadre.
+    let naji = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
+    let outcome = exchange::check(db, &naji, "考勤.csv", good.as_bytes(), today).await.unwrap();
+    assert!(outcome.errors.iter().all(|e| e.header == "镇（街）"), "{:?}", outcome.errors);
+}

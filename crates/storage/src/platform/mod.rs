@@ -320,6 +320,113 @@ pub async fn check_in(
     Ok(id)
 }
 
+/// Import an attendance sheet: every row is checked first (the cadre found by name among the
+/// postings of the named town in scope, the day within the posting, not ahead); a day already
+/// recorded is unchanged, a day given twice counts once; with `write` and no problem, all are
+/// recorded in one transaction, each audited, and the towns re-checked.
+pub async fn import_check_ins(
+    db: &Db,
+    actor: &Actor,
+    days: &[ducha_domain::platform::IncomingCheckIn],
+    write: bool,
+) -> Result<(crate::help::store::HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+    use crate::registry::import::ImportProblem;
+    if !records_attendance(actor.role) {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能登记驻点考勤", actor.role)));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (year, as_of) = crate::checks::current_in(db, tx.conn()).await?;
+    let postings = posting_facts(db, tx.conn(), &actor.scope, None, year, as_of).await?;
+    let tree = crate::regions::tree_in(tx.conn()).await?;
+    let today = chrono::Local::now().date_naive();
+    let mut summary = crate::help::store::HelpImportSummary::default();
+    let mut problems = Vec::new();
+    let mut todo: Vec<(i64, &ducha_domain::platform::IncomingCheckIn, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for d in days {
+        let town_code = if d.town.len() == 9 && d.town.bytes().all(|b| b.is_ascii_digit()) {
+            Some(d.town.clone())
+        } else {
+            tree.at_level(RegionLevel::Town)
+                .filter(|t| actor.scope.contains(t.code.as_str()))
+                .find(|t| {
+                    t.name == d.town
+                        || t.name.trim_end_matches(['镇', '街', '道']) == d.town.trim_end_matches(['镇', '街', '道'])
+                })
+                .map(|t| t.code.as_str().to_string())
+        };
+        let Some(town_code) = town_code.filter(|c| actor.scope.contains(c)) else {
+            problems.push(ImportProblem {
+                row: d.row,
+                field: "镇（街）",
+                message: format!("“{}”不是您辖区内的镇（街）", d.town),
+            });
+            continue;
+        };
+        let found: Vec<_> =
+            postings.iter().filter(|(f, _)| f.posting.town_code == town_code && f.posting.name == d.name).collect();
+        let Some((f, _)) = found.first() else {
+            problems.push(ImportProblem {
+                row: d.row,
+                field: "派驻干部",
+                message: format!("{}没有名为“{}”的派驻干部", d.town, d.name),
+            });
+            continue;
+        };
+        if let Some(why) = check_in_refusal(&f.posting, d.on, today) {
+            problems.push(ImportProblem { row: d.row, field: "日期", message: why });
+            continue;
+        }
+        if !seen.insert((f.id, d.on)) {
+            continue;
+        }
+        let already = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT id FROM attendance WHERE posting_id = $1 AND on_date = $2",
+                vec![f.id.into(), d.on.into()],
+            ))
+            .await?;
+        if already.is_some() {
+            summary.unchanged += 1;
+        } else {
+            summary.new += 1;
+            todo.push((f.id, d, town_code));
+        }
+    }
+    if !write || !problems.is_empty() {
+        return Ok((summary, problems));
+    }
+    let mut towns = std::collections::BTreeSet::new();
+    for (posting_id, d, town) in todo {
+        let row = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "INSERT INTO attendance (posting_id, on_date, workday, place, recorded_by, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                vec![
+                    posting_id.into(),
+                    d.on.into(),
+                    ducha_domain::platform::is_workday(d.on).into(),
+                    d.place.clone().into(),
+                    actor.username.clone().into(),
+                    Utc::now().into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| StorageError::Rejected("签到未能写入".into()))?;
+        let id: i64 = row.try_get("", "id")?;
+        let after = serde_json::json!({ "posting": posting_id, "name": d.name, "on_date": d.on, "place": d.place, "import_row": d.row });
+        tx.record::<(), _>("attendance", id, Some(&town), "create", None, Some(&after)).await?;
+        towns.insert(town);
+    }
+    for town in towns {
+        crate::checks::recheck_platform(&tx, &town).await?;
+    }
+    tx.commit().await?;
+    Ok((summary, problems))
+}
+
 /// Attendance of a region's postings: how many, how many full-time, how many without a single
 /// check-in, and days present against working days.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -30,7 +30,7 @@ pub fn routes(r: Routes) -> Routes {
 /// What a job's page shows, kept with the job.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
-    /// "households", "plans" or "logs".
+    /// "households", "plans", "logs" or "attendance".
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
@@ -53,6 +53,7 @@ fn kind_code(k: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Households => "households",
         ducha_reports::help_sheets::Kind::Plans => "plans",
         ducha_reports::help_sheets::Kind::Logs => "logs",
+        ducha_reports::help_sheets::Kind::Attendance => "attendance",
     }
 }
 
