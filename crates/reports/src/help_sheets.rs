@@ -159,6 +159,14 @@ pub fn parse_plans(table: &Table, this_year: i32) -> (Vec<IncomingPlan>, Vec<Cel
     (out, errors)
 }
 
+/// A date that has already come (a log or a day on post is written after the fact).
+fn past_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    match parse_date(text)? {
+        d if d <= today => Ok(d),
+        _ => Err("日期不能晚于今天".into()),
+    }
+}
+
 pub fn parse_logs(table: &Table, today: NaiveDate) -> (Vec<IncomingLog>, Vec<CellError>) {
     let (rows, mut errors) = rows(table, &LOG_HEADERS);
     let err = |row: usize, name: &str, message: String| CellError {
@@ -175,17 +183,7 @@ pub fn parse_logs(table: &Table, today: NaiveDate) -> (Vec<IncomingLog>, Vec<Cel
             errors.push(err(row, "户编号", "户编号不能为空".into()));
             continue;
         }
-        let date = match parse_date(&get(&v, "日期")) {
-            Ok(d) if d <= today => Some(d),
-            Ok(_) => {
-                errors.push(err(row, "日期", "日期不能晚于今天".into()));
-                None
-            }
-            Err(m) => {
-                errors.push(err(row, "日期", m));
-                None
-            }
-        };
+        let date = past_date(&get(&v, "日期"), today).map_err(|m| errors.push(err(row, "日期", m))).ok();
         let content = get(&v, "内容");
         if content.is_empty() {
             errors.push(err(row, "内容", "请写明帮扶内容".into()));
@@ -230,17 +228,7 @@ pub fn parse_attendance(
         if town.is_empty() {
             errors.push(err(row, "镇（街）", "请写明派驻的镇（街）".into()));
         }
-        let on = match parse_date(&get(&v, "日期")) {
-            Ok(d) if d <= today => Some(d),
-            Ok(_) => {
-                errors.push(err(row, "日期", "日期不能晚于今天".into()));
-                None
-            }
-            Err(m) => {
-                errors.push(err(row, "日期", m));
-                None
-            }
-        };
+        let on = past_date(&get(&v, "日期"), today).map_err(|m| errors.push(err(row, "日期", m))).ok();
         if let Some(on) = on
             && !name.is_empty()
             && !town.is_empty()

@@ -222,6 +222,18 @@ pub(crate) struct NoticeForm {
     noticed_on: String,
 }
 
+impl NoticeForm {
+    fn parse(&self) -> Result<(Stage, chrono::NaiveDate), WebError> {
+        let mut errors = FieldErrors::default();
+        let stage = errors.take("stage", Stage::parse(&self.stage));
+        let on = errors.take("noticed_on", ducha_domain::registry::parse_date(&self.noticed_on));
+        match (stage, on) {
+            (Some(s), Some(d)) => Ok((s, d)),
+            _ => Err(WebError::Invalid(errors)),
+        }
+    }
+}
+
 fn notice_form(id: i64, f: &NoticeForm) -> FormPage {
     let stages =
         [Stage::Approval, Stage::Acceptance].iter().map(|s| (s.label().to_string(), format!("{s}阶段公示"))).collect();
@@ -254,14 +266,11 @@ pub(super) async fn save_notice(
     CsrfForm(f): CsrfForm<NoticeForm>,
 ) -> Result<Response, WebError> {
     let id = in_scope(&st, &me, &id).await?;
-    let mut errors = FieldErrors::default();
-    let stage = errors.take("stage", Stage::parse(&f.stage));
-    let on = errors.take("noticed_on", ducha_domain::registry::parse_date(&f.noticed_on));
-    let result = match (stage, on) {
-        (Some(s), Some(d)) => {
+    let result = match f.parse() {
+        Ok((s, d)) => {
             funds::record_notice(&st.db, &me.actor, id, s, d).await.map(|_| saved(id)).map_err(WebError::from)
         }
-        _ => Err(WebError::Invalid(errors)),
+        Err(e) => Err(e),
     };
     notice_form(id, &f).after_save(&st, &me, result).await
 }
@@ -359,6 +368,31 @@ pub(crate) struct AllocationForm {
     arrived_on: String,
 }
 
+impl AllocationForm {
+    /// Every field's problem at once (the page and the API).
+    fn allocation(&self, year: i32) -> Result<Allocation, WebError> {
+        let mut errors = FieldErrors::default();
+        let source = errors.take("source", FundSource::parse(&self.source));
+        let amount = errors.take("amount", Money::parse_yuan(&self.amount));
+        let allocated_on = errors.take("allocated_on", ducha_domain::registry::parse_date(&self.allocated_on));
+        let arrived_on = match self.arrived_on.trim() {
+            "" => Some(None),
+            t => errors.take("arrived_on", ducha_domain::registry::parse_date(t)).map(Some),
+        };
+        match (source, amount, allocated_on, arrived_on) {
+            (Some(source), Some(amount), Some(allocated_on), Some(arrived_on)) => Ok(Allocation {
+                year,
+                source,
+                region_code: self.region_code.trim().to_string(),
+                amount,
+                allocated_on,
+                arrived_on,
+            }),
+            _ => Err(WebError::Invalid(errors)),
+        }
+    }
+}
+
 fn allocation_form(f: &AllocationForm, regions: Vec<(String, String)>) -> FormPage {
     FormPage {
         title: "下达扶贫资金".into(),
@@ -390,21 +424,9 @@ pub(super) async fn save_allocation(
 ) -> Result<Response, WebError> {
     require_manager(&me)?;
     let (year, _) = checks::current(&st.db).await?;
-    let mut errors = FieldErrors::default();
-    let source = errors.take("source", FundSource::parse(&f.source));
-    let amount = errors.take("amount", Money::parse_yuan(&f.amount));
-    let allocated_on = errors.take("allocated_on", ducha_domain::registry::parse_date(&f.allocated_on));
-    let arrived_on = match f.arrived_on.trim() {
-        "" => Some(None),
-        t => errors.take("arrived_on", ducha_domain::registry::parse_date(t)).map(Some),
-    };
-    let result = match (source, amount, allocated_on, arrived_on) {
-        (Some(source), Some(amount), Some(allocated_on), Some(arrived_on)) => {
-            let region_code = f.region_code.trim().to_string();
-            let a = Allocation { year, source, region_code, amount, allocated_on, arrived_on };
-            funds::allocate(&st.db, &me.actor, &a).await.map(|_| "/funds".to_string()).map_err(WebError::from)
-        }
-        _ => Err(WebError::Invalid(errors)),
+    let result = match f.allocation(year) {
+        Ok(a) => funds::allocate(&st.db, &me.actor, &a).await.map(|_| "/funds".to_string()).map_err(WebError::from),
+        Err(e) => Err(e),
     };
     let tree = regions::tree(&st.db).await?;
     let options = region_options(&tree, &me.actor.scope, &[RegionLevel::District, RegionLevel::Town]);
@@ -488,10 +510,7 @@ pub(crate) async fn api_notice(
     crate::api::ApiJson(f): crate::api::ApiJson<NoticeForm>,
 ) -> Result<axum::http::StatusCode, WebError> {
     let id = in_scope(&st, &me, &id).await?;
-    let mut errors = FieldErrors::default();
-    let stage = errors.take("stage", Stage::parse(&f.stage));
-    let on = errors.take("noticed_on", ducha_domain::registry::parse_date(&f.noticed_on));
-    let (Some(stage), Some(on)) = (stage, on) else { return Err(WebError::Invalid(errors)) };
+    let (stage, on) = f.parse()?;
     funds::record_notice(&st.db, &me.actor, id, stage, on).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -506,19 +525,6 @@ pub(crate) async fn api_allocate(
 ) -> Result<axum::Json<CreatedOut>, WebError> {
     require_manager(&me)?;
     let (year, _) = checks::current(&st.db).await?;
-    let mut errors = FieldErrors::default();
-    let source = errors.take("source", FundSource::parse(&f.source));
-    let amount = errors.take("amount", Money::parse_yuan(&f.amount));
-    let allocated_on = errors.take("allocated_on", ducha_domain::registry::parse_date(&f.allocated_on));
-    let arrived_on = match f.arrived_on.trim() {
-        "" => Some(None),
-        t => errors.take("arrived_on", ducha_domain::registry::parse_date(t)).map(Some),
-    };
-    let (Some(source), Some(amount), Some(allocated_on), Some(arrived_on)) = (source, amount, allocated_on, arrived_on)
-    else {
-        return Err(WebError::Invalid(errors));
-    };
-    let a =
-        Allocation { year, source, region_code: f.region_code.trim().to_string(), amount, allocated_on, arrived_on };
+    let a = f.allocation(year)?;
     Ok(axum::Json(CreatedOut { id: funds::allocate(&st.db, &me.actor, &a).await? }))
 }
