@@ -114,6 +114,14 @@ pub enum ImportCommand {
         #[arg(long = "as")]
         as_user: Option<String>,
     },
+    /// 导入扶贫项目（表头：项目名称、项目类型、造血型、所在镇（街）、责任单位、绩效目标、各级资金、受益户、公共受益）
+    Projects {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
     /// 导入驻点考勤（表头：派驻干部、镇（街）、日期、地点）；全部无误才写入，已登记的日期不重复
     Attendance {
         file: PathBuf,

@@ -112,6 +112,7 @@ async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
         ImportCommand::Plans { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Plans),
         ImportCommand::Logs { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Logs),
         ImportCommand::Attendance { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Attendance),
+        ImportCommand::Projects { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Projects),
     };
     let actor = acting_as(db, as_user.as_deref()).await?;
     let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
@@ -189,6 +190,7 @@ fn kind_name(kind: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Plans => "帮扶计划",
         ducha_reports::help_sheets::Kind::Logs => "帮扶日志",
         ducha_reports::help_sheets::Kind::Attendance => "驻点考勤",
+        ducha_reports::help_sheets::Kind::Projects => "扶贫项目",
     }
 }
 

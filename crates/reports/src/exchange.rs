@@ -49,7 +49,9 @@ pub async fn check(
 ) -> Result<ImportOutcome, ExchangeError> {
     let tables = sheet::read(filename, bytes, households::SHEET)?;
     match tables.first().map(help_sheets::detect) {
-        Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance)) => help(db, actor, tables, kind, today, false).await,
+        Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance | Kind::Projects)) => {
+            help(db, actor, tables, kind, today, false).await
+        }
         _ => households_check(db, actor, tables, today).await,
     }
 }
@@ -69,6 +71,11 @@ async fn help(
         let (plans, errors) = help_sheets::parse_plans(&table, year);
         let write = write && errors.is_empty();
         (plans.len(), errors, store::import_plans(db, actor, &plans, write).await?)
+    } else if kind == Kind::Projects {
+        let tree = regions::tree(db).await?;
+        let (projects, errors) = help_sheets::parse_projects(&table, &tree);
+        let write = write && errors.is_empty();
+        (projects.len(), errors, ducha_storage::funds::import_projects(db, actor, year, &projects, write).await?)
     } else if kind == Kind::Attendance {
         let (days, errors) = help_sheets::parse_attendance(&table, today);
         let write = write && errors.is_empty();
@@ -145,7 +152,9 @@ pub async fn import(
     progress: impl Fn(u64, u64),
 ) -> Result<ImportOutcome, ExchangeError> {
     let tables = sheet::read(filename, bytes, households::SHEET)?;
-    if let Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance)) = tables.first().map(help_sheets::detect) {
+    if let Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance | Kind::Projects)) =
+        tables.first().map(help_sheets::detect)
+    {
         return help(db, actor, tables, kind, today, true).await;
     }
     let mut outcome = households_check(db, actor, tables, today).await?;

@@ -24,6 +24,8 @@ pub enum Kind {
     Logs,
     /// 驻点考勤: 派驻干部, 镇（街）, 日期, 地点.
     Attendance,
+    /// 项目库: 项目名称, 项目类型, … (PROJECT_HEADERS).
+    Projects,
 }
 
 fn header(table: &Table) -> Option<(usize, Vec<String>)> {
@@ -39,6 +41,8 @@ pub fn detect(table: &Table) -> Kind {
     let has = |name: &str| h.iter().any(|x| x == name);
     if has("派驻干部") && has("日期") {
         Kind::Attendance
+    } else if has("项目名称") && has("绩效目标") {
+        Kind::Projects
     } else if has("计划措施") && has("年度") {
         Kind::Plans
     } else if has("内容") && has("日期") && !has("姓名") {
@@ -235,6 +239,100 @@ pub fn parse_attendance(
         {
             let place = Some(get(&v, "地点")).filter(|p| !p.is_empty());
             out.push(ducha_domain::platform::IncomingCheckIn { row, name, town, on, place });
+        }
+    }
+    (out, errors)
+}
+
+pub const PROJECT_HEADERS: [&str; 14] = [
+    "项目名称",
+    "项目类型",
+    "造血型",
+    "所在镇（街）",
+    "责任单位",
+    "绩效目标",
+    "中央资金",
+    "省级资金",
+    "市级资金",
+    "市(区)级资金",
+    "镇(街)级资金",
+    "社会帮扶资金",
+    "受益户",
+    "公共受益",
+];
+
+/// A project library sheet: one project a row, its place by town name (or code) resolved in
+/// `tree`, its households as numbers separated by commas or spaces.
+pub fn parse_projects(
+    table: &Table,
+    tree: &ducha_domain::RegionTree,
+) -> (Vec<ducha_domain::funds::IncomingProject>, Vec<CellError>) {
+    use ducha_domain::funds::ProjectForm;
+    let (rows, mut errors) = rows(table, &PROJECT_HEADERS);
+    let err = |row: usize, name: &str, message: String| CellError {
+        sheet: table.sheet.clone(),
+        row,
+        column: col(table, name),
+        header: name.into(),
+        message,
+    };
+    // The form's field names, for putting its errors at their columns.
+    let column_of = |field: &str| match field {
+        "name" => "项目名称",
+        "kind" => "项目类型",
+        "income_generating" => "造血型",
+        "place_code" => "所在镇（街）",
+        "unit" => "责任单位",
+        "performance_target" => "绩效目标",
+        "budget_central" => "中央资金",
+        "budget_provincial" => "省级资金",
+        "budget_city" => "市级资金",
+        "budget_district" => "市(区)级资金",
+        "budget_town" => "镇(街)级资金",
+        "budget_social" => "社会帮扶资金",
+        _ => "公共受益",
+    };
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let town = get(&v, "所在镇（街）");
+        let place_code = if town.len() == 9 && town.bytes().all(|b| b.is_ascii_digit()) {
+            town.clone()
+        } else {
+            tree.at_level(ducha_domain::RegionLevel::Town)
+                .find(|t| t.name == town)
+                .map(|t| t.code.as_str().to_string())
+                .unwrap_or_default()
+        };
+        if place_code.is_empty() {
+            errors.push(err(row, "所在镇（街）", format!("没有名为“{town}”的镇（街）")));
+            continue;
+        }
+        let form = ProjectForm {
+            name: get(&v, "项目名称"),
+            kind: get(&v, "项目类型"),
+            income_generating: get(&v, "造血型"),
+            place_code,
+            unit: get(&v, "责任单位"),
+            performance_target: get(&v, "绩效目标"),
+            budget_central: get(&v, "中央资金"),
+            budget_provincial: get(&v, "省级资金"),
+            budget_city: get(&v, "市级资金"),
+            budget_district: get(&v, "市(区)级资金"),
+            budget_town: get(&v, "镇(街)级资金"),
+            budget_social: get(&v, "社会帮扶资金"),
+            public_benefit: get(&v, "公共受益"),
+        };
+        match form.validate() {
+            Ok(project) => {
+                let households = get(&v, "受益户")
+                    .split([',', '，', ' ', '、', ';', '；'])
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                out.push(ducha_domain::funds::IncomingProject { row, project, households });
+            }
+            Err(e) => errors.extend(e.0.into_iter().map(|f| err(row, column_of(&f.field), f.message))),
         }
     }
     (out, errors)

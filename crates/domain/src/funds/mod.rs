@@ -229,6 +229,15 @@ pub struct Allocation {
     pub arrived_on: Option<NaiveDate>,
 }
 
+/// A project as an import row gives it: the project (its place resolved), and the numbers of the
+/// households it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingProject {
+    pub row: usize,
+    pub project: Project,
+    pub households: Vec<String>,
+}
+
 /// What the stage and payment rules need to know of a stored project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectState {

@@ -366,3 +366,52 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
         assert_eq!(n, 0, "{rule}: the demo's other projects are sound");
     }
 }
+
+both_backends!(a_project_sheet_is_imported_all_or_nothing);
+
+/// A project library sheet: refused whole with each problem at its row and column (no target,
+/// another town's household, an unknown town), then entered at 筛选; importing again adds nothing.
+async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
+    use ducha_reports::exchange;
+    let app = crate::support::TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let town = user(db, "haiyan").await;
+    let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let mine =
+        ducha_storage::registry::list_households(db, &haiyan, &Default::default(), None, None, 2).await.unwrap().rows;
+    let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
+    let theirs =
+        ducha_storage::registry::list_households(db, &naji, &Default::default(), None, None, 1).await.unwrap().rows;
+    let head = "项目名称,项目类型,造血型,所在镇（街）,责任单位,绩效目标,中央资金,省级资金,市级资金,市(区)级资金,镇(街)级资金,社会帮扶资金,受益户,公共受益\n";
+    let bad = format!(
+        "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,,,80000,,,,,{},\n海宴镇扶贫车间,扶贫车间,是,海宴镇,海宴镇人民政府,带动贫困户就业增收,,,50000,,,,{},\n通村道路,基础设施,否,无此镇,海宴镇人民政府,道路硬化 3 公里,,,,100000,,,,惠及全村\n",
+        mine[0].number, theirs[0].number
+    );
+    let today = d(2026, 11, 27);
+    let before = funds::projects(db, &Scope::All).await.unwrap().len();
+    let outcome = exchange::import(db, &town, "项目库.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
+    assert_eq!(
+        at,
+        [(2, "绩效目标".to_string()), (3, "受益户".to_string()), (4, "所在镇（街）".to_string())],
+        "{:?}",
+        outcome.errors
+    );
+    assert_eq!(funds::projects(db, &Scope::All).await.unwrap().len(), before, "nothing written");
+
+    let good = format!(
+        "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,带动 2 户贫困户每户年增收 3000 元,,80000,,,,,\"{}，{}\",\n",
+        mine[0].number, mine[1].number
+    );
+    let outcome = exchange::import(db, &town, "项目库.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    assert_eq!(outcome.help.unwrap().new, 1);
+    let p = funds::projects(db, &haiyan).await.unwrap().into_iter().find(|p| p.name == "海宴镇光伏电站").unwrap();
+    assert_eq!(
+        (p.stage, p.households, p.budget, p.income_generating),
+        (Stage::Screening, 2, Money::from_yuan(80_000), true)
+    );
+    let again = exchange::import(db, &town, "项目库.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 1));
+}

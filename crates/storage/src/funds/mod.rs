@@ -260,6 +260,22 @@ pub async fn add_project(
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记项目", actor.role)));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
+    let id = insert_project(&mut tx, year, p, households, on).await?;
+    recheck(&tx, &p.place_code).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The project, its budgets and households, and its audit record, inside a transaction: each
+/// household must lie in the acting user's scope. Shared by the form and the import.
+async fn insert_project(
+    tx: &mut AuditTxn<'_>,
+    year: i32,
+    p: &Project,
+    households: &[(i64, Money)],
+    on: NaiveDate,
+) -> Result<i64, StorageError> {
+    let db = tx.db();
     for (hid, _) in households {
         let village: Option<String> = tx
             .conn()
@@ -267,7 +283,7 @@ pub async fn add_project(
             .await?
             .map(|r| r.try_get("", "village_code"))
             .transpose()?;
-        if !village.is_some_and(|v| actor.scope.contains(&v)) {
+        if !village.is_some_and(|v| tx.actor().scope.contains(&v)) {
             return Err(field_error("households", format!("受益户 {hid} 不存在或不在您的辖区内")));
         }
     }
@@ -313,9 +329,76 @@ pub async fn add_project(
     }
     let after = serde_json::json!({ "project": p, "households": households.len() });
     tx.record::<(), _>("project", id, Some(&p.place_code), "create", None, Some(&after)).await?;
-    recheck(&tx, &p.place_code).await?;
-    tx.commit().await?;
     Ok(id)
+}
+
+/// Import a project library sheet: every row checked first (the place and every household in
+/// scope); a project already in the library (same name, place and year) is unchanged; with
+/// `write` and no problem, all are entered at 筛选 in one transaction.
+pub async fn import_projects(
+    db: &Db,
+    actor: &Actor,
+    year: i32,
+    incoming: &[ducha_domain::funds::IncomingProject],
+    write: bool,
+) -> Result<(crate::help::store::HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+    use crate::registry::import::ImportProblem;
+    if !actor.role.edits_registry() {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能登记项目", actor.role)));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut summary = crate::help::store::HelpImportSummary::default();
+    let mut problems = Vec::new();
+    let mut todo = Vec::new();
+    for g in incoming {
+        let p = &g.project;
+        if !actor.scope.contains(&p.place_code) {
+            problems.push(ImportProblem {
+                row: g.row,
+                field: "所在镇（街）",
+                message: "项目所在地不在您的辖区内".into(),
+            });
+            continue;
+        }
+        let mut households = Vec::new();
+        for number in &g.households {
+            match crate::registry::household_by_number(db, &actor.scope, number).await? {
+                Some(h) => households.push((h.household.id, Money::ZERO)),
+                None => problems.push(ImportProblem {
+                    row: g.row,
+                    field: "受益户",
+                    message: format!("户编号 {number} 不存在或不在您的辖区内"),
+                }),
+            }
+        }
+        let exists = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT id FROM projects WHERE name = $1 AND place_code = $2 AND year = $3",
+                vec![p.name.clone().into(), p.place_code.clone().into(), year.into()],
+            ))
+            .await?;
+        if exists.is_some() {
+            summary.unchanged += 1;
+        } else {
+            summary.new += 1;
+            todo.push((p, households));
+        }
+    }
+    if !write || !problems.is_empty() {
+        return Ok((summary, problems));
+    }
+    let today = chrono::Local::now().date_naive();
+    let mut districts = std::collections::BTreeSet::new();
+    for (p, households) in todo {
+        insert_project(&mut tx, year, p, &households, today).await?;
+        districts.insert(p.place_code.get(..6).unwrap_or_default().to_string());
+    }
+    for d in districts {
+        recheck(&tx, &d).await?;
+    }
+    tx.commit().await?;
+    Ok((summary, problems))
 }
 
 /// Attach a document (plan, approval, acceptance …) to a project.

@@ -54,6 +54,7 @@ fn kind_code(k: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Plans => "plans",
         ducha_reports::help_sheets::Kind::Logs => "logs",
         ducha_reports::help_sheets::Kind::Attendance => "attendance",
+        ducha_reports::help_sheets::Kind::Projects => "projects",
     }
 }
 
