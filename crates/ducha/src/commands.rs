@@ -325,12 +325,14 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
     let checked = std::time::Instant::now();
     let (run, _) = ducha_storage::checks::run(db, &cli_actor(), &Scope::All, |_| {}).await?;
     println!(
-        "演示城市已生成（种子 {}，{} 年）：贫困户 {} 户，成员 {} 人，帮扶责任人 {} 人，故意设置的数据问题 {} 处，用时 {:.1} 秒",
+        "演示城市已生成（种子 {}，{} 年）：贫困户 {} 户，成员 {} 人，帮扶责任人 {} 人，派驻干部 {} 人，扶贫项目 {} 个，故意设置的数据问题 {} 处，用时 {:.1} 秒",
         config.seed,
         config.year,
         summary.households,
         summary.members,
         summary.cadres,
+        summary.postings,
+        summary.projects,
         summary.defects,
         started.elapsed().as_secs_f64()
     );
