@@ -362,8 +362,22 @@ pub async fn import_projects(
         }
         let mut households = Vec::new();
         for number in &g.households {
-            match crate::registry::household_by_number(db, &actor.scope, number).await? {
-                Some(h) => households.push((h.household.id, Money::ZERO)),
+            // Read inside the importing transaction, on its own connection.
+            let found = tx
+                .conn()
+                .query_one_raw(
+                    db.stmt("SELECT id, village_code FROM households WHERE number = $1", vec![number.clone().into()]),
+                )
+                .await?;
+            let in_scope = match found {
+                Some(r) => {
+                    let village: String = r.try_get("", "village_code")?;
+                    actor.scope.contains(&village).then(|| r.try_get::<i64>("", "id")).transpose()?
+                }
+                None => None,
+            };
+            match in_scope {
+                Some(id) => households.push((id, Money::ZERO)),
                 None => problems.push(ImportProblem {
                     row: g.row,
                     field: "受益户",
