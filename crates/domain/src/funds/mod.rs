@@ -172,8 +172,8 @@ impl ProjectForm {
             e.add("place_code", "请选择项目所在的镇（街）");
         }
         let unit = self.unit.trim().to_string();
-        if unit.is_empty() {
-            e.add("unit", "请填写责任单位");
+        if unit.is_empty() || unit.chars().count() > 80 {
+            e.add("unit", "请填写责任单位（80 字以内）");
         }
         let performance_target = self.performance_target.trim().to_string();
         if performance_target.chars().count() < 4 {

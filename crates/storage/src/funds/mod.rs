@@ -283,8 +283,13 @@ async fn insert_project(
             .await?
             .map(|r| r.try_get("", "village_code"))
             .transpose()?;
-        if !village.is_some_and(|v| tx.actor().scope.contains(&v)) {
-            return Err(field_error("households", format!("受益户 {hid} 不存在或不在您的辖区内")));
+        // A beneficiary lives in the project's town (or village), and in the user's scope.
+        let town = p.place_code.get(..9).unwrap_or(&p.place_code);
+        if !village.is_some_and(|v| tx.actor().scope.contains(&v) && v.starts_with(town)) {
+            return Err(field_error(
+                "households",
+                format!("受益户 {hid} 不存在、不在您的辖区内或不在项目所在镇（街）"),
+            ));
         }
     }
     let row = tx
@@ -350,8 +355,13 @@ pub async fn import_projects(
     let mut summary = crate::help::store::HelpImportSummary::default();
     let mut problems = Vec::new();
     let mut todo = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for g in incoming {
         let p = &g.project;
+        // A row the sheet repeats counts once.
+        if !seen.insert((p.name.clone(), p.place_code.clone())) {
+            continue;
+        }
         if !actor.scope.contains(&p.place_code) {
             problems.push(ImportProblem {
                 row: g.row,
@@ -444,6 +454,9 @@ pub async fn record_notice(db: &Db, actor: &Actor, id: i64, stage: Stage, on: Na
     if !stage.notice_to_leave() {
         return Err(field_error("stage", format!("“{stage}”阶段不需要公示")));
     }
+    if stage != row.stage {
+        return Err(field_error("stage", format!("项目当前处于“{}”阶段，只能登记本阶段的公示", row.stage)));
+    }
     if on > chrono::Local::now().date_naive() {
         return Err(field_error("noticed_on", format!("公示日期 {on} 还没有到")));
     }
@@ -502,8 +515,8 @@ pub async fn pay(
     if !actor.role.manages_platform() {
         return Err(StorageError::Forbidden("资金拨付由市(区)扶贫办或市扶贫办登记".into()));
     }
-    if payee.trim().is_empty() {
-        return Err(field_error("payee", "请填写收款单位或个人".into()));
+    if payee.trim().is_empty() || payee.trim().chars().count() > 80 {
+        return Err(field_error("payee", "请填写收款单位或个人（80 字以内）".into()));
     }
     let st = state(db, tx.conn(), &row).await?;
     if let Some((field, why)) =

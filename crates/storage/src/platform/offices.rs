@@ -54,6 +54,9 @@ pub async fn set_item(
     if name.is_empty() || name.chars().count() > 20 {
         return Err(field_error("name", "请填写检查项名称（20 字以内）".into()));
     }
+    if description.trim().chars().count() > 200 {
+        return Err(field_error("description", "内容请在 200 字以内".into()));
+    }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id = match id {
         Some(id) => {
@@ -147,8 +150,14 @@ pub async fn add_staff(db: &Db, actor: &Actor, s: &Staff) -> Result<i64, Storage
     if !actor.role.edits_registry() {
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记扶贫办人员", actor.role)));
     }
-    if s.name.trim().is_empty() {
-        return Err(field_error("name", "请填写姓名".into()));
+    if s.name.trim().is_empty() || s.name.trim().chars().count() > 30 {
+        return Err(field_error("name", "请填写姓名（30 字以内）".into()));
+    }
+    if s.position.trim().chars().count() > 40 {
+        return Err(field_error("position", "职务请在 40 字以内".into()));
+    }
+    if s.started_on > chrono::Local::now().date_naive() {
+        return Err(field_error("started_on", format!("到岗日期 {} 还没有到", s.started_on)));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id: i64 = tx
@@ -182,6 +191,9 @@ pub async fn staff_left(db: &Db, actor: &Actor, id: i64, on: NaiveDate) -> Resul
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记人员离岗", actor.role)));
     }
     let started: NaiveDate = row.try_get("", "started_on")?;
+    if on > chrono::Local::now().date_naive() {
+        return Err(field_error("ended_on", format!("离岗日期 {on} 还没有到")));
+    }
     if on < started {
         return Err(field_error("ended_on", format!("离岗日期 {on} 早于到岗日期 {started}")));
     }
