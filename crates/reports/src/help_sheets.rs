@@ -52,6 +52,11 @@ pub fn detect(table: &Table) -> Kind {
     }
 }
 
+/// An error at a row and a named column of a sheet.
+fn cell_error(table: &Table, row: usize, name: &str, message: String) -> CellError {
+    CellError { sheet: table.sheet.clone(), row, column: col(table, name), header: name.into(), message }
+}
+
 /// One data row: its number, and (header, value) pairs.
 type Row = (usize, Vec<(String, String)>);
 
@@ -107,13 +112,7 @@ fn get(values: &[(String, String)], name: &str) -> String {
 
 pub fn parse_plans(table: &Table, this_year: i32) -> (Vec<IncomingPlan>, Vec<CellError>) {
     let (rows, mut errors) = rows(table, &PLAN_HEADERS);
-    let err = |row: usize, name: &str, message: String| CellError {
-        sheet: table.sheet.clone(),
-        row,
-        column: col(table, name),
-        header: name.into(),
-        message,
-    };
+    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     let mut out = Vec::new();
     for (row, v) in rows {
         let number = get(&v, "户编号");
@@ -173,13 +172,7 @@ fn past_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
 
 pub fn parse_logs(table: &Table, today: NaiveDate) -> (Vec<IncomingLog>, Vec<CellError>) {
     let (rows, mut errors) = rows(table, &LOG_HEADERS);
-    let err = |row: usize, name: &str, message: String| CellError {
-        sheet: table.sheet.clone(),
-        row,
-        column: col(table, name),
-        header: name.into(),
-        message,
-    };
+    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     let mut out = Vec::new();
     for (row, v) in rows {
         let number = get(&v, "户编号");
@@ -215,13 +208,7 @@ pub fn parse_attendance(
     today: NaiveDate,
 ) -> (Vec<ducha_domain::platform::IncomingCheckIn>, Vec<CellError>) {
     let (rows, mut errors) = rows(table, &ATTENDANCE_HEADERS);
-    let err = |row: usize, name: &str, message: String| CellError {
-        sheet: table.sheet.clone(),
-        row,
-        column: col(table, name),
-        header: name.into(),
-        message,
-    };
+    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     let mut out = Vec::new();
     for (row, v) in rows {
         let name = get(&v, "派驻干部");
@@ -269,13 +256,7 @@ pub fn parse_projects(
 ) -> (Vec<ducha_domain::funds::IncomingProject>, Vec<CellError>) {
     use ducha_domain::funds::ProjectForm;
     let (rows, mut errors) = rows(table, &PROJECT_HEADERS);
-    let err = |row: usize, name: &str, message: String| CellError {
-        sheet: table.sheet.clone(),
-        row,
-        column: col(table, name),
-        header: name.into(),
-        message,
-    };
+    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     // The form's field names, for putting its errors at their columns.
     let column_of = |field: &str| match field {
         "name" => "项目名称",
