@@ -110,6 +110,12 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// A scope that holds no record: a city code no division has. Inspectors have it outside
+    /// their campaigns (which grant them their sampled towns, on the campaign's days).
+    pub fn nothing() -> Scope {
+        Scope::Region(RegionCode::no_division())
+    }
+
     /// Whether a record in division `code` lies inside the scope.
     pub fn contains(&self, code: &str) -> bool {
         match self {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod campaigns;
 pub mod checks;
 pub mod demo;
 pub mod evidence;

@@ -87,6 +87,11 @@ impl RegionCode {
         &self.0
     }
 
+    /// A well-formed city code that no division has ("0000"), for a scope that holds nothing.
+    pub(crate) fn no_division() -> Self {
+        Self("0000".to_string())
+    }
+
     pub fn level(&self) -> RegionLevel {
         // Parsing guarantees one of the four lengths.
         RegionLevel::from_code_len(self.0.len()).unwrap_or(RegionLevel::Village)

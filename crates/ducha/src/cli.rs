@@ -52,6 +52,32 @@ pub enum Command {
     /// 扶贫资金与项目
     #[command(subcommand)]
     Funds(FundsCommand),
+    /// 督查：列出、查看、抽样
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// 列出督查：编号、名称、日期、抽查镇(街)与户数、问题数
+    List,
+    /// 查看一次督查：督查组、抽样、走访、问题分类、回头看结论、各市(区)评定
+    Show {
+        /// 督查编号
+        id: i64,
+    },
+    /// 抽样：不带 --seed 时列出已保存的抽样（含种子）；带 --seed 时按保存的方案和该种子重新抽取并列出，
+    /// 加 --save 才保存（已有走访的督查不能重新抽样）
+    Sample {
+        /// 督查编号
+        id: i64,
+        /// 随机种子
+        #[arg(long)]
+        seed: Option<u64>,
+        /// 保存这次抽样
+        #[arg(long)]
+        save: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

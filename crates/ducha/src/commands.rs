@@ -74,6 +74,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             crate::platform::command(&db, cmd).await
         }
+        Command::Campaign(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            crate::campaign::command(&db, &cli_actor(), cmd).await
+        }
         Command::Audit(args) => {
             let db = Db::open(&cli.db).await?;
             let actor = acting_as(&db, args.as_user.as_deref()).await?;
@@ -324,6 +328,8 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
     // The first data-quality run, so that the pages open on findings.
     let checked = std::time::Instant::now();
     let (run, _) = ducha_storage::checks::run(db, &cli_actor(), &Scope::All, |_| {}).await?;
+    let today = chrono::Local::now().date_naive();
+    let campaigns = ducha_storage::campaigns::demo::load(db, &cli_actor(), config.year, today).await;
     println!(
         "演示城市已生成（种子 {}，{} 年）：贫困户 {} 户，成员 {} 人，帮扶责任人 {} 人，派驻干部 {} 人，扶贫项目 {} 个，故意设置的数据问题 {} 处，用时 {:.1} 秒",
         config.seed,
@@ -342,6 +348,19 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
         run.open,
         checked.elapsed().as_secs_f64()
     );
+    match campaigns {
+        Ok(c) => println!(
+            "演示督查：{} 年 6 月督查（编号 {}）、11 月专项督查（编号 {}）已完成走访 {} 户、发现问题 {} 个；本周暗访（编号 {}）已抽样，供督查组账号 inspector 试用",
+            config.year,
+            c.june,
+            c.november,
+            c.visits,
+            c.problems,
+            c.current.unwrap_or_default()
+        ),
+        // A small or unusual demo city may lack the towns the seed names: the registry is still usable.
+        Err(e) => println!("演示督查未生成：{e}"),
+    }
     if !users.is_empty() {
         println!("已建立演示账号 {} 个（密码 {}）", users.len(), demo::DEMO_PASSWORD);
     }

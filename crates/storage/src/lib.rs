@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod campaigns;
 pub mod checks;
 mod db;
 pub mod demo;

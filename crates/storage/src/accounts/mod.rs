@@ -30,6 +30,10 @@ pub struct User {
 
 impl User {
     pub fn scope(&self) -> Scope {
+        // An inspector reaches households only through a campaign's sample, on its days.
+        if self.role == Role::Inspector {
+            return Scope::nothing();
+        }
         match self.region_code.as_deref().map(RegionCode::parse) {
             Some(Ok(code)) => Scope::Region(code),
             // An administrator, a city office or a leader without a region sees everything.

@@ -10,6 +10,7 @@ mod m0006_checks;
 mod m0007_platform;
 mod m0008_funds;
 mod m0009_offices;
+mod m0010_campaigns;
 
 use sea_orm_migration::prelude::*;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_platform::Migration),
             Box::new(m0008_funds::Migration),
             Box::new(m0009_offices::Migration),
+            Box::new(m0010_campaigns::Migration),
         ]
     }
 }

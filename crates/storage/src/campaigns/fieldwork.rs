@@ -1,0 +1,617 @@
+//! Fieldwork: document review of a sampled town against the campaign's checklist, and household
+//! visits (registry facts beside what the inspector saw, questionnaire answers, photos). A visit
+//! carries the key the phone gave it when it was filled in, so that a visit sent twice (offline,
+//! then again when the connection returned) is recorded once.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+use ducha_domain::access::Actor;
+use ducha_domain::campaigns::questionnaire::{Question, QuestionKind, parse_answer};
+use ducha_domain::campaigns::{ReviewResult, Source};
+use ducha_domain::checks::{Category, Severity};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::registry::{HouseholdStatus, HouseholdType, PovertyCause};
+use ducha_domain::validation::FieldErrors;
+use sea_orm::ConnectionTrait;
+use serde::Serialize;
+
+use super::problems::{NewProblem, insert_problem};
+use crate::audit::AuditTxn;
+use crate::evidence::Upload;
+use crate::{Db, StorageError};
+
+/// One item of a checklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistItem {
+    pub id: i64,
+    pub section: String,
+    pub text: String,
+}
+
+pub async fn checklist<C: ConnectionTrait>(db: &Db, c: &C, template: i64) -> Result<Vec<ChecklistItem>, StorageError> {
+    c.query_all_raw(db.stmt(
+        "SELECT id, section, text FROM checklist_items WHERE template_id = $1 ORDER BY position",
+        vec![template.into()],
+    ))
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ChecklistItem { id: r.try_get("", "id")?, section: r.try_get("", "section")?, text: r.try_get("", "text")? })
+    })
+    .collect()
+}
+
+/// The problem category a checklist section's failures belong to (the seed files medical
+/// one-stop settlement under 帮扶措施).
+pub fn section_category(section: &str) -> Category {
+    match section {
+        "平台建设" => Category::Platform,
+        "责任落实" => Category::Responsibility,
+        "档案资料" => Category::DataAccuracy,
+        "资金项目" => Category::Funds,
+        _ => Category::Measures,
+    }
+}
+
+/// A town's review so far: item → (result, note).
+pub async fn reviews<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    campaign: i64,
+    town: &str,
+) -> Result<BTreeMap<i64, (ReviewResult, String)>, StorageError> {
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT item_id, result, note FROM campaign_reviews WHERE campaign_id = $1 AND town_code = $2",
+            vec![campaign.into(), town.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let result: String = r.try_get("", "result")?;
+            Ok((
+                r.try_get("", "item_id")?,
+                (ReviewResult::parse(&result).unwrap_or(ReviewResult::NotApplicable), r.try_get("", "note")?),
+            ))
+        })
+        .collect()
+}
+
+/// Where a sampled town lies, if it is in the campaign's sample and the actor may work there.
+async fn sampled_town<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    campaign: i64,
+    town: &str,
+) -> Result<Option<String>, StorageError> {
+    Ok(c.query_one_raw(db.stmt(
+        "SELECT district_code FROM campaign_towns WHERE campaign_id = $1 AND town_code = $2",
+        vec![campaign.into(), town.into()],
+    ))
+    .await?
+    .map(|r| r.try_get("", "district_code"))
+    .transpose()?)
+}
+
+/// A town's document review as submitted: every item's result and note, and photos.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewInput {
+    pub town: String,
+    pub results: Vec<(i64, Option<ReviewResult>, String)>,
+    pub photos: Vec<Upload>,
+}
+
+/// Record a town's document review. A failed item needs a note and becomes a problem of the
+/// town; judged again as passed, its problem is dismissed. Returns the problems made or kept.
+pub async fn review(db: &Db, actor: &Actor, campaign: i64, r: &ReviewInput) -> Result<Vec<i64>, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let district = sampled_town(db, tx.conn(), campaign, &r.town).await?;
+    let Some(district) = district.filter(|_| access.sees(&r.town)) else { return Err(StorageError::NotFound) };
+    if !access.fieldwork {
+        return Err(StorageError::Forbidden("查阅资料由督查组记录".into()));
+    }
+    let items = checklist(db, tx.conn(), c.checklist_id.unwrap_or(1)).await?;
+    let mut e = FieldErrors::default();
+    for (item, result, note) in &r.results {
+        let Some(it) = items.iter().find(|i| i.id == *item) else {
+            e.add(format!("result_{item}"), "清单中没有这一项");
+            continue;
+        };
+        if *result == Some(ReviewResult::Fail) && note.trim().is_empty() {
+            e.add(format!("note_{item}"), format!("“{}”不符合，请写明发现的问题", it.text));
+        }
+        if note.trim().chars().count() > 400 {
+            e.add(format!("note_{item}"), "说明请在 400 字以内");
+        }
+    }
+    for p in &r.photos {
+        if let Err(m) = ducha_domain::evidence::accept(&p.filename, &p.bytes) {
+            e.add("photos", m);
+        }
+    }
+    if !e.is_empty() {
+        return Err(StorageError::Invalid(e));
+    }
+    let town_name =
+        crate::regions::tree_in(tx.conn()).await?.get(&r.town).map_or_else(|| r.town.clone(), |t| t.name.clone());
+    let before = reviews(db, tx.conn(), campaign, &r.town).await?;
+    let mut problems = Vec::new();
+    let now = Utc::now();
+    for (item, result, note) in &r.results {
+        let Some(result) = result else { continue };
+        let Some(it) = items.iter().find(|i| i.id == *item) else { continue };
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO campaign_reviews (campaign_id, town_code, item_id, result, note, reviewed_by, reviewed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (campaign_id, town_code, item_id) DO UPDATE SET \
+                 result = excluded.result, note = excluded.note, reviewed_by = excluded.reviewed_by, reviewed_at = excluded.reviewed_at",
+                vec![
+                    campaign.into(),
+                    r.town.clone().into(),
+                    (*item).into(),
+                    result.code().into(),
+                    note.trim().into(),
+                    actor.username.clone().into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        let key = format!("review:{}:{item}", r.town);
+        if *result == ReviewResult::Fail {
+            let p = NewProblem {
+                source: Source::Review,
+                category: section_category(&it.section),
+                severity: Severity::Warning,
+                town: r.town.clone(),
+                district: district.clone(),
+                household_id: None,
+                text: format!("查阅资料：{}。{}", it.text, note.trim()),
+                responsible_unit: format!("{town_name}扶贫办"),
+                key: Some(key),
+                proposed: false,
+            };
+            problems.push(insert_problem(&mut tx, campaign, &p).await?);
+        } else {
+            tx.conn()
+                .execute_raw(db.stmt(
+                    "UPDATE campaign_problems SET status = 'dismissed' WHERE campaign_id = $1 AND finding_key = $2",
+                    vec![campaign.into(), key.into()],
+                ))
+                .await?;
+        }
+    }
+    for p in &r.photos {
+        crate::evidence::attach_to(&mut tx, "campaign_review", campaign, None, &r.town, p).await?;
+    }
+    let after: Vec<_> = r.results.iter().map(|(i, res, n)| (i, res.map(|x| x.code()), n)).collect();
+    let before: Vec<_> = before.iter().map(|(i, (res, n))| (i, res.code(), n)).collect();
+    tx.record(
+        "campaign_review",
+        format!("{campaign}:{}", r.town),
+        Some(&r.town),
+        "review",
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(problems)
+}
+
+/// One registry fact shown beside what the inspector observes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fact {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// The registry's facts about a household that a visit checks on the spot.
+pub async fn facts<C: ConnectionTrait>(db: &Db, c: &C, household: i64) -> Result<Vec<Fact>, StorageError> {
+    let h = c
+        .query_one_raw(db.stmt(
+            "SELECT h.household_type, h.status, h.main_cause, h.safe_housing, h.compulsory_education, h.basic_medical, \
+             h.record_book_issued, h.record_book_provincial, h.address, \
+             (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL \
+              ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1) AS head_name, \
+             (SELECT COUNT(*) FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL) AS size, \
+             (SELECT c.name FROM cadres c WHERE c.id = h.cadre_id) AS cadre, \
+             (SELECT COUNT(*) FROM help_measures x WHERE x.household_id = h.id) AS measures \
+             FROM households h WHERE h.id = $1",
+            vec![household.into()],
+        ))
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    let fin = c
+        .query_one_raw(db.stmt(
+            "SELECT year, household_size, wage_income + business_income + property_income + transfer_income - production_costs AS net \
+             FROM household_finances WHERE household_id = $1 ORDER BY year DESC LIMIT 1",
+            vec![household.into()],
+        ))
+        .await?;
+    let get_s = |k: &str| h.try_get::<String>("", k);
+    let yes = |k: &str, y: &str, n: &str| -> Result<String, StorageError> {
+        Ok(if h.try_get::<bool>("", k)? { y } else { n }.to_string())
+    };
+    let label_of =
+        |v: Result<String, sea_orm::DbErr>, parse: fn(&str) -> Option<&'static str>| -> Result<String, StorageError> {
+            let v = v?;
+            Ok(parse(&v).map_or(v.clone(), str::to_string))
+        };
+    let income = match fin {
+        Some(f) => {
+            let year: i32 = f.try_get("", "year")?;
+            let size: i32 = f.try_get("", "household_size")?;
+            let net: i64 = f.try_get("", "net")?;
+            match ducha_domain::Money::from_fen(net).per(i64::from(size)) {
+                Some(m) => format!("{year} 年 {m} 元"),
+                None => format!("{year} 年未登记人口"),
+            }
+        }
+        None => "未登记".into(),
+    };
+    let book = if !h.try_get::<bool>("", "record_book_issued")? {
+        "未发放"
+    } else if h.try_get::<bool>("", "record_book_provincial")? {
+        "已发放，按省格式设置"
+    } else {
+        "已发放，未按省格式设置"
+    };
+    let size: i64 = h.try_get("", "size")?;
+    let measures: i64 = h.try_get("", "measures")?;
+    Ok(vec![
+        Fact { key: "head", label: "户主", value: h.try_get::<Option<String>>("", "head_name")?.unwrap_or_default() },
+        Fact { key: "address", label: "住址", value: get_s("address")? },
+        Fact { key: "size", label: "家庭人口", value: format!("{size} 人") },
+        Fact {
+            key: "type",
+            label: "贫困户属性",
+            value: label_of(get_s("household_type"), |s| HouseholdType::parse(s).ok().map(|v| v.label()))?,
+        },
+        Fact {
+            key: "status",
+            label: "贫困户状态",
+            value: label_of(get_s("status"), |s| HouseholdStatus::parse(s).ok().map(|v| v.label()))?,
+        },
+        Fact {
+            key: "cause",
+            label: "主要致贫原因",
+            value: label_of(get_s("main_cause"), |s| PovertyCause::parse(s).ok().map(|v| v.label()))?,
+        },
+        Fact {
+            key: "cadre",
+            label: "帮扶责任人",
+            value: h.try_get::<Option<String>>("", "cadre")?.unwrap_or("未落实".into()),
+        },
+        Fact { key: "income", label: "人均纯收入", value: income },
+        Fact { key: "measures", label: "帮扶措施", value: format!("{measures} 项") },
+        Fact { key: "housing", label: "住房安全", value: yes("safe_housing", "有保障", "无保障")? },
+        Fact { key: "education", label: "义务教育", value: yes("compulsory_education", "有保障", "无保障")? },
+        Fact { key: "medical", label: "基本医疗", value: yes("basic_medical", "有保障", "无保障")? },
+        Fact { key: "record_book", label: "帮扶记录本", value: book.into() },
+    ])
+}
+
+pub async fn questions<C: ConnectionTrait>(db: &Db, c: &C, questionnaire: i64) -> Result<Vec<Question>, StorageError> {
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT id, kind, text, options, scale_min, scale_max, topic, satisfied FROM questions WHERE questionnaire_id = $1 ORDER BY position",
+            vec![questionnaire.into()],
+        ))
+        .await?;
+    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("", "kind")?;
+            Ok(Question {
+                id: r.try_get("", "id")?,
+                kind: QuestionKind::parse(&kind).map_err(|e| StorageError::Rejected(e.to_string()))?,
+                text: r.try_get("", "text")?,
+                options: list(r.try_get("", "options")?),
+                scale_min: r.try_get("", "scale_min")?,
+                scale_max: r.try_get("", "scale_max")?,
+                topic: r.try_get("", "topic")?,
+                satisfied: list(r.try_get("", "satisfied")?),
+            })
+        })
+        .collect()
+}
+
+/// What the inspector saw of one fact: the same as the registry, or not (with what instead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Observation {
+    pub key: String,
+    pub matches: bool,
+    #[serde(default)]
+    pub observed: String,
+}
+
+/// A visit as the form (or the phone's queue) sends it.
+#[derive(Debug, Clone, Default)]
+pub struct VisitInput {
+    pub household_id: i64,
+    /// Made by the phone when the form was filled in; the same key sent again is the same visit.
+    pub client_key: String,
+    pub visited_on: Option<NaiveDate>,
+    pub observations: Vec<Observation>,
+    pub note: String,
+    /// Question id → the values given.
+    pub answers: Vec<(i64, Vec<String>)>,
+    pub photos: Vec<Upload>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum VisitOutcome {
+    /// Recorded now, with the problems its differences made.
+    Recorded { visit_id: i64, problems: Vec<i64> },
+    /// This very visit was recorded before (sent again from the phone's queue): nothing changed.
+    AlreadyReceived { visit_id: i64 },
+}
+
+/// Where a sampled household lives, if it is in the campaign's sample.
+async fn sampled_household<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    campaign: i64,
+    household: i64,
+) -> Result<Option<(String, String, String)>, StorageError> {
+    let row = c
+        .query_one_raw(db.stmt(
+            "SELECT h.district_code, h.town_code, h.village_code FROM campaign_households s JOIN households h ON h.id = s.household_id \
+             WHERE s.campaign_id = $1 AND s.household_id = $2",
+            vec![campaign.into(), household.into()],
+        ))
+        .await?;
+    row.map(|r| Ok((r.try_get("", "district_code")?, r.try_get("", "town_code")?, r.try_get("", "village_code")?)))
+        .transpose()
+}
+
+/// A sampled household that the actor may visit, with its district, town and village; refused as
+/// the user would need to hear it.
+pub async fn visitable<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    actor: &Actor,
+    campaign: i64,
+    household: i64,
+) -> Result<(super::Campaign, ducha_domain::campaigns::CampaignAccess, (String, String, String)), StorageError> {
+    let (camp, access) = super::open(db, c, actor, campaign).await?;
+    let Some(place) = sampled_household(db, c, campaign, household).await? else {
+        return Err(StorageError::Rejected("该户不在本次督查的抽查名单中，不能登记走访".into()));
+    };
+    if !access.sees(&place.1) {
+        return Err(StorageError::NotFound);
+    }
+    Ok((camp, access, place))
+}
+
+/// Record a household visit: facts that differ from the registry become problems (data
+/// accuracy), answers are checked against the questionnaire, photos kept as evidence.
+pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput) -> Result<VisitOutcome, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let key = v.client_key.trim();
+    if !(8..=64).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(StorageError::Rejected("走访记录缺少有效的编号，请刷新页面后重新填写".into()));
+    }
+    // A resubmission is recognised before anything else: the campaign may have ended since the
+    // phone first sent it, and the answer must still be "received".
+    if let Some(r) =
+        tx.conn()
+            .query_one_raw(db.stmt(
+                "SELECT id, campaign_id, household_id FROM campaign_visits WHERE client_key = $1",
+                vec![key.into()],
+            ))
+            .await?
+    {
+        let (id, c, h): (i64, i64, i64) =
+            (r.try_get("", "id")?, r.try_get("", "campaign_id")?, r.try_get("", "household_id")?);
+        if c == campaign && h == v.household_id {
+            return Ok(VisitOutcome::AlreadyReceived { visit_id: id });
+        }
+        return Err(StorageError::Rejected("走访记录编号重复，请刷新页面后重新填写".into()));
+    }
+    let (camp, access, (district, town, village)) = visitable(db, tx.conn(), actor, campaign, v.household_id).await?;
+    if !access.fieldwork {
+        return Err(StorageError::Forbidden("走访由督查组记录".into()));
+    }
+    if let Some(r) = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT visited_on, visited_by FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
+            vec![campaign.into(), v.household_id.into()],
+        ))
+        .await?
+    {
+        let on: NaiveDate = r.try_get("", "visited_on")?;
+        let by: String = r.try_get("", "visited_by")?;
+        return Err(StorageError::Rejected(format!("该户已于 {on} 由 {by} 登记走访，不能重复登记")));
+    }
+    let mut e = FieldErrors::default();
+    let visited_on = match v.visited_on {
+        Some(d) if d < camp.starts_on || d > camp.ends_on => {
+            e.add("visited_on", format!("走访日期应在督查期间 {} 至 {}", camp.starts_on, camp.ends_on));
+            d
+        }
+        Some(d) if d > super::today() => {
+            e.add("visited_on", format!("走访日期 {d} 还没有到"));
+            d
+        }
+        Some(d) => d,
+        None => {
+            e.add("visited_on", "请填写走访日期");
+            camp.starts_on
+        }
+    };
+    let facts = facts(db, tx.conn(), v.household_id).await?;
+    let mut differences = Vec::new();
+    for o in &v.observations {
+        let Some(f) = facts.iter().find(|f| f.key == o.key) else {
+            e.add(format!("obs_{}", o.key), "没有这一项登记信息");
+            continue;
+        };
+        if !o.matches {
+            let seen = o.observed.trim();
+            if seen.is_empty() {
+                e.add(format!("obs_{}", o.key), format!("“{}”与登记不符，请填写实际情况", f.label));
+            } else if seen.chars().count() > 200 {
+                e.add(format!("obs_{}", o.key), "实际情况请在 200 字以内");
+            } else {
+                differences.push((f, seen.to_string()));
+            }
+        }
+    }
+    if v.note.trim().chars().count() > 2000 {
+        e.add("note", "走访情况请在 2000 字以内");
+    }
+    let questions = questions(db, tx.conn(), camp.questionnaire_id.unwrap_or(1)).await?;
+    let mut answers = Vec::new();
+    for (qid, values) in &v.answers {
+        let Some(q) = questions.iter().find(|q| q.id == *qid) else {
+            e.add(format!("q{qid}"), "问卷中没有这道题");
+            continue;
+        };
+        match parse_answer(q, values) {
+            Ok(Some(a)) => answers.push((q.id, a)),
+            Ok(None) => {}
+            Err(m) => e.add(format!("q{qid}"), m),
+        }
+    }
+    for p in &v.photos {
+        if let Err(m) = ducha_domain::evidence::accept(&p.filename, &p.bytes) {
+            e.add("photos", m);
+        }
+    }
+    if !e.is_empty() {
+        return Err(StorageError::Invalid(e));
+    }
+    let observations = super::to_json(&v.observations)?;
+    let visit_id: i64 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO campaign_visits (campaign_id, household_id, client_key, visited_on, observations, note, visited_by, submitted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            vec![
+                campaign.into(),
+                v.household_id.into(),
+                key.into(),
+                visited_on.into(),
+                observations.into(),
+                v.note.trim().into(),
+                actor.username.clone().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("走访记录未能写入".into()))?
+        .try_get("", "id")?;
+    for (qid, a) in &answers {
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO campaign_answers (campaign_id, household_id, question_id, answer, answered_by) VALUES ($1, $2, $3, $4, $5)",
+                vec![
+                    campaign.into(),
+                    v.household_id.into(),
+                    (*qid).into(),
+                    super::to_json(a)?.into(),
+                    actor.username.clone().into(),
+                ],
+            ))
+            .await?;
+    }
+    let town_name =
+        crate::regions::tree_in(tx.conn()).await?.get(&town).map_or_else(|| town.clone(), |t| t.name.clone());
+    let number: String = tx
+        .conn()
+        .query_one_raw(db.stmt("SELECT number FROM households WHERE id = $1", vec![v.household_id.into()]))
+        .await?
+        .map(|r| r.try_get("", "number"))
+        .transpose()?
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for (f, seen) in &differences {
+        let p = NewProblem {
+            source: Source::Visit,
+            category: Category::DataAccuracy,
+            severity: Severity::Warning,
+            town: town.clone(),
+            district: district.clone(),
+            household_id: Some(v.household_id),
+            text: format!("入户核实（户编号 {number}）：{}系统登记为“{}”，实际为“{seen}”", f.label, f.value),
+            responsible_unit: format!("{town_name}扶贫办"),
+            key: Some(format!("visit:{visit_id}:{}", f.key)),
+            proposed: false,
+        };
+        problems.push(insert_problem(&mut tx, campaign, &p).await?);
+    }
+    for p in &v.photos {
+        crate::evidence::attach_to(&mut tx, "campaign_visit", visit_id, Some(v.household_id), &village, p).await?;
+    }
+    let after = serde_json::json!({
+        "campaign": campaign, "household": v.household_id, "client_key": key, "visited_on": visited_on,
+        "observations": v.observations, "note": v.note.trim(), "answers": answers.len(), "photos": v.photos.len(),
+        "problems": problems,
+    });
+    tx.record::<(), _>("campaign_visit", visit_id, Some(&village), "create", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(VisitOutcome::Recorded { visit_id, problems })
+}
+
+/// A recorded visit, for its page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Visit {
+    pub id: i64,
+    pub visited_on: NaiveDate,
+    pub visited_by: String,
+    pub observations: Vec<Observation>,
+    pub note: String,
+    /// Question text → answer as text.
+    pub answers: Vec<(String, String)>,
+}
+
+pub async fn visit_of<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    campaign: i64,
+    household: i64,
+) -> Result<Option<Visit>, StorageError> {
+    let Some(r) = c
+        .query_one_raw(db.stmt(
+            "SELECT id, visited_on, visited_by, observations, note FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
+            vec![campaign.into(), household.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let obs: String = r.try_get("", "observations")?;
+    let answers = c
+        .query_all_raw(db.stmt(
+            "SELECT q.text, a.answer FROM campaign_answers a JOIN questions q ON q.id = a.question_id \
+             WHERE a.campaign_id = $1 AND a.household_id = $2 ORDER BY q.position",
+            vec![campaign.into(), household.into()],
+        ))
+        .await?
+        .iter()
+        .map(|a| {
+            let raw: String = a.try_get("", "answer")?;
+            let text = match serde_json::from_str::<ducha_domain::campaigns::questionnaire::Answer>(&raw) {
+                Ok(ducha_domain::campaigns::questionnaire::Answer::Scale(n)) => n.to_string(),
+                Ok(ducha_domain::campaigns::questionnaire::Answer::Choices(c)) => c.join("、"),
+                Ok(ducha_domain::campaigns::questionnaire::Answer::Text(t)) => t,
+                Err(_) => raw,
+            };
+            Ok((a.try_get("", "text")?, text))
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok(Some(Visit {
+        id: r.try_get("", "id")?,
+        visited_on: r.try_get("", "visited_on")?,
+        visited_by: r.try_get("", "visited_by")?,
+        observations: serde_json::from_str(&obs).unwrap_or_default(),
+        note: r.try_get("", "note")?,
+        answers,
+    }))
+}

@@ -1,0 +1,409 @@
+//! Inspection campaigns (督查) in the database: the campaign with its teams, who may reach it
+//! (see [`ducha_domain::campaigns::access`]), its sample, the fieldwork (document review, visits,
+//! questionnaires), the problems found, revisit verifications and the district assessment.
+
+pub mod assessment;
+pub mod demo;
+pub mod fieldwork;
+pub mod problems;
+pub mod sample;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ducha_domain::access::{Actor, Role};
+use ducha_domain::campaigns::scoring::Weights;
+use ducha_domain::campaigns::{CampaignAccess, CampaignKind, SamplePlan};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::validation::FieldErrors;
+use sea_orm::{ConnectionTrait, QueryResult};
+use serde::Serialize;
+
+use crate::audit::AuditTxn;
+use crate::{Db, StorageError};
+
+/// A campaign as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub kind: CampaignKind,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub focus: Vec<String>,
+    pub lead_units: String,
+    pub guided_by: String,
+    pub member_units: String,
+    pub checklist_id: Option<i64>,
+    pub questionnaire_id: Option<i64>,
+    pub weights: Weights,
+    pub sample_plan: Option<SamplePlan>,
+    pub sample_algorithm: Option<String>,
+    pub sampled_at: Option<DateTime<Utc>>,
+    pub sampled_by: Option<String>,
+}
+
+impl Campaign {
+    /// "11月6日-8日" or "2017年6月5日-6月7日": the dates as the seed writes them.
+    pub fn dates_label(&self) -> String {
+        use chrono::Datelike;
+        let (s, e) = (self.starts_on, self.ends_on);
+        if s == e {
+            format!("{}月{}日", s.month(), s.day())
+        } else if s.month() == e.month() {
+            format!("{}月{}日-{}日", s.month(), s.day(), e.day())
+        } else {
+            format!("{}月{}日-{}月{}日", s.month(), s.day(), e.month(), e.day())
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, kind, starts_on, ends_on, focus, lead_units, guided_by, member_units, checklist_id, \
+    questionnaire_id, weights, sample_plan, sample_algorithm, sampled_at, sampled_by";
+
+fn row_to_campaign(r: &QueryResult) -> Result<Campaign, StorageError> {
+    let bad = |what: &str, e: String| StorageError::Rejected(format!("督查记录的{what}无法读取：{e}"));
+    let kind: String = r.try_get("", "kind")?;
+    let focus: String = r.try_get("", "focus")?;
+    let weights: String = r.try_get("", "weights")?;
+    let plan: Option<String> = r.try_get("", "sample_plan")?;
+    Ok(Campaign {
+        id: r.try_get("", "id")?,
+        name: r.try_get("", "name")?,
+        kind: CampaignKind::parse(&kind).map_err(|e| bad("类型", e.to_string()))?,
+        starts_on: r.try_get("", "starts_on")?,
+        ends_on: r.try_get("", "ends_on")?,
+        focus: focus.lines().map(str::to_string).filter(|l| !l.is_empty()).collect(),
+        lead_units: r.try_get("", "lead_units")?,
+        guided_by: r.try_get("", "guided_by")?,
+        member_units: r.try_get("", "member_units")?,
+        checklist_id: r.try_get("", "checklist_id")?,
+        questionnaire_id: r.try_get("", "questionnaire_id")?,
+        weights: serde_json::from_str(&weights).map_err(|e| bad("评分权重", e.to_string()))?,
+        sample_plan: plan.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| bad("抽样方案", e.to_string()))?,
+        sample_algorithm: r.try_get("", "sample_algorithm")?,
+        sampled_at: r.try_get("", "sampled_at")?,
+        sampled_by: r.try_get("", "sampled_by")?,
+    })
+}
+
+/// A campaign by id, whoever asks (callers check access with [`open`]).
+pub async fn get<C: ConnectionTrait>(db: &Db, c: &C, id: i64) -> Result<Campaign, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
+    c.query_one_raw(db.stmt(&sql, vec![id.into()]))
+        .await?
+        .as_ref()
+        .map(row_to_campaign)
+        .transpose()?
+        .ok_or(StorageError::NotFound)
+}
+
+/// The districts of the teams `user_id` is a member of in a campaign.
+async fn team_districts<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    campaign: i64,
+    user_id: Option<i64>,
+) -> Result<Vec<String>, StorageError> {
+    let Some(user_id) = user_id else { return Ok(Vec::new()) };
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
+             WHERE d.campaign_id = $1 AND m.user_id = $2 ORDER BY d.district_code",
+            vec![campaign.into(), user_id.into()],
+        ))
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("", "district_code")?)).collect()
+}
+
+/// A value as JSON text for a column.
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Rejected(format!("无法编码：{e}")))
+}
+
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// A campaign and what the actor may do in it; refused (as not found, or with the reason for an
+/// inspector whose days are over) when the actor may not reach it at all.
+pub async fn open<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    actor: &Actor,
+    id: i64,
+) -> Result<(Campaign, CampaignAccess), StorageError> {
+    let campaign = get(db, c, id).await?;
+    let teams = team_districts(db, c, id, actor.user_id).await?;
+    if actor.role == Role::Inspector && teams.is_empty() {
+        return Err(StorageError::NotFound);
+    }
+    let access = ducha_domain::campaigns::access(actor, &teams, campaign.starts_on, campaign.ends_on, today())
+        .map_err(StorageError::Forbidden)?;
+    Ok((campaign, access))
+}
+
+/// One line of the campaign list.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: CampaignKind,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub towns: i64,
+    pub households: i64,
+    pub problems: i64,
+}
+
+/// The campaigns the actor may open, newest first (an inspector: those of their teams).
+pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageError> {
+    let (filter, values) = match (actor.role, actor.user_id) {
+        (Role::HelpCadre, _) => return Ok(Vec::new()),
+        (Role::Inspector, Some(uid)) => (
+            "WHERE c.id IN (SELECT t.campaign_id FROM campaign_teams t JOIN campaign_team_members m ON m.team_id = t.id WHERE m.user_id = $1)",
+            vec![uid.into()],
+        ),
+        (Role::Inspector, None) => return Ok(Vec::new()),
+        _ => ("", vec![]),
+    };
+    let sql = format!(
+        "SELECT c.id, c.name, c.kind, c.starts_on, c.ends_on, \
+         (SELECT COUNT(*) FROM campaign_towns t WHERE t.campaign_id = c.id) AS towns, \
+         (SELECT COUNT(*) FROM campaign_households h WHERE h.campaign_id = c.id) AS households, \
+         (SELECT COUNT(*) FROM campaign_problems p WHERE p.campaign_id = c.id AND p.status = 'confirmed') AS problems \
+         FROM campaigns c {filter} ORDER BY c.starts_on DESC, c.id DESC"
+    );
+    let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("", "kind")?;
+            Ok(CampaignRow {
+                id: r.try_get("", "id")?,
+                name: r.try_get("", "name")?,
+                kind: CampaignKind::parse(&kind).map_err(|e| StorageError::Rejected(e.to_string()))?,
+                starts_on: r.try_get("", "starts_on")?,
+                ends_on: r.try_get("", "ends_on")?,
+                towns: r.try_get("", "towns")?,
+                households: r.try_get("", "households")?,
+                problems: r.try_get("", "problems")?,
+            })
+        })
+        .collect()
+}
+
+/// What the city office types to open a campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignInput {
+    pub name: String,
+    pub kind: CampaignKind,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub focus: Vec<String>,
+    pub lead_units: String,
+    pub guided_by: String,
+    pub member_units: String,
+    pub weights: Weights,
+}
+
+fn check_input(i: &CampaignInput) -> Result<(), StorageError> {
+    let mut e = FieldErrors::default();
+    let len = |s: &str| s.trim().chars().count();
+    if len(&i.name) == 0 || len(&i.name) > 100 {
+        e.add("name", "请填写督查名称（100 字以内）");
+    }
+    if i.ends_on < i.starts_on {
+        e.add("ends_on", format!("结束日期 {} 早于开始日期 {}", i.ends_on, i.starts_on));
+    }
+    if (i.ends_on - i.starts_on).num_days() > 92 {
+        e.add("ends_on", "一次督查不超过 3 个月");
+    }
+    if i.focus.iter().any(|f| len(f) > 100) {
+        e.add("focus", "每个重点请在 100 字以内");
+    }
+    for (field, v, max) in
+        [("lead_units", &i.lead_units, 200), ("guided_by", &i.guided_by, 100), ("member_units", &i.member_units, 400)]
+    {
+        if len(v) > max {
+            e.add(field, format!("请在 {max} 字以内"));
+        }
+    }
+    if let Err((field, m)) = i.weights.check() {
+        e.add(field, m);
+    }
+    if e.is_empty() { Ok(()) } else { Err(StorageError::Invalid(e)) }
+}
+
+/// Open a campaign (city office), with the shipped checklist and questionnaire.
+pub async fn create(db: &Db, actor: &Actor, i: &CampaignInput) -> Result<i64, StorageError> {
+    if actor.role != Role::CityOffice {
+        return Err(StorageError::Forbidden("督查由市扶贫办组织".into()));
+    }
+    check_input(i)?;
+    let weights = to_json(&i.weights)?;
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let id: i64 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO campaigns (name, kind, starts_on, ends_on, focus, lead_units, guided_by, member_units, checklist_id, \
+             questionnaire_id, weights, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 1, $9, $10, $11) RETURNING id",
+            vec![
+                i.name.trim().into(),
+                i.kind.code().into(),
+                i.starts_on.into(),
+                i.ends_on.into(),
+                i.focus.iter().map(|f| f.trim()).filter(|f| !f.is_empty()).collect::<Vec<_>>().join("\n").into(),
+                i.lead_units.trim().into(),
+                i.guided_by.trim().into(),
+                i.member_units.trim().into(),
+                weights.into(),
+                actor.username.clone().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("督查未能写入".into()))?
+        .try_get("", "id")?;
+    tx.record::<(), _>("campaign", id, None, "create", None, Some(i)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A team (督查组) with its members and districts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub leader: String,
+    pub units: String,
+    /// (username, display name)
+    pub members: Vec<(String, String)>,
+    pub districts: Vec<String>,
+}
+
+pub async fn teams<C: ConnectionTrait>(db: &Db, c: &C, campaign: i64) -> Result<Vec<Team>, StorageError> {
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT id, name, leader, units FROM campaign_teams WHERE campaign_id = $1 ORDER BY id",
+            vec![campaign.into()],
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let id: i64 = r.try_get("", "id")?;
+        let members = c
+            .query_all_raw(db.stmt(
+                "SELECT u.username, u.display_name FROM campaign_team_members m JOIN users u ON u.id = m.user_id \
+                 WHERE m.team_id = $1 ORDER BY u.username",
+                vec![id.into()],
+            ))
+            .await?
+            .iter()
+            .map(|m| Ok((m.try_get("", "username")?, m.try_get("", "display_name")?)))
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let districts = c
+            .query_all_raw(db.stmt(
+                "SELECT district_code FROM campaign_team_districts WHERE team_id = $1 ORDER BY district_code",
+                vec![id.into()],
+            ))
+            .await?
+            .iter()
+            .map(|m| Ok(m.try_get("", "district_code")?))
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        out.push(Team {
+            id,
+            name: r.try_get("", "name")?,
+            leader: r.try_get("", "leader")?,
+            units: r.try_get("", "units")?,
+            members,
+            districts,
+        });
+    }
+    Ok(out)
+}
+
+/// A team to add: members by user name (inspector accounts), districts by code.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamInput {
+    pub name: String,
+    pub leader: String,
+    pub units: String,
+    pub members: Vec<String>,
+    pub districts: Vec<String>,
+}
+
+/// Add a team to a campaign (city office). Each district has one team; members must be
+/// inspector accounts.
+pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (_, access) = open(db, tx.conn(), actor, campaign).await?;
+    if !access.plans {
+        return Err(StorageError::Forbidden("督查组由市扶贫办安排".into()));
+    }
+    let mut e = FieldErrors::default();
+    if t.name.trim().is_empty() || t.name.trim().chars().count() > 40 {
+        e.add("name", "请填写组名（40 字以内）");
+    }
+    if t.leader.trim().chars().count() > 40 {
+        e.add("leader", "组长姓名请在 40 字以内");
+    }
+    if t.units.trim().chars().count() > 200 {
+        e.add("units", "成员单位请在 200 字以内");
+    }
+    let mut user_ids = Vec::new();
+    for name in t.members.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
+        match crate::accounts::find_user(db, name).await? {
+            Some(u) if u.role == Role::Inspector && u.active => user_ids.push(u.id),
+            Some(u) => e.add("members", format!("“{name}”是{}，不是督查组成员账号", u.role)),
+            None => e.add("members", format!("没有用户“{name}”")),
+        }
+    }
+    let tree = crate::regions::tree_in(tx.conn()).await?;
+    for d in &t.districts {
+        match tree.get(d) {
+            Some(r) if r.level == ducha_domain::region::RegionLevel::District => {}
+            _ => e.add("districts", format!("“{d}”不是市(区)代码")),
+        }
+        let taken = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT t.name FROM campaign_team_districts d JOIN campaign_teams t ON t.id = d.team_id \
+                 WHERE d.campaign_id = $1 AND d.district_code = $2",
+                vec![campaign.into(), d.clone().into()],
+            ))
+            .await?;
+        if let Some(r) = taken {
+            let name: String = r.try_get("", "name")?;
+            e.add("districts", format!("{}已由{name}负责", tree.get(d).map_or(d.as_str(), |r| r.name.as_str())));
+        }
+    }
+    if !e.is_empty() {
+        return Err(StorageError::Invalid(e));
+    }
+    let id: i64 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO campaign_teams (campaign_id, name, leader, units) VALUES ($1, $2, $3, $4) RETURNING id",
+            vec![campaign.into(), t.name.trim().into(), t.leader.trim().into(), t.units.trim().into()],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("督查组未能写入".into()))?
+        .try_get("", "id")?;
+    for uid in user_ids {
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO campaign_team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                vec![id.into(), uid.into()],
+            ))
+            .await?;
+    }
+    for d in &t.districts {
+        tx.conn()
+            .execute_raw(db.stmt(
+                "INSERT INTO campaign_team_districts (campaign_id, district_code, team_id) VALUES ($1, $2, $3)",
+                vec![campaign.into(), d.clone().into(), id.into()],
+            ))
+            .await?;
+    }
+    tx.record::<(), _>("campaign_team", id, None, "create", None, Some(&(campaign, t))).await?;
+    tx.commit().await?;
+    Ok(id)
+}
