@@ -27,14 +27,16 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   fi
 fi
 
-# The import test converts a CSV with LibreOffice, so that ducha reads an xlsx another program wrote.
-if ! command -v soffice >/dev/null 2>&1; then
+# The import test converts a CSV with LibreOffice Calc, so that ducha reads an xlsx another program
+# wrote; the circular's tests open its docx with LibreOffice Writer and read its PDF with poppler.
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1 || ! dpkg -s libreoffice-writer-nogui >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "安装 LibreOffice Calc（导入测试需要）……"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui >/dev/null \
-      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui >/dev/null; }
+    echo "安装 LibreOffice、poppler-utils 和中文字体（导入与通报测试需要）……"
+    pkgs="libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null; }
   else
-    echo "注意：没有 LibreOffice，导入测试将失败（请安装 libreoffice-calc-nogui）。" >&2
+    echo "注意：没有 LibreOffice 或 poppler-utils，导入与通报测试将失败（请安装 libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils fonts-noto-cjk）。" >&2
   fi
 fi
 

@@ -8,6 +8,7 @@
 
 mod api;
 mod auth;
+mod campaigns;
 mod checks;
 mod error;
 mod exchange;
@@ -126,6 +127,7 @@ fn all_routes() -> Routes {
     let r = checks::routes(r);
     let r = platform::routes(r);
     let r = funds::routes(r);
+    let r = campaigns::routes(r);
     let r = exchange::routes(r);
     let r = regions::routes(r);
     api::routes(r)

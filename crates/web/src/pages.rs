@@ -128,3 +128,7 @@ pub(crate) fn xlsx_download(bytes: Vec<u8>, filename: &str) -> axum::response::R
     )
         .into_response()
 }
+
+/// A form with nothing but its CSRF token (a button that does one thing).
+#[derive(serde::Deserialize)]
+pub struct Empty {}

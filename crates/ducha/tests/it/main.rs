@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod audit;
 mod browser;
+mod campaigns;
 pub mod changes;
 mod checks;
 mod cli;

@@ -141,6 +141,21 @@ impl TestApp {
         app
     }
 
+    /// The demo city of `ducha serve --demo` (12,000 households) with its campaigns: June and
+    /// November 2017, and one under way today.
+    pub async fn spawn_demo_campaigns() -> TestApp {
+        let app = TestApp::spawn_demo(Backend::Sqlite, 12_000).await;
+        let cli = ducha_domain::access::Actor::command_line("test");
+        let today = chrono::Local::now().date_naive();
+        ducha_storage::campaigns::demo::load(&app.db, &cli, 2017, today).await.expect("demo campaigns");
+        app
+    }
+
+    /// The database's address, for running the binary against it.
+    pub fn db_url(&self) -> &str {
+        &self._test_db.url
+    }
+
     /// A browser-like client signed in as `username` (demo password).
     pub async fn login(&self, username: &str) -> Browser {
         let b = Browser::new(&self.base);

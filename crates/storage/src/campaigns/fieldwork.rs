@@ -539,7 +539,7 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
             town: town.clone(),
             district: district.clone(),
             household_id: Some(v.household_id),
-            text: format!("入户核实（户编号 {number}）：{}系统登记为“{}”，实际为“{seen}”", f.label, f.value),
+            text: format!("入户核实（户编号 {number}）：{}，系统登记为“{}”，实际为“{seen}”", f.label, f.value),
             responsible_unit: format!("{town_name}扶贫办"),
             key: Some(format!("visit:{visit_id}:{}", f.key)),
             proposed: false,

@@ -277,6 +277,12 @@ pub struct SampleTown {
     pub households: Vec<SampleHousehold>,
 }
 
+impl SampleTown {
+    pub fn visited(&self) -> usize {
+        self.households.iter().filter(|h| h.visited).count()
+    }
+}
+
 /// The stored sample, the part of it the access reaches.
 pub async fn stored<C: ConnectionTrait>(
     db: &Db,

@@ -188,8 +188,7 @@ async fn login(
     Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
 }
 
-#[derive(Deserialize)]
-struct Empty {}
+use crate::pages::Empty;
 
 async fn logout(session: Session, CsrfForm(_): CsrfForm<Empty>) -> Result<Redirect, WebError> {
     session.flush().await.map_err(|e| WebError::Internal(Box::new(e)))?;

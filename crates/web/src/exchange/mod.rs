@@ -159,8 +159,7 @@ async fn job_page(State(st): State<AppState>, me: CurrentUser, Path(id): Path<St
     Ok((status, Html(html)).into_response())
 }
 
-#[derive(Deserialize)]
-struct Empty {}
+use crate::pages::Empty;
 
 async fn commit(
     State(st): State<AppState>,

@@ -708,8 +708,7 @@ struct PersonalPage {
     household_number: String,
 }
 
-#[derive(Deserialize)]
-struct Empty {}
+use crate::pages::Empty;
 
 async fn personal_page(
     State(st): State<AppState>,

@@ -1,0 +1,601 @@
+//! Inspection campaigns (督查): the list, a campaign's page with the figures its circular states,
+//! opening a campaign and its teams, the sample (drawn with a plan, and the page that explains
+//! the draw), a sampled town (document review, households, problems, revisit), the problems, and
+//! the household visit a phone fills in (see `visit.rs`); the same figures under /api/v1.
+
+mod visit;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use ducha_domain::campaigns::scoring::Weights;
+use ducha_domain::campaigns::{
+    CampaignKind, Purpose, Quota, Rating, ReviewResult, RevisitResult, SamplePlan, Verdict, Wanted,
+    november_2017_quotas,
+};
+use ducha_domain::checks::Category;
+use ducha_domain::labelled::Labelled;
+use ducha_domain::validation::FieldErrors;
+use ducha_storage::campaigns::assessment::Summary;
+use ducha_storage::campaigns::fieldwork::{self, ChecklistItem, ReviewInput};
+use ducha_storage::campaigns::problems::{self, EarlierProblem, Problem, ProblemInput};
+use ducha_storage::campaigns::sample::{self, SampleTown};
+use ducha_storage::campaigns::{self, CampaignInput, CampaignRow, TeamInput};
+use serde::Deserialize;
+
+use crate::auth::csrf::{CsrfForm, CsrfMultipart};
+use crate::pages::PageCtx;
+use crate::registry::{parse_id, today};
+use crate::{AppState, CurrentUser, Routes, WebError};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/campaigns", list_page)
+        .get("/campaigns/new", new_page)
+        .post("/campaigns/new", create)
+        .get("/campaigns/{id}", show_page)
+        .post("/campaigns/{id}/teams", add_team)
+        .get("/campaigns/{id}/sample", sample_page)
+        .post("/campaigns/{id}/sample", draw)
+        .get("/campaigns/{id}/problems", problems_page)
+        .post("/campaigns/{id}/problems/propose", propose)
+        .post("/campaigns/{id}/problems/{problem}/decide", decide)
+        .get("/campaigns/{id}/towns/{town}", town_page)
+        .post("/campaigns/{id}/towns/{town}/review", review)
+        .post("/campaigns/{id}/towns/{town}/problems", add_problem)
+        .post("/campaigns/{id}/revisit/{problem}", verify)
+        .get("/campaigns/{id}/households/{household}", visit::visit_page)
+        .post("/campaigns/{id}/households/{household}/visit", visit::submit_form)
+        .get("/api/v1/campaigns", api_list)
+        .get("/api/v1/campaigns/{id}", api_show)
+        .post("/api/v1/campaigns/{id}/visits", visit::api_submit)
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<CampaignRow>,
+    can_plan: bool,
+}
+
+async fn list_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let html = ListPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        rows: campaigns::list(&st.db, &me.actor).await?,
+        can_plan: me.user.role == ducha_domain::access::Role::CityOffice,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/new.html")]
+struct NewPage {
+    ctx: PageCtx,
+    kinds: Vec<&'static str>,
+    today: chrono::NaiveDate,
+}
+
+async fn new_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let html = NewPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        kinds: CampaignKind::ALL.iter().map(|k| k.label()).collect(),
+        today: today(),
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewForm {
+    name: String,
+    kind: String,
+    starts_on: String,
+    ends_on: String,
+    focus: String,
+    lead_units: String,
+    guided_by: String,
+    member_units: String,
+}
+
+fn date_at(e: &mut FieldErrors, field: &str, text: &str) -> Option<chrono::NaiveDate> {
+    e.take(field, ducha_domain::registry::parse_date(text))
+}
+
+async fn create(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    CsrfForm(f): CsrfForm<NewForm>,
+) -> Result<Response, WebError> {
+    let mut e = FieldErrors::default();
+    let kind = e.take("kind", CampaignKind::parse(&f.kind));
+    let starts_on = date_at(&mut e, "starts_on", &f.starts_on);
+    let ends_on = date_at(&mut e, "ends_on", &f.ends_on);
+    let (Some(kind), Some(starts_on), Some(ends_on)) = (kind, starts_on, ends_on) else {
+        return Err(WebError::Invalid(e));
+    };
+    let input = CampaignInput {
+        name: f.name,
+        kind,
+        starts_on,
+        ends_on,
+        focus: f.focus.split(['\n', '、', '；']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        lead_units: f.lead_units,
+        guided_by: f.guided_by,
+        member_units: f.member_units,
+        weights: Weights::default(),
+    };
+    let id = campaigns::create(&st.db, &me.actor, &input).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/show.html")]
+struct ShowPage {
+    ctx: PageCtx,
+    s: Summary,
+    outstanding: String,
+    average: String,
+    poor: String,
+    rectified: String,
+    partly: String,
+    not_rectified: String,
+    pending: String,
+    district_names: Vec<(String, String)>,
+}
+
+/// Names of the districts, for team forms and labels.
+async fn districts(st: &AppState) -> Result<Vec<(String, String)>, WebError> {
+    Ok(ducha_storage::regions::list(&st.db, Some(ducha_domain::RegionLevel::District), None)
+        .await?
+        .into_iter()
+        .map(|r| (r.code.as_str().to_string(), r.name))
+        .collect())
+}
+
+async fn show_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let s = campaigns::assessment::summary(&st.db, &me.actor, parse_id(&id)?).await?;
+    let join = |v: Vec<&str>| if v.is_empty() { "—".to_string() } else { v.join("、") };
+    let html = ShowPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        outstanding: join(s.rated(Rating::Outstanding)),
+        average: join(s.rated(Rating::Average)),
+        poor: join(s.rated(Rating::Poor)),
+        rectified: join(s.verdict_towns(Verdict::Rectified)),
+        partly: join(s.verdict_towns(Verdict::Partly)),
+        not_rectified: join(s.verdict_towns(Verdict::NotRectified)),
+        pending: join(s.verdict_towns(Verdict::Pending)),
+        district_names: districts(&st).await?,
+        s,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TeamForm {
+    name: String,
+    leader: String,
+    units: String,
+    members: String,
+    districts: Vec<String>,
+}
+
+async fn add_team(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfMultipart { fields, .. }: CsrfMultipart,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let f = TeamForm {
+        name: get("name"),
+        leader: get("leader"),
+        units: get("units"),
+        members: get("members"),
+        districts: fields.iter().filter(|(k, _)| k == "districts").map(|(_, v)| v.clone()).collect(),
+    };
+    let t = TeamInput {
+        name: f.name,
+        leader: f.leader,
+        units: f.units,
+        members: f
+            .members
+            .split([',', '，', '、', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        districts: f.districts,
+    };
+    campaigns::add_team(&st.db, &me.actor, id, &t).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/sample.html")]
+struct SamplePage {
+    ctx: PageCtx,
+    c: campaigns::Campaign,
+    steps: Vec<ducha_domain::campaigns::sampling::Step>,
+    plan: SamplePlan,
+    others: Vec<CampaignRow>,
+    can_plan: bool,
+    quota_of: Vec<(String, String, u32, &'static str)>,
+    chosen: String,
+    algorithm: &'static str,
+}
+
+impl SamplePage {
+    fn revisits(&self, id: &i64) -> bool {
+        self.plan.revisit_from == Some(*id)
+    }
+}
+
+async fn sample_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let id = parse_id(&id)?;
+    let (c, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let others: Vec<CampaignRow> =
+        campaigns::list(&st.db, &me.actor).await?.into_iter().filter(|r| r.id != id).collect();
+    // Without a stored plan, the seed's own November plan is offered.
+    let plan = c.sample_plan.clone().unwrap_or_else(|| SamplePlan {
+        seed: u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(1) % 100_000_000,
+        quotas: november_2017_quotas(),
+        revisit_from: others.first().map(|o| o.id),
+        revisit_per_district: 1,
+        exclude_months: 6,
+        households_per_town: 4,
+        weight_findings: false,
+        chosen_towns: vec![],
+        chosen_households: vec![],
+    });
+    let names = districts(&st).await?;
+    let quota_of = names
+        .iter()
+        .map(|(code, name)| {
+            let q = plan.quotas.iter().find(|q| &q.district == code);
+            (code.clone(), name.clone(), q.map_or(0, |q| q.count), q.map_or(Wanted::Any, |q| q.wanted).code())
+        })
+        .collect();
+    let chosen = plan
+        .chosen_towns
+        .iter()
+        .map(|(c, p)| if *p == Purpose::Revisit { format!("{c}:回头看") } else { c.clone() })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let html = SamplePage {
+        ctx: PageCtx::new(&st, &me).await?,
+        steps: sample::steps(&st.db, id).await?,
+        can_plan: access.plans,
+        quota_of,
+        chosen,
+        plan,
+        others,
+        c,
+        algorithm: ducha_domain::campaigns::sampling::ALGORITHM,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+/// The sample form: a quota and a kind per district, the revisit, exclusions, households per
+/// town, and towns chosen by hand ("440781111" or "440781111:回头看").
+async fn draw(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfMultipart { fields, .. }: CsrfMultipart,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let mut e = FieldErrors::default();
+    let number = |e: &mut FieldErrors, k: &str, label: &str| -> u64 {
+        match get(k).parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                e.add(k, format!("{label}应为非负整数，而不是“{}”", get(k)));
+                0
+            }
+        }
+    };
+    let seed = number(&mut e, "seed", "随机种子");
+    let mut quotas = Vec::new();
+    for (code, _) in districts(&st).await? {
+        let n = get(&format!("quota_{code}"));
+        if n.is_empty() {
+            continue;
+        }
+        let count = number(&mut e, &format!("quota_{code}"), "抽查数量") as u32;
+        let wanted =
+            e.take(&format!("kind_{code}"), Wanted::parse(&get(&format!("kind_{code}")))).unwrap_or(Wanted::Any);
+        if count > 0 {
+            quotas.push(Quota { district: code, wanted, count });
+        }
+    }
+    let revisit_from = match get("revisit_from").as_str() {
+        "" => None,
+        t => Some(parse_id(t).map_err(|_| {
+            let mut e = FieldErrors::default();
+            e.add("revisit_from", "请选择被回头看的督查");
+            WebError::Invalid(e)
+        })?),
+    };
+    let mut chosen_towns = Vec::new();
+    for t in get("chosen_towns").split([' ', ',', '，', '、', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+        let (code, purpose) = match t.split_once([':', '：']) {
+            Some((c, "回头看")) => (c, Purpose::Revisit),
+            Some((c, _)) => (c, Purpose::Fresh),
+            None => (t, Purpose::Fresh),
+        };
+        if code.len() != 9 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            e.add("chosen_towns", format!("“{t}”不是 9 位镇(街)代码"));
+        }
+        chosen_towns.push((code.to_string(), purpose));
+    }
+    let plan = SamplePlan {
+        seed,
+        quotas,
+        revisit_from,
+        revisit_per_district: number(&mut e, "revisit_per_district", "每个市(区)回头看数量") as u32,
+        exclude_months: number(&mut e, "exclude_months", "排除月数") as u32,
+        households_per_town: number(&mut e, "households_per_town", "每镇(街)抽查户数") as u32,
+        weight_findings: get("weight_findings") == "是",
+        chosen_towns,
+        chosen_households: vec![],
+    };
+    if !e.is_empty() {
+        return Err(WebError::Invalid(e));
+    }
+    sample::draw(&st.db, &me.actor, id, &plan).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}/sample")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/town.html")]
+struct TownPage {
+    ctx: PageCtx,
+    c: campaigns::Campaign,
+    town: SampleTown,
+    items: Vec<ChecklistItem>,
+    reviews: std::collections::BTreeMap<i64, (ReviewResult, String)>,
+    problems: Vec<Problem>,
+    earlier: Vec<EarlierProblem>,
+    fieldwork: bool,
+    categories: Vec<&'static str>,
+    results: Vec<&'static str>,
+    revisit_results: Vec<&'static str>,
+}
+
+impl TownPage {
+    fn result_of(&self, item: &i64) -> &'static str {
+        self.reviews.get(item).map_or("", |r| r.0.label())
+    }
+
+    fn selected(&self, item: &i64, label: &str) -> bool {
+        self.result_of(item) == label
+    }
+
+    fn note_of(&self, item: &i64) -> &str {
+        self.reviews.get(item).map_or("", |r| r.1.as_str())
+    }
+}
+
+async fn town_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, town)): Path<(String, String)>,
+) -> Result<Html<String>, WebError> {
+    let id = parse_id(&id)?;
+    let (c, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let town = sample::stored(&st.db, st.db.conn(), id, &access)
+        .await?
+        .into_iter()
+        .find(|t| t.code == town)
+        .ok_or(WebError::NotFound)?;
+    let html = TownPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        items: fieldwork::checklist(&st.db, st.db.conn(), c.checklist_id.unwrap_or(1)).await?,
+        reviews: fieldwork::reviews(&st.db, st.db.conn(), id, &town.code).await?,
+        problems: problems::list(&st.db, st.db.conn(), id, &access, None, Some(&town.code)).await?,
+        earlier: if town.purpose == Purpose::Revisit {
+            problems::revisit_list(&st.db, st.db.conn(), &c, &town.code).await?
+        } else {
+            vec![]
+        },
+        fieldwork: access.fieldwork,
+        categories: Category::ALL.iter().map(|c| c.label()).collect(),
+        results: ReviewResult::ALL.iter().map(|c| c.label()).collect(),
+        revisit_results: RevisitResult::ALL.iter().map(|c| c.label()).collect(),
+        town,
+        c,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+async fn review(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, town)): Path<(String, String)>,
+    form: CsrfMultipart,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    let mut e = FieldErrors::default();
+    let mut results = Vec::new();
+    for (k, v) in form.fields.iter().filter(|(k, _)| k.starts_with("result_")) {
+        let Ok(item) = k["result_".len()..].parse::<i64>() else { continue };
+        let result = match v.trim() {
+            "" => None,
+            t => e.take(k, ReviewResult::parse(t)),
+        };
+        results.push((item, result, form.get(&format!("note_{item}"))));
+    }
+    if !e.is_empty() {
+        return Err(WebError::Invalid(e));
+    }
+    let input = ReviewInput { town: town.clone(), results, photos: form.files };
+    fieldwork::review(&st.db, &me.actor, id, &input).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProblemForm {
+    household_number: String,
+    category: String,
+    severity: String,
+    text: String,
+    responsible_unit: String,
+}
+
+async fn add_problem(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, town)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<ProblemForm>,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    let (_, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !access.sees(&town) {
+        return Err(WebError::NotFound);
+    }
+    let household_id = match f.household_number.trim() {
+        "" => None,
+        n => {
+            let scope = ducha_domain::access::Scope::Region(
+                ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?,
+            );
+            match ducha_storage::registry::household_by_number(&st.db, &scope, n).await? {
+                Some(h) => Some(h.household.id),
+                None => {
+                    let mut e = FieldErrors::default();
+                    e.add("household_number", format!("本镇(街)没有户编号“{n}”"));
+                    return Err(WebError::Invalid(e));
+                }
+            }
+        }
+    };
+    let p = ProblemInput {
+        town: town.clone(),
+        household_id,
+        category: f.category,
+        severity: f.severity,
+        text: f.text,
+        responsible_unit: f.responsible_unit,
+    };
+    problems::add(&st.db, &me.actor, id, &p).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VerifyForm {
+    result: String,
+    note: String,
+    town: String,
+}
+
+async fn verify(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, problem)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<VerifyForm>,
+) -> Result<Response, WebError> {
+    let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
+    let mut e = FieldErrors::default();
+    let Some(result) = e.take("result", RevisitResult::parse(&f.result)) else { return Err(WebError::Invalid(e)) };
+    problems::verify(&st.db, &me.actor, id, problem, result, &f.note).await?;
+    let town: String = f.town.chars().filter(char::is_ascii_digit).collect();
+    Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "campaigns/problems.html")]
+struct ProblemsPage {
+    ctx: PageCtx,
+    c: campaigns::Campaign,
+    problems: Vec<Problem>,
+    status: String,
+    status_label: &'static str,
+    fieldwork: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProblemsQuery {
+    status: String,
+}
+
+async fn problems_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    Query(q): Query<ProblemsQuery>,
+) -> Result<Html<String>, WebError> {
+    let id = parse_id(&id)?;
+    let (c, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let status = ducha_domain::campaigns::ProblemStatus::parse(&q.status).ok();
+    let html = ProblemsPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        problems: problems::list(&st.db, st.db.conn(), id, &access, status, None).await?,
+        status: status.map(|s| s.code().to_string()).unwrap_or_default(),
+        status_label: status.map_or("", |s| s.label()),
+        fieldwork: access.fieldwork,
+        c,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+async fn propose(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<crate::pages::Empty>,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    problems::propose_audit_findings(&st.db, &me.actor, id).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}/problems?status=proposed")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecideForm {
+    decision: String,
+    reason: String,
+}
+
+async fn decide(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, problem)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<DecideForm>,
+) -> Result<Response, WebError> {
+    let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
+    problems::decide(&st.db, &me.actor, id, problem, f.decision == "confirm", &f.reason).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}/problems?status=proposed")).into_response())
+}
+
+async fn api_list(State(st): State<AppState>, me: CurrentUser) -> Result<Json<Vec<CampaignRow>>, WebError> {
+    Ok(Json(campaigns::list(&st.db, &me.actor).await?))
+}
+
+async fn api_show(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Summary>, WebError> {
+    Ok(Json(campaigns::assessment::summary(&st.db, &me.actor, parse_id(&id)?).await?))
+}

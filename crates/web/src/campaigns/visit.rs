@@ -1,0 +1,158 @@
+//! The household visit (实地调查) on a phone: the registry's facts beside what the inspector
+//! sees, the questionnaire, photos. The page's script sends the form to the API and, when the
+//! connection is gone, keeps it on the phone (IndexedDB) and sends it when the connection returns;
+//! the visit's key, made when the page was rendered, makes a second send of the same visit a
+//! no-op. Without the script the form posts as a plain multipart form.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use ducha_domain::campaigns::questionnaire::{Question, QuestionKind};
+use ducha_storage::campaigns::fieldwork::{self, Fact, Observation, Visit, VisitInput, VisitOutcome};
+use ducha_storage::campaigns::{self, sample::SampleHousehold};
+
+use crate::auth::csrf::CsrfMultipart;
+use crate::pages::PageCtx;
+use crate::registry::parse_id;
+use crate::{AppState, CurrentUser, WebError};
+
+#[derive(Template)]
+#[template(path = "campaigns/visit.html")]
+struct VisitPage {
+    ctx: PageCtx,
+    c: campaigns::Campaign,
+    town_code: String,
+    town_name: String,
+    h: SampleHousehold,
+    facts: Vec<Fact>,
+    questions: Vec<Question>,
+    visit: Option<Visit>,
+    problems: Vec<ducha_storage::campaigns::problems::Problem>,
+    fieldwork: bool,
+    client_key: String,
+    default_date: chrono::NaiveDate,
+}
+
+impl VisitPage {
+    fn is_single(&self, q: &Question) -> bool {
+        q.kind == QuestionKind::Single
+    }
+    fn is_multi(&self, q: &Question) -> bool {
+        q.kind == QuestionKind::Multi
+    }
+    fn is_scale(&self, q: &Question) -> bool {
+        q.kind == QuestionKind::Scale
+    }
+    fn scale(&self, q: &Question) -> Vec<i32> {
+        (q.scale_min..=q.scale_max).collect()
+    }
+    fn observed(&self, key: &str) -> Option<&Observation> {
+        self.visit.as_ref().and_then(|v| v.observations.iter().find(|o| o.key == key))
+    }
+}
+
+pub(super) async fn visit_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, household)): Path<(String, String)>,
+) -> Result<Html<String>, WebError> {
+    let (id, household) = (parse_id(&id)?, parse_id(&household)?);
+    let conn = st.db.conn();
+    let (c, access, (_, town, _)) =
+        fieldwork::visitable(&st.db, conn, &me.actor, id, household).await.map_err(|e| {
+            // A household outside the sample is simply not there for this page.
+            match e {
+                ducha_storage::StorageError::Rejected(_) => WebError::NotFound,
+                other => other.into(),
+            }
+        })?;
+    let town_sample = campaigns::sample::stored(&st.db, conn, id, &access)
+        .await?
+        .into_iter()
+        .find(|t| t.code == town)
+        .ok_or(WebError::NotFound)?;
+    let h = town_sample.households.iter().find(|h| h.id == household).cloned().ok_or(WebError::NotFound)?;
+    let problems = campaigns::problems::list(&st.db, conn, id, &access, None, Some(&town))
+        .await?
+        .into_iter()
+        .filter(|p| p.household_id == Some(household))
+        .collect();
+    let today = crate::registry::today();
+    let html = VisitPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        facts: fieldwork::facts(&st.db, conn, household).await?,
+        questions: fieldwork::questions(&st.db, conn, c.questionnaire_id.unwrap_or(1)).await?,
+        visit: fieldwork::visit_of(&st.db, conn, id, household).await?,
+        problems,
+        fieldwork: access.fieldwork,
+        client_key: format!("v{}", ducha_storage::accounts::random_token()?.get(..32).unwrap_or_default()),
+        default_date: today.clamp(c.starts_on, c.ends_on.max(c.starts_on)),
+        town_code: town,
+        town_name: town_sample.name,
+        h,
+        c,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+/// The visit as the form sent it.
+fn visit_input(household: i64, form: CsrfMultipart) -> VisitInput {
+    let mut answers: Vec<(i64, Vec<String>)> = Vec::new();
+    let mut observations = Vec::new();
+    for (k, v) in &form.fields {
+        if let Some(qid) = k.strip_prefix('q').and_then(|n| n.parse::<i64>().ok()) {
+            match answers.iter_mut().find(|(id, _)| *id == qid) {
+                Some((_, values)) => values.push(v.clone()),
+                None => answers.push((qid, vec![v.clone()])),
+            }
+        } else if let Some(key) = k.strip_prefix("match_") {
+            observations.push(Observation {
+                key: key.to_string(),
+                matches: v != "否",
+                observed: form.get(&format!("obs_{key}")),
+            });
+        }
+    }
+    VisitInput {
+        household_id: household,
+        client_key: form.get("client_key"),
+        visited_on: ducha_domain::registry::parse_date(&form.get("visited_on")).ok(),
+        observations,
+        note: form.get("note"),
+        answers,
+        photos: form.files,
+    }
+}
+
+/// The plain form's submit (no script): back to the visit's page.
+pub(super) async fn submit_form(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path((id, household)): Path<(String, String)>,
+    form: CsrfMultipart,
+) -> Result<Response, WebError> {
+    let (id, household) = (parse_id(&id)?, parse_id(&household)?);
+    let v = visit_input(household, form);
+    fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}/households/{household}")).into_response())
+}
+
+/// The script's submit, also the phone's queue when the connection returns: the household is a
+/// field of the form.
+pub(super) async fn api_submit(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    form: CsrfMultipart,
+) -> Result<Json<VisitOutcome>, WebError> {
+    let id = parse_id(&id)?;
+    let household = form
+        .get("household_id")
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| WebError::BadRequest("走访记录缺少户编号（household_id）".into()))?;
+    let v = visit_input(household, form);
+    Ok(Json(fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?))
+}
