@@ -19,6 +19,8 @@ use crate::support::TestApp;
 /// A chromedriver on a free port, and a headless Chromium session through it.
 struct Chrome {
     client: Client,
+    /// chromedriver's address, for what WebDriver itself does not offer (network conditions).
+    driver_url: String,
     _driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -76,7 +78,7 @@ impl Chrome {
         let mut last_err = None;
         for _ in 0..50 {
             match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Chrome { client, _driver: driver, _profile: profile },
+                Ok(client) => return Chrome { client, driver_url: url, _driver: driver, _profile: profile },
                 Err(e) => {
                     last_err = Some(e);
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -84,6 +86,20 @@ impl Chrome {
             }
         }
         panic!("could not start a Chromium session: {last_err:?}");
+    }
+
+    /// Cut the browser off the network, or connect it again (chromedriver's network conditions).
+    async fn set_offline(&self, offline: bool) {
+        let session = self.client.session_id().await.unwrap().expect("a session");
+        let body = serde_json::json!({ "network_conditions": {
+            "offline": offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1 } });
+        let r = reqwest::Client::new()
+            .post(format!("{}/session/{session}/chromium/network_conditions", self.driver_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "network conditions: {}", r.text().await.unwrap_or_default());
     }
 
     async fn shot(&self, name: &str) {
@@ -643,4 +659,112 @@ async fn a_district_moves_a_project_on_and_pays_with_a_voucher() {
     assert!(chrome.text("#payments").await.contains("银行回单.png"));
     chrome.shot("52-project-paid").await;
     chrome.client.clone().close().await.ok();
+}
+
+/// An inspector on a phone opens a sampled household of the campaign under way, records a visit
+/// with a difference from the registry and a photo, answers the questionnaire, and sees the
+/// problem it made; then records another with the connection gone, and it is sent when the
+/// connection returns, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inspector_records_visits_on_a_phone_online_and_offline() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_demo_campaigns().await;
+    let q = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let r =
+                db.conn().query_all_raw(sea_orm::Statement::from_string(db.conn().get_database_backend(), sql)).await;
+            r.unwrap().iter().map(|r| r.try_get_by_index::<i64>(0).unwrap()).collect::<Vec<i64>>()
+        }
+    };
+    let visits = || q("SELECT COUNT(*) FROM campaign_visits WHERE campaign_id = 3");
+    let households = q("SELECT household_id FROM campaign_households WHERE campaign_id = 3 AND town_code LIKE '440705%' ORDER BY household_id").await;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("走访照片.png");
+    std::fs::write(&photo, crate::help::PNG).unwrap();
+
+    let chrome = Chrome::phone(390, 844).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "inspector").await;
+    c.goto(&format!("{}/campaigns", app.base)).await.unwrap();
+    chrome.submit("#campaigns a[href='/campaigns/3']").await;
+    assert!(!chrome.overflows().await, "the campaign page fits the phone");
+    fill_visit(&chrome, &app.base, households[0]).await;
+    c.find(Locator::Css("input[type=file][name=photos]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    assert!(!chrome.overflows().await, "the visit form fits the phone");
+    chrome.shot("50-phone-visit-form").await;
+    chrome.submit("#visit-form button[type=submit]").await;
+    let done = chrome.text("#visited").await;
+    assert!(done.contains("走访登记"), "{done}");
+    let found = chrome.text("#visit-problems").await;
+    assert!(found.contains("家庭人口") && found.contains("实际 6 人"), "{found}");
+    assert!(chrome.text("#observations").await.contains("不符：实际 6 人"));
+    chrome.shot("51-phone-visit-recorded").await;
+    assert_eq!(visits().await, [1]);
+    assert_eq!(q("SELECT COUNT(*) FROM evidence WHERE owner_kind = 'campaign_visit'").await, [1], "the photo is kept");
+
+    // The second household, with the connection gone.
+    fill_visit(&chrome, &app.base, households[1]).await;
+    chrome.set_offline(true).await;
+    c.find(Locator::Css("#visit-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = chrome.text("#offline-status").await;
+        if status.contains("已保存在本机") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(status.contains("已保存在本机（待提交 1 条）"), "{status}");
+    chrome.shot("52-phone-visit-offline").await;
+    assert_eq!(visits().await, [1], "nothing reached the server while offline");
+
+    // The connection returns: the page sends what it kept, once.
+    chrome.set_offline(false).await;
+    let mut sent = false;
+    for i in 0..100 {
+        if visits().await == [2] {
+            sent = true;
+            break;
+        }
+        // Should the browser not announce the connection, the next page it opens sends the queue.
+        if i == 50 {
+            c.goto(&format!("{}/campaigns/3", app.base)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sent, "the visit kept offline was sent when the connection returned");
+    c.goto(&format!("{}/campaigns/3/households/{}", app.base, households[1])).await.unwrap();
+    assert!(chrome.text("#visit-problems").await.contains("实际 6 人"));
+    // Opening another page sends nothing again: the queue is empty.
+    c.goto(&format!("{}/campaigns/3", app.base)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(visits().await, [2]);
+    chrome.shot("53-phone-visit-sent").await;
+    chrome.client.clone().close().await.ok();
+}
+
+/// Open a sampled household's visit form and fill it in: the household's size differs from the
+/// registry, and every choice or scale question gets its first option.
+async fn fill_visit(chrome: &Chrome, base: &str, household: i64) {
+    let c = &chrome.client;
+    c.goto(&format!("{base}/campaigns/3/households/{household}")).await.unwrap();
+    c.find(Locator::Css("input[name=match_size][value='否']")).await.unwrap().click().await.unwrap();
+    chrome.fill("obs_size", "实际 6 人，儿子已分户").await;
+    let names = c
+        .execute(
+            "return [...new Set([...document.querySelectorAll('fieldset.question input')].map(i => i.name))];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for name in names.as_array().unwrap() {
+        let css = format!("fieldset.question input[name='{}']", name.as_str().unwrap());
+        c.find(Locator::Css(&css)).await.unwrap().click().await.unwrap();
+    }
 }
