@@ -203,6 +203,12 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &naji_cadre.to_string())
         } else if path.starts_with("/checks/findings/") || path.starts_with("/api/v1/checks/findings/") {
             path.replace("{id}", &naji_finding.to_string())
+        } else if path.starts_with("/campaigns/") || path.starts_with("/api/v1/campaigns/") {
+            // No campaign exists in this demo: every campaign route answers 404.
+            path.replace("{id}", "1")
+                .replace("{town}", "440785107")
+                .replace("{problem}", "1")
+                .replace("{household}", &other.id.to_string())
         } else if path.contains("{key}") {
             path.replace("{key}", "log_stale_days")
         } else {
@@ -319,6 +325,9 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             && method != "GET"
         {
             // Postings, institutions and allocations are the district's: a town office is refused.
+            assert_eq!(status, 403, "{method} {url} got {status}: {body}");
+        } else if path == "/campaigns/new" && method != "GET" {
+            // Campaigns are the city office's to open.
             assert_eq!(status, 403, "{method} {url} got {status}: {body}");
         } else if path.contains("/checks/params") && method != "GET" {
             // The year's parameters are the city's: a town office is refused outright.

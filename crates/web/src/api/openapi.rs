@@ -61,9 +61,12 @@ use utoipa::{Modify, OpenApi};
         crate::funds::forms::api_advance,
         crate::funds::forms::api_notice,
         crate::funds::forms::api_allocate,
+        crate::campaigns::api_list,
+        crate::campaigns::api_show,
+        crate::campaigns::visit::api_submit,
     ),
     modifiers(&Security),
-    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"), (name = "platform", description = "镇(街)扶贫工作平台：派驻干部、驻点考勤、定点医疗机构"), (name = "funds", description = "扶贫资金与项目"))
+    tags((name = "accounts", description = "账号"), (name = "regions", description = "行政区划"), (name = "registry", description = "建档立卡"), (name = "help", description = "帮扶记录"), (name = "checks", description = "数据质量核查"), (name = "platform", description = "镇(街)扶贫工作平台：派驻干部、驻点考勤、定点医疗机构"), (name = "funds", description = "扶贫资金与项目"), (name = "campaigns", description = "督查"))
 )]
 pub struct ApiDoc;
 

@@ -3,7 +3,7 @@
 //! the draw), a sampled town (document review, households, problems, revisit), the problems, and
 //! the household visit a phone fills in (see `visit.rs`); the same figures under /api/v1.
 
-mod visit;
+pub(crate) mod visit;
 
 use askama::Template;
 use axum::Json;
@@ -109,6 +109,9 @@ async fn create(
     me: CurrentUser,
     CsrfForm(f): CsrfForm<NewForm>,
 ) -> Result<Response, WebError> {
+    if me.user.role != ducha_domain::access::Role::CityOffice {
+        return Err(WebError::Forbidden("督查由市扶贫办组织".into()));
+    }
     let mut e = FieldErrors::default();
     let kind = e.take("kind", CampaignKind::parse(&f.kind));
     let starts_on = date_at(&mut e, "starts_on", &f.starts_on);
@@ -192,9 +195,12 @@ async fn add_team(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    CsrfMultipart { fields, .. }: CsrfMultipart,
+    form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
+    // The campaign first: one out of reach is not found, whatever the body.
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let fields = form?.fields;
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let f = TeamForm {
         name: get("name"),
@@ -296,9 +302,11 @@ async fn draw(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    CsrfMultipart { fields, .. }: CsrfMultipart,
+    form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let fields = form?.fields;
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
     let mut e = FieldErrors::default();
     let number = |e: &mut FieldErrors, k: &str, label: &str| -> u64 {
@@ -429,9 +437,11 @@ async fn review(
     State(st): State<AppState>,
     me: CurrentUser,
     Path((id, town)): Path<(String, String)>,
-    form: CsrfMultipart,
+    form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let form = form?;
     let mut e = FieldErrors::default();
     let mut results = Vec::new();
     for (k, v) in form.fields.iter().filter(|(k, _)| k.starts_with("result_")) {
@@ -514,6 +524,7 @@ async fn verify(
     CsrfForm(f): CsrfForm<VerifyForm>,
 ) -> Result<Response, WebError> {
     let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
     let mut e = FieldErrors::default();
     let Some(result) = e.take("result", RevisitResult::parse(&f.result)) else { return Err(WebError::Invalid(e)) };
     problems::verify(&st.db, &me.actor, id, problem, result, &f.note).await?;
@@ -588,11 +599,14 @@ async fn decide(
     Ok(Redirect::to(&format!("/campaigns/{id}/problems?status=proposed")).into_response())
 }
 
-async fn api_list(State(st): State<AppState>, me: CurrentUser) -> Result<Json<Vec<CampaignRow>>, WebError> {
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, description = "用户可以查看的督查：编号、名称、类型、日期、抽查镇(街)与户数、问题数")))]
+pub(crate) async fn api_list(State(st): State<AppState>, me: CurrentUser) -> Result<Json<Vec<CampaignRow>>, WebError> {
     Ok(Json(campaigns::list(&st.db, &me.actor).await?))
 }
 
-async fn api_show(
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path, description = "督查编号")),
+    responses((status = 200, description = "一次督查的数字：督查组、抽样、走访、问题分类、满意度、回头看结论、各市(区)得分与评定"), (status = 403, description = "督查组成员的督查期已过"), (status = 404, description = "没有这次督查或无权查看")))]
+pub(crate) async fn api_show(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,

@@ -131,23 +131,30 @@ pub(super) async fn submit_form(
     State(st): State<AppState>,
     me: CurrentUser,
     Path((id, household)): Path<(String, String)>,
-    form: CsrfMultipart,
+    form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let (id, household) = (parse_id(&id)?, parse_id(&household)?);
-    let v = visit_input(household, form);
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let v = visit_input(household, form?);
     fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/households/{household}")).into_response())
 }
 
 /// The script's submit, also the phone's queue when the connection returns: the household is a
 /// field of the form.
-pub(super) async fn api_submit(
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/visits", tag = "campaigns", params(("id" = i64, Path, description = "督查编号")),
+    request_body(content_type = "multipart/form-data", description = "走访表单：_csrf、client_key（页面给出的走访编号）、household_id、visited_on、match_*/obs_*（核对项）、q*（问卷）、note、photos"),
+    responses((status = 200, description = "{\"outcome\": \"recorded\", visit_id, problems} 或同一走访编号再次提交时 {\"outcome\": \"already_received\", visit_id}"),
+        (status = 400, description = "该户不在抽查名单中、已走访等"), (status = 422, description = "字段错误（fields）")))]
+pub(crate) async fn api_submit(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    form: CsrfMultipart,
+    form: Result<CsrfMultipart, WebError>,
 ) -> Result<Json<VisitOutcome>, WebError> {
     let id = parse_id(&id)?;
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let form = form?;
     let household = form
         .get("household_id")
         .trim()
