@@ -1,14 +1,14 @@
 //! `ducha campaign`: the campaigns, one campaign's figures, and its sample (stored, or drawn again
 //! with a seed to show that the same seed gives the same sample).
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use ducha_domain::access::Actor;
 use ducha_domain::campaigns::{Rating, Verdict};
 use ducha_domain::labelled::Labelled;
 use ducha_storage::Db;
 use ducha_storage::campaigns::{self, sample};
 
-use crate::cli::CampaignCommand;
+use crate::cli::{CampaignCommand, ReportCommand};
 
 pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()> {
     match cmd {
@@ -153,5 +153,31 @@ async fn show(db: &Db, actor: &Actor, id: i64) -> Result<()> {
             println!("{}：{}", r.label(), names.join("、"));
         }
     }
+    Ok(())
+}
+
+/// `ducha report`: the circular (docx, pdf or html by the file's extension) and the problem list.
+pub async fn report(db: &Db, actor: &Actor, cmd: ReportCommand) -> Result<()> {
+    use ducha_reports::circular::{self, campaign::for_campaign};
+    let (path, bytes) = match cmd {
+        ReportCommand::Circular { campaign, out } => {
+            let (c, _, _) = for_campaign(db, actor, campaign).await?;
+            let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            let bytes = match ext.as_str() {
+                "docx" => circular::to_docx(&c)?,
+                "pdf" => circular::to_pdf(&c)?,
+                "html" | "htm" => circular::to_html_page(&c).into_bytes(),
+                _ => bail!("不认识的文件类型“{}”：请用 .docx、.pdf 或 .html", out.display()),
+            };
+            (out, bytes)
+        }
+        ReportCommand::Problems { campaign, out } => {
+            let (c, _, _) = for_campaign(db, actor, campaign).await?;
+            let a = c.attachment.context("这份通报没有问题清单")?;
+            (out, circular::problem_list_xlsx(&a.title, &a.table)?)
+        }
+    };
+    std::fs::write(&path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+    println!("已写出 {}", path.display());
     Ok(())
 }

@@ -55,6 +55,31 @@ pub enum Command {
     /// 督查：列出、查看、抽样
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// 督查通报与问题清单
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// 督查通报：按 --out 的扩展名写出 .docx（党政机关公文格式）、.pdf 或 .html
+    Circular {
+        /// 督查编号
+        #[arg(long)]
+        campaign: i64,
+        /// 输出文件（.docx、.pdf 或 .html）
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 问题清单（通报附件）：写出 .xlsx
+    Problems {
+        /// 督查编号
+        #[arg(long)]
+        campaign: i64,
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -78,6 +78,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let db = Db::open(&cli.db).await?;
             crate::campaign::command(&db, &cli_actor(), cmd).await
         }
+        Command::Report(cmd) => {
+            let db = Db::open(&cli.db).await?;
+            crate::campaign::report(&db, &cli_actor(), cmd).await
+        }
         Command::Audit(args) => {
             let db = Db::open(&cli.db).await?;
             let actor = acting_as(&db, args.as_user.as_deref()).await?;

@@ -111,17 +111,23 @@ pub fn mask_account(p: &Option<String>) -> String {
 /// An xlsx file to download, named in Chinese (RFC 5987), never kept in a shared cache: exports
 /// carry household numbers and names.
 pub(crate) fn xlsx_download(bytes: Vec<u8>, filename: &str) -> axum::response::Response {
+    download(bytes, filename, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+}
+
+/// A file to save, named in UTF-8 (a Chinese file name survives in every current browser).
+pub(crate) fn download(bytes: Vec<u8>, filename: &str, content_type: &str) -> axum::response::Response {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
     let encoded: String = filename
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
+    let ascii = format!("export.{}", filename.rsplit('.').next().unwrap_or("bin"));
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}")),
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         bytes,

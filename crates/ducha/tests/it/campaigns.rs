@@ -286,4 +286,182 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     // The town page lists the visit and its problem.
     let (_, town_page) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
     assert!(town_page.contains("家庭人口，系统登记为"), "the difference became a problem of the town");
+
+    // Audit findings of the sampled towns come in as proposed problems, to confirm or dismiss.
+    let (_, problems_page) = inspector.get_text("/campaigns/3/problems").await;
+    let csrf = crate::support::csrf_of(&problems_page);
+    let r = inspector.post_form("/campaigns/3/problems/propose", &[("_csrf", csrf.as_str())]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let proposed =
+        count(&app.db, "SELECT COUNT(*) FROM campaign_problems WHERE campaign_id = 3 AND status = 'proposed'").await;
+    let in_sample = count(
+        &app.db,
+        "SELECT COUNT(*) FROM check_findings f WHERE f.status = 'open' AND f.town_code IN \
+         (SELECT t.town_code FROM campaign_towns t JOIN campaign_team_districts d ON d.campaign_id = t.campaign_id \
+          AND d.district_code = t.district_code JOIN campaign_teams tm ON tm.id = d.team_id WHERE t.campaign_id = 3 AND tm.name = '第一督查组')",
+    )
+    .await;
+    assert!(
+        proposed > 0 && proposed == in_sample,
+        "every open finding of the team's sampled towns is proposed once: {proposed} of {in_sample}"
+    );
+    inspector.post_form("/campaigns/3/problems/propose", &[("_csrf", csrf.as_str())]).await;
+    assert_eq!(
+        count(&app.db, "SELECT COUNT(*) FROM campaign_problems WHERE campaign_id = 3 AND status = 'proposed'").await,
+        proposed,
+        "proposed once"
+    );
+    let first =
+        count(&app.db, "SELECT MIN(id) FROM campaign_problems WHERE campaign_id = 3 AND status = 'proposed'").await;
+    let second =
+        count(&app.db, "SELECT MAX(id) FROM campaign_problems WHERE campaign_id = 3 AND status = 'proposed'").await;
+    let decide = |id: i64, decision: &'static str, reason: &'static str| {
+        let path = format!("/campaigns/3/problems/{id}/decide");
+        let csrf = csrf.clone();
+        let b = &inspector;
+        async move { b.post_form(&path, &[("_csrf", csrf.as_str()), ("decision", decision), ("reason", reason)]).await }
+    };
+    let r = decide(first, "dismiss", "").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("排除一个问题请写明理由"));
+    decide(first, "dismiss", "入户核实，信息无误").await;
+    decide(second, "confirm", "").await;
+    let status_of = |id: i64| {
+        format!(
+            "SELECT CASE status WHEN 'dismissed' THEN 1 WHEN 'confirmed' THEN 2 ELSE 0 END FROM campaign_problems WHERE id = {id}"
+        )
+    };
+    assert_eq!(count(&app.db, &status_of(first)).await, 1);
+    assert_eq!(count(&app.db, &status_of(second)).await, 2);
+
+    // Document review through the page's form: a failure needs its note, then becomes a problem.
+    let item = count(&app.db, "SELECT id FROM checklist_items WHERE position = 6").await;
+    let review = |note: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", csrf.clone())
+            .text(format!("result_{item}"), "不符合")
+            .text(format!("note_{item}"), note);
+        inspector.client.post(format!("{}/campaigns/3/towns/{town}/review", app.base)).multipart(form).send()
+    };
+    let r = review("").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM campaign_reviews WHERE campaign_id = 3").await, 0);
+    review("帮扶记录本未按省格式设置").await.unwrap();
+    let (_, town_page) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
+    assert!(town_page.contains("帮扶记录本未按省格式设置（查阅资料“贫困户帮扶记录本按省、市要求设置并填写”不符合）"));
+
+    // The city office changes the scoring model: a wrong number is refused at its field.
+    let (_, page) = city.get_text("/campaigns/2").await;
+    let csrf = crate::support::csrf_of(&page);
+    let mut fields = vec![
+        ("_csrf", csrf.as_str()),
+        ("per_error", "6"),
+        ("per_warning", "3"),
+        ("per_notice", "1"),
+        ("checklist", "40"),
+    ];
+    fields.extend([("satisfaction", "0.5"), ("satisfaction_par", "90"), ("average_min", "60")]);
+    let mut bad = fields.clone();
+    bad.push(("outstanding_min", "九十"));
+    let r = city.post_form("/campaigns/2/weights", &bad).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("“表现突出”分数线应为数字"));
+    let mut strict = fields.clone();
+    strict.push(("outstanding_min", "99.5"));
+    city.post_form("/campaigns/2/weights", &strict).await;
+    let (_, html) = city.get_text("/campaigns/2").await;
+    assert_eq!(by_id(&html, "rating-outstanding"), "—", "no district reaches 99.5");
+    let trail = count(&app.db, "SELECT COUNT(*) FROM audit_log WHERE entity = 'campaign' AND action = 'weights'").await;
+    assert_eq!(trail, 1, "the change is in the audit trail");
+}
+
+/// Run a converter (soffice, pdftoppm) and insist that it worked: these tools are installed by
+/// scripts/test.sh, and a missing one is a failure, not a skip.
+fn run_tool(program: &str, package: &str, args: &[&str]) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} ({package}) is needed by this test: {e}"));
+    assert!(out.status.success(), "{program} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// LibreOffice with a profile of its own (two at once would wait on one profile).
+fn soffice(file: &std::path::Path, to: &str, dir: &std::path::Path) {
+    let profile = format!("-env:UserInstallation=file://{}", dir.join("lo-profile").display());
+    let out = dir.to_str().unwrap();
+    run_tool(
+        "soffice",
+        "libreoffice-writer-nogui",
+        &[&profile, "--headless", "--convert-to", to, "--outdir", out, file.to_str().unwrap()],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_november_circular_opens_in_libreoffice_with_the_seeds_figures() {
+    let app = TestApp::spawn_demo_campaigns().await;
+    let city = app.login("city").await;
+    let dir = tempfile::tempdir().unwrap();
+    let get = |path: &'static str| {
+        let b = &city;
+        async move {
+            let r = b.get(path).await;
+            assert_eq!(r.status(), 200, "{path}");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    let docx = dir.path().join("circular.docx");
+    std::fs::write(&docx, get("/campaigns/2/circular.docx").await).unwrap();
+    soffice(&docx, "txt:Text", dir.path());
+    let text = std::fs::read_to_string(dir.path().join("circular.txt")).unwrap();
+    for expected in [
+        "江门市扶贫开发领导小组文件",
+        "江扶字〔2017〕14号",
+        "江门市2017年脱贫攻坚专项督查工作情况通报",
+        "11月6日-8日",
+        "组成 2 个督查组",
+        "共抽查了 19 个镇（街）",
+        "从蓬江区、江海区各抽查 1 个街道，从新会区、台山市、开平市、鹤山市、恩平市各抽查 2 个镇（街）",
+        "从回头看抽查 7 个镇（街）来看，环市街道、江南街道、海宴镇、宅梧镇、那吉镇对上次督查发现的问题都已落实了整改",
+        "三江镇、苍城镇对上次督查发现的问题虽有行动，但有的地方整改不到位",
+        "总体表现突出的有台山市、鹤山市、恩平市",
+        "总体表现一般的有蓬江区、江海区、新会区、开平市",
+        "（一）镇（街）扶贫工作平台建设仍须加强",
+        "（二）镇（街）扶贫办责任压得不实",
+        "（三）扶贫数据信息不够精准",
+        "（四）帮扶措施不多或落实不到位",
+        "（五）帮扶资金使用进度缓慢",
+        "三、下一步工作",
+        "附件：2017年脱贫攻坚专项督查问题清单",
+        "2017年12月3日",
+        "序号",
+        "整改时限",
+        "派驻干部只停留在文件上，没有实质性参与扶贫工作",
+        "2018年1月2日",
+    ] {
+        assert!(text.contains(expected), "the circular says {expected}");
+    }
+    // The same circular as PDF (typeset by ducha) and as LibreOffice prints the docx: page images
+    // for a person to look at.
+    let pdf = dir.path().join("ducha.pdf");
+    std::fs::write(&pdf, get("/campaigns/2/circular.pdf").await).unwrap();
+    soffice(&docx, "pdf", dir.path());
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    for (file, prefix) in [(pdf, "60-circular-pdf"), (dir.path().join("circular.pdf"), "61-circular-docx")] {
+        let prefix = artifacts.join(prefix);
+        run_tool("pdftoppm", "poppler-utils", &["-r", "60", "-png", file.to_str().unwrap(), prefix.to_str().unwrap()]);
+    }
+    assert!(artifacts.join("60-circular-pdf-01.png").exists());
+    // The problem list: one row per confirmed problem.
+    let xlsx = get("/campaigns/2/problems.xlsx").await;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+    use calamine::Reader;
+    let sheet = book.worksheet_range("问题清单").unwrap();
+    let confirmed =
+        count(&app.db, "SELECT COUNT(*) FROM campaign_problems WHERE campaign_id = 2 AND status = 'confirmed'").await;
+    let numbered = sheet.rows().filter(|r| r.first().is_some_and(|c| c.to_string().parse::<i64>().is_ok())).count();
+    assert_eq!(numbered as i64, confirmed);
+    // And in the browser, as HTML.
+    let (_, html) = city.get_text("/campaigns/2/circular").await;
+    assert!(html.contains("江扶字〔2017〕14号") && html.contains("三江镇、苍城镇"));
 }

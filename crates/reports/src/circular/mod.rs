@@ -7,6 +7,7 @@
 //! Charts are SVG strings everywhere: inline in HTML, an SVG image in the PDF, and a PNG
 //! rasterised from the same SVG (with resvg, already built for typst-pdf) in the docx.
 
+pub mod campaign;
 pub mod chart;
 pub mod docx;
 mod fonts;
@@ -162,6 +163,8 @@ pub enum CircularError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("数据序列化失败：{0}")]
     Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Storage(#[from] ducha_storage::StorageError),
 }
 
 /// The date as a circular writes it: 2017年12月3日 (Arabic digits, no leading zeros).

@@ -222,6 +222,14 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
         out.visits += visit_all(db, actor, nov, town, on, f.differences, f.unsatisfied).await?;
     }
     out.november = nov;
+    // The circular as the seed issued it.
+    let c = super::get(db, db.conn(), nov).await?;
+    let mut settings = super::circular::settings(db, db.conn(), &c).await?;
+    settings.number = format!("江扶字〔{year}〕14号");
+    settings.basis =
+        format!("《广东省人民政府办公厅关于开展{year}年省脱贫攻坚工作专项督查的通知》（粤府办明电〔{year}〕204号）");
+    settings.issued_on = d(year, 12, 3)?;
+    super::circular::save_settings(db, actor, nov, &settings).await?;
 
     // A campaign under way on the day the demo is loaded, for the demo inspector.
     let current = super::create(

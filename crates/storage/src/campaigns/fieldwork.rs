@@ -167,7 +167,7 @@ pub async fn review(db: &Db, actor: &Actor, campaign: i64, r: &ReviewInput) -> R
                 town: r.town.clone(),
                 district: district.clone(),
                 household_id: None,
-                text: format!("查阅资料：{}。{}", it.text, note.trim()),
+                text: format!("{}（查阅资料“{}”不符合）", note.trim().trim_end_matches('。'), it.text),
                 responsible_unit: format!("{town_name}扶贫办"),
                 key: Some(key),
                 proposed: false,

@@ -3,6 +3,7 @@
 //! questionnaires), the problems found, revisit verifications and the district assessment.
 
 pub mod assessment;
+pub mod circular;
 pub mod demo;
 pub mod fieldwork;
 pub mod problems;
@@ -406,4 +407,24 @@ pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> R
     tx.record::<(), _>("campaign_team", id, None, "create", None, Some(&(campaign, t))).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Change a campaign's scoring weights (city office); refused at the field that makes no sense.
+pub async fn set_weights(db: &Db, actor: &Actor, campaign: i64, w: &Weights) -> Result<(), StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (c, access) = open(db, tx.conn(), actor, campaign).await?;
+    if !access.plans {
+        return Err(StorageError::Forbidden("评分权重由市扶贫办设定".into()));
+    }
+    if let Err((field, m)) = w.check() {
+        return Err(crate::registry::write::field_error(field, m));
+    }
+    tx.conn()
+        .execute_raw(
+            db.stmt("UPDATE campaigns SET weights = $1 WHERE id = $2", vec![to_json(w)?.into(), campaign.into()]),
+        )
+        .await?;
+    tx.record("campaign", campaign, None, "weights", Some(&c.weights), Some(w)).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod m0007_platform;
 mod m0008_funds;
 mod m0009_offices;
 mod m0010_campaigns;
+mod m0011_circulars;
 
 use sea_orm_migration::prelude::*;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_funds::Migration),
             Box::new(m0009_offices::Migration),
             Box::new(m0010_campaigns::Migration),
+            Box::new(m0011_circulars::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! the draw), a sampled town (document review, households, problems, revisit), the problems, and
 //! the household visit a phone fills in (see `visit.rs`); the same figures under /api/v1.
 
+mod circular;
 pub(crate) mod visit;
 
 use askama::Template;
@@ -35,9 +36,15 @@ pub fn routes(r: Routes) -> Routes {
         .post("/campaigns/new", create)
         .get("/campaigns/{id}", show_page)
         .post("/campaigns/{id}/teams", add_team)
+        .post("/campaigns/{id}/weights", save_weights)
         .get("/campaigns/{id}/sample", sample_page)
         .post("/campaigns/{id}/sample", draw)
         .get("/campaigns/{id}/problems", problems_page)
+        .get("/campaigns/{id}/problems.xlsx", circular::problems_xlsx)
+        .get("/campaigns/{id}/circular", circular::page)
+        .post("/campaigns/{id}/circular", circular::save)
+        .get("/campaigns/{id}/circular.docx", circular::docx)
+        .get("/campaigns/{id}/circular.pdf", circular::pdf)
         .post("/campaigns/{id}/problems/propose", propose)
         .post("/campaigns/{id}/problems/{problem}/decide", decide)
         .get("/campaigns/{id}/towns/{town}", town_page)
@@ -147,6 +154,8 @@ struct ShowPage {
     not_rectified: String,
     pending: String,
     district_names: Vec<(String, String)>,
+    /// (field, label, value) of the scoring model.
+    weights: Vec<(&'static str, &'static str, f64)>,
 }
 
 /// Names of the districts, for team forms and labels.
@@ -175,10 +184,71 @@ async fn show_page(
         not_rectified: join(s.verdict_towns(Verdict::NotRectified)),
         pending: join(s.verdict_towns(Verdict::Pending)),
         district_names: districts(&st).await?,
+        weights: WEIGHT_FIELDS.iter().zip(weight_values(&s.campaign.weights)).map(|((f, l), v)| (*f, *l, v)).collect(),
         s,
     }
     .render()?;
     Ok(Html(html))
+}
+
+/// The scoring model's fields, as the campaign page's form names them, with their labels.
+const WEIGHT_FIELDS: [(&str, &str); 8] = [
+    ("per_error", "每个“错误”问题扣分"),
+    ("per_warning", "每个“警告”问题扣分"),
+    ("per_notice", "每个“提示”问题扣分"),
+    ("checklist", "查阅资料全部不符合时扣分"),
+    ("satisfaction", "满意度每高（低）1 个百分点加（扣）分"),
+    ("satisfaction_par", "满意度基准（%）"),
+    ("outstanding_min", "“表现突出”分数线"),
+    ("average_min", "“一般”分数线"),
+];
+
+fn weight_values(w: &Weights) -> [f64; 8] {
+    [
+        w.per_error,
+        w.per_warning,
+        w.per_notice,
+        w.checklist,
+        w.satisfaction,
+        w.satisfaction_par,
+        w.outstanding_min,
+        w.average_min,
+    ]
+}
+
+/// Change the campaign's scoring weights (city office): every field a number, checked together.
+async fn save_weights(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let mut e = FieldErrors::default();
+    let mut v = [0.0; 8];
+    for (i, (field, label)) in WEIGHT_FIELDS.iter().enumerate() {
+        let text = f.get(*field).map(|s| s.trim()).unwrap_or("");
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => v[i] = x,
+            _ => e.add(*field, format!("{label}应为数字，而不是“{text}”")),
+        }
+    }
+    if !e.is_empty() {
+        return Err(WebError::Invalid(e));
+    }
+    let w = Weights {
+        per_error: v[0],
+        per_warning: v[1],
+        per_notice: v[2],
+        checklist: v[3],
+        satisfaction: v[4],
+        satisfaction_par: v[5],
+        outstanding_min: v[6],
+        average_min: v[7],
+    };
+    campaigns::set_weights(&st.db, &me.actor, id, &w).await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}#scores")).into_response())
 }
 
 #[derive(Deserialize, Default)]
