@@ -15,6 +15,7 @@ pub mod labelled;
 pub mod money;
 pub mod platform;
 pub mod privacy;
+pub mod rectification;
 pub mod region;
 pub mod registry;
 pub mod validation;

@@ -15,6 +15,7 @@ pub mod help;
 pub mod import_jobs;
 pub mod migration;
 pub mod platform;
+pub mod rectification;
 pub mod regions;
 pub mod registry;
 pub mod settings;

@@ -17,6 +17,7 @@ mod help;
 mod home;
 mod pages;
 mod platform;
+mod rectification;
 mod regions;
 mod registry;
 
@@ -128,6 +129,7 @@ fn all_routes() -> Routes {
     let r = platform::routes(r);
     let r = funds::routes(r);
     let r = campaigns::routes(r);
+    let r = rectification::routes(r);
     let r = exchange::routes(r);
     let r = regions::routes(r);
     api::routes(r)

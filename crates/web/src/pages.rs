@@ -114,14 +114,19 @@ pub(crate) fn xlsx_download(bytes: Vec<u8>, filename: &str) -> axum::response::R
     download(bytes, filename, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 }
 
+/// Text for a URL or an RFC 5987 file name: letters, digits and dots as they are, every other
+/// byte as %XX.
+pub(crate) fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 /// A file to save, named in UTF-8 (a Chinese file name survives in every current browser).
 pub(crate) fn download(bytes: Vec<u8>, filename: &str, content_type: &str) -> axum::response::Response {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
-    let encoded: String = filename
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
+    let encoded = percent_encode(filename);
     let ascii = format!("export.{}", filename.rsplit('.').next().unwrap_or("bin"));
     (
         StatusCode::OK,

@@ -768,3 +768,87 @@ async fn fill_visit(chrome: &Chrome, base: &str, household: i64) {
         c.find(Locator::Css(&css)).await.unwrap().click().await.unwrap();
     }
 }
+
+/// A town office submits a rectification with evidence; the city office sends it back; the town
+/// submits again; the city office closes it (销号). A submission without evidence is refused, and
+/// the town office cannot close its own problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rectification_is_submitted_sent_back_and_closed() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_demo_campaigns().await;
+    let one = |sql: String| {
+        let db = app.db.clone();
+        async move {
+            let r =
+                db.conn().query_one_raw(sea_orm::Statement::from_string(db.conn().get_database_backend(), sql)).await;
+            r.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    let problem = one("SELECT MIN(id) FROM campaign_problems WHERE campaign_id = 2 AND town_code = '440781111' AND status = 'confirmed'".into()).await;
+    let audit =
+        || one(format!("SELECT COUNT(*) FROM audit_log WHERE entity = 'rectification' AND entity_id = '{problem}'"));
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("整改照片.png");
+    std::fs::write(&photo, crate::help::PNG).unwrap();
+    let chrome = Chrome::start(1280, 900).await;
+    let c = &chrome.client;
+    chrome.login(&app.base, "haiyan").await;
+    c.goto(&format!("{}/rectification", app.base)).await.unwrap();
+    let overdue_before: i64 = chrome.text("#overdue-count").await.parse().unwrap();
+    assert!(overdue_before > 0, "the demo's deadlines (2018-01-02) have passed");
+    chrome.submit(&format!("#rectifications a[href='/rectification/{problem}']")).await;
+    assert_eq!(chrome.text("#rect-status").await, "已交办");
+    // Without evidence: refused, nothing recorded.
+    chrome.fill("text", "已加快资金拨付进度").await;
+    chrome.submit("#submit-form button[type=submit]").await;
+    assert!(chrome.text("main").await.contains("请上传整改佐证材料"));
+    assert_eq!(audit().await, 0);
+    c.goto(&format!("{}/rectification/{problem}", app.base)).await.unwrap();
+    chrome.fill("text", "已加快资金拨付进度，拨付凭证见附件").await;
+    c.find(Locator::Css("#submit-form input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    chrome.shot("70-rectification-submit").await;
+    chrome.submit("#submit-form button[type=submit]").await;
+    assert_eq!(chrome.text("#rect-status").await, "已报送待核实");
+    assert!(chrome.text("#rect-files").await.contains("整改照片.png"));
+    assert!(c.find(Locator::Css("#verify-form")).await.is_err(), "a town office cannot close its own problem");
+    chrome.logout().await;
+
+    // The city office sends it back with a reason.
+    chrome.login(&app.base, "city").await;
+    c.goto(&format!("{}/rectification/{problem}", app.base)).await.unwrap();
+    chrome.submit("#verify-form button[value=return]").await;
+    assert!(chrome.text("main").await.contains("退回请写明整改不到位之处"));
+    c.goto(&format!("{}/rectification/{problem}", app.base)).await.unwrap();
+    chrome.fill("text", "拨付进度仍未达到序时进度").await;
+    chrome.submit("#verify-form button[value=return]").await;
+    assert_eq!(chrome.text("#rect-status").await, "退回（整改不到位）");
+    assert!(chrome.text("#rect-reason").await.contains("仍未达到序时进度"));
+    chrome.shot("71-rectification-returned").await;
+    chrome.logout().await;
+
+    // The town submits again (its evidence is kept); the city office closes it.
+    chrome.login(&app.base, "haiyan").await;
+    c.goto(&format!("{}/rectification/{problem}", app.base)).await.unwrap();
+    chrome.fill("text", "资金已全部拨付到位").await;
+    chrome.submit("#submit-form button[type=submit]").await;
+    assert_eq!(chrome.text("#rect-status").await, "已报送待核实");
+    chrome.logout().await;
+    chrome.login(&app.base, "city").await;
+    c.goto(&format!("{}/rectification/{problem}", app.base)).await.unwrap();
+    chrome.submit("#verify-form button[value=close]").await;
+    assert_eq!(chrome.text("#rect-status").await, "已销号");
+    chrome.shot("72-rectification-closed").await;
+    assert_eq!(audit().await, 4, "submit, return, submit, close: each in the audit trail");
+    c.goto(&format!("{}/rectification", app.base)).await.unwrap();
+    let city_overdue: i64 = chrome.text("#overdue-count").await.parse().unwrap();
+    let all_overdue = one("SELECT COUNT(*) FROM campaign_problems WHERE status = 'confirmed'".into()).await - 1;
+    assert_eq!(city_overdue, all_overdue, "every problem but the closed one is overdue");
+    let taishan = chrome.text("#by-district").await;
+    assert!(taishan.contains("台山市"), "{taishan}");
+    chrome.client.clone().close().await.ok();
+}

@@ -12,6 +12,7 @@ mod m0008_funds;
 mod m0009_offices;
 mod m0010_campaigns;
 mod m0011_circulars;
+mod m0012_rectifications;
 
 use sea_orm_migration::prelude::*;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_offices::Migration),
             Box::new(m0010_campaigns::Migration),
             Box::new(m0011_circulars::Migration),
+            Box::new(m0012_rectifications::Migration),
         ]
     }
 }

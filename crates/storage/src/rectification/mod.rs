@@ -1,0 +1,277 @@
+//! Rectification (整改) of the problems campaigns confirm: the list an office, a district or the
+//! city reads (with what is overdue), and the steps — start, submit with evidence, close (销号) or
+//! send back — each checked by [`ducha_domain::rectification::step`] and audited.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ducha_domain::access::{Actor, Role};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::rectification::{RectAction, RectStatus, overdue, step};
+use sea_orm::ConnectionTrait;
+use serde::Serialize;
+
+use crate::audit::AuditTxn;
+use crate::campaigns::problems::Problem;
+use crate::evidence::Upload;
+use crate::{Db, StorageError};
+
+/// A problem with where its rectification stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rect {
+    pub problem: Problem,
+    pub campaign_name: String,
+    pub deadline: NaiveDate,
+    pub status: RectStatus,
+    pub overdue: bool,
+    pub description: String,
+    pub return_reason: String,
+    pub submitted_by: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// The districts an inspector verifies in today: those of their teams in campaigns under way.
+async fn inspector_districts<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor) -> Result<Vec<String>, StorageError> {
+    let Some(uid) = actor.user_id else { return Ok(Vec::new()) };
+    let today = crate::campaigns::today();
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
+             JOIN campaigns c ON c.id = d.campaign_id WHERE m.user_id = $1 AND c.starts_on <= $2 AND c.ends_on >= $2",
+            vec![uid.into(), today.into()],
+        ))
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("", "district_code")?)).collect()
+}
+
+/// Whether the actor reaches a problem in `town`.
+fn reaches(actor: &Actor, inspector: &[String], town: &str) -> bool {
+    match actor.role {
+        Role::Inspector => inspector.iter().any(|d| town.starts_with(d.as_str())),
+        Role::HelpCadre => false,
+        _ => actor.scope.contains(town),
+    }
+}
+
+/// Filters of the list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<RectStatus>,
+    pub overdue_only: bool,
+    pub unit: Option<String>,
+    pub campaign: Option<i64>,
+}
+
+/// The confirmed problems the actor reaches, with their rectification, by district and town.
+pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter) -> Result<Vec<Rect>, StorageError> {
+    let inspector = if actor.role == Role::Inspector { inspector_districts(db, c, actor).await? } else { vec![] };
+    let all = ducha_domain::campaigns::CampaignAccess { within: None, fieldwork: false, plans: false };
+    let campaigns: Vec<(i64, String)> = c
+        .query_all_raw(db.stmt("SELECT id, name FROM campaigns ORDER BY id", vec![]))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
+        .collect::<Result<_, StorageError>>()?;
+    let rows = c
+        .query_all_raw(db.stmt(
+            "SELECT problem_id, deadline, status, description, return_reason, submitted_by, submitted_at, verified_by, verified_at \
+             FROM rectifications",
+            vec![],
+        ))
+        .await?;
+    let mut stored: BTreeMap<i64, &sea_orm::QueryResult> = BTreeMap::new();
+    for r in &rows {
+        stored.insert(r.try_get("", "problem_id")?, r);
+    }
+    let today = crate::campaigns::today();
+    let mut out = Vec::new();
+    for (id, name) in campaigns.iter().filter(|(id, _)| f.campaign.is_none_or(|c| c == *id)) {
+        let campaign = crate::campaigns::get(db, c, *id).await?;
+        let default_deadline = crate::campaigns::circular::settings(db, c, &campaign).await?.deadline();
+        let problems = crate::campaigns::problems::list(
+            db,
+            c,
+            *id,
+            &all,
+            Some(ducha_domain::campaigns::ProblemStatus::Confirmed),
+            None,
+        )
+        .await?;
+        for p in problems.into_iter().filter(|p| reaches(actor, &inspector, &p.town_code)) {
+            if f.unit.as_ref().is_some_and(|u| &p.responsible_unit != u) {
+                continue;
+            }
+            let r = stored.get(&p.id);
+            let status = match r {
+                Some(r) => RectStatus::parse(&r.try_get::<String>("", "status")?).unwrap_or(RectStatus::Assigned),
+                None => RectStatus::Assigned,
+            };
+            let deadline: NaiveDate = match r {
+                Some(r) => r.try_get("", "deadline")?,
+                None => default_deadline,
+            };
+            let late = overdue(status, deadline, today);
+            if f.status.is_some_and(|s| s != status) || (f.overdue_only && !late) {
+                continue;
+            }
+            let text = |k: &str| -> Result<String, StorageError> {
+                Ok(match r {
+                    Some(r) => r.try_get("", k)?,
+                    None => String::new(),
+                })
+            };
+            let opt_s = |k: &str| -> Result<Option<String>, StorageError> {
+                Ok(match r {
+                    Some(r) => r.try_get("", k)?,
+                    None => None,
+                })
+            };
+            let opt_t = |k: &str| -> Result<Option<DateTime<Utc>>, StorageError> {
+                Ok(match r {
+                    Some(r) => r.try_get("", k)?,
+                    None => None,
+                })
+            };
+            out.push(Rect {
+                campaign_name: name.clone(),
+                deadline,
+                status,
+                overdue: late,
+                description: text("description")?,
+                return_reason: text("return_reason")?,
+                submitted_by: opt_s("submitted_by")?,
+                submitted_at: opt_t("submitted_at")?,
+                verified_by: opt_s("verified_by")?,
+                verified_at: opt_t("verified_at")?,
+                problem: p,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One problem's rectification, if the actor reaches it.
+pub async fn one<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, problem: i64) -> Result<Rect, StorageError> {
+    let campaign: i64 = c
+        .query_one_raw(db.stmt(
+            "SELECT campaign_id FROM campaign_problems WHERE id = $1 AND status = 'confirmed'",
+            vec![problem.into()],
+        ))
+        .await?
+        .ok_or(StorageError::NotFound)?
+        .try_get("", "campaign_id")?;
+    let f = Filter { campaign: Some(campaign), ..Default::default() };
+    list(db, c, actor, &f).await?.into_iter().find(|r| r.problem.id == problem).ok_or(StorageError::NotFound)
+}
+
+/// Counts for a region or a unit: problems, closed, overdue.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    pub name: String,
+    pub problems: usize,
+    pub closed: usize,
+    pub submitted: usize,
+    pub overdue: usize,
+}
+
+impl Tally {
+    /// 整改率: closed of all, in whole percent.
+    pub fn rate(&self) -> Option<usize> {
+        (self.problems > 0).then(|| (100 * self.closed + self.problems / 2) / self.problems)
+    }
+}
+
+/// Tallies by a key (district, town, responsible unit), in the order of the key.
+pub fn tally(rects: &[Rect], key: impl Fn(&Rect) -> (String, String)) -> Vec<Tally> {
+    let mut by: BTreeMap<String, Tally> = BTreeMap::new();
+    for r in rects {
+        let (k, name) = key(r);
+        let t = by.entry(k).or_insert_with(|| Tally { name, ..Default::default() });
+        t.problems += 1;
+        t.closed += usize::from(r.status == RectStatus::Closed);
+        t.submitted += usize::from(r.status == RectStatus::Submitted);
+        t.overdue += usize::from(r.overdue);
+    }
+    by.into_values().collect()
+}
+
+/// Take one step of a problem's rectification: start, submit (with what was done and evidence),
+/// close, or send back with a reason.
+pub async fn act(
+    db: &Db,
+    actor: &Actor,
+    problem: i64,
+    action: RectAction,
+    text: &str,
+    files: &[Upload],
+) -> Result<RectStatus, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let r = one(db, tx.conn(), actor, problem).await?;
+    for f in files {
+        ducha_domain::evidence::accept(&f.filename, &f.bytes)
+            .map_err(|m| crate::registry::write::field_error("files", m))?;
+    }
+    let kept: i64 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT COUNT(*) AS n FROM evidence WHERE owner_kind = 'rectification' AND owner_id = $1",
+            vec![problem.into()],
+        ))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    let to = step(r.status, action, actor.role, text, files.len() + kept.max(0) as usize)
+        .map_err(|(field, m)| crate::registry::write::field_error(field, m))?;
+    if text.trim().chars().count() > 2000 {
+        return Err(crate::registry::write::field_error("description", "请在 2000 字以内".into()));
+    }
+    let now = Utc::now();
+    let (description, reason) = match action {
+        RectAction::Submit => (text.trim().to_string(), r.return_reason.clone()),
+        RectAction::Return => (r.description.clone(), text.trim().to_string()),
+        _ => (r.description.clone(), r.return_reason.clone()),
+    };
+    let submitted = if action == RectAction::Submit {
+        (Some(actor.username.clone()), Some(now))
+    } else {
+        (r.submitted_by.clone(), r.submitted_at)
+    };
+    let verified = if matches!(action, RectAction::Close | RectAction::Return) {
+        (Some(actor.username.clone()), Some(now))
+    } else {
+        (r.verified_by.clone(), r.verified_at)
+    };
+    tx.conn()
+        .execute_raw(db.stmt(
+            "INSERT INTO rectifications (problem_id, deadline, status, description, return_reason, submitted_by, submitted_at, \
+             verified_by, verified_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (problem_id) DO UPDATE SET \
+             status = excluded.status, description = excluded.description, return_reason = excluded.return_reason, \
+             submitted_by = excluded.submitted_by, submitted_at = excluded.submitted_at, verified_by = excluded.verified_by, \
+             verified_at = excluded.verified_at, updated_at = excluded.updated_at",
+            vec![
+                problem.into(),
+                r.deadline.into(),
+                to.code().into(),
+                description.clone().into(),
+                reason.clone().into(),
+                submitted.0.into(),
+                submitted.1.into(),
+                verified.0.into(),
+                verified.1.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+    for f in files {
+        crate::evidence::attach_to(&mut tx, "rectification", problem, r.problem.household_id, &r.problem.town_code, f)
+            .await?;
+    }
+    let before = serde_json::json!({ "status": r.status.code(), "description": r.description, "return_reason": r.return_reason });
+    let after = serde_json::json!({ "status": to.code(), "action": action.code(), "description": description, "return_reason": reason, "files": files.len() });
+    tx.record("rectification", problem, Some(&r.problem.town_code), action.code(), Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(to)
+}
