@@ -850,5 +850,12 @@ async fn a_rectification_is_submitted_sent_back_and_closed() {
     assert_eq!(city_overdue, all_overdue, "every problem but the closed one is overdue");
     let taishan = chrome.text("#by-district").await;
     assert!(taishan.contains("台山市"), "{taishan}");
+    // The dashboard's charts are drawn by the server: problems by district and category, the
+    // rate by district, and the rate and overdue share over time.
+    let svgs = c.find_all(Locator::Css("#charts svg")).await.unwrap();
+    assert_eq!(svgs.len(), 3);
+    let first = c.find(Locator::Css("#charts")).await.unwrap().html(false).await.unwrap();
+    assert!(first.contains("恩平市") && first.contains("整改率"), "charts name the districts");
+    chrome.shot("73-rectification-dashboard").await;
     chrome.client.clone().close().await.ok();
 }

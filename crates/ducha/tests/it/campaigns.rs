@@ -373,6 +373,45 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     assert_eq!(by_id(&html, "rating-outstanding"), "—", "no district reaches 99.5");
     let trail = count(&app.db, "SELECT COUNT(*) FROM audit_log WHERE entity = 'campaign' AND action = 'weights'").await;
     assert_eq!(trail, 1, "the change is in the audit trail");
+    // The city office extends the questionnaire and the checklist; a choice question with one
+    // option is refused at its field; what it adds appears on the forms.
+    let (_, page) = city.get_text("/campaigns/templates").await;
+    let csrf = crate::support::csrf_of(&page);
+    let r = city
+        .post_form(
+            "/campaigns/templates/questions",
+            &[("_csrf", csrf.as_str()), ("kind", "单选"), ("text", "是否知道帮扶责任人电话？"), ("options", "知道")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("至少要有两个选项"));
+    let r = city
+        .post_form(
+            "/campaigns/templates/questions",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("kind", "量表"),
+                ("text", "您对住房安全保障的满意程度"),
+                ("topic", "住房安全"),
+                ("satisfied", "4"),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success());
+    city.post_form(
+        "/campaigns/templates/items",
+        &[("_csrf", csrf.as_str()), ("section", "档案资料"), ("text", "贫困户档案一户一档")],
+    )
+    .await;
+    let unvisited = count(
+        &app.db,
+        "SELECT MAX(household_id) FROM campaign_households WHERE campaign_id = 3 AND town_code LIKE '440705%'",
+    )
+    .await;
+    let (_, form) = inspector.get_text(&format!("/campaigns/3/households/{unvisited}")).await;
+    assert!(form.contains("您对住房安全保障的满意程度"), "the new question is on the visit form");
+    let (_, town_form) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
+    assert!(town_form.contains("贫困户档案一户一档"), "the new item is on the review form");
 }
 
 /// Run a converter (soffice, pdftoppm) and insist that it worked: these tools are installed by
@@ -461,6 +500,13 @@ async fn the_november_circular_opens_in_libreoffice_with_the_seeds_figures() {
         count(&app.db, "SELECT COUNT(*) FROM campaign_problems WHERE campaign_id = 2 AND status = 'confirmed'").await;
     let numbered = sheet.rows().filter(|r| r.first().is_some_and(|c| c.to_string().parse::<i64>().is_ok())).count();
     assert_eq!(numbered as i64, confirmed);
+    // A campaign with nothing confirmed yet still gets its circular, saying so.
+    let empty = dir.path().join("empty.docx");
+    std::fs::write(&empty, get("/campaigns/3/circular.docx").await).unwrap();
+    soffice(&empty, "txt:Text", dir.path());
+    let text = std::fs::read_to_string(dir.path().join("empty.txt")).unwrap();
+    assert!(text.contains("本次督查尚未确认问题"), "{text}");
+    assert!(get("/campaigns/3/circular.pdf").await.starts_with(b"%PDF"));
     // And in the browser, as HTML.
     let (_, html) = city.get_text("/campaigns/2/circular").await;
     assert!(html.contains("江扶字〔2017〕14号") && html.contains("三江镇、苍城镇"));

@@ -326,7 +326,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         {
             // Postings, institutions and allocations are the district's: a town office is refused.
             assert_eq!(status, 403, "{method} {url} got {status}: {body}");
-        } else if path == "/campaigns/new" && method != "GET" {
+        } else if (path == "/campaigns/new" || path.starts_with("/campaigns/templates/")) && method != "GET" {
             // Campaigns are the city office's to open.
             assert_eq!(status, 403, "{method} {url} got {status}: {body}");
         } else if path.contains("/checks/params") && method != "GET" {

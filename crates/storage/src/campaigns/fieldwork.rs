@@ -615,3 +615,126 @@ pub async fn visit_of<C: ConnectionTrait>(
         answers,
     }))
 }
+
+/// Add an item to a document-review checklist (city office). Items are never removed: past
+/// reviews keep pointing at them.
+pub async fn add_checklist_item(
+    db: &Db,
+    actor: &Actor,
+    template: i64,
+    section: &str,
+    text: &str,
+) -> Result<i64, StorageError> {
+    if actor.role != ducha_domain::access::Role::CityOffice {
+        return Err(StorageError::Forbidden("查阅资料清单由市扶贫办维护".into()));
+    }
+    let mut e = FieldErrors::default();
+    if section.trim().is_empty() || section.trim().chars().count() > 20 {
+        e.add("section", "请填写方面（20 字以内）");
+    }
+    if text.trim().is_empty() || text.trim().chars().count() > 200 {
+        e.add("text", "请填写检查内容（200 字以内）");
+    }
+    if !e.is_empty() {
+        return Err(StorageError::Invalid(e));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let next: i32 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT COALESCE(MAX(position), 0) + 1 AS n FROM checklist_items WHERE template_id = $1",
+            vec![template.into()],
+        ))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(1);
+    let id: i64 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO checklist_items (template_id, position, section, text) VALUES ($1, $2, $3, $4) RETURNING id",
+            vec![template.into(), next.into(), section.trim().into(), text.trim().into()],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("检查项未能写入".into()))?
+        .try_get("", "id")?;
+    let after = serde_json::json!({ "template": template, "section": section.trim(), "text": text.trim() });
+    tx.record::<(), _>("checklist_item", id, None, "create", None, Some(&after)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Add a question to a questionnaire (city office), checked for what its kind needs.
+pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Question) -> Result<i64, StorageError> {
+    if actor.role != ducha_domain::access::Role::CityOffice {
+        return Err(StorageError::Forbidden("问卷由市扶贫办维护".into()));
+    }
+    let mut e = FieldErrors::default();
+    if q.text.trim().is_empty() || q.text.trim().chars().count() > 200 {
+        e.add("text", "请填写题目（200 字以内）");
+    }
+    match q.kind {
+        QuestionKind::Single | QuestionKind::Multi => {
+            if q.options.len() < 2 {
+                e.add("options", "选择题至少要有两个选项（用顿号分隔）");
+            }
+            if let Some(s) = q.satisfied.iter().find(|s| !q.options.contains(s)) {
+                e.add("satisfied", format!("“{s}”不是这道题的选项"));
+            }
+        }
+        QuestionKind::Scale => {
+            if q.scale_min >= q.scale_max {
+                e.add("scale_max", "量表的最高分应大于最低分");
+            }
+            if let Some(s) = q.satisfied.first()
+                && !s.parse::<i32>().is_ok_and(|n| (q.scale_min..=q.scale_max).contains(&n))
+            {
+                e.add("satisfied", format!("满意的最低分“{s}”应在 {} 至 {} 之间", q.scale_min, q.scale_max));
+            }
+        }
+        QuestionKind::Text => {}
+    }
+    if q.topic.as_ref().is_some_and(|t| t.chars().count() > 20) {
+        e.add("topic", "满意度方面请在 20 字以内");
+    }
+    if q.topic.is_some() && q.satisfied.is_empty() && q.kind != QuestionKind::Text {
+        e.add("satisfied", "计入满意度的题目请写明哪些回答算满意");
+    }
+    if !e.is_empty() {
+        return Err(StorageError::Invalid(e));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let next: i32 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT COALESCE(MAX(position), 0) + 1 AS n FROM questions WHERE questionnaire_id = $1",
+            vec![questionnaire.into()],
+        ))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(1);
+    let id: i64 = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "INSERT INTO questions (questionnaire_id, position, kind, text, options, scale_min, scale_max, topic, satisfied) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            vec![
+                questionnaire.into(),
+                next.into(),
+                q.kind.code().into(),
+                q.text.trim().into(),
+                super::to_json(&q.options)?.into(),
+                q.scale_min.into(),
+                q.scale_max.into(),
+                q.topic.clone().into(),
+                super::to_json(&q.satisfied)?.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| StorageError::Rejected("题目未能写入".into()))?
+        .try_get("", "id")?;
+    tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
+    tx.commit().await?;
+    Ok(id)
+}

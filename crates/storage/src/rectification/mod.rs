@@ -275,3 +275,23 @@ pub async fn act(
     tx.commit().await?;
     Ok(to)
 }
+
+/// The rectification rate and the overdue share (both in percent) at each of `points` dates
+/// spread evenly from a month before the earliest deadline to `today`: how the work went over time.
+pub fn over_time(rects: &[Rect], today: NaiveDate, points: usize) -> Vec<(NaiveDate, f64, f64)> {
+    let Some(first) = rects.iter().map(|r| r.deadline).min() else { return Vec::new() };
+    let start = first.checked_sub_days(chrono::Days::new(30)).unwrap_or(first).min(today);
+    let span = (today - start).num_days().max(1);
+    let n = points.max(2);
+    let total = rects.len() as f64;
+    (0..n)
+        .map(|i| {
+            let day = start + chrono::Duration::days(span * i as i64 / (n - 1) as i64);
+            let closed_by =
+                |r: &Rect| r.status == RectStatus::Closed && r.verified_at.is_some_and(|t| t.date_naive() <= day);
+            let closed = rects.iter().filter(|r| closed_by(r)).count() as f64;
+            let late = rects.iter().filter(|r| r.deadline < day && !closed_by(r)).count() as f64;
+            (day, (1000.0 * closed / total).round() / 10.0, (1000.0 * late / total).round() / 10.0)
+        })
+        .collect()
+}

@@ -4,6 +4,7 @@
 //! the household visit a phone fills in (see `visit.rs`); the same figures under /api/v1.
 
 mod circular;
+mod templates;
 pub(crate) mod visit;
 
 use askama::Template;
@@ -33,6 +34,9 @@ use crate::{AppState, CurrentUser, Routes, WebError};
 pub fn routes(r: Routes) -> Routes {
     r.get("/campaigns", list_page)
         .get("/campaigns/new", new_page)
+        .get("/campaigns/templates", templates::page)
+        .post("/campaigns/templates/items", templates::add_item)
+        .post("/campaigns/templates/questions", templates::add_question)
         .post("/campaigns/new", create)
         .get("/campaigns/{id}", show_page)
         .post("/campaigns/{id}/teams", add_team)

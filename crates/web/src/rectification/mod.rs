@@ -27,11 +27,69 @@ struct ListPage {
     ctx: PageCtx,
     rows: Vec<Rect>,
     by_district: Vec<Tally>,
+    by_town: Vec<Tally>,
     /// Each unit with its name as a query value.
     by_unit: Vec<(Tally, String)>,
     statuses: Vec<(&'static str, &'static str)>,
     q: ListQuery,
     overdue: usize,
+    /// Charts drawn by the server (the same SVG goes into documents).
+    charts: Vec<(&'static str, String)>,
+}
+
+/// A category's name short enough for a chart's legend.
+fn short_label(c: ducha_domain::checks::Category) -> &'static str {
+    use ducha_domain::checks::Category::*;
+    match c {
+        Platform => "平台建设",
+        Responsibility => "责任落实",
+        DataAccuracy => "数据精准",
+        Measures => "帮扶措施",
+        Funds => "资金进度",
+        DataQuality => "数据质量",
+    }
+}
+
+/// The dashboard's charts: problems by district and category, the rectification rate by
+/// district, and the rate and overdue share over time.
+fn charts(all: &[Rect], by_district: &[Tally]) -> Vec<(&'static str, String)> {
+    use ducha_domain::checks::Category;
+    use ducha_reports::circular::{bar_chart_svg, line_chart_svg};
+    if all.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<String> = by_district.iter().map(|t| t.name.clone()).collect();
+    let series: Vec<(String, Vec<f64>)> = Category::ALL
+        .iter()
+        .map(|c| {
+            let counts = names
+                .iter()
+                .map(|n| {
+                    all.iter().filter(|r| &r.problem.district_name == n && r.problem.category == *c).count() as f64
+                })
+                .collect();
+            (short_label(*c).to_string(), counts)
+        })
+        .filter(|(_, v): &(String, Vec<f64>)| v.iter().any(|x| *x > 0.0))
+        .collect();
+    let rates = by_district.iter().map(|t| t.rate().map_or(f64::NAN, |r| r as f64)).collect();
+    let time = rectification::over_time(all, crate::registry::today(), 8);
+    let labels: Vec<String> = time.iter().map(|(d, _, _)| d.format("%Y-%m").to_string()).collect();
+    vec![
+        ("各市（区）问题数（按类别）", bar_chart_svg("", &names, &series)),
+        ("各市（区）整改率（%）", bar_chart_svg("", &names, &[("整改率".to_string(), rates)])),
+        (
+            "整改率与逾期比例",
+            line_chart_svg(
+                "",
+                &labels,
+                &[
+                    ("整改率".to_string(), time.iter().map(|t| t.1).collect()),
+                    ("逾期比例".to_string(), time.iter().map(|t| t.2).collect()),
+                ],
+            ),
+        ),
+    ]
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -50,6 +108,9 @@ async fn list_page(
     let all = rectification::list(&st.db, st.db.conn(), &me.actor, &Filter::default()).await?;
     let by_district =
         rectification::tally(&all, |r| (r.problem.district_code.clone(), r.problem.district_name.clone()));
+    let by_town = rectification::tally(&all, |r| {
+        (r.problem.town_code.clone(), format!("{}{}", r.problem.district_name, r.problem.town_name))
+    });
     let by_unit =
         rectification::tally(&all, |r| (r.problem.responsible_unit.clone(), r.problem.responsible_unit.clone()))
             .into_iter()
@@ -68,9 +129,11 @@ async fn list_page(
         .collect();
     let html = ListPage {
         ctx: PageCtx::new(&st, &me).await?,
+        charts: charts(&all, &by_district),
         overdue: all.iter().filter(|r| r.overdue).count(),
         rows,
         by_district,
+        by_town,
         by_unit,
         statuses: RectStatus::ALL.iter().map(|s| (s.code(), s.label())).collect(),
         q,

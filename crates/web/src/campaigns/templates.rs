@@ -1,0 +1,107 @@
+//! The document-review checklist and the questionnaire campaigns use: read by everyone who
+//! works on campaigns, extended by the city office.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use ducha_domain::campaigns::questionnaire::{Question, QuestionKind};
+use ducha_domain::labelled::Labelled;
+use ducha_domain::validation::FieldErrors;
+use ducha_storage::campaigns::fieldwork::{self, ChecklistItem};
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfForm;
+use crate::pages::PageCtx;
+use crate::{AppState, CurrentUser, WebError};
+
+/// The shipped templates (the migration's first of each); campaigns use them.
+const TEMPLATE: i64 = 1;
+
+#[derive(Template)]
+#[template(path = "campaigns/templates.html")]
+struct TemplatesPage {
+    ctx: PageCtx,
+    items: Vec<ChecklistItem>,
+    questions: Vec<Question>,
+    kinds: Vec<&'static str>,
+    can_edit: bool,
+}
+
+pub(super) async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let html = TemplatesPage {
+        ctx: PageCtx::new(&st, &me).await?,
+        items: fieldwork::checklist(&st.db, st.db.conn(), TEMPLATE).await?,
+        questions: fieldwork::questions(&st.db, st.db.conn(), TEMPLATE).await?,
+        kinds: QuestionKind::ALL.iter().map(|k| k.label()).collect(),
+        can_edit: me.user.role == ducha_domain::access::Role::CityOffice,
+    }
+    .render()?;
+    Ok(Html(html))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ItemForm {
+    section: String,
+    text: String,
+}
+
+pub(super) async fn add_item(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    CsrfForm(f): CsrfForm<ItemForm>,
+) -> Result<Response, WebError> {
+    fieldwork::add_checklist_item(&st.db, &me.actor, TEMPLATE, &f.section, &f.text).await?;
+    Ok(Redirect::to("/campaigns/templates").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct QuestionForm {
+    kind: String,
+    text: String,
+    options: String,
+    scale_min: String,
+    scale_max: String,
+    topic: String,
+    satisfied: String,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(['、', ',', '，', ';', '；']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+pub(super) async fn add_question(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    CsrfForm(f): CsrfForm<QuestionForm>,
+) -> Result<Response, WebError> {
+    if me.user.role != ducha_domain::access::Role::CityOffice {
+        return Err(WebError::Forbidden("问卷由市扶贫办维护".into()));
+    }
+    let mut e = FieldErrors::default();
+    let kind = e.take("kind", QuestionKind::parse(&f.kind));
+    let number = |e: &mut FieldErrors, field: &str, text: &str, default: i32| match text.trim() {
+        "" => default,
+        t => e.take(field, t.parse::<i32>().map_err(|_| format!("应为整数，而不是“{t}”"))).unwrap_or(default),
+    };
+    let scale_min = number(&mut e, "scale_min", &f.scale_min, 1);
+    let scale_max = number(&mut e, "scale_max", &f.scale_max, 5);
+    let Some(kind) = kind else { return Err(WebError::Invalid(e)) };
+    if !e.is_empty() {
+        return Err(WebError::Invalid(e));
+    }
+    let scale = kind == QuestionKind::Scale;
+    let q = Question {
+        id: 0,
+        kind,
+        text: f.text,
+        options: if scale { vec![] } else { list(&f.options) },
+        scale_min: if scale { scale_min } else { 0 },
+        scale_max: if scale { scale_max } else { 0 },
+        topic: Some(f.topic.trim().to_string()).filter(|t| !t.is_empty()),
+        satisfied: list(&f.satisfied),
+    };
+    fieldwork::add_question(&st.db, &me.actor, TEMPLATE, &q).await?;
+    Ok(Redirect::to("/campaigns/templates").into_response())
+}
