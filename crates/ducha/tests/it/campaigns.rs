@@ -412,6 +412,35 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     assert!(form.contains("您对住房安全保障的满意程度"), "the new question is on the visit form");
     let (_, town_form) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
     assert!(town_form.contains("贫困户档案一户一档"), "the new item is on the review form");
+    // A problem the team enters by hand, with a photo as evidence.
+    let (_, town_page) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
+    let csrf = crate::support::csrf_of(&town_page);
+    let photo = reqwest::multipart::Part::bytes(crate::help::PNG.to_vec()).file_name("现场照片.png");
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", csrf)
+        .text("category", "帮扶措施不多或落实不到位")
+        .text("severity", "警告")
+        .text("text", "村内光伏项目未带动贫困户增收")
+        .text("responsible_unit", "镇扶贫办")
+        .part("files", photo);
+    let r = inspector
+        .client
+        .post(format!("{}/campaigns/3/towns/{town}/problems", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let (_, town_page) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
+    assert!(town_page.contains("村内光伏项目未带动贫困户增收") && town_page.contains("现场照片.png"));
+
+    // A district office reads its own part of a campaign, and nothing of another district's.
+    let pengjiang = app.login("pengjiang").await;
+    let (status, html) = pengjiang.get_text("/campaigns/2").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("环市街道") && !html.contains("三江镇"), "only 蓬江's towns");
+    let (status, _) = pengjiang.get_text("/campaigns/2/towns/440705108").await;
+    assert_eq!(status, 404);
 }
 
 /// Run a converter (soffice, pdftoppm) and insist that it worked: these tools are installed by

@@ -54,6 +54,8 @@ pub struct Summary {
     pub satisfaction: Vec<TopicLine>,
     pub verdicts: Vec<TownVerdict>,
     pub scores: Vec<DistrictScore>,
+    /// Satisfaction (every satisfaction question) by sampled town.
+    pub town_satisfaction: BTreeMap<String, Tally>,
 }
 
 impl Summary {
@@ -108,6 +110,7 @@ pub async fn summary_of<C: ConnectionTrait>(
         .await?;
     let mut topics: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_district: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_town: BTreeMap<String, Tally> = BTreeMap::new();
     for r in answers {
         let town: String = r.try_get("", "town_code")?;
         if !access.sees(&town) {
@@ -121,6 +124,7 @@ pub async fn summary_of<C: ConnectionTrait>(
         if let (Some(topic), Some(ok)) = (&q.topic, is_satisfied(q, &a)) {
             topics.entry(topic.clone()).or_default().add(ok);
             by_district.entry(town[..6].to_string()).or_default().add(ok);
+            by_town.entry(town.clone()).or_default().add(ok);
         }
     }
     let satisfaction =
@@ -189,5 +193,6 @@ pub async fn summary_of<C: ConnectionTrait>(
         satisfaction,
         verdicts,
         scores,
+        town_satisfaction: by_town,
     })
 }

@@ -175,8 +175,14 @@ pub struct ProblemInput {
     pub responsible_unit: String,
 }
 
-/// Enter a problem found in a sampled town (the team, or the city office).
-pub async fn add(db: &Db, actor: &Actor, campaign: i64, p: &ProblemInput) -> Result<i64, StorageError> {
+/// Enter a problem found in a sampled town (the team, or the city office), with its evidence.
+pub async fn add(
+    db: &Db,
+    actor: &Actor,
+    campaign: i64,
+    p: &ProblemInput,
+    files: &[crate::evidence::Upload],
+) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let (_, access) = super::open(db, tx.conn(), actor, campaign).await?;
     let district = tx
@@ -239,6 +245,9 @@ pub async fn add(db: &Db, actor: &Actor, campaign: i64, p: &ProblemInput) -> Res
         proposed: false,
     };
     let id = insert_problem(&mut tx, campaign, &np).await?;
+    for f in files {
+        crate::evidence::attach_to(&mut tx, "campaign_problem", id, p.household_id, &p.town, f).await?;
+    }
     tx.commit().await?;
     Ok(id)
 }

@@ -162,6 +162,12 @@ struct ShowPage {
     weights: Vec<(&'static str, &'static str, f64)>,
 }
 
+impl ShowPage {
+    fn town_satisfaction(&self, town: &str) -> Option<f64> {
+        self.s.town_satisfaction.get(town).and_then(|t| t.percent())
+    }
+}
+
 /// Names of the districts, for team forms and labels.
 async fn districts(st: &AppState) -> Result<Vec<(String, String)>, WebError> {
     Ok(ducha_storage::regions::list(&st.db, Some(ducha_domain::RegionLevel::District), None)
@@ -453,6 +459,8 @@ struct TownPage {
     items: Vec<ChecklistItem>,
     reviews: std::collections::BTreeMap<i64, (ReviewResult, String)>,
     problems: Vec<Problem>,
+    /// Evidence entered with a problem: problem → (file id, name).
+    files: std::collections::BTreeMap<i64, Vec<(i64, String)>>,
     earlier: Vec<EarlierProblem>,
     fieldwork: bool,
     categories: Vec<&'static str>,
@@ -467,6 +475,10 @@ impl TownPage {
 
     fn selected(&self, item: &i64, label: &str) -> bool {
         self.result_of(item) == label
+    }
+
+    fn files_of(&self, problem: &i64) -> &[(i64, String)] {
+        self.files.get(problem).map_or(&[], Vec::as_slice)
     }
 
     fn note_of(&self, item: &i64) -> &str {
@@ -486,11 +498,20 @@ async fn town_page(
         .into_iter()
         .find(|t| t.code == town)
         .ok_or(WebError::NotFound)?;
+    let town_problems = problems::list(&st.db, st.db.conn(), id, &access, None, Some(&town.code)).await?;
+    let mut files = std::collections::BTreeMap::new();
+    for p in &town_problems {
+        let f = ducha_storage::evidence::for_owner(&st.db, "campaign_problem", p.id).await?;
+        if !f.is_empty() {
+            files.insert(p.id, f.into_iter().map(|m| (m.id, m.filename)).collect());
+        }
+    }
     let html = TownPage {
         ctx: PageCtx::new(&st, &me).await?,
         items: fieldwork::checklist(&st.db, st.db.conn(), c.checklist_id.unwrap_or(1)).await?,
         reviews: fieldwork::reviews(&st.db, st.db.conn(), id, &town.code).await?,
-        problems: problems::list(&st.db, st.db.conn(), id, &access, None, Some(&town.code)).await?,
+        problems: town_problems,
+        files,
         earlier: if town.purpose == Purpose::Revisit {
             problems::revisit_list(&st.db, st.db.conn(), &c, &town.code).await?
         } else {
@@ -534,28 +555,19 @@ async fn review(
     Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ProblemForm {
-    household_number: String,
-    category: String,
-    severity: String,
-    text: String,
-    responsible_unit: String,
-}
-
 async fn add_problem(
     State(st): State<AppState>,
     me: CurrentUser,
     Path((id, town)): Path<(String, String)>,
-    CsrfForm(f): CsrfForm<ProblemForm>,
+    form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     let (_, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
     if !access.sees(&town) {
         return Err(WebError::NotFound);
     }
-    let household_id = match f.household_number.trim() {
+    let f = form?;
+    let household_id = match f.get("household_number").trim() {
         "" => None,
         n => {
             let scope = ducha_domain::access::Scope::Region(
@@ -574,12 +586,12 @@ async fn add_problem(
     let p = ProblemInput {
         town: town.clone(),
         household_id,
-        category: f.category,
-        severity: f.severity,
-        text: f.text,
-        responsible_unit: f.responsible_unit,
+        category: f.get("category"),
+        severity: f.get("severity"),
+        text: f.get("text"),
+        responsible_unit: f.get("responsible_unit"),
     };
-    problems::add(&st.db, &me.actor, id, &p).await?;
+    problems::add(&st.db, &me.actor, id, &p, &f.files).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
 }
 
