@@ -122,6 +122,32 @@ pub async fn for_household(db: &Db, household_id: i64) -> Result<Vec<EvidenceMet
     db.conn().query_all_raw(db.stmt(&sql, vec![household_id.into()])).await?.iter().map(meta).collect()
 }
 
+/// One file and its bytes, if the actor may read it: within their scope, or, for an inspector,
+/// a campaign's or a rectification's file in a district their team works in today.
+pub async fn fetch_for(
+    db: &Db,
+    actor: &ducha_domain::access::Actor,
+    id: i64,
+) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
+    if actor.role != ducha_domain::access::Role::Inspector {
+        return fetch(db, &actor.scope, id).await;
+    }
+    let row = db
+        .conn()
+        .query_one_raw(db.stmt("SELECT owner_kind, village_code FROM evidence WHERE id = $1", vec![id.into()]))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let kind: String = row.try_get("", "owner_kind")?;
+    let village: String = row.try_get("", "village_code")?;
+    let districts = crate::rectification::inspector_districts(db, db.conn(), actor).await?;
+    let campaign_file = kind.starts_with("campaign_") || kind == "rectification";
+    if campaign_file && districts.iter().any(|d| village.starts_with(d.as_str())) {
+        fetch(db, &Scope::All, id).await
+    } else {
+        Ok(None)
+    }
+}
+
 /// One file and its bytes, if its household lies in the scope.
 pub async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
     let sql = format!("SELECT {COLUMNS}, village_code FROM evidence WHERE id = $1");

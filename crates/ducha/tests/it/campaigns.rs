@@ -280,6 +280,28 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     assert_eq!(r["outcome"], "already_received");
     assert_eq!(count(&app.db, visits).await, 1);
     assert_eq!(count(&app.db, "SELECT COUNT(*) FROM campaign_problems WHERE campaign_id = 3").await, problems);
+    // A script with the inspector's token sends a visit as JSON.
+    let cli = Actor::command_line("test");
+    let token = ducha_storage::accounts::issue_token(&app.db, &cli, "inspector", "走访同步").await.unwrap();
+    let body = serde_json::json!({
+        "household_id": sampled[1].0, "client_key": "script-visit-0001",
+        "visited_on": chrono::Local::now().date_naive().to_string(),
+        "observations": [{ "key": "cadre", "matches": false, "observed": "帮扶责任人已调离" }],
+        "answers": [{ "question_id": scale_q, "values": ["5"] }],
+    });
+    let r: serde_json::Value = app
+        .client
+        .post(format!("{}/api/v1/campaigns/3/visits", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    assert_eq!(count(&app.db, visits).await, 2);
     let r = send(hid, "key-other-000001", "4").await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("不能重复登记"));
@@ -433,6 +455,11 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     assert!(r.status().is_success(), "{}", r.status());
     let (_, town_page) = inspector.get_text(&format!("/campaigns/3/towns/{town}")).await;
     assert!(town_page.contains("村内光伏项目未带动贫困户增收") && town_page.contains("现场照片.png"));
+    // The inspector opens the photo: a campaign's file in their team's district, today.
+    let href = town_page.split("href=\"/evidence/").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let r = inspector.get(&format!("/evidence/{href}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), crate::help::PNG.len());
 
     // A district office reads its own part of a campaign, and nothing of another district's.
     let pengjiang = app.login("pengjiang").await;

@@ -33,7 +33,11 @@ pub struct Rect {
 }
 
 /// The districts an inspector verifies in today: those of their teams in campaigns under way.
-async fn inspector_districts<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor) -> Result<Vec<String>, StorageError> {
+pub(crate) async fn inspector_districts<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    actor: &Actor,
+) -> Result<Vec<String>, StorageError> {
     let Some(uid) = actor.user_id else { return Ok(Vec::new()) };
     let today = crate::campaigns::today();
     let rows = c

@@ -140,26 +140,70 @@ pub(super) async fn submit_form(
     Ok(Redirect::to(&format!("/campaigns/{id}/households/{household}")).into_response())
 }
 
-/// The script's submit, also the phone's queue when the connection returns: the household is a
-/// field of the form.
+/// A visit sent as JSON by a script with a token (no photos).
+#[derive(serde::Deserialize)]
+struct VisitJson {
+    household_id: i64,
+    client_key: String,
+    #[serde(default)]
+    visited_on: String,
+    #[serde(default)]
+    observations: Vec<Observation>,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    answers: Vec<AnswerJson>,
+}
+
+#[derive(serde::Deserialize)]
+struct AnswerJson {
+    question_id: i64,
+    values: Vec<String>,
+}
+
+/// The script's submit, also the phone's queue when the connection returns (multipart, with the
+/// household as a field and photos); or JSON from a script with a token.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/visits", tag = "campaigns", params(("id" = i64, Path, description = "督查编号")),
-    request_body(content_type = "multipart/form-data", description = "走访表单：_csrf、client_key（页面给出的走访编号）、household_id、visited_on、match_*/obs_*（核对项）、q*（问卷）、note、photos"),
+    request_body(description = "multipart/form-data（页面）：_csrf、client_key（页面给出的走访编号）、household_id、visited_on、match_*/obs_*（核对项）、q*（问卷）、note、photos；\
+        或 application/json（脚本）：{household_id, client_key, visited_on, observations: [{key, matches, observed}], note, answers: [{question_id, values}]}"),
     responses((status = 200, description = "{\"outcome\": \"recorded\", visit_id, problems} 或同一走访编号再次提交时 {\"outcome\": \"already_received\", visit_id}"),
         (status = 400, description = "该户不在抽查名单中、已走访等"), (status = 422, description = "字段错误（fields）")))]
 pub(crate) async fn api_submit(
     State(st): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    form: Result<CsrfMultipart, WebError>,
+    req: axum::extract::Request,
 ) -> Result<Json<VisitOutcome>, WebError> {
+    use axum::extract::FromRequest;
     let id = parse_id(&id)?;
     campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    let form = form?;
-    let household = form
-        .get("household_id")
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| WebError::BadRequest("走访记录缺少户编号（household_id）".into()))?;
-    let v = visit_input(household, form);
+    let json = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let v = if json {
+        let body = crate::auth::csrf::read_limited(req.into_body()).await?;
+        let j: VisitJson = serde_json::from_slice(&body).map_err(|e| {
+            WebError::BadRequest(format!("JSON 格式不正确（第 {} 行第 {} 列）：{e}", e.line(), e.column()))
+        })?;
+        VisitInput {
+            household_id: j.household_id,
+            client_key: j.client_key,
+            visited_on: ducha_domain::registry::parse_date(&j.visited_on).ok(),
+            observations: j.observations,
+            note: j.note,
+            answers: j.answers.into_iter().map(|a| (a.question_id, a.values)).collect(),
+            photos: vec![],
+        }
+    } else {
+        let form = CsrfMultipart::from_request(req, &st).await?;
+        let household = form
+            .get("household_id")
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| WebError::BadRequest("走访记录缺少户编号（household_id）".into()))?;
+        visit_input(household, form)
+    };
     Ok(Json(fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?))
 }

@@ -435,13 +435,9 @@ async fn record_book(
 
 async fn fetch(st: &AppState, me: &CurrentUser, id: &str) -> Result<Response, WebError> {
     let id = parse_id(id)?;
-    let (m, bytes) = evidence::fetch(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (m, bytes) = evidence::fetch_for(&st.db, &me.actor, id).await?.ok_or(WebError::NotFound)?;
     // RFC 5987: a Chinese file name survives the download.
-    let encoded: String = m
-        .filename
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
+    let encoded = crate::pages::percent_encode(&m.filename);
     let disposition = format!("attachment; filename=\"evidence-{}\"; filename*=UTF-8''{encoded}", m.id);
     Ok((
         StatusCode::OK,
