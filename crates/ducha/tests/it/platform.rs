@@ -264,6 +264,10 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
     offices::judge(db, &pengjiang, &j(true, "制度已上墙")).await.unwrap();
     let scope = Scope::Region(RegionCode::parse(&town).unwrap());
     assert!(open_rules(db, &scope, "T-OFF-01").await.is_empty(), "fixed on save");
+    // The trail keeps what the judgement replaced: the demo's gap.
+    let trail = ducha_storage::audit::for_entity(db, "office_check", &town, 1).await.unwrap();
+    let before = trail[0].before.as_deref().expect("the earlier judgement is kept");
+    assert!(before.contains("\"met\":false") && trail[0].after.as_deref().unwrap().contains("制度已上墙"), "{before}");
 
     // Staff: a leaving date before the start is refused; three leaving in a year sets off T-OFF-02.
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());

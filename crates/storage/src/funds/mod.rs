@@ -460,6 +460,17 @@ pub async fn record_notice(db: &Db, actor: &Actor, id: i64, stage: Stage, on: Na
     if on > chrono::Local::now().date_naive() {
         return Err(field_error("noticed_on", format!("公示日期 {on} 还没有到")));
     }
+    // A notice recorded again for the stage replaces the date: the trail keeps the earlier one.
+    let before = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT noticed_on FROM project_notices WHERE project_id = $1 AND stage = $2",
+            vec![id.into(), stage.code().into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<NaiveDate>("", "noticed_on"))
+        .transpose()?
+        .map(|d| serde_json::json!({ "stage": stage, "noticed_on": d }));
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO project_notices (project_id, stage, noticed_on) VALUES ($1, $2, $3) \
@@ -468,7 +479,7 @@ pub async fn record_notice(db: &Db, actor: &Actor, id: i64, stage: Stage, on: Na
         ))
         .await?;
     let after = serde_json::json!({ "stage": stage, "noticed_on": on });
-    tx.record::<(), _>("project_notice", id, Some(&row.place_code), "update", None, Some(&after)).await?;
+    tx.record("project_notice", id, Some(&row.place_code), "update", before.as_ref(), Some(&after)).await?;
     recheck(&tx, &row.place_code).await?;
     tx.commit().await?;
     Ok(())

@@ -58,6 +58,21 @@ pub async fn set_item(
         return Err(field_error("description", "内容请在 200 字以内".into()));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
+    let before = match id {
+        Some(id) => tx
+            .conn()
+            .query_one_raw(db.stmt("SELECT name, description, active FROM office_items WHERE id = $1", vec![id.into()]))
+            .await?
+            .map(|r| -> Result<_, StorageError> {
+                Ok(serde_json::json!({
+                    "name": r.try_get::<String>("", "name")?,
+                    "description": r.try_get::<String>("", "description")?,
+                    "active": r.try_get::<bool>("", "active")?,
+                }))
+            })
+            .transpose()?,
+        None => None,
+    };
     let id = match id {
         Some(id) => {
             let n = tx
@@ -84,7 +99,7 @@ pub async fn set_item(
             .try_get("", "id")?,
     };
     let after = serde_json::json!({ "name": name, "description": description.trim(), "active": active });
-    tx.record::<(), _>("office_item", id, None, "update", None, Some(&after)).await?;
+    tx.record("office_item", id, None, "update", before.as_ref(), Some(&after)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -121,6 +136,17 @@ pub async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageE
         .await?;
     let Some(item) = known else { return Err(field_error("item_id", "没有这个检查项".into())) };
     let name: String = item.try_get("", "name")?;
+    let before = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT met, note FROM office_checks WHERE town_code = $1 AND item_id = $2 AND year = $3",
+            vec![town.into(), item_id.into(), year.into()],
+        ))
+        .await?
+        .map(|r| -> Result<_, StorageError> {
+            Ok(serde_json::json!({ "item": name, "year": year, "met": r.try_get::<bool>("", "met")?, "note": r.try_get::<String>("", "note")? }))
+        })
+        .transpose()?;
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO office_checks (town_code, item_id, year, met, note, judged_by, judged_on) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -138,7 +164,7 @@ pub async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageE
         ))
         .await?;
     let after = serde_json::json!({ "item": name, "year": year, "met": met, "note": note.trim() });
-    tx.record::<(), _>("office_check", town, Some(town), "update", None, Some(&after)).await?;
+    tx.record("office_check", town, Some(town), "update", before.as_ref(), Some(&after)).await?;
     crate::checks::recheck_platform(&tx, town).await?;
     tx.commit().await?;
     Ok(())
