@@ -294,6 +294,12 @@ pub fn payment_refusal(
         Stage::Archived => return Some(("project", "项目已归档，不能再拨付资金".into())),
         _ => {}
     }
+    // Money cannot leave before the project was approved in public.
+    if let Some((_, approved)) = p.notices.iter().find(|(s, _)| *s == Stage::Approval)
+        && paid_on < *approved
+    {
+        return Some(("paid_on", format!("拨付日期 {paid_on} 早于项目立项公示日期 {approved}")));
+    }
     if p.households == 0 && !p.public_benefit {
         return Some(("project", "项目没有受益贫困户，也没有说明公共受益，不能拨付资金".into()));
     }

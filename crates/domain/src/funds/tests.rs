@@ -66,6 +66,12 @@ fn payments_follow_projects() {
     assert_eq!(payment_refusal(&ok, Money::ZERO, true, d(2017, 6, 1), today).unwrap().0, "amount");
     assert_eq!(payment_refusal(&ok, Money::from_fen(-5), true, d(2017, 6, 1), today).unwrap().0, "amount");
     assert!(payment_refusal(&ok, Money::from_yuan(10), true, d(2017, 11, 2), today).unwrap().1.contains("还没有到"));
+    let mut approved = state(Stage::Implementation);
+    approved.notices.push((Stage::Approval, d(2017, 4, 1)));
+    let early = payment_refusal(&approved, Money::from_yuan(10), true, d(2017, 3, 31), today).unwrap();
+    assert_eq!(early.0, "paid_on");
+    assert!(early.1.contains("早于项目立项公示日期 2017-04-01"), "{}", early.1);
+    assert!(payment_refusal(&approved, Money::from_yuan(10), true, d(2017, 4, 1), today).is_none());
     for stage in [Stage::Screening, Stage::Planning, Stage::Approval] {
         let r = payment_refusal(&state(stage), Money::from_yuan(10), true, d(2017, 6, 1), today).unwrap();
         assert!(r.1.contains("尚未批准实施"), "{stage}: {}", r.1);
