@@ -29,11 +29,11 @@ labelled_enum! {
 }
 
 /// Whether a role answers for rectification (the offices of the place) or verifies it.
-fn rectifies(role: Role) -> bool {
+pub fn rectifies(role: Role) -> bool {
     matches!(role, Role::TownOffice | Role::DistrictOffice)
 }
 
-fn verifies(role: Role) -> bool {
+pub fn verifies(role: Role) -> bool {
     matches!(role, Role::CityOffice | Role::Inspector)
 }
 

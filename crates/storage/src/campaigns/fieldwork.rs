@@ -639,16 +639,7 @@ pub async fn add_checklist_item(
         return Err(StorageError::Invalid(e));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let next: i32 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT COALESCE(MAX(position), 0) + 1 AS n FROM checklist_items WHERE template_id = $1",
-            vec![template.into()],
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(1);
+    let next = next_position(&tx, "checklist_items", "template_id", template).await?;
     let id: i64 = tx
         .conn()
         .query_one_raw(db.stmt(
@@ -704,16 +695,7 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
         return Err(StorageError::Invalid(e));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let next: i32 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT COALESCE(MAX(position), 0) + 1 AS n FROM questions WHERE questionnaire_id = $1",
-            vec![questionnaire.into()],
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(1);
+    let next = next_position(&tx, "questions", "questionnaire_id", questionnaire).await?;
     let id: i64 = tx
         .conn()
         .query_one_raw(db.stmt(
@@ -737,4 +719,17 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
     tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The position after the last of a template's entries (items of a checklist, questions of a
+/// questionnaire), read inside the transaction that adds one.
+async fn next_position(tx: &AuditTxn<'_>, table: &str, owner: &str, id: i64) -> Result<i32, StorageError> {
+    let sql = format!("SELECT COALESCE(MAX(position), 0) + 1 AS n FROM {table} WHERE {owner} = $1");
+    Ok(tx
+        .conn()
+        .query_one_raw(tx.db().stmt(&sql, vec![id.into()]))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(1))
 }

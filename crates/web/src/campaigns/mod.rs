@@ -261,16 +261,6 @@ async fn save_weights(
     Ok(Redirect::to(&format!("/campaigns/{id}#scores")).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct TeamForm {
-    name: String,
-    leader: String,
-    units: String,
-    members: String,
-    districts: Vec<String>,
-}
-
 async fn add_team(
     State(st): State<AppState>,
     me: CurrentUser,
@@ -280,27 +270,19 @@ async fn add_team(
     let id = parse_id(&id)?;
     // The campaign first: one out of reach is not found, whatever the body.
     campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    let fields = form?.fields;
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let f = TeamForm {
-        name: get("name"),
-        leader: get("leader"),
-        units: get("units"),
-        members: get("members"),
-        districts: fields.iter().filter(|(k, _)| k == "districts").map(|(_, v)| v.clone()).collect(),
-    };
+    let form = form?;
     let t = TeamInput {
-        name: f.name,
-        leader: f.leader,
-        units: f.units,
-        members: f
-            .members
+        name: form.get("name"),
+        leader: form.get("leader"),
+        units: form.get("units"),
+        members: form
+            .get("members")
             .split([',', '，', '、', ' '])
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        districts: f.districts,
+        districts: form.all("districts"),
     };
     campaigns::add_team(&st.db, &me.actor, id, &t).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
@@ -386,8 +368,8 @@ async fn draw(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    let fields = form?.fields;
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let form = form?;
+    let get = |k: &str| form.get(k).trim().to_string();
     let mut e = FieldErrors::default();
     let number = |e: &mut FieldErrors, k: &str, label: &str| -> u64 {
         match get(k).parse::<u64>() {

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use ducha_domain::access::Role;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::rectification::{RectAction, RectStatus};
 use ducha_storage::evidence::EvidenceMeta;
@@ -163,10 +162,8 @@ async fn detail_page(
     let html = DetailPage {
         ctx: PageCtx::new(&st, &me).await?,
         files: ducha_storage::evidence::for_owner(&st.db, "rectification", id).await?,
-        can_rectify: open
-            && r.status != RectStatus::Submitted
-            && matches!(me.user.role, Role::TownOffice | Role::DistrictOffice),
-        can_verify: r.status == RectStatus::Submitted && matches!(me.user.role, Role::CityOffice | Role::Inspector),
+        can_rectify: open && r.status != RectStatus::Submitted && ducha_domain::rectification::rectifies(me.user.role),
+        can_verify: r.status == RectStatus::Submitted && ducha_domain::rectification::verifies(me.user.role),
         r,
     }
     .render()?;
