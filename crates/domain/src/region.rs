@@ -415,6 +415,12 @@ impl RegionTree {
     /// or "台山市海晏镇", and one wrong character (海晏镇 for 海宴镇). Anything that fits more than
     /// one division comes back as candidates.
     pub fn resolve(&self, name: &str, level: Option<RegionLevel>) -> Resolution {
+        self.resolve_among(name, level, |_| true)
+    }
+
+    /// `resolve`, among the divisions `keep` lets through (a user's scope): a name elsewhere
+    /// is not found, and a name shared with a division outside is not ambiguous.
+    pub fn resolve_among(&self, name: &str, level: Option<RegionLevel>, keep: impl Fn(&Region) -> bool) -> Resolution {
         let input: String = name.chars().filter(|c| !c.is_whitespace()).collect();
         if input.is_empty() {
             return Resolution::NotFound;
@@ -426,6 +432,7 @@ impl RegionTree {
             .iter()
             .filter(|r| level.is_none_or(|l| r.level == l))
             .filter(|r| within.as_ref().is_none_or(|w| w.contains(&r.code) && *w != r.code))
+            .filter(|r| keep(r))
             .collect();
         let exact: Vec<&Region> = pool.iter().copied().filter(|r| r.name == last).collect();
         if let Some(res) = Self::decide(exact, |_| None) {
@@ -459,6 +466,33 @@ impl RegionTree {
             }
         }
         Resolution::NotFound
+    }
+
+    /// The town (镇/街道) a sheet names, by its code or its name as documents write it, among
+    /// the towns of `scope`: its code, and a note when the name was read as another. The error
+    /// says what to write instead.
+    pub fn town_in_scope(&self, text: &str, scope: &crate::access::Scope) -> Result<(String, Option<String>), String> {
+        let text = text.trim();
+        if text.len() == 9 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return match self.get(text) {
+                Some(r) if r.level == RegionLevel::Town && scope.contains(text) => Ok((text.to_string(), None)),
+                Some(r) if r.level == RegionLevel::Town => Err(format!("镇（街）代码 {text} 不在您的辖区内")),
+                _ => Err(format!("镇（街）代码 {text} 不存在")),
+            };
+        }
+        match self.resolve_among(text, Some(RegionLevel::Town), |r| scope.contains(r.code.as_str())) {
+            Resolution::Exact { region } => Ok((region.code.as_str().to_string(), None)),
+            Resolution::Corrected { region, note } => Ok((region.code.as_str().to_string(), Some(note))),
+            Resolution::Ambiguous { candidates } => Err(format!(
+                "“{text}”可指多个镇（街）：{}，请写明所属市(区)或填写代码",
+                candidates
+                    .iter()
+                    .map(|c| format!("{}（{}）", self.path(c.code.as_str()).unwrap_or_default(), c.code))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )),
+            Resolution::NotFound => Err(format!("“{text}”不是您辖区内的镇（街）")),
+        }
     }
 
     fn decide(found: Vec<&Region>, note: impl Fn(&Region) -> Option<String>) -> Option<Resolution> {
@@ -595,6 +629,24 @@ mod tests {
             matches!(t.resolve("江门市/台山市/海宴", None), Resolution::Corrected { region, .. } if region.code.as_str() == "440781111")
         );
         assert_eq!(t.resolve("北京市", None), Resolution::NotFound);
+    }
+
+    #[test]
+    fn a_town_is_looked_up_only_within_the_users_scope() {
+        use crate::access::Scope;
+        let t = jiangmen();
+        let taishan = Scope::Region(RegionCode::parse("440781").expect("code"));
+        let pengjiang = Scope::Region(RegionCode::parse("440703").expect("code"));
+        assert_eq!(t.town_in_scope("海宴镇", &taishan), Ok(("440781111".to_string(), None)));
+        let (code, note) = t.town_in_scope("台山市海晏镇", &taishan).expect("read with a note");
+        assert_eq!(code, "440781111");
+        assert!(note.is_some_and(|n| n.contains("海宴镇")));
+        assert_eq!(t.town_in_scope("440781111", &Scope::All), Ok(("440781111".to_string(), None)));
+        // Another district's town, by name or by code, is not the user's to name.
+        assert_eq!(t.town_in_scope("海宴镇", &pengjiang), Err("“海宴镇”不是您辖区内的镇（街）".to_string()));
+        assert_eq!(t.town_in_scope("440781111", &pengjiang), Err("镇（街）代码 440781111 不在您的辖区内".to_string()));
+        assert!(t.town_in_scope("440781", &Scope::All).is_err(), "a district is not a town");
+        assert!(t.town_in_scope("环市街道", &pengjiang).is_ok());
     }
 
     #[test]

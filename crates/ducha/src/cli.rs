@@ -173,7 +173,18 @@ pub enum ImportCommand {
         #[arg(long = "as")]
         as_user: Option<String>,
     },
-    /// 导入驻点考勤（表头：派驻干部、镇（街）、日期、地点）；全部无误才写入，已登记的日期不重复
+    /// 导入资金拨付台账（表头：项目名称、所在镇（街）、拨付日期、金额（元）、收款单位、凭证文件）及其凭证；
+    /// FILE 可以是台账，后跟凭证文件，也可以是台账和凭证打成的 zip
+    Payments {
+        file: PathBuf,
+        /// 台账“凭证文件”列所列的文件
+        vouchers: Vec<PathBuf>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// 导入驻点考勤（表头：派驻干部、镇（街）、日期、地点，可加 派出单位）；全部无误才写入，已登记的日期不重复
     Attendance {
         file: PathBuf,
         #[arg(long)]

@@ -1,5 +1,7 @@
 //! What each subcommand does.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result, bail};
 use ducha_domain::Money;
 use ducha_domain::access::{Actor, Role, Scope};
@@ -121,15 +123,53 @@ async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
         ImportCommand::Logs { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Logs),
         ImportCommand::Attendance { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Attendance),
         ImportCommand::Projects { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Projects),
+        ImportCommand::Payments { file, vouchers, dry_run, as_user } => {
+            return import_payments(db, file, vouchers, dry_run, as_user).await;
+        }
     };
-    let actor = acting_as(db, as_user.as_deref()).await?;
     let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+    import_file(db, &file, bytes, dry_run, as_user, expected).await
+}
+
+/// A ledger and its vouchers, packed as the import page packs them (or a zip made beforehand).
+async fn import_payments(
+    db: &Db,
+    file: PathBuf,
+    vouchers: Vec<PathBuf>,
+    dry_run: bool,
+    as_user: Option<String>,
+) -> Result<()> {
+    let read = |path: &PathBuf| -> Result<ducha_storage::evidence::Upload> {
+        let bytes = std::fs::read(path).with_context(|| format!("无法读取文件 {}", path.display()))?;
+        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(ducha_storage::evidence::Upload { filename, bytes })
+    };
+    let mut files = vec![read(&file)?];
+    for v in &vouchers {
+        files.push(read(v)?);
+    }
+    let bytes = match ducha_reports::bundle::pack(&files) {
+        Some(packed) => packed?,
+        None if vouchers.is_empty() => files.remove(0).bytes,
+        None => bail!("凭证文件中不能再有表格文件（.xlsx 或 .csv）：一次导入一份台账"),
+    };
+    import_file(db, &file, bytes, dry_run, as_user, ducha_reports::help_sheets::Kind::Payments).await
+}
+
+async fn import_file(
+    db: &Db,
+    file: &std::path::Path,
+    bytes: Vec<u8>,
+    dry_run: bool,
+    as_user: Option<String>,
+    expected: ducha_reports::help_sheets::Kind,
+) -> Result<()> {
+    let actor = acting_as(db, as_user.as_deref()).await?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let today = chrono::Local::now().date_naive();
     eprintln!("读取并检查 {}……", file.display());
     // The file must be the template asked for: a plans file given as households is refused whole.
-    let tables = ducha_reports::sheet::read(&name, &bytes, ducha_reports::households::SHEET)?;
-    let found = tables.first().map(ducha_reports::help_sheets::detect).unwrap_or(expected);
+    let found = ducha_reports::exchange::kind_of(&name, &bytes)?.unwrap_or(expected);
     if found != expected {
         bail!(
             "文件“{}”是{}的格式（按表头判断），不是{}，未导入任何数据",
@@ -199,6 +239,7 @@ fn kind_name(kind: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Logs => "帮扶日志",
         ducha_reports::help_sheets::Kind::Attendance => "驻点考勤",
         ducha_reports::help_sheets::Kind::Projects => "扶贫项目",
+        ducha_reports::help_sheets::Kind::Payments => "资金拨付台账",
     }
 }
 

@@ -60,7 +60,7 @@ pub async fn funds_command(db: &Db, cmd: FundsCommand) -> Result<()> {
     let p = ducha_storage::checks::params(db, db.conn(), year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
     let rows = ducha_storage::funds::spending(db, &actor.scope, as_of, month).await?;
-    let target = ducha_domain::funds::target_percent(as_of, month);
+    let target = ducha_domain::funds::target_percent(year, as_of, month);
     println!("{year} 年扶贫资金使用进度（截至 {as_of}，目标 {target}%）");
     println!("{:<10} {:>16} {:>16} {:>7}  判断", "地区", "已下达（元）", "已拨付（元）", "进度");
     for s in &rows {

@@ -10,9 +10,11 @@ use ducha_storage::{Db, StorageError, regions};
 
 use ducha_storage::help::store::{self, HelpImportSummary};
 
+use crate::bundle;
 use crate::help_sheets::{self, Kind};
 use crate::households::{self, CellError, ExportHousehold, Exporter, Parsed, header_of};
 use crate::sheet::{self, ReadError};
+use ducha_storage::evidence::Upload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
@@ -47,43 +49,83 @@ pub async fn check(
     bytes: &[u8],
     today: NaiveDate,
 ) -> Result<ImportOutcome, ExchangeError> {
-    let tables = sheet::read(filename, bytes, households::SHEET)?;
+    let (tables, files) = read(filename, bytes)?;
     match tables.first().map(help_sheets::detect) {
-        Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance | Kind::Projects)) => {
-            help(db, actor, tables, kind, today, false).await
-        }
-        _ => households_check(db, actor, tables, today).await,
+        Some(Kind::Households) | None => households_check(db, actor, tables, today).await,
+        Some(kind) => help(db, actor, tables, &files, kind, today, false).await,
     }
 }
 
-/// Plans, logs or attendance: checked, planned and (with `write`) written in one go.
+/// Which template a file follows (None: it has no sheet), a bundle's sheet included.
+pub fn kind_of(filename: &str, bytes: &[u8]) -> Result<Option<Kind>, ExchangeError> {
+    Ok(read(filename, bytes)?.0.first().map(help_sheets::detect))
+}
+
+/// The sheets of a file, and the files sent with it (a bundle's vouchers).
+fn read(filename: &str, bytes: &[u8]) -> Result<(Vec<sheet::Table>, Vec<Upload>), ExchangeError> {
+    if bundle::is_bundle(bytes) {
+        let (ledger, files) = bundle::unpack(bytes)?;
+        Ok((sheet::read(&ledger.filename, &ledger.bytes, households::SHEET)?, files))
+    } else {
+        Ok((sheet::read(filename, bytes, households::SHEET)?, vec![]))
+    }
+}
+
+/// Plans, logs, attendance, projects or payments: checked, planned and (with `write`) written in
+/// one go. The project library and the ledger belong to the check year, as the pages show them.
 async fn help(
     db: &Db,
     actor: &Actor,
     tables: Vec<sheet::Table>,
+    files: &[Upload],
     kind: Kind,
     today: NaiveDate,
     write: bool,
 ) -> Result<ImportOutcome, ExchangeError> {
     let table = tables.into_iter().next().ok_or_else(|| ReadError::NoSheet(help_sheets::PLAN_SHEET.into()))?;
     let year = chrono::Datelike::year(&today);
-    let (rows, mut errors, (summary, problems)) = if kind == Kind::Plans {
-        let (plans, errors) = help_sheets::parse_plans(&table, year);
-        let write = write && errors.is_empty();
-        (plans.len(), errors, store::import_plans(db, actor, &plans, write).await?)
-    } else if kind == Kind::Projects {
-        let tree = regions::tree(db).await?;
-        let (projects, errors) = help_sheets::parse_projects(&table, &tree);
-        let write = write && errors.is_empty();
-        (projects.len(), errors, ducha_storage::funds::import_projects(db, actor, year, &projects, write).await?)
-    } else if kind == Kind::Attendance {
-        let (days, errors) = help_sheets::parse_attendance(&table, today);
-        let write = write && errors.is_empty();
-        (days.len(), errors, ducha_storage::platform::import_check_ins(db, actor, &days, write).await?)
-    } else {
-        let (logs, errors) = help_sheets::parse_logs(&table, today);
-        let write = write && errors.is_empty();
-        (logs.len(), errors, store::import_logs(db, actor, &logs, write).await?)
+    let tree = regions::tree(db).await?;
+    let mut notes = table.notes.clone();
+    let scope = &actor.scope;
+    let (rows, mut errors, (summary, problems)) = match kind {
+        Kind::Plans => {
+            let (plans, errors) = help_sheets::parse_plans(&table, year);
+            let write = write && errors.is_empty();
+            (plans.len(), errors, store::import_plans(db, actor, &plans, write).await?)
+        }
+        Kind::Projects => {
+            let (check_year, _) = ducha_storage::checks::current(db).await?;
+            let (projects, errors) = help_sheets::parse_projects(&table, &tree, scope, &mut notes);
+            let write = write && errors.is_empty();
+            let done = ducha_storage::funds::import_projects(db, actor, check_year, &projects, write).await?;
+            (projects.len(), errors, done)
+        }
+        Kind::Payments => {
+            let (check_year, _) = ducha_storage::checks::current(db).await?;
+            let (payments, errors) = help_sheets::parse_payments(&table, &tree, scope, today, &mut notes);
+            // A file no row names is worth a word: it is often a name mistyped in the sheet.
+            let unused: Vec<&str> = files
+                .iter()
+                .map(|f| f.filename.as_str())
+                .filter(|f| !payments.iter().any(|p| p.vouchers.iter().any(|v| v == f)))
+                .collect();
+            if !unused.is_empty() {
+                notes.push(format!("以下 {} 个文件没有被台账引用，未导入：{}", unused.len(), unused.join("、")));
+            }
+            let write = write && errors.is_empty();
+            let done = ducha_storage::funds::import_payments(db, actor, check_year, &payments, files, write).await?;
+            (payments.len(), errors, done)
+        }
+        Kind::Attendance => {
+            let (days, errors) = help_sheets::parse_attendance(&table, &tree, scope, today, &mut notes);
+            let write = write && errors.is_empty();
+            (days.len(), errors, ducha_storage::platform::import_check_ins(db, actor, &days, write).await?)
+        }
+        Kind::Logs | Kind::Households => {
+            let (logs, errors) = help_sheets::parse_logs(&table, today);
+            let write = write && errors.is_empty();
+            (logs.len(), errors, store::import_logs(db, actor, &logs, write).await?)
+        }
     };
     let committed = write && errors.is_empty() && problems.is_empty();
     let headers: Vec<String> = table
@@ -100,7 +142,7 @@ async fn help(
         message: p.message,
     }));
     errors.sort_by_key(|e| e.row);
-    let parsed = Parsed { sheet: table.sheet.clone(), rows, notes: table.notes.clone(), ..Default::default() };
+    let parsed = Parsed { sheet: table.sheet.clone(), rows, notes, ..Default::default() };
     Ok(ImportOutcome { kind, help: Some(summary), parsed, summary: ImportSummary::default(), errors, committed })
 }
 
@@ -151,11 +193,9 @@ pub async fn import(
     today: NaiveDate,
     progress: impl Fn(u64, u64),
 ) -> Result<ImportOutcome, ExchangeError> {
-    let tables = sheet::read(filename, bytes, households::SHEET)?;
-    if let Some(kind @ (Kind::Plans | Kind::Logs | Kind::Attendance | Kind::Projects)) =
-        tables.first().map(help_sheets::detect)
-    {
-        return help(db, actor, tables, kind, today, true).await;
+    let (tables, files) = read(filename, bytes)?;
+    if let Some(kind) = tables.first().map(help_sheets::detect).filter(|k| *k != Kind::Households) {
+        return help(db, actor, tables, &files, kind, today, true).await;
     }
     let mut outcome = households_check(db, actor, tables, today).await?;
     if outcome.errors.is_empty() && outcome.parsed.rows > 0 {

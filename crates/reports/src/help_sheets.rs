@@ -2,10 +2,11 @@
 //! household by its number and the cadre by name. Read with the same cell rules as households.
 
 use chrono::NaiveDate;
-use ducha_domain::Money;
+use ducha_domain::access::Scope;
 use ducha_domain::help::{IncomingLog, IncomingPlan, MeasureCategory};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::parse_date;
+use ducha_domain::{Money, RegionTree};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use crate::households::CellError;
@@ -26,6 +27,8 @@ pub enum Kind {
     Attendance,
     /// 项目库: 项目名称, 项目类型, … (PROJECT_HEADERS).
     Projects,
+    /// 拨付台账: 项目名称, 所在镇（街）, 拨付日期, … (PAYMENT_HEADERS), sent with its vouchers.
+    Payments,
 }
 
 fn header(table: &Table) -> Option<(usize, Vec<String>)> {
@@ -39,7 +42,9 @@ fn header(table: &Table) -> Option<(usize, Vec<String>)> {
 pub fn detect(table: &Table) -> Kind {
     let Some((_, h)) = header(table) else { return Kind::Households };
     let has = |name: &str| h.iter().any(|x| x == name);
-    if has("派驻干部") && has("日期") {
+    if has("拨付日期") && has("凭证文件") {
+        Kind::Payments
+    } else if has("派驻干部") && has("日期") {
         Kind::Attendance
     } else if has("项目名称") && has("绩效目标") {
         Kind::Projects
@@ -62,12 +67,18 @@ type Row = (usize, Vec<(String, String)>);
 
 /// The rows of a sheet with the given headers, and the errors in reading them.
 fn rows(table: &Table, headers: &[&str]) -> (Vec<Row>, Vec<CellError>) {
+    rows_with(table, headers, &[])
+}
+
+/// The same, with columns a sheet may leave out (`optional`); a column named …日期 holds dates.
+fn rows_with(table: &Table, headers: &[&str], optional: &[&str]) -> (Vec<Row>, Vec<CellError>) {
     let mut errors = Vec::new();
     let Some((hrow, h)) = header(table) else { return (vec![], errors) };
     let mut at = Vec::new();
-    for want in headers {
+    for want in headers.iter().chain(optional) {
         match h.iter().position(|x| x == want) {
             Some(i) => at.push((want.to_string(), i)),
+            None if optional.contains(want) => {}
             None => errors.push(CellError {
                 sheet: table.sheet.clone(),
                 row: hrow,
@@ -85,7 +96,7 @@ fn rows(table: &Table, headers: &[&str]) -> (Vec<Row>, Vec<CellError>) {
         let mut values = Vec::new();
         for (name, i) in &at {
             let cell = cells.get(*i).cloned().unwrap_or(crate::sheet::Cell::Empty);
-            let v = if name == "日期" { date_text(&cell).map(|(t, _)| t) } else { text(&cell) };
+            let v = if name.ends_with("日期") { date_text(&cell).map(|(t, _)| t) } else { text(&cell) };
             match v {
                 Ok(v) => values.push((name.clone(), v)),
                 Err(m) => errors.push(CellError {
@@ -200,14 +211,42 @@ pub fn parse_logs(table: &Table, today: NaiveDate) -> (Vec<IncomingLog>, Vec<Cel
     (out, errors)
 }
 
-const ATTENDANCE_HEADERS: [&str; 4] = ["派驻干部", "镇（街）", "日期", "地点"];
+pub const ATTENDANCE_SHEET: &str = "驻点考勤";
+pub const ATTENDANCE_HEADERS: [&str; 4] = ["派驻干部", "镇（街）", "日期", "地点"];
+/// Written only where two cadres of the same name are posted to one town.
+const ATTENDANCE_OPTIONAL: [&str; 1] = ["派出单位"];
 
-/// An attendance sheet: one row per cadre and day on post.
+/// A town named in a sheet, resolved among the user's towns: its code, or the error at its cell;
+/// a name read as another is noted.
+fn town_at(
+    table: &Table,
+    row: usize,
+    column: &str,
+    text: &str,
+    tree: &RegionTree,
+    scope: &Scope,
+    notes: &mut Vec<String>,
+) -> Result<String, CellError> {
+    match tree.town_in_scope(text, scope) {
+        Ok((code, note)) => {
+            if let Some(note) = note {
+                notes.push(format!("第 {row} 行：{note}"));
+            }
+            Ok(code)
+        }
+        Err(m) => Err(cell_error(table, row, column, m)),
+    }
+}
+
+/// An attendance sheet: one row per cadre and day on post, the town resolved within `scope`.
 pub fn parse_attendance(
     table: &Table,
+    tree: &RegionTree,
+    scope: &Scope,
     today: NaiveDate,
+    notes: &mut Vec<String>,
 ) -> (Vec<ducha_domain::platform::IncomingCheckIn>, Vec<CellError>) {
-    let (rows, mut errors) = rows(table, &ATTENDANCE_HEADERS);
+    let (rows, mut errors) = rows_with(table, &ATTENDANCE_HEADERS, &ATTENDANCE_OPTIONAL);
     let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     let mut out = Vec::new();
     for (row, v) in rows {
@@ -216,16 +255,19 @@ pub fn parse_attendance(
         if name.is_empty() {
             errors.push(err(row, "派驻干部", "派驻干部姓名不能为空".into()));
         }
-        if town.is_empty() {
+        let town_code = if town.is_empty() {
             errors.push(err(row, "镇（街）", "请写明派驻的镇（街）".into()));
-        }
+            None
+        } else {
+            town_at(table, row, "镇（街）", &town, tree, scope, notes).map_err(|e| errors.push(e)).ok()
+        };
         let on = past_date(&get(&v, "日期"), today).map_err(|m| errors.push(err(row, "日期", m))).ok();
-        if let Some(on) = on
+        if let (Some(on), Some(town_code)) = (on, town_code)
             && !name.is_empty()
-            && !town.is_empty()
         {
             let place = Some(get(&v, "地点")).filter(|p| !p.is_empty());
-            out.push(ducha_domain::platform::IncomingCheckIn { row, name, town, on, place });
+            let unit = Some(get(&v, "派出单位")).filter(|u| !u.is_empty());
+            out.push(ducha_domain::platform::IncomingCheckIn { row, name, town_code, unit, on, place });
         }
     }
     (out, errors)
@@ -252,7 +294,9 @@ pub const PROJECT_HEADERS: [&str; 14] = [
 /// `tree`, its households as numbers separated by commas or spaces.
 pub fn parse_projects(
     table: &Table,
-    tree: &ducha_domain::RegionTree,
+    tree: &RegionTree,
+    scope: &Scope,
+    notes: &mut Vec<String>,
 ) -> (Vec<ducha_domain::funds::IncomingProject>, Vec<CellError>) {
     use ducha_domain::funds::ProjectForm;
     let (rows, mut errors) = rows(table, &PROJECT_HEADERS);
@@ -275,19 +319,14 @@ pub fn parse_projects(
     };
     let mut out = Vec::new();
     for (row, v) in rows {
-        let town = get(&v, "所在镇（街）");
-        let place_code = if town.len() == 9 && town.bytes().all(|b| b.is_ascii_digit()) {
-            town.clone()
-        } else {
-            tree.at_level(ducha_domain::RegionLevel::Town)
-                .find(|t| t.name == town)
-                .map(|t| t.code.as_str().to_string())
-                .unwrap_or_default()
+        let place_code = match town_at(table, row, "所在镇（街）", &get(&v, "所在镇（街）"), tree, scope, notes)
+        {
+            Ok(code) => code,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
-        if place_code.is_empty() {
-            errors.push(err(row, "所在镇（街）", format!("没有名为“{town}”的镇（街）")));
-            continue;
-        }
         let form = ProjectForm {
             name: get(&v, "项目名称"),
             kind: get(&v, "项目类型"),
@@ -319,6 +358,125 @@ pub fn parse_projects(
     (out, errors)
 }
 
+pub const PAYMENT_SHEET: &str = "拨付台账";
+pub const PAYMENT_HEADERS: [&str; 6] = ["项目名称", "所在镇（街）", "拨付日期", "金额（元）", "收款单位", "凭证文件"];
+
+/// A disbursement ledger (拨付台账): one payment a row, the project by its name and town (within
+/// `scope`), the vouchers by the names of the files sent with the sheet.
+pub fn parse_payments(
+    table: &Table,
+    tree: &RegionTree,
+    scope: &Scope,
+    today: NaiveDate,
+    notes: &mut Vec<String>,
+) -> (Vec<ducha_domain::funds::IncomingPayment>, Vec<CellError>) {
+    let (rows, mut errors) = rows(table, &PAYMENT_HEADERS);
+    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let before = errors.len();
+        let project = get(&v, "项目名称");
+        if project.is_empty() {
+            errors.push(err(row, "项目名称", "项目名称不能为空".into()));
+        }
+        let town = town_at(table, row, "所在镇（街）", &get(&v, "所在镇（街）"), tree, scope, notes)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let paid_on = past_date(&get(&v, "拨付日期"), today).map_err(|m| errors.push(err(row, "拨付日期", m))).ok();
+        let amount = ducha_domain::funds::parse_yuan(&get(&v, "金额（元）"))
+            .map_err(|m| errors.push(err(row, "金额（元）", m)))
+            .ok();
+        let payee = get(&v, "收款单位");
+        if payee.is_empty() || payee.chars().count() > 80 {
+            errors.push(err(row, "收款单位", "请填写收款单位或个人（80 字以内）".into()));
+        }
+        let vouchers: Vec<String> = get(&v, "凭证文件")
+            .split(['、', ',', '，', ';', '；', '\n'])
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let (Some(town_code), Some(paid_on), Some(amount)) = (town, paid_on, amount)
+            && errors.len() == before
+        {
+            out.push(ducha_domain::funds::IncomingPayment {
+                row,
+                project,
+                town_code,
+                paid_on,
+                amount,
+                payee,
+                vouchers,
+            });
+        }
+    }
+    (out, errors)
+}
+
+/// The empty sheet an office fills in for the project library, the disbursement ledger or the
+/// days on post: one sheet (the import reads a file's first), headers frozen, and how to fill
+/// each column as a note on its header, so that no example row can be imported by mistake.
+pub fn platform_template(kind: Kind) -> Result<Vec<u8>, XlsxError> {
+    let (name, headers, hints): (&str, &[&str], &[&str]) = match kind {
+        Kind::Payments => (
+            PAYMENT_SHEET,
+            &PAYMENT_HEADERS,
+            &[
+                "与项目库中的项目名称一致",
+                "镇（街）名或代码，如 台山市海宴镇",
+                "如 2017-06-30",
+                "元，如 80000",
+                "收款单位或个人",
+                "凭证的文件名，多个以顿号分隔；上传时与本表一起选择，或一起打包成 zip",
+            ],
+        ),
+        Kind::Attendance => (
+            ATTENDANCE_SHEET,
+            &["派驻干部", "镇（街）", "日期", "地点", "派出单位"],
+            &[
+                "派驻干部姓名",
+                "派驻的镇（街）",
+                "在岗的日期，如 2017-11-06",
+                "签到地点（可不填）",
+                "可不填；同一镇（街）有同名派驻干部时必填",
+            ],
+        ),
+        _ => (
+            "项目库",
+            &PROJECT_HEADERS,
+            &[
+                "80 字以内",
+                "产业、就业、扶贫车间、资产收益、乡村旅游、光伏、基础设施、教育、健康、住房、其他",
+                "是 / 否；不填按项目类型",
+                "镇（街）名或代码，如 台山市海宴镇",
+                "",
+                "没有绩效目标的项目不能入库，如 带动 20 户贫困户每户年增收 3000 元",
+                "元",
+                "元",
+                "元",
+                "元",
+                "元",
+                "元",
+                "户编号，以顿号分隔",
+                "不到户的项目（如道路、饮水）写明公共受益",
+            ],
+        ),
+    };
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name(name)?;
+    for (i, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, *h, &bold)?;
+        ws.set_column_width(i as u16, if i == 0 { 26.0 } else { 14.0 })?;
+        if let Some(hint) = hints.get(i).filter(|h| !h.is_empty()) {
+            ws.insert_note(0, i as u16, &rust_xlsxwriter::Note::new(*hint).set_author("ducha"))?;
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    wb.save_to_buffer()
+}
+
 /// The empty templates for plans and logs.
 pub fn templates() -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
@@ -332,4 +490,58 @@ pub fn templates() -> Result<Vec<u8>, XlsxError> {
         ws.set_freeze_panes(1, 0)?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each template is recognised as its kind when read back, and reads as no rows, no errors.
+    #[test]
+    fn each_platform_template_reads_back_as_its_kind_and_empty() {
+        let tree = RegionTree::new(
+            ducha_domain::region::parse_region_file(ducha_domain::region::JIANGMEN_CSV.as_bytes()).expect("regions"),
+        );
+        let today = NaiveDate::from_ymd_opt(2017, 11, 1).expect("date");
+        for kind in [Kind::Projects, Kind::Payments, Kind::Attendance] {
+            let bytes = platform_template(kind).expect("written");
+            let tables = crate::sheet::read("模板.xlsx", &bytes, "").expect("read back");
+            assert_eq!(tables.len(), 1);
+            assert_eq!(detect(&tables[0]), kind);
+            let mut notes = Vec::new();
+            let errors = match kind {
+                Kind::Projects => parse_projects(&tables[0], &tree, &Scope::All, &mut notes).1,
+                Kind::Payments => parse_payments(&tables[0], &tree, &Scope::All, today, &mut notes).1,
+                _ => parse_attendance(&tables[0], &tree, &Scope::All, today, &mut notes).1,
+            };
+            assert!(errors.is_empty(), "{kind:?}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_ledger_row_is_refused_at_each_bad_cell_and_a_good_one_reads_whole() {
+        let tree = RegionTree::new(
+            ducha_domain::region::parse_region_file(ducha_domain::region::JIANGMEN_CSV.as_bytes()).expect("regions"),
+        );
+        let today = NaiveDate::from_ymd_opt(2017, 11, 1).expect("date");
+        let taishan = Scope::Region(ducha_domain::RegionCode::parse("440781").expect("code"));
+        let csv = "项目名称,所在镇（街）,拨付日期,金额（元）,收款单位,凭证文件\n\
+                   光伏电站,台山市海晏镇,2017-06-30,\"80,000\",某光伏公司,回单1.pdf、回单2.jpg\n\
+                   光伏电站,那吉镇,2017-12-30,-5,,\n";
+        let table = crate::sheet::read("台账.csv", csv.as_bytes(), "").expect("read").remove(0);
+        let mut notes = Vec::new();
+        let (rows, errors) = parse_payments(&table, &tree, &taishan, today, &mut notes);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!((r.row, r.town_code.as_str(), r.amount), (2, "440781111", Money::from_yuan(80_000)));
+        assert_eq!(r.vouchers, ["回单1.pdf", "回单2.jpg"]);
+        assert!(notes.iter().any(|n| n.starts_with("第 2 行") && n.contains("海宴镇")), "{notes:?}");
+        let at: Vec<(usize, &str, &str)> =
+            errors.iter().map(|e| (e.row, e.header.as_str(), e.column.as_str())).collect();
+        assert_eq!(
+            at,
+            [(3, "所在镇（街）", "B"), (3, "拨付日期", "C"), (3, "金额（元）", "D"), (3, "收款单位", "E")],
+            "{errors:?}"
+        );
+    }
 }

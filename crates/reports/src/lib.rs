@@ -3,6 +3,7 @@
 //! crate only, so that the rest of the workspace builds without them.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod checks;
 pub mod circular;
 pub mod exchange;

@@ -48,6 +48,9 @@ pub enum ReadError {
     NoSheet(String),
     #[error("CSV 文件第 {0} 行无法读取：{1}")]
     Csv(usize, String),
+    /// A zip of a sheet and its files that cannot be used, with the reason.
+    #[error("{0}")]
+    Bundle(String),
 }
 
 /// Excel's day 0 for serial dates (the 1900 system, with its leap-year quirk folded in).

@@ -229,6 +229,42 @@ pub struct Allocation {
     pub arrived_on: Option<NaiveDate>,
 }
 
+impl Allocation {
+    /// Why an allocation cannot be recorded (the field, why), apart from where it goes: the
+    /// amount, and dates that are neither ahead of today nor outside the year (funds for a year
+    /// may be sent ahead, in the year before — 提前下达 — but not after it).
+    pub fn refusal(&self, today: NaiveDate) -> Option<(&'static str, String)> {
+        if self.amount.fen() <= 0 {
+            return Some(("amount", "下达金额应大于 0".into()));
+        }
+        if self.amount > Money::from_yuan(10_000_000_000) {
+            return Some(("amount", format!("下达金额过大（{} 元）", self.amount)));
+        }
+        if self.allocated_on > today {
+            return Some(("allocated_on", format!("下达日期 {} 还没有到", self.allocated_on)));
+        }
+        if !(self.year - 1..=self.year).contains(&self.allocated_on.year()) {
+            return Some((
+                "allocated_on",
+                format!(
+                    "下达日期 {} 不在 {} 年度：本年度的资金应在 {} 年内下达（或在 {} 年提前下达）",
+                    self.allocated_on,
+                    self.year,
+                    self.year,
+                    self.year - 1
+                ),
+            ));
+        }
+        match self.arrived_on {
+            Some(a) if a < self.allocated_on => {
+                Some(("arrived_on", format!("到位日期 {a} 早于下达日期 {}", self.allocated_on)))
+            }
+            Some(a) if a > today => Some(("arrived_on", format!("到位日期 {a} 还没有到"))),
+            _ => None,
+        }
+    }
+}
+
 /// A project as an import row gives it: the project (its place resolved), and the numbers of the
 /// households it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +272,19 @@ pub struct IncomingProject {
     pub row: usize,
     pub project: Project,
     pub households: Vec<String>,
+}
+
+/// A payment as a disbursement ledger (拨付台账) row gives it: the project by its name and town,
+/// and its vouchers by the names of the files sent with the sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingPayment {
+    pub row: usize,
+    pub project: String,
+    pub town_code: String,
+    pub paid_on: NaiveDate,
+    pub amount: Money,
+    pub payee: String,
+    pub vouchers: Vec<String>,
 }
 
 /// What the stage and payment rules need to know of a stored project.
@@ -388,12 +437,16 @@ pub fn spending_findings(
     }
 }
 
-/// The share of the year's allocation that should be paid out by `on`: a straight line from
-/// nothing on 1 January to all of it at the end of `full_by_month` (a parameter).
-pub fn target_percent(on: NaiveDate, full_by_month: u32) -> i64 {
-    let Some(start) = NaiveDate::from_ymd_opt(on.year(), 1, 1) else { return 0 };
+/// The share of `year`'s allocation that should be paid out by `on`: a straight line from
+/// nothing on 1 January to all of it at the end of `full_by_month` (a parameter). A day after
+/// the year (checking 2017 in 2018) wants all of it; a day before, none.
+pub fn target_percent(year: i32, on: NaiveDate, full_by_month: u32) -> i64 {
+    if on.year() != year {
+        return if on.year() > year { 100 } else { 0 };
+    }
+    let Some(start) = NaiveDate::from_ymd_opt(year, 1, 1) else { return 0 };
     let month = full_by_month.clamp(1, 12);
-    let end = NaiveDate::from_ymd_opt(on.year() + i32::from(month == 12), if month == 12 { 1 } else { month + 1 }, 1)
+    let end = NaiveDate::from_ymd_opt(year + i32::from(month == 12), if month == 12 { 1 } else { month + 1 }, 1)
         .map(|d| d - chrono::Duration::days(1));
     let Some(end) = end else { return 100 };
     let total = (end - start).num_days() + 1;

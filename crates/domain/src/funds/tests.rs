@@ -124,11 +124,14 @@ fn the_library_refuses_a_project_without_a_target_and_names_each_field() {
 
 #[test]
 fn the_target_curve_rises_to_all_by_its_month() {
-    assert_eq!(target_percent(d(2017, 12, 31), 12), 100);
-    assert_eq!(target_percent(d(2017, 1, 1), 12), 0);
-    let mid = target_percent(d(2017, 7, 2), 12);
+    assert_eq!(target_percent(2017, d(2017, 12, 31), 12), 100);
+    assert_eq!(target_percent(2017, d(2017, 1, 1), 12), 0);
+    let mid = target_percent(2017, d(2017, 7, 2), 12);
     assert!((49..=50).contains(&mid), "{mid}");
-    assert_eq!(target_percent(d(2017, 11, 1), 10), 100, "all by the end of October");
+    assert_eq!(target_percent(2017, d(2017, 11, 1), 10), 100, "all by the end of October");
+    // The check year, not the day's: checking 2017 in March 2018 wants all of 2017's funds paid.
+    assert_eq!(target_percent(2017, d(2018, 3, 1), 12), 100);
+    assert_eq!(target_percent(2018, d(2017, 12, 1), 12), 0);
 }
 
 #[test]
@@ -171,4 +174,32 @@ fn spending_below_the_curve_by_more_than_the_margin_is_found() {
     assert_eq!(f[0].rule, "F-SPD-01");
     assert!(f[0].message.contains("40%") && f[0].message.contains("83%"));
     assert!(spending_findings("440703", "蓬江区", None, 83, &p).is_empty(), "nothing allocated");
+}
+
+#[test]
+fn an_allocation_is_refused_for_its_amount_and_dates_at_their_fields() {
+    let today = d(2017, 11, 1);
+    let ok = Allocation {
+        year: 2017,
+        source: FundSource::Provincial,
+        region_code: "440781".into(),
+        amount: Money::from_yuan(100_000),
+        allocated_on: d(2017, 3, 1),
+        arrived_on: Some(d(2017, 3, 20)),
+    };
+    assert_eq!(ok.refusal(today), None);
+    // Sent ahead in December of the year before: allowed.
+    assert_eq!(Allocation { allocated_on: d(2016, 12, 20), ..ok.clone() }.refusal(today), None);
+    let field = |a: Allocation| a.refusal(today).map(|(f, _)| f);
+    assert_eq!(field(Allocation { amount: Money::from_fen(-1), ..ok.clone() }), Some("amount"));
+    assert_eq!(field(Allocation { amount: Money::ZERO, ..ok.clone() }), Some("amount"));
+    assert_eq!(
+        field(Allocation { allocated_on: d(2017, 11, 2), arrived_on: None, ..ok.clone() }),
+        Some("allocated_on")
+    );
+    assert_eq!(field(Allocation { allocated_on: d(2015, 6, 1), arrived_on: None, ..ok.clone() }), Some("allocated_on"));
+    assert_eq!(field(Allocation { arrived_on: Some(d(2017, 2, 1)), ..ok.clone() }), Some("arrived_on"));
+    assert_eq!(field(Allocation { arrived_on: Some(d(2017, 12, 1)), ..ok.clone() }), Some("arrived_on"));
+    let (_, why) = Allocation { allocated_on: d(2015, 6, 1), ..ok }.refusal(today).unwrap_or(("", String::new()));
+    assert!(why.contains("不在 2017 年度"), "{why}");
 }

@@ -121,6 +121,48 @@ pub fn check_in_refusal(p: &Posting, on: NaiveDate, today: NaiveDate) -> Option<
     }
 }
 
+/// The posting a day on post belongs to, among a town's postings: the cadre's (and, where the
+/// sheet names it, the sending unit's) posting whose period holds the day. A cadre posted twice
+/// to the town is told apart by the day; two namesakes on post the same day, by the unit.
+/// Refusals come as (the sheet's column, why).
+pub fn posting_on<'a>(
+    town_postings: &[&'a PostingFacts],
+    name: &str,
+    unit: Option<&str>,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> Result<&'a PostingFacts, (&'static str, String)> {
+    let named: Vec<&PostingFacts> = town_postings
+        .iter()
+        .copied()
+        .filter(|f| f.posting.name == name && unit.is_none_or(|u| f.posting.unit == u))
+        .collect();
+    let Some(first) = named.first() else {
+        return Err(match unit {
+            Some(u) => ("派出单位", format!("没有{u}派驻、名为“{name}”的干部")),
+            None => ("派驻干部", format!("没有名为“{name}”的派驻干部")),
+        });
+    };
+    let holding: Vec<&PostingFacts> =
+        named.iter().copied().filter(|f| check_in_refusal(&f.posting, on, today).is_none()).collect();
+    match holding.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            // The posting nearest the day explains the refusal best: the latest begun by then.
+            let near = named.iter().filter(|f| f.posting.started_on <= on).max_by_key(|f| f.posting.started_on);
+            let why = check_in_refusal(&near.unwrap_or(first).posting, on, today).unwrap_or_default();
+            Err(("日期", why))
+        }
+        many => {
+            let units: Vec<&str> = many.iter().map(|f| f.posting.unit.as_str()).collect();
+            Err((
+                "派出单位",
+                format!("{on} 有 {} 名“{name}”在岗（{}），请在“派出单位”列写明", many.len(), units.join("、")),
+            ))
+        }
+    }
+}
+
 /// A posting as the checks and the attendance table see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PostingFacts {
@@ -211,8 +253,10 @@ pub struct IncomingCheckIn {
     pub row: usize,
     /// The posted cadre's name.
     pub name: String,
-    /// The town, by name or code.
-    pub town: String,
+    /// The town's code (the sheet's name resolved within the user's scope).
+    pub town_code: String,
+    /// The sending unit, where the sheet names it (to tell namesakes apart).
+    pub unit: Option<String>,
     pub on: NaiveDate,
     pub place: Option<String>,
 }

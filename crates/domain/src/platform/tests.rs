@@ -169,3 +169,36 @@ fn an_office_failing_items_or_changing_staff_too_often_is_found() {
     assert_eq!(rules(&found), ["T-OFF-01"]);
     assert!(found[0].message.contains("有制度、有档案"));
 }
+
+#[test]
+fn a_day_on_post_goes_to_the_posting_that_holds_it() {
+    let today = d(2017, 11, 1);
+    // 李明 posted to the town twice: January to May, and again from July.
+    let mut first = posting(true, 0);
+    first.posting.ended_on = Some(d(2017, 5, 31));
+    let mut second = posting(true, 0);
+    second.id = 8;
+    second.posting.started_on = d(2017, 7, 1);
+    // A namesake from another unit, on post since September.
+    let mut namesake = posting(false, 0);
+    namesake.id = 9;
+    namesake.posting.unit = "江门市财政局".into();
+    namesake.posting.started_on = d(2017, 9, 1);
+    let all = [&first, &second, &namesake];
+    let id = |unit: Option<&str>, on| posting_on(&all, "李明", unit, on, today).map(|f| f.id);
+    assert_eq!(id(None, d(2017, 3, 1)), Ok(7));
+    assert_eq!(id(None, d(2017, 8, 1)), Ok(8), "the later posting, not the first found");
+    // Between the postings: the refusal names the end of the first.
+    let (col, why) = id(None, d(2017, 6, 15)).unwrap_err();
+    assert_eq!(col, "日期");
+    assert!(why.contains("2017-05-31"), "{why}");
+    // Two 李明 on post the same day: the unit tells them apart, and without it nothing is guessed.
+    let (col, why) = id(None, d(2017, 10, 9)).unwrap_err();
+    assert_eq!(col, "派出单位");
+    assert!(why.contains("江门市财政局") && why.contains("蓬江区农业局"), "{why}");
+    assert_eq!(id(Some("江门市财政局"), d(2017, 10, 9)), Ok(9));
+    assert_eq!(id(Some("蓬江区农业局"), d(2017, 10, 9)), Ok(8));
+    assert_eq!(id(None, d(2017, 11, 2)).unwrap_err().0, "日期", "not ahead of today");
+    assert_eq!(posting_on(&all, "王五", None, d(2017, 3, 1), today).unwrap_err().0, "派驻干部");
+    assert_eq!(id(Some("市委组织部"), d(2017, 3, 1)).unwrap_err().0, "派出单位");
+}

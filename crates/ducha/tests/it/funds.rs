@@ -250,7 +250,7 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
         (Money::from_yuan(400_000), Money::from_yuan(400_000), Money::from_yuan(100_000), Some(25))
     );
     assert_eq!(s.committed, Money::from_yuan(100_000), "the archived project's budget");
-    assert_eq!(s.target_percent, ducha_domain::funds::target_percent(d(2017, 11, 1), 12));
+    assert_eq!(s.target_percent, ducha_domain::funds::target_percent(2017, d(2017, 11, 1), 12));
     // On 1 May nothing was paid yet.
     let early = funds::spending(&db, &haiyan, d(2017, 4, 30), 12).await.unwrap();
     assert_eq!(early.iter().find(|s| s.code == "440781111").unwrap().paid, Money::ZERO);
@@ -265,7 +265,7 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
     let on = d(2017, 11, 1);
     let by_district = funds::spending(&app.db, &Scope::All, on, 12).await.unwrap();
     assert_eq!(by_district.len(), 7);
-    let target = ducha_domain::funds::target_percent(on, 12);
+    let target = ducha_domain::funds::target_percent(2017, on, 12);
     for (name, per_mille) in ducha_domain::demo::funds::PAID_PER_MILLE {
         let s = by_district.iter().find(|s| s.name == name).unwrap();
         assert_eq!(s.percent, Some(per_mille / 10), "{name}");
@@ -384,7 +384,7 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
         ducha_storage::registry::list_households(db, &naji, &Default::default(), None, None, 1).await.unwrap().rows;
     let head = "项目名称,项目类型,造血型,所在镇（街）,责任单位,绩效目标,中央资金,省级资金,市级资金,市(区)级资金,镇(街)级资金,社会帮扶资金,受益户,公共受益\n";
     let bad = format!(
-        "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,,,80000,,,,,{},\n海宴镇扶贫车间,扶贫车间,是,海宴镇,海宴镇人民政府,带动贫困户就业增收,,,50000,,,,{},\n通村道路,基础设施,否,无此镇,海宴镇人民政府,道路硬化 3 公里,,,,100000,,,,惠及全村\n",
+        "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,,,80000,,,,,{},\n海宴镇扶贫车间,扶贫车间,是,海宴镇,海宴镇人民政府,带动贫困户就业增收,,,50000,,,,{},\n通村道路,基础设施,否,无此镇,海宴镇人民政府,道路硬化 3 公里,,,,100000,,,,惠及全村\n那吉镇饮水工程,基础设施,否,那吉镇,那吉镇人民政府,解决 300 人饮水,,,,100000,,,,惠及全村\n",
         mine[0].number, theirs[0].number
     );
     let today = d(2026, 11, 27);
@@ -394,7 +394,12 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(
         at,
-        [(2, "绩效目标".to_string()), (3, "受益户".to_string()), (4, "所在镇（街）".to_string())],
+        [
+            (2, "绩效目标".to_string()),
+            (3, "受益户".to_string()),
+            (4, "所在镇（街）".to_string()),
+            (5, "所在镇（街）".to_string())
+        ],
         "{:?}",
         outcome.errors
     );
@@ -414,4 +419,124 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
     );
     let again = exchange::import(db, &town, "项目库.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 1));
+}
+
+both_backends!(a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing);
+
+/// A district office's ledger (拨付台账) sent with its vouchers: refused whole with each problem at
+/// its row and column (the sheet's rows together over the budget, a voucher not sent, another
+/// district's town, a negative amount, no voucher at all), nothing written; then imported with
+/// the vouchers attached, once; a town office may not import one. Through the import page too:
+/// the ledger and its vouchers chosen together, checked, confirmed, shown on the project.
+async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(backend: Backend) {
+    use ducha_reports::{bundle, exchange};
+    let app = crate::support::TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let district = user(db, "taishan").await;
+    let p = funds::projects(db, &district.scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.stage == Stage::Implementation && p.budget > p.paid + Money::from_yuan(2_000))
+        .expect("a demo project in implementation with money left");
+    let town = p.place_code.get(..9).unwrap().to_string();
+    let left = p.budget - p.paid;
+    let head = "项目名称,所在镇（街）,拨付日期,金额（元）,收款单位,凭证文件\n";
+    let over = Money::from_fen(left.fen() - 100_000 + 1);
+    let bad = format!(
+        "{head}{n},{town},2017-06-30,1000,施工单位甲,回单1.png\n\
+         {n},{town},2017-07-01,{over},施工单位甲,回单2.png\n\
+         {n},{town},2017-07-02,10,施工单位甲,缺失.pdf\n\
+         {n},440785107,2017-07-03,10,施工单位甲,回单1.png\n\
+         {n},{town},2017-07-04,-5,施工单位甲,回单1.png\n\
+         {n},{town},2017-07-05,10,施工单位甲,\n",
+        n = p.name,
+        over = over.to_string().replace(',', "")
+    );
+    let png = |name: &str| Upload { filename: name.into(), bytes: crate::help::PNG.to_vec() };
+    let files =
+        [Upload { filename: "拨付台账.csv".into(), bytes: bad.into_bytes() }, png("回单1.png"), png("回单2.png")];
+    let zip = bundle::pack(&files).unwrap().unwrap();
+    let today = d(2026, 11, 27);
+    let before = written(db).await;
+    let outcome = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
+    assert_eq!(
+        at,
+        [
+            (3, "金额（元）".to_string()),
+            (4, "凭证文件".to_string()),
+            (5, "所在镇（街）".to_string()),
+            (6, "金额（元）".to_string()),
+            (7, "凭证文件".to_string())
+        ],
+        "{:?}",
+        outcome.errors
+    );
+    let over_budget = &outcome.errors[0].message;
+    assert!(over_budget.contains("超出预算") && over_budget.contains("超出 0.01 元"), "{over_budget}");
+    assert!(outcome.errors[1].message.contains("缺失.pdf"));
+    assert_eq!(written(db).await, before, "nothing written");
+
+    let good = format!(
+        "{head}{n},{town},2017-06-30,1000,施工单位甲,回单1.png\n{n},{town},2017-07-01,500.5,施工单位乙,回单1.png、回单2.png\n",
+        n = p.name
+    );
+    let files = [
+        Upload { filename: "拨付台账.csv".into(), bytes: good.clone().into_bytes() },
+        png("回单1.png"),
+        png("回单2.png"),
+        png("多余.png"),
+    ];
+    let zip = bundle::pack(&files).unwrap().unwrap();
+    // A town office keeps no ledger.
+    let haiyan = user(db, "haiyan").await;
+    assert!(matches!(
+        exchange::check(db, &haiyan, "拨付台账.zip", &zip, today).await,
+        Err(exchange::ExchangeError::Storage(StorageError::Forbidden(_)))
+    ));
+    let outcome = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    assert_eq!(outcome.help.unwrap().new, 2);
+    assert!(outcome.parsed.notes.iter().any(|n| n.contains("多余.png")), "{:?}", outcome.parsed.notes);
+    let detail = funds::project(db, &district.scope, p.id).await.unwrap().unwrap();
+    assert_eq!(detail.row.paid, p.paid + Money::from_fen(150_050));
+    let new: Vec<_> = detail.payments.iter().filter(|x| x.payee.starts_with("施工单位")).collect();
+    assert_eq!(new.iter().map(|x| x.vouchers.len()).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(audit::count(db).await.unwrap(), before.0 + 2 + 3, "a payment and its vouchers each audited");
+    // The same ledger again writes nothing.
+    let again = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
+    assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
+    assert_eq!(funds::project(db, &district.scope, p.id).await.unwrap().unwrap().payments.len(), detail.payments.len());
+
+    // The page: the template, then a ledger chosen with its voucher, checked, confirmed, shown.
+    let b = app.login("taishan").await;
+    let template = b.get("/imports/payments/template.xlsx").await.bytes().await.unwrap();
+    let tables = ducha_reports::sheet::read("模板.xlsx", &template, "").unwrap();
+    assert_eq!(ducha_reports::help_sheets::detect(&tables[0]), ducha_reports::help_sheets::Kind::Payments);
+    let ledger = format!("{head}{n},{town},2017-08-01,300,施工单位丙,回单3.png\n", n = p.name);
+    let (_, page) = b.get_text("/imports").await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", crate::support::csrf_of(&page))
+        .part("file", reqwest::multipart::Part::bytes(ledger.into_bytes()).file_name("拨付台账.csv"))
+        .part("file", reqwest::multipart::Part::bytes(crate::help::PNG.to_vec()).file_name("回单3.png"));
+    let r = b.client.post(format!("{}/imports", b.base)).multipart(form).send().await.unwrap();
+    let path = r.url().path().to_string();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("检查通过") && page.contains("资金拨付"), "{page}");
+    assert!(page.contains("拨付台账.csv（附 1 个文件）"), "{page}");
+    let id = path.rsplit('/').next().unwrap().to_string();
+    assert!(b.submit(&format!("/imports/{id}/commit"), &[]).await.status().is_success());
+    let mut done = false;
+    for _ in 0..100 {
+        if b.get_text(&format!("/imports/{id}")).await.1.contains("导入完成") {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done, "the import finishes");
+    let (_, shown) = b.get_text(&format!("/funds/projects/{}", p.id)).await;
+    assert!(shown.contains("施工单位丙") && shown.contains("回单3.png"), "{shown}");
 }

@@ -352,4 +352,32 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     let naji = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
     let outcome = exchange::check(db, &naji, "考勤.csv", good.as_bytes(), today).await.unwrap();
     assert!(outcome.errors.iter().all(|e| e.header == "镇（街）"), "{:?}", outcome.errors);
+    assert!(outcome.errors[0].message.contains("不是您辖区内"), "{:?}", outcome.errors);
+
+    // A namesake posted to the same town by another unit: a day both hold is not guessed; the
+    // sheet's 派出单位 column says whose it is, and the day goes to that posting, not the first.
+    let taishan = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    let second = Posting {
+        name: name.clone(),
+        unit: "台山市财政局".into(),
+        town_code: "440781111".into(),
+        full_time: true,
+        started_on: d(2017, 10, 1),
+        ended_on: None,
+    };
+    let second_id = platform::add_posting(db, &taishan, &second).await.unwrap();
+    let day = (1..=40)
+        .map(|x| d(2017, 10, 1) + chrono::Duration::days(x))
+        .find(|x| ducha_domain::platform::is_workday(*x) && posting.posting.ended_on.is_none_or(|e| *x <= e))
+        .unwrap();
+    let plain = format!("派驻干部,镇（街）,日期,地点\n{name},海宴镇,{day},镇扶贫办\n");
+    let outcome = exchange::check(db, &town, "考勤.csv", plain.as_bytes(), today).await.unwrap();
+    assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
+    assert_eq!(outcome.errors[0].header, "派出单位");
+    assert!(outcome.errors[0].message.contains("台山市财政局"), "{:?}", outcome.errors);
+    let with_unit = format!("派驻干部,镇（街）,日期,地点,派出单位\n{name},海宴镇,{day},镇扶贫办,台山市财政局\n");
+    let outcome = exchange::import(db, &town, "考勤.csv", with_unit.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    let (_, days) = platform::posting(db, &haiyan, second_id).await.unwrap().unwrap();
+    assert_eq!(days.iter().map(|c| c.on_date).collect::<Vec<_>>(), [day], "the namesake's posting has the day");
 }

@@ -190,7 +190,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         } else if path.starts_with("/evidence/") || path.starts_with("/api/v1/evidence/") {
             path.replace("{id}", &evidence_id.to_string())
         } else if path.starts_with("/imports/") {
-            path.replace("{id}", &naji_job.to_string())
+            path.replace("{id}", &naji_job.to_string()).replace("{kind}", "payments")
         } else if path.starts_with("/platform/offices/") {
             path.replace("{id}", "440785107").replace("{staff}", &naji_staff.to_string())
         } else if path.starts_with("/platform/postings/") || path.starts_with("/api/v1/postings/") {

@@ -535,17 +535,34 @@ pub async fn pay(
     {
         return Err(field_error(field, why));
     }
+    let pid = insert_payment(&mut tx, &row, amount, paid_on, payee.trim(), vouchers).await?;
+    recheck(&tx, &row.place_code).await?;
+    tx.commit().await?;
+    Ok(pid)
+}
+
+/// The payment, its vouchers and its audit record, inside a transaction (the form and the import).
+async fn insert_payment(
+    tx: &mut AuditTxn<'_>,
+    row: &ProjectRow,
+    amount: Money,
+    paid_on: NaiveDate,
+    payee: &str,
+    vouchers: &[Upload],
+) -> Result<i64, StorageError> {
+    let db = tx.db();
+    let username = tx.actor().username.clone();
     let r = tx
         .conn()
         .query_one_raw(db.stmt(
             "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             vec![
-                id.into(),
+                row.id.into(),
                 paid_on.into(),
                 amount.fen().into(),
-                payee.trim().to_string().into(),
-                actor.username.clone().into(),
+                payee.to_string().into(),
+                username.into(),
                 Utc::now().into(),
             ],
         ))
@@ -553,13 +570,147 @@ pub async fn pay(
         .ok_or_else(|| StorageError::Rejected("拨付未能写入".into()))?;
     let pid: i64 = r.try_get("", "id")?;
     for v in vouchers {
-        evidence::attach_to(&mut tx, VOUCHER, pid, None, &row.place_code, v).await?;
+        evidence::attach_to(tx, VOUCHER, pid, None, &row.place_code, v).await?;
     }
-    let after = serde_json::json!({ "project": id, "amount": amount, "paid_on": paid_on, "payee": payee.trim() });
+    let after = serde_json::json!({ "project": row.id, "amount": amount, "paid_on": paid_on, "payee": payee });
     tx.record::<(), _>("disbursement", pid, Some(&row.place_code), "create", None, Some(&after)).await?;
-    recheck(&tx, &row.place_code).await?;
-    tx.commit().await?;
     Ok(pid)
+}
+
+/// What a ledger column a payment rule's field is reported at.
+fn ledger_column(field: &str) -> &'static str {
+    match field {
+        "amount" => "金额（元）",
+        "paid_on" => "拨付日期",
+        "files" => "凭证文件",
+        _ => "项目名称",
+    }
+}
+
+/// Import a disbursement ledger (拨付台账) with its voucher files: every row is checked first
+/// (the project found by name in its town, within scope and the year; each voucher among the
+/// files sent, of an accepted type; the payment rules, with the sheet's earlier rows counted
+/// against the budget); a payment already recorded (same project, day, amount and payee) is
+/// unchanged, so the same ledger sent again writes nothing; with `write` and no problem, all
+/// are recorded in one transaction.
+pub async fn import_payments(
+    db: &Db,
+    actor: &Actor,
+    year: i32,
+    incoming: &[ducha_domain::funds::IncomingPayment],
+    files: &[Upload],
+    write: bool,
+) -> Result<(crate::help::store::HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+    use crate::registry::import::ImportProblem;
+    use std::collections::HashMap;
+    if !actor.role.manages_platform() {
+        return Err(StorageError::Forbidden("资金拨付由市(区)扶贫办或市扶贫办登记".into()));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let today = chrono::Local::now().date_naive();
+    let mut summary = crate::help::store::HelpImportSummary::default();
+    let mut problems = Vec::new();
+    // Per project: its row and the rules' view, with the sheet's new payments added as they come.
+    let mut projects: HashMap<i64, (ProjectRow, ProjectState)> = HashMap::new();
+    // Payments already recorded, by (project, day, fen, payee): how many are left to match.
+    let mut recorded: HashMap<(i64, NaiveDate, i64, String), i64> = HashMap::new();
+    let mut todo: Vec<(i64, &ducha_domain::funds::IncomingPayment, Vec<&Upload>)> = Vec::new();
+    for g in incoming {
+        let mut problem = |field: &'static str, message: String| {
+            problems.push(ImportProblem { row: g.row, field, message });
+        };
+        let (cond, mut values) = scope_cond(&actor.scope, 4);
+        let mut all: Vec<Value> = vec![g.project.clone().into(), g.town_code.clone().into(), year.into()];
+        all.append(&mut values);
+        let found = tx
+            .conn()
+            .query_all_raw(db.stmt(
+                &format!("SELECT p.id AS id FROM projects p WHERE p.name = $1 AND p.town_code = $2 AND p.year = $3 AND {cond}"),
+                all,
+            ))
+            .await?;
+        let id: i64 = match found.as_slice() {
+            [one] => one.try_get("", "id")?,
+            [] => {
+                problem("项目名称", format!("该镇（街）{year} 年的项目库中没有“{}”", g.project));
+                continue;
+            }
+            _ => {
+                problem("项目名称", format!("该镇（街）有多个名为“{}”的项目，请在页面上逐笔登记", g.project));
+                continue;
+            }
+        };
+        if let std::collections::hash_map::Entry::Vacant(slot) = projects.entry(id) {
+            let row = row_in(db, tx.conn(), &actor.scope, id).await?;
+            let st = state(db, tx.conn(), &row).await?;
+            for r in tx
+                .conn()
+                .query_all_raw(db.stmt(
+                    "SELECT paid_on, amount_fen, payee FROM disbursements WHERE project_id = $1",
+                    vec![id.into()],
+                ))
+                .await?
+            {
+                let key = (id, r.try_get("", "paid_on")?, r.try_get("", "amount_fen")?, r.try_get("", "payee")?);
+                *recorded.entry(key).or_default() += 1;
+            }
+            slot.insert((row, st));
+        }
+        let key = (id, g.paid_on, g.amount.fen(), g.payee.clone());
+        if let Some(left) = recorded.get_mut(&key).filter(|n| **n > 0) {
+            *left -= 1;
+            summary.unchanged += 1;
+            continue;
+        }
+        let mut vouchers = Vec::new();
+        let mut missing = false;
+        for name in &g.vouchers {
+            match files.iter().find(|f| f.filename == *name) {
+                Some(f) => match ducha_domain::evidence::accept(&f.filename, &f.bytes) {
+                    Ok(_) => vouchers.push(f),
+                    Err(m) => {
+                        missing = true;
+                        problem("凭证文件", format!("“{name}”：{m}"));
+                    }
+                },
+                None => {
+                    missing = true;
+                    problem(
+                        "凭证文件",
+                        format!("上传的文件中没有“{name}”：请把台账和凭证一起选择上传，或打包成 zip 上传"),
+                    );
+                }
+            }
+        }
+        // A row refused for its vouchers is not counted against the budget of the rows after it.
+        if missing {
+            continue;
+        }
+        let Some((_, st)) = projects.get_mut(&id) else { continue };
+        if let Some((field, why)) = payment_refusal(st, g.amount, !g.vouchers.is_empty(), g.paid_on, today) {
+            problem(ledger_column(field), why);
+            continue;
+        }
+        // The next row of the same project counts this one against the budget.
+        st.paid += g.amount;
+        summary.new += 1;
+        todo.push((id, g, vouchers));
+    }
+    if !write || !problems.is_empty() {
+        return Ok((summary, problems));
+    }
+    let mut places = std::collections::BTreeSet::new();
+    for (id, g, vouchers) in todo {
+        let Some((row, _)) = projects.get(&id) else { continue };
+        let vouchers: Vec<Upload> = vouchers.into_iter().cloned().collect();
+        insert_payment(&mut tx, row, g.amount, g.paid_on, &g.payee, &vouchers).await?;
+        places.insert(row.place_code.get(..6).unwrap_or_default().to_string());
+    }
+    for d in places {
+        recheck(&tx, &d).await?;
+    }
+    tx.commit().await?;
+    Ok((summary, problems))
 }
 
 /// Allocate a year's funds from a source to a district or town (city or district office, in scope).
@@ -572,14 +723,15 @@ pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, Sto
     if !actor.role.manages_platform() {
         return Err(StorageError::Forbidden("资金由市扶贫办或市(区)扶贫办下达".into()));
     }
-    if amount.fen() <= 0 {
-        return Err(field_error("amount", "下达金额应大于 0".into()));
+    if let Some((field, why)) = a.refusal(chrono::Local::now().date_naive()) {
+        return Err(field_error(field, why));
     }
-    if !matches!(region_code.len(), 6 | 9) {
-        return Err(field_error("region_code", "资金下达到市(区)或镇(街)".into()));
-    }
-    if arrived_on.is_some_and(|a| a < allocated_on) {
-        return Err(field_error("arrived_on", "到位日期早于下达日期".into()));
+    // Funds go to a district or a town of the list, not to a made-up code.
+    let tree = crate::regions::tree(db).await?;
+    match tree.get(region_code).map(|r| r.level) {
+        Some(RegionLevel::District | RegionLevel::Town) => {}
+        Some(_) => return Err(field_error("region_code", "资金下达到市(区)或镇(街)".into())),
+        None => return Err(field_error("region_code", format!("区划代码 {region_code} 不存在"))),
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let r = tx
@@ -656,7 +808,7 @@ async fn spending_by<C: ConnectionTrait>(
     let (year, _) = crate::checks::current_in(db, c).await?;
     let tree = crate::regions::tree_in(c).await?;
     let width = if level == RegionLevel::District { 6 } else { 9 };
-    let target = ducha_domain::funds::target_percent(on, full_by_month);
+    let target = ducha_domain::funds::target_percent(year, on, full_by_month);
     let mut out: Vec<Spending> = Vec::new();
     let mut add = |code: &str, f: &dyn Fn(&mut Spending)| {
         let Some(key) = code.get(..width) else { return };

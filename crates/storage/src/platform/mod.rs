@@ -337,46 +337,28 @@ pub async fn import_check_ins(
     let mut tx = AuditTxn::begin(db, actor).await?;
     let (year, as_of) = crate::checks::current_in(db, tx.conn()).await?;
     let postings = posting_facts(db, tx.conn(), &actor.scope, None, year, as_of).await?;
-    let tree = crate::regions::tree_in(tx.conn()).await?;
     let today = chrono::Local::now().date_naive();
     let mut summary = crate::help::store::HelpImportSummary::default();
     let mut problems = Vec::new();
-    let mut todo: Vec<(i64, &ducha_domain::platform::IncomingCheckIn, String)> = Vec::new();
+    let mut todo: Vec<(i64, &ducha_domain::platform::IncomingCheckIn)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for d in days {
-        let town_code = if d.town.len() == 9 && d.town.bytes().all(|b| b.is_ascii_digit()) {
-            Some(d.town.clone())
-        } else {
-            tree.at_level(RegionLevel::Town)
-                .filter(|t| actor.scope.contains(t.code.as_str()))
-                .find(|t| {
-                    t.name == d.town
-                        || t.name.trim_end_matches(['镇', '街', '道']) == d.town.trim_end_matches(['镇', '街', '道'])
-                })
-                .map(|t| t.code.as_str().to_string())
-        };
-        let Some(town_code) = town_code.filter(|c| actor.scope.contains(c)) else {
+        // The sheet's town was resolved within the scope; checked again here all the same.
+        if !actor.scope.contains(&d.town_code) {
             problems.push(ImportProblem {
-                row: d.row,
-                field: "镇（街）",
-                message: format!("“{}”不是您辖区内的镇（街）", d.town),
+                row: d.row, field: "镇（街）", message: "该镇（街）不在您的辖区内".into()
             });
-            continue;
-        };
-        let found: Vec<_> =
-            postings.iter().filter(|(f, _)| f.posting.town_code == town_code && f.posting.name == d.name).collect();
-        let Some((f, _)) = found.first() else {
-            problems.push(ImportProblem {
-                row: d.row,
-                field: "派驻干部",
-                message: format!("{}没有名为“{}”的派驻干部", d.town, d.name),
-            });
-            continue;
-        };
-        if let Some(why) = check_in_refusal(&f.posting, d.on, today) {
-            problems.push(ImportProblem { row: d.row, field: "日期", message: why });
             continue;
         }
+        let town: Vec<&PostingFacts> =
+            postings.iter().map(|(f, _)| f).filter(|f| f.posting.town_code == d.town_code).collect();
+        let f = match ducha_domain::platform::posting_on(&town, &d.name, d.unit.as_deref(), d.on, today) {
+            Ok(f) => f,
+            Err((field, message)) => {
+                problems.push(ImportProblem { row: d.row, field, message });
+                continue;
+            }
+        };
         if !seen.insert((f.id, d.on)) {
             continue;
         }
@@ -391,14 +373,15 @@ pub async fn import_check_ins(
             summary.unchanged += 1;
         } else {
             summary.new += 1;
-            todo.push((f.id, d, town_code));
+            todo.push((f.id, d));
         }
     }
     if !write || !problems.is_empty() {
         return Ok((summary, problems));
     }
     let mut towns = std::collections::BTreeSet::new();
-    for (posting_id, d, town) in todo {
+    for (posting_id, d) in todo {
+        let town = d.town_code.clone();
         let row = tx
             .conn()
             .query_one_raw(db.stmt(

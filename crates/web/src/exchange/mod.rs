@@ -22,6 +22,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/imports", upload)
         .get("/imports/template.xlsx", template)
         .get("/imports/help-template.xlsx", help_template)
+        .get("/imports/{kind}/template.xlsx", platform_template)
         .get("/imports/{id}", job_page)
         .post("/imports/{id}/commit", commit)
         .get("/households/export.xlsx", export)
@@ -55,6 +56,7 @@ fn kind_code(k: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Logs => "logs",
         ducha_reports::help_sheets::Kind::Attendance => "attendance",
         ducha_reports::help_sheets::Kind::Projects => "projects",
+        ducha_reports::help_sheets::Kind::Payments => "payments",
     }
 }
 
@@ -89,8 +91,18 @@ async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String
 
 async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart) -> Result<Response, WebError> {
     crate::registry::require_editor(&me)?;
-    let Some(file) = form.files.into_iter().next() else {
-        return Err(WebError::BadRequest("请选择要导入的文件".into()));
+    // A ledger chosen with its vouchers is kept as one bundle, checked now and imported later.
+    let file = match ducha_reports::bundle::pack(&form.files) {
+        Some(Ok(bytes)) => {
+            let sheet = form.files.iter().map(|f| f.filename.as_str()).find(|n| !is_voucher(n)).unwrap_or_default();
+            let name = format!("{sheet}（附 {} 个文件）", form.files.len() - 1);
+            ducha_storage::evidence::Upload { filename: name, bytes }
+        }
+        Some(Err(e)) => return Err(WebError::BadRequest(e.to_string())),
+        None if form.files.len() > 1 => {
+            return Err(WebError::BadRequest("一次选择多个文件时，应是一份台账（.xlsx 或 .csv）加它的凭证文件".into()));
+        }
+        None => form.files.into_iter().next().ok_or_else(|| WebError::BadRequest("请选择要导入的文件".into()))?,
     };
     let (status, report) = match exchange::check(&st.db, &me.actor, &file.filename, &file.bytes, today()).await {
         Ok(o) => {
@@ -109,9 +121,13 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
                 },
             )
         }
-        // A file that cannot be read at all is a refusal with its reason, not a server error.
+        // A file that cannot be read at all, or a sheet the role may not import (a ledger by a
+        // town office), is a refusal with its reason, not a server error.
         Err(exchange::ExchangeError::Read(e)) => {
             ("refused", Report { message: Some(e.to_string()), ..Default::default() })
+        }
+        Err(exchange::ExchangeError::Storage(ducha_storage::StorageError::Forbidden(m))) => {
+            ("refused", Report { message: Some(m), ..Default::default() })
         }
         Err(e) => return Err(WebError::Internal(Box::new(e))),
     };
@@ -228,6 +244,25 @@ async fn commit(
 async fn template(_me: CurrentUser) -> Result<Response, WebError> {
     let bytes = ducha_reports::households::template().map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, "贫困户导入模板.xlsx"))
+}
+
+/// Not the sheet of a bundle chosen together.
+fn is_voucher(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    !(lower.ends_with(".xlsx") || lower.ends_with(".csv"))
+}
+
+/// The project library, the disbursement ledger and the attendance sheet, each its own template.
+async fn platform_template(_me: CurrentUser, Path(kind): Path<String>) -> Result<Response, WebError> {
+    use ducha_reports::help_sheets::Kind;
+    let (kind, name) = match kind.as_str() {
+        "projects" => (Kind::Projects, "扶贫项目库导入模板.xlsx"),
+        "payments" => (Kind::Payments, "资金拨付台账模板.xlsx"),
+        "attendance" => (Kind::Attendance, "驻点考勤导入模板.xlsx"),
+        _ => return Err(WebError::NotFound),
+    };
+    let bytes = ducha_reports::help_sheets::platform_template(kind).map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok(crate::pages::xlsx_download(bytes, name))
 }
 
 async fn help_template(_me: CurrentUser) -> Result<Response, WebError> {

@@ -78,7 +78,7 @@ async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<
         year,
         on: on.to_string(),
         full_by_month,
-        target: ducha_domain::funds::target_percent(on, full_by_month),
+        target: ducha_domain::funds::target_percent(year, on, full_by_month),
         region_label,
         spending,
         projects: funds::projects(&st.db, &me.actor.scope).await?,

@@ -1,0 +1,151 @@
+//! A sheet sent with the files it names (a disbursement ledger and its vouchers): either a zip
+//! the office made ("发送到 → 压缩文件夹"), or the files chosen together on the import page,
+//! which the page packs into the same kind of zip so that the check and the later import read
+//! one stored file.
+
+use std::io::{Cursor, Read, Write};
+
+use ducha_storage::evidence::Upload;
+
+use crate::sheet::ReadError;
+
+/// Nothing unpacked may exceed this in all (a zip that inflates without end is refused).
+const UNPACKED_LIMIT: u64 = 96 * 1024 * 1024;
+
+/// Whether the bytes are a bundle: a zip that is not itself a workbook.
+pub fn is_bundle(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+        && zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|z| z.index_for_name("[Content_Types].xml").is_none())
+}
+
+fn is_sheet(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower.ends_with(".xlsx") || lower.ends_with(".csv")
+}
+
+/// A name as stored in the zip: UTF-8 where it is, else GBK (what Windows writes for 凭证.jpg);
+/// only the last part of a path.
+fn entry_name(raw: &[u8]) -> String {
+    let full = match std::str::from_utf8(raw) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GBK.decode(raw).0.into_owned(),
+    };
+    full.rsplit(['/', '\\']).next().unwrap_or_default().to_string()
+}
+
+/// The one sheet of a bundle, and the other files in it.
+pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
+    let bad = |m: String| ReadError::Bundle(m);
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(format!("压缩包无法打开：{e}")))?;
+    let mut sheets = Vec::new();
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| bad(format!("压缩包中的第 {} 个文件无法读取：{e}", i + 1)))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry_name(entry.name_raw());
+        // What macOS and Windows leave behind is not the office's.
+        if name.is_empty() || name.starts_with('.') || name == "Thumbs.db" || entry.name_raw().starts_with(b"__MACOSX")
+        {
+            continue;
+        }
+        let mut data = Vec::new();
+        (&mut entry)
+            .take(UNPACKED_LIMIT - total + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| bad(format!("压缩包中的“{name}”无法读取：{e}")))?;
+        total += data.len() as u64;
+        if total > UNPACKED_LIMIT {
+            return Err(bad(format!("压缩包解开后超过 {} MB", UNPACKED_LIMIT / 1024 / 1024)));
+        }
+        let file = Upload { filename: name, bytes: data };
+        if is_sheet(&file.filename) { sheets.push(file) } else { files.push(file) }
+    }
+    match sheets.len() {
+        1 => Ok((sheets.remove(0), files)),
+        0 => Err(bad("压缩包中没有台账（.xlsx 或 .csv）".into())),
+        _ => Err(bad(format!(
+            "压缩包中有 {} 个表格文件（{}），请只放一份台账",
+            sheets.len(),
+            sheets.iter().map(|s| s.filename.as_str()).collect::<Vec<_>>().join("、")
+        ))),
+    }
+}
+
+/// Pack files chosen together (one sheet and its vouchers) into a bundle; `None` when they are
+/// not one sheet and other files.
+pub fn pack(files: &[Upload]) -> Option<Result<Vec<u8>, ReadError>> {
+    if files.len() < 2 || files.iter().filter(|f| is_sheet(&f.filename)).count() != 1 {
+        return None;
+    }
+    let write = || -> zip::result::ZipResult<Vec<u8>> {
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for f in files {
+            out.start_file(f.filename.as_str(), stored)?;
+            out.write_all(&f.bytes)?;
+        }
+        Ok(out.finish()?.into_inner())
+    };
+    Some(write().map_err(|e| ReadError::Bundle(format!("无法打包上传的文件：{e}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(name: &str, bytes: &[u8]) -> Upload {
+        Upload { filename: name.into(), bytes: bytes.to_vec() }
+    }
+
+    #[test]
+    fn files_chosen_together_pack_and_unpack_to_the_same() {
+        let files = [upload("拨付台账.xlsx", b"PK\x03\x04sheet"), upload("回单0630.pdf", b"%PDF-1.4")];
+        let bytes = pack(&files).expect("one sheet and a voucher").expect("packed");
+        assert!(is_bundle(&bytes));
+        let (sheet, vouchers) = unpack(&bytes).expect("unpacked");
+        assert_eq!(sheet.filename, "拨付台账.xlsx");
+        assert_eq!(vouchers.len(), 1);
+        assert_eq!((vouchers[0].filename.as_str(), vouchers[0].bytes.as_slice()), ("回单0630.pdf", &b"%PDF-1.4"[..]));
+        // A sheet alone, or two sheets, is no bundle to pack.
+        assert!(pack(&files[..1]).is_none());
+        assert!(pack(&[upload("a.xlsx", b""), upload("b.csv", b"")]).is_none());
+    }
+
+    #[test]
+    fn names_read_as_windows_writes_them_and_leftovers_are_skipped() {
+        // Windows' own zip stores 凭证/回单.jpg in GBK, without the UTF-8 flag.
+        let (gbk, _, _) = encoding_rs::GBK.encode("凭证/回单.jpg");
+        assert_eq!(entry_name(&gbk), "回单.jpg");
+        assert_eq!(entry_name("台账\\拨付台账.xlsx".as_bytes()), "拨付台账.xlsx");
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in [
+            ("凭证/回单.jpg", &b"jpg"[..]),
+            ("台账/拨付台账.csv", "项目名称\n".as_bytes()),
+            ("__MACOSX/._回单.jpg", b"junk"),
+        ] {
+            out.start_file(name, opts).expect("start");
+            out.write_all(data).expect("write");
+        }
+        let bytes = out.finish().expect("finish").into_inner();
+        let (sheet, files) = unpack(&bytes).expect("unpacked");
+        assert_eq!(sheet.filename, "拨付台账.csv");
+        assert_eq!(files.iter().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["回单.jpg"]);
+    }
+
+    #[test]
+    fn a_zip_without_a_sheet_or_with_two_is_refused_with_its_reason() {
+        let two = pack(&[upload("a.xlsx", b"1"), upload("v.jpg", b"2")]).expect("pack").expect("ok");
+        assert!(unpack(&two).is_ok());
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        out.start_file("v.jpg", opts).expect("start");
+        out.write_all(b"2").expect("write");
+        let none = out.finish().expect("finish").into_inner();
+        assert!(unpack(&none).unwrap_err().to_string().contains("没有台账"));
+        assert!(unpack(b"not a zip").unwrap_err().to_string().contains("无法打开"));
+    }
+}
