@@ -472,26 +472,54 @@ impl RegionTree {
     /// the towns of `scope`: its code, and a note when the name was read as another. The error
     /// says what to write instead.
     pub fn town_in_scope(&self, text: &str, scope: &crate::access::Scope) -> Result<(String, Option<String>), String> {
+        self.in_scope(text, &[RegionLevel::Town], scope)
+    }
+
+    /// The same, for a division at one of `levels` (a district, or a district or town).
+    pub fn in_scope(
+        &self,
+        text: &str,
+        levels: &[RegionLevel],
+        scope: &crate::access::Scope,
+    ) -> Result<(String, Option<String>), String> {
+        let what = levels
+            .iter()
+            .map(|l| match l {
+                RegionLevel::City => "市",
+                RegionLevel::District => "市（区）",
+                RegionLevel::Town => "镇（街）",
+                RegionLevel::Village => "村（居）",
+            })
+            .collect::<Vec<_>>()
+            .join("或");
         let text = text.trim();
-        if text.len() == 9 && text.bytes().all(|b| b.is_ascii_digit()) {
+        if text.is_empty() {
+            return Err(format!("请填写{what}"));
+        }
+        if text.bytes().all(|b| b.is_ascii_digit()) {
             return match self.get(text) {
-                Some(r) if r.level == RegionLevel::Town && scope.contains(text) => Ok((text.to_string(), None)),
-                Some(r) if r.level == RegionLevel::Town => Err(format!("镇（街）代码 {text} 不在您的辖区内")),
-                _ => Err(format!("镇（街）代码 {text} 不存在")),
+                Some(r) if levels.contains(&r.level) && scope.contains(text) => Ok((text.to_string(), None)),
+                Some(r) if levels.contains(&r.level) => Err(format!("{what}代码 {text} 不在您的辖区内")),
+                _ => Err(format!("{what}代码 {text} 不存在")),
             };
         }
-        match self.resolve_among(text, Some(RegionLevel::Town), |r| scope.contains(r.code.as_str())) {
+        let keep = |r: &Region| levels.contains(&r.level) && scope.contains(r.code.as_str());
+        let found = match levels {
+            [one] => self.resolve_among(text, Some(*one), keep),
+            _ => self.resolve_among(text, None, keep),
+        };
+        match found {
             Resolution::Exact { region } => Ok((region.code.as_str().to_string(), None)),
             Resolution::Corrected { region, note } => Ok((region.code.as_str().to_string(), Some(note))),
             Resolution::Ambiguous { candidates } => Err(format!(
-                "“{text}”可指多个镇（街）：{}，请写明所属市(区)或填写代码",
+                "“{text}”可指多个{what}：{}，请写明所属市(区)或填写代码",
                 candidates
                     .iter()
                     .map(|c| format!("{}（{}）", self.path(c.code.as_str()).unwrap_or_default(), c.code))
                     .collect::<Vec<_>>()
                     .join("、")
             )),
-            Resolution::NotFound => Err(format!("“{text}”不是您辖区内的镇（街）")),
+            Resolution::NotFound => Err(format!("“{text}”不是您辖区内的{what}")),
         }
     }
 
@@ -647,6 +675,15 @@ mod tests {
         assert_eq!(t.town_in_scope("440781111", &pengjiang), Err("镇（街）代码 440781111 不在您的辖区内".to_string()));
         assert!(t.town_in_scope("440781", &Scope::All).is_err(), "a district is not a town");
         assert!(t.town_in_scope("环市街道", &pengjiang).is_ok());
+        // Funds go to a district or a town: either is found, within scope.
+        let both = [RegionLevel::District, RegionLevel::Town];
+        assert_eq!(t.in_scope("台山市", &both, &Scope::All), Ok(("440781".to_string(), None)));
+        assert_eq!(t.in_scope("海宴镇", &both, &taishan), Ok(("440781111".to_string(), None)));
+        assert_eq!(
+            t.in_scope("台山市", &both, &pengjiang),
+            Err("“台山市”不是您辖区内的市（区）或镇（街）".to_string())
+        );
+        assert!(t.in_scope("440781111200", &both, &Scope::All).is_err(), "a village is neither");
     }
 
     #[test]

@@ -184,6 +184,30 @@ pub enum ImportCommand {
         #[arg(long = "as")]
         as_user: Option<String>,
     },
+    /// 导入派驻干部名单（表头：姓名、派出单位、镇（街）、是否全职、开始日期、结束日期）；同一次派驻按是否全职、结束日期更新
+    Postings {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// 导入定点医疗机构（表头：机构名称、市（区）、级别、一站式结算、上线日期）；已登记的按名称更新
+    Institutions {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// 导入资金下达（表头：资金来源、下达到、金额（元）、下达日期、到位日期），计入检查年度；已登记的补填到位日期
+    Allocations {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
     /// 导入驻点考勤（表头：派驻干部、镇（街）、日期、地点，可加 派出单位）；全部无误才写入，已登记的日期不重复
     Attendance {
         file: PathBuf,

@@ -123,6 +123,9 @@ async fn import_command(db: &Db, cmd: ImportCommand) -> Result<()> {
         ImportCommand::Logs { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Logs),
         ImportCommand::Attendance { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Attendance),
         ImportCommand::Projects { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Projects),
+        ImportCommand::Postings { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Postings),
+        ImportCommand::Institutions { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Institutions),
+        ImportCommand::Allocations { file, dry_run, as_user } => (file, dry_run, as_user, Kind::Allocations),
         ImportCommand::Payments { file, vouchers, dry_run, as_user } => {
             return import_payments(db, file, vouchers, dry_run, as_user).await;
         }
@@ -240,6 +243,9 @@ fn kind_name(kind: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Attendance => "驻点考勤",
         ducha_reports::help_sheets::Kind::Projects => "扶贫项目",
         ducha_reports::help_sheets::Kind::Payments => "资金拨付台账",
+        ducha_reports::help_sheets::Kind::Postings => "派驻干部名单",
+        ducha_reports::help_sheets::Kind::Institutions => "定点医疗机构",
+        ducha_reports::help_sheets::Kind::Allocations => "资金下达",
     }
 }
 

@@ -116,6 +116,22 @@ async fn help(
             let done = ducha_storage::funds::import_payments(db, actor, check_year, &payments, files, write).await?;
             (payments.len(), errors, done)
         }
+        Kind::Postings => {
+            let (postings, errors) = help_sheets::parse_postings(&table, &tree, scope, &mut notes);
+            let write = write && errors.is_empty();
+            (postings.len(), errors, ducha_storage::platform::import_postings(db, actor, &postings, write).await?)
+        }
+        Kind::Institutions => {
+            let (list, errors) = help_sheets::parse_institutions(&table, &tree, scope, &mut notes);
+            let write = write && errors.is_empty();
+            (list.len(), errors, ducha_storage::platform::import_institutions(db, actor, &list, write).await?)
+        }
+        Kind::Allocations => {
+            let (check_year, _) = ducha_storage::checks::current(db).await?;
+            let (list, errors) = help_sheets::parse_allocations(&table, &tree, scope, check_year, today, &mut notes);
+            let write = write && errors.is_empty();
+            (list.len(), errors, ducha_storage::funds::import_allocations(db, actor, &list, write).await?)
+        }
         Kind::Attendance => {
             let (days, errors) = help_sheets::parse_attendance(&table, &tree, scope, today, &mut notes);
             let write = write && errors.is_empty();

@@ -29,6 +29,12 @@ pub enum Kind {
     Projects,
     /// 拨付台账: 项目名称, 所在镇（街）, 拨付日期, … (PAYMENT_HEADERS), sent with its vouchers.
     Payments,
+    /// 派驻干部名单: 姓名, 派出单位, 镇（街）, 是否全职, 开始日期, 结束日期.
+    Postings,
+    /// 定点医疗机构: 机构名称, 市（区）, 级别, 一站式结算, 上线日期.
+    Institutions,
+    /// 资金下达: 资金来源, 下达到, 金额（元）, 下达日期, 到位日期.
+    Allocations,
 }
 
 fn header(table: &Table) -> Option<(usize, Vec<String>)> {
@@ -44,6 +50,12 @@ pub fn detect(table: &Table) -> Kind {
     let has = |name: &str| h.iter().any(|x| x == name);
     if has("拨付日期") && has("凭证文件") {
         Kind::Payments
+    } else if has("派出单位") && has("开始日期") {
+        Kind::Postings
+    } else if has("机构名称") && has("一站式结算") {
+        Kind::Institutions
+    } else if has("资金来源") && has("下达到") {
+        Kind::Allocations
     } else if has("派驻干部") && has("日期") {
         Kind::Attendance
     } else if has("项目名称") && has("绩效目标") {
@@ -300,23 +312,22 @@ pub fn parse_projects(
 ) -> (Vec<ducha_domain::funds::IncomingProject>, Vec<CellError>) {
     use ducha_domain::funds::ProjectForm;
     let (rows, mut errors) = rows(table, &PROJECT_HEADERS);
-    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     // The form's field names, for putting its errors at their columns.
-    let column_of = |field: &str| match field {
-        "name" => "项目名称",
-        "kind" => "项目类型",
-        "income_generating" => "造血型",
-        "place_code" => "所在镇（街）",
-        "unit" => "责任单位",
-        "performance_target" => "绩效目标",
-        "budget_central" => "中央资金",
-        "budget_provincial" => "省级资金",
-        "budget_city" => "市级资金",
-        "budget_district" => "市(区)级资金",
-        "budget_town" => "镇(街)级资金",
-        "budget_social" => "社会帮扶资金",
-        _ => "公共受益",
-    };
+    let columns = [
+        ("name", "项目名称"),
+        ("kind", "项目类型"),
+        ("income_generating", "造血型"),
+        ("place_code", "所在镇（街）"),
+        ("unit", "责任单位"),
+        ("performance_target", "绩效目标"),
+        ("budget_central", "中央资金"),
+        ("budget_provincial", "省级资金"),
+        ("budget_city", "市级资金"),
+        ("budget_district", "市(区)级资金"),
+        ("budget_town", "镇(街)级资金"),
+        ("budget_social", "社会帮扶资金"),
+        ("public_benefit", "公共受益"),
+    ];
     let mut out = Vec::new();
     for (row, v) in rows {
         let place_code = match town_at(table, row, "所在镇（街）", &get(&v, "所在镇（街）"), tree, scope, notes)
@@ -352,7 +363,7 @@ pub fn parse_projects(
                     .collect();
                 out.push(ducha_domain::funds::IncomingProject { row, project, households });
             }
-            Err(e) => errors.extend(e.0.into_iter().map(|f| err(row, column_of(&f.field), f.message))),
+            Err(e) => errors.extend(at_columns(table, row, e, &columns)),
         }
     }
     (out, errors)
@@ -413,6 +424,169 @@ pub fn parse_payments(
     (out, errors)
 }
 
+/// A form's field errors at their columns: `columns` pairs each form field with its header.
+fn at_columns(
+    table: &Table,
+    row: usize,
+    e: ducha_domain::validation::FieldErrors,
+    columns: &[(&str, &str)],
+) -> Vec<CellError> {
+    e.0.into_iter()
+        .map(|f| {
+            let header = columns.iter().find(|(field, _)| *field == f.field).map(|(_, h)| *h).unwrap_or_default();
+            cell_error(table, row, header, f.message)
+        })
+        .collect()
+}
+
+pub const POSTING_HEADERS: [&str; 6] = ["姓名", "派出单位", "镇（街）", "是否全职", "开始日期", "结束日期"];
+
+/// A roster of posted cadres (派驻干部名单): one posting a row, its town within `scope`.
+pub fn parse_postings(
+    table: &Table,
+    tree: &RegionTree,
+    scope: &Scope,
+    notes: &mut Vec<String>,
+) -> (Vec<ducha_domain::platform::IncomingPosting>, Vec<CellError>) {
+    let (rows, mut errors) = rows(table, &POSTING_HEADERS);
+    let columns = [
+        ("name", "姓名"),
+        ("unit", "派出单位"),
+        ("town_code", "镇（街）"),
+        ("full_time", "是否全职"),
+        ("started_on", "开始日期"),
+        ("ended_on", "结束日期"),
+    ];
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let Ok(town_code) =
+            town_at(table, row, "镇（街）", &get(&v, "镇（街）"), tree, scope, notes).map_err(|e| errors.push(e))
+        else {
+            continue;
+        };
+        let form = ducha_domain::platform::PostingForm {
+            name: get(&v, "姓名"),
+            unit: get(&v, "派出单位"),
+            town_code,
+            full_time: get(&v, "是否全职"),
+            started_on: get(&v, "开始日期"),
+            ended_on: get(&v, "结束日期"),
+        };
+        match form.validate() {
+            Ok(posting) => out.push(ducha_domain::platform::IncomingPosting { row, posting }),
+            Err(e) => errors.extend(at_columns(table, row, e, &columns)),
+        }
+    }
+    (out, errors)
+}
+
+pub const INSTITUTION_HEADERS: [&str; 5] = ["机构名称", "市（区）", "级别", "一站式结算", "上线日期"];
+
+/// The designated medical institutions (定点医疗机构) of a district: one a row.
+pub fn parse_institutions(
+    table: &Table,
+    tree: &RegionTree,
+    scope: &Scope,
+    notes: &mut Vec<String>,
+) -> (Vec<ducha_domain::platform::IncomingInstitution>, Vec<CellError>) {
+    let (rows, mut errors) = rows(table, &INSTITUTION_HEADERS);
+    let columns = [
+        ("name", "机构名称"),
+        ("district_code", "市（区）"),
+        ("level", "级别"),
+        ("one_stop_online", "一站式结算"),
+        ("online_since", "上线日期"),
+    ];
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let district = match tree.in_scope(&get(&v, "市（区）"), &[ducha_domain::RegionLevel::District], scope) {
+            Ok((code, note)) => {
+                notes.extend(note.map(|n| format!("第 {row} 行：{n}")));
+                code
+            }
+            Err(m) => {
+                errors.push(cell_error(table, row, "市（区）", m));
+                continue;
+            }
+        };
+        let form = ducha_domain::platform::InstitutionForm {
+            name: get(&v, "机构名称"),
+            district_code: district,
+            level: get(&v, "级别"),
+            one_stop_online: get(&v, "一站式结算"),
+            online_since: get(&v, "上线日期"),
+        };
+        match form.validate() {
+            Ok(institution) => out.push(ducha_domain::platform::IncomingInstitution { row, institution }),
+            Err(e) => errors.extend(at_columns(table, row, e, &columns)),
+        }
+    }
+    (out, errors)
+}
+
+pub const ALLOCATION_HEADERS: [&str; 5] = ["资金来源", "下达到", "金额（元）", "下达日期", "到位日期"];
+
+/// Funds allocated (资金下达) for the check `year`: one allocation a row, to a district or town
+/// within `scope`; the amount and dates checked as the form checks them.
+pub fn parse_allocations(
+    table: &Table,
+    tree: &RegionTree,
+    scope: &Scope,
+    year: i32,
+    today: NaiveDate,
+    notes: &mut Vec<String>,
+) -> (Vec<ducha_domain::funds::IncomingAllocation>, Vec<CellError>) {
+    use ducha_domain::funds::{Allocation, FundSource};
+    let (rows, mut errors) = rows(table, &ALLOCATION_HEADERS);
+    let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
+    let mut out = Vec::new();
+    for (row, v) in rows {
+        let before = errors.len();
+        let source =
+            FundSource::parse(&get(&v, "资金来源")).map_err(|e| errors.push(err(row, "资金来源", e.to_string()))).ok();
+        let levels = [ducha_domain::RegionLevel::District, ducha_domain::RegionLevel::Town];
+        let region = match tree.in_scope(&get(&v, "下达到"), &levels, scope) {
+            Ok((code, note)) => {
+                notes.extend(note.map(|n| format!("第 {row} 行：{n}")));
+                Some(code)
+            }
+            Err(m) => {
+                errors.push(err(row, "下达到", m));
+                None
+            }
+        };
+        let amount = ducha_domain::funds::parse_yuan(&get(&v, "金额（元）"))
+            .map_err(|m| errors.push(err(row, "金额（元）", m)))
+            .ok();
+        let allocated_on = parse_date(&get(&v, "下达日期")).map_err(|m| errors.push(err(row, "下达日期", m))).ok();
+        let arrived_on = match get(&v, "到位日期").as_str() {
+            "" => Some(None),
+            t => parse_date(t).map(Some).map_err(|m| errors.push(err(row, "到位日期", m))).ok(),
+        };
+        let (Some(source), Some(region_code), Some(amount), Some(allocated_on), Some(arrived_on)) =
+            (source, region, amount, allocated_on, arrived_on)
+        else {
+            continue;
+        };
+        if errors.len() > before {
+            continue;
+        }
+        let allocation = Allocation { year, source, region_code, amount, allocated_on, arrived_on };
+        match allocation.refusal(today) {
+            Some((field, why)) => {
+                let header = match field {
+                    "amount" => "金额（元）",
+                    "arrived_on" => "到位日期",
+                    _ => "下达日期",
+                };
+                errors.push(err(row, header, why));
+            }
+            None => out.push(ducha_domain::funds::IncomingAllocation { row, allocation }),
+        }
+    }
+    (out, errors)
+}
+
 /// The empty sheet an office fills in for the project library, the disbursement ledger or the
 /// days on post: one sheet (the import reads a file's first), headers frozen, and how to fill
 /// each column as a note on its header, so that no example row can be imported by mistake.
@@ -428,6 +602,40 @@ pub fn platform_template(kind: Kind) -> Result<Vec<u8>, XlsxError> {
                 "元，如 80000",
                 "收款单位或个人",
                 "凭证的文件名，多个以顿号分隔；上传时与本表一起选择，或一起打包成 zip",
+            ],
+        ),
+        Kind::Postings => (
+            "派驻干部名单",
+            &POSTING_HEADERS,
+            &[
+                "派驻干部姓名",
+                "派出单位",
+                "派驻的镇（街），如 台山市海宴镇",
+                "是 / 否（全职驻点填是）",
+                "如 2017-03-01",
+                "尚在派驻的不填",
+            ],
+        ),
+        Kind::Institutions => (
+            "定点医疗机构",
+            &INSTITUTION_HEADERS,
+            &[
+                "医疗机构名称；已登记的按名称和市（区）更新",
+                "所在市（区），如 台山市",
+                "三级、二级、一级或未定级",
+                "医疗救助与医疗保险同步结算（一站式）是否上线：是 / 否",
+                "上线的日期；未上线的不填",
+            ],
+        ),
+        Kind::Allocations => (
+            "资金下达",
+            &ALLOCATION_HEADERS,
+            &[
+                "中央、省级、市级、市(区)级、镇(街)级或社会帮扶",
+                "市（区）或镇（街）名或代码，如 台山市、台山市海宴镇",
+                "元",
+                "下达文件的日期；本年度资金可在上一年提前下达",
+                "资金到位的日期；尚未到位的不填",
             ],
         ),
         Kind::Attendance => (
@@ -503,7 +711,9 @@ mod tests {
             ducha_domain::region::parse_region_file(ducha_domain::region::JIANGMEN_CSV.as_bytes()).expect("regions"),
         );
         let today = NaiveDate::from_ymd_opt(2017, 11, 1).expect("date");
-        for kind in [Kind::Projects, Kind::Payments, Kind::Attendance] {
+        for kind in
+            [Kind::Projects, Kind::Payments, Kind::Attendance, Kind::Postings, Kind::Institutions, Kind::Allocations]
+        {
             let bytes = platform_template(kind).expect("written");
             let tables = crate::sheet::read("模板.xlsx", &bytes, "").expect("read back");
             assert_eq!(tables.len(), 1);
@@ -512,6 +722,9 @@ mod tests {
             let errors = match kind {
                 Kind::Projects => parse_projects(&tables[0], &tree, &Scope::All, &mut notes).1,
                 Kind::Payments => parse_payments(&tables[0], &tree, &Scope::All, today, &mut notes).1,
+                Kind::Postings => parse_postings(&tables[0], &tree, &Scope::All, &mut notes).1,
+                Kind::Institutions => parse_institutions(&tables[0], &tree, &Scope::All, &mut notes).1,
+                Kind::Allocations => parse_allocations(&tables[0], &tree, &Scope::All, 2017, today, &mut notes).1,
                 _ => parse_attendance(&tables[0], &tree, &Scope::All, today, &mut notes).1,
             };
             assert!(errors.is_empty(), "{kind:?}: {errors:?}");

@@ -274,6 +274,13 @@ pub struct IncomingProject {
     pub households: Vec<String>,
 }
 
+/// An allocation as a sheet of 资金下达 gives it, its division resolved within scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingAllocation {
+    pub row: usize,
+    pub allocation: Allocation,
+}
+
 /// A payment as a disbursement ledger (拨付台账) row gives it: the project by its name and town,
 /// and its vouchers by the names of the files sent with the sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -261,6 +261,20 @@ pub struct IncomingCheckIn {
     pub place: Option<String>,
 }
 
+/// A posting as a roster sheet (派驻干部名单) gives it, its town resolved within scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingPosting {
+    pub row: usize,
+    pub posting: Posting,
+}
+
+/// A designated institution as a sheet gives it, its district resolved within scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingInstitution {
+    pub row: usize,
+    pub institution: Institution,
+}
+
 /// A town office as the checks see it: the checklist items judged not met this year, and how many
 /// of its staff left during the year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -254,6 +254,42 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     let help = ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap();
     assert!(help.plans.iter().any(|(p, cats)| p.year == 2018 && cats.len() == 2));
     assert!(help.logs.iter().any(|(l, name)| l.content == "送鸡苗" && name.as_deref() == Some(cadre.as_str())));
+
+    // A district's disbursement ledger with its voucher file: without the file it is refused at
+    // its row; with it, imported.
+    let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
+    let p = ducha_storage::funds::projects(&db, &taishan)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.stage == ducha_domain::funds::Stage::Implementation && p.budget > p.paid)
+        .expect("a project in implementation");
+    let ledger = dir.path().join("拨付台账.csv");
+    std::fs::write(
+        &ledger,
+        format!(
+            "项目名称,所在镇（街）,拨付日期,金额（元）,收款单位,凭证文件\n{},{},2017-09-01,0.5,施工单位,回单.png\n",
+            p.name,
+            &p.place_code[..9]
+        ),
+    )
+    .unwrap();
+    let voucher = dir.path().join("回单.png");
+    std::fs::write(&voucher, crate::help::PNG).unwrap();
+    let args = |with: bool| {
+        let mut a = vec!["import", "payments", ledger.to_str().unwrap()];
+        if with {
+            a.push(voucher.to_str().unwrap());
+        }
+        a.extend(["--as", "taishan"]);
+        a
+    };
+    let (ok, _, err) = run(&args(false), &test_db.url).await;
+    assert!(!ok && err.contains("第 2 行 F 列（凭证文件）") && err.contains("回单.png"), "{err}");
+    let (ok, out, err) = run(&args(true), &test_db.url).await;
+    assert!(ok && out.contains("已导入资金拨付台账：新增 1"), "{out}{err}");
+    let (ok, out, _) = run(&args(true), &test_db.url).await;
+    assert!(ok && out.contains("新增 0、修改 0、未变 1"), "the same ledger again adds nothing: {out}");
 }
 
 both_backends!(help_plans_and_logs_import_from_csv);

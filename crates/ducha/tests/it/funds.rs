@@ -540,3 +540,67 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     let (_, shown) = b.get_text(&format!("/funds/projects/{}", p.id)).await;
     assert!(shown.contains("施工单位丙") && shown.contains("回单3.png"), "{shown}");
 }
+
+both_backends!(allocations_are_checked_for_their_division_and_dates_and_import_from_a_sheet);
+
+/// An allocation to a code that is no division, to a village, or dated outside the year is
+/// refused at its field; a sheet of allocations is refused whole with each problem at its cell,
+/// then imported, and imported again with the arrival dates filled in (changed, not added).
+async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_sheet(backend: Backend) {
+    use ducha_reports::exchange;
+    let app = crate::support::TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let district = user(db, "taishan").await;
+    let before = written(db).await;
+    let a = |region: &str| alloc(FundSource::Provincial, region, Money::from_yuan(10_000), None);
+    assert!(refused(funds::allocate(db, &district, &a("440781999")).await, "region_code").contains("不存在"));
+    let tree = ducha_storage::regions::tree(db).await.unwrap();
+    let village = tree.descendants("440781111", Some(ducha_domain::RegionLevel::Village))[0].code.as_str().to_string();
+    assert!(refused(funds::allocate(db, &district, &a(&village)).await, "region_code").contains("市(区)或镇(街)"));
+    let early = Allocation { allocated_on: d(2015, 6, 1), ..a("440781") };
+    assert!(refused(funds::allocate(db, &district, &early).await, "allocated_on").contains("不在 2017 年度"));
+    assert_eq!(written(db).await.0, before.0, "nothing audited");
+
+    let head = "资金来源,下达到,金额（元）,下达日期,到位日期\n";
+    let bad = format!(
+        "{head}省级,台山市海宴镇,50000,2017-03-01,\n国外,台山市,1000,2017-03-01,\n省级,恩平市,1000,2017-03-01,\n\
+         省级,台山市,1000,2015-03-01,\n省级,台山市,1000,2017-03-01,2017-02-01\n"
+    );
+    let today = d(2026, 11, 27);
+    let audits = audit::count(db).await.unwrap();
+    let outcome = exchange::import(db, &district, "资金下达.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
+    assert_eq!(
+        at,
+        [
+            (3, "资金来源".to_string()),
+            (4, "下达到".to_string()),
+            (5, "下达日期".to_string()),
+            (6, "到位日期".to_string())
+        ],
+        "{:?}",
+        outcome.errors
+    );
+    assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
+    let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let spent = |s: Vec<funds::Spending>| s.into_iter().find(|s| s.code == "440781111").unwrap_or_default();
+    let town_before = spent(funds::spending(db, &haiyan, d(2017, 11, 1), 12).await.unwrap());
+
+    let good = format!("{head}省级,台山市海宴镇,50000,2017-03-01,\n");
+    let outcome = exchange::import(db, &district, "资金下达.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    assert_eq!(outcome.help.unwrap().new, 1);
+    let town = spent(funds::spending(db, &haiyan, d(2017, 11, 1), 12).await.unwrap());
+    assert_eq!(town.allocated, town_before.allocated + Money::from_yuan(50_000));
+    assert_eq!(town.arrived, town_before.arrived, "not arrived yet");
+    let arrived = format!("{head}省级,台山市海宴镇,50000,2017-03-01,2017-03-20\n");
+    let outcome = exchange::import(db, &district, "资金下达.csv", arrived.as_bytes(), today, |_, _| {}).await.unwrap();
+    let h = outcome.help.unwrap();
+    assert_eq!((h.new, h.changed), (0, 1));
+    let town = spent(funds::spending(db, &haiyan, d(2017, 11, 1), 12).await.unwrap());
+    assert_eq!(
+        (town.allocated, town.arrived),
+        (town_before.allocated + Money::from_yuan(50_000), town_before.arrived + Money::from_yuan(50_000))
+    );
+}

@@ -381,3 +381,129 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     let (_, days) = platform::posting(db, &haiyan, second_id).await.unwrap().unwrap();
     assert_eq!(days.iter().map(|c| c.on_date).collect::<Vec<_>>(), [day], "the namesake's posting has the day");
 }
+
+both_backends!(rosters_of_postings_and_institutions_import_all_or_nothing);
+
+/// A district's roster of posted cadres and its list of designated institutions, as sheets:
+/// refused whole with each problem at its row and column (another district's town, a yes/no
+/// that is neither, an end before the start, an end before the last check-in, an unknown level),
+/// nothing written; then a new posting added and a known one updated (audited with what it was),
+/// an institution gone online updated so that its finding closes; the same sheets again change
+/// nothing.
+async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Backend) {
+    use ducha_reports::exchange;
+    let app = TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let today = d(2026, 11, 27);
+    let city = accounts::find_user(db, "city").await.unwrap().unwrap().actor(None);
+    let taishan = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    let known = platform::postings(db, &taishan.scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.last_check_in.is_some_and(|l| l > p.posting.started_on) && p.posting.ended_on.is_none())
+        .expect("a posting in 台山 with check-ins");
+    let k = &known.posting;
+    let yes_no = |b: bool| if b { "是" } else { "否" };
+    let early_end = known.last_check_in.unwrap() - chrono::Duration::days(1);
+    let head = "姓名,派出单位,镇（街）,是否全职,开始日期,结束日期\n";
+    let bad = format!(
+        "{head}李新,台山市农业局,台山市海宴镇,是,2017-03-01,\n\
+         李新,台山市农业局,那吉镇,是,2017-03-01,\n\
+         王五,台山市财政局,海宴镇,也许,2017-03-01,\n\
+         赵六,台山市财政局,海宴镇,否,2017-05-01,2017-04-01\n\
+         {},{},{},{},{},{early_end}\n",
+        k.name,
+        k.unit,
+        k.town_code,
+        yes_no(k.full_time),
+        k.started_on
+    );
+    let postings_before = count(db, "postings").await;
+    let audits_before = audit::count(db).await.unwrap();
+    let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
+    assert_eq!(
+        at,
+        [
+            (3, "镇（街）".to_string()),
+            (4, "是否全职".to_string()),
+            (5, "结束日期".to_string()),
+            (6, "结束日期".to_string())
+        ],
+        "{:?}",
+        outcome.errors
+    );
+    assert!(outcome.errors[3].message.contains("最后一次签到"), "{:?}", outcome.errors[3]);
+    assert_eq!(count(db, "postings").await, postings_before, "nothing written");
+    assert_eq!(audit::count(db).await.unwrap(), audits_before);
+
+    // A town office keeps no roster.
+    let haiyan = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    assert!(exchange::check(db, &haiyan, "派驻干部名单.csv", bad.as_bytes(), today).await.is_err());
+
+    let good = format!(
+        "{head}李新,台山市农业局,台山市海宴镇,是,2017-03-01,\n{},{},{},{},{},\n",
+        k.name,
+        k.unit,
+        k.town_code,
+        yes_no(!k.full_time),
+        k.started_on
+    );
+    let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    let h = outcome.help.unwrap();
+    assert_eq!((h.new, h.changed, h.unchanged), (1, 1, 0));
+    assert_eq!(count(db, "postings").await, postings_before + 1);
+    let (row, _) = platform::posting(db, &taishan.scope, known.id).await.unwrap().unwrap();
+    assert_eq!(row.posting.full_time, !k.full_time);
+    let trail = audit::for_entity(db, "posting", &known.id.to_string(), 1).await.unwrap();
+    let last = trail.first().expect("the change is audited");
+    assert_eq!(last.action, "update");
+    assert!(last.before.as_deref().is_some_and(|b| b.contains(&format!("\"full_time\":{}", k.full_time))), "{last:?}");
+    let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let h = again.help.unwrap();
+    assert_eq!((h.new, h.changed, h.unchanged), (0, 0, 2));
+
+    // Institutions: one not yet online goes online; a new clinic; bad rows at their cells.
+    let offline = platform::institutions(db, &Scope::All)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| !i.institution.one_stop_online)
+        .expect("the demo has an institution not online");
+    let i = &offline.institution;
+    let open_before = open_rules(db, &Scope::All, "D-MED-01").await.len();
+    let head = "机构名称,市（区）,级别,一站式结算,上线日期\n";
+    let level = |l: InstitutionLevel| l.to_string();
+    let bad = format!(
+        "{head}{},{},{},是,2017-10-01\n新开诊所,{},四级,否,\n新开诊所,不存在市,一级,否,\n",
+        i.name,
+        offline.district_name,
+        level(i.level),
+        offline.district_name
+    );
+    let outcome = exchange::import(db, &city, "定点医疗机构.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
+    assert_eq!(at, [(3, "级别".to_string()), (4, "市（区）".to_string())], "{:?}", outcome.errors);
+    let good = format!(
+        "{head}{},{},{},是,2017-10-01\n新开诊所,{},一级,否,\n",
+        i.name,
+        offline.district_name,
+        level(i.level),
+        offline.district_name
+    );
+    let outcome = exchange::import(db, &city, "定点医疗机构.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    let h = outcome.help.unwrap();
+    assert_eq!((h.new, h.changed), (1, 1));
+    let now = platform::institutions(db, &Scope::All).await.unwrap();
+    let updated = now.iter().find(|x| x.id == offline.id).unwrap();
+    assert_eq!((updated.institution.one_stop_online, updated.institution.online_since), (true, Some(d(2017, 10, 1))));
+    // One institution went online, one not online was added: the count of open findings holds,
+    // but the updated one's is closed.
+    assert_eq!(open_rules(db, &Scope::All, "D-MED-01").await.len(), open_before);
+    assert!(!open_rules(db, &Scope::All, "D-MED-01").await.iter().any(|f| f.member_id == Some(offline.id)));
+}

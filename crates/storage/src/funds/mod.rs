@@ -346,7 +346,7 @@ pub async fn import_projects(
     year: i32,
     incoming: &[ducha_domain::funds::IncomingProject],
     write: bool,
-) -> Result<(crate::help::store::HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+) -> Result<crate::help::store::SheetOutcome, StorageError> {
     use crate::registry::import::ImportProblem;
     if !actor.role.edits_registry() {
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记项目", actor.role)));
@@ -600,7 +600,7 @@ pub async fn import_payments(
     incoming: &[ducha_domain::funds::IncomingPayment],
     files: &[Upload],
     write: bool,
-) -> Result<(crate::help::store::HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+) -> Result<crate::help::store::SheetOutcome, StorageError> {
     use crate::registry::import::ImportProblem;
     use std::collections::HashMap;
     if !actor.role.manages_platform() {
@@ -715,8 +715,7 @@ pub async fn import_payments(
 
 /// Allocate a year's funds from a source to a district or town (city or district office, in scope).
 pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, StorageError> {
-    let (year, source, region_code, amount) = (a.year, a.source, a.region_code.as_str(), a.amount);
-    let (allocated_on, arrived_on) = (a.allocated_on, a.arrived_on);
+    let region_code = a.region_code.as_str();
     if !actor.scope.contains(region_code) {
         return Err(field_error("region_code", format!("区划 {region_code} 不在您的辖区内，不能下达资金")));
     }
@@ -734,29 +733,130 @@ pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, Sto
         None => return Err(field_error("region_code", format!("区划代码 {region_code} 不存在"))),
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
+    let id = insert_allocation(&mut tx, a).await?;
+    recheck(&tx, region_code).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The allocation and its audit record, inside a transaction (the form and the import).
+async fn insert_allocation(tx: &mut AuditTxn<'_>, a: &Allocation) -> Result<i64, StorageError> {
     let r = tx
         .conn()
-        .query_one_raw(db.stmt(
+        .query_one_raw(tx.db().stmt(
             "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             vec![
-                year.into(),
-                source.code().into(),
-                region_code.into(),
-                region_code.get(..6).unwrap_or_default().to_string().into(),
-                amount.fen().into(),
-                allocated_on.into(),
-                arrived_on.into(),
+                a.year.into(),
+                a.source.code().into(),
+                a.region_code.clone().into(),
+                a.region_code.get(..6).unwrap_or_default().to_string().into(),
+                a.amount.fen().into(),
+                a.allocated_on.into(),
+                a.arrived_on.into(),
             ],
         ))
         .await?
         .ok_or_else(|| StorageError::Rejected("资金下达未能写入".into()))?;
     let id: i64 = r.try_get("", "id")?;
-    let after = serde_json::json!({ "year": year, "source": source, "region": region_code, "amount": amount });
-    tx.record::<(), _>("fund_allocation", id, Some(region_code), "create", None, Some(&after)).await?;
-    recheck(&tx, region_code).await?;
-    tx.commit().await?;
+    let after = serde_json::json!({ "year": a.year, "source": a.source, "region": a.region_code, "amount": a.amount });
+    tx.record::<(), _>("fund_allocation", id, Some(&a.region_code), "create", None, Some(&after)).await?;
     Ok(id)
+}
+
+/// Import a sheet of allocations (资金下达) for the check year: one already recorded (same
+/// source, division, amount and date) is unchanged, or has its arrival date filled in; every row
+/// checked first (division in scope, amount, dates); written in one transaction, each audited.
+pub async fn import_allocations(
+    db: &Db,
+    actor: &Actor,
+    incoming: &[ducha_domain::funds::IncomingAllocation],
+    write: bool,
+) -> Result<crate::help::store::SheetOutcome, StorageError> {
+    use crate::registry::import::ImportProblem;
+    if !actor.role.manages_platform() {
+        return Err(StorageError::Forbidden("资金由市扶贫办或市(区)扶贫办下达".into()));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut summary = crate::help::store::HelpImportSummary::default();
+    let mut problems = Vec::new();
+    // A known allocation: its id and its arrival date before.
+    type Known = (i64, Option<NaiveDate>);
+    let mut steps: Vec<(Option<Known>, &Allocation)> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for g in incoming {
+        let a = &g.allocation;
+        if !actor.scope.contains(&a.region_code) {
+            problems.push(ImportProblem { row: g.row, field: "下达到", message: "不在您的辖区内".into() });
+            continue;
+        }
+        let key = (a.source, a.region_code.clone(), a.amount, a.allocated_on);
+        if let Some(first) = seen.insert(key, g.row) {
+            problems.push(ImportProblem {
+                row: g.row,
+                field: "金额（元）",
+                message: format!("与第 {first} 行的来源、下达到、金额和日期都相同，请只保留一行"),
+            });
+            continue;
+        }
+        let found = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT id, arrived_on FROM fund_allocations WHERE year = $1 AND source = $2 AND region_code = $3 \
+                 AND amount_fen = $4 AND allocated_on = $5",
+                vec![
+                    a.year.into(),
+                    a.source.code().into(),
+                    a.region_code.clone().into(),
+                    a.amount.fen().into(),
+                    a.allocated_on.into(),
+                ],
+            ))
+            .await?;
+        match found {
+            None => {
+                summary.new += 1;
+                steps.push((None, a));
+            }
+            Some(r) => {
+                let before: Option<NaiveDate> = r.try_get("", "arrived_on")?;
+                if before == a.arrived_on {
+                    summary.unchanged += 1;
+                } else {
+                    summary.changed += 1;
+                    steps.push((Some((r.try_get("", "id")?, before)), a));
+                }
+            }
+        }
+    }
+    if !write || !problems.is_empty() {
+        return Ok((summary, problems));
+    }
+    let mut districts = std::collections::BTreeSet::new();
+    for (known, a) in steps {
+        match known {
+            None => {
+                insert_allocation(&mut tx, a).await?;
+            }
+            Some((id, before)) => {
+                tx.conn()
+                    .execute_raw(db.stmt(
+                        "UPDATE fund_allocations SET arrived_on = $1 WHERE id = $2",
+                        vec![a.arrived_on.into(), id.into()],
+                    ))
+                    .await?;
+                let (was, now) =
+                    (serde_json::json!({ "arrived_on": before }), serde_json::json!({ "arrived_on": a.arrived_on }));
+                tx.record("fund_allocation", id, Some(&a.region_code), "update", Some(&was), Some(&now)).await?;
+            }
+        }
+        districts.insert(a.region_code.get(..6).unwrap_or_default().to_string());
+    }
+    for d in districts {
+        recheck(&tx, &d).await?;
+    }
+    tx.commit().await?;
+    Ok((summary, problems))
 }
 
 /// Spending progress of a region on a day: allocated, arrived, committed (budgets of projects

@@ -436,6 +436,9 @@ pub struct HelpImportSummary {
     pub unchanged: u64,
 }
 
+/// What checking (or writing) a sheet came to: the counts, and every problem at its row.
+pub type SheetOutcome = (HelpImportSummary, Vec<crate::registry::import::ImportProblem>);
+
 /// The households and cadres an import names, found once.
 struct Lookup {
     households: std::collections::HashMap<String, household::Model>,
@@ -488,7 +491,7 @@ pub async fn import_plans(
     actor: &Actor,
     plans: &[ducha_domain::help::IncomingPlan],
     write: bool,
-) -> Result<(HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+) -> Result<SheetOutcome, StorageError> {
     use crate::registry::import::ImportProblem;
     require_help_writer(actor)?;
     let mut tx = AuditTxn::begin(db, actor).await?;
@@ -558,7 +561,7 @@ pub async fn import_logs(
     actor: &Actor,
     logs: &[ducha_domain::help::IncomingLog],
     write: bool,
-) -> Result<(HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+) -> Result<SheetOutcome, StorageError> {
     use crate::registry::import::ImportProblem;
     require_help_writer(actor)?;
     let mut tx = AuditTxn::begin(db, actor).await?;

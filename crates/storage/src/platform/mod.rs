@@ -329,7 +329,7 @@ pub async fn import_check_ins(
     actor: &Actor,
     days: &[ducha_domain::platform::IncomingCheckIn],
     write: bool,
-) -> Result<(crate::help::store::HelpImportSummary, Vec<crate::registry::import::ImportProblem>), StorageError> {
+) -> Result<crate::help::store::SheetOutcome, StorageError> {
     use crate::registry::import::ImportProblem;
     if !records_attendance(actor.role) {
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记驻点考勤", actor.role)));
@@ -574,9 +574,17 @@ pub async fn add_institution(db: &Db, actor: &Actor, i: &Institution) -> Result<
         _ => return Err(field_error("district_code", format!("“{}”不是市（区）的区划代码", i.district_code))),
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
+    let id = insert_institution(&mut tx, i).await?;
+    crate::checks::recheck_platform(&tx, &i.district_code).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The institution and its audit record, inside a transaction (the form and the import).
+async fn insert_institution(tx: &mut AuditTxn<'_>, i: &Institution) -> Result<i64, StorageError> {
     let row = tx
         .conn()
-        .query_one_raw(db.stmt(
+        .query_one_raw(tx.db().stmt(
             "INSERT INTO medical_institutions (name, district_code, level, one_stop_online, online_since) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
             vec![
@@ -591,8 +599,6 @@ pub async fn add_institution(db: &Db, actor: &Actor, i: &Institution) -> Result<
         .ok_or_else(|| StorageError::Rejected("医疗机构未能写入".into()))?;
     let id: i64 = row.try_get("", "id")?;
     tx.record::<(), _>("medical_institution", id, Some(&i.district_code), "create", None, Some(i)).await?;
-    crate::checks::recheck_platform(&tx, &i.district_code).await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -617,16 +623,211 @@ pub async fn update_institution(db: &Db, actor: &Actor, id: i64, i: &Institution
     if i.district_code != before.district_code {
         return Err(field_error("district_code", "医疗机构的所在市（区）不能修改".into()));
     }
+    change_institution(&mut tx, id, &before, i).await?;
+    crate::checks::recheck_platform(&tx, &before.district_code).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn change_institution(
+    tx: &mut AuditTxn<'_>,
+    id: i64,
+    before: &Institution,
+    i: &Institution,
+) -> Result<(), StorageError> {
     tx.conn()
-        .execute_raw(db.stmt(
+        .execute_raw(tx.db().stmt(
             "UPDATE medical_institutions SET name = $1, level = $2, one_stop_online = $3, online_since = $4 WHERE id = $5",
             vec![i.name.clone().into(), i.level.code().into(), i.one_stop_online.into(), i.online_since.into(), id.into()],
         ))
         .await?;
-    tx.record("medical_institution", id, Some(&before.district_code), "update", Some(&before), Some(i)).await?;
-    crate::checks::recheck_platform(&tx, &before.district_code).await?;
-    tx.commit().await?;
+    tx.record("medical_institution", id, Some(&before.district_code), "update", Some(before), Some(i)).await?;
     Ok(())
+}
+
+/// What a roster import writes for one row: a new record, a change to one (with what it was),
+/// or nothing.
+enum RosterStep<T> {
+    New(T),
+    Change(i64, T, T),
+}
+
+/// Import the designated institutions of districts in scope: one known by name and district is
+/// updated (whether it settles in one stop, since when, its level), a new one added; checked
+/// whole, written in one transaction with each change audited, the districts re-checked.
+pub async fn import_institutions(
+    db: &Db,
+    actor: &Actor,
+    incoming: &[ducha_domain::platform::IncomingInstitution],
+    write: bool,
+) -> Result<crate::help::store::SheetOutcome, StorageError> {
+    use crate::registry::import::ImportProblem;
+    if !manages(actor.role) {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能登记定点医疗机构", actor.role)));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut summary = crate::help::store::HelpImportSummary::default();
+    let mut problems = Vec::new();
+    let mut steps = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for g in incoming {
+        let i = &g.institution;
+        if !actor.scope.contains(&i.district_code) {
+            problems.push(ImportProblem { row: g.row, field: "市（区）", message: "不在您的辖区内".into() });
+            continue;
+        }
+        if let Some(first) = seen.insert((i.name.clone(), i.district_code.clone()), g.row) {
+            problems.push(ImportProblem {
+                row: g.row,
+                field: "机构名称",
+                message: format!("与第 {first} 行是同一家机构，请只保留一行"),
+            });
+            continue;
+        }
+        let found = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT id, name, district_code, level, one_stop_online, online_since FROM medical_institutions \
+                 WHERE name = $1 AND district_code = $2",
+                vec![i.name.clone().into(), i.district_code.clone().into()],
+            ))
+            .await?;
+        match found.map(|r| institution_of(&r)).transpose()? {
+            None => {
+                summary.new += 1;
+                steps.push(RosterStep::New(i.clone()));
+            }
+            Some((_, before)) if before == *i => summary.unchanged += 1,
+            Some((id, before)) => {
+                summary.changed += 1;
+                steps.push(RosterStep::Change(id, before, i.clone()));
+            }
+        }
+    }
+    if !write || !problems.is_empty() {
+        return Ok((summary, problems));
+    }
+    let mut districts = std::collections::BTreeSet::new();
+    for step in steps {
+        match step {
+            RosterStep::New(i) => {
+                insert_institution(&mut tx, &i).await?;
+                districts.insert(i.district_code);
+            }
+            RosterStep::Change(id, before, i) => {
+                change_institution(&mut tx, id, &before, &i).await?;
+                districts.insert(i.district_code);
+            }
+        }
+    }
+    for d in districts {
+        crate::checks::recheck_platform(&tx, &d).await?;
+    }
+    tx.commit().await?;
+    Ok((summary, problems))
+}
+
+/// Import a roster of posted cadres (派驻干部名单) for towns in scope: a posting known by cadre,
+/// unit, town and start is updated (full-time or not, its end, which cannot come before its last
+/// check-in), a new one added; checked whole, written in one transaction, each audited.
+pub async fn import_postings(
+    db: &Db,
+    actor: &Actor,
+    incoming: &[ducha_domain::platform::IncomingPosting],
+    write: bool,
+) -> Result<crate::help::store::SheetOutcome, StorageError> {
+    use crate::registry::import::ImportProblem;
+    if !manages(actor.role) {
+        return Err(StorageError::Forbidden(format!("“{}”角色不能派驻干部（由市(区)扶贫办登记）", actor.role)));
+    }
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut summary = crate::help::store::HelpImportSummary::default();
+    let mut problems = Vec::new();
+    let mut steps = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for g in incoming {
+        let p = &g.posting;
+        if !actor.scope.contains(&p.town_code) {
+            problems.push(ImportProblem { row: g.row, field: "镇（街）", message: "不在您的辖区内".into() });
+            continue;
+        }
+        let key = (p.name.clone(), p.unit.clone(), p.town_code.clone(), p.started_on);
+        if let Some(first) = seen.insert(key, g.row) {
+            problems.push(ImportProblem {
+                row: g.row,
+                field: "姓名",
+                message: format!("与第 {first} 行是同一次派驻，请只保留一行"),
+            });
+            continue;
+        }
+        let found = tx
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT id, name, unit, town_code, full_time, started_on, ended_on FROM postings \
+                 WHERE name = $1 AND unit = $2 AND town_code = $3 AND started_on = $4",
+                vec![p.name.clone().into(), p.unit.clone().into(), p.town_code.clone().into(), p.started_on.into()],
+            ))
+            .await?;
+        match found.map(|r| posting_of(&r)).transpose()? {
+            None => {
+                summary.new += 1;
+                steps.push(RosterStep::New(p.clone()));
+            }
+            Some((_, before)) if before == *p => summary.unchanged += 1,
+            Some((id, before)) => {
+                if let Some(end) = p.ended_on {
+                    let later: i64 = tx
+                        .conn()
+                        .query_one_raw(db.stmt(
+                            "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
+                            vec![id.into(), end.into()],
+                        ))
+                        .await?
+                        .map(|r| r.try_get("", "n"))
+                        .transpose()?
+                        .unwrap_or(0);
+                    if later > 0 {
+                        problems.push(ImportProblem {
+                            row: g.row,
+                            field: "结束日期",
+                            message: format!("{end} 之后还有 {later} 次签到，结束日期不能早于最后一次签到"),
+                        });
+                        continue;
+                    }
+                }
+                summary.changed += 1;
+                steps.push(RosterStep::Change(id, before, p.clone()));
+            }
+        }
+    }
+    if !write || !problems.is_empty() {
+        return Ok((summary, problems));
+    }
+    let mut towns = std::collections::BTreeSet::new();
+    for step in steps {
+        match step {
+            RosterStep::New(p) => {
+                let id = insert_posting(db, tx.conn(), &p).await?;
+                tx.record::<(), _>("posting", id, Some(&p.town_code), "create", None, Some(&p)).await?;
+                towns.insert(p.town_code);
+            }
+            RosterStep::Change(id, before, p) => {
+                tx.conn()
+                    .execute_raw(db.stmt(
+                        "UPDATE postings SET full_time = $1, ended_on = $2 WHERE id = $3",
+                        vec![p.full_time.into(), p.ended_on.into(), id.into()],
+                    ))
+                    .await?;
+                tx.record("posting", id, Some(&p.town_code), "update", Some(&before), Some(&p)).await?;
+                towns.insert(p.town_code);
+            }
+        }
+    }
+    for t in towns {
+        crate::checks::recheck_platform(&tx, &t).await?;
+    }
+    tx.commit().await?;
+    Ok((summary, problems))
 }
 
 /// The platform rules' findings within a scope: every posting, every town without a cadre on

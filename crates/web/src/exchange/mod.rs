@@ -57,6 +57,9 @@ fn kind_code(k: ducha_reports::help_sheets::Kind) -> &'static str {
         ducha_reports::help_sheets::Kind::Attendance => "attendance",
         ducha_reports::help_sheets::Kind::Projects => "projects",
         ducha_reports::help_sheets::Kind::Payments => "payments",
+        ducha_reports::help_sheets::Kind::Postings => "postings",
+        ducha_reports::help_sheets::Kind::Institutions => "institutions",
+        ducha_reports::help_sheets::Kind::Allocations => "allocations",
     }
 }
 
@@ -259,6 +262,9 @@ async fn platform_template(_me: CurrentUser, Path(kind): Path<String>) -> Result
         "projects" => (Kind::Projects, "扶贫项目库导入模板.xlsx"),
         "payments" => (Kind::Payments, "资金拨付台账模板.xlsx"),
         "attendance" => (Kind::Attendance, "驻点考勤导入模板.xlsx"),
+        "postings" => (Kind::Postings, "派驻干部名单模板.xlsx"),
+        "institutions" => (Kind::Institutions, "定点医疗机构模板.xlsx"),
+        "allocations" => (Kind::Allocations, "资金下达模板.xlsx"),
         _ => return Err(WebError::NotFound),
     };
     let bytes = ducha_reports::help_sheets::platform_template(kind).map_err(|e| WebError::Internal(Box::new(e)))?;
