@@ -1,7 +1,7 @@
 //! Spending progress and the project library as a workbook.
 
 use chrono::NaiveDate;
-use ducha_storage::funds::{ProjectRow, Spending};
+use ducha_storage::funds::{AllocationRow, ProjectRow, Spending};
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 fn yuan(fen: i64) -> f64 {
@@ -13,6 +13,7 @@ pub fn progress_workbook(
     on: NaiveDate,
     spending: &[Spending],
     projects: &[ProjectRow],
+    allocations: &[AllocationRow],
 ) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
@@ -62,6 +63,24 @@ pub fn progress_workbook(
         ws.write_number_with_format(r, 5, yuan(p.budget.fen()), &money)?;
         ws.write_number_with_format(r, 6, yuan(p.paid.fen()), &money)?;
         ws.write_number_with_format(r, 7, p.households as f64, &cell)?;
+    }
+    let ws = wb.add_worksheet().set_name("资金下达")?;
+    let cols = ["下达到", "来源", "金额（元）", "下达日期", "到位日期", "由市(区)下拨", "已下拨到镇(街)（元）"];
+    ws.merge_range(0, 0, 0, (cols.len() - 1) as u16, &format!("{year} 年扶贫资金下达"), &title)?;
+    for (i, c) in cols.iter().enumerate() {
+        ws.write_string_with_format(1, i as u16, *c, &head)?;
+        ws.set_column_width(i as u16, if i == 0 { 28.0 } else { 13.0 })?;
+    }
+    for (i, a) in allocations.iter().enumerate() {
+        let r = (i + 2) as u32;
+        ws.write_string_with_format(r, 0, &a.region_name, &cell)?;
+        ws.write_string_with_format(r, 1, a.allocation.source.to_string(), &cell)?;
+        ws.write_number_with_format(r, 2, yuan(a.allocation.amount.fen()), &money)?;
+        ws.write_string_with_format(r, 3, a.allocation.allocated_on.to_string(), &cell)?;
+        let arrived = a.allocation.arrived_on.map(|d| d.to_string()).unwrap_or_else(|| "未到位".into());
+        ws.write_string_with_format(r, 4, arrived, &cell)?;
+        ws.write_string_with_format(r, 5, if a.parent_id.is_some() { "是" } else { "" }, &cell)?;
+        ws.write_number_with_format(r, 6, yuan(a.passed_down.fen()), &money)?;
     }
     wb.save_to_buffer()
 }

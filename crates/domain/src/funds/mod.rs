@@ -274,6 +274,49 @@ pub struct IncomingProject {
     pub households: Vec<String>,
 }
 
+/// Why part of a district's allocation cannot be passed down (下拨) to a town (the field, why):
+/// only to a town of that district, only once the funds have arrived, never more than is left of
+/// it (`passed` is what has gone down already), never ahead of today or after its year.
+pub fn transfer_refusal(
+    parent: &Allocation,
+    passed: Money,
+    town_code: &str,
+    amount: Money,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> Option<(&'static str, String)> {
+    if parent.region_code.len() != 6 {
+        return Some(("parent", "只有下达到市(区)的资金才能下拨到镇(街)".into()));
+    }
+    if town_code.len() != 9 || !town_code.starts_with(&parent.region_code) {
+        return Some(("town_code", "只能下拨到该市(区)所辖的镇(街)".into()));
+    }
+    if amount.fen() <= 0 {
+        return Some(("amount", "下拨金额应大于 0".into()));
+    }
+    let left = parent.amount - passed;
+    if amount > left {
+        return Some((
+            "amount",
+            format!("超出可下拨金额：下达 {} 元，已下拨 {passed} 元，尚余 {left} 元，本次 {amount} 元", parent.amount),
+        ));
+    }
+    match parent.arrived_on {
+        None => return Some(("on", "这笔资金尚未到位，不能下拨".into())),
+        Some(arrived) if on < arrived => {
+            return Some(("on", format!("下拨日期 {on} 早于资金到位日期 {arrived}")));
+        }
+        _ => {}
+    }
+    if on > today {
+        return Some(("on", format!("下拨日期 {on} 还没有到")));
+    }
+    if on.year() > parent.year {
+        return Some(("on", format!("下拨日期 {on} 已过 {} 年度", parent.year)));
+    }
+    None
+}
+
 /// An allocation as a sheet of 资金下达 gives it, its division resolved within scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingAllocation {

@@ -203,3 +203,41 @@ fn an_allocation_is_refused_for_its_amount_and_dates_at_their_fields() {
     let (_, why) = Allocation { allocated_on: d(2015, 6, 1), ..ok }.refusal(today).unwrap_or(("", String::new()));
     assert!(why.contains("不在 2017 年度"), "{why}");
 }
+
+#[test]
+fn funds_pass_down_only_to_the_districts_towns_once_arrived_and_never_more_than_is_left() {
+    let today = d(2017, 11, 1);
+    let parent = Allocation {
+        year: 2017,
+        source: FundSource::Provincial,
+        region_code: "440781".into(),
+        amount: Money::from_yuan(100_000),
+        allocated_on: d(2017, 1, 21),
+        arrived_on: Some(d(2017, 2, 20)),
+    };
+    let passed = Money::from_yuan(60_000);
+    let field = |town: &str, yuan: i64, on| {
+        transfer_refusal(&parent, passed, town, Money::from_yuan(yuan), on, today).map(|(f, _)| f)
+    };
+    assert_eq!(field("440781111", 40_000, d(2017, 3, 1)), None, "all that is left");
+    assert_eq!(field("440781111", 40_001, d(2017, 3, 1)), Some("amount"));
+    assert_eq!(field("440781111", 0, d(2017, 3, 1)), Some("amount"));
+    assert_eq!(field("440785107", 1_000, d(2017, 3, 1)), Some("town_code"), "another district's town");
+    assert_eq!(field("440781", 1_000, d(2017, 3, 1)), Some("town_code"));
+    assert_eq!(field("440781111", 1_000, d(2017, 2, 19)), Some("on"), "before the funds arrived");
+    assert_eq!(field("440781111", 1_000, d(2017, 11, 2)), Some("on"), "ahead of today");
+    let (_, why) = transfer_refusal(&parent, passed, "440781111", Money::from_yuan(40_001), d(2017, 3, 1), today)
+        .unwrap_or(("", String::new()));
+    assert!(why.contains("尚余 40000.00 元"), "{why}");
+    let not_arrived = Allocation { arrived_on: None, ..parent.clone() };
+    assert_eq!(
+        transfer_refusal(&not_arrived, Money::ZERO, "440781111", Money::from_yuan(1), d(2017, 3, 1), today)
+            .map(|x| x.0),
+        Some("on")
+    );
+    let to_town = Allocation { region_code: "440781111".into(), ..parent };
+    assert_eq!(
+        transfer_refusal(&to_town, Money::ZERO, "440781111", Money::from_yuan(1), d(2017, 3, 1), today).map(|x| x.0),
+        Some("parent")
+    );
+}

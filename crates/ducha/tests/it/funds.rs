@@ -289,6 +289,13 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
             let r = sheet.rows().find(|r| r[0] == name).unwrap();
             assert_eq!(r[5].to_string(), format!("{}%", per_mille / 10));
         }
+        // Every allocation is listed, those passed down to towns marked so.
+        let listed = wb.worksheet_range("资金下达").unwrap();
+        let all = funds::allocations(&app.db, &Scope::All).await.unwrap();
+        assert_eq!(listed.rows().count() - 2, all.len());
+        let passed = listed.rows().skip(2).filter(|r| r[5] == "是").count();
+        assert_eq!(passed, all.iter().filter(|a| a.parent_id.is_some()).count());
+        assert!(passed > 0);
     }
     // A district office sees its own projects; the one stuck in planning has no plan on file.
     let taishan = app.login("taishan").await;
@@ -603,4 +610,107 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
         (town.allocated, town.arrived),
         (town_before.allocated + Money::from_yuan(50_000), town_before.arrived + Money::from_yuan(50_000))
     );
+}
+
+both_backends!(a_districts_funds_pass_down_to_its_towns_without_counting_twice);
+
+/// The demo passes each district's funds down to its project towns: a town's own progress is
+/// its payments against what reached it, and the district's is unchanged. A transfer over what
+/// is left, before the funds arrived, to another district's town, or by a town office is refused;
+/// one that fits is recorded once, audited, shown on the page, and leaves the district's figures
+/// as they were. The API takes the same.
+async fn a_districts_funds_pass_down_to_its_towns_without_counting_twice(backend: Backend) {
+    let app = crate::support::TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let on = d(2017, 11, 1);
+    let district = user(db, "taishan").await;
+    let by_district = |db: Db| async move { funds::spending(&db, &Scope::All, on, 12).await.unwrap() };
+    let before = by_district(db.clone()).await;
+    let taishan_before = before.iter().find(|s| s.code == "440781").unwrap().clone();
+    assert_eq!(taishan_before.percent, Some(60), "the planted rate counts each yuan once");
+    // A project town's own line: what reached it, and what it paid.
+    let project = funds::projects(db, &district.scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.stage == Stage::Implementation)
+        .unwrap();
+    let town = project.place_code[..9].to_string();
+    let town_scope = Scope::Region(RegionCode::parse(&town).unwrap());
+    let mine = funds::spending(db, &town_scope, on, 12).await.unwrap().remove(0);
+    let received: Vec<_> = funds::allocations(db, &town_scope).await.unwrap();
+    assert!(!received.is_empty() && received.iter().all(|a| a.parent_id.is_some()), "passed down, all of it");
+    let reached = received.iter().fold(Money::ZERO, |sum, a| sum + a.allocation.amount);
+    assert_eq!(mine.allocated, reached);
+    assert!(reached < project.budget, "the district keeps a reserve");
+    assert_eq!(mine.percent, Some(project.paid.fen() * 100 / reached.fen()));
+
+    let parent = funds::allocations(db, &district.scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.allocation.region_code == "440781" && a.allocation.source == FundSource::Provincial)
+        .unwrap();
+    assert!(parent.passed_down > Money::ZERO && parent.left() > Money::ZERO);
+    let arrived = parent.allocation.arrived_on.unwrap();
+    let after_arrival = arrived + chrono::Duration::days(5);
+    let audits = audit::count(db).await.unwrap();
+    let over = parent.left() + Money::from_fen(1);
+    let why = refused(funds::transfer(db, &district, parent.id, "440781111", over, after_arrival).await, "amount");
+    assert!(why.contains("超出可下拨金额"), "{why}");
+    let early = arrived - chrono::Duration::days(1);
+    let one = Money::from_yuan(1_000);
+    assert!(refused(funds::transfer(db, &district, parent.id, "440781111", one, early).await, "on").contains("到位"));
+    assert!(
+        refused(funds::transfer(db, &district, parent.id, "440785107", one, after_arrival).await, "town_code")
+            .contains("所辖")
+    );
+    let haiyan = user(db, "haiyan").await;
+    assert!(matches!(
+        funds::transfer(db, &haiyan, parent.id, "440781111", one, after_arrival).await,
+        Err(StorageError::NotFound)
+    ));
+    assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
+
+    let haiyan_scope = Scope::Region(RegionCode::parse("440781111").unwrap());
+    let town_line = |db: Db| {
+        let scope = haiyan_scope.clone();
+        async move { funds::spending(&db, &scope, on, 12).await.unwrap().into_iter().next().unwrap_or_default() }
+    };
+    let haiyan_before = town_line(db.clone()).await;
+    funds::transfer(db, &district, parent.id, "440781111", one, after_arrival).await.unwrap();
+    assert_eq!(audit::count(db).await.unwrap(), audits + 1);
+    let haiyan_after = town_line(db.clone()).await;
+    assert_eq!(haiyan_after.allocated, haiyan_before.allocated + one);
+    assert_eq!(haiyan_after.arrived, haiyan_before.arrived + one);
+    let after = by_district(db.clone()).await;
+    let taishan_after = after.iter().find(|s| s.code == "440781").unwrap();
+    assert_eq!((taishan_after.allocated, taishan_after.percent), (taishan_before.allocated, taishan_before.percent));
+    let parent_now = funds::allocation(db, &district.scope, parent.id).await.unwrap().unwrap();
+    assert_eq!(parent_now.passed_down, parent.passed_down + one);
+
+    // The page lists it and refuses too much at its field; the API passes down the rest.
+    let b = app.login("taishan").await;
+    let (_, page) = b.get_text("/funds").await;
+    assert!(page.contains("由市(区)下拨") && page.contains(&format!("/funds/allocations/{}/transfer", parent.id)));
+    let r = b
+        .submit(
+            &format!("/funds/allocations/{}/transfer", parent.id),
+            &[("town_code", "440781111"), ("amount", &parent_now.left().to_string()), ("on", "2017-02-01")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("早于资金到位日期"));
+    let tok = accounts::issue_token(db, &Actor::system(), "taishan", "测试").await.unwrap();
+    let body = serde_json::json!({"town_code": "440781111", "amount": parent_now.left().to_string(), "on": after_arrival.to_string()});
+    let r = app
+        .client
+        .post(format!("{}/api/v1/allocations/{}/transfers", app.base, parent.id))
+        .bearer_auth(tok)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(funds::allocation(db, &district.scope, parent.id).await.unwrap().unwrap().left(), Money::ZERO);
 }

@@ -139,6 +139,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let enping_project = ducha_storage::funds::projects(&app.db, &enping).await.unwrap().remove(0);
     let secrets: Vec<String> = secrets.into_iter().chain([enping_project.name.clone()]).collect();
     let enping_project = enping_project.id;
+    let enping_allocation = ducha_storage::funds::allocations(&app.db, &enping).await.unwrap().remove(0).id;
     let naji_staff = ducha_storage::platform::offices::offices(&app.db, &naji, 2017).await.unwrap()[0].staff[0].id;
 
     let b = app.login("haiyan").await;
@@ -197,6 +198,8 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
             path.replace("{id}", &naji_posting.to_string())
         } else if path.starts_with("/platform/institutions/") || path.starts_with("/api/v1/institutions/") {
             path.replace("{id}", &naji_institution.to_string())
+        } else if path.starts_with("/funds/allocations/") || path.starts_with("/api/v1/allocations/") {
+            path.replace("{id}", &enping_allocation.to_string())
         } else if path.starts_with("/funds/projects/") || path.starts_with("/api/v1/projects/") {
             path.replace("{id}", &enping_project.to_string())
         } else if path.starts_with("/cadres/") {

@@ -271,8 +271,8 @@ async fn write_offices<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The demo's funds (see `ducha_domain::demo::funds`): each district's allocations, three projects
-/// in implementation in its first towns with their plan, approval, notice and two payments each
+/// The demo's funds (see `ducha_domain::demo::funds`): each district's allocations (most of it
+/// passed down to its project towns), three projects in implementation in its first towns with their plan, approval, notice and two payments each
 /// (vouchers attached), paid to the district's planted share; and one project stuck in planning
 /// without a plan. Returns how many projects.
 async fn write_funds<C: ConnectionTrait>(
@@ -332,21 +332,27 @@ async fn write_funds<C: ConnectionTrait>(
         let Some(per_mille) = plan::paid_per_mille(&district.name) else { continue };
         let code = district.code.as_str().to_string();
         let allocations = plan::allocations(di);
+        // (source, amount, the allocation's id) for passing down to the project towns below.
+        let mut parents = Vec::new();
         for (source, amount) in &allocations {
-            c.execute_raw(db.stmt(
-                "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                vec![
-                    year.into(),
-                    source.code().into(),
-                    code.clone().into(),
-                    code.clone().into(),
-                    amount.fen().into(),
-                    cal.allocated_on.into(),
-                    cal.arrived_on.into(),
-                ],
-            ))
-            .await?;
+            let row = c
+                .query_one_raw(db.stmt(
+                    "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    vec![
+                        year.into(),
+                        source.code().into(),
+                        code.clone().into(),
+                        code.clone().into(),
+                        amount.fen().into(),
+                        cal.allocated_on.into(),
+                        cal.arrived_on.into(),
+                    ],
+                ))
+                .await?
+                .ok_or_else(|| StorageError::Rejected("演示资金未能写入".into()))?;
+            let id: i64 = row.try_get("", "id")?;
+            parents.push((*source, *amount, id));
         }
         let total: i64 = allocations.iter().map(|(_, m)| m.fen()).sum();
         let to_pay = total * per_mille / 1000;
@@ -377,13 +383,31 @@ async fn write_funds<C: ConnectionTrait>(
                 .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?;
             let id: i64 = row.try_get("", "id")?;
             projects += 1;
-            // Budgets: a third of each source (the last town takes what division leaves).
-            for (source, amount) in &allocations {
+            // Budgets: a third of each source (the last town takes what division leaves). Nine
+            // tenths of it is passed down to the town ten days after the funds arrived; the
+            // district keeps the rest in reserve (预留).
+            for (source, amount, parent) in &parents {
                 let share =
                     if k as i64 == n - 1 { amount.fen() - amount.fen() / n * (n - 1) } else { amount.fen() / n };
                 c.execute_raw(db.stmt(
                     "INSERT INTO project_budgets (project_id, source, amount_fen) VALUES ($1, $2, $3)",
                     vec![id.into(), source.code().into(), share.into()],
+                ))
+                .await?;
+                let passed_on = cal.arrived_on + chrono::Duration::days(10);
+                c.execute_raw(db.stmt(
+                    "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on, parent_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    vec![
+                        year.into(),
+                        source.code().into(),
+                        t.into(),
+                        code.clone().into(),
+                        (share * 9 / 10).into(),
+                        passed_on.into(),
+                        passed_on.into(),
+                        (*parent).into(),
+                    ],
                 ))
                 .await?;
             }

@@ -510,6 +510,15 @@ pub async fn advance(db: &Db, actor: &Actor, id: i64, to: Stage, on: NaiveDate) 
     Ok(())
 }
 
+/// Take the write lock on a row before reading what a limit is checked against (a budget, what
+/// is left to pass down): two payments or transfers at once then run one after the other, and
+/// the second sees the first. (A no-op update: PostgreSQL locks the row, SQLite the database.)
+async fn hold(tx: &AuditTxn<'_>, table: &'static str, id: i64) -> Result<(), StorageError> {
+    let sql = format!("UPDATE {table} SET id = id WHERE id = $1");
+    tx.conn().execute_raw(tx.db().stmt(&sql, vec![id.into()])).await?;
+    Ok(())
+}
+
 /// Pay out for a project (district or city office): never without a project in implementation,
 /// over its budget, or without a voucher.
 pub async fn pay(
@@ -522,6 +531,7 @@ pub async fn pay(
     vouchers: &[Upload],
 ) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
+    hold(&tx, "projects", id).await?;
     let row = row_in(db, tx.conn(), &actor.scope, id).await?;
     if !actor.role.manages_platform() {
         return Err(StorageError::Forbidden("资金拨付由市(区)扶贫办或市扶贫办登记".into()));
@@ -641,6 +651,9 @@ pub async fn import_payments(
             }
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = projects.entry(id) {
+            if write {
+                hold(&tx, "projects", id).await?;
+            }
             let row = row_in(db, tx.conn(), &actor.scope, id).await?;
             let st = state(db, tx.conn(), &row).await?;
             for r in tx
@@ -733,19 +746,20 @@ pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, Sto
         None => return Err(field_error("region_code", format!("区划代码 {region_code} 不存在"))),
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let id = insert_allocation(&mut tx, a).await?;
+    let id = insert_allocation(&mut tx, a, None).await?;
     recheck(&tx, region_code).await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// The allocation and its audit record, inside a transaction (the form and the import).
-async fn insert_allocation(tx: &mut AuditTxn<'_>, a: &Allocation) -> Result<i64, StorageError> {
+/// `from`: the district allocation a town's is passed down from.
+async fn insert_allocation(tx: &mut AuditTxn<'_>, a: &Allocation, from: Option<i64>) -> Result<i64, StorageError> {
     let r = tx
         .conn()
         .query_one_raw(tx.db().stmt(
-            "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on, parent_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             vec![
                 a.year.into(),
                 a.source.code().into(),
@@ -754,13 +768,139 @@ async fn insert_allocation(tx: &mut AuditTxn<'_>, a: &Allocation) -> Result<i64,
                 a.amount.fen().into(),
                 a.allocated_on.into(),
                 a.arrived_on.into(),
+                from.into(),
             ],
         ))
         .await?
         .ok_or_else(|| StorageError::Rejected("资金下达未能写入".into()))?;
     let id: i64 = r.try_get("", "id")?;
-    let after = serde_json::json!({ "year": a.year, "source": a.source, "region": a.region_code, "amount": a.amount });
+    let after = serde_json::json!({
+        "year": a.year, "source": a.source, "region": a.region_code, "amount": a.amount,
+        "allocated_on": a.allocated_on, "arrived_on": a.arrived_on, "from": from,
+    });
     tx.record::<(), _>("fund_allocation", id, Some(&a.region_code), "create", None, Some(&after)).await?;
+    Ok(id)
+}
+
+/// An allocation as listed: where it came from (the district's allocation it was passed down
+/// from) and how much of it has been passed down to towns.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocationRow {
+    pub id: i64,
+    pub allocation: Allocation,
+    pub region_name: String,
+    pub parent_id: Option<i64>,
+    pub passed_down: Money,
+}
+
+impl AllocationRow {
+    /// What is left to pass down (a district's allocation); nothing for a town's.
+    pub fn left(&self) -> Money {
+        if self.allocation.region_code.len() == 6 { self.allocation.amount - self.passed_down } else { Money::ZERO }
+    }
+}
+
+const ALLOCATION: &str = "SELECT a.id AS id, a.year AS year, a.source AS source, a.region_code AS region_code, \
+    a.amount_fen AS amount_fen, a.allocated_on AS allocated_on, a.arrived_on AS arrived_on, a.parent_id AS parent_id, \
+    (SELECT CAST(COALESCE(SUM(c.amount_fen), 0) AS BIGINT) FROM fund_allocations c WHERE c.parent_id = a.id) AS passed \
+    FROM fund_allocations a";
+
+fn allocation_of(r: &QueryResult, tree: &ducha_domain::RegionTree) -> Result<AllocationRow, StorageError> {
+    let region_code: String = r.try_get("", "region_code")?;
+    Ok(AllocationRow {
+        id: r.try_get("", "id")?,
+        region_name: tree.path(&region_code).unwrap_or_else(|| region_code.clone()),
+        allocation: Allocation {
+            year: r.try_get("", "year")?,
+            source: vocab(&r.try_get::<String>("", "source")?)?,
+            region_code,
+            amount: Money::from_fen(r.try_get("", "amount_fen")?),
+            allocated_on: r.try_get("", "allocated_on")?,
+            arrived_on: r.try_get("", "arrived_on")?,
+        },
+        parent_id: r.try_get("", "parent_id")?,
+        passed_down: Money::from_fen(r.try_get("", "passed")?),
+    })
+}
+
+/// The check year's allocations within a scope, districts' first, each followed by what was
+/// passed down from it.
+pub async fn allocations(db: &Db, scope: &Scope) -> Result<Vec<AllocationRow>, StorageError> {
+    let (year, _) = crate::checks::current(db).await?;
+    let tree = crate::regions::tree(db).await?;
+    let sql = format!("{ALLOCATION} WHERE a.year = $1 ORDER BY a.region_code, a.allocated_on, a.id");
+    let all: Vec<AllocationRow> = db
+        .conn()
+        .query_all_raw(db.stmt(&sql, vec![year.into()]))
+        .await?
+        .iter()
+        .map(|r| allocation_of(r, &tree))
+        .collect::<Result<_, _>>()?;
+    Ok(all.into_iter().filter(|a| scope.contains(&a.allocation.region_code)).collect())
+}
+
+/// One allocation within a scope, on a connection.
+async fn allocation_in<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<AllocationRow, StorageError> {
+    let tree = crate::regions::tree_in(c).await?;
+    let row = c
+        .query_one_raw(db.stmt(&format!("{ALLOCATION} WHERE a.id = $1"), vec![id.into()]))
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    let a = allocation_of(&row, &tree)?;
+    if scope.contains(&a.allocation.region_code) { Ok(a) } else { Err(StorageError::NotFound) }
+}
+
+/// One allocation within a scope; `None` outside it.
+pub async fn allocation(db: &Db, scope: &Scope, id: i64) -> Result<Option<AllocationRow>, StorageError> {
+    match allocation_in(db, db.conn(), scope, id).await {
+        Ok(a) => Ok(Some(a)),
+        Err(StorageError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Pass part of a district's allocation down to one of its towns (下拨), by the district (or
+/// city) office: a town allocation of the same year and source, arrived the day it is passed,
+/// that the district's totals do not count twice.
+pub async fn transfer(
+    db: &Db,
+    actor: &Actor,
+    parent_id: i64,
+    town_code: &str,
+    amount: Money,
+    on: NaiveDate,
+) -> Result<i64, StorageError> {
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    hold(&tx, "fund_allocations", parent_id).await?;
+    let parent = allocation_in(db, tx.conn(), &actor.scope, parent_id).await?;
+    if !actor.role.manages_platform() {
+        return Err(StorageError::Forbidden("资金由市扶贫办或市(区)扶贫办下拨".into()));
+    }
+    match crate::regions::tree_in(tx.conn()).await?.get(town_code).map(|r| r.level) {
+        Some(RegionLevel::Town) => {}
+        _ => return Err(field_error("town_code", format!("“{town_code}”不是镇(街)的区划代码"))),
+    }
+    let today = chrono::Local::now().date_naive();
+    if let Some((field, why)) =
+        ducha_domain::funds::transfer_refusal(&parent.allocation, parent.passed_down, town_code, amount, on, today)
+    {
+        return Err(field_error(field, why));
+    }
+    let child = Allocation {
+        region_code: town_code.to_string(),
+        amount,
+        allocated_on: on,
+        arrived_on: Some(on),
+        ..parent.allocation.clone()
+    };
+    let id = insert_allocation(&mut tx, &child, Some(parent_id)).await?;
+    recheck(&tx, town_code).await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -836,7 +976,7 @@ pub async fn import_allocations(
     for (known, a) in steps {
         match known {
             None => {
-                insert_allocation(&mut tx, a).await?;
+                insert_allocation(&mut tx, a, None).await?;
             }
             Some((id, before)) => {
                 tx.conn()
@@ -928,11 +1068,16 @@ async fn spending_by<C: ConnectionTrait>(
     let y: Vec<Value> = vec![year.into(), on.into()];
     for r in c
         .query_all_raw(db.stmt(
-            "SELECT region_code, amount_fen, arrived_on FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
+            "SELECT region_code, amount_fen, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
             y.clone(),
         ))
         .await?
     {
+        // Funds passed down are already in the district's own allocation.
+        let parent: Option<i64> = r.try_get("", "parent_id")?;
+        if parent.is_some() && level == RegionLevel::District {
+            continue;
+        }
         let code: String = r.try_get("", "region_code")?;
         let amount = Money::from_fen(r.try_get("", "amount_fen")?);
         let arrived: Option<NaiveDate> = r.try_get("", "arrived_on")?;

@@ -13,6 +13,7 @@ mod m0009_offices;
 mod m0010_campaigns;
 mod m0011_circulars;
 mod m0012_rectifications;
+mod m0013_transfers;
 
 use sea_orm_migration::prelude::*;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_campaigns::Migration),
             Box::new(m0011_circulars::Migration),
             Box::new(m0012_rectifications::Migration),
+            Box::new(m0013_transfers::Migration),
         ]
     }
 }

@@ -528,3 +528,114 @@ pub(crate) async fn api_allocate(
     let a = f.allocation(year)?;
     Ok(axum::Json(CreatedOut { id: funds::allocate(&st.db, &me.actor, &a).await? }))
 }
+
+// —— Passing a district's funds down to its towns (下拨) ——
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct TransferForm {
+    town_code: String,
+    amount: String,
+    on: String,
+}
+
+impl TransferForm {
+    /// The town, amount and day, every field's problem at once (the page and the API).
+    fn parse(&self) -> Result<(String, Money, chrono::NaiveDate), WebError> {
+        let mut errors = FieldErrors::default();
+        let amount = errors.take("amount", ducha_domain::funds::parse_yuan(&self.amount));
+        let on = errors.take("on", ducha_domain::registry::parse_date(&self.on));
+        let town = self.town_code.trim().to_string();
+        if town.is_empty() {
+            errors.add("town_code", "请选择下拨到的镇（街）");
+        }
+        match (amount, on) {
+            (Some(amount), Some(on)) if errors.0.is_empty() => Ok((town, amount, on)),
+            _ => Err(WebError::Invalid(errors)),
+        }
+    }
+}
+
+fn transfer_form(a: &funds::AllocationRow, f: &TransferForm, towns: Vec<(String, String)>) -> FormPage {
+    let about = format!(
+        "{} {} 资金 {} 元（{} 下达），已下拨 {} 元，尚余 {} 元",
+        a.region_name,
+        a.allocation.source,
+        a.allocation.amount,
+        a.allocation.allocated_on,
+        a.passed_down,
+        a.left()
+    );
+    FormPage {
+        title: "资金下拨到镇（街）".into(),
+        action: format!("/funds/allocations/{}/transfer", a.id),
+        back: "/funds".into(),
+        hidden: vec![],
+        fields: vec![
+            Field::select("town_code", "下拨到", &f.town_code, towns).required().hint(about),
+            Field::text("amount", "金额（元）", &f.amount).required(),
+            Field::date("on", "下拨日期", &f.on).required().hint("不早于这笔资金的到位日期"),
+        ],
+    }
+}
+
+/// The allocation (a district's, in scope) and the towns it may go down to.
+async fn transfer_parts(
+    st: &AppState,
+    me: &CurrentUser,
+    id: &str,
+) -> Result<(funds::AllocationRow, Vec<(String, String)>), WebError> {
+    // Out of scope is not found, before the role is asked (as for every record).
+    let a = funds::allocation(&st.db, &me.actor.scope, parse_id(id)?).await?.ok_or(WebError::NotFound)?;
+    require_manager(me)?;
+    let tree = regions::tree(&st.db).await?;
+    let within = Scope::Region(
+        ducha_domain::RegionCode::parse(&a.allocation.region_code).map_err(|e| WebError::BadRequest(e.to_string()))?,
+    );
+    Ok((a, region_options(&tree, &within, &[RegionLevel::Town])))
+}
+
+pub(super) async fn transfer_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (a, towns) = transfer_parts(&st, &me, &id).await?;
+    let f = TransferForm { on: today().to_string(), ..Default::default() };
+    transfer_form(&a, &f, towns).render(&st, &me, None).await
+}
+
+pub(super) async fn save_transfer(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<TransferForm>,
+) -> Result<Response, WebError> {
+    let (a, towns) = transfer_parts(&st, &me, &id).await?;
+    let result = match f.parse() {
+        Ok((town, amount, on)) => funds::transfer(&st.db, &me.actor, a.id, &town, amount, on)
+            .await
+            .map(|_| "/funds?transferred=1#allocations".to_string())
+            .map_err(WebError::from),
+        Err(e) => Err(e),
+    };
+    transfer_form(&a, &f, towns).after_save(&st, &me, result).await
+}
+
+/// Pass part of a district's allocation down to one of its towns (district or city office).
+#[utoipa::path(post, path = "/api/v1/allocations/{id}/transfers", tag = "funds", params(("id" = i64, Path)),
+    request_body = Object,
+    responses((status = 200, body = CreatedOut), (status = 404, description = "不存在或不在辖区内"),
+        (status = 422, description = "字段有误，如超出可下拨金额、资金尚未到位、不是该市(区)的镇(街)")))]
+pub(crate) async fn api_transfer(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    crate::api::ApiJson(f): crate::api::ApiJson<TransferForm>,
+) -> Result<axum::Json<CreatedOut>, WebError> {
+    let id = parse_id(&id)?;
+    funds::allocation(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    require_manager(&me)?;
+    let (town, amount, on) = f.parse()?;
+    Ok(axum::Json(CreatedOut { id: funds::transfer(&st.db, &me.actor, id, &town, amount, on).await? }))
+}

@@ -8,7 +8,7 @@ use axum::response::{Html, Response};
 use ducha_domain::access::Scope;
 use ducha_domain::funds::Stage;
 use ducha_domain::region::RegionLevel;
-use ducha_storage::funds::{self, ProjectDetail, ProjectRow, Spending};
+use ducha_storage::funds::{self, AllocationRow, ProjectDetail, ProjectRow, Spending};
 use ducha_storage::{checks, regions};
 use serde::Serialize;
 
@@ -35,6 +35,8 @@ pub fn routes(r: Routes) -> Routes {
         .post("/funds/projects/{id}/pay", save_pay)
         .get("/funds/allocations/new", allocation_page)
         .post("/funds/allocations/new", save_allocation)
+        .get("/funds/allocations/{id}/transfer", transfer_page)
+        .post("/funds/allocations/{id}/transfer", save_transfer)
         .get("/api/v1/funds/progress", api_progress)
         .get("/api/v1/projects", api_projects)
         .get("/api/v1/projects/{id}", api_project)
@@ -42,6 +44,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/api/v1/projects/{id}/advance", api_advance)
         .post("/api/v1/projects/{id}/notices", api_notice)
         .post("/api/v1/allocations", api_allocate)
+        .post("/api/v1/allocations/{id}/transfers", api_transfer)
 }
 
 /// The year, the as-of day, the month by which all should be paid, and the spending rows.
@@ -63,6 +66,7 @@ struct FundsPage {
     region_label: &'static str,
     spending: Vec<Spending>,
     projects: Vec<ProjectRow>,
+    allocations: Vec<AllocationRow>,
     can_enter: bool,
     can_manage: bool,
 }
@@ -82,6 +86,7 @@ async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<
         region_label,
         spending,
         projects: funds::projects(&st.db, &me.actor.scope).await?,
+        allocations: funds::allocations(&st.db, &me.actor.scope).await?,
         can_enter: me.user.role.edits_registry(),
         can_manage: me.user.role.manages_platform(),
     }
@@ -92,7 +97,8 @@ async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<
 async fn export(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     let (year, on, _, spending) = progress(&st, &me.actor.scope).await?;
     let projects = funds::projects(&st.db, &me.actor.scope).await?;
-    let bytes = ducha_reports::funds::progress_workbook(year, on, &spending, &projects)
+    let allocations = funds::allocations(&st.db, &me.actor.scope).await?;
+    let bytes = ducha_reports::funds::progress_workbook(year, on, &spending, &projects, &allocations)
         .map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, &format!("扶贫资金使用进度-{year}.xlsx")))
 }

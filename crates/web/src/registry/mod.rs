@@ -290,7 +290,8 @@ pub(crate) struct Field {
     pub error: Option<String>,
     pub required: bool,
     pub wide: bool,
-    pub hint: &'static str,
+    /// Under the field: how to fill it, or what it is about (a figure of the record).
+    pub hint: std::borrow::Cow<'static, str>,
 }
 
 impl Field {
@@ -309,7 +310,7 @@ impl Field {
             error: None,
             required: false,
             wide: false,
-            hint: "",
+            hint: std::borrow::Cow::Borrowed(""),
         }
     }
 
@@ -318,8 +319,8 @@ impl Field {
         self
     }
 
-    pub(crate) fn hint(mut self, hint: &'static str) -> Field {
-        self.hint = hint;
+    pub(crate) fn hint(mut self, hint: impl Into<std::borrow::Cow<'static, str>>) -> Field {
+        self.hint = hint.into();
         self
     }
 
