@@ -73,7 +73,9 @@ pub async fn funds_command(db: &Db, cmd: FundsCommand) -> Result<()> {
     if let Some(path) = out {
         let projects = ducha_storage::funds::projects(db, &actor.scope).await?;
         let allocations = ducha_storage::funds::allocations(db, &actor.scope).await?;
-        let bytes = ducha_reports::funds::progress_workbook(year, as_of, &rows, &projects, &allocations)?;
+        let sources = ducha_storage::funds::spending_by_source(db, &actor.scope, as_of, month).await?;
+        let sheets = ducha_reports::funds::ProgressSheets { year, on: as_of, regions: &rows, sources: &sources };
+        let bytes = ducha_reports::funds::progress_workbook(&sheets, &projects, &allocations)?;
         std::fs::write(&path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
         println!("已写出 {}", path.display());
     }

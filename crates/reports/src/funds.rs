@@ -8,43 +8,56 @@ fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
 }
 
+/// Progress on a day, by region and by fund source.
+pub struct ProgressSheets<'a> {
+    pub year: i32,
+    pub on: NaiveDate,
+    pub regions: &'a [Spending],
+    pub sources: &'a [Spending],
+}
+
 pub fn progress_workbook(
-    year: i32,
-    on: NaiveDate,
-    spending: &[Spending],
+    p: &ProgressSheets<'_>,
     projects: &[ProjectRow],
     allocations: &[AllocationRow],
 ) -> Result<Vec<u8>, XlsxError> {
+    let (year, on) = (p.year, p.on);
     let mut wb = Workbook::new();
     let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
     let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_align(FormatAlign::Center).set_text_wrap();
     let cell = Format::new().set_border(FormatBorder::Thin);
     let money = Format::new().set_border(FormatBorder::Thin).set_num_format("#,##0.00");
-    let ws = wb.add_worksheet().set_name("资金使用进度")?;
-    let cols = [
-        "地区",
-        "已下达（元）",
-        "已到位（元）",
-        "已安排到项目（元）",
-        "已拨付（元）",
-        "进度",
-        "目标",
-        "滞后（百分点）",
-    ];
-    ws.merge_range(0, 0, 0, (cols.len() - 1) as u16, &format!("{year} 年扶贫资金使用进度（截至 {on}）"), &title)?;
-    for (i, c) in cols.iter().enumerate() {
-        ws.write_string_with_format(1, i as u16, *c, &head)?;
-        ws.set_column_width(i as u16, if i == 0 { 12.0 } else { 15.0 })?;
-    }
-    for (i, s) in spending.iter().enumerate() {
-        let r = (i + 2) as u32;
-        ws.write_string_with_format(r, 0, &s.name, &cell)?;
-        for (k, m) in [s.allocated, s.arrived, s.committed, s.paid].iter().enumerate() {
-            ws.write_number_with_format(r, (k + 1) as u16, yuan(m.fen()), &money)?;
+    // The same table by region and by fund source.
+    for (sheet, first, rows) in [("资金使用进度", "地区", p.regions), ("按资金来源", "资金来源", p.sources)]
+    {
+        let ws = wb.add_worksheet().set_name(sheet)?;
+        let cols = [
+            first,
+            "已下达（元）",
+            "已到位（元）",
+            "已安排到项目（元）",
+            "已拨付（元）",
+            "进度",
+            "目标",
+            "滞后（百分点）",
+        ];
+        let heading =
+            format!("{year} 年扶贫资金使用进度（截至 {on}）{}", if first == "地区" { "" } else { "·按资金来源" });
+        ws.merge_range(0, 0, 0, (cols.len() - 1) as u16, &heading, &title)?;
+        for (i, c) in cols.iter().enumerate() {
+            ws.write_string_with_format(1, i as u16, *c, &head)?;
+            ws.set_column_width(i as u16, if i == 0 { 12.0 } else { 15.0 })?;
         }
-        ws.write_string_with_format(r, 5, s.percent.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()), &cell)?;
-        ws.write_string_with_format(r, 6, format!("{}%", s.target_percent), &cell)?;
-        ws.write_number_with_format(r, 7, s.lag().unwrap_or(0) as f64, &cell)?;
+        for (i, s) in rows.iter().enumerate() {
+            let r = (i + 2) as u32;
+            ws.write_string_with_format(r, 0, &s.name, &cell)?;
+            for (k, m) in [s.allocated, s.arrived, s.committed, s.paid].iter().enumerate() {
+                ws.write_number_with_format(r, (k + 1) as u16, yuan(m.fen()), &money)?;
+            }
+            ws.write_string_with_format(r, 5, s.percent.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()), &cell)?;
+            ws.write_string_with_format(r, 6, format!("{}%", s.target_percent), &cell)?;
+            ws.write_number_with_format(r, 7, s.lag().unwrap_or(0) as f64, &cell)?;
+        }
     }
     let ws = wb.add_worksheet().set_name("项目库")?;
     let cols = ["项目", "类型", "造血型", "阶段", "阶段开始", "预算（元）", "已拨付（元）", "受益户"];

@@ -280,6 +280,30 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
     let api: serde_json::Value = resp.json().await.unwrap();
     let pj = api["regions"].as_array().unwrap().iter().find(|r| r["name"] == "蓬江区").unwrap();
     assert_eq!(pj["percent"], 40);
+    // By fund source: the same money, counted once. Every district's budgets follow its
+    // allocations' mix, so each source stands where the city does.
+    let sources = funds::spending_by_source(&app.db, &Scope::All, on, 12).await.unwrap();
+    let sum =
+        |rows: &[funds::Spending], f: fn(&funds::Spending) -> Money| rows.iter().fold(Money::ZERO, |a, s| a + f(s));
+    assert_eq!(sum(&sources, |s| s.paid), sum(&by_district, |s| s.paid));
+    assert_eq!(sum(&sources, |s| s.allocated), sum(&by_district, |s| s.allocated));
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["省级", "市级", "市(区)级"]);
+    let city_rate = sum(&by_district, |s| s.paid).fen() * 100 / sum(&by_district, |s| s.allocated).fen();
+    for s in &sources {
+        assert!(s.percent.is_some_and(|p| (p - city_rate).abs() <= 1), "{}: {:?} vs {city_rate}", s.name, s.percent);
+    }
+    assert_eq!(api["sources"].as_array().unwrap().len(), 3);
+    assert!(page.contains("按资金来源"));
+    // Another day: on 30 June only the first payments were made; a date that is none is refused.
+    let (status, june) = city.get_text("/funds?on=2017-06-30").await;
+    assert_eq!(status, 200);
+    assert!(june.contains("截至 2017-06-30"), "the page reads the day asked");
+    let in_june = funds::spending(&app.db, &Scope::All, d(2017, 6, 30), 12).await.unwrap();
+    assert!(sum(&in_june, |s| s.paid) < sum(&by_district, |s| s.paid));
+    let (status, refused) = city.get_text("/api/v1/funds/progress?on=2017-13-45").await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("2017-13-45"));
     let bytes = city.get("/funds/progress.xlsx").await.bytes().await.unwrap().to_vec();
     {
         use calamine::Reader;

@@ -1036,6 +1036,93 @@ pub async fn spending(
     spending_by(db, db.conn(), scope, on, full_by_month, level).await
 }
 
+/// The same progress by fund source (中央, 省级, …) within a scope: allocated and arrived as
+/// recorded per source (a town counts what reached it, a district or the city what was sent to
+/// it); committed as project budgets by source; paid as each project's payments shared out over
+/// its budget's sources in proportion (a payment names no source), so that the sources add up to
+/// what was paid.
+pub async fn spending_by_source(
+    db: &Db,
+    scope: &Scope,
+    on: NaiveDate,
+    full_by_month: u32,
+) -> Result<Vec<Spending>, StorageError> {
+    use ducha_domain::funds::FundSource;
+    let c = db.conn();
+    let (year, _) = crate::checks::current_in(db, c).await?;
+    let town_level = matches!(scope.level(), Some(RegionLevel::Town | RegionLevel::Village));
+    let target = ducha_domain::funds::target_percent(year, on, full_by_month);
+    let mut out: Vec<Spending> = <FundSource as Labelled>::ALL
+        .iter()
+        .map(|s| Spending {
+            code: s.code().to_string(),
+            name: s.label().to_string(),
+            target_percent: target,
+            ..Default::default()
+        })
+        .collect();
+    let at = |code: &str| <FundSource as Labelled>::ALL.iter().position(|s| s.code() == code);
+    for r in c
+        .query_all_raw(db.stmt(
+            "SELECT source, region_code, amount_fen, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
+            vec![year.into(), on.into()],
+        ))
+        .await?
+    {
+        let region: String = r.try_get("", "region_code")?;
+        let parent: Option<i64> = r.try_get("", "parent_id")?;
+        // A town counts what reached it; above, what was passed down is already counted.
+        let counts = scope.contains(&region) && if town_level { region.len() >= 9 } else { parent.is_none() };
+        let Some(k) = at(&r.try_get::<String>("", "source")?).filter(|_| counts) else { continue };
+        let amount = Money::from_fen(r.try_get("", "amount_fen")?);
+        out[k].allocated += amount;
+        if r.try_get::<Option<NaiveDate>>("", "arrived_on")?.is_some_and(|a| a <= on) {
+            out[k].arrived += amount;
+        }
+    }
+    let (cond, values) = scope_cond(scope, 3);
+    let mut all: Vec<Value> = vec![year.into(), on.into()];
+    all.extend(values);
+    // Each project's budget by source, its stage, and what it paid by `on`.
+    let sql = format!(
+        "SELECT p.id AS id, p.stage AS stage, b.source AS source, b.amount_fen AS amount, \
+         (SELECT CAST(COALESCE(SUM(d.amount_fen), 0) AS BIGINT) FROM disbursements d WHERE d.project_id = p.id AND d.paid_on <= $2) AS paid \
+         FROM projects p JOIN project_budgets b ON b.project_id = p.id WHERE p.year = $1 AND {cond} ORDER BY p.id, b.source"
+    );
+    let mut budgets: std::collections::BTreeMap<i64, (i64, Vec<(usize, i64)>)> = std::collections::BTreeMap::new();
+    for r in c.query_all_raw(db.stmt(&sql, all)).await? {
+        let Some(k) = at(&r.try_get::<String>("", "source")?) else { continue };
+        let amount: i64 = r.try_get("", "amount")?;
+        let stage: String = r.try_get("", "stage")?;
+        if matches!(stage.as_str(), "implementation" | "acceptance" | "archived") {
+            out[k].committed += Money::from_fen(amount);
+        }
+        let entry = budgets.entry(r.try_get("", "id")?).or_insert((r.try_get("", "paid")?, Vec::new()));
+        entry.1.push((k, amount));
+    }
+    for (paid, parts) in budgets.values() {
+        let total: i64 = parts.iter().map(|(_, a)| a).sum();
+        if total <= 0 || *paid == 0 {
+            continue;
+        }
+        // In proportion, the largest source taking what rounding leaves.
+        let mut given = 0;
+        for (k, amount) in parts {
+            let share = paid * amount / total;
+            out[*k].paid += Money::from_fen(share);
+            given += share;
+        }
+        if let Some((k, _)) = parts.iter().max_by_key(|(_, a)| *a) {
+            out[*k].paid += Money::from_fen(paid - given);
+        }
+    }
+    out.retain(|s| s.allocated.fen() > 0 || s.paid.fen() > 0 || s.committed.fen() > 0);
+    for s in &mut out {
+        s.percent = (s.allocated.fen() > 0).then(|| s.paid.fen() * 100 / s.allocated.fen());
+    }
+    Ok(out)
+}
+
 /// Spending within a scope summed by districts or by towns, on a given connection.
 async fn spending_by<C: ConnectionTrait>(
     db: &Db,

@@ -47,12 +47,37 @@ pub fn routes(r: Routes) -> Routes {
         .post("/api/v1/allocations/{id}/transfers", api_transfer)
 }
 
-/// The year, the as-of day, the month by which all should be paid, and the spending rows.
-async fn progress(st: &AppState, scope: &Scope) -> Result<(i32, chrono::NaiveDate, u32, Vec<Spending>), WebError> {
+/// The day progress is read on: `?on=2017-06-30`, or the check date.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct OnQuery {
+    on: String,
+}
+
+/// Progress on a day: by region and by fund source.
+struct Progress {
+    year: i32,
+    on: chrono::NaiveDate,
+    full_by_month: u32,
+    regions: Vec<Spending>,
+    sources: Vec<Spending>,
+}
+
+async fn progress(st: &AppState, scope: &Scope, q: &OnQuery) -> Result<Progress, WebError> {
     let (year, as_of) = checks::current(&st.db).await?;
+    let on = match q.on.trim() {
+        "" => as_of,
+        t => ducha_domain::registry::parse_date(t).map_err(|e| WebError::BadRequest(format!("日期“{t}”：{e}")))?,
+    };
     let p = checks::params(&st.db, st.db.conn(), year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
-    Ok((year, as_of, month, funds::spending(&st.db, scope, as_of, month).await?))
+    Ok(Progress {
+        year,
+        on,
+        full_by_month: month,
+        regions: funds::spending(&st.db, scope, on, month).await?,
+        sources: funds::spending_by_source(&st.db, scope, on, month).await?,
+    })
 }
 
 #[derive(Template)]
@@ -65,14 +90,19 @@ struct FundsPage {
     target: i64,
     region_label: &'static str,
     spending: Vec<Spending>,
+    sources: Vec<Spending>,
     projects: Vec<ProjectRow>,
     allocations: Vec<AllocationRow>,
     can_enter: bool,
     can_manage: bool,
 }
 
-async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let (year, on, full_by_month, spending) = progress(&st, &me.actor.scope).await?;
+async fn funds_page(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<OnQuery>,
+) -> Result<Html<String>, WebError> {
+    let Progress { year, on, full_by_month, regions: spending, sources } = progress(&st, &me.actor.scope, &q).await?;
     let region_label = match me.actor.scope.level() {
         Some(RegionLevel::Town | RegionLevel::Village) => "镇（街）",
         _ => "市(区)",
@@ -85,6 +115,7 @@ async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<
         target: ducha_domain::funds::target_percent(year, on, full_by_month),
         region_label,
         spending,
+        sources,
         projects: funds::projects(&st.db, &me.actor.scope).await?,
         allocations: funds::allocations(&st.db, &me.actor.scope).await?,
         can_enter: me.user.role.edits_registry(),
@@ -94,12 +125,21 @@ async fn funds_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<
     Ok(Html(html))
 }
 
-async fn export(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
-    let (year, on, _, spending) = progress(&st, &me.actor.scope).await?;
+async fn export(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<OnQuery>,
+) -> Result<Response, WebError> {
+    let p = progress(&st, &me.actor.scope, &q).await?;
+    let year = p.year;
     let projects = funds::projects(&st.db, &me.actor.scope).await?;
     let allocations = funds::allocations(&st.db, &me.actor.scope).await?;
-    let bytes = ducha_reports::funds::progress_workbook(year, on, &spending, &projects, &allocations)
-        .map_err(|e| WebError::Internal(Box::new(e)))?;
+    let bytes = ducha_reports::funds::progress_workbook(
+        &ducha_reports::funds::ProgressSheets { year, on: p.on, regions: &p.regions, sources: &p.sources },
+        &projects,
+        &allocations,
+    )
+    .map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, &format!("扶贫资金使用进度-{year}.xlsx")))
 }
 
@@ -151,13 +191,28 @@ pub struct ProgressOut {
     pub full_by_month: u32,
     #[schema(value_type = Vec<Object>)]
     pub regions: Vec<Spending>,
+    /// The same by fund source (paid shared out over each project's budget sources).
+    #[schema(value_type = Vec<Object>)]
+    pub sources: Vec<Spending>,
 }
 
-/// Spending progress by district (city users) or town (district and town users).
-#[utoipa::path(get, path = "/api/v1/funds/progress", tag = "funds", responses((status = 200, body = ProgressOut)))]
-pub(crate) async fn api_progress(State(st): State<AppState>, me: CurrentUser) -> Result<Json<ProgressOut>, WebError> {
-    let (year, on, full_by_month, regions) = progress(&st, &me.actor.scope).await?;
-    Ok(Json(ProgressOut { year, on: on.to_string(), full_by_month, regions }))
+/// Spending progress by district (city users) or town (district and town users), and by fund
+/// source, on the check date or `?on=YYYY-MM-DD`.
+#[utoipa::path(get, path = "/api/v1/funds/progress", tag = "funds", params(("on" = Option<String>, Query, description = "截至日期，默认为核查日期")),
+    responses((status = 200, body = ProgressOut), (status = 400, description = "日期无法识别")))]
+pub(crate) async fn api_progress(
+    State(st): State<AppState>,
+    me: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<OnQuery>,
+) -> Result<Json<ProgressOut>, WebError> {
+    let p = progress(&st, &me.actor.scope, &q).await?;
+    Ok(Json(ProgressOut {
+        year: p.year,
+        on: p.on.to_string(),
+        full_by_month: p.full_by_month,
+        regions: p.regions,
+        sources: p.sources,
+    }))
 }
 
 /// The project library within the user's scope.
