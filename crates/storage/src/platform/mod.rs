@@ -645,11 +645,55 @@ async fn change_institution(
     Ok(())
 }
 
-/// What a roster import writes for one row: a new record, a change to one (with what it was),
-/// or nothing.
+/// What a roster import writes for one row: a new record, or a change to one (with what it was).
 enum RosterStep<T> {
     New(T),
     Change(i64, T, T),
+}
+
+/// A roster sheet as checked row by row: the counts, each problem at its row, and what writing
+/// will do; a record the sheet gives twice (by `K`) is a problem at its second row.
+struct RosterPlan<K, T> {
+    summary: crate::help::store::HelpImportSummary,
+    problems: Vec<crate::registry::import::ImportProblem>,
+    steps: Vec<RosterStep<T>>,
+    seen: std::collections::HashMap<K, usize>,
+}
+
+impl<K: std::hash::Hash + Eq, T: Clone + PartialEq> RosterPlan<K, T> {
+    fn new() -> Self {
+        Self { summary: Default::default(), problems: vec![], steps: vec![], seen: Default::default() }
+    }
+
+    fn refuse(&mut self, row: usize, field: &'static str, message: String) {
+        self.problems.push(crate::registry::import::ImportProblem { row, field, message });
+    }
+
+    /// Whether this row is the first to give the record (else a problem naming the first).
+    fn first(&mut self, key: K, row: usize, field: &'static str, what: &str) -> bool {
+        match self.seen.insert(key, row) {
+            Some(first) => {
+                self.refuse(row, field, format!("与第 {first} 行是同一{what}，请只保留一行"));
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// The row against what is stored: new, unchanged, or a change.
+    fn compare(&mut self, stored: Option<(i64, T)>, row: &T) {
+        match stored {
+            None => {
+                self.summary.new += 1;
+                self.steps.push(RosterStep::New(row.clone()));
+            }
+            Some((_, before)) if before == *row => self.summary.unchanged += 1,
+            Some((id, before)) => {
+                self.summary.changed += 1;
+                self.steps.push(RosterStep::Change(id, before, row.clone()));
+            }
+        }
+    }
 }
 
 /// Import the designated institutions of districts in scope: one known by name and district is
@@ -661,27 +705,18 @@ pub async fn import_institutions(
     incoming: &[ducha_domain::platform::IncomingInstitution],
     write: bool,
 ) -> Result<crate::help::store::SheetOutcome, StorageError> {
-    use crate::registry::import::ImportProblem;
     if !manages(actor.role) {
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记定点医疗机构", actor.role)));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let mut summary = crate::help::store::HelpImportSummary::default();
-    let mut problems = Vec::new();
-    let mut steps = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    let mut plan = RosterPlan::new();
     for g in incoming {
         let i = &g.institution;
         if !actor.scope.contains(&i.district_code) {
-            problems.push(ImportProblem { row: g.row, field: "市（区）", message: "不在您的辖区内".into() });
+            plan.refuse(g.row, "市（区）", "不在您的辖区内".into());
             continue;
         }
-        if let Some(first) = seen.insert((i.name.clone(), i.district_code.clone()), g.row) {
-            problems.push(ImportProblem {
-                row: g.row,
-                field: "机构名称",
-                message: format!("与第 {first} 行是同一家机构，请只保留一行"),
-            });
+        if !plan.first((i.name.clone(), i.district_code.clone()), g.row, "机构名称", "家机构") {
             continue;
         }
         let found = tx
@@ -692,23 +727,13 @@ pub async fn import_institutions(
                 vec![i.name.clone().into(), i.district_code.clone().into()],
             ))
             .await?;
-        match found.map(|r| institution_of(&r)).transpose()? {
-            None => {
-                summary.new += 1;
-                steps.push(RosterStep::New(i.clone()));
-            }
-            Some((_, before)) if before == *i => summary.unchanged += 1,
-            Some((id, before)) => {
-                summary.changed += 1;
-                steps.push(RosterStep::Change(id, before, i.clone()));
-            }
-        }
+        plan.compare(found.map(|r| institution_of(&r)).transpose()?, i);
     }
-    if !write || !problems.is_empty() {
-        return Ok((summary, problems));
+    if !write || !plan.problems.is_empty() {
+        return Ok((plan.summary, plan.problems));
     }
     let mut districts = std::collections::BTreeSet::new();
-    for step in steps {
+    for step in plan.steps {
         match step {
             RosterStep::New(i) => {
                 insert_institution(&mut tx, &i).await?;
@@ -724,7 +749,7 @@ pub async fn import_institutions(
         crate::checks::recheck_platform(&tx, &d).await?;
     }
     tx.commit().await?;
-    Ok((summary, problems))
+    Ok((plan.summary, plan.problems))
 }
 
 /// Import a roster of posted cadres (派驻干部名单) for towns in scope: a posting known by cadre,
@@ -736,28 +761,19 @@ pub async fn import_postings(
     incoming: &[ducha_domain::platform::IncomingPosting],
     write: bool,
 ) -> Result<crate::help::store::SheetOutcome, StorageError> {
-    use crate::registry::import::ImportProblem;
     if !manages(actor.role) {
         return Err(StorageError::Forbidden(format!("“{}”角色不能派驻干部（由市(区)扶贫办登记）", actor.role)));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let mut summary = crate::help::store::HelpImportSummary::default();
-    let mut problems = Vec::new();
-    let mut steps = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    let mut plan = RosterPlan::new();
     for g in incoming {
         let p = &g.posting;
         if !actor.scope.contains(&p.town_code) {
-            problems.push(ImportProblem { row: g.row, field: "镇（街）", message: "不在您的辖区内".into() });
+            plan.refuse(g.row, "镇（街）", "不在您的辖区内".into());
             continue;
         }
         let key = (p.name.clone(), p.unit.clone(), p.town_code.clone(), p.started_on);
-        if let Some(first) = seen.insert(key, g.row) {
-            problems.push(ImportProblem {
-                row: g.row,
-                field: "姓名",
-                message: format!("与第 {first} 行是同一次派驻，请只保留一行"),
-            });
+        if !plan.first(key, g.row, "姓名", "次派驻") {
             continue;
         }
         let found = tx
@@ -768,43 +784,31 @@ pub async fn import_postings(
                 vec![p.name.clone().into(), p.unit.clone().into(), p.town_code.clone().into(), p.started_on.into()],
             ))
             .await?;
-        match found.map(|r| posting_of(&r)).transpose()? {
-            None => {
-                summary.new += 1;
-                steps.push(RosterStep::New(p.clone()));
-            }
-            Some((_, before)) if before == *p => summary.unchanged += 1,
-            Some((id, before)) => {
-                if let Some(end) = p.ended_on {
-                    let later: i64 = tx
-                        .conn()
-                        .query_one_raw(db.stmt(
-                            "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
-                            vec![id.into(), end.into()],
-                        ))
-                        .await?
-                        .map(|r| r.try_get("", "n"))
-                        .transpose()?
-                        .unwrap_or(0);
-                    if later > 0 {
-                        problems.push(ImportProblem {
-                            row: g.row,
-                            field: "结束日期",
-                            message: format!("{end} 之后还有 {later} 次签到，结束日期不能早于最后一次签到"),
-                        });
-                        continue;
-                    }
-                }
-                summary.changed += 1;
-                steps.push(RosterStep::Change(id, before, p.clone()));
+        let found = found.map(|r| posting_of(&r)).transpose()?;
+        // A posting ended by the sheet: not before its last check-in.
+        if let (Some((id, _)), Some(end)) = (&found, p.ended_on) {
+            let later: i64 = tx
+                .conn()
+                .query_one_raw(db.stmt(
+                    "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
+                    vec![(*id).into(), end.into()],
+                ))
+                .await?
+                .map(|r| r.try_get("", "n"))
+                .transpose()?
+                .unwrap_or(0);
+            if later > 0 {
+                plan.refuse(g.row, "结束日期", format!("{end} 之后还有 {later} 次签到，结束日期不能早于最后一次签到"));
+                continue;
             }
         }
+        plan.compare(found, p);
     }
-    if !write || !problems.is_empty() {
-        return Ok((summary, problems));
+    if !write || !plan.problems.is_empty() {
+        return Ok((plan.summary, plan.problems));
     }
     let mut towns = std::collections::BTreeSet::new();
-    for step in steps {
+    for step in plan.steps {
         match step {
             RosterStep::New(p) => {
                 let id = insert_posting(db, tx.conn(), &p).await?;
@@ -827,7 +831,7 @@ pub async fn import_postings(
         crate::checks::recheck_platform(&tx, &t).await?;
     }
     tx.commit().await?;
-    Ok((summary, problems))
+    Ok((plan.summary, plan.problems))
 }
 
 /// The platform rules' findings within a scope: every posting, every town without a cadre on
