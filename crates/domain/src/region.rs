@@ -496,29 +496,44 @@ impl RegionTree {
         if text.is_empty() {
             return Err(format!("请填写{what}"));
         }
+        let path = |code: &str| self.path(code).unwrap_or_else(|| code.to_string());
         if text.bytes().all(|b| b.is_ascii_digit()) {
             return match self.get(text) {
                 Some(r) if levels.contains(&r.level) && scope.contains(text) => Ok((text.to_string(), None)),
-                Some(r) if levels.contains(&r.level) => Err(format!("{what}代码 {text} 不在您的辖区内")),
-                _ => Err(format!("{what}代码 {text} 不存在")),
+                Some(r) if levels.contains(&r.level) => Err(format!("{text}（{}）不在您的辖区内", path(text))),
+                Some(r) => Err(format!("{text} 是{}（{}）的代码，这里应填写{what}", r.level.label(), path(text))),
+                None => Err(format!("{what}代码 {text} 不存在")),
             };
         }
-        let keep = |r: &Region| levels.contains(&r.level) && scope.contains(r.code.as_str());
+        // The name is read against the whole list first, so that another district's town
+        // written exactly is refused as such, not read as a look-alike of the user's own.
         let found = match levels {
-            [one] => self.resolve_among(text, Some(*one), keep),
-            _ => self.resolve_among(text, None, keep),
+            [one] => self.resolve(text, Some(*one)),
+            _ => self.resolve_among(text, None, |r| levels.contains(&r.level)),
         };
+        let outside = |r: &Region| Err(format!("“{text}”是{}，不在您的辖区内", path(r.code.as_str())));
         match found {
-            Resolution::Exact { region } => Ok((region.code.as_str().to_string(), None)),
-            Resolution::Corrected { region, note } => Ok((region.code.as_str().to_string(), Some(note))),
-            Resolution::Ambiguous { candidates } => Err(format!(
-                "“{text}”可指多个{what}：{}，请写明所属市(区)或填写代码",
-                candidates
-                    .iter()
-                    .map(|c| format!("{}（{}）", self.path(c.code.as_str()).unwrap_or_default(), c.code))
-                    .collect::<Vec<_>>()
-                    .join("、")
-            )),
+            Resolution::Exact { region } if scope.contains(region.code.as_str()) => {
+                Ok((region.code.as_str().to_string(), None))
+            }
+            Resolution::Corrected { region, note } if scope.contains(region.code.as_str()) => {
+                Ok((region.code.as_str().to_string(), Some(note)))
+            }
+            Resolution::Exact { region } | Resolution::Corrected { region, .. } => outside(&region),
+            Resolution::Ambiguous { candidates } => {
+                let mine: Vec<&Region> = candidates.iter().filter(|c| scope.contains(c.code.as_str())).collect();
+                match mine.as_slice() {
+                    [one] => Ok((one.code.as_str().to_string(), None)),
+                    [] => Err(format!("“{text}”不是您辖区内的{what}")),
+                    many => Err(format!(
+                        "“{text}”可指多个{what}：{}，请写明所属市(区)或填写代码",
+                        many.iter()
+                            .map(|c| format!("{}（{}）", path(c.code.as_str()), c.code))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    )),
+                }
+            }
             Resolution::NotFound => Err(format!("“{text}”不是您辖区内的{what}")),
         }
     }
@@ -671,18 +686,27 @@ mod tests {
         assert!(note.is_some_and(|n| n.contains("海宴镇")));
         assert_eq!(t.town_in_scope("440781111", &Scope::All), Ok(("440781111".to_string(), None)));
         // Another district's town, by name or by code, is not the user's to name.
-        assert_eq!(t.town_in_scope("海宴镇", &pengjiang), Err("“海宴镇”不是您辖区内的镇（街）".to_string()));
-        assert_eq!(t.town_in_scope("440781111", &pengjiang), Err("镇（街）代码 440781111 不在您的辖区内".to_string()));
-        assert!(t.town_in_scope("440781", &Scope::All).is_err(), "a district is not a town");
+        assert_eq!(
+            t.town_in_scope("海宴镇", &pengjiang),
+            Err("“海宴镇”是江门市/台山市/海宴镇，不在您的辖区内".to_string())
+        );
+        assert_eq!(
+            t.town_in_scope("440781111", &pengjiang),
+            Err("440781111（江门市/台山市/海宴镇）不在您的辖区内".to_string())
+        );
+        let district = t.town_in_scope("440781", &Scope::All).unwrap_err();
+        assert!(district.contains("是市(区)") && district.contains("应填写镇（街）"), "{district}");
+        // Another district's town written exactly is refused, never read as a look-alike of
+        // the user's own (大泽镇 of 新会 is one character from 台山's 大江镇).
+        assert!(t.get("440781100").is_some_and(|r| r.name == "大江镇"));
+        assert_eq!(t.town_in_scope("大泽镇", &taishan).unwrap_err(), "“大泽镇”是江门市/新会区/大泽镇，不在您的辖区内");
+        assert!(t.town_in_scope("无此镇", &taishan).unwrap_err().contains("不是您辖区内"));
         assert!(t.town_in_scope("环市街道", &pengjiang).is_ok());
         // Funds go to a district or a town: either is found, within scope.
         let both = [RegionLevel::District, RegionLevel::Town];
         assert_eq!(t.in_scope("台山市", &both, &Scope::All), Ok(("440781".to_string(), None)));
         assert_eq!(t.in_scope("海宴镇", &both, &taishan), Ok(("440781111".to_string(), None)));
-        assert_eq!(
-            t.in_scope("台山市", &both, &pengjiang),
-            Err("“台山市”不是您辖区内的市（区）或镇（街）".to_string())
-        );
+        assert_eq!(t.in_scope("台山市", &both, &pengjiang), Err("“台山市”是江门市/台山市，不在您的辖区内".to_string()));
         assert!(t.in_scope("440781111200", &both, &Scope::All).is_err(), "a village is neither");
     }
 

@@ -18,38 +18,47 @@ pub fn is_bundle(bytes: &[u8]) -> bool {
         && zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|z| z.index_for_name("[Content_Types].xml").is_none())
 }
 
-fn is_sheet(name: &str) -> bool {
+/// A spreadsheet (the ledger), not a voucher.
+pub fn is_sheet(name: &str) -> bool {
     let lower = name.to_lowercase();
     lower.ends_with(".xlsx") || lower.ends_with(".csv")
 }
 
-/// A name as stored in the zip: UTF-8 where it is, else GBK (what Windows writes for 凭证.jpg);
-/// only the last part of a path.
-fn entry_name(raw: &[u8]) -> String {
-    let full = match std::str::from_utf8(raw) {
+/// A name as stored in the zip: UTF-8 where it is, else GBK (what Windows writes for 凭证.jpg).
+fn entry_path(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
         Ok(s) => s.to_string(),
         Err(_) => encoding_rs::GBK.decode(raw).0.into_owned(),
-    };
-    full.rsplit(['/', '\\']).next().unwrap_or_default().to_string()
+    }
+}
+
+/// The last part of a path in a zip: what a sheet's 凭证文件 column names.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or_default()
 }
 
 /// The one sheet of a bundle, and the other files in it.
 pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
     let bad = |m: String| ReadError::Bundle(m);
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(format!("压缩包无法打开：{e}")))?;
-    let mut sheets = Vec::new();
-    let mut files = Vec::new();
+    // (the file, its path in the zip)
+    let mut all: Vec<(Upload, String)> = Vec::new();
     let mut total = 0u64;
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|e| bad(format!("压缩包中的第 {} 个文件无法读取：{e}", i + 1)))?;
         if entry.is_dir() {
             continue;
         }
-        let name = entry_name(entry.name_raw());
+        let path = entry_path(entry.name_raw());
+        let name = file_name(&path).to_string();
         // What macOS and Windows leave behind is not the office's.
-        if name.is_empty() || name.starts_with('.') || name == "Thumbs.db" || entry.name_raw().starts_with(b"__MACOSX")
-        {
+        if name.is_empty() || name.starts_with('.') || name == "Thumbs.db" || path.starts_with("__MACOSX") {
             continue;
+        }
+        // Vouchers are named by file name alone: two of one name in different folders cannot be
+        // told apart, so neither is guessed.
+        if let Some((_, other)) = all.iter().find(|(f, _)| f.filename == name) {
+            return Err(bad(format!("压缩包中有两个文件都叫“{name}”（{other} 和 {path}），请改名后再上传")));
         }
         let mut data = Vec::new();
         (&mut entry)
@@ -60,9 +69,10 @@ pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
         if total > UNPACKED_LIMIT {
             return Err(bad(format!("压缩包解开后超过 {} MB", UNPACKED_LIMIT / 1024 / 1024)));
         }
-        let file = Upload { filename: name, bytes: data };
-        if is_sheet(&file.filename) { sheets.push(file) } else { files.push(file) }
+        all.push((Upload { filename: name, bytes: data }, path));
     }
+    let (mut sheets, files): (Vec<Upload>, Vec<Upload>) =
+        all.into_iter().map(|(f, _)| f).partition(|f| is_sheet(&f.filename));
     match sheets.len() {
         1 => Ok((sheets.remove(0), files)),
         0 => Err(bad("压缩包中没有台账（.xlsx 或 .csv）".into())),
@@ -118,8 +128,8 @@ mod tests {
     fn names_read_as_windows_writes_them_and_leftovers_are_skipped() {
         // Windows' own zip stores 凭证/回单.jpg in GBK, without the UTF-8 flag.
         let (gbk, _, _) = encoding_rs::GBK.encode("凭证/回单.jpg");
-        assert_eq!(entry_name(&gbk), "回单.jpg");
-        assert_eq!(entry_name("台账\\拨付台账.xlsx".as_bytes()), "拨付台账.xlsx");
+        assert_eq!(file_name(&entry_path(&gbk)), "回单.jpg");
+        assert_eq!(file_name("台账\\拨付台账.xlsx"), "拨付台账.xlsx");
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         for (name, data) in [
@@ -147,5 +157,14 @@ mod tests {
         let none = out.finish().expect("finish").into_inner();
         assert!(unpack(&none).unwrap_err().to_string().contains("没有台账"));
         assert!(unpack(b"not a zip").unwrap_err().to_string().contains("无法打开"));
+        // Two vouchers of one name in different folders: neither is guessed.
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for name in ["台账.csv", "1月/回单.jpg", "2月/回单.jpg"] {
+            out.start_file(name, opts).expect("start");
+            out.write_all(b"x").expect("write");
+        }
+        let twice = out.finish().expect("finish").into_inner();
+        let why = unpack(&twice).unwrap_err().to_string();
+        assert!(why.contains("1月/回单.jpg") && why.contains("2月/回单.jpg"), "{why}");
     }
 }

@@ -239,11 +239,22 @@ fn town_at(
     scope: &Scope,
     notes: &mut Vec<String>,
 ) -> Result<String, CellError> {
-    match tree.town_in_scope(text, scope) {
+    division_at(table, row, column, text, &[ducha_domain::RegionLevel::Town], (tree, scope), notes)
+}
+
+/// The same for a division at one of `levels` (a district; a district or town).
+fn division_at(
+    table: &Table,
+    row: usize,
+    column: &str,
+    text: &str,
+    levels: &[ducha_domain::RegionLevel],
+    (tree, scope): (&RegionTree, &Scope),
+    notes: &mut Vec<String>,
+) -> Result<String, CellError> {
+    match tree.in_scope(text, levels, scope) {
         Ok((code, note)) => {
-            if let Some(note) = note {
-                notes.push(format!("第 {row} 行：{note}"));
-            }
+            notes.extend(note.map(|n| format!("第 {row} 行：{n}")));
             Ok(code)
         }
         Err(m) => Err(cell_error(table, row, column, m)),
@@ -499,15 +510,11 @@ pub fn parse_institutions(
     ];
     let mut out = Vec::new();
     for (row, v) in rows {
-        let district = match tree.in_scope(&get(&v, "市（区）"), &[ducha_domain::RegionLevel::District], scope) {
-            Ok((code, note)) => {
-                notes.extend(note.map(|n| format!("第 {row} 行：{n}")));
-                code
-            }
-            Err(m) => {
-                errors.push(cell_error(table, row, "市（区）", m));
-                continue;
-            }
+        let levels = [ducha_domain::RegionLevel::District];
+        let Ok(district) = division_at(table, row, "市（区）", &get(&v, "市（区）"), &levels, (tree, scope), notes)
+            .map_err(|e| errors.push(e))
+        else {
+            continue;
         };
         let form = ducha_domain::platform::InstitutionForm {
             name: get(&v, "机构名称"),
@@ -525,6 +532,8 @@ pub fn parse_institutions(
 }
 
 pub const ALLOCATION_HEADERS: [&str; 5] = ["资金来源", "下达到", "金额（元）", "下达日期", "到位日期"];
+/// Optional: 是 for funds a district passes down to one of its towns from its own allocation.
+const PASSED_DOWN: &str = "由市(区)下拨";
 
 /// Funds allocated (资金下达) for the check `year`: one allocation a row, to a district or town
 /// within `scope`; the amount and dates checked as the form checks them.
@@ -537,7 +546,7 @@ pub fn parse_allocations(
     notes: &mut Vec<String>,
 ) -> (Vec<ducha_domain::funds::IncomingAllocation>, Vec<CellError>) {
     use ducha_domain::funds::{Allocation, FundSource};
-    let (rows, mut errors) = rows(table, &ALLOCATION_HEADERS);
+    let (rows, mut errors) = rows_with(table, &ALLOCATION_HEADERS, &[PASSED_DOWN]);
     let err = |row: usize, name: &str, message: String| cell_error(table, row, name, message);
     let mut out = Vec::new();
     for (row, v) in rows {
@@ -545,16 +554,9 @@ pub fn parse_allocations(
         let source =
             FundSource::parse(&get(&v, "资金来源")).map_err(|e| errors.push(err(row, "资金来源", e.to_string()))).ok();
         let levels = [ducha_domain::RegionLevel::District, ducha_domain::RegionLevel::Town];
-        let region = match tree.in_scope(&get(&v, "下达到"), &levels, scope) {
-            Ok((code, note)) => {
-                notes.extend(note.map(|n| format!("第 {row} 行：{n}")));
-                Some(code)
-            }
-            Err(m) => {
-                errors.push(err(row, "下达到", m));
-                None
-            }
-        };
+        let region = division_at(table, row, "下达到", &get(&v, "下达到"), &levels, (tree, scope), notes)
+            .map_err(|e| errors.push(e))
+            .ok();
         let amount = ducha_domain::funds::parse_yuan(&get(&v, "金额（元）"))
             .map_err(|m| errors.push(err(row, "金额（元）", m)))
             .ok();
@@ -571,6 +573,20 @@ pub fn parse_allocations(
         if errors.len() > before {
             continue;
         }
+        let passed_down = match get(&v, PASSED_DOWN).as_str() {
+            "" => false,
+            t => match ducha_domain::platform::yes_no(t) {
+                Some(b) => b,
+                None => {
+                    errors.push(err(row, PASSED_DOWN, format!("应填“是”或“否”，填的是“{t}”")));
+                    continue;
+                }
+            },
+        };
+        if passed_down && region_code.len() != 9 {
+            errors.push(err(row, "下达到", "由市(区)下拨的资金只能下达到镇(街)".into()));
+            continue;
+        }
         let allocation = Allocation { year, source, region_code, amount, allocated_on, arrived_on };
         match allocation.refusal(today) {
             Some((field, why)) => {
@@ -581,7 +597,7 @@ pub fn parse_allocations(
                 };
                 errors.push(err(row, header, why));
             }
-            None => out.push(ducha_domain::funds::IncomingAllocation { row, allocation }),
+            None => out.push(ducha_domain::funds::IncomingAllocation { row, allocation, passed_down }),
         }
     }
     (out, errors)
@@ -629,13 +645,14 @@ pub fn platform_template(kind: Kind) -> Result<Vec<u8>, XlsxError> {
         ),
         Kind::Allocations => (
             "资金下达",
-            &ALLOCATION_HEADERS,
+            &["资金来源", "下达到", "金额（元）", "下达日期", "到位日期", PASSED_DOWN],
             &[
                 "中央、省级、市级、市(区)级、镇(街)级或社会帮扶",
                 "市（区）或镇（街）名或代码，如 台山市、台山市海宴镇",
                 "元",
                 "下达文件的日期；本年度资金可在上一年提前下达",
-                "资金到位的日期；尚未到位的不填",
+                "资金到位的日期；尚未到位的不填；已登记的资金再导入时补填",
+                "是 / 否（可不填）：市(区)把已下达给本市(区)的资金拨给所辖镇(街)的填是，不重复计入市(区)合计",
             ],
         ),
         Kind::Attendance => (

@@ -19,5 +19,6 @@ pub mod rectification;
 pub mod regions;
 pub mod registry;
 pub mod settings;
+mod sheet_plan;
 
 pub use db::{Backend, Db, StorageError};

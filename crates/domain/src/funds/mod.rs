@@ -322,6 +322,9 @@ pub fn transfer_refusal(
 pub struct IncomingAllocation {
     pub row: usize,
     pub allocation: Allocation,
+    /// Passed down (下拨) by the district from its own allocation of the same source, so that
+    /// the district's totals do not count it twice.
+    pub passed_down: bool,
 }
 
 /// A payment as a disbursement ledger (拨付台账) row gives it: the project by its name and town,

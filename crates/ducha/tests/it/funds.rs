@@ -634,6 +634,48 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
         (town.allocated, town.arrived),
         (town_before.allocated + Money::from_yuan(50_000), town_before.arrived + Money::from_yuan(50_000))
     );
+    // A recorded arrival is never cleared by a blank, nor moved by another date.
+    let outcome = exchange::import(db, &district, "资金下达.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert_eq!(outcome.help.unwrap().unchanged, 1, "{:?}", outcome.errors);
+    let moved = format!("{head}省级,台山市海宴镇,50000,2017-03-01,2017-04-01\n");
+    let outcome = exchange::import(db, &district, "资金下达.csv", moved.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    assert_eq!(outcome.errors[0].header, "到位日期");
+    assert!(outcome.errors[0].message.contains("2017-03-20"), "{:?}", outcome.errors);
+
+    // Rows the district passes down from its own funds: counted for the town, not again for the
+    // district; more than is left refused at its amount.
+    let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
+    let district_line = |db: Db| {
+        let scope = taishan.clone();
+        async move { funds::spending(&db, &scope, d(2017, 11, 1), 12).await.unwrap().remove(0) }
+    };
+    let district_before = district_line(db.clone()).await;
+    let parent = funds::allocations(db, &taishan)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.allocation.region_code == "440781" && a.allocation.source == FundSource::City)
+        .unwrap();
+    let head_down = "资金来源,下达到,金额（元）,下达日期,到位日期,由市(区)下拨\n";
+    let too_much = format!("{head_down}市级,海宴镇,{},2017-04-10,,是\n", parent.left() + Money::from_fen(1));
+    let outcome = exchange::import(db, &district, "资金下达.csv", too_much.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(!outcome.committed);
+    assert_eq!(outcome.errors[0].header, "金额（元）");
+    assert!(outcome.errors[0].message.contains("超出可下拨金额"), "{:?}", outcome.errors);
+    let down = format!("{head_down}市级,海宴镇,8000,2017-04-10,,是\n市级,海宴镇,2000,2017-04-11,,是\n");
+    let outcome = exchange::import(db, &district, "资金下达.csv", down.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert!(outcome.committed, "{:?}", outcome.errors);
+    assert_eq!(outcome.help.unwrap().new, 2);
+    let town_now = spent(funds::spending(db, &haiyan, d(2017, 11, 1), 12).await.unwrap());
+    assert_eq!(town_now.allocated, town.allocated + Money::from_yuan(10_000));
+    assert_eq!(town_now.arrived, town.arrived + Money::from_yuan(10_000), "arrived the day it was passed");
+    let district_now = district_line(db.clone()).await;
+    assert_eq!(district_now.allocated, district_before.allocated, "not counted twice");
+    let parent_now = funds::allocation(db, &taishan, parent.id).await.unwrap().unwrap();
+    assert_eq!(parent_now.passed_down, parent.passed_down + Money::from_yuan(10_000));
+    let again = exchange::import(db, &district, "资金下达.csv", down.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert_eq!(again.help.unwrap().unchanged, 2, "{:?}", again.errors);
 }
 
 both_backends!(a_districts_funds_pass_down_to_its_towns_without_counting_twice);

@@ -352,7 +352,7 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     let naji = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
     let outcome = exchange::check(db, &naji, "考勤.csv", good.as_bytes(), today).await.unwrap();
     assert!(outcome.errors.iter().all(|e| e.header == "镇（街）"), "{:?}", outcome.errors);
-    assert!(outcome.errors[0].message.contains("不是您辖区内"), "{:?}", outcome.errors);
+    assert!(outcome.errors[0].message.contains("不在您的辖区内"), "{:?}", outcome.errors);
 
     // A namesake posted to the same town by another unit: a day both hold is not guessed; the
     // sheet's 派出单位 column says whose it is, and the day goes to that posting, not the first.
@@ -465,6 +465,13 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
     let h = again.help.unwrap();
     assert_eq!((h.new, h.changed, h.unchanged), (0, 0, 2));
+    // A posting ended on the page stays ended when the roster, with its end left blank, comes again.
+    let ended = known.last_check_in.unwrap() + chrono::Duration::days(1);
+    platform::end_posting(db, &taishan, known.id, ended).await.unwrap();
+    let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    assert_eq!(again.help.unwrap().unchanged, 2);
+    let (row, _) = platform::posting(db, &taishan.scope, known.id).await.unwrap().unwrap();
+    assert_eq!(row.posting.ended_on, Some(ended));
 
     // Institutions: one not yet online goes online; a new clinic; bad rows at their cells.
     let offline = platform::institutions(db, &Scope::All)

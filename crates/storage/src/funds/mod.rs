@@ -510,15 +510,6 @@ pub async fn advance(db: &Db, actor: &Actor, id: i64, to: Stage, on: NaiveDate) 
     Ok(())
 }
 
-/// Take the write lock on a row before reading what a limit is checked against (a budget, what
-/// is left to pass down): two payments or transfers at once then run one after the other, and
-/// the second sees the first. (A no-op update: PostgreSQL locks the row, SQLite the database.)
-async fn hold(tx: &AuditTxn<'_>, table: &'static str, id: i64) -> Result<(), StorageError> {
-    let sql = format!("UPDATE {table} SET id = id WHERE id = $1");
-    tx.conn().execute_raw(tx.db().stmt(&sql, vec![id.into()])).await?;
-    Ok(())
-}
-
 /// Pay out for a project (district or city office): never without a project in implementation,
 /// over its budget, or without a voucher.
 pub async fn pay(
@@ -531,7 +522,8 @@ pub async fn pay(
     vouchers: &[Upload],
 ) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    hold(&tx, "projects", id).await?;
+    // Audited writes run one at a time (AuditTxn::begin takes the audit chain's head row): the
+    // budget checked below is the one the payment is written against.
     let row = row_in(db, tx.conn(), &actor.scope, id).await?;
     if !actor.role.manages_platform() {
         return Err(StorageError::Forbidden("资金拨付由市(区)扶贫办或市扶贫办登记".into()));
@@ -652,7 +644,8 @@ pub async fn import_payments(
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = projects.entry(id) {
             if write {
-                hold(&tx, "projects", id).await?;
+                // Audited writes run one at a time (AuditTxn::begin takes the audit chain's head row): the
+                // budget checked below is the one the payment is written against.
             }
             let row = row_in(db, tx.conn(), &actor.scope, id).await?;
             let st = state(db, tx.conn(), &row).await?;
@@ -876,7 +869,8 @@ pub async fn transfer(
     on: NaiveDate,
 ) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    hold(&tx, "fund_allocations", parent_id).await?;
+    // No other audited write runs until this one commits (AuditTxn::begin takes the audit
+    // chain's head row), so what is left to pass down cannot change under this check.
     let parent = allocation_in(db, tx.conn(), &actor.scope, parent_id).await?;
     if !actor.role.manages_platform() {
         return Err(StorageError::Forbidden("资金由市扶贫办或市(区)扶贫办下拨".into()));
@@ -904,46 +898,51 @@ pub async fn transfer(
     Ok(id)
 }
 
-/// Import a sheet of allocations (资金下达) for the check year: one already recorded (same
-/// source, division, amount and date) is unchanged, or has its arrival date filled in; every row
-/// checked first (division in scope, amount, dates); written in one transaction, each audited.
+/// An allocation as an import will write it: passed down from which district allocation, if so.
+#[derive(Debug, Clone, PartialEq)]
+struct Planned {
+    allocation: Allocation,
+    from: Option<i64>,
+}
+
+/// Import a sheet of allocations (资金下达) for the check year. A row already recorded (same
+/// source, division, amount and date) is unchanged, or has its missing arrival date filled in (a
+/// date recorded is never cleared or moved by a sheet); a row marked 由市(区)下拨 is passed down
+/// from the district's allocation of that source that can bear it, under the same rules as on the
+/// page. Every row is checked first; all are written in one transaction, each audited.
 pub async fn import_allocations(
     db: &Db,
     actor: &Actor,
     incoming: &[ducha_domain::funds::IncomingAllocation],
     write: bool,
 ) -> Result<crate::help::store::SheetOutcome, StorageError> {
-    use crate::registry::import::ImportProblem;
+    use crate::sheet_plan::{RosterPlan, RosterStep};
     if !actor.role.manages_platform() {
         return Err(StorageError::Forbidden("资金由市扶贫办或市(区)扶贫办下达".into()));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let mut summary = crate::help::store::HelpImportSummary::default();
-    let mut problems = Vec::new();
-    // A known allocation: its id and its arrival date before.
-    type Known = (i64, Option<NaiveDate>);
-    let mut steps: Vec<(Option<Known>, &Allocation)> = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    let today = chrono::Local::now().date_naive();
+    let mut plan = RosterPlan::new();
+    // What earlier rows of the sheet pass down from each district allocation.
+    let mut pending: std::collections::HashMap<i64, Money> = std::collections::HashMap::new();
     for g in incoming {
         let a = &g.allocation;
         if !actor.scope.contains(&a.region_code) {
-            problems.push(ImportProblem { row: g.row, field: "下达到", message: "不在您的辖区内".into() });
+            plan.refuse(g.row, "下达到", "不在您的辖区内".into());
             continue;
         }
         let key = (a.source, a.region_code.clone(), a.amount, a.allocated_on);
-        if let Some(first) = seen.insert(key, g.row) {
-            problems.push(ImportProblem {
-                row: g.row,
-                field: "金额（元）",
-                message: format!("与第 {first} 行的来源、下达到、金额和日期都相同，请只保留一行"),
-            });
+        if !plan.first(key, g.row, "金额（元）", "笔资金（来源、下达到、金额和日期都相同）") {
             continue;
         }
+        let kind = if g.passed_down { "parent_id IS NOT NULL" } else { "parent_id IS NULL" };
         let found = tx
             .conn()
             .query_one_raw(db.stmt(
-                "SELECT id, arrived_on FROM fund_allocations WHERE year = $1 AND source = $2 AND region_code = $3 \
-                 AND amount_fen = $4 AND allocated_on = $5",
+                &format!(
+                    "SELECT id, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND source = $2 \
+                     AND region_code = $3 AND amount_fen = $4 AND allocated_on = $5 AND {kind}"
+                ),
                 vec![
                     a.year.into(),
                     a.source.code().into(),
@@ -953,50 +952,126 @@ pub async fn import_allocations(
                 ],
             ))
             .await?;
-        match found {
-            None => {
-                summary.new += 1;
-                steps.push((None, a));
+        if let Some(r) = found {
+            let id: i64 = r.try_get("", "id")?;
+            let stored: Option<NaiveDate> = r.try_get("", "arrived_on")?;
+            let from: Option<i64> = r.try_get("", "parent_id")?;
+            let before = Planned { allocation: Allocation { arrived_on: stored, ..a.clone() }, from };
+            match (stored, a.arrived_on) {
+                (Some(was), Some(now)) if was != now => plan.refuse(
+                    g.row,
+                    "到位日期",
+                    format!("这笔资金已登记于 {was} 到位，与表中的 {now} 不一致；到位日期请在页面上更正"),
+                ),
+                // A blank in the sheet leaves the recorded date as it is.
+                (Some(_), None) => plan.compare(Some((id, before.clone())), &before),
+                _ => plan.compare(Some((id, before)), &Planned { allocation: a.clone(), from }),
             }
-            Some(r) => {
-                let before: Option<NaiveDate> = r.try_get("", "arrived_on")?;
-                if before == a.arrived_on {
-                    summary.unchanged += 1;
-                } else {
-                    summary.changed += 1;
-                    steps.push((Some((r.try_get("", "id")?, before)), a));
+            continue;
+        }
+        let from = if g.passed_down {
+            match passed_from(&tx, a, &pending, today).await? {
+                Ok(parent) => {
+                    *pending.entry(parent).or_default() += a.amount;
+                    Some(parent)
+                }
+                Err((field, why)) => {
+                    plan.refuse(g.row, field, why);
+                    continue;
                 }
             }
-        }
+        } else {
+            None
+        };
+        // Passed down: it arrives the day it is passed, unless the sheet says otherwise.
+        let arrived_on = if from.is_some() { a.arrived_on.or(Some(a.allocated_on)) } else { a.arrived_on };
+        plan.compare(None, &Planned { allocation: Allocation { arrived_on, ..a.clone() }, from });
     }
-    if !write || !problems.is_empty() {
-        return Ok((summary, problems));
+    if !write || !plan.problems.is_empty() {
+        return Ok((plan.summary, plan.problems));
     }
     let mut districts = std::collections::BTreeSet::new();
-    for (known, a) in steps {
-        match known {
-            None => {
-                insert_allocation(&mut tx, a, None).await?;
+    for step in plan.steps {
+        let code = match step {
+            RosterStep::New(p) => {
+                insert_allocation(&mut tx, &p.allocation, p.from).await?;
+                p.allocation.region_code
             }
-            Some((id, before)) => {
+            RosterStep::Change(id, before, after) => {
                 tx.conn()
                     .execute_raw(db.stmt(
                         "UPDATE fund_allocations SET arrived_on = $1 WHERE id = $2",
-                        vec![a.arrived_on.into(), id.into()],
+                        vec![after.allocation.arrived_on.into(), id.into()],
                     ))
                     .await?;
-                let (was, now) =
-                    (serde_json::json!({ "arrived_on": before }), serde_json::json!({ "arrived_on": a.arrived_on }));
-                tx.record("fund_allocation", id, Some(&a.region_code), "update", Some(&was), Some(&now)).await?;
+                let was = serde_json::json!({ "arrived_on": before.allocation.arrived_on });
+                let now = serde_json::json!({ "arrived_on": after.allocation.arrived_on });
+                let region = after.allocation.region_code;
+                tx.record("fund_allocation", id, Some(&region), "update", Some(&was), Some(&now)).await?;
+                region
             }
-        }
-        districts.insert(a.region_code.get(..6).unwrap_or_default().to_string());
+        };
+        districts.insert(code.get(..6).unwrap_or_default().to_string());
     }
     for d in districts {
         recheck(&tx, &d).await?;
     }
     tx.commit().await?;
-    Ok((summary, problems))
+    Ok((plan.summary, plan.problems))
+}
+
+/// The district allocation a sheet's 由市(区)下拨 row can come from: the earliest of that source
+/// and year that the pass-down rules allow (with what earlier rows take from it), or the first
+/// one's refusal as (column, why).
+async fn passed_from(
+    tx: &AuditTxn<'_>,
+    a: &Allocation,
+    pending: &std::collections::HashMap<i64, Money>,
+    today: NaiveDate,
+) -> Result<Result<i64, (&'static str, String)>, StorageError> {
+    let db = tx.db();
+    let district = a.region_code.get(..6).unwrap_or_default();
+    let candidates = tx
+        .conn()
+        .query_all_raw(db.stmt(
+            &format!(
+                "{ALLOCATION} WHERE a.year = $1 AND a.source = $2 AND a.region_code = $3 AND a.parent_id IS NULL \
+                 ORDER BY a.allocated_on, a.id"
+            ),
+            vec![a.year.into(), a.source.code().into(), district.into()],
+        ))
+        .await?;
+    let tree = crate::regions::tree_in(tx.conn()).await?;
+    let mut first_refusal = None;
+    for r in &candidates {
+        let parent = allocation_of(r, &tree)?;
+        let passed = parent.passed_down + pending.get(&parent.id).copied().unwrap_or_default();
+        let refusal = ducha_domain::funds::transfer_refusal(
+            &parent.allocation,
+            passed,
+            &a.region_code,
+            a.amount,
+            a.allocated_on,
+            today,
+        );
+        match refusal {
+            None => return Ok(Ok(parent.id)),
+            Some(why) => {
+                first_refusal.get_or_insert(why);
+            }
+        }
+    }
+    Ok(Err(match first_refusal {
+        Some((field, why)) => (
+            match field {
+                "amount" => "金额（元）",
+                "on" => "下达日期",
+                _ => "下达到",
+            },
+            why,
+        ),
+        None => ("由市(区)下拨", format!("本市(区) {} 年没有{}资金可以下拨", a.year, a.source)),
+    }))
 }
 
 /// Spending progress of a region on a day: allocated, arrived, committed (budgets of projects
@@ -1108,7 +1183,8 @@ pub async fn spending_by_source(
         // In proportion, the largest source taking what rounding leaves.
         let mut given = 0;
         for (k, amount) in parts {
-            let share = paid * amount / total;
+            // In i128: a payment of 30 million yuan times a budget as large overflows i64 fen.
+            let share = i64::try_from(i128::from(*paid) * i128::from(*amount) / i128::from(total)).unwrap_or(*paid);
             out[*k].paid += Money::from_fen(share);
             given += share;
         }

@@ -15,6 +15,7 @@ pub mod offices;
 
 use crate::audit::AuditTxn;
 use crate::registry::write::field_error;
+use crate::sheet_plan::{RosterPlan, RosterStep};
 use crate::{Db, StorageError};
 
 /// Rows within a scope, as SQL over a table with `district_code` and (optionally) `town_code`.
@@ -645,57 +646,6 @@ async fn change_institution(
     Ok(())
 }
 
-/// What a roster import writes for one row: a new record, or a change to one (with what it was).
-enum RosterStep<T> {
-    New(T),
-    Change(i64, T, T),
-}
-
-/// A roster sheet as checked row by row: the counts, each problem at its row, and what writing
-/// will do; a record the sheet gives twice (by `K`) is a problem at its second row.
-struct RosterPlan<K, T> {
-    summary: crate::help::store::HelpImportSummary,
-    problems: Vec<crate::registry::import::ImportProblem>,
-    steps: Vec<RosterStep<T>>,
-    seen: std::collections::HashMap<K, usize>,
-}
-
-impl<K: std::hash::Hash + Eq, T: Clone + PartialEq> RosterPlan<K, T> {
-    fn new() -> Self {
-        Self { summary: Default::default(), problems: vec![], steps: vec![], seen: Default::default() }
-    }
-
-    fn refuse(&mut self, row: usize, field: &'static str, message: String) {
-        self.problems.push(crate::registry::import::ImportProblem { row, field, message });
-    }
-
-    /// Whether this row is the first to give the record (else a problem naming the first).
-    fn first(&mut self, key: K, row: usize, field: &'static str, what: &str) -> bool {
-        match self.seen.insert(key, row) {
-            Some(first) => {
-                self.refuse(row, field, format!("与第 {first} 行是同一{what}，请只保留一行"));
-                false
-            }
-            None => true,
-        }
-    }
-
-    /// The row against what is stored: new, unchanged, or a change.
-    fn compare(&mut self, stored: Option<(i64, T)>, row: &T) {
-        match stored {
-            None => {
-                self.summary.new += 1;
-                self.steps.push(RosterStep::New(row.clone()));
-            }
-            Some((_, before)) if before == *row => self.summary.unchanged += 1,
-            Some((id, before)) => {
-                self.summary.changed += 1;
-                self.steps.push(RosterStep::Change(id, before, row.clone()));
-            }
-        }
-    }
-}
-
 /// Import the designated institutions of districts in scope: one known by name and district is
 /// updated (whether it settles in one stop, since when, its level), a new one added; checked
 /// whole, written in one transaction with each change audited, the districts re-checked.
@@ -785,6 +735,9 @@ pub async fn import_postings(
             ))
             .await?;
         let found = found.map(|r| posting_of(&r)).transpose()?;
+        // A blank 结束日期 leaves an end recorded on the page as it is.
+        let kept = found.as_ref().and_then(|(_, before)| before.ended_on).filter(|_| p.ended_on.is_none());
+        let p = &Posting { ended_on: p.ended_on.or(kept), ..p.clone() };
         // A posting ended by the sheet: not before its last check-in.
         if let (Some((id, _)), Some(end)) = (&found, p.ended_on) {
             let later: i64 = tx

@@ -97,7 +97,12 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
     // A ledger chosen with its vouchers is kept as one bundle, checked now and imported later.
     let file = match ducha_reports::bundle::pack(&form.files) {
         Some(Ok(bytes)) => {
-            let sheet = form.files.iter().map(|f| f.filename.as_str()).find(|n| !is_voucher(n)).unwrap_or_default();
+            let sheet = form
+                .files
+                .iter()
+                .map(|f| f.filename.as_str())
+                .find(|n| ducha_reports::bundle::is_sheet(n))
+                .unwrap_or_default();
             let name = format!("{sheet}（附 {} 个文件）", form.files.len() - 1);
             ducha_storage::evidence::Upload { filename: name, bytes }
         }
@@ -247,12 +252,6 @@ async fn commit(
 async fn template(_me: CurrentUser) -> Result<Response, WebError> {
     let bytes = ducha_reports::households::template().map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, "贫困户导入模板.xlsx"))
-}
-
-/// Not the sheet of a bundle chosen together.
-fn is_voucher(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    !(lower.ends_with(".xlsx") || lower.ends_with(".csv"))
 }
 
 /// The project library, the disbursement ledger and the attendance sheet, each its own template.
