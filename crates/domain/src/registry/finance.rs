@@ -40,6 +40,73 @@ impl YearFinance {
     }
 }
 
+/// The yearly finance form as typed (yuan; the optional figures may be left blank).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FinanceForm {
+    pub year: String,
+    pub household_size: String,
+    pub wage_income: String,
+    pub business_income: String,
+    pub property_income: String,
+    pub transfer_income: String,
+    pub production_costs: String,
+    pub declared_total_income: String,
+    pub living_expenditure: String,
+}
+
+impl FinanceForm {
+    /// The year's figures and the household's size that year, every field's problem at once.
+    /// `this_year`: no year after it can be recorded.
+    pub fn validate(&self, this_year: i32) -> Result<(YearFinance, i32), crate::validation::FieldErrors> {
+        let mut e = crate::validation::FieldErrors::default();
+        let year = match self.year.trim().parse::<i32>() {
+            Ok(y) if (2014..=this_year).contains(&y) => Some(y),
+            _ => {
+                e.add("year", format!("年度应为 2014 至 {this_year} 之间的年份，填的是“{}”", self.year.trim()));
+                None
+            }
+        };
+        let size = match self.household_size.trim().parse::<i32>() {
+            Ok(n) if (1..=30).contains(&n) => Some(n),
+            _ => {
+                e.add("household_size", format!("家庭人口应为 1 至 30 人，填的是“{}”", self.household_size.trim()));
+                None
+            }
+        };
+        let mut amount = |field: &str, text: &str| {
+            let m = crate::funds::parse_yuan(if text.trim().is_empty() { "0" } else { text });
+            e.take(field, m)
+        };
+        let wage = amount("wage_income", &self.wage_income);
+        let business = amount("business_income", &self.business_income);
+        let property = amount("property_income", &self.property_income);
+        let transfer = amount("transfer_income", &self.transfer_income);
+        let costs = amount("production_costs", &self.production_costs);
+        let mut optional = |field: &str, text: &str| match text.trim() {
+            "" => Some(None),
+            t => e.take(field, crate::funds::parse_yuan(t)).map(Some),
+        };
+        let declared = optional("declared_total_income", &self.declared_total_income);
+        let living = optional("living_expenditure", &self.living_expenditure);
+        e.into_result(|| {
+            Some((
+                YearFinance {
+                    year: year?,
+                    wage_income: wage?,
+                    business_income: business?,
+                    property_income: property?,
+                    transfer_income: transfer?,
+                    production_costs: costs?,
+                    declared_total_income: declared?,
+                    living_expenditure: living?,
+                },
+                size?,
+            ))
+        })
+    }
+}
+
 /// The figures a year is judged by. Placeholders that an office edits (a later page and file
 /// keep them per year); the demo city shapes its incomes around them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,5 +159,29 @@ mod tests {
         assert_eq!(f.total_income(), Money::from_yuan(17_000));
         assert_eq!(f.net_income(), Money::from_yuan(16_000));
         assert_eq!(f.per_capita_net(3), Some(Money::from_fen(533_333)));
+    }
+
+    #[test]
+    fn the_form_reads_yuan_and_refuses_each_bad_field() {
+        let form = FinanceForm {
+            year: "2017".into(),
+            household_size: "3".into(),
+            wage_income: "12,000".into(),
+            business_income: "3000.5".into(),
+            production_costs: "1000".into(),
+            ..Default::default()
+        };
+        let (f, size) = form.validate(2017).expect("valid");
+        assert_eq!((f.total_income(), f.declared_total_income, size), (Money::from_fen(1_500_050), None, 3));
+        let bad = FinanceForm {
+            year: "2018".into(),
+            household_size: "0".into(),
+            wage_income: "-5".into(),
+            living_expenditure: "很多".into(),
+            ..form
+        };
+        let e = bad.validate(2017).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["year", "household_size", "wage_income", "living_expenditure"]);
     }
 }

@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 pub use change::{ChangeKind, ChangePayload, ChangeRequest, ChangeStatus, ExitRefusal, MemberChangeReason, check_exit};
-pub use finance::{YearFinance, YearStandard};
+pub use finance::{FinanceForm, YearFinance, YearStandard};
 pub use status::{HouseholdStatus, StatusChangeError};
 pub use vocab::{Education, Health, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex};
 

@@ -146,3 +146,88 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|f| f.village_code.starts_with("440781111")));
 }
+
+both_backends!(a_years_income_is_corrected_on_its_form_and_the_check_closes);
+
+/// A household whose declared yearly total disagrees with its parts (H-INC-03): the district
+/// office corrects the year on its form; bad figures are refused at their fields with nothing
+/// written, another district gets 404, the correction is audited with the old figures, and the
+/// finding is fixed the moment it is saved. The API takes the same form.
+async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: Backend) {
+    use ducha_storage::{accounts, audit};
+    let app = crate::support::TestApp::spawn_demo(backend, 600).await;
+    let db = &app.db;
+    let open =
+        |rule: &str| FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
+    let found = checks::findings(db, &Scope::All, &open("H-INC-03"), 100, 0).await.unwrap();
+    let f = found.first().expect("the demo plants a declared total that disagrees with its parts");
+    // The district office the household belongs to.
+    let mut office = None;
+    for name in ["pengjiang", "jianghai", "xinhui", "taishan", "kaiping", "heshan", "enping"] {
+        let u = accounts::find_user(db, name).await.unwrap().unwrap();
+        if u.actor(None).scope.contains(&f.village_code) {
+            office = Some((name, u.actor(None)));
+        }
+    }
+    let (name, actor) = office.expect("a district office");
+    let rec = registry::household_by_id(db, &actor.scope, f.household_id).await.unwrap().unwrap();
+    let year = f.year;
+    let row = rec.finances.iter().find(|x| x.year == year).expect("the year's figures");
+    let b = app.login(name).await;
+    let page = format!("/households/{}/finance?year={year}", f.household_id);
+    let (status, form) = b.get_text(&page).await;
+    assert_eq!(status, 200);
+    let wage = ducha_domain::Money::from_fen(row.wage_income).to_string();
+    assert!(form.contains(&format!("value=\"{wage}\"")), "the form shows the recorded figures");
+    let parts = row.wage_income + row.business_income + row.property_income + row.transfer_income;
+    let yuan = |fen: i64| ducha_domain::Money::from_fen(fen).to_string();
+    let fields = |wage: &str, declared: String| {
+        vec![
+            ("year", year.to_string()),
+            ("household_size", row.household_size.to_string()),
+            ("wage_income", wage.to_string()),
+            ("business_income", yuan(row.business_income)),
+            ("property_income", yuan(row.property_income)),
+            ("transfer_income", yuan(row.transfer_income)),
+            ("production_costs", yuan(row.production_costs)),
+            ("declared_total_income", declared),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let b = &b;
+        let path = format!("/households/{}/finance", f.household_id);
+        async move {
+            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = b.submit(&path, &borrowed).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let audits = audit::count(db).await.unwrap();
+    let (status, refused) = post(fields("-5", yuan(parts))).await;
+    assert_eq!(status, 422);
+    assert!(refused.contains("金额不能为负数"), "{refused}");
+    assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
+    let (status, _) = post(fields(&wage, yuan(parts))).await;
+    assert_eq!(status, 200, "saved, then the household's page");
+    let fixed = checks::findings(db, &Scope::All, &open("H-INC-03"), 100, 0).await.unwrap();
+    assert!(!fixed.iter().any(|x| x.household_id == f.household_id), "the finding closed on save");
+    let trail = audit::for_entity(db, "household_finance", &row.id.to_string(), 1).await.unwrap();
+    let last = trail.first().expect("audited");
+    assert_eq!(last.action, "update");
+    assert!(last.before.as_deref().is_some_and(|b| b.contains("declared_total_income")), "{last:?}");
+    // Another district's office cannot reach it; the API refuses a year to come at its field.
+    let other = if name == "enping" { "kaiping" } else { "enping" };
+    assert_eq!(app.login(other).await.get(&page).await.status().as_u16(), 404);
+    let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
+    let body = serde_json::json!({"year": "2099", "household_size": "3", "wage_income": "100"});
+    let r = app
+        .client
+        .post(format!("{}/api/v1/households/{}/finances", app.base, f.household_id))
+        .bearer_auth(tok)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("year"));
+}

@@ -43,7 +43,7 @@ pub struct ChangeRecord {
 }
 
 /// The finance row of a year as the domain type.
-fn year_finance(f: &finance::Model) -> YearFinance {
+pub(crate) fn year_finance(f: &finance::Model) -> YearFinance {
     YearFinance {
         year: f.year,
         wage_income: Money::from_fen(f.wage_income),

@@ -361,3 +361,57 @@ pub async fn reveal_member(db: &Db, actor: &Actor, member_id: i64) -> Result<(Me
     tx.commit().await?;
     Ok((m, h))
 }
+
+/// Record (or correct) a household's income and expenditure for a year, with its size that year:
+/// one row per household and year, the one replaced kept in the audit trail; the household's
+/// data checks run again in the same transaction (an income fixed shows as fixed at once).
+pub async fn save_finance(
+    db: &Db,
+    actor: &Actor,
+    household_id: i64,
+    f: &ducha_domain::registry::YearFinance,
+    household_size: i32,
+) -> Result<(), StorageError> {
+    use super::finance;
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let h = household_in_scope(tx.conn(), actor, household_id).await?;
+    require_editor(actor)?;
+    let existing = finance::Entity::find()
+        .filter(finance::Column::HouseholdId.eq(household_id))
+        .filter(finance::Column::Year.eq(f.year))
+        .one(tx.conn())
+        .await?;
+    let fen = |m: ducha_domain::Money| m.fen();
+    let mut row = finance::ActiveModel {
+        id: NotSet,
+        household_id: Set(household_id),
+        year: Set(f.year),
+        household_size: Set(household_size),
+        wage_income: Set(fen(f.wage_income)),
+        business_income: Set(fen(f.business_income)),
+        property_income: Set(fen(f.property_income)),
+        transfer_income: Set(fen(f.transfer_income)),
+        production_costs: Set(fen(f.production_costs)),
+        declared_total_income: Set(f.declared_total_income.map(fen)),
+        living_expenditure: Set(f.living_expenditure.map(fen)),
+    };
+    let after = serde_json::json!({ "finance": f, "household_size": household_size });
+    let id = match &existing {
+        Some(old) => {
+            row.id = Set(old.id);
+            row.update(tx.conn()).await?;
+            old.id
+        }
+        None => {
+            use sea_orm::ActiveModelTrait;
+            row.insert(tx.conn()).await?.id
+        }
+    };
+    let before = existing
+        .map(|old| serde_json::json!({ "finance": super::changes::year_finance(&old), "household_size": old.household_size }));
+    let action = if before.is_some() { "update" } else { "create" };
+    tx.record("household_finance", id, Some(&h.village_code), action, before.as_ref(), Some(&after)).await?;
+    tx.household_changed(household_id);
+    tx.commit().await?;
+    Ok(())
+}

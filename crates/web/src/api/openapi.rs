@@ -62,6 +62,7 @@ use utoipa::{Modify, OpenApi};
         crate::funds::forms::api_notice,
         crate::funds::forms::api_allocate,
         crate::funds::forms::api_transfer,
+        crate::registry::finance::api_save_finance,
         crate::campaigns::api_list,
         crate::campaigns::api_show,
         crate::campaigns::visit::api_submit,

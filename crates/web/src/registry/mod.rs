@@ -5,6 +5,7 @@
 
 pub(crate) mod api;
 pub(crate) mod changes;
+pub(crate) mod finance;
 mod view;
 
 use askama::Template;
@@ -36,6 +37,9 @@ pub fn routes(r: Routes) -> Routes {
         .get("/households/{id}", detail_page)
         .get("/households/{id}/edit", edit_household_page)
         .post("/households/{id}/edit", update_household)
+        .get("/households/{id}/finance", finance::finance_form_page)
+        .post("/households/{id}/finance", finance::save_finance)
+        .post("/api/v1/households/{id}/finances", finance::api_save_finance)
         .get("/households/{id}/members/new", new_member_page)
         .post("/households/{id}/members/new", create_member)
         .get("/members/{id}/edit", edit_member_page)
