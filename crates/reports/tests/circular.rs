@@ -245,6 +245,19 @@ fn docx_reads_back_through_libreoffice() {
     let mut footer = String::new();
     zip.by_name("word/footer1.xml").unwrap().read_to_string(&mut footer).unwrap();
     assert!(footer.contains("PAGE") && footer.contains("— "), "page number field: {footer}");
+    // GB/T 9704: odd pages' numbers at the right, even pages' at the left, both footers named
+    // at the front of sectPr, and Word told to tell odd from even.
+    let mut footers = String::new();
+    for name in ["word/footer1.xml", "word/footer2.xml"] {
+        zip.by_name(name).unwrap().read_to_string(&mut footers).unwrap();
+    }
+    assert!(footers.contains(r#"<w:jc w:val="right" />"#) && footers.contains(r#"<w:jc w:val="left" />"#), "{footers}");
+    let sect = &xml[xml.rfind("<w:sectPr>").unwrap()..];
+    assert_eq!(sect[..sect.find("<w:pgSz").unwrap()].matches("<w:footerReference ").count(), 2, "{sect}");
+    assert!(sect.contains(r#"w:type="even""#));
+    let mut settings = String::new();
+    zip.by_name("word/settings.xml").unwrap().read_to_string(&mut settings).unwrap();
+    assert!(settings.contains("<w:evenAndOddHeaders"), "{settings}");
 
     soffice_convert(&file, "txt:Text", dir.path());
     let text = std::fs::read_to_string(dir.path().join("circular.txt")).unwrap();
@@ -289,6 +302,24 @@ fn pdf_has_the_text_and_the_attachment_on_its_own_pages() {
         pages.iter().position(|p| p.starts_with("附件2017年脱贫攻坚工作专项督查问题清单")).expect("attachment page");
     assert!(first_attachment_page >= 1);
     assert!(!pages[first_attachment_page - 1].contains("序号市（区）"), "the table starts on the attachment's page");
+
+    // Page numbers: odd pages at the right, even pages at the left (the footer's last "—").
+    let out = tool("pdftotext", "poppler-utils").arg("-bbox").arg(&file).arg("-").output().expect("pdftotext runs");
+    let boxes = String::from_utf8(out.stdout).unwrap();
+    let sides: Vec<bool> = boxes
+        .split("<page ")
+        .skip(1)
+        .map(|page| {
+            let width: f64 = page.split("width=\"").nth(1).and_then(|w| w.split('"').next()).unwrap().parse().unwrap();
+            let dash = page.rsplit("<word ").find(|w| w.contains(">—</word>")).expect("a page number");
+            let x: f64 = dash.split("xMin=\"").nth(1).and_then(|v| v.split('"').next()).unwrap().parse().unwrap();
+            x > width / 2.0
+        })
+        .collect();
+    assert!(sides.len() >= 2);
+    for (i, right) in sides.iter().enumerate() {
+        assert_eq!(*right, i % 2 == 0, "page {} has its number on the wrong side", i + 1);
+    }
 
     let flat = squeeze(&text);
     for e in expected(&c) {

@@ -1,6 +1,6 @@
 //! The circular as a Word document, laid out after GB/T 9704-2012: A4, margins 37/35/28/26 mm
 //! (type area 156 × 225 mm), body 仿宋_GB2312 三号 on 22 lines of 28.95 pt, headings 黑体 and
-//! 楷体_GB2312, the red header and title in 方正小标宋简体, page numbers "— 1 —" in 宋体 四号.
+//! 楷体_GB2312, the red header and title in 方正小标宋简体, page numbers "— 1 —" in 宋体 四号, odd pages at the right and even at the left.
 //! Fonts are named as Word/WPS users have them; LibreOffice substitutes what it lacks.
 //!
 //! Charts are rasterised from their SVG to PNG with resvg (built anyway for typst-pdf) at about
@@ -193,11 +193,20 @@ fn chart(title: &str, svg: &str) -> Result<Vec<Paragraph>, CircularError> {
     ])
 }
 
-fn page_number_footer() -> Footer {
+/// "— n —" in 宋体 四号: on odd pages at the right, on even pages at the left, each one character
+/// (四号, 14 pt) in from the margin (GB/T 9704-2012 7.5: 单页码居右空一字，双页码居左空一字).
+fn page_number_footer(odd: bool) -> Footer {
     let f = || fonts(SONGTI);
+    let one_char = 280;
+    let (align, indent) = if odd {
+        (AlignmentType::Right, (None, Some(one_char)))
+    } else {
+        (AlignmentType::Left, (Some(one_char), None))
+    };
     Footer::new().add_paragraph(
         Paragraph::new()
-            .align(AlignmentType::Center)
+            .align(align)
+            .indent(indent.0, None, indent.1, None)
             .add_run(Run::new().add_text("— ").fonts(f()).size(SI_HAO))
             .add_run(
                 Run::new()
@@ -367,18 +376,19 @@ impl Item {
 }
 
 /// What docx-rs cannot say, added to its XML: `w:tblHeader` on the rows written with
-/// `w:cantSplit` (the header rows, and only they), and the footer reference moved to the front of
-/// `w:sectPr`, where the schema (and a strict reader) wants it.
+/// `w:cantSplit` (the header rows, and only they), and the footer references (odd and even
+/// pages) moved to the front of `w:sectPr`, where the schema (and a strict reader) wants them.
 fn patch_document(document: Vec<u8>) -> Result<String, CircularError> {
     let xml = String::from_utf8(document).map_err(|e| CircularError::Docx(e.to_string()))?;
     let mut xml = xml.replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />");
-    if let (Some(sect), Some(start)) = (xml.rfind("<w:sectPr>"), xml.rfind("<w:footerReference "))
-        && start > sect
+    let Some(sect) = xml.rfind("<w:sectPr>") else { return Ok(xml) };
+    let mut references = String::new();
+    while let Some(start) = xml[sect..].find("<w:footerReference ").map(|i| sect + i)
         && let Some(len) = xml[start..].find("/>")
     {
-        let reference: String = xml.drain(start..start + len + 2).collect();
-        xml.insert_str(sect + "<w:sectPr>".len(), &reference);
+        references.extend(xml.drain(start..start + len + 2));
     }
+    xml.insert_str(sect + "<w:sectPr>".len(), &references);
     Ok(xml)
 }
 
@@ -411,7 +421,8 @@ pub fn to_docx(c: &Circular) -> Result<Vec<u8>, CircularError> {
         )
         .default_fonts(fonts(FANGSONG))
         .default_size(SAN_HAO)
-        .footer(page_number_footer());
+        .footer(page_number_footer(true))
+        .even_footer(page_number_footer(false));
     docx.document = docx.document.doc_grid(DocGrid::new().grid_type(DocGridType::Lines).line_pitch(LINE as usize));
     for item in paragraphs(c)? {
         docx = match item {
