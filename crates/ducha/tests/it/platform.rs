@@ -514,3 +514,44 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     assert_eq!(open_rules(db, &Scope::All, "D-MED-01").await.len(), open_before);
     assert!(!open_rules(db, &Scope::All, "D-MED-01").await.iter().any(|f| f.member_id == Some(offline.id)));
 }
+
+both_backends!(a_low_attendance_exemption_holds_while_its_counts_move);
+
+/// T-PST-03's message carries the day counts, which move with every check-in and every working
+/// day: an exemption given for a posting (a cadre on sick leave, say) holds for the year through
+/// them, while another rule's exemption still lapses when its facts change.
+async fn a_low_attendance_exemption_holds_while_its_counts_move(backend: Backend) {
+    let app = TestApp::spawn_demo(backend, 300).await;
+    let db = &app.db;
+    let low = open_rules(db, &Scope::All, "T-PST-03").await;
+    let f = low.first().expect("the demo plants low attendance");
+    let mut office = None;
+    for name in ["pengjiang", "jianghai", "xinhui", "taishan", "kaiping", "heshan", "enping"] {
+        let a = accounts::find_user(db, name).await.unwrap().unwrap().actor(None);
+        if a.scope.contains(&f.village_code) {
+            office = Some(a);
+        }
+    }
+    let district = office.expect("its district office");
+    checks::exempt(db, &district, f.id, "该干部病假，经区扶贫办核实").await.unwrap();
+    // Another day on post is recorded: the counts in the message move.
+    let posting = f.member_id.expect("a posting's finding names the posting");
+    let scope = Scope::Region(ducha_domain::RegionCode::parse(&f.village_code[..9]).unwrap());
+    let (row, taken) = platform::posting(db, &scope, posting).await.unwrap().unwrap();
+    let day = (1..=300)
+        .map(|x| row.posting.started_on + chrono::Duration::days(x))
+        .find(|x| {
+            ducha_domain::platform::is_workday(*x)
+                && *x <= d(2017, 11, 1)
+                && row.posting.ended_on.is_none_or(|e| *x <= e)
+                && !taken.iter().any(|c| c.on_date == *x)
+        })
+        .expect("a free working day");
+    platform::check_in(db, &district, posting, day, &Place::default()).await.unwrap();
+    let exempted =
+        FindingFilter { rule: Some("T-PST-03".into()), status: Some("exempted".into()), ..Default::default() };
+    let now = checks::findings(db, &Scope::All, &exempted, 10_000, 0).await.unwrap();
+    let same = now.iter().find(|x| x.member_id == Some(posting)).expect("still exempted after the check-in");
+    assert_ne!(same.message, f.message, "the counts moved: {}", same.message);
+    assert!(!open_rules(db, &Scope::All, "T-PST-03").await.iter().any(|x| x.member_id == Some(posting)));
+}

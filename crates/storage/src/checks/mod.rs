@@ -167,7 +167,8 @@ async fn reconcile<C: ConnectionTrait>(
         if !seen.insert(key.clone()) {
             continue;
         }
-        let exempt = exemptions.get(&key).is_some_and(|h| h.contains(&hash(&f.message)));
+        let basis = ducha_domain::checks::exemption_basis(f.rule, &f.message);
+        let exempt = exemptions.get(&key).is_some_and(|h| h.contains(&hash(basis)));
         let status = if exempt { "exempted" } else { "open" };
         match existing.get(&key) {
             Some(e) if e.status == status && e.message == f.message && e.status != "fixed" => {
@@ -631,13 +632,14 @@ pub async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, RunSummar
 }
 
 /// Exempt a finding judged a false alarm (district or city office), with a reason. It stays out of
-/// later runs until its facts (its message) change.
+/// later runs until its facts (its message) change; see `exemption_basis` for rules whose counts
+/// move by themselves.
 pub async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let row = tx
         .conn()
         .query_one_raw(db.stmt(
-            "SELECT key, message, village_code, status FROM check_findings WHERE id = $1",
+            "SELECT key, rule, message, village_code, status FROM check_findings WHERE id = $1",
             vec![finding_id.into()],
         ))
         .await?
@@ -657,12 +659,14 @@ pub async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Re
         return Err(StorageError::Rejected("只能豁免未整改的问题".into()));
     }
     let key: String = row.try_get("", "key")?;
+    let rule: String = row.try_get("", "rule")?;
     let message: String = row.try_get("", "message")?;
     let status: String = row.try_get("", "status")?;
+    let basis = ducha_domain::checks::exemption_basis(&rule, &message);
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO check_exemptions (key, message_hash, reason, exempted_by, exempted_at) VALUES ($1, $2, $3, $4, $5)",
-            vec![key.clone().into(), hash(&message).into(), reason.trim().into(), actor.username.clone().into(), Utc::now().into()],
+            vec![key.clone().into(), hash(basis).into(), reason.trim().into(), actor.username.clone().into(), Utc::now().into()],
         ))
         .await?;
     tx.conn()
