@@ -702,6 +702,32 @@ pub fn platform_template(kind: Kind) -> Result<Vec<u8>, XlsxError> {
     wb.save_to_buffer()
 }
 
+/// The disbursement ledger as a workbook in the import's own layout (towns by name): corrected
+/// or extended and sent back with the new rows' vouchers, the rows it already held are unchanged.
+pub fn ledger_workbook(rows: &[ducha_storage::funds::LedgerRow], tree: &RegionTree) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let ws = wb.add_worksheet();
+    ws.set_name(PAYMENT_SHEET)?;
+    for (i, h) in PAYMENT_HEADERS.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, *h, &bold)?;
+        ws.set_column_width(i as u16, if i == 0 { 26.0 } else { 14.0 })?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let n = (i + 1) as u32;
+        let town = tree.get(&r.town_code).map(|t| t.name.clone()).unwrap_or_else(|| r.town_code.clone());
+        ws.write_string(n, 0, &r.project)?;
+        ws.write_string(n, 1, &town)?;
+        ws.write_string(n, 2, r.paid_on.to_string())?;
+        ws.write_number_with_format(n, 3, r.amount.fen() as f64 / 100.0, &money)?;
+        ws.write_string(n, 4, &r.payee)?;
+        ws.write_string(n, 5, r.vouchers.join("、"))?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    wb.save_to_buffer()
+}
+
 /// The empty templates for plans and logs.
 pub fn templates() -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();

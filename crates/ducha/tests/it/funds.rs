@@ -570,6 +570,21 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     assert!(done, "the import finishes");
     let (_, shown) = b.get_text(&format!("/funds/projects/{}", p.id)).await;
     assert!(shown.contains("施工单位丙") && shown.contains("回单3.png"), "{shown}");
+
+    // The district's ledger exported in the import's layout: every payment of its projects, with
+    // its vouchers named; sent back as it is (no voucher files needed), nothing changes.
+    let exported = b.get("/funds/payments.xlsx").await.bytes().await.unwrap().to_vec();
+    let tables = ducha_reports::sheet::read("拨付台账.xlsx", &exported, "").unwrap();
+    let mut payments = 0;
+    for x in funds::projects(db, &district.scope).await.unwrap() {
+        payments += funds::project(db, &district.scope, x.id).await.unwrap().unwrap().payments.len();
+    }
+    let data_rows = tables[0].rows.iter().filter(|(_, c)| c.iter().any(|x| !x.is_empty())).count() - 1;
+    assert_eq!(data_rows, payments);
+    let back = exchange::import(db, &district, "拨付台账.xlsx", &exported, today, |_, _| {}).await.unwrap();
+    assert!(back.errors.is_empty(), "{:?}", back.errors);
+    let h = back.help.unwrap();
+    assert_eq!((h.new, h.unchanged), (0, payments as u64));
 }
 
 both_backends!(allocations_are_checked_for_their_division_and_dates_and_import_from_a_sheet);

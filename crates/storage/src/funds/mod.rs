@@ -719,6 +719,53 @@ pub async fn import_payments(
     Ok((summary, problems))
 }
 
+/// A payment as the disbursement ledger (拨付台账) lists it: the same columns the ledger import
+/// reads, so that an exported ledger sent back is unchanged.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerRow {
+    pub project: String,
+    pub town_code: String,
+    pub paid_on: NaiveDate,
+    pub amount: Money,
+    pub payee: String,
+    /// The names of its voucher files.
+    pub vouchers: Vec<String>,
+}
+
+/// The check year's payments within a scope, by project and date.
+pub async fn ledger(db: &Db, scope: &Scope) -> Result<Vec<LedgerRow>, StorageError> {
+    let (year, _) = crate::checks::current(db).await?;
+    let (cond, values) = scope_cond(scope, 2);
+    let mut all: Vec<Value> = vec![year.into()];
+    all.extend(values);
+    let sql = format!(
+        "SELECT d.id AS id, p.name AS name, p.town_code AS town, d.paid_on AS paid_on, d.amount_fen AS amount, d.payee AS payee, \
+         e.filename AS voucher FROM disbursements d JOIN projects p ON p.id = d.project_id \
+         LEFT JOIN evidence e ON e.owner_kind = '{VOUCHER}' AND e.owner_id = d.id \
+         WHERE p.year = $1 AND {cond} ORDER BY p.town_code, p.name, d.paid_on, d.id, e.id"
+    );
+    let mut out: Vec<(i64, LedgerRow)> = Vec::new();
+    for r in db.conn().query_all_raw(db.stmt(&sql, all)).await? {
+        let id: i64 = r.try_get("", "id")?;
+        let voucher: Option<String> = r.try_get("", "voucher")?;
+        match out.last_mut() {
+            Some((last, row)) if *last == id => row.vouchers.extend(voucher),
+            _ => out.push((
+                id,
+                LedgerRow {
+                    project: r.try_get("", "name")?,
+                    town_code: r.try_get("", "town")?,
+                    paid_on: r.try_get("", "paid_on")?,
+                    amount: Money::from_fen(r.try_get("", "amount")?),
+                    payee: r.try_get("", "payee")?,
+                    vouchers: voucher.into_iter().collect(),
+                },
+            )),
+        }
+    }
+    Ok(out.into_iter().map(|(_, row)| row).collect())
+}
+
 /// Allocate a year's funds from a source to a district or town (city or district office, in scope).
 pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, StorageError> {
     let region_code = a.region_code.as_str();

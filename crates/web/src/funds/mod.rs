@@ -23,6 +23,7 @@ use forms::*;
 pub fn routes(r: Routes) -> Routes {
     r.get("/funds", funds_page)
         .get("/funds/progress.xlsx", export)
+        .get("/funds/payments.xlsx", export_ledger)
         .get("/funds/projects/new", new_project_page)
         .post("/funds/projects/new", create_project)
         .get("/funds/projects/{id}", project_page)
@@ -141,6 +142,16 @@ async fn export(
     )
     .map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, &format!("扶贫资金使用进度-{year}.xlsx")))
+}
+
+/// The check year's payments in the ledger import's layout.
+async fn export_ledger(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    let (year, _) = checks::current(&st.db).await?;
+    let rows = funds::ledger(&st.db, &me.actor.scope).await?;
+    let tree = regions::tree(&st.db).await?;
+    let bytes =
+        ducha_reports::help_sheets::ledger_workbook(&rows, &tree).map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok(crate::pages::xlsx_download(bytes, &format!("资金拨付台账-{year}.xlsx")))
 }
 
 #[derive(Template)]
