@@ -247,6 +247,21 @@ pub enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// 输出空白的导入模板：projects 项目库、payments 拨付台账、allocations 资金下达、postings 派驻干部名单、attendance 驻点考勤、institutions 定点医疗机构
+    PlatformTemplate {
+        kind: String,
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 导出检查年度的资金拨付台账（与导入相同的格式，附凭证文件名）
+    Payments {
+        /// 输出文件（.xlsx）
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -259,6 +259,31 @@ async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
                 .with_context(|| format!("无法写入 {}", out.display()))?;
             println!("已写出帮扶计划和帮扶日志导入模板：{}", out.display());
         }
+        ExportCommand::PlatformTemplate { kind, out } => {
+            use ducha_reports::help_sheets::Kind;
+            let kind = match kind.as_str() {
+                "projects" => Kind::Projects,
+                "payments" => Kind::Payments,
+                "allocations" => Kind::Allocations,
+                "postings" => Kind::Postings,
+                "attendance" => Kind::Attendance,
+                "institutions" => Kind::Institutions,
+                other => {
+                    bail!("没有“{other}”模板：可选 projects、payments、allocations、postings、attendance、institutions")
+                }
+            };
+            std::fs::write(&out, ducha_reports::help_sheets::platform_template(kind)?)
+                .with_context(|| format!("无法写入 {}", out.display()))?;
+            println!("已写出{}导入模板：{}", kind_name(kind), out.display());
+        }
+        ExportCommand::Payments { out, as_user } => {
+            let actor = acting_as(db, as_user.as_deref()).await?;
+            let rows = ducha_storage::funds::ledger(db, &actor.scope).await?;
+            let tree = regions::tree(db).await?;
+            std::fs::write(&out, ducha_reports::help_sheets::ledger_workbook(&rows, &tree)?)
+                .with_context(|| format!("无法写入 {}", out.display()))?;
+            println!("已写出资金拨付台账 {} 笔：{}", rows.len(), out.display());
+        }
         ExportCommand::Template { out } => {
             std::fs::write(&out, ducha_reports::households::template()?)
                 .with_context(|| format!("无法写入 {}", out.display()))?;

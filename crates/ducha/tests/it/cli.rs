@@ -290,6 +290,21 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     assert!(ok && out.contains("已导入资金拨付台账：新增 1"), "{out}{err}");
     let (ok, out, _) = run(&args(true), &test_db.url).await;
     assert!(ok && out.contains("新增 0、修改 0、未变 1"), "the same ledger again adds nothing: {out}");
+    // The ledger exported and its template, from the CLI too.
+    let exported = dir.path().join("台账导出.xlsx");
+    let (ok, out, err) =
+        run(&["export", "payments", "--out", exported.to_str().unwrap(), "--as", "taishan"], &test_db.url).await;
+    assert!(ok && out.contains("已写出资金拨付台账"), "{out}{err}");
+    let (ok, out, _) = run(&["import", "payments", exported.to_str().unwrap(), "--as", "taishan"], &test_db.url).await;
+    assert!(ok && out.contains("新增 0"), "the exported ledger imports unchanged: {out}");
+    let template = dir.path().join("模板.xlsx");
+    let (ok, _, err) =
+        run(&["export", "platform-template", "postings", "--out", template.to_str().unwrap()], &test_db.url).await;
+    assert!(ok, "{err}");
+    let tables = ducha_reports::sheet::read("模板.xlsx", &std::fs::read(&template).unwrap(), "").unwrap();
+    assert_eq!(ducha_reports::help_sheets::detect(&tables[0]), ducha_reports::help_sheets::Kind::Postings);
+    let (ok, _, err) = run(&["export", "platform-template", "nothing", "--out", "/tmp/x.xlsx"], &test_db.url).await;
+    assert!(!ok && err.contains("没有“nothing”模板"), "{err}");
 }
 
 both_backends!(help_plans_and_logs_import_from_csv);
