@@ -44,3 +44,22 @@ impl FieldErrors {
         }
     }
 }
+
+/// A form field sent as JSON may be a number (`12000`) as well as text (`"12000"`): either is
+/// read as the text a form would have sent; null as empty.
+pub fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Integer(i64),
+        Number(f64),
+        Nothing(()),
+    }
+    Ok(match <Given as serde::Deserialize>::deserialize(d)? {
+        Given::Text(t) => t,
+        Given::Integer(n) => n.to_string(),
+        Given::Number(n) => n.to_string(),
+        Given::Nothing(()) => String::new(),
+    })
+}

@@ -702,8 +702,9 @@ pub fn platform_template(kind: Kind) -> Result<Vec<u8>, XlsxError> {
     wb.save_to_buffer()
 }
 
-/// The disbursement ledger as a workbook in the import's own layout (towns by name): corrected
-/// or extended and sent back with the new rows' vouchers, the rows it already held are unchanged.
+/// The disbursement ledger as a workbook in the import's own layout (towns by name): extended
+/// with new rows and sent back with their vouchers, the rows it already held are unchanged. (A row
+/// edited in it would come back as another payment: a payment recorded is not corrected by sheet.)
 pub fn ledger_workbook(rows: &[ducha_storage::funds::LedgerRow], tree: &RegionTree) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();

@@ -153,18 +153,23 @@ pub fn check_household(h: &HouseholdFacts, p: &AuditParams) -> Vec<Finding> {
     out
 }
 
-/// The catalogue entry of a rule code.
 /// Rules whose message carries counts that move by themselves from day to day (working days due
 /// on post, an attendance or spending rate, the day's target).
 const COUNTS_MOVE: [&str; 3] = ["T-PST-02", "T-PST-03", "F-SPD-01"];
+
+/// Whether a rule's message carries counts that move by themselves.
+pub fn counts_move(rule: &str) -> bool {
+    COUNTS_MOVE.contains(&rule)
+}
 
 /// What an exemption is tied to: the finding's facts as its message states them, so that a change
 /// of facts brings the finding back; for a rule whose counts move by themselves, the rule alone,
 /// so that the exemption stands for the record and year instead of lapsing the next day.
 pub fn exemption_basis<'a>(rule: &'a str, message: &'a str) -> &'a str {
-    if COUNTS_MOVE.contains(&rule) { rule } else { message }
+    if counts_move(rule) { rule } else { message }
 }
 
+/// The catalogue entry of a rule code.
 pub fn rule(code: &str) -> Option<&'static Rule> {
     CATALOGUE.iter().find(|r| r.code == code)
 }

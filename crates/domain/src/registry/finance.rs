@@ -44,15 +44,43 @@ impl YearFinance {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct FinanceForm {
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub year: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub household_size: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub wage_income: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub business_income: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub property_income: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub transfer_income: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub production_costs: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub declared_total_income: String,
+    #[serde(deserialize_with = "crate::validation::text_or_number")]
     pub living_expenditure: String,
+}
+
+impl FinanceForm {
+    /// This form with every field left empty taken from `stored` (the year as recorded): what a
+    /// partial update through the API means.
+    pub fn or_else(self, stored: FinanceForm) -> FinanceForm {
+        let pick = |given: String, kept: String| if given.trim().is_empty() { kept } else { given };
+        FinanceForm {
+            year: pick(self.year, stored.year),
+            household_size: pick(self.household_size, stored.household_size),
+            wage_income: pick(self.wage_income, stored.wage_income),
+            business_income: pick(self.business_income, stored.business_income),
+            property_income: pick(self.property_income, stored.property_income),
+            transfer_income: pick(self.transfer_income, stored.transfer_income),
+            production_costs: pick(self.production_costs, stored.production_costs),
+            declared_total_income: pick(self.declared_total_income, stored.declared_total_income),
+            living_expenditure: pick(self.living_expenditure, stored.living_expenditure),
+        }
+    }
 }
 
 impl FinanceForm {

@@ -230,4 +230,36 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
         .unwrap();
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("year"));
+    // The household's history shows the correction.
+    let history = audit::for_household(db, f.household_id, 100).await.unwrap();
+    assert!(history.iter().any(|a| a.entity == "household_finance" && a.action == "update"));
+    // Through the API a number is taken as the form's text, and what is left out stays as recorded.
+    let body = serde_json::json!({"year": year, "wage_income": 12345});
+    let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/api/v1/households/{}/finances", app.base, f.household_id))
+        .bearer_auth(tok)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap_or_default());
+    let rec = registry::household_by_id(db, &actor.scope, f.household_id).await.unwrap().unwrap();
+    let now = rec.finances.iter().find(|x| x.year == year).unwrap();
+    assert_eq!(now.wage_income, 1_234_500);
+    assert_eq!((now.business_income, now.transfer_income), (row.business_income, row.transfer_income));
+    // The same sent again changes nothing and leaves no record.
+    let audits = audit::count(db).await.unwrap();
+    let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/api/v1/households/{}/finances", app.base, f.household_id))
+        .bearer_auth(tok)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(audit::count(db).await.unwrap(), audits + 1, "only the token's own record");
 }

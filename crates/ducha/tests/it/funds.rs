@@ -102,6 +102,9 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
     let p = funds::project(&db, &haiyan, id).await.unwrap().unwrap();
     assert_eq!((p.row.stage, p.row.budget, p.households.len()), (Stage::Screening, Money::from_yuan(100_000), 2));
     assert!(funds::project(&db, &naji, id).await.unwrap().is_none(), "another town does not see it");
+    // The town's library knows a project by its name (the ledger names it so): no second of one name.
+    let again = funds::add_project(&db, &town, 2017, &project("440781111"), &serves, d(2017, 2, 2)).await;
+    assert!(refused(again, "name").contains("已有"));
 
     // Paying before implementation is refused.
     let why = refused(

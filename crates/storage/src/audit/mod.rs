@@ -258,7 +258,8 @@ pub async fn for_entity(db: &Db, entity: &str, entity_id: &str, limit: u64) -> R
     rows.iter().map(from_row).collect()
 }
 
-/// The records about a household: its own, its members', its help records and evidence.
+/// The records about a household: its own, its members', its yearly finances', its help records
+/// and evidence.
 pub async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
     let owned = |entity: &str, table: &str| {
         format!(
@@ -266,9 +267,10 @@ pub async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec
         )
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE (entity IN ('household', 'record_book') AND entity_id = $1) OR {} OR {} OR {} OR {} OR {} \
+        "SELECT {COLUMNS} FROM audit_log WHERE (entity IN ('household', 'record_book') AND entity_id = $1) OR {} OR {} OR {} OR {} OR {} OR {} \
          ORDER BY id DESC LIMIT {limit}",
         owned("member", "members"),
+        owned("household_finance", "household_finances"),
         owned("help_plan", "help_plans"),
         owned("help_measure", "help_measures"),
         owned("help_log", "help_logs"),

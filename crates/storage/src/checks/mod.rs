@@ -167,8 +167,12 @@ async fn reconcile<C: ConnectionTrait>(
         if !seen.insert(key.clone()) {
             continue;
         }
+        // For a rule whose counts move, any exemption of the record and year covers it (those
+        // given before the basis was the rule alone included).
         let basis = ducha_domain::checks::exemption_basis(f.rule, &f.message);
-        let exempt = exemptions.get(&key).is_some_and(|h| h.contains(&hash(basis)));
+        let exempt = exemptions
+            .get(&key)
+            .is_some_and(|h| h.contains(&hash(basis)) || (ducha_domain::checks::counts_move(f.rule) && !h.is_empty()));
         let status = if exempt { "exempted" } else { "open" };
         match existing.get(&key) {
             Some(e) if e.status == status && e.message == f.message && e.status != "fixed" => {

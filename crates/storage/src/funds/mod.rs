@@ -276,6 +276,21 @@ async fn insert_project(
     on: NaiveDate,
 ) -> Result<i64, StorageError> {
     let db = tx.db();
+    // A project is known in its town's library by its name (the ledger names it so).
+    let town = p.place_code.get(..9).unwrap_or(&p.place_code);
+    let taken = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT id FROM projects WHERE name = $1 AND town_code = $2 AND year = $3",
+            vec![p.name.clone().into(), town.to_string().into(), year.into()],
+        ))
+        .await?;
+    if taken.is_some() {
+        return Err(field_error(
+            "name",
+            format!("该镇（街）{year} 年的项目库中已有“{}”，请换一个能区分的名称", p.name),
+        ));
+    }
     for (hid, _) in households {
         let village: Option<String> = tx
             .conn()
@@ -398,8 +413,8 @@ pub async fn import_projects(
         let exists = tx
             .conn()
             .query_one_raw(db.stmt(
-                "SELECT id FROM projects WHERE name = $1 AND place_code = $2 AND year = $3",
-                vec![p.name.clone().into(), p.place_code.clone().into(), year.into()],
+                "SELECT id FROM projects WHERE name = $1 AND town_code = $2 AND year = $3",
+                vec![p.name.clone().into(), p.place_code.get(..9).unwrap_or_default().to_string().into(), year.into()],
             ))
             .await?;
         if exists.is_some() {

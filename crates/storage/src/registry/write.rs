@@ -8,7 +8,7 @@ use ducha_domain::region::{RegionCode, RegionLevel};
 use ducha_domain::registry::{Household, HouseholdStatus, Member};
 use ducha_domain::validation::FieldErrors;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{household, member, status_history, to_household, to_member};
 use crate::audit::AuditTxn;
@@ -362,7 +362,8 @@ pub async fn reveal_member(db: &Db, actor: &Actor, member_id: i64) -> Result<(Me
     Ok((m, h))
 }
 
-/// Record (or correct) a household's income and expenditure for a year, with its size that year:
+/// Record (or correct) a household's income and expenditure for a year, with its size that year
+/// (for the check year, its members now):
 /// one row per household and year, the one replaced kept in the audit trail; the household's
 /// data checks run again in the same transaction (an income fixed shows as fixed at once).
 pub async fn save_finance(
@@ -376,6 +377,22 @@ pub async fn save_finance(
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_editor(actor)?;
+    // The checks and the exit test divide the check year's income by the members registered
+    // now: that year's size is theirs, so that the page and the checks judge the same figure.
+    let (check_year, _) = crate::checks::current_in(db, tx.conn()).await?;
+    let household_size = if f.year == check_year {
+        i32::try_from(
+            member::Entity::find()
+                .filter(member::Column::HouseholdId.eq(household_id))
+                .filter(member::Column::LeftOn.is_null())
+                .count(tx.conn())
+                .await?,
+        )
+        .unwrap_or(household_size)
+        .max(1)
+    } else {
+        household_size
+    };
     let existing = finance::Entity::find()
         .filter(finance::Column::HouseholdId.eq(household_id))
         .filter(finance::Column::Year.eq(f.year))
@@ -395,6 +412,13 @@ pub async fn save_finance(
         declared_total_income: Set(f.declared_total_income.map(fen)),
         living_expenditure: Set(f.living_expenditure.map(fen)),
     };
+    // The same figures saved again change nothing and leave no record.
+    if let Some(old) = &existing
+        && super::changes::year_finance(old) == *f
+        && old.household_size == household_size
+    {
+        return Ok(());
+    }
     let after = serde_json::json!({ "finance": f, "household_size": household_size });
     let id = match &existing {
         Some(old) => {

@@ -57,20 +57,25 @@ pub(super) async fn finance_form_page(
     let year = q.year.trim().parse::<i32>().unwrap_or(check_year);
     let members = rec.members.iter().filter(|m| m.left_on.is_none()).count();
     let form = match rec.finances.iter().find(|f| f.year == year) {
-        Some(f) => FinanceForm {
-            year: year.to_string(),
-            household_size: f.household_size.to_string(),
-            wage_income: yuan(f.wage_income),
-            business_income: yuan(f.business_income),
-            property_income: yuan(f.property_income),
-            transfer_income: yuan(f.transfer_income),
-            production_costs: yuan(f.production_costs),
-            declared_total_income: f.declared_total_income.map(yuan).unwrap_or_default(),
-            living_expenditure: f.living_expenditure.map(yuan).unwrap_or_default(),
-        },
+        Some(f) => form_of(f),
         None => FinanceForm { year: year.to_string(), household_size: members.to_string(), ..Default::default() },
     };
     finance_page(id, &form).render(&st, &me, None).await
+}
+
+/// A recorded year as the form shows it.
+fn form_of(f: &ducha_storage::registry::finance::Model) -> FinanceForm {
+    FinanceForm {
+        year: f.year.to_string(),
+        household_size: f.household_size.to_string(),
+        wage_income: yuan(f.wage_income),
+        business_income: yuan(f.business_income),
+        property_income: yuan(f.property_income),
+        transfer_income: yuan(f.transfer_income),
+        production_costs: yuan(f.production_costs),
+        declared_total_income: f.declared_total_income.map(yuan).unwrap_or_default(),
+        living_expenditure: f.living_expenditure.map(yuan).unwrap_or_default(),
+    }
 }
 
 pub(super) async fn save_finance(
@@ -93,7 +98,8 @@ pub(super) async fn save_finance(
 }
 
 /// Record or correct a household's income and expenditure for a year (offices within scope);
-/// the same fields as the form, amounts in yuan.
+/// the same fields as the form, amounts in yuan (text or numbers). A field left out keeps what
+/// the year has recorded (a new year: none).
 #[utoipa::path(post, path = "/api/v1/households/{id}/finances", tag = "registry", params(("id" = i64, Path)),
     request_body = Object,
     responses((status = 204, description = "已保存"), (status = 404, description = "不存在或不在辖区内"),
@@ -105,8 +111,13 @@ pub(crate) async fn api_save_finance(
     crate::api::ApiJson(f): crate::api::ApiJson<FinanceForm>,
 ) -> Result<axum::http::StatusCode, WebError> {
     let id = parse_id(&id)?;
-    registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
+    let year = f.year.trim().parse::<i32>().ok();
+    let f = match rec.finances.iter().find(|r| Some(r.year) == year) {
+        Some(stored) => f.or_else(form_of(stored)),
+        None => f,
+    };
     let (finance, size) = f.validate(chrono::Datelike::year(&today())).map_err(WebError::Invalid)?;
     registry::save_finance(&st.db, &me.actor, id, &finance, size).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
