@@ -244,13 +244,21 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
     assert!(refused(funds::allocate(&db, &district, &nothing).await, "amount").contains("大于 0"));
     let by_town_office = alloc(FundSource::Town, "440781111", Money::from_yuan(1), None);
     assert!(matches!(funds::allocate(&db, &town, &by_town_office).await, Err(StorageError::Forbidden(_))));
+    // What the demo passed down to the town already, and then 400,000 more sent to it directly.
+    let base = funds::spending(&db, &haiyan, d(2017, 11, 1), 12).await.unwrap().into_iter().next().unwrap_or_default();
     let provincial = alloc(FundSource::Provincial, "440781111", Money::from_yuan(400_000), Some(d(2017, 2, 1)));
     funds::allocate(&db, &district, &provincial).await.unwrap();
     let by_town = funds::spending(&db, &haiyan, d(2017, 11, 1), 12).await.unwrap();
     let s = by_town.iter().find(|s| s.code == "440781111").unwrap();
+    let allocated = base.allocated + Money::from_yuan(400_000);
     assert_eq!(
         (s.allocated, s.arrived, s.paid, s.percent),
-        (Money::from_yuan(400_000), Money::from_yuan(400_000), Money::from_yuan(100_000), Some(25))
+        (
+            allocated,
+            base.arrived + Money::from_yuan(400_000),
+            Money::from_yuan(100_000),
+            Some(Money::from_yuan(100_000).fen() * 100 / allocated.fen())
+        )
     );
     assert_eq!(s.committed, Money::from_yuan(100_000), "the archived project's budget");
     assert_eq!(s.target_percent, ducha_domain::funds::target_percent(2017, d(2017, 11, 1), 12));
@@ -762,6 +770,11 @@ async fn a_districts_funds_pass_down_to_its_towns_without_counting_twice(backend
         async move { funds::spending(&db, &scope, on, 12).await.unwrap().into_iter().next().unwrap_or_default() }
     };
     let haiyan_before = town_line(db.clone()).await;
+    // The demo's town account has no project: what reached it lies unspent, and its page says so.
+    assert!(haiyan_before.allocated > Money::ZERO);
+    assert_eq!((haiyan_before.paid, haiyan_before.percent), (Money::ZERO, Some(0)));
+    let (_, town_page) = app.login("haiyan").await.get_text("/funds").await;
+    assert!(town_page.contains("由市(区)下拨") && town_page.contains("滞后"), "{town_page}");
     funds::transfer(db, &district, parent.id, "440781111", one, after_arrival).await.unwrap();
     assert_eq!(audit::count(db).await.unwrap(), audits + 1);
     let haiyan_after = town_line(db.clone()).await;

@@ -447,6 +447,32 @@ async fn write_funds<C: ConnectionTrait>(
                 c.execute_raw(attach("disbursement", pid, t.to_string(), "拨付凭证.pdf")).await?;
             }
         }
+        // The demo's town accounts (海宴, 那吉, 环市) have no project; their district passes them a
+        // twentieth of its provincial funds in spring, still unspent: funds left lying in a town.
+        for (_, _, role, region) in DEMO_ACCOUNTS {
+            let Some(town) = region.filter(|r| role == "town" && r.len() == 9 && r.starts_with(&code)) else {
+                continue;
+            };
+            let Some((source, amount, parent)) = parents.iter().find(|(s, _, _)| *s == FundSource::Provincial) else {
+                continue;
+            };
+            let passed_on = cal.arrived_on + chrono::Duration::days(20);
+            c.execute_raw(db.stmt(
+                "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on, parent_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                vec![
+                    year.into(),
+                    source.code().into(),
+                    town.into(),
+                    code.clone().into(),
+                    (amount.fen() / 20).into(),
+                    passed_on.into(),
+                    passed_on.into(),
+                    (*parent).into(),
+                ],
+            ))
+            .await?;
+        }
         // One project entered in February and still in planning, without its plan.
         if let Some(first) = towns.first() {
             let t = first.code.as_str();
