@@ -218,16 +218,15 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     // Another district's office cannot reach it; the API refuses a year to come at its field.
     let other = if name == "enping" { "kaiping" } else { "enping" };
     assert_eq!(app.login(other).await.get(&page).await.status().as_u16(), 404);
-    let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
-    let body = serde_json::json!({"year": "2099", "household_size": "3", "wage_income": "100"});
-    let r = app
-        .client
-        .post(format!("{}/api/v1/households/{}/finances", app.base, f.household_id))
-        .bearer_auth(tok)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    // Each call through the API with a fresh token of the district office (one audit record each).
+    let api = |body: serde_json::Value| {
+        let (client, url) = (app.client.clone(), format!("{}/api/v1/households/{}/finances", app.base, f.household_id));
+        async move {
+            let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
+            client.post(url).bearer_auth(tok).json(&body).send().await.unwrap()
+        }
+    };
+    let r = api(serde_json::json!({"year": "2099", "household_size": "3", "wage_income": "100"})).await;
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("year"));
     // The household's history shows the correction.
@@ -235,15 +234,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     assert!(history.iter().any(|a| a.entity == "household_finance" && a.action == "update"));
     // Through the API a number is taken as the form's text, and what is left out stays as recorded.
     let body = serde_json::json!({"year": year, "wage_income": 12345});
-    let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
-    let r = app
-        .client
-        .post(format!("{}/api/v1/households/{}/finances", app.base, f.household_id))
-        .bearer_auth(tok)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = api(body.clone()).await;
     assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap_or_default());
     let rec = registry::household_by_id(db, &actor.scope, f.household_id).await.unwrap().unwrap();
     let now = rec.finances.iter().find(|x| x.year == year).unwrap();
@@ -251,15 +242,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     assert_eq!((now.business_income, now.transfer_income), (row.business_income, row.transfer_income));
     // The same sent again changes nothing and leaves no record.
     let audits = audit::count(db).await.unwrap();
-    let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
-    let r = app
-        .client
-        .post(format!("{}/api/v1/households/{}/finances", app.base, f.household_id))
-        .bearer_auth(tok)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = api(body).await;
     assert_eq!(r.status().as_u16(), 204);
     assert_eq!(audit::count(db).await.unwrap(), audits + 1, "only the token's own record");
 }
