@@ -48,6 +48,9 @@ pub enum StorageError {
     /// Someone else changed the record since it was read.
     #[error("{0}")]
     Conflict(String),
+    /// Work handed to a thread of its own ended without an answer: a fault, never the user's.
+    #[error("后台计算意外中止：{0}")]
+    Task(String),
 }
 
 /// A connection pool to one ducha database.
