@@ -47,6 +47,10 @@ pub struct AppState {
     /// Dashboard figures per scope, recomputed at most once a minute (a million households take
     /// seconds to count; a dashboard a minute old is fine).
     pub counts: home::CountsCache,
+    /// Password checks: a few at once, a short queue, "busy" beyond it.
+    pub passwords: std::sync::Arc<ducha_storage::accounts::PasswordPool>,
+    /// The secret that signs the login form's token (loaded from the database on first use).
+    pub login_secret: std::sync::Arc<tokio::sync::OnceCell<[u8; 32]>>,
 }
 
 #[derive(Clone, Debug)]
@@ -69,7 +73,7 @@ impl AppState {
     }
 
     pub fn with_config(db: Db, config: WebConfig) -> Self {
-        Self { db, config, counts: Default::default() }
+        Self { db, config, counts: Default::default(), passwords: Default::default(), login_secret: Default::default() }
     }
 }
 
@@ -158,22 +162,55 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` completes, then finish the requests in flight.
+/// How often a server with an audit key appends the chain's head to the witness file.
+pub const WITNESS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Append the audit chain's head to the witness file; a failure is logged (the next try may work).
+async fn witness(db: &Db) {
+    if db.anchor().is_some()
+        && let Err(e) = ducha_storage::audit::anchor::witness(db).await
+    {
+        tracing::warn!(error = %e, "could not write the audit witness");
+    }
+}
+
+/// Serve until `shutdown` completes, then finish the requests in flight. With an audit key, the
+/// chain's head is witnessed every [`WITNESS_EVERY`] and once more at the end.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = DbSessionStore::new(state.db.clone());
-    // Expired sessions are removed hourly; a failure here only leaves rows that no longer load.
+    let db = state.db.clone();
+    // Expired sessions and old login counts are removed hourly; a failure here only leaves rows
+    // that no longer count.
     tokio::spawn(async move {
         loop {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
             }
+            if let Err(e) = ducha_storage::accounts::forget_old_attempts(&db).await {
+                tracing::warn!(error = %e, "could not remove old login counts");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
+    let db = state.db.clone();
+    let witnessing = db.anchor().is_some().then(|| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            loop {
+                witness(&db).await;
+                tokio::time::sleep(WITNESS_EVERY).await;
+            }
+        })
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    if let Some(task) = witnessing {
+        task.abort();
+        witness(&db).await;
+    }
+    served
 }
