@@ -14,6 +14,12 @@ pub struct Cli {
     /// 数据库地址：sqlite://文件 或 postgres://用户@主机/库
     #[arg(long, global = true, env = "DUCHA_DATABASE_URL", default_value = DEFAULT_DB)]
     pub db: String,
+    /// 审计密钥文件（不进数据库；默认：SQLite 数据库文件旁的 .audit-key，PostgreSQL 为当前目录下以库名命名的 .audit-key）
+    #[arg(long, global = true, env = "DUCHA_AUDIT_KEY_FILE")]
+    pub audit_key: Option<PathBuf>,
+    /// 审计见证文件（默认：SQLite 数据库文件旁的 .audit-witness，PostgreSQL 为当前目录下以库名命名的 .audit-witness）
+    #[arg(long, global = true, env = "DUCHA_AUDIT_WITNESS_FILE")]
+    pub audit_witness: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -285,21 +291,29 @@ pub enum UserCommand {
     },
     /// 列出用户
     List,
-    /// 停用用户（立即不能登录，令牌失效）
+    /// 停用用户（立即不能登录，已登录的会话结束，令牌全部撤销）
     Disable { username: String },
-    /// 重置密码（不给密码则生成一个并显示）
+    /// 重置密码（不给密码则生成一个并显示；已登录的会话结束，令牌全部撤销）
     ResetPassword {
         username: String,
         #[arg(long)]
         password: Option<String>,
     },
-    /// 为脚本生成接口令牌（只显示一次）
+    /// 为脚本生成接口令牌（只显示一次，默认 90 天后过期）；加 --revoke 则撤销该用户名为 --name 的令牌，不给 --name 则撤销其全部令牌
     Token {
         username: String,
-        /// 用途说明
-        #[arg(long, default_value = "脚本")]
-        name: String,
+        /// 用途说明（撤销时：要撤销的令牌的用途说明）
+        #[arg(long)]
+        name: Option<String>,
+        /// 有效天数（1 至 3650）
+        #[arg(long, default_value_t = ducha_storage::accounts::TOKEN_DAYS, conflicts_with = "revoke")]
+        days: i64,
+        /// 撤销令牌而不是生成
+        #[arg(long)]
+        revoke: bool,
     },
+    /// 列出用户的接口令牌：用途、生成时间、到期时间、状态
+    Tokens { username: String },
 }
 
 #[derive(Debug, Args)]
@@ -336,8 +350,10 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditLogCommand {
-    /// 校验审计链：报告第一条被改动或删除的记录
+    /// 校验审计链：逐条核对哈希和审计密钥的签名，并与见证文件比对；报告第一条被改动或删除的记录
     Verify,
+    /// 把审计链当前的链头（签名后）追加到见证文件（可由 cron 定时运行；服务运行时每 5 分钟和停止时也会写）
+    Witness,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ use ducha_domain::region::parse_region_file;
 use ducha_domain::registry::{
     Education, Health, HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex,
 };
+use ducha_storage::audit::anchor::{self, AnchorPaths, KeyStatus};
 use ducha_storage::{Db, accounts, audit, demo, regions, registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -25,10 +26,62 @@ fn cli_actor() -> Actor {
     Actor::command_line(&std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
+/// Whether a command writes: such a command makes the audit key when the database has none yet
+/// (reading commands never make one), and refuses to start without the key of a signed chain.
+fn writes(command: &Command) -> bool {
+    use crate::cli::{AuditCommand, CampaignCommand};
+    match command {
+        Command::Household(_)
+        | Command::Export(_)
+        | Command::Funds(_)
+        | Command::Platform(_)
+        | Command::Report(_)
+        | Command::AuditLog(AuditLogCommand::Verify)
+        | Command::User(UserCommand::List | UserCommand::Tokens { .. })
+        | Command::Campaign(CampaignCommand::List | CampaignCommand::Show { .. }) => false,
+        Command::Campaign(CampaignCommand::Sample { save, .. }) => *save,
+        Command::Audit(args) => !matches!(args.command, Some(AuditCommand::Rules { .. })),
+        _ => true,
+    }
+}
+
+/// Open the database (migrated) with its audit key: loaded from its file, or made by a command
+/// that writes to a database that has none yet.
+async fn open_db(cli: &Cli) -> Result<Db> {
+    let write = writes(&cli.command);
+    let db = Db::open(&cli.db).await?;
+    let paths = anchor_paths(cli);
+    let (db, status) = anchor::open(db, &paths, write).await?;
+    match status {
+        KeyStatus::Created { from } => eprintln!(
+            "已建立审计密钥文件 {}：自第 {from} 条审计记录起签名。请与数据库分开备份；多个 ducha 进程共用一个数据库时，每台主机放同一份",
+            paths.key.display()
+        ),
+        KeyStatus::Missing { keyed_from: Some(from) } if write => bail!(
+            "审计链自第 {from} 条记录起由审计密钥签名，但找不到密钥文件 {}：请用 --audit-key（或 DUCHA_AUDIT_KEY_FILE）指定；\
+             多个 ducha 进程共用一个数据库时，请把最初建立的密钥文件复制到本机",
+            paths.key.display()
+        ),
+        _ => {}
+    }
+    Ok(db)
+}
+
+fn anchor_paths(cli: &Cli) -> AnchorPaths {
+    let default = AnchorPaths::default_for(&cli.db);
+    AnchorPaths {
+        key: cli.audit_key.clone().unwrap_or(default.key),
+        witness: cli.audit_witness.clone().unwrap_or(default.witness),
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Command::AuditLog(AuditLogCommand::Verify) = cli.command {
+        return verify_audit_log(&cli).await;
+    }
+    let db = open_db(&cli).await?;
     match cli.command {
         Command::Migrate => {
-            let db = Db::open(&cli.db).await?;
             let loaded = regions::ensure_default(&db).await?;
             println!("数据库结构已是最新：{}", cli.db);
             if let Some(s) = loaded {
@@ -36,11 +89,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.db, args).await,
-        Command::Demo(args) => {
-            let db = Db::open(&cli.db).await?;
-            load_demo(&db, &args).await
-        }
+        Command::Serve(args) => serve(db, &cli.db, args).await,
+        Command::Demo(args) => load_demo(&db, &args).await,
         Command::Regions(RegionsCommand::Import { file }) => {
             let f = std::fs::File::open(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
             // A division list is a few hundred KB; anything past 64 MB is not one.
@@ -50,60 +100,90 @@ pub async fn run(cli: Cli) -> Result<()> {
                     if errs.len() > 100 { format!("\n  ……另有 {} 处", errs.len() - 100) } else { String::new() };
                 anyhow::anyhow!("区划文件有 {} 处错误，未写入任何数据：\n{}{more}", errs.len(), lines.join("\n"))
             })?;
-            let db = Db::open(&cli.db).await?;
             let s = regions::import(&db, &cli_actor(), &parsed).await?;
             println!("已导入区划 {} 个：新增 {}，更新 {}", parsed.len(), s.inserted, s.updated);
             Ok(())
         }
-        Command::Household(HouseholdCommand::Show { number, full }) => {
-            let db = Db::open(&cli.db).await?;
-            show_household(&db, &number, full).await
-        }
-        Command::User(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            user_command(&db, cmd).await
-        }
-        Command::Import(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            import_command(&db, cmd).await
-        }
-        Command::Export(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            export_command(&db, cmd).await
-        }
-        Command::Funds(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            crate::platform::funds_command(&db, cmd).await
-        }
-        Command::Platform(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            crate::platform::command(&db, cmd).await
-        }
-        Command::Campaign(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            crate::campaign::command(&db, &cli_actor(), cmd).await
-        }
-        Command::Report(cmd) => {
-            let db = Db::open(&cli.db).await?;
-            crate::campaign::report(&db, &cli_actor(), cmd).await
-        }
+        Command::Household(HouseholdCommand::Show { number, full }) => show_household(&db, &number, full).await,
+        Command::User(cmd) => user_command(&db, cmd).await,
+        Command::Import(cmd) => import_command(&db, cmd).await,
+        Command::Export(cmd) => export_command(&db, cmd).await,
+        Command::Funds(cmd) => crate::platform::funds_command(&db, cmd).await,
+        Command::Platform(cmd) => crate::platform::command(&db, cmd).await,
+        Command::Campaign(cmd) => crate::campaign::command(&db, &cli_actor(), cmd).await,
+        Command::Report(cmd) => crate::campaign::report(&db, &cli_actor(), cmd).await,
         Command::Audit(args) => {
-            let db = Db::open(&cli.db).await?;
             let actor = acting_as(&db, args.as_user.as_deref()).await?;
             crate::audit::audit(&db, &actor, args).await
         }
-        Command::AuditLog(AuditLogCommand::Verify) => {
-            let db = Db::open(&cli.db).await?;
-            let report = audit::verify(&db).await?;
-            match report.broken {
-                None => {
-                    println!("审计链完好：共 {} 条记录，逐条校验通过", report.checked);
-                    Ok(())
-                }
-                Some((id, why)) => bail!("审计链在第 {id} 条处断开：{why}（此前 {} 条完好）", report.checked),
+        Command::AuditLog(AuditLogCommand::Witness) => {
+            let path = anchor_paths(&cli).witness;
+            match audit::anchor::witness(&db).await? {
+                Some(w) => println!("已写入审计见证 {}：审计链到第 {} 条，哈希 {}", path.display(), w.id, w.hash),
+                None => println!("审计链头与见证文件 {} 的最后一行相同，无需再写", path.display()),
             }
+            Ok(())
         }
+        Command::AuditLog(AuditLogCommand::Verify) => verify_audit_log(&cli).await,
     }
+}
+
+/// `ducha audit-log verify`: never makes a key; without the key of a signed chain, or without any
+/// key, it says what it could not check and fails rather than report a clean chain.
+async fn verify_audit_log(cli: &Cli) -> Result<()> {
+    let paths = anchor_paths(cli);
+    let db = Db::open(&cli.db).await?;
+    let (db, status) = anchor::open(db, &paths, false).await?;
+    if let KeyStatus::Missing { keyed_from: Some(from) } = status {
+        bail!(
+            "找不到审计密钥文件 {}：审计链自第 {from} 条记录起由密钥签名，没有密钥无法校验（不能排除整条链被重算）。\
+             请用 --audit-key 指定密钥文件",
+            paths.key.display()
+        );
+    }
+    let report = audit::verify(&db).await?;
+    if let Some((id, why)) = &report.broken {
+        if *id == 0 {
+            bail!("审计见证文件有误：{why}");
+        }
+        bail!("审计链在第 {id} 条处断开：{why}（此前 {} 条完好）", report.checked);
+    }
+    if report.keyed_from.is_none() {
+        println!("哈希链逐条校验通过：共 {} 条记录", report.checked);
+        bail!(
+            "找不到审计密钥文件 {}：这个数据库的审计链还没有用密钥签名，只校验了哈希链，不能排除整条链被重算。\
+             运行一次 ducha migrate（或启动服务）即建立密钥",
+            paths.key.display()
+        );
+    }
+    println!("审计链完好：共 {} 条记录，逐条校验通过", report.checked);
+    match report.keyed_from {
+        Some(1) => println!("全部记录均由审计密钥签名，签名校验通过（密钥文件 {}）", paths.key.display()),
+        Some(from) if from > report.checked => println!(
+            "第 1 至 {} 条写于启用审计密钥之前，只校验了哈希链；此后的记录将由密钥签名（密钥文件 {}）",
+            from - 1,
+            paths.key.display()
+        ),
+        Some(from) => println!(
+            "第 1 至 {} 条写于启用审计密钥之前，只校验了哈希链；第 {from} 条起由审计密钥签名，签名校验通过（密钥文件 {}）",
+            from - 1,
+            paths.key.display()
+        ),
+        None => {}
+    }
+    match report.witnessed {
+        Some((id, at)) => println!(
+            "见证文件 {} 最近记载 {} 时审计链到第 {id} 条，与数据库一致；此后的记录若被删除，要到下一次见证后才能发现",
+            paths.witness.display(),
+            at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S")
+        ),
+        None if report.keyed_from.is_some() => println!(
+            "还没有见证文件 {}：末尾的记录被删除时无法发现。运行中的服务每 5 分钟写一次，也可用 ducha audit-log witness 写",
+            paths.witness.display()
+        ),
+        None => {}
+    }
+    Ok(())
 }
 
 /// The actor a command works as: a named user (their role and scope), or the command line.
@@ -361,20 +441,51 @@ async fn user_command(db: &Db, cmd: UserCommand) -> Result<()> {
         }
         UserCommand::Disable { username } => {
             accounts::disable_user(db, &actor, &username).await?;
-            println!("已停用用户 {username}");
+            println!("已停用用户 {username}：已登录的会话已结束，令牌已全部撤销");
         }
         UserCommand::ResetPassword { username, password } => {
             let generated = password.is_none();
             let p = accounts::reset_password(db, &actor, &username, password).await?;
-            println!("已重置 {username} 的密码");
+            println!("已重置 {username} 的密码：已登录的会话已结束，令牌已全部撤销");
             if generated {
                 println!("新密码：{p}");
             }
         }
-        UserCommand::Token { username, name } => {
-            let token = accounts::issue_token(db, &actor, &username, &name).await?;
+        UserCommand::Token { username, name, revoke: true, .. } => {
+            let revoked = accounts::revoke_tokens(db, &actor, &username, name.as_deref()).await?;
+            for t in &revoked {
+                println!(
+                    "已撤销 {username} 的令牌“{}”（{} 生成）",
+                    t.name,
+                    t.created_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        UserCommand::Token { username, name, days, revoke: false } => {
+            let name = name.unwrap_or_else(|| "脚本".to_string());
+            let token = accounts::issue_token_for(db, &actor, &username, &name, days).await?;
             println!("{token}");
-            eprintln!("（令牌只显示这一次；请求时放在 Authorization: Bearer 头中）");
+            let until = (chrono::Local::now() + chrono::Duration::days(days)).format("%Y-%m-%d %H:%M");
+            eprintln!("（令牌只显示这一次，{until} 到期；请求时放在 Authorization: Bearer 头中）");
+        }
+        UserCommand::Tokens { username } => {
+            let now = chrono::Utc::now();
+            let tokens = accounts::list_tokens(db, &username).await?;
+            if tokens.is_empty() {
+                println!("用户 {username} 没有令牌");
+            }
+            for t in tokens {
+                let local = |d: chrono::DateTime<chrono::Utc>| {
+                    d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
+                };
+                println!(
+                    "{:<20} 生成 {}  到期 {}  {}",
+                    t.name,
+                    local(t.created_at),
+                    t.expires_at.map_or_else(|| "—".to_string(), local),
+                    t.state(now)
+                );
+            }
         }
     }
     Ok(())
@@ -454,8 +565,7 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
-async fn serve(url: &str, args: ServeArgs) -> Result<()> {
-    let db = Db::open(url).await?;
+async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
     regions::ensure_default(&db).await?;
     if args.demo {
         if registry::is_empty(db.conn()).await? {
@@ -473,6 +583,14 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
     let base = format!("http://{addr}/");
     println!("ducha 已启动：{base}");
     println!("数据库：{url}（贫困户 {households} 户，{members} 人）");
+    if let Some(a) = db.anchor() {
+        println!(
+            "审计密钥：{}；审计见证：{}（每 {} 分钟及停止时写入）",
+            a.key_path.display(),
+            a.witness_path.display(),
+            ducha_web::WITNESS_EVERY.as_secs() / 60
+        );
+    }
     if accounts::find_user(&db, "admin").await?.is_some() && args.demo {
         print_demo_logins(&base);
     } else if accounts::list_users(&db).await?.is_empty() {

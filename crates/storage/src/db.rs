@@ -58,6 +58,8 @@ pub enum StorageError {
 pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
+    /// The audit key and witness file, once loaded: what this process appends is signed with it.
+    anchor: Option<std::sync::Arc<crate::audit::anchor::Anchor>>,
 }
 
 /// Hide a password in a URL before it goes into a message.
@@ -81,7 +83,7 @@ impl Db {
         if url.starts_with("sqlite:") {
             let opts = Self::sqlite_options(url).map_err(connect_err)?;
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(connect_err)?;
-            Ok(Db { conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), backend: Backend::Sqlite })
+            Ok(Db { conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), backend: Backend::Sqlite, anchor: None })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
             let pool = PgPoolOptions::new()
@@ -90,7 +92,11 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(connect_err)?;
-            Ok(Db { conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool), backend: Backend::Postgres })
+            Ok(Db {
+                conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+                backend: Backend::Postgres,
+                anchor: None,
+            })
         } else {
             Err(StorageError::BadUrl(url.to_string()))
         }
@@ -135,6 +141,15 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The audit key and witness file this process signs with, if loaded.
+    pub fn anchor(&self) -> Option<&crate::audit::anchor::Anchor> {
+        self.anchor.as_deref()
+    }
+
+    pub(crate) fn set_anchor(&mut self, anchor: crate::audit::anchor::Anchor) {
+        self.anchor = Some(std::sync::Arc::new(anchor));
     }
 
     pub async fn close(self) -> Result<(), StorageError> {

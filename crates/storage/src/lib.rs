@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod campaigns;
 pub mod checks;
+pub mod crypto;
 mod db;
 pub mod demo;
 pub mod evidence;

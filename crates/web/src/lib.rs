@@ -50,6 +50,10 @@ pub struct AppState {
     pub counts: home::CountsCache,
     /// CPU-heavy work (reading uploads, writing workbooks, typesetting) waits its turn here.
     pub work: work::Pool,
+    /// Password checks: a few at once, a short queue, "busy" beyond it.
+    pub passwords: std::sync::Arc<ducha_storage::accounts::PasswordPool>,
+    /// The secret that signs the login form's token (loaded from the database on first use).
+    pub login_secret: std::sync::Arc<tokio::sync::OnceCell<[u8; 32]>>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,7 +80,14 @@ impl AppState {
 
     pub fn with_config(db: Db, config: WebConfig) -> Self {
         let work = work::Pool::new(config.heavy_tasks);
-        Self { db, config, counts: Default::default(), work }
+        Self {
+            db,
+            config,
+            counts: Default::default(),
+            work,
+            passwords: Default::default(),
+            login_secret: Default::default(),
+        }
     }
 }
 
@@ -165,7 +176,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` completes, then finish the requests in flight.
+/// How often a server with an audit key appends the chain's head to the witness file.
+pub const WITNESS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Append the audit chain's head to the witness file; a failure is logged (the next try may work).
+async fn witness(db: &Db) {
+    if db.anchor().is_some()
+        && let Err(e) = ducha_storage::audit::anchor::witness(db).await
+    {
+        tracing::warn!(error = %e, "could not write the audit witness");
+    }
+}
+
+/// Serve until `shutdown` completes, then finish the requests in flight. With an audit key, the
+/// chain's head is witnessed every [`WITNESS_EVERY`] and once more at the end.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -173,12 +197,15 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = DbSessionStore::new(state.db.clone());
     let db = state.db.clone();
-    // Hourly: expired sessions, and uploaded files kept longer than they are needed. A failure
-    // here only leaves rows that no longer load, until the next hour.
+    // Hourly: expired sessions, old login counts, and uploaded files kept longer than they are
+    // needed. A failure here only leaves rows that no longer count, until the next hour.
     tokio::spawn(async move {
         loop {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
+            }
+            if let Err(e) = ducha_storage::accounts::forget_old_attempts(&db).await {
+                tracing::warn!(error = %e, "could not remove old login counts");
             }
             let keep = ducha_storage::import_jobs::Retention::default();
             match ducha_storage::import_jobs::clean(&db, keep, chrono::Utc::now()).await {
@@ -188,6 +215,21 @@ pub async fn serve(
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
+    let db = state.db.clone();
+    let witnessing = db.anchor().is_some().then(|| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            loop {
+                witness(&db).await;
+                tokio::time::sleep(WITNESS_EVERY).await;
+            }
+        })
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    if let Some(task) = witnessing {
+        task.abort();
+        witness(&db).await;
+    }
+    served
 }

@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::regions::OTHER_CITY;
-use crate::support::TestDb;
+use crate::support::{TestDb, anchor_args};
 
 fn ducha() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ducha"));
@@ -16,7 +16,13 @@ fn ducha() -> Command {
     c
 }
 
-async fn run(args: &[&str], db: &str) -> (bool, String, String) {
+pub async fn run(args: &[&str], db: &str) -> (bool, String, String) {
+    run_plain(&[args, &anchor_args(db).iter().map(String::as_str).collect::<Vec<_>>()].concat(), db).await
+}
+
+/// The binary with only the arguments given (and `--db`): the audit key where `args` say, or at
+/// the default place.
+pub async fn run_plain(args: &[&str], db: &str) -> (bool, String, String) {
     let out = ducha().args(args).arg("--db").arg(db).output().await.expect("ducha runs");
     (
         out.status.success(),

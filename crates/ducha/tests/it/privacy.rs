@@ -268,29 +268,19 @@ async fn full_personal_data_leaves_only_with_a_record(backend: Backend) {
     // a household is recorded in that household's trail.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("全部.xlsx");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_ducha"))
-        .args(["--db", app.db_url(), "export", "households", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let out_path = out.display().to_string();
+    let (ok, _, err) = crate::cli::run(&["export", "households", "--out", &out_path], app.db_url()).await;
+    assert!(ok, "{err}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     }
     assert_eq!(exports(&app).await.len(), 2);
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_ducha"))
-        .args(["--db", app.db_url(), "household", "show", &h.number, "--full"])
-        .output()
-        .unwrap();
-    assert!(run.status.success() && String::from_utf8_lossy(&run.stdout).contains(&head_id));
+    let (ok, shown, _) = crate::cli::run(&["household", "show", &h.number, "--full"], app.db_url()).await;
+    assert!(ok && shown.contains(&head_id));
     let trail = ducha_storage::audit::for_household(&app.db, hid, 5).await.unwrap();
     assert!(trail.iter().any(|r| r.action == "view_personal" && r.actor.starts_with("cli:")), "{trail:?}");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_ducha"))
-        .args(["--db", app.db_url(), "household", "show", &h.number])
-        .output()
-        .unwrap();
-    let masked = String::from_utf8_lossy(&run.stdout).to_string();
+    let (_, masked, _) = crate::cli::run(&["household", "show", &h.number], app.db_url()).await;
     assert!(!masked.contains(&head_id) && !masked.contains(&rec.members[0].birth_date.to_string()), "{masked}");
 }

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use ducha_storage::accounts::PasswordPool;
+use ducha_storage::audit::anchor::{self, AnchorPaths};
 use ducha_storage::{Backend, Db};
 use sea_orm::ConnectionTrait;
 
@@ -32,6 +34,27 @@ pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_name: Option<String>,
+}
+
+/// Where the audit key and witness of a test database are: beside a SQLite file (the binary's
+/// default), or for PostgreSQL in a directory of this test run, named after the database (not
+/// the binary's default, the working directory, which is the source tree here).
+pub fn anchor_paths(url: &str) -> AnchorPaths {
+    if url.starts_with("sqlite:") {
+        return AnchorPaths::default_for(url);
+    }
+    // One directory for all runs: the files are named after databases no other run uses, and
+    // removed with them.
+    let dir = std::env::temp_dir().join("ducha-it-anchors");
+    let _ = std::fs::create_dir_all(&dir);
+    let name = AnchorPaths::default_for(url);
+    AnchorPaths { key: dir.join(name.key), witness: dir.join(name.witness) }
+}
+
+/// The binary's flags for [`anchor_paths`].
+pub fn anchor_args(url: &str) -> Vec<String> {
+    let p = anchor_paths(url);
+    vec!["--audit-key".into(), p.key.display().to_string(), "--audit-witness".into(), p.witness.display().to_string()]
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -69,8 +92,14 @@ impl TestDb {
         }
     }
 
+    /// The database, migrated, with its audit key when one was made (by the binary, say).
     pub async fn open(&self) -> Db {
-        Db::open(&self.url).await.expect("open and migrate the test database")
+        let db = Db::open(&self.url).await.expect("open and migrate the test database");
+        anchor::open(db, &self.anchor_paths(), false).await.expect("the audit key loads").0
+    }
+
+    pub fn anchor_paths(&self) -> AnchorPaths {
+        anchor_paths(&self.url)
     }
 }
 
@@ -79,6 +108,9 @@ impl Drop for TestDb {
         let Some(name) = self.pg_name.take() else {
             return;
         };
+        let anchors = self.anchor_paths();
+        let _ = std::fs::remove_file(anchors.key);
+        let _ = std::fs::remove_file(anchors.witness);
         // Drop runs inside the test's runtime; do the async work on a thread of its own.
         let handle = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -99,35 +131,76 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub client: reqwest::Client,
+    /// The server's password checks (how many ran, how many at once).
+    pub passwords: std::sync::Arc<PasswordPool>,
     _test_db: TestDb,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+/// How to set a test server up beyond the defaults.
+#[derive(Default)]
+pub struct Setup {
+    /// Sign the audit chain with a key made now (beside the database), as `ducha serve` does.
+    pub anchored: bool,
+    /// The password pool's size and queue, instead of the default's.
+    pub passwords: Option<PasswordPool>,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, Setup::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, setup: Setup) -> TestApp {
         let test_db = TestDb::new(backend).await;
-        let db = test_db.open().await;
+        let mut db = test_db.open().await;
+        if setup.anchored {
+            db = anchor::open(db, &test_db.anchor_paths(), true).await.expect("the audit key is made").0;
+        }
         ducha_storage::regions::ensure_default(&db).await.expect("default regions");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         // One heavy task at a time, as on the two cores CI has, whatever this machine has.
         let config = ducha_web::WebConfig { heavy_tasks: 1, ..Default::default() };
-        let state = ducha_web::AppState::with_config(db.clone(), config);
+        let mut state = ducha_web::AppState::with_config(db.clone(), config);
+        if let Some(pool) = setup.passwords {
+            state.passwords = std::sync::Arc::new(pool);
+        }
+        let passwords = state.passwords.clone();
         tokio::spawn(async move {
             ducha_web::serve(listener, state, async {
                 let _ = rx.await;
             })
             .await
             .expect("server runs");
+            let _ = done_tx.send(());
         });
         TestApp {
             base: format!("http://{addr}"),
             db,
             client: reqwest::Client::new(),
+            passwords,
             _test_db: test_db,
             shutdown: Some(tx),
+            stopped: Some(done_rx),
         }
+    }
+
+    /// Stop the server and wait until it has finished (and written its last audit witness).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rx) = self.stopped.take() {
+            let _ = rx.await;
+        }
+    }
+
+    pub fn test_db(&self) -> &TestDb {
+        &self._test_db
     }
 
     /// The server over a small demo city with its accounts.
@@ -212,6 +285,17 @@ pub fn csrf_of(html: &str) -> String {
 impl Browser {
     pub fn new(base: &str) -> Browser {
         let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
+        Browser { base: base.to_string(), client }
+    }
+
+    /// A browser on another machine: its connections come from `ip` (any 127.x.y.z reaches the
+    /// server on 127.0.0.1, and the server sees that address).
+    pub fn from_address(base: &str, ip: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .local_address(ip.parse::<std::net::IpAddr>().expect("an address"))
+            .build()
+            .expect("client");
         Browser { base: base.to_string(), client }
     }
 

@@ -42,14 +42,10 @@ async fn hostile_workbooks_are_refused_by_the_page_and_the_command_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, &bytes).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ducha"))
-            .args(["--db", app.db_url(), "import", "households"])
-            .arg(&path)
-            .arg("--dry-run")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        let path = path.display().to_string();
+        let (ok, _, stderr) = crate::cli::run(&["import", "households", &path, "--dry-run"], app.db_url()).await;
+        // A refusal the binary explains, not an abort (which would print no Chinese reason).
+        assert!(!ok, "{name}");
         assert!(stderr.contains(why), "{name}: {stderr}");
     }
     let after = ducha_storage::registry::totals(&app.db, &ducha_domain::access::Scope::All).await.unwrap();

@@ -1,11 +1,16 @@
 //! Accounts: users with a role and a region scope, passwords hashed with Argon2id, login with
-//! throttling of repeated failures, API tokens for scripts, and the database session store.
+//! throttling of repeated failures (login.rs), API tokens for scripts (with an expiry), and the
+//! database session store. A password reset or a disable ends the user's sessions and revokes
+//! their tokens, in the same audited transaction.
 
+mod login;
 pub mod sessions;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+pub use login::{
+    FREE_FAILURES, LoginOutcome, MAX_SOFT_DELAY, PasswordPool, SOFT_FREE_FAILURES, forget_old_attempts, hash_password,
+    login, soft_delay, throttle_delay,
+};
+
 use chrono::{DateTime, Duration, Utc};
 use ducha_domain::access::{Actor, Role, Scope};
 use ducha_domain::labelled::Labelled;
@@ -53,46 +58,12 @@ impl User {
     }
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], StorageError> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| StorageError::Rejected(format!("无法取得随机数：{e}")))?;
-    Ok(buf)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::crypto::{hex, random_bytes};
 
 /// A password a person can type: 12 characters from a set without look-alikes.
 pub fn generate_password() -> Result<String, StorageError> {
     const SET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     Ok(random_bytes::<12>()?.iter().map(|b| SET[*b as usize % SET.len()] as char).collect())
-}
-
-/// Argon2id with the crate's default parameters, off the async threads.
-pub async fn hash_password(password: &str) -> Result<String, StorageError> {
-    let pw = password.to_string();
-    tokio::task::spawn_blocking(move || Argon2::default().hash_password(pw.as_bytes()).map(|h| h.to_string()))
-        .await
-        .map_err(|e| StorageError::Rejected(e.to_string()))?
-        .map_err(|e| StorageError::Rejected(format!("密码无法加密：{e}")))
-}
-
-async fn verify_password(password: &str, hash: &str) -> bool {
-    let (pw, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(pw.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A hash to verify against when the user does not exist, so that a wrong user name takes as
-/// long as a wrong password.
-static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-
-async fn dummy_hash() -> Result<&'static str, StorageError> {
-    DUMMY_HASH.get_or_try_init(|| hash_password("not a password of anyone")).await.map(String::as_str)
 }
 
 fn row_to_user(r: &sea_orm::QueryResult) -> Result<User, StorageError> {
@@ -208,6 +179,8 @@ pub async fn add_user(db: &Db, actor: &Actor, u: &NewUser) -> Result<User, Stora
     Ok(user)
 }
 
+/// Change an account and end what signs in as it: its sessions are deleted and its API tokens
+/// revoked, in the same transaction, and recorded.
 async fn change_user(
     db: &Db,
     actor: &Actor,
@@ -224,6 +197,24 @@ async fn change_user(
     tx.conn().execute_raw(db.stmt(sql, values)).await?;
     let after = User { active: action != "disable" && before.active, ..before.clone() };
     tx.record("user", before.id, before.region_code.as_deref(), action, Some(&before), Some(&after)).await?;
+    let sessions = tx
+        .conn()
+        .execute_raw(db.stmt("DELETE FROM sessions WHERE user_id = $1", vec![before.id.into()]))
+        .await?
+        .rows_affected();
+    let tokens = revoke_where(tx.conn(), db, before.id, None).await?;
+    if sessions > 0 || !tokens.is_empty() {
+        let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+        tx.record(
+            "user",
+            before.id,
+            before.region_code.as_deref(),
+            "end_access",
+            Some(&serde_json::json!({ "sessions": sessions, "tokens": names })),
+            Some(&serde_json::json!({ "sessions": 0, "tokens": [] })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(after)
 }
@@ -258,101 +249,76 @@ pub async fn reset_password(
     Ok(password)
 }
 
-/// How many failures in a row, for a user name or an address, before each further attempt waits.
-const FREE_FAILURES: i32 = 3;
-
-/// The wait after `failures` failures in a row: 0 for the first few, then doubling to 5 minutes.
-pub fn throttle_delay(failures: i32) -> Duration {
-    if failures < FREE_FAILURES {
-        Duration::zero()
-    } else {
-        Duration::seconds((1i64 << (failures - FREE_FAILURES).min(9)).min(300))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginOutcome {
-    Ok(User),
-    /// Wrong user name or password: one outcome for both.
-    Failed,
-    /// Too many recent failures; try again after this many seconds.
-    Wait(i64),
-}
-
-async fn attempts(db: &Db, key: &str) -> Result<Option<(i32, DateTime<Utc>)>, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt("SELECT failures, last_failure_at FROM login_attempts WHERE key = $1", vec![key.into()]))
-        .await?;
-    Ok(match row {
-        Some(r) => Some((r.try_get("", "failures")?, r.try_get("", "last_failure_at")?)),
-        None => None,
-    })
-}
-
-/// Check a user name and password. Failures are counted per user name and per address, whether
-/// the user exists or not; after a few, each further attempt must wait longer.
-pub async fn login(db: &Db, username: &str, password: &str, origin: &str) -> Result<LoginOutcome, StorageError> {
-    let now = Utc::now();
-    let keys = [format!("user:{}", username.trim().to_lowercase()), format!("ip:{origin}")];
-    for key in &keys {
-        if let Some((failures, last)) = attempts(db, key).await? {
-            let until = last + throttle_delay(failures);
-            if until > now {
-                return Ok(LoginOutcome::Wait((until - now).num_seconds().max(1)));
-            }
-        }
-    }
-    let user = find_user(db, username.trim()).await?;
-    let ok = match &user {
-        Some(u) => {
-            let hash: String = db
-                .conn()
-                .query_one_raw(db.stmt("SELECT password_hash FROM users WHERE id = $1", vec![u.id.into()]))
-                .await?
-                .map(|r| r.try_get("", "password_hash"))
-                .transpose()?
-                .unwrap_or_default();
-            verify_password(password, &hash).await && u.active
-        }
-        None => {
-            verify_password(password, dummy_hash().await?).await;
-            false
-        }
-    };
-    if ok {
-        for key in &keys {
-            db.conn()
-                .execute_raw(db.stmt("DELETE FROM login_attempts WHERE key = $1", vec![key.clone().into()]))
-                .await?;
-        }
-        return Ok(user.map_or(LoginOutcome::Failed, LoginOutcome::Ok));
-    }
-    for key in &keys {
-        db.conn()
-            .execute_raw(db.stmt(
-                "INSERT INTO login_attempts (key, failures, last_failure_at) VALUES ($1, 1, $2) \
-                 ON CONFLICT (key) DO UPDATE SET failures = login_attempts.failures + 1, last_failure_at = excluded.last_failure_at",
-                vec![key.clone().into(), now.into()],
-            ))
-            .await?;
-    }
-    Ok(LoginOutcome::Failed)
-}
-
 fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Issue an API token for a user; the token itself is shown once and only its hash is kept.
+/// How many days a token is valid unless its issuer says otherwise.
+pub const TOKEN_DAYS: i64 = 90;
+/// The most days a token may be valid.
+pub const MAX_TOKEN_DAYS: i64 = 3650;
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+impl TokenInfo {
+    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
+        match self.expires_at {
+            _ if self.revoked => "已撤销",
+            Some(t) if t <= now => "已过期",
+            _ => "有效",
+        }
+    }
+}
+
+fn row_to_token(r: &sea_orm::QueryResult) -> Result<TokenInfo, StorageError> {
+    Ok(TokenInfo {
+        name: r.try_get("", "name")?,
+        created_at: r.try_get("", "created_at")?,
+        expires_at: r.try_get("", "expires_at")?,
+        revoked: r.try_get("", "revoked")?,
+    })
+}
+
+/// Issue an API token for a user, valid for [`TOKEN_DAYS`]; the token itself is shown once and
+/// only its hash is kept.
 pub async fn issue_token(db: &Db, actor: &Actor, username: &str, name: &str) -> Result<String, StorageError> {
+    issue_token_for(db, actor, username, name, TOKEN_DAYS).await
+}
+
+/// Issue an API token valid for `days` (1 to [`MAX_TOKEN_DAYS`]).
+pub async fn issue_token_for(
+    db: &Db,
+    actor: &Actor,
+    username: &str,
+    name: &str,
+    days: i64,
+) -> Result<String, StorageError> {
     let user = find_user(db, username).await?.ok_or_else(|| StorageError::Rejected(format!("没有用户“{username}”")))?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(StorageError::Rejected("令牌的用途说明应为 1 至 100 个字".into()));
+    }
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(StorageError::Rejected(format!("令牌有效天数应为 1 至 {MAX_TOKEN_DAYS} 天")));
+    }
+    if !user.active {
+        return Err(StorageError::Rejected(format!("用户“{username}”已停用，不能生成令牌")));
+    }
     let token = format!("ducha_{}", hex(&random_bytes::<32>()?));
+    let now = Utc::now();
+    let expires = now + Duration::days(days);
     let mut tx = AuditTxn::begin(db, actor).await?;
     tx.conn()
         .execute_raw(db.stmt(
-            "INSERT INTO api_tokens (user_id, name, token_hash, revoked, created_at) VALUES ($1, $2, $3, $4, $5)",
-            vec![user.id.into(), name.into(), token_hash(&token).into(), false.into(), Utc::now().into()],
+            "INSERT INTO api_tokens (user_id, name, token_hash, revoked, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![user.id.into(), name.into(), token_hash(&token).into(), false.into(), now.into(), expires.into()],
         ))
         .await?;
     tx.record::<(), _>(
@@ -361,25 +327,115 @@ pub async fn issue_token(db: &Db, actor: &Actor, username: &str, name: &str) -> 
         user.region_code.as_deref(),
         "issue",
         None,
-        Some(&serde_json::json!({ "user": username, "name": name })),
+        Some(&serde_json::json!({ "user": username, "name": name, "expires_at": expires })),
     )
     .await?;
     tx.commit().await?;
     Ok(token)
 }
 
-/// The active user a Bearer token belongs to.
+/// Revoke the user's tokens that are not revoked yet (only those named `name`, if given);
+/// returns them as they were.
+async fn revoke_where<C: ConnectionTrait>(
+    c: &C,
+    db: &Db,
+    user_id: i64,
+    name: Option<&str>,
+) -> Result<Vec<TokenInfo>, StorageError> {
+    let mut values: Vec<Value> = vec![user_id.into()];
+    let named = match name {
+        Some(n) => {
+            values.push(n.into());
+            " AND name = $2"
+        }
+        None => "",
+    };
+    let sql = format!(
+        "UPDATE api_tokens SET revoked = true WHERE user_id = $1 AND revoked = false{named}          RETURNING name, created_at, expires_at, revoked"
+    );
+    let rows = c.query_all_raw(db.stmt(&sql, values)).await?;
+    let mut out = rows.iter().map(row_to_token).collect::<Result<Vec<_>, _>>()?;
+    for t in &mut out {
+        t.revoked = false;
+    }
+    out.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+    Ok(out)
+}
+
+/// `ducha user token NAME --revoke [--name 用途]`: revoke the user's tokens of that name, or all
+/// of them; audited. Refused when there is nothing to revoke.
+pub async fn revoke_tokens(
+    db: &Db,
+    actor: &Actor,
+    username: &str,
+    name: Option<&str>,
+) -> Result<Vec<TokenInfo>, StorageError> {
+    let user = find_user(db, username).await?.ok_or_else(|| StorageError::Rejected(format!("没有用户“{username}”")))?;
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let revoked = revoke_where(tx.conn(), db, user.id, name.map(str::trim)).await?;
+    if revoked.is_empty() {
+        return Err(StorageError::Rejected(match name {
+            Some(n) => format!("用户“{username}”没有用途为“{}”的未撤销令牌", n.trim()),
+            None => format!("用户“{username}”没有未撤销的令牌"),
+        }));
+    }
+    let names: Vec<&str> = revoked.iter().map(|t| t.name.as_str()).collect();
+    tx.record(
+        "api_token",
+        user.id,
+        user.region_code.as_deref(),
+        "revoke",
+        Some(&serde_json::json!({ "user": username, "tokens": revoked })),
+        Some(&serde_json::json!({ "user": username, "revoked": names })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
+/// A user's tokens, newest first.
+pub async fn list_tokens(db: &Db, username: &str) -> Result<Vec<TokenInfo>, StorageError> {
+    let user = find_user(db, username).await?.ok_or_else(|| StorageError::Rejected(format!("没有用户“{username}”")))?;
+    let rows = db
+        .conn()
+        .query_all_raw(db.stmt(
+            "SELECT name, created_at, expires_at, revoked FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+            vec![user.id.into()],
+        ))
+        .await?;
+    rows.iter().map(row_to_token).collect()
+}
+
+/// The active user a Bearer token belongs to, if the token is neither revoked nor expired.
 pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<User>, StorageError> {
     let row = db
         .conn()
         .query_one_raw(db.stmt(
-            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked = false",
-            vec![token_hash(token).into()],
+            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked = false AND expires_at > $2",
+            vec![token_hash(token).into(), Utc::now().into()],
         ))
         .await?;
     let Some(row) = row else { return Ok(None) };
     let user = user_by_id(db, row.try_get("", "user_id")?).await?;
     Ok(user.filter(|u| u.active))
+}
+
+/// The secret that signs the login form's token, kept in the settings table so that every process
+/// on one database signs alike; made on first use.
+pub async fn login_form_secret(db: &Db) -> Result<[u8; 32], StorageError> {
+    const KEY: &str = "login_form_secret";
+    let fresh = hex(&random_bytes::<32>()?);
+    db.conn()
+        .execute_raw(db.stmt(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            vec![KEY.into(), fresh.into()],
+        ))
+        .await?;
+    crate::settings::get(db, KEY)
+        .await?
+        .and_then(|v| crate::crypto::unhex(&v))
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| StorageError::Rejected("登录表单的签名密钥损坏：请删除设置项 login_form_secret 后重试".into()))
 }
 
 /// A random hex token (CSRF tokens, session secrets).

@@ -1,5 +1,6 @@
 //! tower-sessions' store over ducha's own database, so that several ducha processes behind one
-//! load balancer share sessions.
+//! load balancer share sessions. Each row names its signed-in user (`user_id`), so that a
+//! password reset or a disable can end that user's sessions.
 
 use async_trait::async_trait;
 use sea_orm::ConnectionTrait;
@@ -34,6 +35,13 @@ fn backend(e: impl std::fmt::Display) -> Error {
     Error::Backend(e.to_string())
 }
 
+/// The key under which the web layer keeps the signed-in user's id.
+pub const USER_KEY: &str = "user_id";
+
+fn user_of(r: &Record) -> Option<i64> {
+    r.data.get(USER_KEY).and_then(serde_json::Value::as_i64)
+}
+
 fn expiry(r: &Record) -> Result<chrono::DateTime<chrono::Utc>, Error> {
     chrono::DateTime::from_timestamp(r.expiry_date.unix_timestamp(), r.expiry_date.nanosecond())
         .ok_or_else(|| backend("bad expiry"))
@@ -49,8 +57,8 @@ impl SessionStore for DbSessionStore {
                 .db
                 .conn()
                 .execute_raw(self.db.stmt(
-                    "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                    vec![record.id.to_string().into(), data.into(), expiry(record)?.into()],
+                    "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                    vec![record.id.to_string().into(), data.into(), expiry(record)?.into(), user_of(record).into()],
                 ))
                 .await
                 .map_err(backend)?;
@@ -61,14 +69,15 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Only an existing session is saved (new ones go through `create`): a session ended meanwhile
+    /// (a password reset, a disable) is not brought back by a request that was in flight.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         self.db
             .conn()
             .execute_raw(self.db.stmt(
-                "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
-                vec![record.id.to_string().into(), data.into(), expiry(record)?.into()],
+                "UPDATE sessions SET data = $2, expiry_date = $3, user_id = $4 WHERE id = $1",
+                vec![record.id.to_string().into(), data.into(), expiry(record)?.into(), user_of(record).into()],
             ))
             .await
             .map_err(backend)?;

@@ -6,6 +6,11 @@
 //! Every audited write begins by locking the one `audit_head` row. That serialises appends to the
 //! chain on both databases (and makes a SQLite write transaction take its write lock first, so
 //! that it never fails on upgrading a read).
+//!
+//! A hash chain alone can be recomputed by whoever writes the database: [`anchor`] signs each
+//! record with a key kept outside it and keeps the head in a witness file, and `verify` checks both.
+
+pub mod anchor;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use ducha_domain::access::Actor;
@@ -22,6 +27,8 @@ pub struct AuditTxn<'a> {
     actor: &'a Actor,
     last_id: i64,
     last_hash: String,
+    /// The key that signs what this transaction appends (None: the chain is not signed yet).
+    key: Option<anchor::AuditKey>,
     at: DateTime<Utc>,
     /// Households whose facts this transaction changed: re-checked before it commits.
     changed: std::collections::BTreeSet<i64>,
@@ -75,10 +82,33 @@ pub struct AuditRecord {
     pub after: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC of `hash` under the audit key; None for records from before the key existed.
+    #[serde(skip)]
+    pub mac: Option<String>,
 }
 
 fn timestamp(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The key to sign with, given the fingerprint the head row holds: nothing is appended unsigned
+/// to a signed chain, nor signed with a key the database does not know.
+fn signing_key(db: &Db, registered: Option<&str>) -> Result<Option<anchor::AuditKey>, StorageError> {
+    match (registered, db.anchor()) {
+        (None, None) => Ok(None),
+        (Some(id), Some(a)) if a.key.id() == id => Ok(Some(a.key.clone())),
+        (Some(_), None) => Err(StorageError::Rejected(
+            "审计链已用密钥签名，本进程没有载入审计密钥，不能写入：请用 --audit-key 指定与其他 ducha 进程相同的密钥文件".into(),
+        )),
+        (Some(_), Some(a)) => Err(StorageError::Rejected(format!(
+            "审计密钥文件 {} 与数据库登记的密钥不符，不能写入",
+            a.key_path.display()
+        ))),
+        (None, Some(a)) => Err(StorageError::Rejected(format!(
+            "数据库没有登记审计密钥文件 {} 的密钥（连错了数据库，或审计链头被改动），不能写入；请运行 ducha audit-log verify",
+            a.key_path.display()
+        ))),
+    }
 }
 
 /// The hash of a record: SHA-256 over its fields, separated by a control character no field holds.
@@ -104,19 +134,28 @@ fn hash_of(r: &AuditRecord) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A record's chain hash, as `verify` recomputes it: plain SHA-256, which anyone can recompute
+/// (the MAC under the audit key is what they cannot).
+pub fn record_hash(r: &AuditRecord) -> String {
+    hash_of(r)
+}
+
 impl<'a> AuditTxn<'a> {
     pub async fn begin(db: &'a Db, actor: &'a Actor) -> Result<AuditTxn<'a>, StorageError> {
         let txn = db.conn().begin().await?;
         let row = txn
-            .query_one_raw(
-                db.stmt("UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash", vec![]),
-            )
+            .query_one_raw(db.stmt(
+                "UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash, key_id",
+                vec![],
+            ))
             .await?
             .ok_or_else(|| StorageError::Rejected("审计链头缺失：数据库未正确初始化".into()))?;
+        let key_id: Option<String> = row.try_get("", "key_id")?;
         Ok(AuditTxn {
             db,
             last_id: row.try_get("", "last_id")?,
             last_hash: row.try_get("", "last_hash")?,
+            key: signing_key(db, key_id.as_deref())?,
             txn,
             actor,
             // Microseconds: what both databases keep, so the hash recomputes from what is read back.
@@ -160,9 +199,9 @@ impl<'a> AuditTxn<'a> {
     /// Append many records, chained in order, in as few statements as the databases allow
     /// (an import writes one per household).
     pub async fn record_many(&mut self, entries: Vec<AuditEntry>) -> Result<(), StorageError> {
-        // 13 parameters a row: 500 rows stay under SQLite's 32,766.
+        // 14 parameters a row: 500 rows stay under SQLite's 32,766.
         for chunk in entries.chunks(500) {
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 13);
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
             let mut tuples = Vec::with_capacity(chunk.len());
             for e in chunk {
                 let mut rec = AuditRecord {
@@ -179,10 +218,12 @@ impl<'a> AuditTxn<'a> {
                     after: e.after.clone(),
                     prev_hash: self.last_hash.clone(),
                     hash: String::new(),
+                    mac: None,
                 };
                 rec.hash = hash_of(&rec);
+                rec.mac = self.key.as_ref().map(|k| k.sign(&rec.hash));
                 let n = values.len();
-                tuples.push(format!("({})", (1..=13).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", ")));
+                tuples.push(format!("({})", (1..=14).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", ")));
                 self.last_id = rec.id;
                 self.last_hash = rec.hash.clone();
                 values.extend([
@@ -199,13 +240,14 @@ impl<'a> AuditTxn<'a> {
                     rec.after.into(),
                     rec.prev_hash.into(),
                     rec.hash.into(),
+                    rec.mac.into(),
                 ]);
             }
             if tuples.is_empty() {
                 continue;
             }
             let sql = format!(
-                "INSERT INTO audit_log (id, at, actor, actor_id, origin, entity, entity_id, region_code, action, before, after, prev_hash, hash) VALUES {}",
+                "INSERT INTO audit_log (id, at, actor, actor_id, origin, entity, entity_id, region_code, action, before, after, prev_hash, hash, mac) VALUES {}",
                 tuples.join(", ")
             );
             self.txn.execute_raw(self.db.stmt(&sql, values)).await?;
@@ -244,11 +286,19 @@ fn from_row(r: &sea_orm::QueryResult) -> Result<AuditRecord, StorageError> {
         after: r.try_get("", "after")?,
         prev_hash: r.try_get("", "prev_hash")?,
         hash: r.try_get("", "hash")?,
+        mac: r.try_get("", "mac")?,
     })
 }
 
 const COLUMNS: &str =
-    "id, at, actor, actor_id, origin, entity, entity_id, region_code, action, before, after, prev_hash, hash";
+    "id, at, actor, actor_id, origin, entity, entity_id, region_code, action, before, after, prev_hash, hash, mac";
+
+/// The records from id `from` on, oldest first, at most `limit`.
+pub async fn range(db: &Db, from: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id >= $1 ORDER BY id LIMIT {limit}");
+    let rows = db.conn().query_all_raw(db.stmt(&sql, vec![from.into()])).await?;
+    rows.iter().map(from_row).collect()
+}
 
 /// The records about one entity, newest first.
 pub async fn for_entity(db: &Db, entity: &str, entity_id: &str, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
@@ -293,63 +343,170 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     pub checked: i64,
-    /// The first broken link: the record's id and what is wrong with it.
+    /// The first broken link: the record's id and what is wrong with it (id 0: the witness file
+    /// itself is wrong).
     pub broken: Option<(i64, String)>,
+    /// The first record signed with the audit key (None: no key loaded, hashes only).
+    pub keyed_from: Option<i64>,
+    /// The newest head the witness file holds, and when it was written (None: no witness yet).
+    pub witnessed: Option<(i64, DateTime<Utc>)>,
 }
 
-/// Walk the whole chain in order and report the first record that was altered or removed.
+/// Walk the whole chain in order and report the first record that was altered or removed: each
+/// record's link and hash; from the key's first record on, its MAC under the audit key (so a
+/// chain recomputed without the key fails); every head in the witness file still in the chain
+/// (so records cut from the end fail, down to the last witnessed one).
+///
+/// A chain whose head row says it is signed cannot be verified without the key: that is an
+/// error, not a clean report.
 pub async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
     const PAGE: i64 = 5_000;
+    let anchor = db.anchor();
+    let key = anchor.map(|a| &a.key);
+    let mut report = VerifyReport { checked: 0, broken: None, keyed_from: key.map(|k| k.from()), witnessed: None };
+    // The witness file's heads by record id; read before the head row, so that it holds no head
+    // newer than the one the walk stops at.
+    let mut witnessed: std::collections::BTreeMap<i64, anchor::WitnessLine> = Default::default();
+    if let Some(a) = anchor {
+        match anchor::read_witness(a)? {
+            Ok(lines) => {
+                for l in lines {
+                    if let Some(seen) = witnessed.get(&l.id)
+                        && seen.hash != l.hash
+                    {
+                        report.broken = Some((l.id, format!("审计见证文件中第 {} 条记录的两次见证哈希不同", l.id)));
+                        return Ok(report);
+                    }
+                    witnessed.entry(l.id).or_insert(l);
+                }
+            }
+            Err(why) => {
+                report.broken = Some((0, why));
+                return Ok(report);
+            }
+        }
+        report.witnessed = witnessed.last_key_value().map(|(id, l)| (*id, l.at));
+    }
+    // The walk stops at the head as it is now: records appended meanwhile are for the next run.
+    let state = anchor::head(db).await?;
+    if anchor.is_none()
+        && let Some(from) = state.keyed_from
+    {
+        return Err(StorageError::Rejected(format!(
+            "审计链自第 {from} 条记录起由审计密钥签名，没有载入密钥文件就无法校验"
+        )));
+    }
+    let genesis = crate::migration::m0002_accounts_audit::GENESIS_HASH;
+    if let Some(w) = witnessed.get(&0)
+        && w.hash != genesis
+    {
+        report.broken = Some((0, "审计见证文件记载的空审计链哈希不正确".into()));
+        return Ok(report);
+    }
     let mut expected_id = 1;
-    let mut prev_hash = crate::migration::m0002_accounts_audit::GENESIS_HASH.to_string();
-    let mut checked = 0;
+    let mut prev_hash = genesis.to_string();
+    let broken = |report: &mut VerifyReport, id: i64, why: String| {
+        report.broken = Some((id, why));
+    };
     loop {
-        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id >= $1 ORDER BY id LIMIT {PAGE}");
-        let rows = db.conn().query_all_raw(db.stmt(&sql, vec![expected_id.into()])).await?;
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT {PAGE}");
+        let rows = db.conn().query_all_raw(db.stmt(&sql, vec![expected_id.into(), state.last_id.into()])).await?;
         if rows.is_empty() {
             break;
         }
         for row in &rows {
             let r = from_row(row)?;
             if r.id != expected_id {
-                return Ok(VerifyReport {
-                    checked,
-                    broken: Some((expected_id, format!("第 {expected_id} 条审计记录缺失（已被删除）"))),
-                });
+                broken(&mut report, expected_id, format!("第 {expected_id} 条审计记录缺失（已被删除）"));
+                return Ok(report);
             }
             if r.prev_hash != prev_hash {
-                return Ok(VerifyReport {
-                    checked,
-                    broken: Some((r.id, format!("第 {} 条审计记录的“前一条哈希”与第 {} 条不符", r.id, r.id - 1))),
-                });
+                let why = format!("第 {} 条审计记录的“前一条哈希”与第 {} 条不符", r.id, r.id - 1);
+                broken(&mut report, r.id, why);
+                return Ok(report);
             }
             if hash_of(&r) != r.hash {
-                return Ok(VerifyReport {
-                    checked,
-                    broken: Some((
-                        r.id,
-                        format!("第 {} 条审计记录的内容已被改动（{} {} {}）", r.id, r.entity, r.entity_id, r.action),
-                    )),
-                });
+                let why = format!("第 {} 条审计记录的内容已被改动（{} {} {}）", r.id, r.entity, r.entity_id, r.action);
+                broken(&mut report, r.id, why);
+                return Ok(report);
+            }
+            if let Some(k) = key
+                && r.id >= k.from()
+            {
+                let signed =
+                    r.mac.as_deref().is_some_and(|m| crate::crypto::same(m.as_bytes(), k.sign(&r.hash).as_bytes()));
+                if !signed {
+                    let why = if r.mac.is_none() {
+                        format!(
+                            "第 {} 条审计记录没有签名（自第 {} 条起每条都应由审计密钥签名）：记录被改写或整条链被重算",
+                            r.id,
+                            k.from()
+                        )
+                    } else {
+                        format!("第 {} 条审计记录的签名不符：记录被改动，或审计链被不持有密钥者重算", r.id)
+                    };
+                    broken(&mut report, r.id, why);
+                    return Ok(report);
+                }
+            }
+            if let Some(w) = witnessed.get(&r.id)
+                && w.hash != r.hash
+            {
+                let why = format!(
+                    "第 {} 条审计记录与见证不符：{} 见证时它的哈希是 {}",
+                    r.id,
+                    w.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S"),
+                    w.hash
+                );
+                broken(&mut report, r.id, why);
+                return Ok(report);
             }
             prev_hash = r.hash;
             expected_id += 1;
-            checked += 1;
+            report.checked += 1;
         }
+    }
+    let next = report.checked + 1;
+    // The key was made when the chain had `from - 1` records: fewer now means some were removed.
+    if let Some(k) = key
+        && report.checked < k.from() - 1
+    {
+        let why = format!(
+            "第 {next} 条及之后的审计记录缺失：启用审计密钥时审计链已有 {} 条，现在只有 {} 条",
+            k.from() - 1,
+            report.checked
+        );
+        broken(&mut report, next, why);
+        return Ok(report);
+    }
+    if let Some((id, w)) = witnessed.last_key_value()
+        && *id > report.checked
+    {
+        let why = format!(
+            "第 {next} 条及之后的审计记录缺失（已被删除）：{} 见证时审计链已到第 {id} 条",
+            w.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S")
+        );
+        broken(&mut report, next, why);
+        return Ok(report);
     }
     // Records removed from the end leave the chain head pointing past them.
-    let head =
-        db.conn().query_one_raw(db.stmt("SELECT last_id, last_hash FROM audit_head WHERE id = 1", vec![])).await?;
-    if let Some(h) = head {
-        let last_id: i64 = h.try_get("", "last_id")?;
-        let last_hash: String = h.try_get("", "last_hash")?;
-        if last_id != checked || last_hash != prev_hash {
-            let id = checked + 1;
-            return Ok(VerifyReport {
-                checked,
-                broken: Some((id, format!("第 {id} 条及之后的审计记录缺失（已被删除）"))),
-            });
-        }
+    if state.last_id != report.checked || state.last_hash != prev_hash {
+        broken(&mut report, next, format!("第 {next} 条及之后的审计记录缺失（已被删除）"));
+        return Ok(report);
     }
-    Ok(VerifyReport { checked, broken: None })
+    // Records beyond the head: the head row was moved back. (The newest id is read before the
+    // head, so a write committed in between only moves the head further.)
+    let max: Option<i64> = db
+        .conn()
+        .query_one_raw(db.stmt("SELECT MAX(id) AS m FROM audit_log", vec![]))
+        .await?
+        .map(|r| r.try_get("", "m"))
+        .transpose()?
+        .flatten();
+    let now = anchor::head(db).await?;
+    if max.is_some_and(|m| m > now.last_id) {
+        let why = format!("审计链头停在第 {} 条，而其后还有记录：链头被改动", now.last_id);
+        broken(&mut report, now.last_id + 1, why);
+    }
+    Ok(report)
 }

@@ -14,6 +14,7 @@ mod m0010_campaigns;
 mod m0011_circulars;
 mod m0012_rectifications;
 mod m0013_transfers;
+mod m0014_security;
 
 use sea_orm_migration::prelude::*;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_circulars::Migration),
             Box::new(m0012_rectifications::Migration),
             Box::new(m0013_transfers::Migration),
+            Box::new(m0014_security::Migration),
         ]
     }
 }

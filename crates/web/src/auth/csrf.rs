@@ -1,6 +1,10 @@
 //! Protection against cross-site requests: a token bound to the session, carried by every form
 //! (`_csrf`) and by API calls made with the session cookie (`X-CSRF-Token`), and a check of the
 //! browser's Origin / Sec-Fetch-Site headers on every request that changes something.
+//!
+//! The login form has no session to bind to (an anonymous visit stores nothing): its token is a
+//! signed double-submit one, a nonce and a time MAC'd with a secret of the server, sent both as
+//! a cookie (`Path=/login`, HttpOnly, SameSite=Strict) and in the form, which must match.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
-use crate::WebError;
+use crate::{AppState, WebError};
 
 pub const SESSION_KEY: &str = "csrf";
 
@@ -183,5 +187,133 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
         let value =
             serde_urlencoded::from_bytes(&bytes).map_err(|e| WebError::BadRequest(format!("表单格式不正确：{e}")))?;
         Ok(CsrfForm(value))
+    }
+}
+
+/// The cookie that carries the login form's token.
+pub const LOGIN_COOKIE: &str = "ducha_login_csrf";
+/// How long a login form's token is good for.
+const LOGIN_TOKEN_SECS: i64 = 2 * 3600;
+
+/// The secret that signs login tokens (shared by every process on the database).
+pub async fn login_secret(st: &AppState) -> Result<[u8; 32], WebError> {
+    st.login_secret
+        .get_or_try_init(|| ducha_storage::accounts::login_form_secret(&st.db))
+        .await
+        .map_err(Into::into)
+        .copied()
+}
+
+fn login_mac(secret: &[u8; 32], nonce: &str, issued: i64) -> String {
+    ducha_storage::crypto::mac_hex(secret, &[b"login-form", nonce.as_bytes(), issued.to_string().as_bytes()])
+}
+
+/// A new login token: `nonce.issued.mac`.
+pub fn new_login_token(secret: &[u8; 32], now: i64) -> Result<String, WebError> {
+    let nonce = ducha_storage::crypto::hex(&ducha_storage::crypto::random_bytes::<16>()?);
+    Ok(format!("{nonce}.{now}.{}", login_mac(secret, &nonce, now)))
+}
+
+/// Whether a login token was signed by this server and is not older than its lifetime; with
+/// `fresh_for`, also still good for that many seconds (a page shown now must outlive its filling in).
+pub fn login_token_valid(secret: &[u8; 32], token: &str, now: i64, fresh_for: i64) -> bool {
+    let mut parts = token.split('.');
+    let (Some(nonce), Some(issued), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(issued) = issued.parse::<i64>() else { return false };
+    same_token(&login_mac(secret, nonce, issued), mac)
+        && issued <= now + 60
+        && now + fresh_for < issued + LOGIN_TOKEN_SECS
+}
+
+/// The value of a cookie the request sent.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for the login token (or, with None, to remove it).
+pub fn login_cookie(token: Option<&str>, secure: bool) -> String {
+    use tower_sessions::cookie::{Cookie, SameSite};
+    let age = if token.is_some() { LOGIN_TOKEN_SECS } else { 0 };
+    Cookie::build((LOGIN_COOKIE, token.unwrap_or("").to_string()))
+        .path("/login")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(time::Duration::seconds(age))
+        .build()
+        .to_string()
+}
+
+/// The login form's body, accepted only with a signed token that matches its cookie. Holds the
+/// token, for the form shown again after a failure.
+pub struct LoginCsrfForm<T>(pub T, pub String);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for LoginCsrfForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let form_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form_type {
+            return Err(WebError::BadRequest("请通过页面上的表单提交".into()));
+        }
+        let bytes = read_limited(body).await?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| WebError::BadRequest("表单格式不正确".into()))?;
+        let sent = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        let secret = login_secret(st).await?;
+        let now = chrono::Utc::now().timestamp();
+        let matches = cookie(&parts.headers, LOGIN_COOKIE).is_some_and(|c| same_token(c, sent));
+        if !matches || !login_token_valid(&secret, sent, now, 0) {
+            return Err(WebError::Forbidden("页面已过期或来源不明，请刷新登录页面后重试".into()));
+        }
+        let value =
+            serde_urlencoded::from_bytes(&bytes).map_err(|e| WebError::BadRequest(format!("表单格式不正确：{e}")))?;
+        Ok(LoginCsrfForm(value, sent.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_token_holds_only_as_signed_and_for_its_time() {
+        let secret = [9u8; 32];
+        let t = new_login_token(&secret, 1_000_000).unwrap();
+        assert!(login_token_valid(&secret, &t, 1_000_000, 0));
+        assert!(login_token_valid(&secret, &t, 1_000_000 + LOGIN_TOKEN_SECS - 1, 0));
+        assert!(!login_token_valid(&secret, &t, 1_000_000 + LOGIN_TOKEN_SECS, 0), "expired");
+        assert!(!login_token_valid(&secret, &t, 1_000_000 + LOGIN_TOKEN_SECS - 100, 600), "not fresh enough to show");
+        assert!(!login_token_valid(&[8u8; 32], &t, 1_000_000, 0), "another server's secret");
+        let (nonce, rest) = t.split_once('.').unwrap();
+        let (_, mac) = rest.split_once('.').unwrap();
+        assert!(
+            !login_token_valid(&secret, &format!("{nonce}.{}.{mac}", 1_000_000 + 3600), 1_003_600, 0),
+            "time moved"
+        );
+        assert!(!login_token_valid(&secret, "x.y.z", 1_000_000, 0));
+        assert!(!login_token_valid(&secret, "", 1_000_000, 0));
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; ducha_login_csrf_x=2; ducha_login_csrf=3".parse().unwrap());
+        assert_eq!(cookie(&h, LOGIN_COOKIE), Some("3"));
+        assert_eq!(cookie(&h, "b"), None);
     }
 }

@@ -23,7 +23,7 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/login", login_page).post("/login", login).post("/logout", logout)
 }
 
-const USER_KEY: &str = "user_id";
+use ducha_storage::accounts::sessions::USER_KEY;
 
 /// The signed-in user (or the token's owner), as an actor for storage calls.
 pub struct CurrentUser {
@@ -102,16 +102,6 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// The session's CSRF token, made if there is none yet.
-pub async fn csrf_token(session: &Session) -> Result<String, WebError> {
-    if let Ok(Some(t)) = session.get::<String>(csrf::SESSION_KEY).await {
-        return Ok(t);
-    }
-    let t = accounts::random_token()?;
-    session.insert(csrf::SESSION_KEY, &t).await.map_err(|e| WebError::Internal(Box::new(e)))?;
-    Ok(t)
-}
-
 #[derive(Template)]
 #[template(path = "auth/login.html")]
 struct LoginPage {
@@ -126,27 +116,74 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site: never an absolute or protocol-relative URL.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+/// A path on this site to go to, or None. Anything a browser would drop or read differently is
+/// refused rather than cleaned: control characters (a browser strips tab and newline, so
+/// `/<tab>/evil.example` becomes `//evil.example`), whitespace, backslashes (read as `/`). What is
+/// left is resolved as a browser would resolve it here, and must stay on this site without
+/// starting with `//` (`/.//evil.example` resolves to `//evil.example`); the resolved form,
+/// percent-encoded, is what is returned.
+pub fn local_path(next: &str) -> Option<String> {
+    let suspicious = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+    if !next.starts_with('/') || next.starts_with("//") || next.chars().any(suspicious) {
+        return None;
     }
+    let base = url::Url::parse("http://ducha.invalid/").ok()?;
+    let u = base.join(next).ok()?;
+    if u.origin() != base.origin() || u.username() != "" || u.password().is_some() {
+        return None;
+    }
+    let mut out = u.path().to_string();
+    if let Some(q) = u.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = u.fragment() {
+        out.push('#');
+        out.push_str(f);
+    }
+    (out.starts_with('/') && !out.starts_with("//") && !out.chars().any(suspicious)).then_some(out)
+}
+
+/// Where to go after signing in: a path on this site, else the home page.
+fn safe_next(next: Option<&str>) -> String {
+    next.and_then(local_path).unwrap_or_else(|| "/".to_string())
+}
+
+/// The login form's token: the one in the browser's cookie while it is good for a while more,
+/// else a new one (with the cookie to set). Nothing is stored on the server.
+async fn login_form_token(st: &AppState, headers: &header::HeaderMap) -> Result<(String, Option<String>), WebError> {
+    let secret = csrf::login_secret(st).await?;
+    let now = chrono::Utc::now().timestamp();
+    if let Some(t) = csrf::cookie(headers, csrf::LOGIN_COOKIE)
+        && csrf::login_token_valid(&secret, t, now, 30 * 60)
+    {
+        return Ok((t.to_string(), None));
+    }
+    let t = csrf::new_login_token(&secret, now)?;
+    let cookie = csrf::login_cookie(Some(&t), st.config.secure_cookies);
+    Ok((t, Some(cookie)))
+}
+
+fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
 }
 
 async fn login_page(
     State(st): State<AppState>,
-    session: Session,
+    headers: header::HeaderMap,
     Query(q): Query<NextQuery>,
-) -> Result<Html<String>, WebError> {
-    let csrf = csrf_token(&session).await?;
+) -> Result<Response, WebError> {
+    let (token, cookie) = login_form_token(&st, &headers).await?;
     let page = LoginPage {
-        ctx: PageCtx::anonymous(&st, csrf).await?,
+        ctx: PageCtx::anonymous(&st, token).await?,
         error: None,
         username: String::new(),
         next: safe_next(q.next.as_deref()),
     };
-    Ok(Html(page.render()?))
+    Ok(with_cookie(Html(page.render()?).into_response(), cookie))
 }
 
 #[derive(Deserialize, Default)]
@@ -161,10 +198,11 @@ async fn login(
     State(st): State<AppState>,
     session: Session,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    CsrfForm(form): CsrfForm<LoginForm>,
+    csrf::LoginCsrfForm(form, token): csrf::LoginCsrfForm<LoginForm>,
 ) -> Result<Response, WebError> {
-    let outcome = accounts::login(&st.db, &form.username, &form.password, &addr.ip().to_string()).await?;
-    let error = match outcome {
+    let outcome =
+        accounts::login(&st.db, &st.passwords, &form.username, &form.password, &addr.ip().to_string()).await?;
+    let (status, error) = match outcome {
         LoginOutcome::Ok(user) => {
             // A new session id at sign-in, so that a session fixed before it is worth nothing.
             session.cycle_id().await.map_err(|e| WebError::Internal(Box::new(e)))?;
@@ -173,19 +211,22 @@ async fn login(
                 .insert(csrf::SESSION_KEY, accounts::random_token()?)
                 .await
                 .map_err(|e| WebError::Internal(Box::new(e)))?;
-            return Ok(Redirect::to(&safe_next(Some(&form.next))).into_response());
+            let done = Redirect::to(&safe_next(Some(&form.next))).into_response();
+            return Ok(with_cookie(done, Some(csrf::login_cookie(None, st.config.secure_cookies))));
         }
-        LoginOutcome::Failed => "用户名或密码错误".to_string(),
-        LoginOutcome::Wait(secs) => format!("登录失败次数过多，请 {secs} 秒后再试"),
+        LoginOutcome::Failed => (StatusCode::UNAUTHORIZED, "用户名或密码错误".to_string()),
+        LoginOutcome::Wait(secs) => {
+            (StatusCode::TOO_MANY_REQUESTS, format!("这个用户名从您的地址登录失败次数过多，请 {secs} 秒后再试"))
+        }
+        LoginOutcome::Busy => (StatusCode::SERVICE_UNAVAILABLE, "正在登录的人较多，请稍等几秒再试".to_string()),
     };
-    let csrf = csrf_token(&session).await?;
     let page = LoginPage {
-        ctx: PageCtx::anonymous(&st, csrf).await?,
+        ctx: PageCtx::anonymous(&st, token).await?,
         error: Some(error),
         username: form.username,
         next: safe_next(Some(&form.next)),
     };
-    Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 use crate::pages::Empty;

@@ -393,11 +393,9 @@ async fn exempt_page(
 ) -> Result<Response, WebError> {
     let id = crate::registry::parse_id(&id)?;
     checks::exempt(&st.db, &me.actor, id, &f.reason).await?;
-    let back = if f.back.starts_with("/checks/findings") || f.back.starts_with("/households/") {
-        f.back
-    } else {
-        "/checks/findings".into()
-    };
+    let back = crate::auth::local_path(&f.back)
+        .filter(|b| b.starts_with("/checks/findings") || b.starts_with("/households/"))
+        .unwrap_or_else(|| "/checks/findings".into());
     Ok(Redirect::to(&back).into_response())
 }
 
