@@ -20,3 +20,4 @@ pub mod help;
 mod platform;
 mod regions;
 mod scope_walk;
+mod text;
