@@ -20,4 +20,5 @@ pub mod help;
 mod platform;
 mod regions;
 mod scope_walk;
+mod secrecy;
 mod text;
