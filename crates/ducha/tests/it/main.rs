@@ -16,6 +16,7 @@ mod cli;
 mod demo;
 mod exchange;
 mod funds;
+mod headers;
 pub mod help;
 mod platform;
 mod regions;

@@ -56,6 +56,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/campaigns/{id}/towns/{town}/problems", add_problem)
         .post("/campaigns/{id}/revisit/{problem}", verify)
         .get("/campaigns/{id}/households/{household}", visit::visit_page)
+        .get("/assets/visit-offline.js", visit::offline_script)
         .post("/campaigns/{id}/households/{household}/visit", visit::submit_form)
         .get("/api/v1/campaigns", api_list)
         .get("/api/v1/campaigns/{id}", api_show)

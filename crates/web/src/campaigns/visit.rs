@@ -107,6 +107,18 @@ async fn reachable(st: &AppState, me: &CurrentUser, id: i64) -> Result<(), WebEr
     }
 }
 
+/// The script of the visit and town pages that keeps visits on the phone while offline: a file
+/// of its own, since the Content-Security-Policy runs no inline script.
+pub(super) async fn offline_script() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("offline.js"),
+    )
+}
+
 /// The visit as the form sent it.
 fn visit_input(household: i64, form: CsrfMultipart) -> VisitInput {
     let mut answers: Vec<(i64, Vec<String>)> = Vec::new();
