@@ -6,6 +6,7 @@
 mod support;
 
 mod accounts;
+mod amounts;
 mod api;
 mod audit;
 mod browser;

@@ -718,8 +718,16 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
             }
         }
         QuestionKind::Scale => {
-            if q.scale_min >= q.scale_max {
+            // The visit form shows one choice per point of the scale.
+            if !(0..=100).contains(&q.scale_min) {
+                e.add("scale_min", "量表最低分应在 0 至 100 之间");
+            }
+            if !(0..=100).contains(&q.scale_max) {
+                e.add("scale_max", "量表最高分应在 0 至 100 之间");
+            } else if q.scale_min >= q.scale_max {
                 e.add("scale_max", "量表的最高分应大于最低分");
+            } else if q.scale_max - q.scale_min > 10 {
+                e.add("scale_max", "量表最多 11 档（最高分与最低分相差不超过 10）");
             }
             if let Some(s) = q.satisfied.first()
                 && !s.parse::<i32>().is_ok_and(|n| (q.scale_min..=q.scale_max).contains(&n))

@@ -393,13 +393,23 @@ async fn draw(
         }
     };
     let seed = number(&mut e, "seed", "随机种子");
+    // Counts, each within what a campaign can mean (and never cut down to fit a u32).
+    let count = |e: &mut FieldErrors, k: &str, label: &str, max: u32| -> u32 {
+        match get(k).parse::<u32>() {
+            Ok(n) if n <= max => n,
+            _ => {
+                e.add(k, format!("{label}应为 0 至 {max} 之间的整数，填的是“{}”", get(k)));
+                0
+            }
+        }
+    };
     let mut quotas = Vec::new();
     for (code, _) in districts(&st).await? {
         let n = get(&format!("quota_{code}"));
         if n.is_empty() {
             continue;
         }
-        let count = number(&mut e, &format!("quota_{code}"), "抽查数量") as u32;
+        let count = count(&mut e, &format!("quota_{code}"), "抽查数量", 100);
         let wanted =
             e.take(&format!("kind_{code}"), Wanted::parse(&get(&format!("kind_{code}")))).unwrap_or(Wanted::Any);
         if count > 0 {
@@ -430,9 +440,9 @@ async fn draw(
         seed,
         quotas,
         revisit_from,
-        revisit_per_district: number(&mut e, "revisit_per_district", "每个市(区)回头看数量") as u32,
-        exclude_months: number(&mut e, "exclude_months", "排除月数") as u32,
-        households_per_town: number(&mut e, "households_per_town", "每镇(街)抽查户数") as u32,
+        revisit_per_district: count(&mut e, "revisit_per_district", "每个市(区)回头看数量", 100),
+        exclude_months: count(&mut e, "exclude_months", "排除月数", 120),
+        households_per_town: count(&mut e, "households_per_town", "每镇(街)抽查户数", 200),
         weight_findings: get("weight_findings") == "是",
         chosen_towns,
         chosen_households: vec![],
