@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::labelled_enum;
-use crate::money::Money;
+use crate::money::{Limit, Money, parse_amount};
 
 labelled_enum! {
     /// 帮扶措施类别
@@ -111,7 +111,8 @@ impl PlanForm {
         if year.is_some_and(|y| !(2014..=this_year + 1).contains(&y)) {
             e.add("year", format!("年度应在 2014 至 {} 之间", this_year + 1));
         }
-        let target_income = e.take("target_income", Money::parse_yuan(&self.target_income));
+        let target_income =
+            e.take("target_income", parse_amount("目标人均纯收入", &self.target_income, Limit::Household));
         if target_income.is_some_and(|m| m <= Money::ZERO) {
             e.add("target_income", "目标人均纯收入应大于 0");
         }
@@ -170,11 +171,8 @@ impl MeasureForm {
         let amount = if self.amount.trim().is_empty() {
             Some(Money::ZERO)
         } else {
-            e.take("amount", Money::parse_yuan(&self.amount))
+            e.take("amount", parse_amount("帮扶金额", &self.amount, Limit::Household))
         };
-        if amount.is_some_and(|m| m < Money::ZERO) {
-            e.add("amount", "金额不能为负");
-        }
         let income_generating = e.take("income_generating", parse_yes_no(&self.income_generating));
         let project_id = match self.project_id.trim() {
             "" => None,

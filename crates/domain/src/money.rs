@@ -61,6 +61,54 @@ impl Money {
     }
 }
 
+/// The largest amount ducha takes for what it measures. Not plausibility (the data-quality
+/// rules judge that) but a bound: every sum of such amounts stays far inside `i64` fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// One household's figures: a year's income and expenditure, a plan's target income, a help
+    /// measure, what a project brings one household. 1000 万元.
+    Household,
+    /// A project's budget from one source, a payment, funds passed down to a town. 10 亿元.
+    Project,
+    /// Funds allocated to a district or town. 100 亿元.
+    Allocation,
+}
+
+impl Limit {
+    pub const fn max(self) -> Money {
+        match self {
+            Limit::Household => Money::from_yuan(10_000_000),
+            Limit::Project => Money::from_yuan(1_000_000_000),
+            Limit::Allocation => Money::from_yuan(10_000_000_000),
+        }
+    }
+
+    /// The limit as an office writes it: "1000 万元", "10 亿元".
+    pub fn words(self) -> String {
+        let yuan = self.max().fen() / 100;
+        if yuan % 100_000_000 == 0 {
+            format!("{} 亿元", yuan / 100_000_000)
+        } else {
+            format!("{} 万元", yuan / 10_000)
+        }
+    }
+}
+
+/// An amount in yuan as typed for the field called `label`: well formed, not negative, at most
+/// the limit; each refusal names the field and, when too large, the limit.
+pub fn parse_amount(label: &str, text: &str, limit: Limit) -> Result<Money, String> {
+    let t = text.trim();
+    let m =
+        Money::parse_yuan(t).map_err(|_| format!("{label}应为金额（元，最多两位小数，如 1234.50），填的是“{t}”"))?;
+    if m < Money::ZERO {
+        return Err(format!("{label}不能为负数，填的是“{t}”"));
+    }
+    if m > limit.max() {
+        return Err(format!("{label}不能超过 {}，填的是“{t}”", limit.words()));
+    }
+    Ok(m)
+}
+
 impl fmt::Display for Money {
     /// "1234.50"
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,6 +146,20 @@ impl std::iter::Sum for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_bounded_by_what_they_measure() {
+        assert_eq!(parse_amount("金额", "1,234.5", Limit::Household), Ok(Money::from_fen(123_450)));
+        assert_eq!(parse_amount("金额", "10000000", Limit::Household), Ok(Limit::Household.max()));
+        let e = parse_amount("帮扶金额", "10000000.01", Limit::Household).unwrap_err();
+        assert_eq!(e, "帮扶金额不能超过 1000 万元，填的是“10000000.01”");
+        let e = parse_amount("下达金额", "99999999999999", Limit::Allocation).unwrap_err();
+        assert!(e.contains("不能超过 100 亿元"), "{e}");
+        assert_eq!(Limit::Project.words(), "10 亿元");
+        assert!(parse_amount("金额", "-1", Limit::Project).unwrap_err().contains("不能为负数"));
+        // Beyond i64 fen: refused as a bad amount, never wrapped.
+        assert!(parse_amount("金额", "999999999999999999999", Limit::Project).unwrap_err().contains("应为金额"));
+    }
 
     #[test]
     fn parses_what_people_type() {

@@ -17,6 +17,7 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                 "{:>4}  {:<28} {:<10} {:<23} {:>6} {:>6} {:>6}",
                 "编号", "名称", "类型", "日期", "镇(街)", "户数", "问题"
             );
+            let figure = |n: Option<i64>| n.map_or_else(|| "—".to_string(), |n| n.to_string());
             for c in campaigns::list(db, actor).await? {
                 println!(
                     "{:>6}  {:<28} {:<10} {:<25} {:>8} {:>8} {:>8}",
@@ -24,15 +25,16 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                     c.name,
                     c.kind.label(),
                     format!("{} 至 {}", c.starts_on, c.ends_on),
-                    c.towns,
-                    c.households,
-                    c.problems
+                    figure(c.towns),
+                    figure(c.households),
+                    figure(c.problems)
                 );
             }
         }
         CampaignCommand::Show { id } => show(db, actor, id).await?,
         CampaignCommand::Sample { id, seed, save } => {
-            let (c, _) = campaigns::open(db, db.conn(), actor, id).await?;
+            let opened = campaigns::open(db, db.conn(), actor, id).await?;
+            let c = opened.campaign();
             let Some(mut plan) = c.sample_plan.clone() else {
                 bail!("督查 {id} 还没有抽样方案：请先在网页上抽样");
             };
@@ -46,8 +48,7 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                         c.sampled_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
                         c.sampled_by.as_deref().unwrap_or("—")
                     );
-                    let all = ducha_domain::campaigns::CampaignAccess { within: None, fieldwork: false, plans: false };
-                    for t in sample::stored(db, db.conn(), id, &all).await? {
+                    for t in sample::stored(db, db.conn(), &opened).await? {
                         let ids: Vec<String> = t.households.iter().map(|h| h.number.clone()).collect();
                         println!(
                             "{}  {:<6} {:<10} {:<6} {:<6} {}",
@@ -65,7 +66,7 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                     let d = if save {
                         sample::draw(db, actor, id, &plan).await?
                     } else {
-                        sample::preview(db, db.conn(), &c, &plan).await?
+                        sample::preview(db, db.conn(), &opened, &plan).await?
                     };
                     println!(
                         "督查 {id}（{}）以种子 {s} 抽样（算法 {}）{}",

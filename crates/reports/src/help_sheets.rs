@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use ducha_domain::access::Scope;
 use ducha_domain::help::{IncomingLog, IncomingPlan, MeasureCategory};
 use ducha_domain::labelled::Labelled;
+use ducha_domain::money::{Limit, parse_amount};
 use ducha_domain::registry::parse_date;
 use ducha_domain::{Money, RegionTree};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
@@ -154,14 +155,14 @@ pub fn parse_plans(table: &Table, this_year: i32) -> (Vec<IncomingPlan>, Vec<Cel
                 None
             }
         };
-        let target = match Money::parse_yuan(&get(&v, "目标人均纯收入")) {
+        let target = match parse_amount("目标人均纯收入", &get(&v, "目标人均纯收入"), Limit::Household) {
             Ok(m) if m > Money::ZERO => Some(m),
             Ok(_) => {
                 errors.push(err(row, "目标人均纯收入", "目标人均纯收入应大于 0".into()));
                 None
             }
             Err(e) => {
-                errors.push(err(row, "目标人均纯收入", e.to_string()));
+                errors.push(err(row, "目标人均纯收入", e));
                 None
             }
         };
@@ -366,12 +367,18 @@ pub fn parse_projects(
         };
         match form.validate() {
             Ok(project) => {
-                let households = get(&v, "受益户")
+                let households: Vec<String> = get(&v, "受益户")
                     .split([',', '，', ' ', '、', ';', '；'])
                     .map(str::trim)
                     .filter(|n| !n.is_empty())
                     .map(str::to_string)
                     .collect();
+                let max = ducha_domain::funds::MAX_SERVED;
+                if households.len() > max {
+                    let m = format!("受益户最多 {max} 户，填了 {} 户：请分成几个项目", households.len());
+                    errors.push(cell_error(table, row, "受益户", m));
+                    continue;
+                }
                 out.push(ducha_domain::funds::IncomingProject { row, project, households });
             }
             Err(e) => errors.extend(at_columns(table, row, e, &columns)),
@@ -405,7 +412,7 @@ pub fn parse_payments(
             .map_err(|e| errors.push(e))
             .ok();
         let paid_on = past_date(&get(&v, "拨付日期"), today).map_err(|m| errors.push(err(row, "拨付日期", m))).ok();
-        let amount = ducha_domain::funds::parse_yuan(&get(&v, "金额（元）"))
+        let amount = parse_amount("拨付金额", &get(&v, "金额（元）"), Limit::Project)
             .map_err(|m| errors.push(err(row, "金额（元）", m)))
             .ok();
         let payee = get(&v, "收款单位");
@@ -557,7 +564,7 @@ pub fn parse_allocations(
         let region = division_at(table, row, "下达到", &get(&v, "下达到"), &levels, (tree, scope), notes)
             .map_err(|e| errors.push(e))
             .ok();
-        let amount = ducha_domain::funds::parse_yuan(&get(&v, "金额（元）"))
+        let amount = parse_amount("下达金额", &get(&v, "金额（元）"), Limit::Allocation)
             .map_err(|m| errors.push(err(row, "金额（元）", m)))
             .ok();
         let allocated_on = parse_date(&get(&v, "下达日期")).map_err(|m| errors.push(err(row, "下达日期", m))).ok();

@@ -116,29 +116,44 @@ pub async fn for_owner(db: &Db, owner_kind: &str, owner_id: i64) -> Result<Vec<E
     db.conn().query_all_raw(db.stmt(&sql, vec![owner_kind.into(), owner_id.into()])).await?.iter().map(meta).collect()
 }
 
-/// Every file attached to a household's records.
+/// Every file attached to a household's own records. Files of campaign visits and problems are
+/// not among them: they belong to the campaign and are read through it (a photo here would tell
+/// the town that the household was sampled).
 pub async fn for_household(db: &Db, household_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
-    let sql = format!("SELECT {COLUMNS} FROM evidence WHERE household_id = $1 ORDER BY id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM evidence WHERE household_id = $1 AND owner_kind NOT LIKE 'campaign%' ORDER BY id"
+    );
     db.conn().query_all_raw(db.stmt(&sql, vec![household_id.into()])).await?.iter().map(meta).collect()
 }
 
 /// One file and its bytes, if the actor may read it: within their scope, or, for an inspector,
 /// a campaign's or a rectification's file in a district their team works in today.
+/// A campaign's file (its visits', reviews' and problems' evidence) is, moreover, not there for
+/// anyone the campaign is still sealed from.
 pub async fn fetch_for(
     db: &Db,
     actor: &ducha_domain::access::Actor,
     id: i64,
 ) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
-    if actor.role != ducha_domain::access::Role::Inspector {
-        return fetch(db, &actor.scope, id).await;
-    }
     let row = db
         .conn()
-        .query_one_raw(db.stmt("SELECT owner_kind, village_code FROM evidence WHERE id = $1", vec![id.into()]))
+        .query_one_raw(
+            db.stmt("SELECT owner_kind, owner_id, village_code FROM evidence WHERE id = $1", vec![id.into()]),
+        )
         .await?;
     let Some(row) = row else { return Ok(None) };
     let kind: String = row.try_get("", "owner_kind")?;
+    let owner: i64 = row.try_get("", "owner_id")?;
     let village: String = row.try_get("", "village_code")?;
+    if let Some(campaign) = campaign_of_file(db, &kind, owner).await? {
+        let c = crate::campaigns::get(db, db.conn(), campaign).await?;
+        if crate::campaigns::sealed_from(db, db.conn(), actor, &c).await? {
+            return Ok(None);
+        }
+    }
+    if actor.role != ducha_domain::access::Role::Inspector {
+        return fetch(db, &actor.scope, id).await;
+    }
     let districts = crate::rectification::inspector_districts(db, db.conn(), actor).await?;
     let campaign_file = kind.starts_with("campaign_") || kind == "rectification";
     if campaign_file && districts.iter().any(|d| village.starts_with(d.as_str())) {
@@ -146,6 +161,18 @@ pub async fn fetch_for(
     } else {
         Ok(None)
     }
+}
+
+/// The campaign a file belongs to, if it is a campaign's.
+async fn campaign_of_file(db: &Db, kind: &str, owner: i64) -> Result<Option<i64>, StorageError> {
+    let sql = match kind {
+        "campaign_review" => return Ok(Some(owner)),
+        "campaign_visit" => "SELECT campaign_id FROM campaign_visits WHERE id = $1",
+        "campaign_problem" | "rectification" => "SELECT campaign_id FROM campaign_problems WHERE id = $1",
+        _ => return Ok(None),
+    };
+    let row = db.conn().query_one_raw(db.stmt(sql, vec![owner.into()])).await?;
+    Ok(row.map(|r| r.try_get("", "campaign_id")).transpose()?)
 }
 
 /// One file and its bytes, if its household lies in the scope.

@@ -172,8 +172,40 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn(error::chinese_errors))
         .layer(DefaultBodyLimit::max(DRAIN_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies, security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Scripts only from ducha's own files (the offline visit script is one); styles may be inline
+/// (the layout's, the circular's, `style` attributes), which a page can only carry as askama
+/// escaped them. No framing, no plugins, forms only back to ducha.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// The security headers of every answer (pages, the API, files, errors). Referrer-Policy is
+/// same-origin rather than no-referrer: with no-referrer a browser sends `Origin: null` on forms,
+/// which the CSRF check refuses. HSTS only behind HTTPS (`--secure-cookies`).
+async fn security_headers(
+    axum::extract::State(https): axum::extract::State<bool>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if https {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
+    resp
 }
 
 /// How often a server with an audit key appends the chain's head to the witness file.
@@ -232,4 +264,46 @@ pub async fn serve(
         witness(&db).await;
     }
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn templates(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                templates(&p, out);
+            } else if p.extension().is_some_and(|e| e == "html") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// The Content-Security-Policy runs no inline script: no template may carry one, nor an
+    /// event-handler attribute (onclick=…) or a javascript: link, which the browser would refuse.
+    #[test]
+    fn no_template_carries_inline_script() {
+        let mut files = Vec::new();
+        templates(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        assert!(files.len() > 20, "found {} templates", files.len());
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap().to_ascii_lowercase();
+            for (i, _) in text.match_indices("<script") {
+                let tag = &text[i..text[i..].find('>').map_or(text.len(), |e| i + e)];
+                assert!(tag.contains(" src="), "{}: an inline script: {tag}", f.display());
+            }
+            assert!(!text.contains("javascript:"), "{}: a javascript: link", f.display());
+            let b = text.as_bytes();
+            for (i, _) in text.match_indices("on") {
+                let after: Vec<u8> = b[i + 2..].iter().copied().take_while(u8::is_ascii_alphabetic).collect();
+                let handler = i > 0
+                    && b[i - 1].is_ascii_whitespace()
+                    && after.len() >= 3
+                    && b.get(i + 2 + after.len()) == Some(&b'=');
+                assert!(!handler, "{}: an event handler at byte {i}", f.display());
+            }
+        }
+    }
 }

@@ -191,8 +191,10 @@ pub const SEED_CHECKLIST: [(&str, &str); 14] = [
     ("医疗保障", "定点医疗机构上线“一站式”同步结算平台"),
 ];
 
-/// What one user may do in one campaign.
+/// What one user may do in one campaign. Made only by [`access`], the campaigns' one policy
+/// (`non_exhaustive`: no other crate can make one by hand).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CampaignAccess {
     /// Region prefixes (districts or a town) whose part of the campaign the user sees; `None`
     /// for the whole campaign.
@@ -207,33 +209,66 @@ impl CampaignAccess {
     pub fn sees(&self, code: &str) -> bool {
         self.within.as_ref().is_none_or(|w| w.iter().any(|p| code.starts_with(p.as_str())))
     }
+
+    /// Whether the part seen and the region `code` (a district or a town) overlap: a district's
+    /// office and that district's towns, a town's office and its district.
+    pub fn overlaps(&self, code: &str) -> bool {
+        self.within.as_ref().is_none_or(|w| w.iter().any(|p| code.starts_with(p.as_str()) || p.starts_with(code)))
+    }
 }
 
-/// The access policy of campaigns. Inspectors reach a campaign's towns only through their team's
-/// districts and only on the campaign's days; the offices read their own part; the city office
-/// plans. `team_districts` are the districts of the teams the user is a member of.
+/// Why a campaign is out of a user's reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The campaign is not there for this user: answered exactly as one that does not exist, so
+    /// that nothing (its existence, its sample) can be told from the answer.
+    Hidden,
+    /// A member of its teams outside the campaign's days, told why.
+    Closed(String),
+}
+
+/// Whether a campaign is still secret from a user: until it ends, only the city office and the
+/// members of its own teams see anything that depends on its plan or sample. Everyone else gets
+/// the answer they would get if it did not exist, whether or not their town was drawn.
+pub fn sealed(role: Role, member: bool, ends: NaiveDate, today: NaiveDate) -> bool {
+    today <= ends && role != Role::CityOffice && !(role == Role::Inspector && member)
+}
+
+/// The access policy of campaigns. Until a campaign ends it is sealed (see [`sealed`]): only the
+/// city office and its own teams reach it. Inspectors reach their team's districts only, and only
+/// on the campaign's days; after it ends, the offices and leaders read their own part; the city
+/// office plans. `team_districts` are the districts of the campaign's teams the user is a member
+/// of.
 pub fn access(
     actor: &Actor,
     team_districts: &[String],
     starts: NaiveDate,
     ends: NaiveDate,
     today: NaiveDate,
-) -> Result<CampaignAccess, String> {
+) -> Result<CampaignAccess, Refusal> {
     let from_scope = || match &actor.scope {
         Scope::All => None,
         Scope::Region(r) if r.level() == crate::region::RegionLevel::City => None,
         Scope::Region(r) => Some(vec![r.as_str().to_string()]),
     };
+    let member = !team_districts.is_empty();
+    if sealed(actor.role, member, ends, today) {
+        return Err(Refusal::Hidden);
+    }
+    let grant = |within, fieldwork, plans| Ok(CampaignAccess { within, fieldwork, plans });
     match actor.role {
-        Role::CityOffice => Ok(CampaignAccess { within: from_scope(), fieldwork: true, plans: true }),
-        Role::Leader | Role::Admin | Role::DistrictOffice | Role::TownOffice => {
-            Ok(CampaignAccess { within: from_scope(), fieldwork: false, plans: false })
+        Role::CityOffice => grant(from_scope(), true, true),
+        Role::Leader | Role::Admin | Role::DistrictOffice | Role::TownOffice => grant(from_scope(), false, false),
+        Role::Inspector if !member => Err(Refusal::Hidden),
+        Role::Inspector if today < starts => {
+            Err(Refusal::Closed(format!("本次督查 {starts} 开始，届时督查组成员才能访问")))
         }
-        Role::Inspector if team_districts.is_empty() => Err("您不是本次督查的督查组成员".into()),
-        Role::Inspector if today < starts => Err(format!("本次督查 {starts} 开始，届时督查组成员才能访问")),
-        Role::Inspector if today > ends => Err(format!("本次督查已于 {ends} 结束，督查组成员的访问权限已到期")),
-        Role::Inspector => Ok(CampaignAccess { within: Some(team_districts.to_vec()), fieldwork: true, plans: false }),
-        Role::HelpCadre => Err("帮扶责任人不参与督查".into()),
+        Role::Inspector if today > ends => {
+            Err(Refusal::Closed(format!("本次督查已于 {ends} 结束，督查组成员的访问权限已到期")))
+        }
+        Role::Inspector => grant(Some(team_districts.to_vec()), true, false),
+        // Help cadres take no part in campaigns: none is there for them.
+        Role::HelpCadre => Err(Refusal::Hidden),
     }
 }
 
@@ -262,13 +297,45 @@ mod tests {
         let a = access(&i, &teams, starts, ends, d("2017-11-07")).unwrap();
         assert!(a.fieldwork && !a.plans);
         assert!(a.sees("440781111") && !a.sees("440783104"));
-        assert!(access(&i, &teams, starts, ends, d("2017-11-09")).unwrap_err().contains("已到期"));
-        assert!(access(&i, &teams, starts, ends, d("2017-11-05")).is_err());
-        assert!(access(&i, &[], starts, ends, d("2017-11-07")).is_err());
+        let expired = access(&i, &teams, starts, ends, d("2017-11-09")).unwrap_err();
+        assert!(matches!(&expired, Refusal::Closed(m) if m.contains("已到期")), "{expired:?}");
+        assert!(matches!(access(&i, &teams, starts, ends, d("2017-11-05")), Err(Refusal::Closed(_))));
+        assert_eq!(access(&i, &[], starts, ends, d("2017-11-07")), Err(Refusal::Hidden));
         let town = access(&actor(Role::TownOffice, "440781111"), &[], starts, ends, d("2018-01-01")).unwrap();
         assert!(town.sees("440781111") && !town.sees("440781112") && !town.fieldwork);
+        assert!(town.overlaps("440781") && !town.overlaps("440783"));
         let city = access(&actor(Role::CityOffice, "4407"), &[], starts, ends, d("2018-01-01")).unwrap();
         assert!(city.plans && city.sees("440703006"));
+    }
+
+    #[test]
+    fn a_campaign_is_sealed_from_everyone_but_the_city_and_its_teams_until_it_ends() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (starts, ends) = (d("2017-11-06"), d("2017-11-08"));
+        let others = [
+            actor(Role::TownOffice, "440781111"),
+            actor(Role::DistrictOffice, "440781"),
+            actor(Role::Leader, "4407"),
+            actor(Role::Admin, "4407"),
+            actor(Role::HelpCadre, "440781111"),
+            actor(Role::Inspector, "4407"),
+        ];
+        // Before it starts, on its days and on its last day: nothing, as for no campaign at all.
+        for today in ["2017-10-01", "2017-11-06", "2017-11-08"] {
+            for a in &others {
+                assert_eq!(access(a, &[], starts, ends, d(today)), Err(Refusal::Hidden), "{:?} {today}", a.role);
+            }
+            assert!(access(&actor(Role::CityOffice, "4407"), &[], starts, ends, d(today)).is_ok());
+        }
+        // Its own team's inspector on its days.
+        assert!(access(&actor(Role::Inspector, "4407"), &["440781".into()], starts, ends, d("2017-11-07")).is_ok());
+        // After it ends, the offices read their own part; help cadres and outsiders still nothing.
+        let after = d("2017-11-09");
+        assert!(access(&others[0], &[], starts, ends, after).is_ok());
+        assert!(access(&others[1], &[], starts, ends, after).is_ok());
+        assert!(access(&others[2], &[], starts, ends, after).is_ok_and(|a| a.within.is_none()));
+        assert_eq!(access(&others[4], &[], starts, ends, after), Err(Refusal::Hidden));
+        assert_eq!(access(&others[5], &[], starts, ends, after), Err(Refusal::Hidden));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::labelled::Labelled;
 use crate::labelled_enum;
-use crate::money::Money;
+use crate::money::{Limit, Money, parse_amount};
 use crate::validation::FieldErrors;
 
 labelled_enum! {
@@ -137,18 +137,6 @@ pub struct ProjectForm {
     pub public_benefit: String,
 }
 
-/// An amount in yuan as typed ("12,000", "3500.5"): never negative, at most a billion.
-pub fn parse_yuan(text: &str) -> Result<Money, String> {
-    let m = Money::parse_yuan(text).map_err(|e| e.to_string())?;
-    if m.fen() < 0 {
-        return Err(format!("金额不能为负数，填的是“{}”", text.trim()));
-    }
-    if m > Money::from_yuan(1_000_000_000) {
-        return Err(format!("金额过大（{}元）", text.trim()));
-    }
-    Ok(m)
-}
-
 impl ProjectForm {
     pub fn validate(&self) -> Result<Project, FieldErrors> {
         let mut e = FieldErrors::default();
@@ -194,7 +182,8 @@ impl ProjectForm {
             if text.trim().is_empty() {
                 continue;
             }
-            if let Some(m) = e.take(field, parse_yuan(text))
+            let label = format!("{}资金", source.label());
+            if let Some(m) = e.take(field, parse_amount(&label, text, Limit::Project))
                 && m.fen() > 0
             {
                 budget.push((source, m));
@@ -237,8 +226,11 @@ impl Allocation {
         if self.amount.fen() <= 0 {
             return Some(("amount", "下达金额应大于 0".into()));
         }
-        if self.amount > Money::from_yuan(10_000_000_000) {
-            return Some(("amount", format!("下达金额过大（{} 元）", self.amount)));
+        if self.amount > Limit::Allocation.max() {
+            return Some((
+                "amount",
+                format!("下达金额不能超过 {}，填的是 {} 元", Limit::Allocation.words(), self.amount),
+            ));
         }
         if self.allocated_on > today {
             return Some(("allocated_on", format!("下达日期 {} 还没有到", self.allocated_on)));
@@ -264,6 +256,9 @@ impl Allocation {
         }
     }
 }
+
+/// The most households one project may name as served (a larger one is several projects).
+pub const MAX_SERVED: usize = 5_000;
 
 /// A project as an import row gives it: the project (its place resolved), and the numbers of the
 /// households it serves.

@@ -102,21 +102,22 @@ impl FinanceForm {
                 None
             }
         };
-        let mut amount = |field: &str, text: &str| {
-            let m = crate::funds::parse_yuan(if text.trim().is_empty() { "0" } else { text });
+        use crate::money::{Limit, parse_amount};
+        let mut amount = |field: &str, label: &str, text: &str| {
+            let m = parse_amount(label, if text.trim().is_empty() { "0" } else { text }, Limit::Household);
             e.take(field, m)
         };
-        let wage = amount("wage_income", &self.wage_income);
-        let business = amount("business_income", &self.business_income);
-        let property = amount("property_income", &self.property_income);
-        let transfer = amount("transfer_income", &self.transfer_income);
-        let costs = amount("production_costs", &self.production_costs);
-        let mut optional = |field: &str, text: &str| match text.trim() {
+        let wage = amount("wage_income", "工资性收入", &self.wage_income);
+        let business = amount("business_income", "生产经营性收入", &self.business_income);
+        let property = amount("property_income", "财产性收入", &self.property_income);
+        let transfer = amount("transfer_income", "转移性收入", &self.transfer_income);
+        let costs = amount("production_costs", "生产经营性支出", &self.production_costs);
+        let mut optional = |field: &str, label: &str, text: &str| match text.trim() {
             "" => Some(None),
-            t => e.take(field, crate::funds::parse_yuan(t)).map(Some),
+            t => e.take(field, parse_amount(label, t, Limit::Household)).map(Some),
         };
-        let declared = optional("declared_total_income", &self.declared_total_income);
-        let living = optional("living_expenditure", &self.living_expenditure);
+        let declared = optional("declared_total_income", "年收入合计", &self.declared_total_income);
+        let living = optional("living_expenditure", "生活消费支出", &self.living_expenditure);
         e.into_result(|| {
             Some((
                 YearFinance {

@@ -54,8 +54,8 @@ fn plan(seed: u64, exclude_months: u32) -> SamplePlan {
 
 /// The stored sample as (town, household numbers), in order.
 async fn stored(db: &Db, id: i64) -> Vec<(String, Vec<String>)> {
-    let all = ducha_domain::campaigns::CampaignAccess { within: None, fieldwork: false, plans: false };
-    sample::stored(db, db.conn(), id, &all)
+    let opened = campaigns::open(db, db.conn(), &Actor::command_line("test"), id).await.unwrap();
+    sample::stored(db, db.conn(), &opened)
         .await
         .unwrap()
         .into_iter()
@@ -96,7 +96,7 @@ async fn the_same_seed_draws_the_same_sample_on_both_databases() {
     }
 
     // Another seed gives another sample; the same seed again gives the same.
-    let c = campaigns::get(&sqlite, sqlite.conn(), 1).await.unwrap();
+    let c = campaigns::open(&sqlite, sqlite.conn(), &cli, 1).await.unwrap();
     let again = sample::preview(&sqlite, sqlite.conn(), &c, &plan(42, 6)).await.unwrap();
     assert_eq!(
         again.towns.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
@@ -112,7 +112,8 @@ async fn the_same_seed_draws_the_same_sample_on_both_databases() {
     for (t, _) in &second {
         assert!(!s.iter().any(|(u, _)| u == t), "{t} was inspected in November and is excluded");
     }
-    let steps = sample::steps(&sqlite, later).await.unwrap();
+    let steps =
+        sample::steps(&sqlite, &campaigns::open(&sqlite, sqlite.conn(), &cli, later).await.unwrap()).await.unwrap();
     assert!(steps.iter().any(|st| st.excluded.iter().any(|(_, why)| why.contains("近期已督查（十一月督查"))));
 
     // A sample that cannot be drawn says why and stores nothing.
@@ -262,10 +263,22 @@ async fn the_november_campaign_shows_the_seeds_figures() {
             .send()
     };
     let visits = "SELECT COUNT(*) FROM campaign_visits WHERE campaign_id = 3";
-    let outside = count(&app.db, "SELECT MIN(id) FROM households WHERE id NOT IN (SELECT household_id FROM campaign_households WHERE campaign_id = 3)").await;
+    let outside = count(&app.db, "SELECT MIN(id) FROM households WHERE district_code = '440705' AND id NOT IN (SELECT household_id FROM campaign_households WHERE campaign_id = 3)").await;
     let r = send(outside, "key-outside-0001", "5").await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("不在本次督查的抽查名单中"));
+    // Outside the team's districts, sampled or not, a household is not found: the answer tells
+    // nothing of another team's sample.
+    let other_team = |sampled: bool| {
+        format!(
+            "SELECT MIN(id) FROM households WHERE district_code = '440781' AND id {} (SELECT household_id FROM campaign_households WHERE campaign_id = 3)",
+            if sampled { "IN" } else { "NOT IN" }
+        )
+    };
+    for (sampled, key) in [(true, "key-other-team-01"), (false, "key-other-team-02")] {
+        let r = send(count(&app.db, &other_team(sampled)).await, key, "5").await.unwrap();
+        assert_eq!(r.status(), 404, "sampled: {sampled}");
+    }
     let r = send(hid, "key-range-000001", "9").await.unwrap();
     assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();

@@ -205,7 +205,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let audits = audit::count(db).await.unwrap();
     let (status, refused) = post(fields("-5", yuan(parts))).await;
     assert_eq!(status, 422);
-    assert!(refused.contains("金额不能为负数"), "{refused}");
+    assert!(refused.contains("工资性收入不能为负数"), "{refused}");
     assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
     let (status, _) = post(fields(&wage, yuan(parts))).await;
     assert_eq!(status, 200, "saved, then the household's page");

@@ -6,6 +6,7 @@
 mod support;
 
 mod accounts;
+mod amounts;
 mod api;
 mod audit;
 mod browser;
@@ -16,9 +17,12 @@ mod cli;
 mod demo;
 mod exchange;
 mod funds;
+mod headers;
 pub mod help;
 mod platform;
 mod privacy;
 mod regions;
 mod scope_walk;
+mod secrecy;
+mod text;
 mod uploads;

@@ -12,9 +12,10 @@ use crate::support::{TestApp, csrf_of};
 
 both_backends!(a_town_user_reaches_nothing_of_another_town);
 
-/// Public reference data and the sign-in pages: not walked for scope.
-const PUBLIC: [&str; 7] = [
+/// Public reference data, the sign-in pages and static files: not walked for scope.
+const PUBLIC: [&str; 8] = [
     "/healthz",
+    "/assets/visit-offline.js",
     "/login",
     "/logout",
     "/api/v1/openapi.json",

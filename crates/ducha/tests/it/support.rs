@@ -219,7 +219,12 @@ impl TestApp {
     /// The demo city of `ducha serve --demo` (12,000 households) with its campaigns: June and
     /// November 2017, and one under way today.
     pub async fn spawn_demo_campaigns() -> TestApp {
-        let app = TestApp::spawn_demo(Backend::Sqlite, 12_000).await;
+        TestApp::spawn_demo_campaigns_on(Backend::Sqlite).await
+    }
+
+    /// The same on either database.
+    pub async fn spawn_demo_campaigns_on(backend: Backend) -> TestApp {
+        let app = TestApp::spawn_demo(backend, 12_000).await;
         let cli = ducha_domain::access::Actor::command_line("test");
         let today = chrono::Local::now().date_naive();
         ducha_storage::campaigns::demo::load(&app.db, &cli, 2017, today).await.expect("demo campaigns");

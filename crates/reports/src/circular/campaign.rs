@@ -264,12 +264,10 @@ pub async fn for_campaign(
     id: i64,
 ) -> Result<(Circular, Summary, CircularSettings), super::CircularError> {
     use ducha_storage::campaigns;
-    let summary = campaigns::assessment::summary(db, actor, id).await?;
-    let settings = campaigns::circular::settings(db, db.conn(), &summary.campaign).await?;
-    let earlier = match summary.campaign.sample_plan.as_ref().and_then(|p| p.revisit_from) {
-        Some(e) => Some(campaigns::get(db, db.conn(), e).await?.name),
-        None => None,
-    };
+    let opened = campaigns::open(db, db.conn(), actor, id).await?;
+    let settings = campaigns::circular::settings(db, db.conn(), &opened).await?;
+    let earlier = campaigns::circular::revisited_name(db, db.conn(), &opened).await?;
+    let summary = campaigns::assessment::summary_of(db, db.conn(), opened).await?;
     let circular = build(&summary, &settings, earlier.as_deref());
     Ok((circular, summary, settings))
 }

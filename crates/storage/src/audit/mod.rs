@@ -309,11 +309,12 @@ pub async fn for_entity(db: &Db, entity: &str, entity_id: &str, limit: u64) -> R
 }
 
 /// The records about a household: its own, its members', its yearly finances', its help records
-/// and evidence.
+/// and their evidence (not a campaign's files: see [`crate::evidence::for_household`]).
 pub async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
     let owned = |entity: &str, table: &str| {
+        let own = if table == "evidence" { " AND owner_kind NOT LIKE 'campaign%'" } else { "" };
         format!(
-            "(entity = '{entity}' AND entity_id IN (SELECT CAST(id AS VARCHAR(32)) FROM {table} WHERE household_id = $2))"
+            "(entity = '{entity}' AND entity_id IN (SELECT CAST(id AS VARCHAR(32)) FROM {table} WHERE household_id = $2{own}))"
         )
     };
     let sql = format!(

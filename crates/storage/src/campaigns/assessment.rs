@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::problems::{Problem, TownVerdict};
 use super::sample::SampleTown;
-use super::{Campaign, Team};
+use super::{Campaign, Opened, Team};
 use crate::{Db, StorageError};
 
 /// Problems of one category, with the districts they were found in.
@@ -71,20 +71,17 @@ impl Summary {
 /// A campaign's figures, within what the actor may see of it.
 pub async fn summary(db: &Db, actor: &Actor, id: i64) -> Result<Summary, StorageError> {
     let c = db.conn();
-    let (campaign, access) = super::open(db, c, actor, id).await?;
-    summary_of(db, c, campaign, access).await
+    let opened = super::open(db, c, actor, id).await?;
+    summary_of(db, c, opened).await
 }
 
-pub async fn summary_of<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    campaign: Campaign,
-    access: CampaignAccess,
-) -> Result<Summary, StorageError> {
+pub async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opened) -> Result<Summary, StorageError> {
+    let teams = super::teams(db, c, &opened).await?;
+    let towns = super::sample::stored(db, c, &opened).await?;
+    let all_problems = super::problems::list(db, c, &opened, None, None).await?;
+    let verdicts = super::problems::verdicts(db, c, &opened).await?;
+    let (campaign, access) = opened.into_parts();
     let id = campaign.id;
-    let teams = super::teams(db, c, id).await?;
-    let towns = super::sample::stored(db, c, id, &access).await?;
-    let all_problems = super::problems::list(db, c, id, &access, None, None).await?;
     let proposed = all_problems.iter().filter(|p| p.status == ProblemStatus::Proposed).count();
     let problems: Vec<Problem> = all_problems.into_iter().filter(|p| p.status == ProblemStatus::Confirmed).collect();
     let by_category = Category::ALL
@@ -123,7 +120,7 @@ pub async fn summary_of<C: ConnectionTrait>(
         };
         if let (Some(topic), Some(ok)) = (&q.topic, is_satisfied(q, &a)) {
             topics.entry(topic.clone()).or_default().add(ok);
-            by_district.entry(town[..6].to_string()).or_default().add(ok);
+            by_district.entry(town.get(..6).unwrap_or_default().to_string()).or_default().add(ok);
             by_town.entry(town.clone()).or_default().add(ok);
         }
     }
@@ -149,9 +146,12 @@ pub async fn summary_of<C: ConnectionTrait>(
     }
     for r in reviews {
         let town: String = r.try_get("", "town_code")?;
+        if !access.sees(&town) {
+            continue;
+        }
         let result: String = r.try_get("", "result")?;
         let n: i64 = r.try_get("", "n")?;
-        if let Some(f) = facts.get_mut(&town[..6.min(town.len())]) {
+        if let Some(f) = facts.get_mut(town.get(..6).unwrap_or_default()) {
             match ReviewResult::parse(&result) {
                 Ok(ReviewResult::Pass) => f.checklist_pass += n as u32,
                 Ok(ReviewResult::Fail) => f.checklist_fail += n as u32,
@@ -174,7 +174,6 @@ pub async fn summary_of<C: ConnectionTrait>(
         }
     }
     let scores = facts.values().map(|f| score(f, &campaign.weights)).collect();
-    let verdicts = super::problems::verdicts(db, c, &campaign, &access).await?;
     Ok(Summary {
         towns_fresh: towns.iter().filter(|t| t.purpose == Purpose::Fresh).count(),
         towns_revisit: towns.iter().filter(|t| t.purpose == Purpose::Revisit).count(),

@@ -95,6 +95,26 @@ pub async fn city_name<C: ConnectionTrait>(c: &C) -> Result<String, StorageError
 pub async fn settings<C: ConnectionTrait>(
     db: &Db,
     c: &C,
+    opened: &super::Opened,
+) -> Result<CircularSettings, StorageError> {
+    settings_of(db, c, opened.campaign()).await
+}
+
+/// The name of the campaign this one revisits, for its circular.
+pub async fn revisited_name<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    opened: &super::Opened,
+) -> Result<Option<String>, StorageError> {
+    match opened.campaign().sample_plan.as_ref().and_then(|p| p.revisit_from) {
+        Some(from) => Ok(Some(super::get(db, c, from).await?.name)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn settings_of<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
     campaign: &Campaign,
 ) -> Result<CircularSettings, StorageError> {
     let row = c
@@ -124,12 +144,12 @@ pub async fn settings<C: ConnectionTrait>(
 /// Write a campaign's circular settings (city office), audited with what they were.
 pub async fn save_settings(db: &Db, actor: &Actor, campaign: i64, s: &CircularSettings) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
     if !access.plans {
         return Err(StorageError::Forbidden("通报由市扶贫办起草".into()));
     }
     s.check()?;
-    let before = settings(db, tx.conn(), &c).await?;
+    let before = settings_of(db, tx.conn(), &c).await?;
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO circulars (campaign_id, number, title, addressees, basis, next_steps, signer, issued_on, disclosure, copied_to, \

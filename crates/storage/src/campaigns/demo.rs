@@ -174,7 +174,8 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
     };
     super::sample::draw(db, actor, june, &plan).await?;
     let june_on = d(year, 6, 5)?;
-    for town in super::sample::stored(db, db.conn(), june, &everything()).await? {
+    let opened = super::open(db, db.conn(), actor, june).await?;
+    for town in super::sample::stored(db, db.conn(), &opened).await? {
         // In June every named town had its record books and logs found wanting.
         let named = NOVEMBER_2017_REVISITS.contains(&town.code.as_str());
         let fails: Vec<(usize, &str)> = if named {
@@ -198,7 +199,8 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
         super::add_team(db, actor, nov, &t).await?;
     }
     super::sample::draw(db, actor, nov, &november_plan(20_171_106, june)).await?;
-    let towns = super::sample::stored(db, db.conn(), nov, &everything()).await?;
+    let opened = super::open(db, db.conn(), actor, nov).await?;
+    let towns = super::sample::stored(db, db.conn(), &opened).await?;
     for (i, town) in towns.iter().enumerate() {
         let on = d(year, 11, 6)?.checked_add_days(Days::new((i % 3) as u64)).unwrap_or(d(year, 11, 6)?);
         let first = towns.iter().find(|t| t.district == town.district && t.purpose == Purpose::Fresh).map(|t| &t.code);
@@ -207,9 +209,8 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
             out.problems += review(db, actor, nov, &town.code, &f.fails).await?;
         } else {
             // A revisited town: verify June's problems. 三江镇 and 苍城镇 acted, not fully.
-            let c = super::get(db, db.conn(), nov).await?;
             let partly = ["440705108", "440783104"].contains(&town.code.as_str());
-            for (k, p) in super::problems::revisit_list(db, db.conn(), &c, &town.code).await?.iter().enumerate() {
+            for (k, p) in super::problems::revisit_list(db, db.conn(), &opened, &town.code).await?.iter().enumerate() {
                 let (result, note) = if partly && k == 1 {
                     (RevisitResult::Partly, "帮扶日志已开始补记，但仍有部分贫困户未更新")
                 } else {
@@ -223,8 +224,7 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
     }
     out.november = nov;
     // The circular as the seed issued it.
-    let c = super::get(db, db.conn(), nov).await?;
-    let mut settings = super::circular::settings(db, db.conn(), &c).await?;
+    let mut settings = super::circular::settings(db, db.conn(), &opened).await?;
     settings.number = format!("江扶字〔{year}〕14号");
     settings.basis =
         format!("《广东省人民政府办公厅关于开展{year}年省脱贫攻坚工作专项督查的通知》（粤府办明电〔{year}〕204号）");
@@ -254,10 +254,6 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
     super::sample::draw(db, actor, current, &plan).await?;
     out.current = Some(current);
     Ok(out)
-}
-
-fn everything() -> ducha_domain::campaigns::CampaignAccess {
-    ducha_domain::campaigns::CampaignAccess { within: None, fieldwork: true, plans: true }
 }
 
 /// Review a town: the given items fail with their notes, the rest pass. Returns the problems made.
@@ -297,7 +293,7 @@ async fn visit_all(
     let questions = super::fieldwork::questions(db, db.conn(), c.questionnaire_id.unwrap_or(1)).await?;
     let n = town.households.len();
     for (k, h) in town.households.iter().enumerate() {
-        let facts = super::fieldwork::facts(db, db.conn(), h.id).await?;
+        let facts = super::fieldwork::facts_of(db, db.conn(), h.id).await?;
         let observations = facts
             .iter()
             .map(|f| {

@@ -54,8 +54,20 @@ pub fn section_category(section: &str) -> Category {
     }
 }
 
-/// A town's review so far: item → (result, note).
+/// A town's review so far (a town the access reaches): item → (result, note).
 pub async fn reviews<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    opened: &super::Opened,
+    town: &str,
+) -> Result<BTreeMap<i64, (ReviewResult, String)>, StorageError> {
+    if !opened.access().sees(town) {
+        return Ok(BTreeMap::new());
+    }
+    reviews_in(db, c, opened.id(), town).await
+}
+
+async fn reviews_in<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     campaign: i64,
@@ -106,12 +118,12 @@ pub struct ReviewInput {
 /// town; judged again as passed, its problem is dismissed. Returns the problems made or kept.
 pub async fn review(db: &Db, actor: &Actor, campaign: i64, r: &ReviewInput) -> Result<Vec<i64>, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?;
-    let district = sampled_town(db, tx.conn(), campaign, &r.town).await?;
-    let Some(district) = district.filter(|_| access.sees(&r.town)) else { return Err(StorageError::NotFound) };
+    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
     if !access.fieldwork {
         return Err(StorageError::Forbidden("查阅资料由督查组记录".into()));
     }
+    let district = sampled_town(db, tx.conn(), campaign, &r.town).await?;
+    let Some(district) = district.filter(|_| access.sees(&r.town)) else { return Err(StorageError::NotFound) };
     let items = checklist(db, tx.conn(), c.checklist_id.unwrap_or(1)).await?;
     let mut e = FieldErrors::default();
     for (item, result, note) in &r.results {
@@ -136,7 +148,7 @@ pub async fn review(db: &Db, actor: &Actor, campaign: i64, r: &ReviewInput) -> R
     }
     let town_name =
         crate::regions::tree_in(tx.conn()).await?.get(&r.town).map_or_else(|| r.town.clone(), |t| t.name.clone());
-    let before = reviews(db, tx.conn(), campaign, &r.town).await?;
+    let before = reviews_in(db, tx.conn(), campaign, &r.town).await?;
     let mut problems = Vec::new();
     let now = Utc::now();
     for (item, result, note) in &r.results {
@@ -209,7 +221,11 @@ pub struct Fact {
 }
 
 /// The registry's facts about a household that a visit checks on the spot.
-pub async fn facts<C: ConnectionTrait>(db: &Db, c: &C, household: i64) -> Result<Vec<Fact>, StorageError> {
+pub async fn facts<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Result<Vec<Fact>, StorageError> {
+    facts_of(db, c, v.household).await
+}
+
+pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64) -> Result<Vec<Fact>, StorageError> {
     let h = c
         .query_one_raw(db.stmt(
             "SELECT h.household_type, h.status, h.main_cause, h.safe_housing, h.compulsory_education, h.basic_medical, \
@@ -351,41 +367,63 @@ pub enum VisitOutcome {
     AlreadyReceived { visit_id: i64 },
 }
 
-/// Where a sampled household lives, if it is in the campaign's sample.
-async fn sampled_household<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    campaign: i64,
+/// A sampled household that the actor may visit: made only by [`visitable`].
+#[derive(Debug, Clone)]
+pub struct Visitable {
+    opened: super::Opened,
     household: i64,
-) -> Result<Option<(String, String, String)>, StorageError> {
-    let row = c
-        .query_one_raw(db.stmt(
-            "SELECT h.district_code, h.town_code, h.village_code FROM campaign_households s JOIN households h ON h.id = s.household_id \
-             WHERE s.campaign_id = $1 AND s.household_id = $2",
-            vec![campaign.into(), household.into()],
-        ))
-        .await?;
-    row.map(|r| Ok((r.try_get("", "district_code")?, r.try_get("", "town_code")?, r.try_get("", "village_code")?)))
-        .transpose()
+    district: String,
+    town: String,
+    village: String,
 }
 
-/// A sampled household that the actor may visit, with its district, town and village; refused as
-/// the user would need to hear it.
+impl Visitable {
+    pub fn opened(&self) -> &super::Opened {
+        &self.opened
+    }
+
+    pub fn household(&self) -> i64 {
+        self.household
+    }
+
+    pub fn town(&self) -> &str {
+        &self.town
+    }
+}
+
+/// A sampled household that the actor may visit, with its district, town and village. A household
+/// outside the part of the campaign the actor reaches is not found, sampled or not (so that the
+/// answer tells nothing of another town's sample); within it, one not sampled is refused as such.
 pub async fn visitable<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     actor: &Actor,
     campaign: i64,
     household: i64,
-) -> Result<(super::Campaign, ducha_domain::campaigns::CampaignAccess, (String, String, String)), StorageError> {
-    let (camp, access) = super::open(db, c, actor, campaign).await?;
-    let Some(place) = sampled_household(db, c, campaign, household).await? else {
-        return Err(StorageError::Rejected("该户不在本次督查的抽查名单中，不能登记走访".into()));
-    };
-    if !access.sees(&place.1) {
+) -> Result<Visitable, StorageError> {
+    let opened = super::open(db, c, actor, campaign).await?;
+    let place = c
+        .query_one_raw(db.stmt(
+            "SELECT district_code, town_code, village_code FROM households WHERE id = $1",
+            vec![household.into()],
+        ))
+        .await?;
+    let Some(place) = place else { return Err(StorageError::NotFound) };
+    let (district, town, village): (String, String, String) =
+        (place.try_get("", "district_code")?, place.try_get("", "town_code")?, place.try_get("", "village_code")?);
+    if !opened.access().sees(&town) {
         return Err(StorageError::NotFound);
     }
-    Ok((camp, access, place))
+    let sampled = c
+        .query_one_raw(db.stmt(
+            "SELECT 1 AS x FROM campaign_households WHERE campaign_id = $1 AND household_id = $2",
+            vec![campaign.into(), household.into()],
+        ))
+        .await?;
+    if sampled.is_none() {
+        return Err(StorageError::Rejected("该户不在本次督查的抽查名单中，不能登记走访".into()));
+    }
+    Ok(Visitable { opened, household, district, town, village })
 }
 
 /// Record a household visit: facts that differ from the registry become problems (data
@@ -397,26 +435,35 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
         return Err(StorageError::Rejected("走访记录缺少有效的编号，请刷新页面后重新填写".into()));
     }
     // A resubmission is recognised before anything else: the campaign may have ended since the
-    // phone first sent it, and the answer must still be "received".
-    if let Some(r) =
-        tx.conn()
-            .query_one_raw(db.stmt(
-                "SELECT id, campaign_id, household_id FROM campaign_visits WHERE client_key = $1",
-                vec![key.into()],
-            ))
-            .await?
+    // phone first sent it, and the answer must still be "received". Only to the one who sent it:
+    // to anyone else a visit's key says nothing.
+    if let Some(r) = tx
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT id, campaign_id, household_id FROM campaign_visits WHERE client_key = $1 AND visited_by = $2",
+            vec![key.into(), actor.username.clone().into()],
+        ))
+        .await?
     {
         let (id, c, h): (i64, i64, i64) =
             (r.try_get("", "id")?, r.try_get("", "campaign_id")?, r.try_get("", "household_id")?);
         if c == campaign && h == v.household_id {
             return Ok(VisitOutcome::AlreadyReceived { visit_id: id });
         }
-        return Err(StorageError::Rejected("走访记录编号重复，请刷新页面后重新填写".into()));
     }
-    let (camp, access, (district, town, village)) = visitable(db, tx.conn(), actor, campaign, v.household_id).await?;
-    if !access.fieldwork {
+    let visitable = visitable(db, tx.conn(), actor, campaign, v.household_id).await?;
+    if !visitable.opened.access().fieldwork {
         return Err(StorageError::Forbidden("走访由督查组记录".into()));
     }
+    let taken = tx
+        .conn()
+        .query_one_raw(db.stmt("SELECT 1 AS x FROM campaign_visits WHERE client_key = $1", vec![key.into()]))
+        .await?;
+    if taken.is_some() {
+        return Err(StorageError::Rejected("走访记录编号重复，请刷新页面后重新填写".into()));
+    }
+    let Visitable { opened, district, town, village, .. } = visitable;
+    let camp = opened.campaign();
     if let Some(r) = tx
         .conn()
         .query_one_raw(db.stmt(
@@ -445,7 +492,7 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
             camp.starts_on
         }
     };
-    let facts = facts(db, tx.conn(), v.household_id).await?;
+    let facts = facts_of(db, tx.conn(), v.household_id).await?;
     let mut differences = Vec::new();
     for o in &v.observations {
         let Some(f) = facts.iter().find(|f| f.key == o.key) else {
@@ -571,12 +618,9 @@ pub struct Visit {
     pub answers: Vec<(String, String)>,
 }
 
-pub async fn visit_of<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    campaign: i64,
-    household: i64,
-) -> Result<Option<Visit>, StorageError> {
+/// The visit recorded at a household the actor may visit, if any.
+pub async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Result<Option<Visit>, StorageError> {
+    let (campaign, household) = (v.opened.id(), v.household);
     let Some(r) = c
         .query_one_raw(db.stmt(
             "SELECT id, visited_on, visited_by, observations, note FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
@@ -674,8 +718,16 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
             }
         }
         QuestionKind::Scale => {
-            if q.scale_min >= q.scale_max {
+            // The visit form shows one choice per point of the scale.
+            if !(0..=100).contains(&q.scale_min) {
+                e.add("scale_min", "量表最低分应在 0 至 100 之间");
+            }
+            if !(0..=100).contains(&q.scale_max) {
+                e.add("scale_max", "量表最高分应在 0 至 100 之间");
+            } else if q.scale_min >= q.scale_max {
                 e.add("scale_max", "量表的最高分应大于最低分");
+            } else if q.scale_max - q.scale_min > 10 {
+                e.add("scale_max", "量表最多 11 档（最高分与最低分相差不超过 10）");
             }
             if let Some(s) = q.satisfied.first()
                 && !s.parse::<i32>().is_ok_and(|n| (q.scale_min..=q.scale_max).contains(&n))

@@ -1,6 +1,12 @@
 //! Inspection campaigns (督查) in the database: the campaign with its teams, who may reach it
 //! (see [`ducha_domain::campaigns::access`]), its sample, the fieldwork (document review, visits,
 //! questionnaires), the problems found, revisit verifications and the district assessment.
+//!
+//! Every read of what a campaign holds goes through [`open`], the one access check: it gives an
+//! [`Opened`], which the reads of the sample, the fieldwork, the problems and the figures take
+//! instead of a campaign id, so that no page or API route can read them without the check. Until
+//! a campaign ends, `open` answers as for a campaign that does not exist to everyone but the city
+//! office and the campaign's own teams.
 
 pub mod assessment;
 pub mod circular;
@@ -12,7 +18,7 @@ pub mod sample;
 use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::access::{Actor, Role};
 use ducha_domain::campaigns::scoring::Weights;
-use ducha_domain::campaigns::{CampaignAccess, CampaignKind, SamplePlan};
+use ducha_domain::campaigns::{CampaignAccess, CampaignKind, Refusal, SamplePlan};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
 use sea_orm::{ConnectionTrait, QueryResult};
@@ -86,8 +92,8 @@ fn row_to_campaign(r: &QueryResult) -> Result<Campaign, StorageError> {
     })
 }
 
-/// A campaign by id, whoever asks (callers check access with [`open`]).
-pub async fn get<C: ConnectionTrait>(db: &Db, c: &C, id: i64) -> Result<Campaign, StorageError> {
+/// A campaign by id, whoever asks: within storage only (everyone else goes through [`open`]).
+pub(crate) async fn get<C: ConnectionTrait>(db: &Db, c: &C, id: i64) -> Result<Campaign, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
     c.query_one_raw(db.stmt(&sql, vec![id.into()]))
         .await?
@@ -124,25 +130,58 @@ pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-/// A campaign and what the actor may do in it; refused (as not found, or with the reason for an
-/// inspector whose days are over) when the actor may not reach it at all.
-pub async fn open<C: ConnectionTrait>(
+/// A campaign as one user may see it, and what they may do in it. Made only by [`open`].
+#[derive(Debug, Clone)]
+pub struct Opened {
+    campaign: Campaign,
+    access: CampaignAccess,
+}
+
+impl Opened {
+    pub fn id(&self) -> i64 {
+        self.campaign.id
+    }
+
+    pub fn campaign(&self) -> &Campaign {
+        &self.campaign
+    }
+
+    pub fn access(&self) -> &CampaignAccess {
+        &self.access
+    }
+
+    pub fn into_parts(self) -> (Campaign, CampaignAccess) {
+        (self.campaign, self.access)
+    }
+}
+
+/// A campaign and what the actor may do in it; refused as not found when it is not there for the
+/// actor (sealed until it ends, or never theirs), or with the reason for a member of its teams
+/// outside its days.
+pub async fn open<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, id: i64) -> Result<Opened, StorageError> {
+    let campaign = get(db, c, id).await?;
+    let teams = team_districts(db, c, id, actor.user_id).await?;
+    match ducha_domain::campaigns::access(actor, &teams, campaign.starts_on, campaign.ends_on, today()) {
+        Ok(access) => Ok(Opened { campaign, access }),
+        Err(Refusal::Hidden) => Err(StorageError::NotFound),
+        Err(Refusal::Closed(why)) => Err(StorageError::Forbidden(why)),
+    }
+}
+
+/// Whether a campaign is still sealed from the actor (see [`ducha_domain::campaigns::sealed`]):
+/// for what lies outside the campaign's pages but comes from it (rectification, evidence).
+pub(crate) async fn sealed_from<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     actor: &Actor,
-    id: i64,
-) -> Result<(Campaign, CampaignAccess), StorageError> {
-    let campaign = get(db, c, id).await?;
-    let teams = team_districts(db, c, id, actor.user_id).await?;
-    if actor.role == Role::Inspector && teams.is_empty() {
-        return Err(StorageError::NotFound);
-    }
-    let access = ducha_domain::campaigns::access(actor, &teams, campaign.starts_on, campaign.ends_on, today())
-        .map_err(StorageError::Forbidden)?;
-    Ok((campaign, access))
+    campaign: &Campaign,
+) -> Result<bool, StorageError> {
+    let member = !team_districts(db, c, campaign.id, actor.user_id).await?.is_empty();
+    Ok(ducha_domain::campaigns::sealed(actor.role, member, campaign.ends_on, today()))
 }
 
-/// One line of the campaign list.
+/// One line of the campaign list. A campaign under way that the user may know of but not open
+/// (an announced one, before it ends) has its name, kind and dates only.
 #[derive(Debug, Clone, Serialize)]
 pub struct CampaignRow {
     pub id: i64,
@@ -150,12 +189,16 @@ pub struct CampaignRow {
     pub kind: CampaignKind,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub towns: i64,
-    pub households: i64,
-    pub problems: i64,
+    /// Not to be opened before it ends: the figures below are left out.
+    pub sealed: bool,
+    pub towns: Option<i64>,
+    pub households: Option<i64>,
+    pub problems: Option<i64>,
 }
 
-/// The campaigns the actor may open, newest first (an inspector: those of their teams).
+/// The campaigns the actor may know of, newest first: the city office all; an inspector those of
+/// their teams; the others those that have ended, and announced ones under way (name and dates
+/// only: a covert one, 暗访, is not listed until it ends).
 pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageError> {
     let (filter, values) = match (actor.role, actor.user_id) {
         (Role::HelpCadre, _) => return Ok(Vec::new()),
@@ -164,7 +207,8 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageErr
             vec![uid.into()],
         ),
         (Role::Inspector, None) => return Ok(Vec::new()),
-        _ => ("", vec![]),
+        (Role::CityOffice, _) => ("", vec![]),
+        _ => ("WHERE c.ends_on < $1 OR c.kind <> $2", vec![today().into(), CampaignKind::Unannounced.code().into()]),
     };
     let sql = format!(
         "SELECT c.id, c.name, c.kind, c.starts_on, c.ends_on, \
@@ -174,18 +218,27 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageErr
          FROM campaigns c {filter} ORDER BY c.starts_on DESC, c.id DESC"
     );
     let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
+    let today = today();
     rows.iter()
         .map(|r| {
             let kind: String = r.try_get("", "kind")?;
+            let ends_on: NaiveDate = r.try_get("", "ends_on")?;
+            // Inspectors are listed their teams' campaigns; those they cannot open say why there.
+            let sealed =
+                actor.role != Role::Inspector && ducha_domain::campaigns::sealed(actor.role, false, ends_on, today);
+            let figure = |k: &str| -> Result<Option<i64>, StorageError> {
+                Ok(if sealed { None } else { Some(r.try_get("", k)?) })
+            };
             Ok(CampaignRow {
                 id: r.try_get("", "id")?,
                 name: r.try_get("", "name")?,
                 kind: CampaignKind::parse(&kind).map_err(|e| StorageError::Rejected(e.to_string()))?,
                 starts_on: r.try_get("", "starts_on")?,
-                ends_on: r.try_get("", "ends_on")?,
-                towns: r.try_get("", "towns")?,
-                households: r.try_get("", "households")?,
-                problems: r.try_get("", "problems")?,
+                ends_on,
+                sealed,
+                towns: figure("towns")?,
+                households: figure("households")?,
+                problems: figure("problems")?,
             })
         })
         .collect()
@@ -280,7 +333,9 @@ pub struct Team {
     pub districts: Vec<String>,
 }
 
-pub async fn teams<C: ConnectionTrait>(db: &Db, c: &C, campaign: i64) -> Result<Vec<Team>, StorageError> {
+/// The campaign's teams.
+pub async fn teams<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Result<Vec<Team>, StorageError> {
+    let campaign = opened.id();
     let rows = c
         .query_all_raw(db.stmt(
             "SELECT id, name, leader, units FROM campaign_teams WHERE campaign_id = $1 ORDER BY id",
@@ -335,8 +390,7 @@ pub struct TeamInput {
 /// inspector accounts.
 pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (_, access) = open(db, tx.conn(), actor, campaign).await?;
-    if !access.plans {
+    if !open(db, tx.conn(), actor, campaign).await?.access.plans {
         return Err(StorageError::Forbidden("督查组由市扶贫办安排".into()));
     }
     let mut e = FieldErrors::default();
@@ -412,7 +466,7 @@ pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> R
 /// Change a campaign's scoring weights (city office); refused at the field that makes no sense.
 pub async fn set_weights(db: &Db, actor: &Actor, campaign: i64, w: &Weights) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = open(db, tx.conn(), actor, campaign).await?;
+    let Opened { campaign: c, access } = open(db, tx.conn(), actor, campaign).await?;
     if !access.plans {
         return Err(StorageError::Forbidden("评分权重由市扶贫办设定".into()));
     }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use ducha_domain::access::Actor;
-use ducha_domain::campaigns::{CampaignAccess, ProblemStatus, RevisitResult, Source, Verdict, verdict};
+use ducha_domain::campaigns::{ProblemStatus, RevisitResult, Source, Verdict, verdict};
 use ducha_domain::checks::{Category, Severity};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
@@ -136,8 +136,20 @@ fn row_to_problem(r: &sea_orm::QueryResult, tree: &ducha_domain::RegionTree) -> 
 pub async fn list<C: ConnectionTrait>(
     db: &Db,
     c: &C,
+    opened: &super::Opened,
+    status: Option<ProblemStatus>,
+    town: Option<&str>,
+) -> Result<Vec<Problem>, StorageError> {
+    let all = list_unchecked(db, c, opened.id(), status, town).await?;
+    Ok(all.into_iter().filter(|p| opened.access().sees(&p.town_code)).collect())
+}
+
+/// A campaign's problems, whoever asks: for storage's own use (rectification decides for itself
+/// whom a problem is shown to).
+pub(crate) async fn list_unchecked<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
     campaign: i64,
-    access: &CampaignAccess,
     status: Option<ProblemStatus>,
     town: Option<&str>,
 ) -> Result<Vec<Problem>, StorageError> {
@@ -154,14 +166,7 @@ pub async fn list<C: ConnectionTrait>(
     }
     sql.push_str(" ORDER BY district_code, town_code, category, id");
     let rows = c.query_all_raw(db.stmt(&sql, values)).await?;
-    let mut out = Vec::new();
-    for r in &rows {
-        let p = row_to_problem(r, &tree)?;
-        if access.sees(&p.town_code) {
-            out.push(p);
-        }
-    }
-    Ok(out)
+    rows.iter().map(|r| row_to_problem(r, &tree)).collect()
 }
 
 /// A problem the team enters by hand.
@@ -184,7 +189,10 @@ pub async fn add(
     files: &[crate::evidence::Upload],
 ) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (_, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let access = super::open(db, tx.conn(), actor, campaign).await?.into_parts().1;
+    if !access.fieldwork {
+        return Err(StorageError::Forbidden("问题由督查组或市扶贫办录入".into()));
+    }
     let district = tx
         .conn()
         .query_one_raw(db.stmt(
@@ -202,9 +210,6 @@ pub async fn add(
             String::new()
         }
     };
-    if !access.fieldwork {
-        return Err(StorageError::Forbidden("问题由督查组或市扶贫办录入".into()));
-    }
     let category = e.take("category", Category::parse(&p.category));
     let severity = e.take("severity", Severity::parse(&p.severity));
     let text = p.text.trim();
@@ -256,7 +261,7 @@ pub async fn add(
 /// for an inspector to confirm or dismiss. Returns how many were proposed now.
 pub async fn propose_audit_findings(db: &Db, actor: &Actor, campaign: i64) -> Result<usize, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (_, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let access = super::open(db, tx.conn(), actor, campaign).await?.into_parts().1;
     if !access.fieldwork {
         return Err(StorageError::Forbidden("由督查组或市扶贫办导入核查发现".into()));
     }
@@ -311,16 +316,16 @@ pub async fn decide(
     reason: &str,
 ) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (_, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let access = super::open(db, tx.conn(), actor, campaign).await?.into_parts().1;
+    if !access.fieldwork {
+        return Err(StorageError::Forbidden("由督查组或市扶贫办确认".into()));
+    }
     let tree = crate::regions::tree_in(tx.conn()).await?;
     let sql = format!("SELECT {COLUMNS} FROM campaign_problems WHERE id = $1 AND campaign_id = $2");
     let row = tx.conn().query_one_raw(db.stmt(&sql, vec![problem.into(), campaign.into()])).await?;
     let p = row.as_ref().map(|r| row_to_problem(r, &tree)).transpose()?.ok_or(StorageError::NotFound)?;
     if !access.sees(&p.town_code) {
         return Err(StorageError::NotFound);
-    }
-    if !access.fieldwork {
-        return Err(StorageError::Forbidden("由督查组或市扶贫办确认".into()));
     }
     if !confirm && reason.trim().is_empty() {
         return Err(crate::registry::write::field_error("reason", "排除一个问题请写明理由".into()));
@@ -349,16 +354,20 @@ pub struct EarlierProblem {
     pub note: String,
 }
 
-/// The problems a revisit verifies in one town: the confirmed problems of the campaign revisited.
+/// The problems a revisit verifies in one town (one the access reaches): the confirmed problems
+/// of the campaign revisited.
 pub async fn revisit_list<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    campaign: &super::Campaign,
+    opened: &super::Opened,
     town: &str,
 ) -> Result<Vec<EarlierProblem>, StorageError> {
+    let campaign = opened.campaign();
     let Some(from) = campaign.sample_plan.as_ref().and_then(|p| p.revisit_from) else { return Ok(Vec::new()) };
-    let everything = CampaignAccess { within: None, fieldwork: false, plans: false };
-    let earlier = list(db, c, from, &everything, Some(ProblemStatus::Confirmed), Some(town)).await?;
+    if !opened.access().sees(town) {
+        return Ok(Vec::new());
+    }
+    let earlier = list_unchecked(db, c, from, Some(ProblemStatus::Confirmed), Some(town)).await?;
     let checks = c
         .query_all_raw(db.stmt(
             "SELECT problem_id, result, note FROM revisit_checks WHERE campaign_id = $1",
@@ -391,7 +400,10 @@ pub async fn verify(
     note: &str,
 ) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
+    if !access.fieldwork {
+        return Err(StorageError::Forbidden("回头看由督查组核实".into()));
+    }
     let row = tx
         .conn()
         .query_one_raw(db.stmt(
@@ -408,9 +420,6 @@ pub async fn verify(
     let town: String = row.try_get("", "town_code")?;
     if !access.sees(&town) {
         return Err(StorageError::NotFound);
-    }
-    if !access.fieldwork {
-        return Err(StorageError::Forbidden("回头看由督查组核实".into()));
     }
     if result != RevisitResult::Rectified && note.trim().is_empty() {
         return Err(crate::registry::write::field_error("note", "未整改到位的，请写明差距".into()));
@@ -467,9 +476,9 @@ pub struct TownVerdict {
 pub async fn verdicts<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    campaign: &super::Campaign,
-    access: &CampaignAccess,
+    opened: &super::Opened,
 ) -> Result<Vec<TownVerdict>, StorageError> {
+    let (campaign, access) = (opened.campaign(), opened.access());
     let tree = crate::regions::tree_in(c).await?;
     let rows = c
         .query_all_raw(db.stmt(
@@ -485,7 +494,7 @@ pub async fn verdicts<C: ConnectionTrait>(
             continue;
         }
         let district: String = r.try_get("", "district_code")?;
-        let list = revisit_list(db, c, campaign, &town).await?;
+        let list = revisit_list(db, c, opened, &town).await?;
         let results: Vec<Option<RevisitResult>> = list.iter().map(|p| p.result).collect();
         out.push(TownVerdict {
             town_name: name(&town),

@@ -16,7 +16,7 @@ use ducha_domain::registry::{HouseholdStatus, HouseholdType};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
-use super::Campaign;
+use super::{Campaign, Opened};
 use crate::audit::AuditTxn;
 use crate::{Db, StorageError};
 
@@ -44,7 +44,7 @@ async fn town_candidates<C: ConnectionTrait>(db: &Db, c: &C) -> Result<Vec<TownC
         .at_level(RegionLevel::Town)
         .filter(|t| t.kind != RegionKind::SpecialArea)
         .map(|t| {
-            let district = t.code.as_str()[..6].to_string();
+            let district = t.code.as_str().get(..6).unwrap_or_default().to_string();
             TownCandidate {
                 code: t.code.as_str().to_string(),
                 name: t.name.clone(),
@@ -89,8 +89,21 @@ async fn household_candidates<C: ConnectionTrait>(
         .collect()
 }
 
-/// Draw a campaign's sample with `plan`, without storing it.
+/// Draw a campaign's sample with `plan`, without storing it (those who plan it: a draw with the
+/// stored plan is the stored sample).
 pub async fn preview<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    opened: &Opened,
+    plan: &SamplePlan,
+) -> Result<Draw, StorageError> {
+    if !opened.access().plans {
+        return Err(StorageError::Forbidden("抽样由市扶贫办进行".into()));
+    }
+    draw_with(db, c, opened.campaign(), plan).await
+}
+
+async fn draw_with<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     campaign: &Campaign,
@@ -162,7 +175,7 @@ pub async fn preview<C: ConnectionTrait>(
 /// its sample: redrawing it would orphan the visits.
 pub async fn draw(db: &Db, actor: &Actor, campaign: i64, plan: &SamplePlan) -> Result<Draw, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?;
+    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
     if !access.plans {
         return Err(StorageError::Forbidden("抽样由市扶贫办进行".into()));
     }
@@ -180,7 +193,7 @@ pub async fn draw(db: &Db, actor: &Actor, campaign: i64, plan: &SamplePlan) -> R
     if begun > 0 {
         return Err(StorageError::Rejected("本次督查已有走访或查阅记录，不能重新抽样".into()));
     }
-    let d = preview(db, tx.conn(), &c, plan).await?;
+    let d = draw_with(db, tx.conn(), &c, plan).await?;
     let before = stored_codes(db, tx.conn(), campaign).await?;
     for table in ["campaign_towns", "campaign_households"] {
         tx.conn()
@@ -284,12 +297,8 @@ impl SampleTown {
 }
 
 /// The stored sample, the part of it the access reaches.
-pub async fn stored<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    campaign: i64,
-    access: &ducha_domain::campaigns::CampaignAccess,
-) -> Result<Vec<SampleTown>, StorageError> {
+pub async fn stored<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Result<Vec<SampleTown>, StorageError> {
+    let (campaign, access) = (opened.id(), opened.access());
     let tree = crate::regions::tree_in(c).await?;
     let towns = c
         .query_all_raw(db.stmt(
@@ -345,16 +354,18 @@ pub async fn stored<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The steps of the stored draw, for the page that explains it.
-pub async fn steps(db: &Db, campaign: i64) -> Result<Vec<Step>, StorageError> {
+/// The steps of the stored draw, for the page that explains it: those of the districts the
+/// access reaches.
+pub async fn steps(db: &Db, opened: &Opened) -> Result<Vec<Step>, StorageError> {
     let row = db
         .conn()
-        .query_one_raw(db.stmt("SELECT sample_steps FROM campaigns WHERE id = $1", vec![campaign.into()]))
+        .query_one_raw(db.stmt("SELECT sample_steps FROM campaigns WHERE id = $1", vec![opened.id().into()]))
         .await?
         .ok_or(StorageError::NotFound)?;
     let steps: Option<String> = row.try_get("", "sample_steps")?;
-    match steps {
-        Some(s) => serde_json::from_str(&s).map_err(|e| StorageError::Rejected(format!("抽样过程无法读取：{e}"))),
-        None => Ok(Vec::new()),
-    }
+    let steps: Vec<Step> = match steps {
+        Some(s) => serde_json::from_str(&s).map_err(|e| StorageError::Rejected(format!("抽样过程无法读取：{e}")))?,
+        None => Vec::new(),
+    };
+    Ok(steps.into_iter().filter(|s| opened.access().overlaps(&s.district)).collect())
 }

@@ -111,7 +111,13 @@ pub async fn projects(db: &Db, scope: &Scope) -> Result<Vec<ProjectRow>, Storage
     db.conn().query_all_raw(db.stmt(&sql, values)).await?.iter().map(row_of).collect()
 }
 
-async fn row_in<C: ConnectionTrait>(db: &Db, c: &C, scope: &Scope, id: i64) -> Result<ProjectRow, StorageError> {
+/// A project within the scope; not found outside it.
+pub(crate) async fn row_in<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<ProjectRow, StorageError> {
     let (cond, mut values) = scope_cond(scope, 2);
     values.insert(0, id.into());
     let sql = format!("SELECT {} FROM projects p WHERE p.id = $1 AND {cond}", ROW);

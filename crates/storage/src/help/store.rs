@@ -229,6 +229,17 @@ pub async fn add_measure(
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_help_writer(actor)?;
+    // The project a measure belongs to is one the user can see in the library.
+    if let Some(p) = input.project_id {
+        match crate::funds::row_in(db, tx.conn(), &actor.scope, p).await {
+            Ok(_) => {}
+            Err(StorageError::NotFound) => {
+                let m = format!("项目编号 {p} 不存在或不在您的辖区内：请填写项目库中的项目编号");
+                return Err(crate::registry::write::field_error("project_id", m));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let year = chrono::Datelike::year(&input.measure.delivered_on);
     let plan_id = plan::Entity::find()
         .filter(plan::Column::HouseholdId.eq(h.id))

@@ -71,7 +71,6 @@ pub struct Filter {
 /// The confirmed problems the actor reaches, with their rectification, by district and town.
 pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter) -> Result<Vec<Rect>, StorageError> {
     let inspector = if actor.role == Role::Inspector { inspector_districts(db, c, actor).await? } else { vec![] };
-    let all = ducha_domain::campaigns::CampaignAccess { within: None, fieldwork: false, plans: false };
     let campaigns: Vec<(i64, String)> = c
         .query_all_raw(db.stmt("SELECT id, name FROM campaigns ORDER BY id", vec![]))
         .await?
@@ -93,12 +92,16 @@ pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter)
     let mut out = Vec::new();
     for (id, name) in campaigns.iter().filter(|(id, _)| f.campaign.is_none_or(|c| c == *id)) {
         let campaign = crate::campaigns::get(db, c, *id).await?;
-        let default_deadline = crate::campaigns::circular::settings(db, c, &campaign).await?.deadline();
-        let problems = crate::campaigns::problems::list(
+        // A campaign's problems go to the towns when it ends: before, they would tell a town it
+        // was sampled.
+        if crate::campaigns::sealed_from(db, c, actor, &campaign).await? {
+            continue;
+        }
+        let default_deadline = crate::campaigns::circular::settings_of(db, c, &campaign).await?.deadline();
+        let problems = crate::campaigns::problems::list_unchecked(
             db,
             c,
             *id,
-            &all,
             Some(ducha_domain::campaigns::ProblemStatus::Confirmed),
             None,
         )

@@ -61,7 +61,8 @@ pub enum SearchKind {
 impl SearchKind {
     pub fn of(q: &str) -> SearchKind {
         let n = normalise(q);
-        if n.len() == 18 && n[..17].bytes().all(|b| b.is_ascii_digit()) {
+        // By bytes, not by cutting the text: a name of six Chinese characters is 18 bytes too.
+        if n.len() == 18 && n.bytes().take(17).all(|b| b.is_ascii_digit()) {
             SearchKind::IdNumber
         } else if n.len() >= 6 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             SearchKind::HouseholdNumber
@@ -283,4 +284,18 @@ pub async fn export_batch(
             (h, ms)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SearchKind;
+
+    #[test]
+    fn a_search_is_told_apart_without_cutting_the_text() {
+        // Six Chinese characters are 18 bytes, the length of an ID number.
+        assert_eq!(SearchKind::of("欧阳娜娜娜娜"), SearchKind::Name);
+        assert_eq!(SearchKind::of("123456789012345欧"), SearchKind::Name);
+        assert_eq!(SearchKind::of("44070319800101123x"), SearchKind::IdNumber);
+        assert_eq!(SearchKind::of("4407030010010001"), SearchKind::HouseholdNumber);
+    }
 }

@@ -107,7 +107,9 @@ pub(super) async fn save(
     CsrfForm(f): CsrfForm<SettingsForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    ducha_storage::campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !ducha_storage::campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+        return Err(WebError::Forbidden("通报由市扶贫办起草".into()));
+    }
     let mut e = ducha_domain::validation::FieldErrors::default();
     let issued_on = e.take("issued_on", ducha_domain::registry::parse_date(&f.issued_on));
     let deadline_days = e.take(

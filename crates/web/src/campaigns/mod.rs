@@ -56,6 +56,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/campaigns/{id}/towns/{town}/problems", add_problem)
         .post("/campaigns/{id}/revisit/{problem}", verify)
         .get("/campaigns/{id}/households/{household}", visit::visit_page)
+        .get("/assets/visit-offline.js", visit::offline_script)
         .post("/campaigns/{id}/households/{household}/visit", visit::submit_form)
         .get("/api/v1/campaigns", api_list)
         .get("/api/v1/campaigns/{id}", api_show)
@@ -67,13 +68,16 @@ pub fn routes(r: Routes) -> Routes {
 struct ListPage {
     ctx: PageCtx,
     rows: Vec<CampaignRow>,
+    any_sealed: bool,
     can_plan: bool,
 }
 
 async fn list_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let rows = campaigns::list(&st.db, &me.actor).await?;
     let html = ListPage {
         ctx: PageCtx::new(&st, &me).await?,
-        rows: campaigns::list(&st.db, &me.actor).await?,
+        any_sealed: rows.iter().any(|r| r.sealed),
+        rows,
         can_plan: me.user.role == ducha_domain::access::Role::CityOffice,
     }
     .render()?;
@@ -234,7 +238,9 @@ async fn save_weights(
     CsrfForm(f): CsrfForm<std::collections::HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+        return Err(WebError::Forbidden("评分权重由市扶贫办设定".into()));
+    }
     let mut e = FieldErrors::default();
     let mut v = [0.0; 8];
     for (i, (field, label)) in WEIGHT_FIELDS.iter().enumerate() {
@@ -269,7 +275,9 @@ async fn add_team(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     // The campaign first: one out of reach is not found, whatever the body.
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+        return Err(WebError::Forbidden("督查组由市扶贫办安排".into()));
+    }
     let form = form?;
     let t = TeamInput {
         name: form.get("name"),
@@ -314,7 +322,9 @@ async fn sample_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (c, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let steps = sample::steps(&st.db, &opened).await?;
+    let (c, access) = opened.into_parts();
     let others: Vec<CampaignRow> =
         campaigns::list(&st.db, &me.actor).await?.into_iter().filter(|r| r.id != id).collect();
     // Without a stored plan, the seed's own November plan is offered.
@@ -345,7 +355,7 @@ async fn sample_page(
         .join(" ");
     let html = SamplePage {
         ctx: PageCtx::new(&st, &me).await?,
-        steps: sample::steps(&st.db, id).await?,
+        steps,
         can_plan: access.plans,
         quota_of,
         chosen,
@@ -367,7 +377,9 @@ async fn draw(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+        return Err(WebError::Forbidden("抽样由市扶贫办进行".into()));
+    }
     let form = form?;
     let get = |k: &str| form.get(k).trim().to_string();
     let mut e = FieldErrors::default();
@@ -381,13 +393,23 @@ async fn draw(
         }
     };
     let seed = number(&mut e, "seed", "随机种子");
+    // Counts, each within what a campaign can mean (and never cut down to fit a u32).
+    let count = |e: &mut FieldErrors, k: &str, label: &str, max: u32| -> u32 {
+        match get(k).parse::<u32>() {
+            Ok(n) if n <= max => n,
+            _ => {
+                e.add(k, format!("{label}应为 0 至 {max} 之间的整数，填的是“{}”", get(k)));
+                0
+            }
+        }
+    };
     let mut quotas = Vec::new();
     for (code, _) in districts(&st).await? {
         let n = get(&format!("quota_{code}"));
         if n.is_empty() {
             continue;
         }
-        let count = number(&mut e, &format!("quota_{code}"), "抽查数量") as u32;
+        let count = count(&mut e, &format!("quota_{code}"), "抽查数量", 100);
         let wanted =
             e.take(&format!("kind_{code}"), Wanted::parse(&get(&format!("kind_{code}")))).unwrap_or(Wanted::Any);
         if count > 0 {
@@ -418,9 +440,9 @@ async fn draw(
         seed,
         quotas,
         revisit_from,
-        revisit_per_district: number(&mut e, "revisit_per_district", "每个市(区)回头看数量") as u32,
-        exclude_months: number(&mut e, "exclude_months", "排除月数") as u32,
-        households_per_town: number(&mut e, "households_per_town", "每镇(街)抽查户数") as u32,
+        revisit_per_district: count(&mut e, "revisit_per_district", "每个市(区)回头看数量", 100),
+        exclude_months: count(&mut e, "exclude_months", "排除月数", 120),
+        households_per_town: count(&mut e, "households_per_town", "每镇(街)抽查户数", 200),
         weight_findings: get("weight_findings") == "是",
         chosen_towns,
         chosen_households: vec![],
@@ -474,13 +496,13 @@ async fn town_page(
     Path((id, town)): Path<(String, String)>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (c, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    let town = sample::stored(&st.db, st.db.conn(), id, &access)
+    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let town = sample::stored(&st.db, st.db.conn(), &opened)
         .await?
         .into_iter()
         .find(|t| t.code == town)
         .ok_or(WebError::NotFound)?;
-    let town_problems = problems::list(&st.db, st.db.conn(), id, &access, None, Some(&town.code)).await?;
+    let town_problems = problems::list(&st.db, st.db.conn(), &opened, None, Some(&town.code)).await?;
     let mut files = std::collections::BTreeMap::new();
     for p in &town_problems {
         let f = ducha_storage::evidence::for_owner(&st.db, "campaign_problem", p.id).await?;
@@ -490,21 +512,21 @@ async fn town_page(
     }
     let html = TownPage {
         ctx: PageCtx::new(&st, &me).await?,
-        items: fieldwork::checklist(&st.db, st.db.conn(), c.checklist_id.unwrap_or(1)).await?,
-        reviews: fieldwork::reviews(&st.db, st.db.conn(), id, &town.code).await?,
+        items: fieldwork::checklist(&st.db, st.db.conn(), opened.campaign().checklist_id.unwrap_or(1)).await?,
+        reviews: fieldwork::reviews(&st.db, st.db.conn(), &opened, &town.code).await?,
         problems: town_problems,
         files,
         earlier: if town.purpose == Purpose::Revisit {
-            problems::revisit_list(&st.db, st.db.conn(), &c, &town.code).await?
+            problems::revisit_list(&st.db, st.db.conn(), &opened, &town.code).await?
         } else {
             vec![]
         },
-        fieldwork: access.fieldwork,
+        fieldwork: opened.access().fieldwork,
         categories: Category::ALL.iter().map(|c| c.label()).collect(),
         results: ReviewResult::ALL.iter().map(|c| c.label()).collect(),
         revisit_results: RevisitResult::ALL.iter().map(|c| c.label()).collect(),
         town,
-        c,
+        c: opened.campaign().clone(),
     }
     .render()?;
     Ok(Html(html))
@@ -517,7 +539,9 @@ async fn review(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().fieldwork {
+        return Err(WebError::Forbidden("查阅资料由督查组记录".into()));
+    }
     let form = form?;
     let mut e = FieldErrors::default();
     let mut results = Vec::new();
@@ -544,8 +568,11 @@ async fn add_problem(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (_, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    if !access.sees(&town) {
+    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !opened.access().fieldwork {
+        return Err(WebError::Forbidden("问题由督查组或市扶贫办录入".into()));
+    }
+    if !opened.access().sees(&town) {
         return Err(WebError::NotFound);
     }
     let f = form?;
@@ -592,7 +619,9 @@ async fn verify(
     CsrfForm(f): CsrfForm<VerifyForm>,
 ) -> Result<Response, WebError> {
     let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().fieldwork {
+        return Err(WebError::Forbidden("回头看由督查组核实".into()));
+    }
     let mut e = FieldErrors::default();
     let Some(result) = e.take("result", RevisitResult::parse(&f.result)) else { return Err(WebError::Invalid(e)) };
     problems::verify(&st.db, &me.actor, id, problem, result, &f.note).await?;
@@ -624,15 +653,15 @@ async fn problems_page(
     Query(q): Query<ProblemsQuery>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (c, access) = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
     let status = ducha_domain::campaigns::ProblemStatus::parse(&q.status).ok();
     let html = ProblemsPage {
         ctx: PageCtx::new(&st, &me).await?,
-        problems: problems::list(&st.db, st.db.conn(), id, &access, status, None).await?,
+        problems: problems::list(&st.db, st.db.conn(), &opened, status, None).await?,
         status: status.map(|s| s.code().to_string()).unwrap_or_default(),
         status_label: status.map_or("", |s| s.label()),
-        fieldwork: access.fieldwork,
-        c,
+        fieldwork: opened.access().fieldwork,
+        c: opened.campaign().clone(),
     }
     .render()?;
     Ok(Html(html))

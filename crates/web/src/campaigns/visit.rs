@@ -59,42 +59,64 @@ pub(super) async fn visit_page(
 ) -> Result<Html<String>, WebError> {
     let (id, household) = (parse_id(&id)?, parse_id(&household)?);
     let conn = st.db.conn();
-    let (c, access, (_, town, _)) =
-        fieldwork::visitable(&st.db, conn, &me.actor, id, household).await.map_err(|e| {
-            // A household outside the sample is simply not there for this page.
-            match e {
-                ducha_storage::StorageError::Rejected(_) => WebError::NotFound,
-                other => other.into(),
-            }
-        })?;
-    let town_sample = campaigns::sample::stored(&st.db, conn, id, &access)
+    let v = fieldwork::visitable(&st.db, conn, &me.actor, id, household).await.map_err(|e| {
+        // A household outside the sample is simply not there for this page.
+        match e {
+            ducha_storage::StorageError::Rejected(_) => WebError::NotFound,
+            other => other.into(),
+        }
+    })?;
+    let town_sample = campaigns::sample::stored(&st.db, conn, v.opened())
         .await?
         .into_iter()
-        .find(|t| t.code == town)
+        .find(|t| t.code == v.town())
         .ok_or(WebError::NotFound)?;
     let h = town_sample.households.iter().find(|h| h.id == household).cloned().ok_or(WebError::NotFound)?;
-    let problems = campaigns::problems::list(&st.db, conn, id, &access, None, Some(&town))
+    let problems = campaigns::problems::list(&st.db, conn, v.opened(), None, Some(v.town()))
         .await?
         .into_iter()
         .filter(|p| p.household_id == Some(household))
         .collect();
     let today = crate::registry::today();
+    let c = v.opened().campaign().clone();
     let html = VisitPage {
         ctx: PageCtx::new(&st, &me).await?,
-        facts: fieldwork::facts(&st.db, conn, household).await?,
+        facts: fieldwork::facts(&st.db, conn, &v).await?,
         questions: fieldwork::questions(&st.db, conn, c.questionnaire_id.unwrap_or(1)).await?,
-        visit: fieldwork::visit_of(&st.db, conn, id, household).await?,
+        visit: fieldwork::visit_of(&st.db, conn, &v).await?,
         problems,
-        fieldwork: access.fieldwork,
+        fieldwork: v.opened().access().fieldwork,
         client_key: format!("v{}", ducha_storage::accounts::random_token()?.get(..32).unwrap_or_default()),
         default_date: today.clamp(c.starts_on, c.ends_on.max(c.starts_on)),
-        town_code: town,
+        town_code: v.town().to_string(),
         town_name: town_sample.name,
         h,
         c,
     }
     .render()?;
     Ok(Html(html))
+}
+
+/// A campaign not there for the user is not found, whatever the body. A member of its teams whose
+/// days are over goes on: the phone's queue may still send a visit recorded before, which is then
+/// acknowledged (anything new is refused by the storage with the reason).
+async fn reachable(st: &AppState, me: &CurrentUser, id: i64) -> Result<(), WebError> {
+    match campaigns::open(&st.db, st.db.conn(), &me.actor, id).await {
+        Ok(_) | Err(ducha_storage::StorageError::Forbidden(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The script of the visit and town pages that keeps visits on the phone while offline: a file
+/// of its own, since the Content-Security-Policy runs no inline script.
+pub(super) async fn offline_script() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("offline.js"),
+    )
 }
 
 /// The visit as the form sent it.
@@ -134,7 +156,7 @@ pub(super) async fn submit_form(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let (id, household) = (parse_id(&id)?, parse_id(&household)?);
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    reachable(&st, &me, id).await?;
     let v = visit_input(household, form?);
     fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/households/{household}")).into_response())
@@ -176,7 +198,7 @@ pub(crate) async fn api_submit(
 ) -> Result<Json<VisitOutcome>, WebError> {
     use axum::extract::FromRequest;
     let id = parse_id(&id)?;
-    campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    reachable(&st, &me, id).await?;
     let json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use ducha_domain::access::Scope;
 use ducha_domain::funds::{Allocation, DocumentKind, FundSource, ProjectForm, ProjectType, Stage};
 use ducha_domain::labelled::Labelled;
-use ducha_domain::money::Money;
+use ducha_domain::money::{Limit, Money, parse_amount};
 use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
 use ducha_domain::validation::FieldErrors;
 use ducha_storage::{checks, funds, regions};
@@ -102,13 +102,22 @@ fn project_form(f: &ProjectForm, households: &str, towns: Vec<(String, String)>)
     }
 }
 
-/// "户编号 金额" lines, each household found within the scope; problems by line.
+/// "户编号 金额" lines, each household found within the scope; problems by line. At most
+/// [`ducha_domain::funds::MAX_SERVED`] households, each looked up only when the list is within it.
 async fn served(st: &AppState, scope: &Scope, text: &str, errors: &mut FieldErrors) -> Vec<(i64, Money)> {
     let mut out = Vec::new();
+    let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+    if lines > ducha_domain::funds::MAX_SERVED {
+        errors.add(
+            "households",
+            format!("受益贫困户最多 {} 户，填了 {lines} 户：请分成几个项目", ducha_domain::funds::MAX_SERVED),
+        );
+        return out;
+    }
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let mut parts = line.split_whitespace();
         let number = parts.next().unwrap_or_default();
-        let benefit = match parts.next().map(ducha_domain::funds::parse_yuan) {
+        let benefit = match parts.next().map(|t| parse_amount("预期年增收", t, Limit::Household)) {
             None => Money::ZERO,
             Some(Ok(m)) => m,
             Some(Err(why)) => {
@@ -347,7 +356,7 @@ pub(super) async fn save_pay(
     let f = PayForm { paid_on: form.get("paid_on"), amount: form.get("amount"), payee: form.get("payee") };
     let mut errors = FieldErrors::default();
     let on = errors.take("paid_on", ducha_domain::registry::parse_date(&f.paid_on));
-    let amount = errors.take("amount", Money::parse_yuan(&f.amount));
+    let amount = errors.take("amount", parse_amount("拨付金额", &f.amount, Limit::Project));
     let result = match (on, amount) {
         (Some(on), Some(amount)) => funds::pay(&st.db, &me.actor, id, amount, on, &f.payee, &form.files)
             .await
@@ -373,7 +382,7 @@ impl AllocationForm {
     fn allocation(&self, year: i32) -> Result<Allocation, WebError> {
         let mut errors = FieldErrors::default();
         let source = errors.take("source", FundSource::parse(&self.source));
-        let amount = errors.take("amount", Money::parse_yuan(&self.amount));
+        let amount = errors.take("amount", parse_amount("下达金额", &self.amount, Limit::Allocation));
         let allocated_on = errors.take("allocated_on", ducha_domain::registry::parse_date(&self.allocated_on));
         let arrived_on = match self.arrived_on.trim() {
             "" => Some(None),
@@ -543,7 +552,7 @@ impl TransferForm {
     /// The town, amount and day, every field's problem at once (the page and the API).
     fn parse(&self) -> Result<(String, Money, chrono::NaiveDate), WebError> {
         let mut errors = FieldErrors::default();
-        let amount = errors.take("amount", ducha_domain::funds::parse_yuan(&self.amount));
+        let amount = errors.take("amount", parse_amount("下拨金额", &self.amount, Limit::Project));
         let on = errors.take("on", ducha_domain::registry::parse_date(&self.on));
         let town = self.town_code.trim().to_string();
         if town.is_empty() {
