@@ -49,7 +49,7 @@ pub struct ImportOutcome {
 /// so that the reading itself touches no database and can run on a thread of its own.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub tree: RegionTree,
+    pub tree: std::sync::Arc<RegionTree>,
     pub scope: Scope,
     pub today: NaiveDate,
     /// The check year: the project library, the ledger and allocations belong to it.

@@ -60,6 +60,8 @@ pub struct Db {
     backend: Backend,
     /// The audit key and witness file, once loaded: what this process appends is signed with it.
     anchor: Option<std::sync::Arc<crate::audit::anchor::Anchor>>,
+    /// The division tree and the version it was read at (see `regions::tree`).
+    pub(crate) regions: crate::regions::TreeCache,
 }
 
 /// Hide a password in a URL before it goes into a message.
@@ -83,7 +85,12 @@ impl Db {
         if url.starts_with("sqlite:") {
             let opts = Self::sqlite_options(url).map_err(connect_err)?;
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(connect_err)?;
-            Ok(Db { conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), backend: Backend::Sqlite, anchor: None })
+            Ok(Db {
+                conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+                backend: Backend::Sqlite,
+                anchor: None,
+                regions: Default::default(),
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
             let pool = PgPoolOptions::new()
@@ -96,6 +103,7 @@ impl Db {
                 conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
                 backend: Backend::Postgres,
                 anchor: None,
+                regions: Default::default(),
             })
         } else {
             Err(StorageError::BadUrl(url.to_string()))

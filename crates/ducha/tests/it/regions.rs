@@ -76,8 +76,15 @@ async fn region_import_adds_a_city_and_reimport_changes_nothing(backend: Backend
     let db = test_db.open().await;
     regions::ensure_default(&db).await.unwrap();
     let before = regions::list(&db, None, None).await.unwrap().len();
+    // The tree is kept between reads; an import by another process over the same database (a
+    // second pool here) is seen at the next read.
+    let cached = regions::tree(&db).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&cached, &regions::tree(&db).await.unwrap()), "read once, then kept");
+    assert!(cached.get("449901101201").is_none());
+    let other_process = test_db.open().await;
     let parsed = parse_region_file(OTHER_CITY.as_bytes()).unwrap();
-    let s = regions::import(&db, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();
+    let s = regions::import(&other_process, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();
+    assert!(regions::tree(&db).await.unwrap().get("449901101201").is_some(), "the other import is seen");
     assert_eq!((s.inserted, s.updated), (5, 0));
     assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
     let again = regions::import(&db, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();

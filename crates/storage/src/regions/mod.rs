@@ -3,6 +3,8 @@
 
 pub mod entity;
 
+use std::sync::{Arc, RwLock};
+
 use ducha_domain::access::Actor;
 use ducha_domain::region::{JIANGMEN_CSV, Region, RegionCode, RegionKind, RegionLevel, RegionTree, parse_region_file};
 use sea_orm::sea_query::OnConflict;
@@ -59,6 +61,7 @@ pub async fn import(db: &Db, actor: &Actor, regions: &[Region]) -> Result<Import
     let summary = ImportSummary { inserted: regions.len() - updated, updated };
     let after = serde_json::json!({ "rows": regions.len(), "inserted": summary.inserted, "updated": summary.updated });
     tx.record::<(), _>("regions", "import", None, "import", None, Some(&after)).await?;
+    crate::settings::set(db, tx.conn(), VERSION_KEY, &crate::accounts::random_token()?).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -73,8 +76,30 @@ pub async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, StorageErr
     import(db, &Actor::system(), &regions).await.map(Some)
 }
 
-pub async fn tree(db: &Db) -> Result<RegionTree, StorageError> {
-    tree_in(db.conn()).await
+/// The settings key of the divisions' version: a new value at every import.
+const VERSION_KEY: &str = "regions_version";
+
+/// The division tree and the version it was read at, shared by the clones of one `Db`.
+pub(crate) type TreeCache = Arc<RwLock<Option<(String, Arc<RegionTree>)>>>;
+
+/// The division tree. Divisions change only by an import, which writes a new version into the
+/// settings in its own transaction: each call reads that one row and rebuilds the tree only when
+/// the version moved (an import here or by another process over the same database). Every page
+/// needs the tree; reading 1,400 rows for each request was most of a household page's time.
+pub async fn tree(db: &Db) -> Result<Arc<RegionTree>, StorageError> {
+    let version = crate::settings::get(db, VERSION_KEY).await?.unwrap_or_default();
+    if let Ok(cached) = db.regions.read()
+        && let Some((v, t)) = cached.as_ref()
+        && *v == version
+    {
+        return Ok(t.clone());
+    }
+    // Read after the version: the tree is at least that new (at worst it is read again).
+    let t = Arc::new(tree_in(db.conn()).await?);
+    if let Ok(mut cached) = db.regions.write() {
+        *cached = Some((version, t.clone()));
+    }
+    Ok(t)
 }
 
 /// [`tree`] on a given connection (inside a write transaction, its own).
