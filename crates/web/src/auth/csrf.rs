@@ -156,6 +156,15 @@ impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
     }
 }
 
+/// A urlencoded form, as a page's form sends it (anything else is not from a page).
+fn require_form(headers: &HeaderMap) -> Result<(), WebError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form_type { Ok(()) } else { Err(WebError::BadRequest("请通过页面上的表单提交".into())) }
+}
+
 /// A form body whose `_csrf` field matched the session's token, deserialised into `T`.
 pub struct CsrfForm<T>(pub T);
 
@@ -164,14 +173,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let form_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !form_type {
-            return Err(WebError::BadRequest("请通过页面上的表单提交".into()));
-        }
+        require_form(&parts.headers)?;
         let session = Session::from_request_parts(&mut parts, state)
             .await
             .map_err(|_| WebError::Forbidden("页面已过期，请刷新后重试".into()))?;
@@ -262,14 +264,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for LoginCsrfForm<T> {
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let form_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !form_type {
-            return Err(WebError::BadRequest("请通过页面上的表单提交".into()));
-        }
+        require_form(&parts.headers)?;
         let bytes = read_limited(body).await?;
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_bytes(&bytes).map_err(|_| WebError::BadRequest("表单格式不正确".into()))?;
