@@ -220,7 +220,10 @@ async fn run_in(st: &AppState, me: &CurrentUser, region: &str) -> Result<RunSumm
         Some(code) => Scope::Region(code),
         None => me.actor.scope.clone(),
     };
+    // A run over a district or the city is heavy work: it waits its turn.
+    let turn = st.work.turn(None).await;
     let (s, _) = checks::run(&st.db, &me.actor, &scope, |_| {}).await?;
+    drop(turn);
     Ok(s)
 }
 
@@ -515,7 +518,9 @@ async fn set_params(st: &AppState, me: &CurrentUser, changes: &[(String, i64)]) 
     }
     let (year, _) = checks::current(&st.db).await?;
     checks::set_params(&st.db, &me.actor, year, changes).await?;
+    let turn = st.work.turn(None).await;
     let (s, _) = checks::run(&st.db, &me.actor, &Scope::All, |_| {}).await?;
+    drop(turn);
     Ok(s)
 }
 
