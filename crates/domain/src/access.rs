@@ -37,6 +37,13 @@ impl Role {
         matches!(self, Self::CityOffice | Self::DistrictOffice | Self::TownOffice | Self::HelpCadre)
     }
 
+    /// May take full personal data out in bulk (an export with unmasked ID numbers, phones and
+    /// bank accounts): the offices that keep the register, not a help cadre, who sees one
+    /// person at a time. Each such export is recorded with its scope and how many persons.
+    pub fn exports_personal_data(self) -> bool {
+        self.edits_registry()
+    }
+
     /// May write help records (plans, measures, logs, evidence): the offices, and help cadres.
     pub fn writes_help(self) -> bool {
         self.edits_registry() || matches!(self, Self::HelpCadre)
@@ -142,6 +149,8 @@ mod tests {
         assert!(Role::TownOffice.edits_registry());
         assert!(!Role::Leader.edits_registry());
         assert!(!Role::Inspector.sees_personal_data());
+        assert!(Role::HelpCadre.sees_personal_data() && !Role::HelpCadre.exports_personal_data());
+        assert!(!Role::Leader.exports_personal_data() && Role::TownOffice.exports_personal_data());
         assert!(!Role::Admin.edits_registry());
         assert_eq!(Role::parse("镇(街)扶贫办"), Ok(Role::TownOffice));
         assert_eq!(Role::TownOffice.scope_level(), Some(RegionLevel::Town));

@@ -30,6 +30,22 @@ pub enum IdError {
     BadCheckDigit { expected: char, found: char },
 }
 
+impl IdError {
+    /// What is wrong, naming no character of the number that a mask would hide (the birth date,
+    /// the sequence, or the check character the first 17 digits call for): for lists, beside the
+    /// masked number.
+    pub fn masked(&self) -> String {
+        match self {
+            IdError::BadCharacter { position, .. } if (7..=14).contains(position) => {
+                "身份证号的出生日期部分有非数字字符".into()
+            }
+            IdError::BadBirthDate(_) => "身份证号中的出生日期不是真实日期".into(),
+            IdError::BadCheckDigit { .. } => "身份证号校验位错误（与前 17 位不符）".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// Province-level codes in use (GB/T 2260; 71 台湾, 81 香港, 82 澳门, 83 for the residence
 /// permits of Taiwan residents).
 const PROVINCES: [&str; 35] = [

@@ -246,6 +246,9 @@ pub struct RegionFileError {
 
 const HEADER: [&str; 4] = ["code", "name", "level", "parent_code"];
 
+/// Divisions one file may list.
+pub const MAX_REGIONS: usize = 1_000_000;
+
 /// Read a division list in the format `code,name,level,parent_code` (the shipped Jiangmen file's
 /// format). Every row is checked; all problems are returned, each with its line and field, and
 /// nothing is returned unless the whole file is right.
@@ -266,6 +269,11 @@ pub fn parse_region_file<R: std::io::Read>(reader: R) -> Result<Vec<Region>, Vec
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i as u64 + 2;
+        // All of China's divisions, villages included, are fewer than a million.
+        if i >= MAX_REGIONS {
+            errors.push(err(line, "整行", format!("区划超过 {MAX_REGIONS} 个的上限，这不是一个城市的区划表")));
+            break;
+        }
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
@@ -287,6 +295,8 @@ pub fn parse_region_file<R: std::io::Read>(reader: R) -> Result<Vec<Region>, Vec
         };
         if name.is_empty() {
             errors.push(err(line, "name", "名称不能为空".into()));
+        } else if name.chars().count() > 50 {
+            errors.push(err(line, "name", "名称过长（最多 50 个字）".into()));
         }
         match RegionLevel::parse(level) {
             Some(l) if l == code.level() => {}

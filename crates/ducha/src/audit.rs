@@ -91,7 +91,7 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
             let text = serde_json::to_string_pretty(&body)?;
             match &args.out {
                 Some(path) => {
-                    std::fs::write(path, text).with_context(|| format!("无法写入 {}", path.display()))?;
+                    crate::files::write_private(path, &text)?;
                     eprintln!("{headline}\n已写出 {}", path.display());
                 }
                 None => println!("{text}"),
@@ -100,7 +100,7 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
         "xlsx" => {
             let path = args.out.as_ref().context("缺少 --out")?;
             let bytes = ducha_reports::checks::problem_list(&findings, &tree, year)?;
-            std::fs::write(path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+            crate::files::write_private(path, &bytes)?;
             println!("{headline}\n已写出按镇（街）分表的问题清单：{}", path.display());
         }
         _ => {
@@ -119,7 +119,7 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
             }
             match &args.out {
                 Some(path) => {
-                    std::fs::write(path, text).with_context(|| format!("无法写入 {}", path.display()))?;
+                    crate::files::write_private(path, &text)?;
                     println!("{headline}\n已写出 {}", path.display());
                 }
                 None => print!("{text}"),

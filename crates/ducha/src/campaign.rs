@@ -177,7 +177,7 @@ pub async fn report(db: &Db, actor: &Actor, cmd: ReportCommand) -> Result<()> {
             (out, circular::problem_list_xlsx(&a.title, &a.table)?)
         }
     };
-    std::fs::write(&path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+    crate::files::write_private(&path, &bytes)?;
     println!("已写出 {}", path.display());
     Ok(())
 }

@@ -42,10 +42,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             load_demo(&db, &args).await
         }
         Command::Regions(RegionsCommand::Import { file }) => {
-            let text = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
-            let parsed = parse_region_file(text.as_slice()).map_err(|errs| {
-                let lines: Vec<String> = errs.iter().map(|e| format!("  {}：{e}", file.display())).collect();
-                anyhow::anyhow!("区划文件有 {} 处错误，未写入任何数据：\n{}", errs.len(), lines.join("\n"))
+            let f = std::fs::File::open(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            // A division list is a few hundred KB; anything past 64 MB is not one.
+            let parsed = parse_region_file(std::io::Read::take(f, 64 << 20)).map_err(|errs| {
+                let lines: Vec<String> = errs.iter().take(100).map(|e| format!("  {}：{e}", file.display())).collect();
+                let more =
+                    if errs.len() > 100 { format!("\n  ……另有 {} 处", errs.len() - 100) } else { String::new() };
+                anyhow::anyhow!("区划文件有 {} 处错误，未写入任何数据：\n{}{more}", errs.len(), lines.join("\n"))
             })?;
             let db = Db::open(&cli.db).await?;
             let s = regions::import(&db, &cli_actor(), &parsed).await?;
@@ -255,8 +258,7 @@ fn kind_name(kind: ducha_reports::help_sheets::Kind) -> &'static str {
 async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
     match cmd {
         ExportCommand::HelpTemplate { out } => {
-            std::fs::write(&out, ducha_reports::help_sheets::templates()?)
-                .with_context(|| format!("无法写入 {}", out.display()))?;
+            crate::files::write_private(&out, &ducha_reports::help_sheets::templates()?)?;
             println!("已写出帮扶计划和帮扶日志导入模板：{}", out.display());
         }
         ExportCommand::PlatformTemplate { kind, out } => {
@@ -272,21 +274,18 @@ async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
                     bail!("没有“{other}”模板：可选 projects、payments、allocations、postings、attendance、institutions")
                 }
             };
-            std::fs::write(&out, ducha_reports::help_sheets::platform_template(kind)?)
-                .with_context(|| format!("无法写入 {}", out.display()))?;
+            crate::files::write_private(&out, &ducha_reports::help_sheets::platform_template(kind)?)?;
             println!("已写出{}导入模板：{}", kind_name(kind), out.display());
         }
         ExportCommand::Payments { out, as_user } => {
             let actor = acting_as(db, as_user.as_deref()).await?;
             let rows = ducha_storage::funds::ledger(db, &actor.scope).await?;
             let tree = regions::tree(db).await?;
-            std::fs::write(&out, ducha_reports::help_sheets::ledger_workbook(&rows, &tree)?)
-                .with_context(|| format!("无法写入 {}", out.display()))?;
+            crate::files::write_private(&out, &ducha_reports::help_sheets::ledger_workbook(&rows, &tree)?)?;
             println!("已写出资金拨付台账 {} 笔：{}", rows.len(), out.display());
         }
         ExportCommand::Template { out } => {
-            std::fs::write(&out, ducha_reports::households::template()?)
-                .with_context(|| format!("无法写入 {}", out.display()))?;
+            crate::files::write_private(&out, &ducha_reports::households::template()?)?;
             println!("已写出导入模板：{}", out.display());
         }
         ExportCommand::Households { out, region, status, as_user } => {
@@ -310,10 +309,19 @@ async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
                 ducha_reports::exchange::export(db, &actor, &filter, |n| bar.set_message(format!("已导出 {n} 户")))
                     .await?;
             bar.finish_and_clear();
-            let n = n.households;
-            std::fs::write(&out, bytes).with_context(|| format!("无法写入 {}", out.display()))?;
-            let masked = if actor.role.sees_personal_data() { "" } else { "（个人信息已遮盖）" };
-            println!("已导出 {n} 户到 {}{masked}，用时 {:.1} 秒", out.display(), started.elapsed().as_secs_f64());
+            crate::files::write_private(&out, &bytes)?;
+            let masked = if n.masked {
+                "（个人信息已遮盖）"
+            } else {
+                "（含完整个人信息，已记入审计日志；文件仅本用户可读）"
+            };
+            println!(
+                "已导出 {} 户、{} 人到 {}{masked}，用时 {:.1} 秒",
+                n.households,
+                n.persons,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())
@@ -477,7 +485,11 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         println!("正在停止……");
     };
-    let config = ducha_web::WebConfig { secure_cookies: args.secure_cookies, idle_minutes: args.idle_minutes.max(1) };
+    let config = ducha_web::WebConfig {
+        secure_cookies: args.secure_cookies,
+        idle_minutes: args.idle_minutes.max(1),
+        ..Default::default()
+    };
     ducha_web::serve(listener, ducha_web::AppState::with_config(db, config), shutdown).await?;
     Ok(())
 }
@@ -492,6 +504,17 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     };
     let tree = regions::tree(db).await?;
     let h = &rec.household;
+    if full {
+        // A full view of a whole household is recorded before it is printed.
+        let access = registry::PersonalAccess {
+            kind: "view",
+            scope: "全部".into(),
+            filter: format!("户编号 {}", h.number),
+            households: 1,
+            persons: rec.members.len() as u64,
+        };
+        registry::record_personal_access(db, &cli_actor(), &access, Some(h.id)).await?;
+    }
     let show = |raw: &Option<String>, mask: fn(&str) -> String| {
         raw.as_deref().map(|v| if full { v.to_string() } else { mask(v) }).unwrap_or_else(|| "—".into())
     };
@@ -525,7 +548,12 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     );
     println!("\n家庭成员（{} 人）：", rec.members.len());
     for m in &rec.members {
-        let id = if full { m.id_number.clone() } else { privacy::mask_id(&m.id_number) };
+        let (id, born) = if full {
+            (m.id_number.clone(), m.birth_date.to_string())
+        } else {
+            // Beside the masked number, the full birth date would give it back.
+            (privacy::mask_id(&m.id_number), privacy::mask_birth_date(m.birth_date))
+        };
         println!(
             "  {}. {}　{}　{}　{}　出生 {}　{}　{}　{}　{}　医保 {}",
             m.seq,
@@ -533,7 +561,7 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
             label::<Relation>(&m.relation),
             label::<Sex>(&m.sex),
             id,
-            m.birth_date,
+            born,
             label::<Education>(&m.education),
             label::<SchoolStage>(&m.school_stage),
             label::<Health>(&m.health),

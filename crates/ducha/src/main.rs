@@ -6,6 +6,7 @@ mod audit;
 mod campaign;
 mod cli;
 mod commands;
+mod files;
 mod platform;
 
 use std::process::ExitCode;

@@ -2,7 +2,7 @@
 //! designated institutions, and spending progress, as tables on the screen or the workbooks the
 //! pages export.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ducha_storage::{Db, platform};
 
 use crate::cli::{FundsCommand, PlatformCommand};
@@ -37,7 +37,7 @@ pub async fn command(db: &Db, cmd: PlatformCommand) -> Result<()> {
             }
             if let Some(path) = out {
                 let (_, bytes) = ducha_reports::platform::attendance_report(db, scope).await?;
-                std::fs::write(&path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+                crate::files::write_private(&path, &bytes)?;
                 println!("已写出 {}", path.display());
             }
         }
@@ -76,7 +76,7 @@ pub async fn funds_command(db: &Db, cmd: FundsCommand) -> Result<()> {
         let sources = ducha_storage::funds::spending_by_source(db, &actor.scope, as_of, month).await?;
         let sheets = ducha_reports::funds::ProgressSheets { year, on: as_of, regions: &rows, sources: &sources };
         let bytes = ducha_reports::funds::progress_workbook(&sheets, &projects, &allocations)?;
-        std::fs::write(&path, bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+        crate::files::write_private(&path, &bytes)?;
         println!("已写出 {}", path.display());
     }
     Ok(())

@@ -12,6 +12,9 @@ use crate::sheet::ReadError;
 /// Nothing unpacked may exceed this in all (a zip that inflates without end is refused).
 const UNPACKED_LIMIT: u64 = 96 * 1024 * 1024;
 
+/// Files a bundle may hold: a year's ledger of a district has a few thousand vouchers.
+pub const MAX_FILES: usize = 5_000;
+
 /// Whether the bytes are a bundle: a zip that is not itself a workbook.
 pub fn is_bundle(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
@@ -41,9 +44,14 @@ fn file_name(path: &str) -> &str {
 pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
     let bad = |m: String| ReadError::Bundle(m);
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(format!("压缩包无法打开：{e}")))?;
-    // (the file, its path in the zip)
-    let mut all: Vec<(Upload, String)> = Vec::new();
+    if zip.len() > MAX_FILES {
+        return Err(bad(format!("压缩包中有 {} 个文件，超过了 {MAX_FILES} 个的上限；请分成几个压缩包上传", zip.len())));
+    }
+    let mut all: Vec<Upload> = Vec::new();
+    // Each file's name → its path in the zip, to find two of one name.
+    let mut paths: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut total = 0u64;
+    let too_large = || bad(format!("压缩包解开后超过 {} MB 的上限", UNPACKED_LIMIT / 1024 / 1024));
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|e| bad(format!("压缩包中的第 {} 个文件无法读取：{e}", i + 1)))?;
         if entry.is_dir() {
@@ -57,8 +65,12 @@ pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
         }
         // Vouchers are named by file name alone: two of one name in different folders cannot be
         // told apart, so neither is guessed.
-        if let Some((_, other)) = all.iter().find(|(f, _)| f.filename == name) {
+        if let Some(other) = paths.get(&name) {
             return Err(bad(format!("压缩包中有两个文件都叫“{name}”（{other} 和 {path}），请改名后再上传")));
+        }
+        // What the zip declares is checked first (cheap); what comes out is counted anyway.
+        if entry.size() > UNPACKED_LIMIT - total {
+            return Err(too_large());
         }
         let mut data = Vec::new();
         (&mut entry)
@@ -67,12 +79,12 @@ pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
             .map_err(|e| bad(format!("压缩包中的“{name}”无法读取：{e}")))?;
         total += data.len() as u64;
         if total > UNPACKED_LIMIT {
-            return Err(bad(format!("压缩包解开后超过 {} MB", UNPACKED_LIMIT / 1024 / 1024)));
+            return Err(too_large());
         }
-        all.push((Upload { filename: name, bytes: data }, path));
+        paths.insert(name.clone(), path);
+        all.push(Upload { filename: name, bytes: data });
     }
-    let (mut sheets, files): (Vec<Upload>, Vec<Upload>) =
-        all.into_iter().map(|(f, _)| f).partition(|f| is_sheet(&f.filename));
+    let (mut sheets, files): (Vec<Upload>, Vec<Upload>) = all.into_iter().partition(|f| is_sheet(&f.filename));
     match sheets.len() {
         1 => Ok((sheets.remove(0), files)),
         0 => Err(bad("压缩包中没有台账（.xlsx 或 .csv）".into())),
@@ -166,5 +178,28 @@ mod tests {
         let twice = out.finish().expect("finish").into_inner();
         let why = unpack(&twice).unwrap_err().to_string();
         assert!(why.contains("1月/回单.jpg") && why.contains("2月/回单.jpg"), "{why}");
+    }
+
+    #[test]
+    fn a_zip_of_too_many_files_or_too_many_bytes_is_refused_quickly() {
+        let opts = zip::write::SimpleFileOptions::default();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        out.start_file("台账.csv", opts).expect("start");
+        for i in 0..MAX_FILES {
+            out.start_file(format!("v{i}.jpg"), opts).expect("start");
+        }
+        let many = out.finish().expect("finish").into_inner();
+        let started = std::time::Instant::now();
+        let why = unpack(&many).unwrap_err().to_string();
+        assert!(why.contains("5001 个文件") && why.contains("5000 个的上限"), "{why}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        // 100 MB of zeros deflate to about 100 KB: refused for what it would become.
+        let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        out.start_file("台账.csv", deflated).expect("start");
+        out.write_all(&vec![0u8; 100 << 20]).expect("write");
+        let bomb = out.finish().expect("finish").into_inner();
+        assert!(bomb.len() < 1 << 20);
+        assert!(unpack(&bomb).unwrap_err().to_string().contains("超过 96 MB 的上限"));
     }
 }

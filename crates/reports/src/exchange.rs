@@ -3,7 +3,8 @@
 //! by the command line and the web pages.
 
 use chrono::NaiveDate;
-use ducha_domain::access::Actor;
+use ducha_domain::RegionTree;
+use ducha_domain::access::{Actor, Scope};
 use ducha_storage::registry::import::{self, ImportSummary};
 use ducha_storage::registry::{self, HouseholdFilter};
 use ducha_storage::{Db, StorageError, regions};
@@ -24,6 +25,9 @@ pub enum ExchangeError {
     Storage(#[from] StorageError),
     #[error("无法写出 Excel 文件：{0}")]
     Write(#[from] rust_xlsxwriter::XlsxError),
+    /// The thread that read or wrote the file ended without an answer (it panicked).
+    #[error("文件处理意外中止：{0}")]
+    Task(String),
 }
 
 /// What an import found and, if it was committed, did.
@@ -41,19 +45,141 @@ pub struct ImportOutcome {
     pub committed: bool,
 }
 
-/// Read and check a file, and plan it against the registry, without writing.
-pub async fn check(
-    db: &Db,
-    actor: &Actor,
-    filename: &str,
-    bytes: &[u8],
-    today: NaiveDate,
-) -> Result<ImportOutcome, ExchangeError> {
-    let (tables, files) = read(filename, bytes)?;
-    match tables.first().map(help_sheets::detect) {
-        Some(Kind::Households) | None => households_check(db, actor, tables, today).await,
-        Some(kind) => help(db, actor, tables, &files, kind, today, false).await,
+/// What reading a file needs to know of the registry and the user, fetched before the reading
+/// so that the reading itself touches no database and can run on a thread of its own.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub tree: RegionTree,
+    pub scope: Scope,
+    pub today: NaiveDate,
+    /// The check year: the project library, the ledger and allocations belong to it.
+    pub check_year: i32,
+}
+
+impl Context {
+    pub async fn fetch(db: &Db, actor: &Actor, today: NaiveDate) -> Result<Context, ExchangeError> {
+        let (check_year, _) = ducha_storage::checks::current(db).await?;
+        Ok(Context { tree: regions::tree(db).await?, scope: actor.scope.clone(), today, check_year })
     }
+}
+
+/// A file read and checked on its own: its template, its rows as the domain takes them, the
+/// errors in it, and the files sent with it (a ledger's vouchers).
+#[derive(Debug)]
+pub struct ReadFile {
+    pub kind: Kind,
+    check_year: i32,
+    content: Content,
+    files: Vec<Upload>,
+}
+
+#[derive(Debug)]
+enum Content {
+    Households(Parsed),
+    Sheet { sheet: String, headers: Vec<String>, notes: Vec<String>, rows: SheetRows, errors: Vec<CellError> },
+}
+
+/// The rows of one of the help and platform sheets.
+#[derive(Debug)]
+enum SheetRows {
+    Plans(Vec<ducha_domain::help::IncomingPlan>),
+    Logs(Vec<ducha_domain::help::IncomingLog>),
+    Attendance(Vec<ducha_domain::platform::IncomingCheckIn>),
+    Projects(Vec<ducha_domain::funds::IncomingProject>),
+    Payments(Vec<ducha_domain::funds::IncomingPayment>),
+    Postings(Vec<ducha_domain::platform::IncomingPosting>),
+    Institutions(Vec<ducha_domain::platform::IncomingInstitution>),
+    Allocations(Vec<ducha_domain::funds::IncomingAllocation>),
+}
+
+impl SheetRows {
+    fn len(&self) -> usize {
+        match self {
+            SheetRows::Plans(r) => r.len(),
+            SheetRows::Logs(r) => r.len(),
+            SheetRows::Attendance(r) => r.len(),
+            SheetRows::Projects(r) => r.len(),
+            SheetRows::Payments(r) => r.len(),
+            SheetRows::Postings(r) => r.len(),
+            SheetRows::Institutions(r) => r.len(),
+            SheetRows::Allocations(r) => r.len(),
+        }
+    }
+}
+
+/// Read, parse and check a file against the template it follows (CPU only: no database).
+pub fn read_file(filename: &str, bytes: &[u8], cx: &Context) -> Result<ReadFile, ReadError> {
+    let (tables, files) = read(filename, bytes)?;
+    let kind = tables.first().map_or(Kind::Households, help_sheets::detect);
+    if kind == Kind::Households {
+        let parsed = households::parse_tables(tables, &cx.tree, cx.today)?;
+        return Ok(ReadFile { kind, check_year: cx.check_year, content: Content::Households(parsed), files });
+    }
+    let table = tables.into_iter().next().ok_or_else(|| ReadError::NoSheet(help_sheets::PLAN_SHEET.into()))?;
+    let (tree, scope, today) = (&cx.tree, &cx.scope, cx.today);
+    let mut notes = table.notes.clone();
+    let (rows, errors) = match kind {
+        Kind::Plans => {
+            let (r, e) = help_sheets::parse_plans(&table, chrono::Datelike::year(&today));
+            (SheetRows::Plans(r), e)
+        }
+        Kind::Projects => {
+            let (r, e) = help_sheets::parse_projects(&table, tree, scope, &mut notes);
+            (SheetRows::Projects(r), e)
+        }
+        Kind::Payments => {
+            let (payments, e) = help_sheets::parse_payments(&table, tree, scope, today, &mut notes);
+            // A file no row names is worth a word: it is often a name mistyped in the sheet.
+            let named: std::collections::HashSet<&str> =
+                payments.iter().flat_map(|p| p.vouchers.iter().map(String::as_str)).collect();
+            let unused: Vec<&str> = files.iter().map(|f| f.filename.as_str()).filter(|f| !named.contains(f)).collect();
+            if !unused.is_empty() {
+                notes.push(format!("以下 {} 个文件没有被台账引用，未导入：{}", unused.len(), unused.join("、")));
+            }
+            (SheetRows::Payments(payments), e)
+        }
+        Kind::Postings => {
+            let (r, e) = help_sheets::parse_postings(&table, tree, scope, &mut notes);
+            (SheetRows::Postings(r), e)
+        }
+        Kind::Institutions => {
+            let (r, e) = help_sheets::parse_institutions(&table, tree, scope, &mut notes);
+            (SheetRows::Institutions(r), e)
+        }
+        Kind::Allocations => {
+            let (r, e) = help_sheets::parse_allocations(&table, tree, scope, cx.check_year, today, &mut notes);
+            (SheetRows::Allocations(r), e)
+        }
+        Kind::Attendance => {
+            let (r, e) = help_sheets::parse_attendance(&table, tree, scope, today, &mut notes);
+            (SheetRows::Attendance(r), e)
+        }
+        Kind::Logs | Kind::Households => {
+            let (r, e) = help_sheets::parse_logs(&table, today);
+            (SheetRows::Logs(r), e)
+        }
+    };
+    let headers: Vec<String> = table
+        .rows
+        .iter()
+        .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
+        .map(|(_, c)| c.iter().map(|x| sheet::text(x).unwrap_or_default()).collect())
+        .unwrap_or_default();
+    Ok(ReadFile {
+        kind,
+        check_year: cx.check_year,
+        content: Content::Sheet { sheet: table.sheet, headers, notes, rows, errors },
+        files,
+    })
+}
+
+/// [`read_file`] on a blocking thread, so that the async workers go on answering meanwhile.
+pub async fn read_file_apart(filename: &str, bytes: Vec<u8>, cx: Context) -> Result<ReadFile, ExchangeError> {
+    let filename = filename.to_string();
+    tokio::task::spawn_blocking(move || read_file(&filename, &bytes, &cx))
+        .await
+        .map_err(|e| ExchangeError::Task(e.to_string()))?
+        .map_err(ExchangeError::from)
 }
 
 /// Which template a file follows (None: it has no sheet), a bundle's sheet included.
@@ -62,7 +188,7 @@ pub fn kind_of(filename: &str, bytes: &[u8]) -> Result<Option<Kind>, ExchangeErr
 }
 
 /// The sheets of a file, and the files sent with it (a bundle's vouchers).
-fn read(filename: &str, bytes: &[u8]) -> Result<(Vec<sheet::Table>, Vec<Upload>), ExchangeError> {
+fn read(filename: &str, bytes: &[u8]) -> Result<(Vec<sheet::Table>, Vec<Upload>), ReadError> {
     if bundle::is_bundle(bytes) {
         let (ledger, files) = bundle::unpack(bytes)?;
         Ok((sheet::read(&ledger.filename, &ledger.bytes, households::SHEET)?, files))
@@ -71,105 +197,79 @@ fn read(filename: &str, bytes: &[u8]) -> Result<(Vec<sheet::Table>, Vec<Upload>)
     }
 }
 
-/// Plans, logs, attendance, projects or payments: checked, planned and (with `write`) written in
-/// one go. The project library and the ledger belong to the check year, as the pages show them.
-async fn help(
+/// Read and check a file, and plan it against the registry, without writing.
+pub async fn check(
     db: &Db,
     actor: &Actor,
-    tables: Vec<sheet::Table>,
-    files: &[Upload],
-    kind: Kind,
+    filename: &str,
+    bytes: &[u8],
     today: NaiveDate,
-    write: bool,
 ) -> Result<ImportOutcome, ExchangeError> {
-    let table = tables.into_iter().next().ok_or_else(|| ReadError::NoSheet(help_sheets::PLAN_SHEET.into()))?;
-    let year = chrono::Datelike::year(&today);
-    let tree = regions::tree(db).await?;
-    let mut notes = table.notes.clone();
-    let scope = &actor.scope;
-    let (rows, mut errors, (summary, problems)) = match kind {
-        Kind::Plans => {
-            let (plans, errors) = help_sheets::parse_plans(&table, year);
-            let write = write && errors.is_empty();
-            (plans.len(), errors, store::import_plans(db, actor, &plans, write).await?)
-        }
-        Kind::Projects => {
-            let (check_year, _) = ducha_storage::checks::current(db).await?;
-            let (projects, errors) = help_sheets::parse_projects(&table, &tree, scope, &mut notes);
-            let write = write && errors.is_empty();
-            let done = ducha_storage::funds::import_projects(db, actor, check_year, &projects, write).await?;
-            (projects.len(), errors, done)
-        }
-        Kind::Payments => {
-            let (check_year, _) = ducha_storage::checks::current(db).await?;
-            let (payments, errors) = help_sheets::parse_payments(&table, &tree, scope, today, &mut notes);
-            // A file no row names is worth a word: it is often a name mistyped in the sheet.
-            let unused: Vec<&str> = files
-                .iter()
-                .map(|f| f.filename.as_str())
-                .filter(|f| !payments.iter().any(|p| p.vouchers.iter().any(|v| v == f)))
-                .collect();
-            if !unused.is_empty() {
-                notes.push(format!("以下 {} 个文件没有被台账引用，未导入：{}", unused.len(), unused.join("、")));
+    let file = read_file_apart(filename, bytes.to_vec(), Context::fetch(db, actor, today).await?).await?;
+    plan(db, actor, file, false, |_, _| {}).await
+}
+
+/// Check, and if there is no error at all, write everything in one transaction.
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    filename: &str,
+    bytes: &[u8],
+    today: NaiveDate,
+    progress: impl Fn(u64, u64),
+) -> Result<ImportOutcome, ExchangeError> {
+    let file = read_file_apart(filename, bytes.to_vec(), Context::fetch(db, actor, today).await?).await?;
+    plan(db, actor, file, true, progress).await
+}
+
+/// Plan a file read against the registry and, with `write` and no error at all, write it.
+pub async fn plan(
+    db: &Db,
+    actor: &Actor,
+    file: ReadFile,
+    write: bool,
+    progress: impl Fn(u64, u64),
+) -> Result<ImportOutcome, ExchangeError> {
+    let ReadFile { kind, check_year, content, files } = file;
+    let (sheet, headers, notes, rows, mut errors) = match content {
+        Content::Households(parsed) => {
+            let mut outcome = households_check(db, actor, parsed).await?;
+            if write && outcome.errors.is_empty() && outcome.parsed.rows > 0 {
+                outcome.summary = import::commit(db, actor, &outcome.parsed.households, progress).await?;
+                outcome.committed = true;
             }
-            let write = write && errors.is_empty();
-            let done = ducha_storage::funds::import_payments(db, actor, check_year, &payments, files, write).await?;
-            (payments.len(), errors, done)
+            return Ok(outcome);
         }
-        Kind::Postings => {
-            let (postings, errors) = help_sheets::parse_postings(&table, &tree, scope, &mut notes);
-            let write = write && errors.is_empty();
-            (postings.len(), errors, ducha_storage::platform::import_postings(db, actor, &postings, write).await?)
-        }
-        Kind::Institutions => {
-            let (list, errors) = help_sheets::parse_institutions(&table, &tree, scope, &mut notes);
-            let write = write && errors.is_empty();
-            (list.len(), errors, ducha_storage::platform::import_institutions(db, actor, &list, write).await?)
-        }
-        Kind::Allocations => {
-            let (check_year, _) = ducha_storage::checks::current(db).await?;
-            let (list, errors) = help_sheets::parse_allocations(&table, &tree, scope, check_year, today, &mut notes);
-            let write = write && errors.is_empty();
-            (list.len(), errors, ducha_storage::funds::import_allocations(db, actor, &list, write).await?)
-        }
-        Kind::Attendance => {
-            let (days, errors) = help_sheets::parse_attendance(&table, &tree, scope, today, &mut notes);
-            let write = write && errors.is_empty();
-            (days.len(), errors, ducha_storage::platform::import_check_ins(db, actor, &days, write).await?)
-        }
-        Kind::Logs | Kind::Households => {
-            let (logs, errors) = help_sheets::parse_logs(&table, today);
-            let write = write && errors.is_empty();
-            (logs.len(), errors, store::import_logs(db, actor, &logs, write).await?)
-        }
+        Content::Sheet { sheet, headers, notes, rows, errors } => (sheet, headers, notes, rows, errors),
     };
-    let committed = write && errors.is_empty() && problems.is_empty();
-    let headers: Vec<String> = table
-        .rows
-        .iter()
-        .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
-        .map(|(_, c)| c.iter().map(|x| sheet::text(x).unwrap_or_default()).collect())
-        .unwrap_or_default();
+    let count = rows.len();
+    let write = write && errors.is_empty();
+    let (summary, problems) = match &rows {
+        SheetRows::Plans(r) => store::import_plans(db, actor, r, write).await?,
+        SheetRows::Logs(r) => store::import_logs(db, actor, r, write).await?,
+        SheetRows::Projects(r) => ducha_storage::funds::import_projects(db, actor, check_year, r, write).await?,
+        SheetRows::Payments(r) => {
+            ducha_storage::funds::import_payments(db, actor, check_year, r, &files, write).await?
+        }
+        SheetRows::Postings(r) => ducha_storage::platform::import_postings(db, actor, r, write).await?,
+        SheetRows::Institutions(r) => ducha_storage::platform::import_institutions(db, actor, r, write).await?,
+        SheetRows::Allocations(r) => ducha_storage::funds::import_allocations(db, actor, r, write).await?,
+        SheetRows::Attendance(r) => ducha_storage::platform::import_check_ins(db, actor, r, write).await?,
+    };
+    let committed = write && problems.is_empty();
     errors.extend(problems.into_iter().map(|p| CellError {
-        sheet: table.sheet.clone(),
+        sheet: sheet.clone(),
         row: p.row,
         column: headers.iter().position(|h| h == p.field).map(sheet::column_letters).unwrap_or_default(),
         header: p.field.to_string(),
         message: p.message,
     }));
     errors.sort_by_key(|e| e.row);
-    let parsed = Parsed { sheet: table.sheet.clone(), rows, notes, ..Default::default() };
+    let parsed = Parsed { sheet, rows: count, notes, ..Default::default() };
     Ok(ImportOutcome { kind, help: Some(summary), parsed, summary: ImportSummary::default(), errors, committed })
 }
 
-async fn households_check(
-    db: &Db,
-    actor: &Actor,
-    tables: Vec<sheet::Table>,
-    today: NaiveDate,
-) -> Result<ImportOutcome, ExchangeError> {
-    let tree = regions::tree(db).await?;
-    let mut parsed = households::parse_tables(tables, &tree, today)?;
+async fn households_check(db: &Db, actor: &Actor, mut parsed: Parsed) -> Result<ImportOutcome, ExchangeError> {
     let plan = import::plan(db, actor, &parsed.households).await?;
     let at = |row: usize, field: &str, message: String| CellError {
         sheet: parsed.sheet.clone(),
@@ -200,69 +300,91 @@ async fn households_check(
     Ok(ImportOutcome { kind: Kind::Households, help: None, parsed, summary, errors, committed: false })
 }
 
-/// Check, and if there is no error at all, write everything in one transaction.
-pub async fn import(
-    db: &Db,
-    actor: &Actor,
-    filename: &str,
-    bytes: &[u8],
-    today: NaiveDate,
-    progress: impl Fn(u64, u64),
-) -> Result<ImportOutcome, ExchangeError> {
-    let (tables, files) = read(filename, bytes)?;
-    if let Some(kind) = tables.first().map(help_sheets::detect).filter(|k| *k != Kind::Households) {
-        return help(db, actor, tables, &files, kind, today, true).await;
-    }
-    let mut outcome = households_check(db, actor, tables, today).await?;
-    if outcome.errors.is_empty() && outcome.parsed.rows > 0 {
-        outcome.summary = import::commit(db, actor, &outcome.parsed.households, progress).await?;
-        outcome.committed = true;
-    }
-    Ok(outcome)
-}
-
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportCount {
     pub households: u64,
+    /// Members written (one person a row).
+    pub persons: u64,
     pub cells: u64,
+    /// Whether ID numbers, phones, accounts and birth dates were masked.
+    pub masked: bool,
 }
 
-/// Export a filtered list in scope; personal data masked unless the actor has the right.
+/// Export a filtered list in scope. Personal data is masked unless the actor's role may take it
+/// out in bulk; then the export is recorded in the audit trail (scope, filter, how many
+/// households and persons) before it is handed over.
 pub async fn export(
     db: &Db,
     actor: &Actor,
     filter: &HouseholdFilter,
     progress: impl Fn(u64),
 ) -> Result<(Vec<u8>, ExportCount), ExchangeError> {
-    export_with(db, actor, filter, Exporter::new(!actor.role.sees_personal_data()), progress).await
+    let mask = !actor.role.exports_personal_data();
+    let (bytes, count) = export_with(db, actor, filter, Exporter::new(mask), progress).await?;
+    if !mask {
+        let access = registry::PersonalAccess {
+            kind: "export",
+            scope: match &actor.scope {
+                Scope::All => "全部".into(),
+                Scope::Region(r) => r.as_str().to_string(),
+            },
+            filter: filter.describe(),
+            households: count.households,
+            persons: count.persons,
+        };
+        registry::record_personal_access(db, actor, &access, None).await?;
+    }
+    Ok((bytes, count))
 }
 
-/// The same, into a prepared exporter (tests split sheets early).
+/// The same, into a prepared exporter (tests split sheets early). The registry is read here in
+/// batches; the workbook is written on a blocking thread, so that writing a hundred thousand
+/// households takes no async worker away from the pages.
 pub async fn export_with(
     db: &Db,
     actor: &Actor,
     filter: &HouseholdFilter,
-    mut out: Exporter,
+    out: Exporter,
     progress: impl Fn(u64),
 ) -> Result<(Vec<u8>, ExportCount), ExchangeError> {
     let tree = regions::tree(db).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ExportHousehold>>(2);
+    let masked = out.masks();
+    let writer = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, u64), rust_xlsxwriter::XlsxError> {
+        let mut out = out;
+        while let Some(batch) = rx.blocking_recv() {
+            for h in &batch {
+                out.push(h)?;
+            }
+        }
+        let cells = out.cells;
+        Ok((out.finish()?, cells))
+    });
     let mut after = 0;
     let mut count = 0u64;
+    let mut persons = 0u64;
     loop {
         let batch = registry::export_batch(db, &actor.scope, filter, after, 2_000).await?;
         let Some(last) = batch.last() else { break };
         after = last.0.id;
+        let mut rows = Vec::with_capacity(batch.len());
         for (h, members) in &batch {
             let household = registry::to_household(h)?;
             let members =
                 members.iter().map(|m| registry::to_member(m).map(|x| (m.seq, x))).collect::<Result<Vec<_>, _>>()?;
             let village_name = tree.get(&h.village_code).map(|v| v.name.clone()).unwrap_or_default();
-            out.push(&ExportHousehold { household, village_name, members })?;
-            count += 1;
+            persons += members.len() as u64;
+            rows.push(ExportHousehold { household, village_name, members });
+        }
+        count += rows.len() as u64;
+        // A writer that stopped has its error, which is returned below.
+        if tx.send(rows).await.is_err() {
+            break;
         }
         progress(count);
     }
-    let cells = out.cells;
-    Ok((out.finish()?, ExportCount { households: count, cells }))
+    drop(tx);
+    let (bytes, cells) = writer.await.map_err(|e| ExchangeError::Task(e.to_string()))??;
+    Ok((bytes, ExportCount { households: count, persons, cells, masked }))
 }

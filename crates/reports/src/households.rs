@@ -545,6 +545,11 @@ impl Exporter {
         self.workbook.worksheet_from_index(self.sheets - 1)
     }
 
+    /// Whether personal data is masked in what this writes.
+    pub fn masks(&self) -> bool {
+        self.mask
+    }
+
     /// One household: a row per member (one row if it has none).
     pub fn push(&mut self, h: &ExportHousehold) -> Result<(), XlsxError> {
         let hh = &h.household;
@@ -587,7 +592,8 @@ impl Exporter {
                         id(&m.id_number),
                         m.relation.label().into(),
                         m.sex.label().into(),
-                        m.birth_date.to_string(),
+                        // Beside a masked ID number, the full date would give it back.
+                        if mask { privacy::mask_birth_date(m.birth_date) } else { m.birth_date.to_string() },
                         m.education.label().into(),
                         m.school_stage.label().into(),
                         m.out_of_school_reason.clone().unwrap_or_default(),

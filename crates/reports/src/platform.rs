@@ -16,7 +16,11 @@ pub async fn attendance_report(db: &Db, scope: &Scope) -> Result<(i32, Vec<u8>),
     let rows = platform::postings(db, scope).await?;
     let institutions = platform::institutions(db, scope).await?;
     let online = platform::online_by_district(db, scope).await?;
-    Ok((year, attendance_workbook(year, &summary, &rows, &institutions, &online)?))
+    // The workbook is written on a blocking thread: a city's postings make a large one.
+    let bytes = tokio::task::spawn_blocking(move || attendance_workbook(year, &summary, &rows, &institutions, &online))
+        .await
+        .map_err(|e| ExchangeError::Task(e.to_string()))??;
+    Ok((year, bytes))
 }
 
 fn header(ws: &mut Worksheet, title: &str, columns: &[(&str, f64)]) -> Result<(), XlsxError> {

@@ -11,7 +11,8 @@ pub struct ImportJob {
     pub id: i64,
     pub user_id: i64,
     pub filename: String,
-    /// checked (previewed, can be confirmed), refused (errors), running, done, failed
+    /// queued (waiting for its turn to be checked), checking, checked (previewed, can be
+    /// confirmed), refused (errors), running, done, failed, expired (checked, never confirmed)
     pub status: String,
     /// JSON written by the importer: summary, errors, notes, message.
     pub report: String,
@@ -63,11 +64,126 @@ pub async fn get(db: &Db, user_id: i64, id: i64) -> Result<Option<ImportJob>, St
     db.conn().query_one_raw(db.stmt(&sql, vec![id.into(), user_id.into()])).await?.as_ref().map(from_row).transpose()
 }
 
-pub async fn file(db: &Db, id: i64) -> Result<Vec<u8>, StorageError> {
-    let row = db.conn().query_one_raw(db.stmt("SELECT file FROM import_jobs WHERE id = $1", vec![id.into()])).await?;
-    Ok(row.map(|r| r.try_get("", "file")).transpose()?.unwrap_or_default())
+/// A job's file: its name and bytes (empty once cleaned away).
+pub async fn file(db: &Db, id: i64) -> Result<(String, Vec<u8>), StorageError> {
+    let row = db
+        .conn()
+        .query_one_raw(db.stmt("SELECT filename, file FROM import_jobs WHERE id = $1", vec![id.into()]))
+        .await?;
+    Ok(match row {
+        Some(r) => (r.try_get("", "filename")?, r.try_get("", "file")?),
+        None => (String::new(), Vec::new()),
+    })
 }
 
+/// How many of a user's files are waiting for their check or being checked.
+pub async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
+    let row = db
+        .conn()
+        .query_one_raw(db.stmt(
+            "SELECT COUNT(*) AS n FROM import_jobs WHERE user_id = $1 AND status IN ('queued', 'checking') AND created_at > $2",
+            vec![user_id.into(), (Utc::now() - STALE_CHECK).into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    })
+}
+
+pub async fn set_status(db: &Db, id: i64, status: &str) -> Result<(), StorageError> {
+    db.conn()
+        .execute_raw(db.stmt("UPDATE import_jobs SET status = $1 WHERE id = $2", vec![status.into(), id.into()]))
+        .await?;
+    Ok(())
+}
+
+/// How long uploaded files are kept: they hold personal data, and once checked or imported only
+/// the report is needed.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// A finished job's file (refused, failed, done) is removed this long after it finished.
+    pub file: chrono::Duration,
+    /// A checked file nobody confirmed expires (file removed) this long after its upload.
+    pub unconfirmed: chrono::Duration,
+    /// The whole job (its report too) is removed this long after its upload.
+    pub job: chrono::Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            file: chrono::Duration::days(1),
+            unconfirmed: chrono::Duration::days(7),
+            job: chrono::Duration::days(30),
+        }
+    }
+}
+
+/// What a clean-up removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleaned {
+    /// Jobs left unfinished by a server that stopped.
+    pub interrupted: u64,
+    pub files: u64,
+    pub expired: u64,
+    pub jobs: u64,
+}
+
+/// Remove what is kept longer than `keep` allows, as of `now`. Run on a schedule by the server.
+pub async fn clean(db: &Db, keep: Retention, now: DateTime<Utc>) -> Result<Cleaned, StorageError> {
+    let empty: Vec<u8> = Vec::new();
+    let interrupted = end_interrupted(db, now).await?;
+    let jobs = db
+        .conn()
+        .execute_raw(db.stmt("DELETE FROM import_jobs WHERE created_at < $1", vec![(now - keep.job).into()]))
+        .await?
+        .rows_affected();
+    let expired = db
+        .conn()
+        .execute_raw(db.stmt(
+            "UPDATE import_jobs SET status = 'expired', file = $1, finished_at = $2 WHERE status = 'checked' AND created_at < $3",
+            vec![empty.clone().into(), now.into(), (now - keep.unconfirmed).into()],
+        ))
+        .await?
+        .rows_affected();
+    let files = db
+        .conn()
+        .execute_raw(db.stmt(
+            "UPDATE import_jobs SET file = $1 WHERE status IN ('refused', 'failed', 'done') AND finished_at < $2 AND LENGTH(file) > 0",
+            vec![empty.into(), (now - keep.file).into()],
+        ))
+        .await?
+        .rows_affected();
+    Ok(Cleaned { interrupted, files, expired, jobs })
+}
+
+/// What an interrupted job's page says.
+const INTERRUPTED: &str = r#"{"message":"这个文件的处理被中断（服务器曾重启），未写入任何数据；请重新上传"}"#;
+
+/// Jobs left waiting, being checked or being written by a server that stopped: none of them
+/// wrote anything (the writing is one transaction), so they end as failed, to be sent again. A
+/// check takes minutes and a write of a whole city well under an hour, so a job older than
+/// these is no longer followed by any server, whichever process of several started it.
+async fn end_interrupted(db: &Db, now: DateTime<Utc>) -> Result<u64, StorageError> {
+    let mut n = 0;
+    for (statuses, age) in [("'queued', 'checking'", STALE_CHECK), ("'running'", chrono::Duration::hours(6))] {
+        n += db
+            .conn()
+            .execute_raw(db.stmt(
+                &format!(
+                    "UPDATE import_jobs SET status = 'failed', report = $1, finished_at = $2 WHERE status IN ({statuses}) AND created_at < $3"
+                ),
+                vec![INTERRUPTED.into(), now.into(), (now - age).into()],
+            ))
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// A file waiting or being checked for longer than this was left by a server that stopped.
+const STALE_CHECK: chrono::Duration = chrono::Duration::hours(1);
 pub async fn recent(db: &Db, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM import_jobs WHERE user_id = $1 ORDER BY id DESC LIMIT {limit}");
     db.conn().query_all_raw(db.stmt(&sql, vec![user_id.into()])).await?.iter().map(from_row).collect()

@@ -22,6 +22,7 @@ mod platform;
 mod rectification;
 mod regions;
 mod registry;
+pub mod work;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// Dashboard figures per scope, recomputed at most once a minute (a million households take
     /// seconds to count; a dashboard a minute old is fine).
     pub counts: home::CountsCache,
+    /// CPU-heavy work (reading uploads, writing workbooks, typesetting) waits its turn here.
+    pub work: work::Pool,
 }
 
 #[derive(Clone, Debug)]
@@ -57,11 +60,14 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// A session ends after this long without a request.
     pub idle_minutes: i64,
+    /// Heavy tasks (checking uploads, writing workbooks, typesetting) run at once; by default
+    /// one fewer than the machine has cores.
+    pub heavy_tasks: usize,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: false, idle_minutes: 30 }
+        Self { secure_cookies: false, idle_minutes: 30, heavy_tasks: work::Pool::default_size() }
     }
 }
 
@@ -71,7 +77,8 @@ impl AppState {
     }
 
     pub fn with_config(db: Db, config: WebConfig) -> Self {
-        Self { db, config, counts: Default::default() }
+        let work = work::Pool::new(config.heavy_tasks);
+        Self { db, config, counts: Default::default(), work }
     }
 }
 
@@ -167,11 +174,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = DbSessionStore::new(state.db.clone());
-    // Expired sessions are removed hourly; a failure here only leaves rows that no longer load.
+    let db = state.db.clone();
+    // Hourly: expired sessions, and uploaded files kept longer than they are needed. A failure
+    // here only leaves rows that no longer load, until the next hour.
     tokio::spawn(async move {
         loop {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
+            }
+            let keep = ducha_storage::import_jobs::Retention::default();
+            match ducha_storage::import_jobs::clean(&db, keep, chrono::Utc::now()).await {
+                Ok(c) => tracing::info!(?c, "old uploads cleaned"),
+                Err(e) => tracing::warn!(error = %e, "could not clean old uploads"),
             }
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }

@@ -2,11 +2,30 @@
 //! a title, and a check that returns what is wrong (a member id for member rules) with a Chinese
 //! message naming the fact. Codes never change meaning; a changed rule gets a new code.
 
-use chrono::Duration;
+use chrono::{Datelike, Duration, NaiveDate};
 
-use super::{AuditParams, Category, Finding, HouseholdFacts, Object, Severity};
+use super::{AuditParams, Category, Finding, HouseholdFacts, MemberFacts, Object, Severity};
 use crate::help::MeasureCategory;
 use crate::id_number::IdNumber;
+
+// Finding messages are read in lists, where ID numbers are masked to their first six and last
+// four characters: a message names a member's birth year, never the day nor an exact age (which,
+// beside the year, would tell on which side of the check date the birthday falls). With the
+// masked number, a full birth date would give the whole ID number back.
+
+/// "2003 年出生".
+fn born(m: &MemberFacts) -> String {
+    format!("{} 年出生", m.birth_date.year())
+}
+
+/// A registered birth date that is not the one in the ID number, said by years.
+fn birth_mismatch(registered: NaiveDate, in_id: NaiveDate) -> String {
+    if registered.year() == in_id.year() {
+        format!("登记的出生日期与身份证号中的月、日不符（均为 {} 年）", registered.year())
+    } else {
+        format!("出生日期登记为 {} 年，身份证号表明为 {} 年", registered.year(), in_id.year())
+    }
+}
 use crate::money::Money;
 use crate::registry::{HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, age_on};
 
@@ -64,7 +83,9 @@ pub static CATALOGUE: &[Rule] = &[
     // —— 身份信息 ——
     rule!("M-ID-01", Member, Error, DataQuality, "身份证号格式或校验位错误", [], |h, _| {
         each_member(h, |m| {
-            IdNumber::parse(&m.id_number).err().map(|e| format!("{e}（{}）", crate::privacy::mask_id(&m.id_number)))
+            IdNumber::parse(&m.id_number)
+                .err()
+                .map(|e| format!("{}（{}）", e.masked(), crate::privacy::mask_id(&m.id_number)))
         })
     }),
     rule!("M-ID-02", Member, Error, DataQuality, "同一身份证号登记在两条记录", [], |h, _| {
@@ -83,7 +104,7 @@ pub static CATALOGUE: &[Rule] = &[
             IdNumber::parse(&m.id_number)
                 .ok()
                 .filter(|id| id.birth_date() != m.birth_date)
-                .map(|id| format!("出生日期登记为 {}，身份证号表明为 {}", m.birth_date, id.birth_date()))
+                .map(|id| birth_mismatch(m.birth_date, id.birth_date()))
         })
     }),
     rule!("H-HD-01", Household, Error, DataQuality, "户内没有户主", [], |h, _| {
@@ -113,7 +134,7 @@ pub static CATALOGUE: &[Rule] = &[
     rule!("M-AGE-01", Member, Error, DataQuality, "未满16周岁登记为有劳动能力", [], |h, p| {
         each_member(h, |m| {
             let age = age_on(m.birth_date, p.as_of);
-            (age < 16 && m.labour_ability == LabourAbility::Able).then(|| format!("{age} 周岁，登记为有劳动能力"))
+            (age < 16 && m.labour_ability == LabourAbility::Able).then(|| format!("{}，登记为有劳动能力", born(m)))
         })
     }),
     rule!(
@@ -130,21 +151,21 @@ pub static CATALOGUE: &[Rule] = &[
                     && m.health == crate::registry::Health::Healthy
                     && m.school_stage == SchoolStage::NotInSchool
                     && m.labour_ability != LabourAbility::Able)
-                    .then(|| format!("{age} 周岁、健康、非在校生，登记为“{}”", m.labour_ability))
+                    .then(|| format!("{}、健康、非在校生，登记为“{}”", born(m), m.labour_ability))
             })
         }
     ),
     rule!("M-AGE-03", Member, Warning, DataQuality, "年龄不合常理", [], |h, p| {
         each_member(h, |m| {
             let age = age_on(m.birth_date, p.as_of);
-            (m.birth_date > p.as_of || age > 110).then(|| format!("出生日期 {} 不合常理", m.birth_date))
+            (m.birth_date > p.as_of || age > 110).then(|| format!("出生日期不合常理（{}）", born(m)))
         })
     }),
     rule!("M-SCH-01", Member, Error, DataAccuracy, "义务教育阶段儿童不在校且无原因", [], |h, p| {
         each_member(h, |m| {
             let age = age_on(m.birth_date, p.as_of);
             ((6..=15).contains(&age) && m.school_stage == SchoolStage::NotInSchool && !m.has_out_of_school_reason)
-                .then(|| format!("{age} 周岁，非在校生，未登记失学辍学原因"))
+                .then(|| format!("{}，非在校生，未登记失学辍学原因", born(m)))
         })
     }),
     rule!("M-SCH-02", Member, Warning, DataQuality, "在校阶段与年龄不符", [], |h, p| {
@@ -153,7 +174,7 @@ pub static CATALOGUE: &[Rule] = &[
             m.school_stage
                 .usual_ages()
                 .filter(|(lo, hi)| age < *lo || age > *hi)
-                .map(|_| format!("{age} 周岁，登记为“{}”", m.school_stage))
+                .map(|_| format!("{}，登记为“{}”", born(m), m.school_stage))
         })
     }),
     // —— 两不愁三保障 ——

@@ -142,6 +142,21 @@ impl Chrome {
         self.client.wait().for_element(Locator::Css("main")).await.unwrap();
     }
 
+    /// On an import's page: until the file's check has run (the page refreshes itself).
+    async fn wait_for_check(&self) {
+        for _ in 0..300 {
+            let status = match self.client.find(Locator::Css("#job-status")).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if !status.is_empty() && !status.contains("排队") && !status.contains("正在检查") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the uploaded file was not checked within 30 s");
+    }
+
     async fn login(&self, base: &str, username: &str) {
         self.client.goto(&format!("{base}/login")).await.unwrap();
         self.fill("username", username).await;
@@ -410,6 +425,7 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
     c.goto(&format!("{}/imports", app.base)).await.unwrap();
     c.find(Locator::Css("input[type=file][name=file]")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
     chrome.submit("form.edit button[type=submit]").await;
+    chrome.wait_for_check().await;
     assert!(chrome.text("#job-status").await.contains("文件有错误，未写入任何数据"));
     let errors = chrome.text("#errors").await;
     assert!(errors.contains("S") && errors.contains("身份证号") && errors.contains("校验位"), "{errors}");

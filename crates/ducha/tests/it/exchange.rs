@@ -7,7 +7,7 @@ use ducha_reports::households::{self, ExportHousehold, Exporter};
 use ducha_storage::registry::{self, HouseholdFilter};
 use ducha_storage::{Backend, audit};
 
-use crate::support::{TestApp, TestDb, csrf_of};
+use crate::support::{TestApp, TestDb};
 
 both_backends!(export_then_import_changes_nothing_and_edits_come_back_as_changes);
 
@@ -217,17 +217,7 @@ async fn a_file_written_by_libreoffice_imports_and_round_trips() {
 async fn the_web_import_previews_confirms_and_refuses_what_is_not_a_spreadsheet() {
     let app = TestApp::spawn_demo(Backend::Sqlite, 600).await;
     let b = app.login("taishan").await;
-    let upload = |name: &'static str, bytes: Vec<u8>| {
-        let b = &b;
-        async move {
-            let (_, page) = b.get_text("/imports").await;
-            let form = reqwest::multipart::Form::new()
-                .text("_csrf", csrf_of(&page))
-                .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
-            let r = b.client.post(format!("{}/imports", b.base)).multipart(form).send().await.unwrap();
-            (r.status().as_u16(), r.url().path().to_string(), r.text().await.unwrap())
-        }
-    };
+    let upload = |name: &'static str, bytes: Vec<u8>| b.upload(vec![(name, bytes)]);
     let (status, _, page) = upload("notes.xlsx", b"this is not a workbook".to_vec()).await;
     assert_eq!(status, 422);
     assert!(page.contains("不是有效的 Excel 工作簿"), "{page}");

@@ -558,14 +558,8 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     let tables = ducha_reports::sheet::read("模板.xlsx", &template, "").unwrap();
     assert_eq!(ducha_reports::help_sheets::detect(&tables[0]), ducha_reports::help_sheets::Kind::Payments);
     let ledger = format!("{head}{n},{town},2017-08-01,300,施工单位丙,回单3.png\n", n = p.name);
-    let (_, page) = b.get_text("/imports").await;
-    let form = reqwest::multipart::Form::new()
-        .text("_csrf", crate::support::csrf_of(&page))
-        .part("file", reqwest::multipart::Part::bytes(ledger.into_bytes()).file_name("拨付台账.csv"))
-        .part("file", reqwest::multipart::Part::bytes(crate::help::PNG.to_vec()).file_name("回单3.png"));
-    let r = b.client.post(format!("{}/imports", b.base)).multipart(form).send().await.unwrap();
-    let path = r.url().path().to_string();
-    let page = r.text().await.unwrap();
+    let (_, path, page) =
+        b.upload(vec![("拨付台账.csv", ledger.into_bytes()), ("回单3.png", crate::help::PNG.to_vec())]).await;
     assert!(page.contains("检查通过") && page.contains("资金拨付"), "{page}");
     assert!(page.contains("拨付台账.csv（附 1 个文件）"), "{page}");
     let id = path.rsplit('/').next().unwrap().to_string();

@@ -18,5 +18,7 @@ mod exchange;
 mod funds;
 pub mod help;
 mod platform;
+mod privacy;
 mod regions;
 mod scope_walk;
+mod uploads;

@@ -111,7 +111,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = ducha_web::AppState::new(db.clone());
+        // One heavy task at a time, as on the two cores CI has, whatever this machine has.
+        let config = ducha_web::WebConfig { heavy_tasks: 1, ..Default::default() };
+        let state = ducha_web::AppState::with_config(db.clone(), config);
         tokio::spawn(async move {
             ducha_web::serve(listener, state, async {
                 let _ = rx.await;
@@ -240,6 +242,28 @@ impl Browser {
 
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         self.client.post(format!("{}{path}", self.base)).form(fields).send().await.expect("request")
+    }
+
+    /// Upload files on the import page, as one form, and wait until the check has run: the
+    /// status and page of the job (or of the refusal), and the job's path.
+    pub async fn upload(&self, files: Vec<(&str, Vec<u8>)>) -> (u16, String, String) {
+        let (_, page) = self.get_text("/imports").await;
+        let mut form = reqwest::multipart::Form::new().text("_csrf", csrf_of(&page));
+        for (name, bytes) in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+        }
+        let r = self.client.post(format!("{}/imports", self.base)).multipart(form).send().await.expect("upload");
+        let (mut status, path, mut text) =
+            (r.status().as_u16(), r.url().path().to_string(), r.text().await.expect("page"));
+        // The check waits for its turn: the job's page refreshes itself until it is done.
+        for _ in 0..600 {
+            if !(text.contains("排队等候检查") || text.contains("正在检查文件")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            (status, text) = self.get_text(&path).await;
+        }
+        (status, path, text)
     }
 
     /// POST a form with this session's CSRF token added.

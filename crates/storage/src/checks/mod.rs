@@ -367,6 +367,7 @@ pub async fn run(
     let mut villages: HashMap<String, (i64, i64)> = HashMap::new();
     let mut households = 0u64;
     let mut after = 0;
+    let params = std::sync::Arc::new(p.clone());
     loop {
         let batch =
             load::facts(db, db.conn(), load::Selection::Batch { scope, after, limit: 20_000 }, year, as_of, &dups)
@@ -374,7 +375,16 @@ pub async fn run(
         let Some(last) = batch.last() else { break };
         after = last.id;
         households += batch.len() as u64;
-        found.extend(evaluate(&batch, &p, &mut villages));
+        // The rules over a batch are CPU work: on a blocking thread, not an async worker.
+        let p = params.clone();
+        let (batch_found, v) = tokio::task::spawn_blocking(move || {
+            let mut villages = villages;
+            (evaluate(&batch, &p, &mut villages), villages)
+        })
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?;
+        villages = v;
+        found.extend(batch_found);
         progress(households);
     }
     for (village, (active, without)) in &villages {

@@ -157,6 +157,7 @@ pub async fn load(
     });
     tx.record::<(), _>("registry", "demo", None, "demo_load", None, Some(&after)).await?;
     tx.commit().await?;
+    db.analyze().await?;
     Ok(summary)
 }
 

@@ -354,5 +354,12 @@ pub async fn commit(
         progress(done, total);
     }
     tx.commit().await?;
+    // A large import changes what the planner should expect of the tables.
+    if planned.summary.households_new >= ANALYZE_AFTER {
+        db.analyze().await?;
+    }
     Ok(planned.summary)
 }
+
+/// New households in one import from which the statistics are brought up to date.
+const ANALYZE_AFTER: u64 = 10_000;

@@ -23,6 +23,32 @@ pub struct HouseholdFilter {
     pub q: Option<String>,
 }
 
+impl HouseholdFilter {
+    /// The filter as said to a person ("区划 440781；状态 帮扶中"), "全部" for none; for the
+    /// audit record of an export. A searched ID number is masked.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(r) = &self.region {
+            parts.push(format!("区划 {}", r.as_str()));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("状态 {}", s.label()));
+        }
+        if let Some(t) = self.household_type {
+            parts.push(format!("属性 {}", t.label()));
+        }
+        if let Some(c) = self.cause {
+            parts.push(format!("致贫原因 {}", c.label()));
+        }
+        if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let q =
+                if SearchKind::of(q) == SearchKind::IdNumber { ducha_domain::privacy::mask_id(q) } else { q.into() };
+            parts.push(format!("查询 {q}"));
+        }
+        if parts.is_empty() { "全部".into() } else { parts.join("；") }
+    }
+}
+
 /// What a search text was taken to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,10 @@ pub(crate) mod write;
 pub(crate) use write::{household_model, member_model};
 
 pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, export_batch, list_households};
-pub use write::{add_member, create_household, reveal_member, save_finance, update_household, update_member};
+pub use write::{
+    PersonalAccess, add_member, create_household, record_personal_access, reveal_member, save_finance,
+    update_household, update_member,
+};
 
 use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::{Guarantees, Household, Member};

@@ -9,6 +9,7 @@ use ducha_domain::registry::{Household, HouseholdStatus, Member};
 use ducha_domain::validation::FieldErrors;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::Serialize;
 
 use super::{household, member, status_history, to_household, to_member};
 use crate::audit::AuditTxn;
@@ -360,6 +361,40 @@ pub async fn reveal_member(db: &Db, actor: &Actor, member_id: i64) -> Result<(Me
     .await?;
     tx.commit().await?;
     Ok((m, h))
+}
+
+/// Full personal data taken out in bulk: an unmasked export, or the command line's full view of
+/// a household. Recorded before the data is handed over; what cannot be recorded is not given.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalAccess {
+    /// "export" (a household list) or "view" (one household in full).
+    pub kind: &'static str,
+    /// The scope it was taken from ("全部" for the whole database) and the filter, as said to the user.
+    pub scope: String,
+    pub filter: String,
+    pub households: u64,
+    pub persons: u64,
+}
+
+/// Record a bulk access to full personal data (who, from where and when are the record's own).
+pub async fn record_personal_access(
+    db: &Db,
+    actor: &Actor,
+    access: &PersonalAccess,
+    household_id: Option<i64>,
+) -> Result<(), StorageError> {
+    let region = match &actor.scope {
+        ducha_domain::access::Scope::All => None,
+        ducha_domain::access::Scope::Region(r) => Some(r.as_str().to_string()),
+    };
+    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (entity, id) = match household_id {
+        Some(h) => ("household", h.to_string()),
+        None => ("registry", access.kind.to_string()),
+    };
+    let action = if access.kind == "export" { "export_personal" } else { "view_personal" };
+    tx.record::<(), _>(entity, id, region.as_deref(), action, None, Some(access)).await?;
+    tx.commit().await
 }
 
 /// Record (or correct) a household's income and expenditure for a year, with its size that year

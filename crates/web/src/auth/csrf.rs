@@ -64,6 +64,10 @@ fn upload_too_large() -> WebError {
     )
 }
 
+/// Parts (files and fields) one multipart form may have: a ledger with as many vouchers as a
+/// bundle may hold, and its fields.
+pub const MAX_PARTS: usize = ducha_reports::bundle::MAX_FILES + 100;
+
 /// A multipart form (with files) whose `_csrf` field matched the session's token.
 pub struct CsrfMultipart {
     pub fields: Vec<(String, String)>,
@@ -101,7 +105,14 @@ impl<S: Send + Sync> FromRequest<S> for CsrfMultipart {
             .map_err(|_| WebError::BadRequest("请通过页面上的表单提交（含附件）".into()))?;
         let mut out = CsrfMultipart { fields: vec![], files: vec![] };
         let mut total = 0usize;
+        let mut parts = 0usize;
         loop {
+            parts += 1;
+            if parts > MAX_PARTS {
+                return Err(WebError::BadRequest(format!(
+                    "一次提交的文件和字段超过 {MAX_PARTS} 个的上限；凭证较多时请打成压缩包上传，或分几次上传"
+                )));
+            }
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,

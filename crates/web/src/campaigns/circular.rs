@@ -57,7 +57,7 @@ pub(super) async fn docx(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let (c, summary, _) = for_campaign(&st.db, &me.actor, parse_id(&id)?).await.map_err(failed)?;
-    let bytes = circular::to_docx(&c).map_err(failed)?;
+    let bytes = st.work.run(move || circular::to_docx(&c)).await?.map_err(failed)?;
     let name = format!("{}通报.docx", summary.campaign.name);
     Ok(download(bytes, &name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
 }
@@ -68,11 +68,8 @@ pub(super) async fn pdf(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let (c, summary, _) = for_campaign(&st.db, &me.actor, parse_id(&id)?).await.map_err(failed)?;
-    // Typesetting takes a while on a large problem list: off the async threads.
-    let bytes = tokio::task::spawn_blocking(move || circular::to_pdf(&c))
-        .await
-        .map_err(|e| WebError::Internal(Box::new(e)))?
-        .map_err(failed)?;
+    // Typesetting takes a while on a large problem list: in its turn, off the async threads.
+    let bytes = st.work.run(move || circular::to_pdf(&c)).await?.map_err(failed)?;
     Ok(download(bytes, &format!("{}通报.pdf", summary.campaign.name), "application/pdf"))
 }
 
@@ -83,8 +80,9 @@ pub(super) async fn problems_xlsx(
 ) -> Result<Response, WebError> {
     let (c, _, _) = for_campaign(&st.db, &me.actor, parse_id(&id)?).await.map_err(failed)?;
     let a = c.attachment.ok_or(WebError::NotFound)?;
-    let bytes = circular::problem_list_xlsx(&a.title, &a.table).map_err(failed)?;
-    Ok(xlsx_download(bytes, &format!("{}.xlsx", a.title)))
+    let name = format!("{}.xlsx", a.title);
+    let bytes = st.work.run(move || circular::problem_list_xlsx(&a.title, &a.table)).await?.map_err(failed)?;
+    Ok(xlsx_download(bytes, &name))
 }
 
 #[derive(Deserialize, Default)]

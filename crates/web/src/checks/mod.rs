@@ -367,8 +367,11 @@ async fn export(
     let (year, _) = checks::current(&st.db).await?;
     let found = checks::findings(&st.db, &me.actor.scope, &filter, i64::MAX as u64, 0).await?;
     let tree = regions::tree(&st.db).await?;
-    let bytes =
-        ducha_reports::checks::problem_list(&found, &tree, year).map_err(|e| WebError::Internal(Box::new(e)))?;
+    let bytes = st
+        .work
+        .run(move || ducha_reports::checks::problem_list(&found, &tree, year))
+        .await?
+        .map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, &format!("数据质量问题清单-{year}.xlsx")))
 }
 

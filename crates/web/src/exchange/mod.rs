@@ -30,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
 
 /// What a job's page shows, kept with the job.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     /// "households", "plans", "logs" or "attendance".
     #[serde(default)]
@@ -65,10 +66,13 @@ fn kind_code(k: ducha_reports::help_sheets::Kind) -> &'static str {
 
 fn status_text(status: &str) -> &'static str {
     match status {
+        "queued" => "已收到文件，排队等候检查",
+        "checking" => "正在检查文件……",
         "checked" => "检查通过，尚未写入：确认后导入",
         "refused" => "文件有错误，未写入任何数据；请修改后重新上传",
         "running" => "正在导入……",
         "done" => "导入完成",
+        "expired" => "检查结果已过期（超过 7 天未确认），文件已删除；请重新上传",
         _ => "导入失败，未写入任何数据",
     }
 }
@@ -92,28 +96,53 @@ async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String
     Ok(Html(html))
 }
 
+/// Files of one user that may wait or be checked at once: more are refused until these end.
+const MAX_PENDING: i64 = 2;
+
 async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart) -> Result<Response, WebError> {
     crate::registry::require_editor(&me)?;
+    if import_jobs::pending(&st.db, me.user.id).await? >= MAX_PENDING {
+        return Err(WebError::BadRequest(format!(
+            "您已有 {MAX_PENDING} 个文件在排队或检查中，请等它们检查完（见“导入”页的列表）再上传"
+        )));
+    }
+    let CsrfMultipart { files, .. } = form;
     // A ledger chosen with its vouchers is kept as one bundle, checked now and imported later.
-    let file = match ducha_reports::bundle::pack(&form.files) {
+    let sheet_name = files.iter().map(|f| f.filename.clone()).find(|n| ducha_reports::bundle::is_sheet(n));
+    let count = files.len();
+    // Packing copies the files into one stored zip: light work, but off the async workers, and
+    // without waiting for a heavy turn (the check that follows waits for one).
+    let (packed, files) = crate::work::blocking(move || (ducha_reports::bundle::pack(&files), files)).await?;
+    let file = match packed {
         Some(Ok(bytes)) => {
-            let sheet = form
-                .files
-                .iter()
-                .map(|f| f.filename.as_str())
-                .find(|n| ducha_reports::bundle::is_sheet(n))
-                .unwrap_or_default();
-            let name = format!("{sheet}（附 {} 个文件）", form.files.len() - 1);
+            let name = format!("{}（附 {} 个文件）", sheet_name.unwrap_or_default(), count - 1);
             ducha_storage::evidence::Upload { filename: name, bytes }
         }
         Some(Err(e)) => return Err(WebError::BadRequest(e.to_string())),
-        None if form.files.len() > 1 => {
+        None if count > 1 => {
             return Err(WebError::BadRequest("一次选择多个文件时，应是一份台账（.xlsx 或 .csv）加它的凭证文件".into()));
         }
-        None => form.files.into_iter().next().ok_or_else(|| WebError::BadRequest("请选择要导入的文件".into()))?,
+        None => files.into_iter().next().ok_or_else(|| WebError::BadRequest("请选择要导入的文件".into()))?,
     };
-    let (status, report) = match exchange::check(&st.db, &me.actor, &file.filename, &file.bytes, today()).await {
-        Ok(o) => {
+    let id = import_jobs::create(&st.db, me.user.id, &file.filename, &file.bytes, "queued", "{}", 0).await?;
+    drop(file);
+    // The check waits for its turn in the heavy-work pool; the job's page shows its place.
+    let waiting = st.work.wait(Some(id));
+    tokio::spawn(check_job(st.clone(), me.actor.clone(), id, waiting));
+    Ok(Redirect::to(&format!("/imports/{id}")).into_response())
+}
+
+/// Check an uploaded file when its turn comes, and keep what was found with the job.
+async fn check_job(st: AppState, actor: ducha_domain::access::Actor, id: i64, waiting: crate::work::Waiting) {
+    let _turn = waiting.turn().await;
+    let checked = async {
+        import_jobs::set_status(&st.db, id, "checking").await?;
+        let (filename, bytes) = import_jobs::file(&st.db, id).await?;
+        Ok::<_, ducha_storage::StorageError>(exchange::check(&st.db, &actor, &filename, &bytes, today()).await)
+    }
+    .await;
+    let (status, report) = match checked {
+        Ok(Ok(o)) => {
             let status = if !o.errors.is_empty() || o.parsed.rows == 0 { "refused" } else { "checked" };
             let message = (o.parsed.rows == 0).then(|| "文件中没有数据行".to_string());
             (
@@ -131,16 +160,29 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
         }
         // A file that cannot be read at all, or a sheet the role may not import (a ledger by a
         // town office), is a refusal with its reason, not a server error.
-        Err(exchange::ExchangeError::Read(e)) => {
+        Ok(Err(exchange::ExchangeError::Read(e))) => {
             ("refused", Report { message: Some(e.to_string()), ..Default::default() })
         }
-        Err(exchange::ExchangeError::Storage(ducha_storage::StorageError::Forbidden(m))) => {
+        Ok(Err(exchange::ExchangeError::Storage(ducha_storage::StorageError::Forbidden(m)))) => {
             ("refused", Report { message: Some(m), ..Default::default() })
         }
-        Err(e) => return Err(WebError::Internal(Box::new(e))),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, job = id, "an uploaded file could not be checked");
+            ("failed", Report { message: Some(format!("检查时出错：{e}")), ..Default::default() })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, job = id, "an uploaded file could not be checked");
+            (
+                "failed",
+                Report {
+                    message: Some("检查时数据库出错，请稍后重新上传".into()), ..Default::default()
+                },
+            )
+        }
     };
-    let id = import_jobs::create(&st.db, me.user.id, &file.filename, &file.bytes, status, &report.json(), 0).await?;
-    Ok(Redirect::to(&format!("/imports/{id}")).into_response())
+    if let Err(e) = import_jobs::finish(&st.db, id, status, &report.json()).await {
+        tracing::error!(error = %e, job = id, "could not record the end of a check");
+    }
 }
 
 #[derive(Template)]
@@ -152,6 +194,8 @@ struct JobPage {
     status: String,
     status_text: &'static str,
     running: bool,
+    /// Waiting for its turn: how many tasks are ahead, when this process knows.
+    ahead: Option<usize>,
     done: i64,
     total: i64,
     r: Report,
@@ -172,7 +216,8 @@ async fn job_page(State(st): State<AppState>, me: CurrentUser, Path(id): Path<St
         id,
         filename: job.filename,
         status_text: status_text(&job.status),
-        running: job.status == "running",
+        running: matches!(job.status.as_str(), "running" | "queued" | "checking"),
+        ahead: if matches!(job.status.as_str(), "queued" | "running") { st.work.ahead_of(id) } else { None },
         done: job.done,
         total: job.total,
         shown_errors: r.errors.iter().take(500).cloned().collect(),
@@ -192,15 +237,24 @@ async fn commit(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Redirect, WebError> {
     let id = parse_id(&id)?;
-    let job = import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
+    // Only the user's own job (another's answers as if there were none).
+    import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
     crate::registry::require_editor(&me)?;
     if !import_jobs::start(&st.db, id).await? {
         return Ok(Redirect::to(&format!("/imports/{id}")));
     }
-    let bytes = import_jobs::file(&st.db, id).await?;
-    let (db, actor, filename) = (st.db.clone(), me.actor.clone(), job.filename.clone());
-    // The writing goes on after this request returns; its page follows it.
+    let (db, actor) = (st.db.clone(), me.actor.clone());
+    // The writing goes on after this request returns, in its turn; its page follows it.
+    let waiting = st.work.wait(Some(id));
     tokio::spawn(async move {
+        let _turn = waiting.turn().await;
+        let (filename, bytes) = match import_jobs::file(&db, id).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, job = id, "an import's file could not be read back");
+                return;
+            }
+        };
         let (tx, mut rx) = tokio::sync::watch::channel((0u64, 0u64));
         let progress_db = db.clone();
         let follower = tokio::spawn(async move {
@@ -277,7 +331,8 @@ async fn help_template(_me: CurrentUser) -> Result<Response, WebError> {
 
 /// The household list, with its filters, as xlsx; masked for roles without the personal-data right.
 async fn export(State(st): State<AppState>, me: CurrentUser, Query(q): Query<ListQuery>) -> Result<Response, WebError> {
-    let filter = q.filter()?;
+    let filter = q.filter(&me.actor)?;
+    let _turn = st.work.turn(None).await;
     let (bytes, _) =
         exchange::export(&st.db, &me.actor, &filter, |_| {}).await.map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, "贫困户名单.xlsx"))

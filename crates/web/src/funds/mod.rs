@@ -135,12 +135,17 @@ async fn export(
     let year = p.year;
     let projects = funds::projects(&st.db, &me.actor.scope).await?;
     let allocations = funds::allocations(&st.db, &me.actor.scope).await?;
-    let bytes = ducha_reports::funds::progress_workbook(
-        &ducha_reports::funds::ProgressSheets { year, on: p.on, regions: &p.regions, sources: &p.sources },
-        &projects,
-        &allocations,
-    )
-    .map_err(|e| WebError::Internal(Box::new(e)))?;
+    let bytes = st
+        .work
+        .run(move || {
+            ducha_reports::funds::progress_workbook(
+                &ducha_reports::funds::ProgressSheets { year, on: p.on, regions: &p.regions, sources: &p.sources },
+                &projects,
+                &allocations,
+            )
+        })
+        .await?
+        .map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, &format!("扶贫资金使用进度-{year}.xlsx")))
 }
 
@@ -149,8 +154,11 @@ async fn export_ledger(State(st): State<AppState>, me: CurrentUser) -> Result<Re
     let (year, _) = checks::current(&st.db).await?;
     let rows = funds::ledger(&st.db, &me.actor.scope).await?;
     let tree = regions::tree(&st.db).await?;
-    let bytes =
-        ducha_reports::help_sheets::ledger_workbook(&rows, &tree).map_err(|e| WebError::Internal(Box::new(e)))?;
+    let bytes = st
+        .work
+        .run(move || ducha_reports::help_sheets::ledger_workbook(&rows, &tree))
+        .await?
+        .map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, &format!("资金拨付台账-{year}.xlsx")))
 }
 

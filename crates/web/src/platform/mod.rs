@@ -338,6 +338,7 @@ async fn save_end(
 
 /// The attendance workbook of the user's scope (summary, postings, institutions).
 async fn export(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    let _turn = st.work.turn(None).await;
     let (year, bytes) =
         ducha_reports::platform::attendance_report(&st.db, &me.actor.scope).await.map_err(|e| match e {
             ducha_reports::exchange::ExchangeError::Storage(s) => WebError::from(s),

@@ -54,7 +54,7 @@ pub(crate) async fn list(
     me: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<HouseholdList>, WebError> {
-    let filter = q.filter()?;
+    let filter = q.filter(&me.actor)?;
     let (after, before) = q.keyset()?;
     let page = registry::list_households(&st.db, &me.actor.scope, &filter, after, before, 50).await?;
     let tree = regions::tree(&st.db).await?;
@@ -197,11 +197,14 @@ pub(crate) async fn update(
     ApiJson(u): ApiJson<HouseholdUpdate>,
 ) -> Result<Json<Saved>, WebError> {
     let id = parse_id(&id)?;
-    registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     let tree = regions::tree(&st.db).await?;
     let version: i32 =
         u.version.trim().parse().map_err(|_| WebError::BadRequest("缺少 version（读取时的版本号）".into()))?;
-    let h = u.form.validate(&tree, today()).map_err(WebError::Invalid)?;
+    // What a read gave masked, sent back unchanged, keeps what is stored.
+    let h = super::view::household_form_sent(&u.form, &rec.household)
+        .validate(&tree, today())
+        .map_err(WebError::Invalid)?;
     registry::update_household(&st.db, &me.actor, id, version, &h).await?;
     Ok(Json(Saved { id }))
 }
@@ -244,8 +247,8 @@ pub(crate) async fn update_member(
     ApiJson(form): ApiJson<MemberForm>,
 ) -> Result<Json<Saved>, WebError> {
     let id = parse_id(&id)?;
-    registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let m = form.validate(today()).map_err(WebError::Invalid)?;
+    let (current, _) = registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let m = super::view::member_form_sent(&form, &current).validate(today()).map_err(WebError::Invalid)?;
     registry::update_member(&st.db, &me.actor, id, &m).await?;
     Ok(Json(Saved { id }))
 }

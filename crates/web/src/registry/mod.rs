@@ -76,7 +76,17 @@ fn optional_id(text: &str, what: &str) -> Result<Option<i64>, WebError> {
 }
 
 impl ListQuery {
-    pub fn filter(&self) -> Result<HouseholdFilter, WebError> {
+    /// The filter, for `actor`. Finding a household by a full ID number is for roles with the
+    /// personal-data right: for anyone else it would be an oracle that rebuilds a masked number
+    /// by trying the thirty-odd dates that fit it.
+    pub fn filter(&self, actor: &ducha_domain::access::Actor) -> Result<HouseholdFilter, WebError> {
+        let q = self.q.trim();
+        if registry::SearchKind::of(q) == registry::SearchKind::IdNumber && !actor.role.sees_personal_data() {
+            return Err(WebError::Forbidden(format!(
+                "“{}”角色不能按身份证号查找；请按姓名或户编号查找",
+                actor.role.label()
+            )));
+        }
         Ok(HouseholdFilter {
             region: match self.region.trim() {
                 "" => None,
@@ -153,7 +163,7 @@ async fn list_page(
     me: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
-    let filter = q.filter()?;
+    let filter = q.filter(&me.actor)?;
     let (after, before) = q.keyset()?;
     let page = registry::list_households(&st.db, &me.actor.scope, &filter, after, before, 20).await?;
     let tree = regions::tree(&st.db).await?;
@@ -576,7 +586,9 @@ async fn edit_household_page(
     require_editor(&me)?;
     let tree = regions::tree(&st.db).await?;
     let h = &rec.household;
-    household_page(Some(id), &h.number, &household_form_of(h), Some(h.version.to_string()), &tree, &me.actor.scope)
+    // Phone and bank account masked, as in lists: left as shown, they keep what is stored.
+    let form = view::masked_household_form(household_form_of(h));
+    household_page(Some(id), &h.number, &form, Some(h.version.to_string()), &tree, &me.actor.scope)
         .render(&st, &me, None)
         .await
 }
@@ -600,7 +612,7 @@ async fn update_household(
     require_editor(&me)?;
     let tree = regions::tree(&st.db).await?;
     let version: i32 = edit.version.trim().parse().unwrap_or(-1);
-    let result = match edit.form.validate(&tree, today()) {
+    let result = match view::household_form_sent(&edit.form, &rec.household).validate(&tree, today()) {
         Ok(h) => registry::update_household(&st.db, &me.actor, id, version, &h)
             .await
             .map(|_| saved(id))
@@ -695,7 +707,7 @@ async fn update_member(
     let id = parse_id(&id)?;
     let (current, h) = registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
-    let result = match form.validate(today()) {
+    let result = match view::member_form_sent(&form, &current).validate(today()) {
         Ok(m) => registry::update_member(&st.db, &me.actor, id, &m).await.map(|_| saved(h.id)).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };

@@ -60,6 +60,7 @@ pub struct MemberView {
     pub sex: String,
     /// Masked.
     pub id_number: String,
+    /// The year only: with the masked ID number, the full date would give the number back.
     pub birth_date: String,
     pub education: String,
     pub school_stage: String,
@@ -79,7 +80,7 @@ impl MemberView {
             relation: label::<Relation>(&m.relation),
             sex: label::<Sex>(&m.sex),
             id_number: mask_id(&m.id_number),
-            birth_date: m.birth_date.to_string(),
+            birth_date: ducha_domain::privacy::mask_birth_date(m.birth_date),
             education: label::<Education>(&m.education),
             school_stage: label::<SchoolStage>(&m.school_stage),
             health: label::<Health>(&m.health),
@@ -95,6 +96,43 @@ impl MemberView {
             }),
         }
     }
+}
+
+/// A household form as an edit page shows it: phone and bank account masked, as in lists.
+pub fn masked_household_form(mut f: ducha_domain::registry::HouseholdForm) -> ducha_domain::registry::HouseholdForm {
+    use ducha_domain::privacy;
+    f.phone = privacy::mask_phone(&f.phone);
+    f.bank_account = privacy::mask_account(&f.bank_account);
+    f
+}
+
+/// A household form as sent back: a masked value left as shown keeps what is stored.
+pub fn household_form_sent(
+    f: &ducha_domain::registry::HouseholdForm,
+    h: &ducha_storage::registry::household::Model,
+) -> ducha_domain::registry::HouseholdForm {
+    use ducha_domain::privacy::{self, unmasked};
+    let mut f = f.clone();
+    f.phone = unmasked(&f.phone, h.phone.as_deref(), privacy::mask_phone);
+    f.bank_account = unmasked(&f.bank_account, h.bank_account.as_deref(), privacy::mask_account);
+    f
+}
+
+/// A member form as sent back (the API's, after a read of the masked member): the masked ID
+/// number, birth year and phone left as shown keep what is stored.
+pub fn member_form_sent(
+    f: &ducha_domain::registry::MemberForm,
+    m: &member::Model,
+) -> ducha_domain::registry::MemberForm {
+    use ducha_domain::privacy::{self, unmasked};
+    let mut f = f.clone();
+    f.id_number = unmasked(&f.id_number, Some(&m.id_number), privacy::mask_id);
+    if f.birth_date.trim() == privacy::mask_birth_date(m.birth_date) {
+        // Read from the ID number, as an empty birth date always is.
+        f.birth_date = String::new();
+    }
+    f.phone = unmasked(&f.phone, m.phone.as_deref(), privacy::mask_phone);
+    f
 }
 
 #[derive(Debug, Serialize)]
@@ -251,6 +289,8 @@ fn shown(key: &str, v: &serde_json::Value) -> String {
         Value::Bool(b) => yes_no(*b).into(),
         Value::String(s) => match key {
             "id_number" => mask_id(s),
+            // A date as stored ("1980-01-01"): its year, as every masked view shows it.
+            "birth_date" => s.get(..4).map_or_else(|| "—".to_string(), |y| format!("{y}年")),
             "phone" => crate::pages::mask_phone(&Some(s.clone())),
             "bank_account" => crate::pages::mask_account(&Some(s.clone())),
             _ => code_label(key, s),
@@ -312,9 +352,13 @@ impl AuditView {
 mod tests {
     #[test]
     fn changes_name_fields_in_chinese_and_mask_personal_data() {
-        let before = r#"{"name":"陈大文","id_number":"44078119800101123X","phone":null}"#;
-        let after = r#"{"name":"陈大文","id_number":"440781198001011249","phone":"13812345678"}"#;
+        let before = r#"{"name":"陈大文","id_number":"44078119800101123X","phone":null,"birth_date":"1980-01-01"}"#;
+        let after =
+            r#"{"name":"陈大文","id_number":"440781198001011249","phone":"13812345678","birth_date":"1980-01-02"}"#;
         let d = super::describe_change(Some(before), Some(after));
-        assert_eq!(d, "身份证号：440781********123X → 440781********1249；联系电话：— → 138****5678");
+        assert_eq!(
+            d,
+            "出生日期：1980年 → 1980年；身份证号：440781********123X → 440781********1249；联系电话：— → 138****5678"
+        );
     }
 }
