@@ -6,8 +6,9 @@
 # XML parts the fuzzer writes), bundle (the voucher bundle reader), id_number (ID numbers and the
 # masks), regions (the division file of `ducha regions import`), api_json (every JSON body of the
 # API, through ApiJson and each handler's checks).
-# Environment: FUZZ_RSS_MB (1024) and FUZZ_MALLOC_MB (256) are the limits of one process and of
-# one allocation (the inputs are at most a few hundred KB, so more is a runaway); FUZZ_JOBS (1)
+# Environment: FUZZ_RSS_MB (2048) and FUZZ_MALLOC_MB (1024) are the limits of one process and of
+# one allocation: above what the readers' own bounds allow (sheet::LIMITS: 10 million cells,
+# 512 MB inflated), so that reaching them means a bound is missing; FUZZ_JOBS (1)
 # processes per target. Crashes are kept in fuzz/artifacts/TARGET/, logs in fuzz/logs/, the
 # corpus grows in fuzz/corpus/TARGET/ (seeds: fuzz/seeds/, made by fuzz/seeds.sh).
 # Stable Rust is enough: RUSTC_BOOTSTRAP lets it take cargo-fuzz's nightly flags. Not in CI.
@@ -18,8 +19,8 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(sheet sheet_xlsx bundle id_number regions api_json)
-rss_mb="${FUZZ_RSS_MB:-1024}"
-malloc_mb="${FUZZ_MALLOC_MB:-256}"
+rss_mb="${FUZZ_RSS_MB:-2048}"
+malloc_mb="${FUZZ_MALLOC_MB:-1024}"
 jobs="${FUZZ_JOBS:-1}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    ducha_fuzz::panics_as_in_the_server();
     let _ = ducha_reports::bundle::is_bundle(data);
     if let Ok((sheet, _vouchers)) = ducha_reports::bundle::unpack(data)
         && let Ok(tables) =

@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    ducha_fuzz::panics_as_in_the_server();
     let name = if data.starts_with(b"PK") { "导入.xlsx" } else { "导入.csv" };
     if let Ok(tables) = ducha_reports::sheet::read(name, data, ducha_reports::households::SHEET) {
         ducha_fuzz::parse_tables(tables);

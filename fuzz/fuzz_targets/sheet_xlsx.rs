@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    ducha_fuzz::panics_as_in_the_server();
     let bytes = ducha_fuzz::zip_of_entries(data);
     if let Ok(tables) = ducha_reports::sheet::read("导入.xlsx", &bytes, ducha_reports::households::SHEET) {
         ducha_fuzz::parse_tables(tables);

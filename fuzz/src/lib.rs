@@ -64,3 +64,12 @@ pub fn zip_of_entries(data: &[u8]) -> Vec<u8> {
     }
     out.finish().map(Cursor::into_inner).unwrap_or_default()
 }
+
+/// libfuzzer-sys aborts at any panic, even one the code under test catches. The sheet reader
+/// catches calamine's panics on purpose (a file calamine chokes on is refused as damaged, in the
+/// server too), so the workbook targets print a panic instead: one that nothing catches still
+/// aborts (libfuzzer-sys's wrapper does) and is kept as a crash.
+pub fn panics_as_in_the_server() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::panic::set_hook(Box::new(|info| eprintln!("panic (caught or not): {info}"))));
+}
