@@ -4,8 +4,8 @@
 //! (an error is fine); a panic or an unbounded allocation is a bug.
 
 use chrono::NaiveDate;
-use ducha_domain::{Labelled, RegionTree};
 use ducha_domain::registry::{FinanceForm, HouseholdForm, MemberForm};
+use ducha_domain::{Labelled, RegionTree};
 use serde::de::DeserializeOwned;
 
 use crate::api::decode;

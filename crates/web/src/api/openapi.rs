@@ -133,7 +133,9 @@ fn body_schema(fields: &[&str]) -> serde_json::Value {
                 "member_ids" => json!({"type": "array", "items": {"type": ["string", "integer"]}}),
                 "member" | "head" => body_schema(fields_of::<ducha_domain::registry::MemberForm>()),
                 "household" => body_schema(fields_of::<ducha_domain::registry::HouseholdForm>()),
-                "households" => json!({"type": "array", "items": body_schema(fields_of::<crate::funds::forms::ServedIn>())}),
+                "households" => {
+                    json!({"type": "array", "items": body_schema(fields_of::<crate::funds::forms::ServedIn>())})
+                }
                 "observations" => json!({"type": "array", "items": {"type": "object", "properties": {
                     "key": {"type": "string"}, "matches": {"type": "boolean"}, "observed": {"type": "string"}}}}),
                 "answers" => json!({"type": "array", "items": {"type": "object", "properties": {
