@@ -58,7 +58,7 @@ pub fn zip_of_entries(data: &[u8]) -> Vec<u8> {
     let mut parts = data.split(|b| *b == 0);
     while let (Some(name), Some(content)) = (parts.next(), parts.next()) {
         let name = String::from_utf8_lossy(name);
-        if out.start_file(name.as_ref(), opts).is_err() || out.write_all(content).is_err() {
+        if out.start_file(&*name, opts).is_err() || out.write_all(content).is_err() {
             break;
         }
     }
