@@ -13,6 +13,8 @@ mod checks;
 mod error;
 mod exchange;
 mod funds;
+#[doc(hidden)]
+pub mod fuzzing;
 mod help;
 mod home;
 mod pages;

@@ -45,16 +45,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         let _ = state;
         let bytes = crate::auth::csrf::read_limited(req.into_body()).await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| WebError::BadRequest(format!("JSON 格式不正确（第 {} 行第 {} 列）", e.line(), e.column())))?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(WebError::BadRequest("请求内容应为 JSON 对象".into()));
-        };
-        let map = map.into_iter().map(|(k, v)| (k, as_text(v))).collect();
-        let value = serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| WebError::BadRequest(format!("请求内容的字段不正确：{e}")))?;
-        Ok(ApiJson(value))
+        decode(&bytes).map(ApiJson)
     }
+}
+
+/// A request body (already read within its limit) as `T`, the way [`ApiJson`] takes it; apart
+/// so that the fuzz harness runs the very same code over every body type.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| WebError::BadRequest(format!("JSON 格式不正确（第 {} 行第 {} 列）", e.line(), e.column())))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(WebError::BadRequest("请求内容应为 JSON 对象".into()));
+    };
+    let map = map.into_iter().map(|(k, v)| (k, as_text(v))).collect();
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| WebError::BadRequest(format!("请求内容的字段不正确：{e}")))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

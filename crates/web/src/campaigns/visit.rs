@@ -164,7 +164,7 @@ pub(super) async fn submit_form(
 
 /// A visit sent as JSON by a script with a token (no photos).
 #[derive(serde::Deserialize)]
-struct VisitJson {
+pub(crate) struct VisitJson {
     household_id: i64,
     client_key: String,
     #[serde(default)]
@@ -183,10 +183,16 @@ struct AnswerJson {
     values: Vec<String>,
 }
 
+/// A visit's JSON body (the fuzz harness reads bodies through this too).
+pub(crate) fn decode_visit(body: &[u8]) -> Result<VisitJson, WebError> {
+    serde_json::from_slice(body)
+        .map_err(|e| WebError::BadRequest(format!("JSON 格式不正确（第 {} 行第 {} 列）：{e}", e.line(), e.column())))
+}
+
 /// The script's submit, also the phone's queue when the connection returns (multipart, with the
 /// household as a field and photos); or JSON from a script with a token.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/visits", tag = "campaigns", params(("id" = i64, Path, description = "督查编号")),
-    request_body(description = "multipart/form-data（页面）：_csrf、client_key（页面给出的走访编号）、household_id、visited_on、match_*/obs_*（核对项）、q*（问卷）、note、photos；\
+    request_body(content((Object = "application/json"), (Object = "multipart/form-data")), description = "multipart/form-data（页面）：_csrf、client_key（页面给出的走访编号）、household_id、visited_on、match_*/obs_*（核对项）、q*（问卷）、note、photos；\
         或 application/json（脚本）：{household_id, client_key, visited_on, observations: [{key, matches, observed}], note, answers: [{question_id, values}]}"),
     responses((status = 200, description = "{\"outcome\": \"recorded\", visit_id, problems} 或同一走访编号再次提交时 {\"outcome\": \"already_received\", visit_id}"),
         (status = 400, description = "该户不在抽查名单中、已走访等"), (status = 422, description = "字段错误（fields）")))]
@@ -206,9 +212,7 @@ pub(crate) async fn api_submit(
         .is_some_and(|v| v.starts_with("application/json"));
     let v = if json {
         let body = crate::auth::csrf::read_limited(req.into_body()).await?;
-        let j: VisitJson = serde_json::from_slice(&body).map_err(|e| {
-            WebError::BadRequest(format!("JSON 格式不正确（第 {} 行第 {} 列）：{e}", e.line(), e.column()))
-        })?;
+        let j = decode_visit(&body)?;
         VisitInput {
             household_id: j.household_id,
             client_key: j.client_key,

@@ -232,7 +232,7 @@ pub(crate) struct NoticeForm {
 }
 
 impl NoticeForm {
-    fn parse(&self) -> Result<(Stage, chrono::NaiveDate), WebError> {
+    pub(crate) fn parse(&self) -> Result<(Stage, chrono::NaiveDate), WebError> {
         let mut errors = FieldErrors::default();
         let stage = errors.take("stage", Stage::parse(&self.stage));
         let on = errors.take("noticed_on", ducha_domain::registry::parse_date(&self.noticed_on));
@@ -287,7 +287,7 @@ pub(super) async fn save_notice(
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct AdvanceForm {
-    to: String,
+    pub(crate) to: String,
 }
 
 /// Move to the next stage; a refusal comes back to the project page naming what is missing.
@@ -379,7 +379,7 @@ pub(crate) struct AllocationForm {
 
 impl AllocationForm {
     /// Every field's problem at once (the page and the API).
-    fn allocation(&self, year: i32) -> Result<Allocation, WebError> {
+    pub(crate) fn allocation(&self, year: i32) -> Result<Allocation, WebError> {
         let mut errors = FieldErrors::default();
         let source = errors.take("source", FundSource::parse(&self.source));
         let amount = errors.take("amount", parse_amount("下达金额", &self.amount, Limit::Allocation));
@@ -550,7 +550,7 @@ pub(crate) struct TransferForm {
 
 impl TransferForm {
     /// The town, amount and day, every field's problem at once (the page and the API).
-    fn parse(&self) -> Result<(String, Money, chrono::NaiveDate), WebError> {
+    pub(crate) fn parse(&self) -> Result<(String, Money, chrono::NaiveDate), WebError> {
         let mut errors = FieldErrors::default();
         let amount = errors.take("amount", parse_amount("下拨金额", &self.amount, Limit::Project));
         let on = errors.take("on", ducha_domain::registry::parse_date(&self.on));

@@ -214,7 +214,7 @@ pub struct CheckInForm {
 }
 
 impl CheckInForm {
-    fn parse(&self) -> Result<(chrono::NaiveDate, Place), WebError> {
+    pub(crate) fn parse(&self) -> Result<(chrono::NaiveDate, Place), WebError> {
         let mut errors = ducha_domain::validation::FieldErrors::default();
         let on = match self.on_date.trim() {
             "" => Some(today()),

@@ -178,8 +178,8 @@ pub(crate) async fn detail(
 #[serde(default)]
 pub(crate) struct HouseholdUpdate {
     #[serde(flatten)]
-    form: HouseholdForm,
-    version: String,
+    pub(crate) form: HouseholdForm,
+    pub(crate) version: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -84,7 +84,7 @@ impl ChangeInput {
     }
 
     /// The request it asks for, or every field that is wrong.
-    fn payload(
+    pub(crate) fn payload(
         &self,
         kind: ChangeKind,
         members: &[ducha_storage::registry::member::Model],
@@ -217,7 +217,7 @@ struct KindQuery {
     kind: String,
 }
 
-fn parse_kind(text: &str) -> Result<ChangeKind, WebError> {
+pub(crate) fn parse_kind(text: &str) -> Result<ChangeKind, WebError> {
     ChangeKind::parse(text).map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
@@ -359,7 +359,7 @@ impl IdentificationForm {
 }
 
 /// Check a new identification (household and head together); every wrong field at once.
-fn identification_payload(
+pub(crate) fn identification_payload(
     tree: &ducha_domain::RegionTree,
     h: &HouseholdForm,
     head: &MemberForm,
@@ -655,9 +655,9 @@ pub(crate) async fn api_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct IdentificationInput {
-    household: HouseholdForm,
-    head: MemberForm,
-    reason: String,
+    pub(crate) household: HouseholdForm,
+    pub(crate) head: MemberForm,
+    pub(crate) reason: String,
 }
 
 /// Ask for a new identification: `household` and its `head`, with a `reason`.
