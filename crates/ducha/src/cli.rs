@@ -370,6 +370,9 @@ pub struct ServeArgs {
     /// 无操作多少分钟后会话失效
     #[arg(long, default_value_t = 30)]
     pub idle_minutes: i64,
+    /// 收到停止信号（SIGTERM、Ctrl+C）后，最多等待正在处理的请求和导入多少秒；到时仍未完成的导入回滚，标为已中断
+    #[arg(long, env = "DUCHA_STOP_SECONDS", default_value_t = 25)]
+    pub stop_seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -598,18 +598,33 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
     } else {
         println!("登录：{base}login");
     }
-    println!("按 Ctrl+C 停止");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        println!("正在停止……");
-    };
+    println!("按 Ctrl+C 停止（或发送 SIGTERM）");
     let config = ducha_web::WebConfig {
         secure_cookies: args.secure_cookies,
         idle_minutes: args.idle_minutes.max(1),
+        stop_grace: std::time::Duration::from_secs(args.stop_seconds),
         ..Default::default()
     };
-    ducha_web::serve(listener, ducha_web::AppState::with_config(db, config), shutdown).await?;
+    let stop = stop_signal(args.stop_seconds)?;
+    ducha_web::serve(listener, ducha_web::AppState::with_config(db.clone(), config), stop).await?;
+    db.close().await?;
+    println!("已停止");
     Ok(())
+}
+
+/// SIGTERM (systemd, docker, Kubernetes) and SIGINT (Ctrl+C) alike ask for a clean stop. The
+/// handlers are installed at once, so that a signal from now on is never the default kill.
+fn stop_signal(seconds: u64) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("无法接收 SIGTERM 信号")?;
+    let mut int = signal(SignalKind::interrupt()).context("无法接收 SIGINT 信号")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        println!("收到 {name}，正在停止：不再接受新的连接，等待正在处理的请求和导入（最多 {seconds} 秒）……");
+    })
 }
 
 fn label<T: Labelled>(code: &str) -> String {

@@ -26,11 +26,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(args)) {
+    let code = match runtime.block_on(commands::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误：{e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Work left on blocking threads (a file still being read when a stop's bound passed) is
+    // not waited for: its result would be dropped anyway.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }

@@ -29,6 +29,9 @@ pub enum WebError {
     /// The limit in MB, and advice for the user (may be empty).
     #[error("请求内容过大（上限 {0} MB）{1}")]
     TooLarge(usize, &'static str),
+    /// 503: the server cannot take this now (it is stopping, say).
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error("服务器内部错误，请稍后再试或联系管理员")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -62,6 +65,7 @@ impl WebError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -15,6 +15,7 @@ mod exchange;
 mod funds;
 mod help;
 mod home;
+pub mod lifecycle;
 mod pages;
 mod platform;
 mod rectification;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub passwords: std::sync::Arc<ducha_storage::accounts::PasswordPool>,
     /// The secret that signs the login form's token (loaded from the database on first use).
     pub login_secret: std::sync::Arc<tokio::sync::OnceCell<[u8; 32]>>,
+    /// Imports and checks running after their request returned, which a stop waits for.
+    pub jobs: lifecycle::Jobs,
 }
 
 #[derive(Clone, Debug)]
@@ -65,11 +68,18 @@ pub struct WebConfig {
     /// Heavy tasks (checking uploads, writing workbooks, typesetting) run at once; by default
     /// one fewer than the machine has cores.
     pub heavy_tasks: usize,
+    /// Asked to stop, the server lets requests and imports finish for at most this long.
+    pub stop_grace: std::time::Duration,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: false, idle_minutes: 30, heavy_tasks: work::Pool::default_size() }
+        Self {
+            secure_cookies: false,
+            idle_minutes: 30,
+            heavy_tasks: work::Pool::default_size(),
+            stop_grace: std::time::Duration::from_secs(25),
+        }
     }
 }
 
@@ -87,6 +97,7 @@ impl AppState {
             work,
             passwords: Default::default(),
             login_secret: Default::default(),
+            jobs: Default::default(),
         }
     }
 }
@@ -188,18 +199,23 @@ async fn witness(db: &Db) {
     }
 }
 
-/// Serve until `shutdown` completes, then finish the requests in flight. With an audit key, the
-/// chain's head is witnessed every [`WITNESS_EVERY`] and once more at the end.
+/// Serve until `shutdown` completes, then finish the requests in flight and the running imports
+/// within `config.stop_grace` (see [`lifecycle`]). With an audit key, the chain's head is
+/// witnessed every [`WITNESS_EVERY`] and once more at the end.
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    mut state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let slot = lifecycle::slot(Some(listener.local_addr()?));
+    state.jobs = lifecycle::Jobs::new(&slot);
+    let jobs = state.jobs.clone();
+    let heartbeat = lifecycle::keep_jobs(state.db.clone(), jobs.clone(), slot).await;
     let store = DbSessionStore::new(state.db.clone());
     let db = state.db.clone();
     // Hourly: expired sessions, old login counts, and uploaded files kept longer than they are
     // needed. A failure here only leaves rows that no longer count, until the next hour.
-    tokio::spawn(async move {
+    let hourly = tokio::spawn(async move {
         loop {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
@@ -225,8 +241,11 @@ pub async fn serve(
             }
         })
     });
+    let grace = state.config.stop_grace;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = lifecycle::serve_until(listener, app, &jobs, shutdown, grace).await;
+    hourly.abort();
+    heartbeat.abort();
     if let Some(task) = witnessing {
         task.abort();
         witness(&db).await;

@@ -17,6 +17,7 @@ mod demo;
 mod exchange;
 mod funds;
 pub mod help;
+mod ops;
 mod platform;
 mod privacy;
 mod regions;

@@ -1,0 +1,285 @@
+//! Running ducha as an office runs it (issue 21), against the real binary: a clean stop on
+//! SIGTERM with requests and imports in flight, and an import cut by a crash.
+
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use ducha_domain::access::Actor;
+use ducha_storage::{Backend, Db, import_jobs, registry};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::support::{Browser, TestDb, anchor_args, csrf_of};
+
+/// The password of the accounts these tests add.
+const PASSWORD: &str = "ops-test-2017";
+
+/// A `ducha serve` child process.
+pub struct Served {
+    child: Child,
+    out: Lines<BufReader<ChildStdout>>,
+    pub base: String,
+    pub addr: SocketAddr,
+}
+
+/// A port free now on 127.0.0.1 (for a server that must come back on the same address).
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("address")
+}
+
+impl Served {
+    /// `ducha serve` on `addr` over `db` (with the test's audit key), with `extra` flags; returns
+    /// once it says where it listens.
+    pub async fn start(db: &str, addr: SocketAddr, extra: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ducha"))
+            .env_remove("DUCHA_DATABASE_URL")
+            .env("DUCHA_LOG", "warn")
+            .args(["--db", db])
+            .args(anchor_args(db))
+            .args(["serve", "--addr", &addr.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("ducha serve starts");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let base = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = out.next_line().await.expect("read stdout") {
+                if let Some(url) = line.strip_prefix("ducha 已启动：") {
+                    return url.trim_end_matches('/').to_string();
+                }
+            }
+            panic!("ducha serve stopped without saying where it listens");
+        })
+        .await
+        .expect("ducha serve starts within two minutes");
+        Served { child, out, base, addr }
+    }
+
+    /// Send a signal by name (TERM, INT, KILL), as systemd or an operator would.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill").args(["-s", name, &pid]).status().expect("kill runs");
+        assert!(ok.success(), "kill -s {name} {pid}");
+    }
+
+    /// Wait for the process to end (at most `limit`): its exit status, how long it took, and what
+    /// it printed meanwhile.
+    pub async fn ends_within(mut self, limit: Duration) -> (ExitStatus, Duration, String) {
+        let started = Instant::now();
+        let mut printed = String::new();
+        let status = tokio::time::timeout(limit, async {
+            while let Ok(Some(line)) = self.out.next_line().await {
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+            self.child.wait().await.expect("wait")
+        })
+        .await
+        .unwrap_or_else(|_| panic!("ducha serve still running {limit:?} after the signal; printed:\n{printed}"));
+        (status, started.elapsed(), printed)
+    }
+}
+
+/// A city-wide account to act through the pages with.
+async fn add_clerk(db: &str) {
+    let (ok, _, err) =
+        crate::cli::run(&["user", "add", "clerk", "--role", "city", "--name", "市扶贫办", "--password", PASSWORD], db)
+            .await;
+    assert!(ok, "{err}");
+}
+
+/// An import file of `n` new households, in the template's layout (the export of a clean demo).
+async fn households_file(n: u64) -> Vec<u8> {
+    let src = TestDb::new(Backend::Sqlite).await;
+    let db = src.open().await;
+    ducha_storage::regions::ensure_default(&db).await.expect("regions");
+    let config = ducha_domain::demo::DemoConfig { households: n, defects: false, ..Default::default() };
+    ducha_storage::demo::load(&db, &Actor::system(), config, |_, _| {}).await.expect("demo");
+    let filter = registry::HouseholdFilter::default();
+    let (bytes, count) =
+        ducha_reports::exchange::export(&db, &Actor::command_line("test"), &filter, |_| {}).await.expect("export");
+    assert_eq!(count.households, n);
+    bytes
+}
+
+/// Upload `file` as the clerk, confirm it, and wait until its writing has begun: the job's path.
+async fn running_import(base: &str, file: Vec<u8>) -> (Browser, String) {
+    let b = Browser::new(base);
+    let r = b.login("clerk", PASSWORD).await;
+    assert_ne!(r.url().path(), "/login", "the clerk signs in");
+    let (status, job, page) = b.upload(vec![("户.xlsx", file)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("检查通过"), "{page}");
+    let r = b.submit(&format!("{job}/commit"), &[]).await;
+    assert!(r.status().is_success());
+    for _ in 0..600 {
+        let (_, page) = b.get_text(&job).await;
+        if page.contains("正在导入") {
+            return (b, job);
+        }
+        assert!(!page.contains("导入完成"), "the import must still be running when the server is stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import did not start");
+}
+
+async fn job_status(db: &Db, job: &str) -> String {
+    let id: i64 = job.rsplit('/').next().and_then(|s| s.parse().ok()).expect("a job id");
+    let clerk = ducha_storage::accounts::find_user(db, "clerk").await.expect("read").expect("clerk");
+    import_jobs::get(db, clerk.id, id).await.expect("read").expect("the job").status
+}
+
+/// The login form's cookie and token, as a browser would have them before it signs in.
+async fn login_form(base: &str) -> (String, String) {
+    let r = reqwest::get(format!("{base}/login")).await.expect("login page");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ducha_login_csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("the login form's cookie")
+        .to_string();
+    let token = csrf_of(&r.text().await.expect("page"));
+    (cookie, token)
+}
+
+/// A sign-in whose body is sent in two halves, over a plain connection: the request is in flight
+/// between them. Returns the connection and the second half.
+async fn half_sent_login(s: &Served) -> (tokio::net::TcpStream, Vec<u8>) {
+    let (cookie, token) = login_form(&s.base).await;
+    let body = format!("_csrf={token}&username=clerk&password={PASSWORD}&next=%2F");
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        s.addr,
+        body.len()
+    );
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
+    let (first, second) = body.as_bytes().split_at(body.len() / 2);
+    conn.write_all(head.as_bytes()).await.expect("send");
+    conn.write_all(first).await.expect("send");
+    conn.flush().await.expect("send");
+    (conn, second.to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_a_request_in_flight_refuses_new_ones_and_exits_0() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    add_clerk(&test_db.url).await;
+    let s = Served::start(&test_db.url, free_addr(), &["--stop-seconds", "20"]).await;
+    let (mut conn, rest) = half_sent_login(&s).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.signal("TERM");
+    // Stopping: new connections are refused at once ...
+    let mut refused = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if tokio::net::TcpStream::connect(s.addr).await.is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "a stopping server accepts no new connection");
+    // ... while the sign-in sent before the signal is answered in full: signed in.
+    conn.write_all(&rest).await.expect("the rest of the body is taken");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    assert!(answer.contains("ducha_session="), "the clerk is signed in: {answer}");
+    let (status, took, printed) = s.ends_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "a clean stop exits 0 ({status}); printed:\n{printed}");
+    assert!(printed.contains("收到 SIGTERM") && printed.contains("已停止"), "{printed}");
+    eprintln!("stopped {took:?} after the request was answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_never_ends_is_cut_at_the_bound_and_sigint_stops_alike() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    add_clerk(&test_db.url).await;
+    let s = Served::start(&test_db.url, free_addr(), &["--stop-seconds", "2"]).await;
+    // A client that sends half its request and then nothing.
+    let (_stalled, _) = half_sent_login(&s).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.signal("INT");
+    let (status, took, printed) = s.ends_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "{status}; printed:\n{printed}");
+    assert!(printed.contains("收到 SIGINT"), "{printed}");
+    assert!(took >= Duration::from_millis(1_500), "the request in flight was waited for ({took:?})");
+    assert!(took < Duration::from_secs(8), "but only for the bound of 2 s ({took:?})");
+}
+
+/// SIGTERM while an import is being written: the stop waits for it, it is written whole, the
+/// process exits 0 and the audit chain verifies.
+async fn sigterm_lets_a_running_import_finish(backend: Backend) {
+    let file = households_file(400).await;
+    let test_db = TestDb::new(backend).await;
+    add_clerk(&test_db.url).await;
+    let s = Served::start(&test_db.url, free_addr(), &["--stop-seconds", "300"]).await;
+    let (_b, job) = running_import(&s.base, file).await;
+    s.signal("TERM");
+    let (status, took, printed) = s.ends_within(Duration::from_secs(300)).await;
+    assert_eq!(status.code(), Some(0), "{status}; printed:\n{printed}");
+    eprintln!("{}: the import finished and the server stopped {took:?} after SIGTERM", backend.name());
+    let db = test_db.open().await;
+    assert_eq!(job_status(&db, &job).await, "done");
+    assert_eq!(registry::totals(&db, &ducha_domain::access::Scope::All).await.expect("count").0, 400);
+    db.close().await.ok();
+    let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
+    assert!(ok, "{out}{err}");
+}
+
+/// An import still running when the stop's bound passes is rolled back and reads 已中断; so is
+/// one whose server was killed (a crash), at the server's next start. Nothing of either is
+/// written, and the audit chain verifies.
+async fn an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing(backend: Backend) {
+    let file = households_file(1_500).await;
+    let test_db = TestDb::new(backend).await;
+    add_clerk(&test_db.url).await;
+    let addr = free_addr();
+
+    let s = Served::start(&test_db.url, addr, &["--stop-seconds", "1"]).await;
+    let (_, cut) = running_import(&s.base, file.clone()).await;
+    s.signal("TERM");
+    let (status, took, printed) = s.ends_within(Duration::from_secs(60)).await;
+    assert_eq!(status.code(), Some(0), "{status}; printed:\n{printed}");
+    assert!(took < Duration::from_secs(15), "the bound of 1 s holds ({took:?})");
+
+    // A crash: the process is killed in the middle of the writing.
+    let s = Served::start(&test_db.url, addr, &[]).await;
+    let (_, crashed) = running_import(&s.base, file).await;
+    s.signal("KILL");
+    let (status, ..) = s.ends_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), None, "killed");
+
+    // The next start on the same address knows both ended unfinished, and says so.
+    let s = Served::start(&test_db.url, addr, &[]).await;
+    let b = Browser::new(&s.base);
+    b.login("clerk", PASSWORD).await;
+    for job in [&cut, &crashed] {
+        let (status, page) = b.get_text(job).await;
+        assert_eq!(status, 422, "{page}");
+        assert!(page.contains("已中断") && page.contains("未写入任何数据"), "{page}");
+    }
+    let (_, list) = b.get_text("/imports").await;
+    assert!(!list.contains("正在导入"), "no import reads as running forever: {list}");
+    s.signal("TERM");
+    let (status, ..) = s.ends_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0));
+
+    let db = test_db.open().await;
+    assert_eq!(registry::totals(&db, &ducha_domain::access::Scope::All).await.expect("count").0, 0, "nothing written");
+    assert_eq!(job_status(&db, &cut).await, "interrupted");
+    db.close().await.ok();
+    let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
+    assert!(ok, "{out}{err}");
+}
+
+both_backends!(
+    sigterm_lets_a_running_import_finish,
+    an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing
+);
