@@ -15,6 +15,31 @@ if [ -z "${DUCHA_TEST_PG_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/de
   echo "注意：127.0.0.1:5432 上没有 PostgreSQL，PostgreSQL 测试将失败（可用 DUCHA_TEST_PG_URL 指定服务器）。" >&2
 fi
 
+# PostgreSQL as deployed is reached over TCP with TLS: the local cluster serves TLS with a
+# certificate for localhost and 127.0.0.1 signed by a CA made here (self-signed, for the tests
+# only), and the TLS tests verify it with that CA (DUCHA_TEST_PG_CA). The Unix socket is unchanged.
+tls_dir=/var/lib/postgresql/ducha-test-tls
+if [ -z "${DUCHA_TEST_PG_URL:-}" ] && [ -z "${DUCHA_TEST_PG_CA:-}" ] && [ "$(id -u)" = 0 ] \
+   && command -v openssl >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  psql_admin() { psql -X -q -h 127.0.0.1 -U postgres -d postgres "$@"; }
+  if [ ! -f "$tls_dir/ca.crt" ] || [ "$(psql_admin -At -c 'SHOW ssl_cert_file')" != "$tls_dir/server.crt" ] \
+     || [ "$(psql_admin -At -c 'SHOW ssl')" != on ]; then
+    echo "为本机 PostgreSQL 打开 TLS（测试用的自签 CA 和证书，在 $tls_dir）……"
+    rm -rf "$tls_dir" && mkdir -p "$tls_dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ducha test CA" \
+      -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+      -keyout "$tls_dir/server.key" -out "$tls_dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$tls_dir/server.ext"
+    openssl x509 -req -in "$tls_dir/server.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" -CAcreateserial \
+      -days 3650 -extfile "$tls_dir/server.ext" -out "$tls_dir/server.crt" 2>/dev/null
+    chown -R postgres:postgres "$tls_dir" && chmod 600 "$tls_dir/server.key" "$tls_dir/ca.key"
+    psql_admin -c "ALTER SYSTEM SET ssl = on" -c "ALTER SYSTEM SET ssl_cert_file = '$tls_dir/server.crt'" \
+      -c "ALTER SYSTEM SET ssl_key_file = '$tls_dir/server.key'" -c "SELECT pg_reload_conf()" >/dev/null
+  fi
+  export DUCHA_TEST_PG_CA="$tls_dir/ca.crt"
+fi
+
 # The browser tests drive Debian's Chromium through chromedriver; Chinese text needs CJK fonts
 # (without them the screenshots show boxes).
 if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 || ! [ -d /usr/share/fonts/opentype/noto ]; then

@@ -20,6 +20,15 @@ pub struct Cli {
     /// 审计见证文件（默认：SQLite 数据库文件旁的 .audit-witness，PostgreSQL 为当前目录下以库名命名的 .audit-witness）
     #[arg(long, global = true, env = "DUCHA_AUDIT_WITNESS_FILE")]
     pub audit_witness: Option<PathBuf>,
+    /// 数据库连接池的连接数（默认：PostgreSQL 16，SQLite 8）
+    #[arg(long, global = true, env = "DUCHA_DB_POOL")]
+    pub db_pool: Option<u32>,
+    /// 等待数据库连接的秒数（连接数据库，或等连接池空出一个连接）
+    #[arg(long, global = true, env = "DUCHA_DB_CONNECT_TIMEOUT", default_value_t = 10)]
+    pub db_connect_timeout: u64,
+    /// PostgreSQL：一条语句最多执行多少秒，超时即取消（默认不限）
+    #[arg(long, global = true, env = "DUCHA_DB_STATEMENT_TIMEOUT")]
+    pub db_statement_timeout: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -49,7 +49,7 @@ fn writes(command: &Command) -> bool {
 /// that writes to a database that has none yet.
 async fn open_db(cli: &Cli) -> Result<Db> {
     let write = writes(&cli.command);
-    let db = Db::open(&cli.db).await?;
+    let db = Db::open_with(&cli.db, db_options(cli)).await?;
     let paths = anchor_paths(cli);
     let (db, status) = anchor::open(db, &paths, write).await?;
     match status {
@@ -65,6 +65,14 @@ async fn open_db(cli: &Cli) -> Result<Db> {
         _ => {}
     }
     Ok(db)
+}
+
+fn db_options(cli: &Cli) -> ducha_storage::DbOptions {
+    ducha_storage::DbOptions {
+        pool: cli.db_pool,
+        connect_timeout: std::time::Duration::from_secs(cli.db_connect_timeout.max(1)),
+        statement_timeout: cli.db_statement_timeout.filter(|s| *s > 0).map(std::time::Duration::from_secs),
+    }
 }
 
 fn anchor_paths(cli: &Cli) -> AnchorPaths {
@@ -132,7 +140,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 /// key, it says what it could not check and fails rather than report a clean chain.
 async fn verify_audit_log(cli: &Cli) -> Result<()> {
     let paths = anchor_paths(cli);
-    let db = Db::open(&cli.db).await?;
+    let db = Db::open_with(&cli.db, db_options(cli)).await?;
     let (db, status) = anchor::open(db, &paths, false).await?;
     if let KeyStatus::Missing { keyed_from: Some(from) } = status {
         bail!(

@@ -22,4 +22,4 @@ pub mod registry;
 pub mod settings;
 mod sheet_plan;
 
-pub use db::{Backend, Db, StorageError};
+pub use db::{Backend, Db, DbOptions, StorageError};

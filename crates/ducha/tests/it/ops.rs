@@ -283,3 +283,130 @@ both_backends!(
     sigterm_lets_a_running_import_finish,
     an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing
 );
+
+/// The test database's address over TCP to 127.0.0.1:5432 (the suite itself prefers the Unix
+/// socket where there is one), with `query` added.
+fn over_tcp(url: &str, query: &str) -> String {
+    let name = url.split('?').next().and_then(|u| u.rsplit('/').next()).expect("a database name");
+    let sep = if query.is_empty() { "" } else { "?" };
+    format!("postgres://postgres@127.0.0.1:5432/{name}{sep}{query}")
+}
+
+/// Small writes over TCP, one transaction each (what a form's save is), do not stall on
+/// Nagle's algorithm and delayed ACKs (a stall costs 40 ms a write; the loopback takes well
+/// under one). The README's advice on TCP rests on this.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_writes_over_tcp_do_not_stall() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let test_db = TestDb::new(Backend::Postgres).await;
+    let db = Db::open(&over_tcp(&test_db.url, "")).await.expect("PostgreSQL over TCP");
+    let stmt = |sql: &str, values: Vec<sea_orm::Value>| {
+        sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values)
+    };
+    db.conn()
+        .execute_raw(stmt("INSERT INTO settings (key, value) VALUES ($1, $2)", vec!["ops.n".into(), "0".into()]))
+        .await
+        .expect("insert");
+    // Short statements, and ones longer than a loopback segment (64 KB, as a batch of an import
+    // is): the last part of a long one is what Nagle's algorithm holds back.
+    let mut took = Vec::new();
+    for i in 0..200 {
+        let value = if i % 2 == 0 { i.to_string() } else { format!("{i}{}", "0".repeat(100_000)) };
+        let t = Instant::now();
+        let txn = db.conn().begin().await.expect("begin");
+        txn.execute_raw(stmt("UPDATE settings SET value = $1 WHERE key = $2", vec![value.into(), "ops.n".into()]))
+            .await
+            .expect("update");
+        txn.query_one_raw(stmt("SELECT value FROM settings WHERE key = $1", vec!["ops.n".into()]))
+            .await
+            .expect("select");
+        txn.commit().await.expect("commit");
+        took.push(t.elapsed());
+    }
+    took.sort();
+    let (median, p90) = (took[took.len() / 2], took[took.len() * 9 / 10]);
+    eprintln!("a small write over TCP (begin, update, select, commit): median {median:?}, 90th percentile {p90:?}");
+    assert!(p90 < Duration::from_millis(20), "small writes over TCP stall: median {median:?}, 90 % under {p90:?}");
+    db.close().await.ok();
+}
+
+/// The CA that signed the local PostgreSQL's certificate: made by scripts/test.sh, which turns
+/// TLS on for the local cluster (or given by DUCHA_TEST_PG_CA for another server).
+fn test_ca() -> String {
+    let ca = std::env::var("DUCHA_TEST_PG_CA").unwrap_or_else(|_| "/var/lib/postgresql/ducha-test-tls/ca.crt".into());
+    assert!(
+        std::path::Path::new(&ca).exists(),
+        "没有测试用的 PostgreSQL CA 证书 {ca}：请用 scripts/test.sh 运行（它为本机 PostgreSQL 打开 TLS），\
+         或用 DUCHA_TEST_PG_CA 指定签发服务器证书的 CA"
+    );
+    ca
+}
+
+/// Whether the pool's connection is encrypted, as the server sees it.
+async fn encrypted(db: &Db) -> bool {
+    use sea_orm::ConnectionTrait;
+    let row = db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ))
+        .await
+        .expect("pg_stat_ssl")
+        .expect("a row");
+    row.try_get::<bool>("", "ssl").expect("ssl")
+}
+
+/// PostgreSQL as deployed, over TCP with TLS: sslmode=require encrypts; verify-full with the CA
+/// that signed the server's certificate encrypts and checks who answers; the binary migrates and
+/// serves that way; a certificate no trusted CA signed is refused in one sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_with_require_and_verify_full() {
+    let ca = test_ca();
+    let test_db = TestDb::new(Backend::Postgres).await;
+    let plain = Db::connect(&over_tcp(&test_db.url, "sslmode=disable")).await.expect("plain TCP");
+    assert!(!encrypted(&plain).await, "sslmode=disable is plain: the check can tell");
+    plain.close().await.ok();
+    for query in ["sslmode=require".to_string(), format!("sslmode=verify-full&sslrootcert={ca}")] {
+        let url = over_tcp(&test_db.url, &query);
+        let db = Db::open(&url).await.unwrap_or_else(|e| panic!("{query}: {e}"));
+        assert!(encrypted(&db).await, "{query} encrypts");
+        db.close().await.ok();
+    }
+    // The binary over verify-full, with the connection settings.
+    let url = over_tcp(&test_db.url, &format!("sslmode=verify-full&sslrootcert={ca}"));
+    let (ok, out, err) = crate::cli::run(
+        &["migrate", "--db-pool", "4", "--db-connect-timeout", "5", "--db-statement-timeout", "60"],
+        &url,
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("数据库结构已是最新"), "{out}");
+    // Another CA (the system's public ones) did not sign the test server's certificate.
+    let wrong = over_tcp(&test_db.url, "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+    let (ok, _, err) = crate::cli::run(&["migrate"], &wrong).await;
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+    assert!(err.contains("无法连接数据库") && err.contains("加密连接（TLS）没有建立"), "{err}");
+}
+
+/// A database that cannot be reached, or refuses, is one sentence in Chinese, said once, naming
+/// where and why, with the password masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_one_sentence_with_the_password_masked() {
+    let closed = free_addr();
+    let url = format!("postgres://ducha:s3cret-pw@{closed}/ducha");
+    let (ok, out, err) = crate::cli::run_plain(&["migrate"], &url).await;
+    assert!(!ok, "{out}");
+    assert_eq!(err.trim().lines().count(), 1, "said once: {err}");
+    assert!(err.contains(&format!("无法连接数据库 postgres://ducha:***@{closed}/ducha")), "{err}");
+    assert!(err.contains("拒绝连接"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "{err}");
+
+    let missing = over_tcp("postgres://x/ducha_no_such_database", "password=s3cret-pw");
+    let (ok, _, err) = crate::cli::run_plain(&["migrate"], &missing).await;
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "said once: {err}");
+    assert!(err.contains("数据库不存在") && err.contains("password=***"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "{err}");
+}
