@@ -382,6 +382,17 @@ pub struct ServeArgs {
     /// 收到停止信号（SIGTERM、Ctrl+C）后，最多等待正在处理的请求和导入多少秒；到时仍未完成的导入回滚，标为已中断
     #[arg(long, env = "DUCHA_STOP_SECONDS", default_value_t = 25)]
     pub stop_seconds: u64,
+    /// 可以读取 /metrics 的地址或网段（逗号分隔，如 127.0.0.1,10.0.5.0/24）；默认只有本机
+    #[arg(long, env = "DUCHA_METRICS_FROM", value_delimiter = ',', value_parser = parse_net)]
+    pub metrics_from: Vec<ipnet::IpNet>,
+}
+
+/// An address (one host) or a network in CIDR notation.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("“{s}”不是 IP 地址或网段（例如 10.0.5.7 或 10.0.5.0/24）"))
 }
 
 #[derive(Debug, Args)]

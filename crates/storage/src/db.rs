@@ -54,6 +54,14 @@ pub enum StorageError {
     Task(String),
 }
 
+/// Where a database's schema stands against this binary's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaState {
+    pub applied: Vec<String>,
+    pub pending: Vec<String>,
+    pub unknown: Vec<String>,
+}
+
 /// A connection pool to one ducha database.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -229,6 +237,32 @@ impl Db {
 
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The pool's connections: how many are open, and how many of them are idle.
+    pub fn pool_state(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Sqlite => {
+                let p = self.conn.get_sqlite_connection_pool();
+                (p.size(), p.num_idle())
+            }
+            Backend::Postgres => {
+                let p = self.conn.get_postgres_connection_pool();
+                (p.size(), p.num_idle())
+            }
+        }
+    }
+
+    /// The schema's migrations: applied, still to run, and applied but unknown to this binary
+    /// (the database was migrated by a newer version).
+    pub async fn schema(&self) -> Result<SchemaState, StorageError> {
+        let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
+        let rows =
+            self.conn.query_all_raw(self.stmt("SELECT version FROM seaql_migrations ORDER BY version", vec![])).await?;
+        let applied: Vec<String> = rows.iter().map(|r| r.try_get("", "version")).collect::<Result<_, _>>()?;
+        let pending = known.iter().filter(|k| !applied.contains(k)).cloned().collect();
+        let unknown = applied.iter().filter(|a| !known.contains(a)).cloned().collect();
+        Ok(SchemaState { applied, pending, unknown })
     }
 
     pub fn backend(&self) -> Backend {

@@ -92,6 +92,15 @@ pub async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
     })
 }
 
+/// How many jobs are kept in each status (for monitoring).
+pub async fn by_status(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
+    let rows = db
+        .conn()
+        .query_all_raw(db.stmt("SELECT status, COUNT(*) AS n FROM import_jobs GROUP BY status ORDER BY status", vec![]))
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
+}
+
 pub async fn set_status(db: &Db, id: i64, status: &str) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt("UPDATE import_jobs SET status = $1 WHERE id = $2", vec![status.into(), id.into()]))

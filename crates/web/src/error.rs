@@ -114,6 +114,7 @@ fn generic_message(status: StatusCode) -> &'static str {
 /// Give every error response a Chinese message: as JSON under `/api/`, as a page elsewhere.
 pub async fn chinese_errors(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    let id = crate::observe::request_id(&req).to_string();
     let resp = next.run(req).await;
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -137,7 +138,7 @@ pub async fn chinese_errors(req: Request, next: Next) -> Response {
         return (status, Json(body)).into_response();
     }
     let message = own.map_or_else(|| generic_message(status).to_string(), |m| m.0);
-    let mut out = (status, Html(crate::pages::error_page(status, &message))).into_response();
+    let mut out = (status, Html(crate::pages::error_page(status, &message, &id))).into_response();
     if let Some(loc) = resp.headers().get(header::LOCATION) {
         out.headers_mut().insert(header::LOCATION, loc.clone());
     }

@@ -16,6 +16,7 @@ mod funds;
 mod help;
 mod home;
 pub mod lifecycle;
+pub mod observe;
 mod pages;
 mod platform;
 mod rectification;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub login_secret: std::sync::Arc<tokio::sync::OnceCell<[u8; 32]>>,
     /// Imports and checks running after their request returned, which a stop waits for.
     pub jobs: lifecycle::Jobs,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: observe::Shared,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +73,8 @@ pub struct WebConfig {
     pub heavy_tasks: usize,
     /// Asked to stop, the server lets requests and imports finish for at most this long.
     pub stop_grace: std::time::Duration,
+    /// Addresses that may read `/metrics` (this host only by default).
+    pub metrics_from: Vec<ipnet::IpNet>,
 }
 
 impl Default for WebConfig {
@@ -79,6 +84,7 @@ impl Default for WebConfig {
             idle_minutes: 30,
             heavy_tasks: work::Pool::default_size(),
             stop_grace: std::time::Duration::from_secs(25),
+            metrics_from: observe::local_only(),
         }
     }
 }
@@ -98,6 +104,7 @@ impl AppState {
             passwords: Default::default(),
             login_secret: Default::default(),
             jobs: Default::default(),
+            metrics: Default::default(),
         }
     }
 }
@@ -150,6 +157,7 @@ impl Routes {
 
 fn all_routes() -> Routes {
     let r = Routes::new().get("/healthz", || async { "ok" });
+    let r = observe::routes(r);
     let r = auth::routes(r);
     let r = home::routes(r);
     let r = registry::routes(r);
@@ -176,15 +184,15 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.idle_minutes)));
-    all_routes()
+    let app = all_routes()
         .router
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(auth::csrf::check_origin))
         .layer(sessions)
         .layer(axum::middleware::from_fn(error::chinese_errors))
-        .layer(DefaultBodyLimit::max(DRAIN_LIMIT))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(DRAIN_LIMIT));
+    // Request id, its log span and the request metrics, outermost.
+    observe::layers(app, &state).with_state(state)
 }
 
 /// How often a server with an audit key appends the chain's head to the witness file.

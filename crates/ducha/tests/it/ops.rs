@@ -33,17 +33,42 @@ impl Served {
     /// `ducha serve` on `addr` over `db` (with the test's audit key), with `extra` flags; returns
     /// once it says where it listens.
     pub async fn start(db: &str, addr: SocketAddr, extra: &[&str]) -> Served {
+        Served::start_with(db, addr, extra, &[("DUCHA_LOG", "warn")]).await.0
+    }
+
+    /// The same with environment variables, and what the process logs (its stderr), kept as it
+    /// comes.
+    pub async fn start_with(
+        db: &str,
+        addr: SocketAddr,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Served, std::sync::Arc<std::sync::Mutex<String>>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ducha"))
             .env_remove("DUCHA_DATABASE_URL")
-            .env("DUCHA_LOG", "warn")
+            .env_remove("DUCHA_LOG_FORMAT")
+            .envs(env.iter().copied())
             .args(["--db", db])
             .args(anchor_args(db))
             .args(["serve", "--addr", &addr.to_string()])
             .args(extra)
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("ducha serve starts");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let keep = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = err.next_line().await {
+                eprintln!("{line}");
+                if let Ok(mut l) = keep.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
         let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let base = tokio::time::timeout(Duration::from_secs(120), async {
             while let Some(line) = out.next_line().await.expect("read stdout") {
@@ -55,7 +80,7 @@ impl Served {
         })
         .await
         .expect("ducha serve starts within two minutes");
-        Served { child, out, base, addr }
+        (Served { child, out, base, addr }, log)
     }
 
     /// Send a signal by name (TERM, INT, KILL), as systemd or an operator would.
@@ -410,3 +435,96 @@ async fn an_unreachable_database_is_one_sentence_with_the_password_masked() {
     assert!(err.contains("数据库不存在") && err.contains("password=***"), "{err}");
     assert!(!err.contains("s3cret-pw"), "{err}");
 }
+
+/// Every request has an id: sent back as X-Request-Id, named on its error page for the clerk to
+/// pass on, and in the span of each of its log lines, which are JSON with DUCHA_LOG_FORMAT=json.
+/// An id a proxy in front gave is kept when it is a plain token, and replaced when it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_is_on_the_error_page_and_in_every_log_line_of_it() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let env = [("DUCHA_LOG", "info,sqlx=error,sea_orm=warn,sea_orm_migration=warn"), ("DUCHA_LOG_FORMAT", "json")];
+    let (s, log) = Served::start_with(&test_db.url, free_addr(), &[], &env).await;
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{}/no-such-page", s.base)).send().await.expect("request");
+    assert_eq!(r.status().as_u16(), 404);
+    let id = r.headers()["x-request-id"].to_str().expect("an id").to_string();
+    let page = r.text().await.expect("page");
+    assert!(page.contains(&format!("请将此编号告诉管理员：<code id=\"request-id\">{id}</code>")), "{page}");
+
+    let r = client.get(format!("{}/healthz", s.base)).header("x-request-id", "nginx-7f3a9c2e").send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "nginx-7f3a9c2e", "the proxy's id is kept");
+    let r = client.get(format!("{}/healthz", s.base)).header("x-request-id", "a b<script>").send().await.unwrap();
+    let replaced = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(replaced != "a b<script>" && replaced.len() == 36, "{replaced}");
+
+    s.signal("TERM");
+    let (status, ..) = s.ends_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0));
+    let log = log.lock().expect("log").clone();
+    // Log lines are JSON; the lines for people the command prints (where the audit key was
+    // made) are not log lines.
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{') || l.contains("Z ") || l.contains(" INFO ") || l.contains(" WARN "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("a log line that is not JSON: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{log}");
+    let of_request: Vec<&serde_json::Value> = lines.iter().filter(|l| l["span"]["id"] == id.as_str()).collect();
+    assert!(!of_request.is_empty(), "the 404's log line names its id: {log}");
+    assert!(of_request.iter().any(|l| l["fields"]["status"] == 404), "{log}");
+    assert!(lines.iter().any(|l| l["span"]["id"] == "nginx-7f3a9c2e"), "{log}");
+}
+
+/// `/readyz` says whether the database answers with this binary's schema; `/metrics` is in
+/// Prometheus' text format with requests by route and status, latency, the pool, import jobs and
+/// the audit chain, and answers only the configured addresses (here the host itself), never
+/// another address nor a request relayed by a proxy.
+async fn readyz_and_metrics_for_the_monitor_only(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = crate::support::TestApp::spawn(backend).await;
+    let get = |path: &'static str| {
+        let c = app.client.clone();
+        let url = format!("{}{path}", app.base);
+        async move {
+            let r = c.get(url).send().await.expect("request");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    assert_eq!(get("/readyz").await, (200, "ready".to_string()));
+    let exec = |sql: String| {
+        let db = app.db.clone();
+        async move { db.conn().execute_unprepared(&sql).await.expect("sql") }
+    };
+    exec("DELETE FROM seaql_migrations WHERE version = 'm0001_registry'".into()).await;
+    let (status, text) = get("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(text.contains("数据库结构不是最新"), "{text}");
+    exec("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m0001_registry', 0)".into()).await;
+    exec("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m9999_future', 0)".into()).await;
+    let (status, text) = get("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(text.contains("比本程序新") && text.contains("m9999_future"), "{text}");
+    exec("DELETE FROM seaql_migrations WHERE version = 'm9999_future'".into()).await;
+    assert_eq!(get("/readyz").await.0, 200);
+
+    let (status, text) = get("/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    for series in [
+        r#"ducha_http_requests_total{method="GET",route="/readyz",status="503"} 2"#,
+        r#"ducha_http_request_duration_seconds_bucket{le="0.005",route="/readyz"}"#,
+        r#"ducha_db_pool_connections{state="in_use"}"#,
+        r#"ducha_audit_records "#,
+        r#"ducha_import_jobs{state="running"} 0"#,
+        "ducha_audit_witness_age_seconds",
+    ] {
+        assert!(text.contains(series), "{series} in:\n{text}");
+    }
+    let elsewhere = Browser::from_address(&app.base, "127.0.0.2");
+    let (status, page) = elsewhere.get_text("/metrics").await;
+    assert_eq!(status, 404, "{page}");
+    let relayed =
+        app.client.get(format!("{}/metrics", app.base)).header("x-forwarded-for", "127.0.0.1").send().await.unwrap();
+    assert_eq!(relayed.status().as_u16(), 404);
+}
+
+both_backends!(readyz_and_metrics_for_the_monitor_only);

@@ -13,8 +13,10 @@ use crate::support::{TestApp, csrf_of};
 both_backends!(a_town_user_reaches_nothing_of_another_town);
 
 /// Public reference data and the sign-in pages: not walked for scope.
-const PUBLIC: [&str; 7] = [
+const PUBLIC: [&str; 9] = [
     "/healthz",
+    "/readyz",
+    "/metrics",
     "/login",
     "/logout",
     "/api/v1/openapi.json",
