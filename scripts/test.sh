@@ -52,6 +52,18 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   fi
 fi
 
+# The proxy test runs Debian's nginx in front of ducha (its own configuration, on a free port; the
+# package's own server is not started).
+if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "安装 nginx（反向代理测试需要）……"
+    RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null \
+      || { apt-get update -q >/dev/null && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null; }
+  else
+    echo "注意：没有 nginx，反向代理测试将失败（请安装 nginx-light）。" >&2
+  fi
+fi
+
 # The import test converts a CSV with LibreOffice Calc, so that ducha reads an xlsx another program
 # wrote; the circular's tests open its docx with LibreOffice Writer and read its PDF with poppler.
 if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1 || ! dpkg -s libreoffice-writer-nogui >/dev/null 2>&1; then

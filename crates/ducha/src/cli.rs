@@ -385,6 +385,10 @@ pub struct ServeArgs {
     /// 可以读取 /metrics 的地址或网段（逗号分隔，如 127.0.0.1,10.0.5.0/24）；默认只有本机
     #[arg(long, env = "DUCHA_METRICS_FROM", value_delimiter = ',', value_parser = parse_net)]
     pub metrics_from: Vec<ipnet::IpNet>,
+    /// 可信的反向代理的地址或网段（逗号分隔）：只有来自它们的请求，才按 X-Forwarded-For / Forwarded 记录客户端地址；
+    /// 它们说浏览器经 https 访问（X-Forwarded-Proto: https）时，Cookie 只经 HTTPS 发送
+    #[arg(long, env = "DUCHA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// An address (one host) or a network in CIDR notation.

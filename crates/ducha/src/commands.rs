@@ -612,6 +612,7 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
         idle_minutes: args.idle_minutes.max(1),
         stop_grace: std::time::Duration::from_secs(args.stop_seconds),
         metrics_from: if args.metrics_from.is_empty() { ducha_web::observe::local_only() } else { args.metrics_from },
+        trusted_proxies: args.trusted_proxies,
         ..Default::default()
     };
     let stop = stop_signal(args.stop_seconds)?;

@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod observe;
 mod pages;
 mod platform;
+pub mod proxy;
 mod rectification;
 mod regions;
 mod registry;
@@ -75,6 +76,8 @@ pub struct WebConfig {
     pub stop_grace: std::time::Duration,
     /// Addresses that may read `/metrics` (this host only by default).
     pub metrics_from: Vec<ipnet::IpNet>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded are believed (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for WebConfig {
@@ -85,6 +88,7 @@ impl Default for WebConfig {
             heavy_tasks: work::Pool::default_size(),
             stop_grace: std::time::Duration::from_secs(25),
             metrics_from: observe::local_only(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -189,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(auth::csrf::check_origin))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), proxy::resolve_client))
         .layer(axum::middleware::from_fn(error::chinese_errors))
         .layer(DefaultBodyLimit::max(DRAIN_LIMIT));
     // Request id, its log span and the request metrics, outermost.

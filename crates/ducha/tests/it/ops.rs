@@ -528,3 +528,145 @@ async fn readyz_and_metrics_for_the_monitor_only(backend: Backend) {
 }
 
 both_backends!(readyz_and_metrics_for_the_monitor_only);
+
+/// Debian's nginx, on a free port of its own, in front of `upstream`, configured as DEPLOY.md
+/// says (the proxy headers; TLS is left out here).
+struct Nginx {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    async fn start(upstream: SocketAddr) -> Nginx {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let addr = free_addr();
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+               server {{\n    listen {addr};\n    client_max_body_size 40m;\n    location / {{\n\
+                 proxy_pass http://{upstream};\n      proxy_set_header Host $host;\n\
+                 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+                 proxy_set_header X-Forwarded-Proto $scheme;\n      proxy_set_header X-Request-Id $request_id;\n\
+                 proxy_read_timeout 300s;\n    }}\n  }}\n}}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).expect("nginx.conf");
+        let nginx =
+            ["/usr/sbin/nginx", "nginx"].into_iter().find(|n| std::path::Path::new(n).exists()).unwrap_or("nginx");
+        let child = std::process::Command::new(nginx)
+            .args(["-p", &dir.path().display().to_string(), "-c", &dir.path().join("nginx.conf").display().to_string()])
+            .spawn()
+            .unwrap_or_else(|e| panic!("没有 nginx（{e}）：请用 scripts/test.sh 运行（它会安装 nginx-light）"));
+        // Owned at once, so that Drop stops it whatever happens below.
+        let nginx = Nginx { child, base: format!("http://{addr}"), _dir: dir };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return nginx;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "nginx did not start: {}",
+            std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // TERM to the master, which ends its workers too.
+        let _ = std::process::Command::new("kill").args(["-s", "TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client on another machine: its connections come from `ip`.
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+/// Behind nginx: the audit trail records the browser's address and not the proxy's; the login
+/// throttle counts each browser's address apart; a header forged by a client (through the proxy,
+/// or straight to ducha from an address that is no trusted proxy) is ignored; a trusted proxy
+/// that says https gets Secure cookies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nginx_the_client_address_is_the_browsers_and_forged_headers_are_ignored() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    add_clerk(&test_db.url).await;
+    let (ok, token, err) = crate::cli::run(&["user", "token", "clerk", "--name", "代理测试"], &test_db.url).await;
+    assert!(ok, "{err}");
+    let token = token.trim().lines().last().expect("the token").trim().to_string();
+    let s = Served::start(&test_db.url, free_addr(), &["--trusted-proxies", "127.0.0.1/32"]).await;
+    let nginx = Nginx::start(s.addr).await;
+    let db = test_db.open().await;
+    let last_origin = || async {
+        use sea_orm::ConnectionTrait;
+        let r = db
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.conn().get_database_backend(),
+                "SELECT origin FROM audit_log ORDER BY id DESC LIMIT 1",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        r.try_get::<Option<String>>("", "origin").unwrap().unwrap_or_default()
+    };
+    let set_param = |base: String, from: &'static str, value: &'static str| {
+        let token = token.clone();
+        async move {
+            let r = client_from(from)
+                .put(format!("{base}/api/v1/checks/params/attendance_min_percent"))
+                .bearer_auth(token)
+                .header("x-forwarded-for", "6.6.6.6")
+                .json(&serde_json::json!({ "value": value }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap_or_default());
+        }
+    };
+    // Through nginx from 127.0.0.2, with a forged header nginx passes on to the left of its own.
+    set_param(nginx.base.clone(), "127.0.0.2", "75").await;
+    assert_eq!(last_origin().await, "127.0.0.2", "the browser's address, not nginx's nor the forged one");
+    // Straight to ducha from 127.0.0.3, which is no proxy: its header is not believed.
+    set_param(s.base.clone(), "127.0.0.3", "70").await;
+    assert_eq!(last_origin().await, "127.0.0.3");
+
+    // The throttle: three wrong passwords from one browser make it wait; another browser behind
+    // the same nginx signs in at once.
+    let wrong = Browser::from_address(&nginx.base, "127.0.0.4");
+    for _ in 0..3 {
+        assert_eq!(wrong.login("clerk", "not-the-password").await.status().as_u16(), 401);
+    }
+    let r = wrong.login("clerk", PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 429, "that browser waits");
+    let other = Browser::from_address(&nginx.base, "127.0.0.5");
+    let r = other.login("clerk", PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_ne!(r.url().path(), "/login", "another browser behind the same proxy signs in");
+
+    // https as the trusted proxy says; the same claim from elsewhere changes nothing.
+    let cookie_of = |from: &'static str| {
+        let base = s.base.clone();
+        async move {
+            let r = client_from(from)
+                .get(format!("{base}/login"))
+                .header("x-forwarded-proto", "https")
+                .send()
+                .await
+                .unwrap();
+            r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        }
+    };
+    assert!(cookie_of("127.0.0.1").await.contains("; Secure"), "behind an https proxy cookies are Secure");
+    assert!(!cookie_of("127.0.0.3").await.contains("Secure"), "a claim from no proxy is ignored");
+    db.close().await.ok();
+    drop(nginx);
+    s.signal("TERM");
+    let (status, ..) = s.ends_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0));
+}
