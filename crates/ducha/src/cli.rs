@@ -39,6 +39,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// 更新数据库结构（启动时也会自动执行）
     Migrate,
+    /// 备份：在服务运行、写入时也能取得一致的副本（SQLite 用 VACUUM INTO，PostgreSQL 用 pg_dump），
+    /// 文件只有本人可读，旁边写 .audit-head（副本中审计链的最后一条）；审计密钥不在备份中，请另外保管
+    Backup {
+        /// 备份文件（不能已经存在）
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 从备份恢复到一个空的数据库（--db 指定；恢复后 ducha audit-log verify 应通过）
+    Restore {
+        /// ducha backup 写出的备份文件
+        file: PathBuf,
+    },
     /// 生成演示城市（江门市）的建档立卡数据
     Demo(DemoArgs),
     /// 行政区划
@@ -389,6 +401,15 @@ pub struct ServeArgs {
     /// 它们说浏览器经 https 访问（X-Forwarded-Proto: https）时，Cookie 只经 HTTPS 发送
     #[arg(long, env = "DUCHA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// 每晚备份到这个目录（不给则不做每晚备份）
+    #[arg(long, env = "DUCHA_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// 每晚备份在北京时间几点（0–23）
+    #[arg(long, env = "DUCHA_BACKUP_HOUR", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..24))]
+    pub backup_hour: u32,
+    /// 保留最近几份每晚备份
+    #[arg(long, env = "DUCHA_BACKUP_KEEP", default_value_t = 14)]
+    pub backup_keep: usize,
 }
 
 /// An address (one host) or a network in CIDR notation.

@@ -129,6 +129,30 @@ fn why(e: &sea_orm::sqlx::Error, timeout: Duration) -> String {
     }
 }
 
+/// A new SQLite file is made readable by its owner only before SQLite opens it (SQLite gives its
+/// -wal and -shm files the database file's permissions): it holds the whole register.
+fn create_private_file(url: &str) -> Result<(), StorageError> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or("");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.starts_with(':') || query.contains("mode=memory") || query.contains("mode=ro") {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    if path.exists() || path.parent().is_some_and(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        // There already, or a directory that is not there (SQLite says so in its own words).
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+        .map(drop)
+        .map_err(|e| StorageError::Connect {
+            url: redact(url), reason: format!("无法建立数据库文件（{e}）")
+        })
+}
+
 /// How to connect, beyond what the URL says: the pool's size and the timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbOptions {
@@ -157,6 +181,7 @@ impl Db {
         let connect_err =
             |e: sea_orm::sqlx::Error| StorageError::Connect { url: redact(url), reason: why(&e, o.connect_timeout) };
         if url.starts_with("sqlite:") {
+            create_private_file(url)?;
             let opts = Self::sqlite_options(url).map_err(connect_err)?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(o.pool.unwrap_or(8).max(1))

@@ -78,6 +78,8 @@ pub struct WebConfig {
     pub metrics_from: Vec<ipnet::IpNet>,
     /// Reverse proxies whose X-Forwarded-For / Forwarded are believed (none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where the nightly backups go (their age is in `/metrics`).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -89,6 +91,7 @@ impl Default for WebConfig {
             stop_grace: std::time::Duration::from_secs(25),
             metrics_from: observe::local_only(),
             trusted_proxies: Vec::new(),
+            backup_dir: None,
         }
     }
 }

@@ -92,6 +92,7 @@ pub struct Metrics {
     audit_records: Gauge,
     witness_age: Gauge,
     check_runs: Gauge,
+    backup_age: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -120,7 +121,13 @@ impl Default for Metrics {
         );
         let check_runs = Gauge::default();
         registry.register("check_runs", "Data-quality check runs stored", check_runs.clone());
-        Metrics { registry, requests, latency, pool, import_jobs, audit_records, witness_age, check_runs }
+        let backup_age = Gauge::default();
+        registry.register(
+            "backup_age_seconds",
+            "Seconds since the newest backup in the nightly backup directory was written (-1: none)",
+            backup_age.clone(),
+        );
+        Metrics { registry, requests, latency, pool, import_jobs, audit_records, witness_age, check_runs, backup_age }
     }
 }
 
@@ -177,9 +184,29 @@ async fn metrics(
     m.check_runs.set(runs);
     let witnessed = st.db.anchor().and_then(|a| a.last_witnessed());
     m.witness_age.set(witnessed.map_or(-1, |at| (chrono::Utc::now() - at).num_seconds()));
+    m.backup_age.set(
+        st.config
+            .backup_dir
+            .as_deref()
+            .and_then(newest_backup)
+            .map_or(-1, |t| std::time::SystemTime::now().duration_since(t).map_or(0, |d| d.as_secs() as i64)),
+    );
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &m.registry).map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
+/// When the newest backup file (`ducha-….db` or `.pgdump`) in `dir` was written.
+fn newest_backup(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("ducha-") && (n.ends_with(".db") || n.ends_with(".pgdump"))
+        })
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .max()
 }
 
 /// `/readyz`: 200 when the database answers within two seconds and its schema is exactly this

@@ -670,3 +670,76 @@ async fn behind_nginx_the_client_address_is_the_browsers_and_forged_headers_are_
     let (status, ..) = s.ends_within(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0));
 }
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+async fn households_in(db: &Db) -> (i64, i64) {
+    registry::totals(db, &ducha_domain::access::Scope::All).await.expect("count")
+}
+
+/// A backup taken while an import is being written restores, into an empty database, to the
+/// registry before the import or after it, never half of it; the copy and its head file are the
+/// owner's only; after the restore (with the audit key put in place) the audit chain verifies;
+/// a restore into a database that is not empty is refused. The SQLite database itself is made
+/// owner-only.
+async fn a_backup_during_an_import_restores_wholly_or_not_at_all(backend: Backend) {
+    let file = households_file(1_500).await;
+    let test_db = TestDb::new(backend).await;
+    add_clerk(&test_db.url).await;
+    if backend == Backend::Sqlite {
+        let path = test_db.url.trim_start_matches("sqlite://");
+        assert_eq!(mode_of(std::path::Path::new(path)), 0o600, "the database file is the owner's only");
+    }
+    let s = Served::start(&test_db.url, free_addr(), &[]).await;
+    if backend == Backend::Sqlite {
+        let wal = format!("{}-wal", test_db.url.trim_start_matches("sqlite://"));
+        assert_eq!(mode_of(std::path::Path::new(&wal)), 0o600, "and so is its write-ahead log");
+    }
+    let (b, job) = running_import(&s.base, file).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("nightly.backup");
+    let (ok, said, err) = crate::cli::run(&["backup", "--out", &out.display().to_string()], &test_db.url).await;
+    assert!(ok, "{said}{err}");
+    let (_, page) = b.get_text(&job).await;
+    let mid_import = page.contains("正在导入");
+    for _ in 0..1200 {
+        if b.get_text(&job).await.1.contains("导入完成") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let source = test_db.open().await;
+    let after = households_in(&source).await;
+    assert_eq!(after.0, 1_500, "the import finished");
+    source.close().await.ok();
+    let head_file = dir.path().join("nightly.backup.audit-head");
+    assert_eq!((mode_of(&out), mode_of(&head_file)), (0o600, 0o600), "backups are the owner's only");
+
+    let target = TestDb::new(backend).await;
+    let _ = std::fs::remove_file(target.anchor_paths().key.clone());
+    std::fs::copy(test_db.anchor_paths().key, target.anchor_paths().key).expect("the audit key is put in place");
+    let (ok, said, err) = crate::cli::run(&["restore", &out.display().to_string()], &target.url).await;
+    assert!(ok, "{said}{err}");
+    let restored = target.open().await;
+    let counts = households_in(&restored).await;
+    eprintln!("{}: backup taken mid-import: {mid_import}; restored {counts:?} of {after:?}", backend.name());
+    assert!(counts == (0, 0) || counts == after, "wholly or not at all: {counts:?} (the import wrote {after:?})");
+    let head = ducha_storage::backup::head(&restored).await.expect("head");
+    let beside = std::fs::read_to_string(&head_file).expect("head file");
+    assert_eq!(beside.trim(), format!("{}\t{}", head.id, head.hash), "the head beside the backup is the backup's");
+    restored.close().await.ok();
+    let (ok, out_text, err) = crate::cli::run(&["audit-log", "verify"], &target.url).await;
+    assert!(ok, "{out_text}{err}");
+    assert!(out_text.contains("审计链完好"), "{out_text}");
+
+    let (ok, _, err) = crate::cli::run(&["restore", &out.display().to_string()], &target.url).await;
+    assert!(!ok && err.contains("不是空的"), "{err}");
+    s.signal("TERM");
+    let (status, ..) = s.ends_within(Duration::from_secs(60)).await;
+    assert_eq!(status.code(), Some(0));
+}
+
+both_backends!(a_backup_during_an_import_restores_wholly_or_not_at_all);
