@@ -37,8 +37,12 @@ pub struct Cli {
 pub enum Command {
     /// 启动网页服务
     Serve(ServeArgs),
-    /// 更新数据库结构（启动时也会自动执行）
-    Migrate,
+    /// 更新数据库结构（启动时也会自动执行）；加 --dry-run 只列出将执行的迁移
+    Migrate {
+        /// 只列出将执行哪些迁移，不改动数据库
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// 备份：在服务运行、写入时也能取得一致的副本（SQLite 用 VACUUM INTO，PostgreSQL 用 pg_dump），
     /// 文件只有本人可读，旁边写 .audit-head（副本中审计链的最后一条）；审计密钥不在备份中，请另外保管
     Backup {
@@ -476,8 +480,14 @@ fn localise(cmd: clap::Command) -> clap::Command {
 }
 
 pub fn parse() -> Cli {
+    // The version and the schema it brings a database to, so that an operator can tell before
+    // an upgrade what the new binary will do.
+    let version: &'static str = Box::leak(
+        format!("{}（数据库结构 {}）", env!("CARGO_PKG_VERSION"), ducha_storage::schema_version()).into_boxed_str(),
+    );
     let cmd = localise(
         Cli::command()
+            .version(version)
             .disable_version_flag(true)
             .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help("显示版本")),
     );

@@ -91,9 +91,12 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Restore { file } = &cli.command {
         return restore(&cli, file).await;
     }
+    if let Command::Migrate { dry_run: true } = cli.command {
+        return migrate_dry_run(&cli).await;
+    }
     let db = open_db(&cli).await?;
     match cli.command {
-        Command::Migrate => {
+        Command::Migrate { .. } => {
             let loaded = regions::ensure_default(&db).await?;
             println!("数据库结构已是最新：{}", cli.db);
             if let Some(s) = loaded {
@@ -149,6 +152,30 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::AuditLog(AuditLogCommand::Verify) => verify_audit_log(&cli).await,
     }
+}
+
+/// `ducha migrate --dry-run`: what an upgrade would run, touching nothing.
+async fn migrate_dry_run(cli: &Cli) -> Result<()> {
+    let db = Db::connect_with(&cli.db, db_options(cli)).await?;
+    let state = db.schema().await?;
+    db.close().await?;
+    if !state.unknown.is_empty() {
+        bail!(
+            "这个数据库已由更新版本的 ducha 升级（数据库结构 {}，本程序只认识到 {}）：请使用那个版本或更新的版本",
+            state.unknown.join("、"),
+            ducha_storage::schema_version()
+        );
+    }
+    let now = state.applied.last().map_or("（空数据库）".to_string(), Clone::clone);
+    if state.pending.is_empty() {
+        println!("数据库结构已是最新（{now}），没有要执行的迁移");
+    } else {
+        println!("数据库结构现为 {now}；将执行 {} 项迁移（未执行，去掉 --dry-run 才执行）：", state.pending.len());
+        for m in &state.pending {
+            println!("  {m}");
+        }
+    }
+    Ok(())
 }
 
 /// `ducha restore FILE`: into an empty database; then the schema is brought up to date, a

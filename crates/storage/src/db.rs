@@ -54,6 +54,11 @@ pub enum StorageError {
     Task(String),
 }
 
+/// The schema this binary brings a database to: the name of its last migration.
+pub fn schema_version() -> String {
+    Migrator::migrations().last().map(|m| m.name().to_string()).unwrap_or_default()
+}
+
 /// Where a database's schema stands against this binary's migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaState {
@@ -243,6 +248,16 @@ impl Db {
     /// Apply pending migrations. On SQLite they run over a connection of their own, so that no
     /// pragma a migration touches can leak into the pool.
     pub async fn migrate(&self, url: &str) -> Result<(), StorageError> {
+        // A database a newer ducha has migrated is never touched by an older one: its schema
+        // may mean what this binary does not know.
+        let state = self.schema().await?;
+        if !state.unknown.is_empty() {
+            return Err(StorageError::Rejected(format!(
+                "这个数据库已由更新版本的 ducha 升级（数据库结构 {}，本程序只认识到 {}）：请使用那个版本或更新的版本，不要用旧版本打开它",
+                state.unknown.join("、"),
+                schema_version()
+            )));
+        }
         match self.backend {
             Backend::Sqlite => {
                 let connect_err = |e: sea_orm::sqlx::Error| StorageError::Connect {
@@ -281,10 +296,23 @@ impl Db {
     /// The schema's migrations: applied, still to run, and applied but unknown to this binary
     /// (the database was migrated by a newer version).
     pub async fn schema(&self) -> Result<SchemaState, StorageError> {
+        Self::schema_of(&self.conn).await
+    }
+
+    async fn schema_of(conn: &DatabaseConnection) -> Result<SchemaState, StorageError> {
         let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
-        let rows =
-            self.conn.query_all_raw(self.stmt("SELECT version FROM seaql_migrations ORDER BY version", vec![])).await?;
-        let applied: Vec<String> = rows.iter().map(|r| r.try_get("", "version")).collect::<Result<_, _>>()?;
+        let manager = sea_orm_migration::SchemaManager::new(conn);
+        let applied: Vec<String> = if manager.has_table("seaql_migrations").await? {
+            let rows = conn
+                .query_all_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    "SELECT version FROM seaql_migrations ORDER BY version",
+                ))
+                .await?;
+            rows.iter().map(|r| r.try_get("", "version")).collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         let pending = known.iter().filter(|k| !applied.contains(k)).cloned().collect();
         let unknown = applied.iter().filter(|a| !known.contains(a)).cloned().collect();
         Ok(SchemaState { applied, pending, unknown })

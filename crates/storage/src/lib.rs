@@ -23,4 +23,4 @@ pub mod registry;
 pub mod settings;
 mod sheet_plan;
 
-pub use db::{Backend, Db, DbOptions, StorageError, redact as db_redact};
+pub use db::{Backend, Db, DbOptions, SchemaState, StorageError, redact as db_redact, schema_version};
