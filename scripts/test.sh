@@ -77,4 +77,14 @@ if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&
   fi
 fi
 
+# DEPLOY.md's systemd unit, checked where systemd-analyze is (its ExecStart pointed at a binary
+# that exists here: the release binary is installed only when deploying).
+if command -v systemd-analyze >/dev/null 2>&1; then
+  unit_dir="$(mktemp -d)"
+  sed 's|/usr/local/bin/ducha|/bin/true|' deploy/ducha.service > "$unit_dir/ducha.service"
+  systemd-analyze verify "$unit_dir/ducha.service"
+  rm -rf "$unit_dir"
+  echo "deploy/ducha.service：systemd-analyze verify 通过"
+fi
+
 exec cargo test --workspace "$@"
