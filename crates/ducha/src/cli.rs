@@ -20,6 +20,15 @@ pub struct Cli {
     /// 审计见证文件（默认：SQLite 数据库文件旁的 .audit-witness，PostgreSQL 为当前目录下以库名命名的 .audit-witness）
     #[arg(long, global = true, env = "DUCHA_AUDIT_WITNESS_FILE")]
     pub audit_witness: Option<PathBuf>,
+    /// 数据库连接池的连接数（默认：PostgreSQL 16，SQLite 8）
+    #[arg(long, global = true, env = "DUCHA_DB_POOL")]
+    pub db_pool: Option<u32>,
+    /// 等待数据库连接的秒数（连接数据库，或等连接池空出一个连接）
+    #[arg(long, global = true, env = "DUCHA_DB_CONNECT_TIMEOUT", default_value_t = 10)]
+    pub db_connect_timeout: u64,
+    /// PostgreSQL：一条语句最多执行多少秒，超时即取消（默认不限）
+    #[arg(long, global = true, env = "DUCHA_DB_STATEMENT_TIMEOUT")]
+    pub db_statement_timeout: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,8 +37,24 @@ pub struct Cli {
 pub enum Command {
     /// 启动网页服务
     Serve(ServeArgs),
-    /// 更新数据库结构（启动时也会自动执行）
-    Migrate,
+    /// 更新数据库结构（启动时也会自动执行）；加 --dry-run 只列出将执行的迁移
+    Migrate {
+        /// 只列出将执行哪些迁移，不改动数据库
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// 备份：在服务运行、写入时也能取得一致的副本（SQLite 用 VACUUM INTO，PostgreSQL 用 pg_dump），
+    /// 文件只有本人可读，旁边写 .audit-head（副本中审计链的最后一条）；审计密钥不在备份中，请另外保管
+    Backup {
+        /// 备份文件（不能已经存在）
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 从备份恢复到一个空的数据库（--db 指定；恢复后 ducha audit-log verify 应通过）
+    Restore {
+        /// ducha backup 写出的备份文件
+        file: PathBuf,
+    },
     /// 生成演示城市（江门市）的建档立卡数据
     Demo(DemoArgs),
     /// 行政区划
@@ -370,6 +395,33 @@ pub struct ServeArgs {
     /// 无操作多少分钟后会话失效
     #[arg(long, default_value_t = 30)]
     pub idle_minutes: i64,
+    /// 收到停止信号（SIGTERM、Ctrl+C）后，最多等待正在处理的请求和导入多少秒；到时仍未完成的导入回滚，标为已中断
+    #[arg(long, env = "DUCHA_STOP_SECONDS", default_value_t = 25)]
+    pub stop_seconds: u64,
+    /// 可以读取 /metrics 的地址或网段（逗号分隔，如 127.0.0.1,10.0.5.0/24）；默认只有本机
+    #[arg(long, env = "DUCHA_METRICS_FROM", value_delimiter = ',', value_parser = parse_net)]
+    pub metrics_from: Vec<ipnet::IpNet>,
+    /// 可信的反向代理的地址或网段（逗号分隔）：只有来自它们的请求，才按 X-Forwarded-For / Forwarded 记录客户端地址；
+    /// 它们说浏览器经 https 访问（X-Forwarded-Proto: https）时，Cookie 只经 HTTPS 发送
+    #[arg(long, env = "DUCHA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// 每晚备份到这个目录（不给则不做每晚备份）
+    #[arg(long, env = "DUCHA_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// 每晚备份在北京时间几点（0–23）
+    #[arg(long, env = "DUCHA_BACKUP_HOUR", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..24))]
+    pub backup_hour: u32,
+    /// 保留最近几份每晚备份
+    #[arg(long, env = "DUCHA_BACKUP_KEEP", default_value_t = 14)]
+    pub backup_keep: usize,
+}
+
+/// An address (one host) or a network in CIDR notation.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("“{s}”不是 IP 地址或网段（例如 10.0.5.7 或 10.0.5.0/24）"))
 }
 
 #[derive(Debug, Args)]
@@ -428,8 +480,14 @@ fn localise(cmd: clap::Command) -> clap::Command {
 }
 
 pub fn parse() -> Cli {
+    // The version and the schema it brings a database to, so that an operator can tell before
+    // an upgrade what the new binary will do.
+    let version: &'static str = Box::leak(
+        format!("{}（数据库结构 {}）", env!("CARGO_PKG_VERSION"), ducha_storage::schema_version()).into_boxed_str(),
+    );
     let cmd = localise(
         Cli::command()
+            .version(version)
             .disable_version_flag(true)
             .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help("显示版本")),
     );

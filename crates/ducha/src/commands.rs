@@ -37,6 +37,7 @@ fn writes(command: &Command) -> bool {
         | Command::Platform(_)
         | Command::Report(_)
         | Command::AuditLog(AuditLogCommand::Verify)
+        | Command::Backup { .. }
         | Command::User(UserCommand::List | UserCommand::Tokens { .. })
         | Command::Campaign(CampaignCommand::List | CampaignCommand::Show { .. }) => false,
         Command::Campaign(CampaignCommand::Sample { save, .. }) => *save,
@@ -49,7 +50,7 @@ fn writes(command: &Command) -> bool {
 /// that writes to a database that has none yet.
 async fn open_db(cli: &Cli) -> Result<Db> {
     let write = writes(&cli.command);
-    let db = Db::open(&cli.db).await?;
+    let db = Db::open_with(&cli.db, db_options(cli)).await?;
     let paths = anchor_paths(cli);
     let (db, status) = anchor::open(db, &paths, write).await?;
     match status {
@@ -67,6 +68,14 @@ async fn open_db(cli: &Cli) -> Result<Db> {
     Ok(db)
 }
 
+fn db_options(cli: &Cli) -> ducha_storage::DbOptions {
+    ducha_storage::DbOptions {
+        pool: cli.db_pool,
+        connect_timeout: std::time::Duration::from_secs(cli.db_connect_timeout.max(1)),
+        statement_timeout: cli.db_statement_timeout.filter(|s| *s > 0).map(std::time::Duration::from_secs),
+    }
+}
+
 fn anchor_paths(cli: &Cli) -> AnchorPaths {
     let default = AnchorPaths::default_for(&cli.db);
     AnchorPaths {
@@ -79,9 +88,15 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::AuditLog(AuditLogCommand::Verify) = cli.command {
         return verify_audit_log(&cli).await;
     }
+    if let Command::Restore { file } = &cli.command {
+        return restore(&cli, file).await;
+    }
+    if let Command::Migrate { dry_run: true } = cli.command {
+        return migrate_dry_run(&cli).await;
+    }
     let db = open_db(&cli).await?;
     match cli.command {
-        Command::Migrate => {
+        Command::Migrate { .. } => {
             let loaded = regions::ensure_default(&db).await?;
             println!("数据库结构已是最新：{}", cli.db);
             if let Some(s) = loaded {
@@ -90,6 +105,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(db, &cli.db, args).await,
+        Command::Backup { out } => {
+            let head = crate::backup::backup(&db, &cli.db, &out).await?;
+            println!(
+                "已备份到 {}（只有本人可读）：审计链到第 {} 条，见 {}。审计密钥不在备份中，请与备份分开保管",
+                out.display(),
+                head.id,
+                crate::backup::head_path(&out).display()
+            );
+            Ok(())
+        }
+        Command::Restore { .. } => Ok(()),
         Command::Demo(args) => load_demo(&db, &args).await,
         Command::Regions(RegionsCommand::Import { file }) => {
             let f = std::fs::File::open(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
@@ -128,11 +154,77 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `ducha migrate --dry-run`: what an upgrade would run, touching nothing.
+async fn migrate_dry_run(cli: &Cli) -> Result<()> {
+    let db = Db::connect_with(&cli.db, db_options(cli)).await?;
+    let state = db.schema().await?;
+    db.close().await?;
+    if !state.unknown.is_empty() {
+        bail!(
+            "这个数据库已由更新版本的 ducha 升级（数据库结构 {}，本程序只认识到 {}）：请使用那个版本或更新的版本",
+            state.unknown.join("、"),
+            ducha_storage::schema_version()
+        );
+    }
+    let now = state.applied.last().map_or("（空数据库）".to_string(), Clone::clone);
+    if state.pending.is_empty() {
+        println!("数据库结构已是最新（{now}），没有要执行的迁移");
+    } else {
+        println!("数据库结构现为 {now}；将执行 {} 项迁移（未执行，去掉 --dry-run 才执行）：", state.pending.len());
+        for m in &state.pending {
+            println!("  {m}");
+        }
+    }
+    Ok(())
+}
+
+/// `ducha restore FILE`: into an empty database; then the schema is brought up to date, a
+/// witness file that names records the backup lacks is kept aside (it records what was lost),
+/// and a new one starts at the restored chain's head.
+async fn restore(cli: &Cli, file: &std::path::Path) -> Result<()> {
+    crate::backup::restore(&cli.db, file).await?;
+    let paths = anchor_paths(cli);
+    let db = Db::open_with(&cli.db, db_options(cli)).await?;
+    if paths.witness.exists() {
+        let aside =
+            format!("{}.before-restore-{}", paths.witness.display(), chrono::Local::now().format("%Y%m%d-%H%M%S"));
+        std::fs::rename(&paths.witness, &aside)
+            .with_context(|| format!("无法移开见证文件 {}", paths.witness.display()))?;
+        println!("原见证文件已移到 {aside}：其中晚于备份的记录已不在恢复的数据库中，请保留它作为丢失了什么的记录");
+    }
+    let (db, status) = anchor::open(db, &paths, false).await?;
+    let head = ducha_storage::backup::head(&db).await?;
+    let beside = crate::backup::head_path(file);
+    if let Ok(text) = std::fs::read_to_string(&beside)
+        && text.trim() != format!("{}\t{}", head.id, head.hash)
+    {
+        bail!("恢复后的审计链头（第 {} 条）与备份旁的 {} 不符：备份文件可能不完整或被替换", head.id, beside.display());
+    }
+    match status {
+        KeyStatus::Missing { keyed_from: Some(_) } => println!(
+            "注意：找不到审计密钥文件 {}：请把原来的密钥文件放到这里（或用 --audit-key 指定），否则不能写入，也不能校验",
+            paths.key.display()
+        ),
+        _ if db.anchor().is_some() => {
+            audit::anchor::witness(&db).await?;
+        }
+        _ => {}
+    }
+    println!(
+        "已从 {} 恢复到 {}：审计链到第 {} 条。可用 ducha audit-log verify 校验",
+        file.display(),
+        ducha_storage::db_redact(&cli.db),
+        head.id
+    );
+    db.close().await?;
+    Ok(())
+}
+
 /// `ducha audit-log verify`: never makes a key; without the key of a signed chain, or without any
 /// key, it says what it could not check and fails rather than report a clean chain.
 async fn verify_audit_log(cli: &Cli) -> Result<()> {
     let paths = anchor_paths(cli);
-    let db = Db::open(&cli.db).await?;
+    let db = Db::open_with(&cli.db, db_options(cli)).await?;
     let (db, status) = anchor::open(db, &paths, false).await?;
     if let KeyStatus::Missing { keyed_from: Some(from) } = status {
         bail!(
@@ -598,18 +690,51 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
     } else {
         println!("登录：{base}login");
     }
-    println!("按 Ctrl+C 停止");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        println!("正在停止……");
-    };
+    println!("按 Ctrl+C 停止（或发送 SIGTERM）");
     let config = ducha_web::WebConfig {
         secure_cookies: args.secure_cookies,
         idle_minutes: args.idle_minutes.max(1),
+        stop_grace: std::time::Duration::from_secs(args.stop_seconds),
+        metrics_from: if args.metrics_from.is_empty() { ducha_web::observe::local_only() } else { args.metrics_from },
+        trusted_proxies: args.trusted_proxies,
+        backup_dir: args.backup_dir.clone(),
         ..Default::default()
     };
-    ducha_web::serve(listener, ducha_web::AppState::with_config(db, config), shutdown).await?;
+    let stop = stop_signal(args.stop_seconds)?;
+    if let Some(dir) = &args.backup_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("无法建立备份目录 {}", dir.display()))?;
+    }
+    let nightly = args.backup_dir.clone().map(|dir| {
+        println!(
+            "每晚备份：北京时间 {} 点，写入 {}，保留最近 {} 份",
+            args.backup_hour,
+            dir.display(),
+            args.backup_keep
+        );
+        crate::backup::nightly(db.clone(), url.to_string(), dir, args.backup_hour, args.backup_keep)
+    });
+    ducha_web::serve(listener, ducha_web::AppState::with_config(db.clone(), config), stop).await?;
+    if let Some(task) = nightly {
+        task.abort();
+    }
+    db.close().await?;
+    println!("已停止");
     Ok(())
+}
+
+/// SIGTERM (systemd, docker, Kubernetes) and SIGINT (Ctrl+C) alike ask for a clean stop. The
+/// handlers are installed at once, so that a signal from now on is never the default kill.
+fn stop_signal(seconds: u64) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("无法接收 SIGTERM 信号")?;
+    let mut int = signal(SignalKind::interrupt()).context("无法接收 SIGINT 信号")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        println!("收到 {name}，正在停止：不再接受新的连接，等待正在处理的请求和导入（最多 {seconds} 秒）……");
+    })
 }
 
 fn label<T: Labelled>(code: &str) -> String {

@@ -31,8 +31,9 @@ impl Backend {
 pub enum StorageError {
     #[error("数据库地址“{0}”无法识别：应以 sqlite:// 或 postgres:// 开头")]
     BadUrl(String),
-    #[error("无法连接数据库 {url}：{source}")]
-    Connect { url: String, source: sea_orm::sqlx::Error },
+    /// One sentence: where (the password masked) and why, in words an operator acts on.
+    #[error("无法连接数据库 {url}：{reason}")]
+    Connect { url: String, reason: String },
     #[error("数据库操作失败：{0}")]
     Db(#[from] DbErr),
     #[error("{0}")]
@@ -53,6 +54,19 @@ pub enum StorageError {
     Task(String),
 }
 
+/// The schema this binary brings a database to: the name of its last migration.
+pub fn schema_version() -> String {
+    Migrator::migrations().last().map(|m| m.name().to_string()).unwrap_or_default()
+}
+
+/// Where a database's schema stands against this binary's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaState {
+    pub applied: Vec<String>,
+    pub pending: Vec<String>,
+    pub unknown: Vec<String>,
+}
+
 /// A connection pool to one ducha database.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -64,9 +78,9 @@ pub struct Db {
     pub(crate) regions: crate::regions::TreeCache,
 }
 
-/// Hide a password in a URL before it goes into a message.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+/// Hide a password in a URL (user:password@, or password=) before it goes into a message.
+pub fn redact(url: &str) -> String {
+    let mut out = match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let userinfo = &url[s + 3..at];
             match userinfo.split_once(':') {
@@ -75,16 +89,113 @@ fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    };
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out = format!("{base}{}", masked.join("&"));
+    }
+    out
+}
+
+/// Why a connection failed, in one sentence an operator can act on (never the password).
+fn why(e: &sea_orm::sqlx::Error, timeout: Duration) -> String {
+    use sea_orm::sqlx::Error;
+    use std::io::ErrorKind;
+    match e {
+        // rustls' refusals (a certificate no trusted CA signed, a name that does not match) come
+        // as I/O errors of invalid data.
+        Error::Io(io) if io.kind() == ErrorKind::InvalidData => {
+            format!("加密连接（TLS）没有建立：{io}（检查 sslmode、sslrootcert 和服务器证书）")
+        }
+        Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => "对方拒绝连接（数据库服务没有运行，或主机、端口不对）".into(),
+            ErrorKind::NotFound => "找不到（Unix 套接字或数据库文件所在的目录不存在）".into(),
+            ErrorKind::PermissionDenied => "没有权限访问".into(),
+            ErrorKind::TimedOut => format!("{} 秒内没有连上（主机不可达，或被防火墙拦截）", timeout.as_secs()),
+            _ => format!("网络错误（{io}）"),
+        },
+        Error::PoolTimedOut => format!("{} 秒内没有连上（主机不可达，或被防火墙拦截）", timeout.as_secs()),
+        Error::Tls(t) => format!("加密连接（TLS）没有建立：{t}（检查 sslmode、sslrootcert 和服务器证书）"),
+        Error::Database(d) => match d.code().as_deref() {
+            Some("28P01") | Some("28000") => {
+                "用户名或密码不对，或服务器不允许这个用户从这里登录（见 pg_hba.conf）".into()
+            }
+            Some("3D000") => "数据库不存在（请先用 createdb 建立）".into(),
+            Some("14") => "无法打开数据库文件（目录是否存在、是否有写权限？）".into(),
+            _ => format!("数据库拒绝了连接：{}", d.message()),
+        },
+        Error::Configuration(c) => format!("地址中的参数有误：{c}"),
+        other => other.to_string(),
+    }
+}
+
+/// A new SQLite file is made readable by its owner only before SQLite opens it (SQLite gives its
+/// -wal and -shm files the database file's permissions): it holds the whole register.
+fn create_private_file(url: &str) -> Result<(), StorageError> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or("");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.starts_with(':') || query.contains("mode=memory") || query.contains("mode=ro") {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    if path.exists() || path.parent().is_some_and(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        // There already, or a directory that is not there (SQLite says so in its own words).
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+        .map(drop)
+        .map_err(|e| StorageError::Connect {
+            url: redact(url), reason: format!("无法建立数据库文件（{e}）")
+        })
+}
+
+/// How to connect, beyond what the URL says: the pool's size and the timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbOptions {
+    /// Connections kept in the pool (16 on PostgreSQL, 8 on SQLite by default).
+    pub pool: Option<u32>,
+    /// How long to wait for a connection: connecting, or a free one from a busy pool.
+    pub connect_timeout: Duration,
+    /// PostgreSQL cancels a statement that runs longer (no limit by default).
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions { pool: None, connect_timeout: Duration::from_secs(10), statement_timeout: None }
     }
 }
 
 impl Db {
     /// Connect, creating a SQLite file if it does not exist yet. Does not migrate.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
-        let connect_err = |source| StorageError::Connect { url: redact(url), source };
+        Self::connect_with(url, DbOptions::default()).await
+    }
+
+    /// [`Db::connect`] with the pool's size and timeouts.
+    pub async fn connect_with(url: &str, o: DbOptions) -> Result<Db, StorageError> {
+        let connect_err =
+            |e: sea_orm::sqlx::Error| StorageError::Connect { url: redact(url), reason: why(&e, o.connect_timeout) };
         if url.starts_with("sqlite:") {
+            create_private_file(url)?;
             let opts = Self::sqlite_options(url).map_err(connect_err)?;
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(connect_err)?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(o.pool.unwrap_or(8).max(1))
+                .acquire_timeout(o.connect_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(connect_err)?;
             Ok(Db {
                 conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 backend: Backend::Sqlite,
@@ -92,10 +203,21 @@ impl Db {
                 regions: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
+            let mut opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
+            if let Some(t) = o.statement_timeout {
+                opts = opts.options([("statement_timeout", format!("{}ms", t.as_millis()))]);
+            }
+            // One connection first, on its own: the pool retries a refused connection until its
+            // timeout and then reports only that it timed out, not why.
+            use sea_orm::sqlx::{ConnectOptions, Connection};
+            let first = tokio::time::timeout(o.connect_timeout, opts.connect())
+                .await
+                .map_err(|_| connect_err(sea_orm::sqlx::Error::PoolTimedOut))?
+                .map_err(connect_err)?;
+            let _ = first.close().await;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(o.pool.unwrap_or(16).max(1))
+                .acquire_timeout(o.connect_timeout)
                 .connect_with(opts)
                 .await
                 .map_err(connect_err)?;
@@ -121,7 +243,12 @@ impl Db {
 
     /// Connect and bring the schema up to date.
     pub async fn open(url: &str) -> Result<Db, StorageError> {
-        let db = Self::connect(url).await?;
+        Self::open_with(url, DbOptions::default()).await
+    }
+
+    /// [`Db::open`] with the pool's size and timeouts.
+    pub async fn open_with(url: &str, o: DbOptions) -> Result<Db, StorageError> {
+        let db = Self::connect_with(url, o).await?;
         db.migrate(url).await?;
         Ok(db)
     }
@@ -129,9 +256,22 @@ impl Db {
     /// Apply pending migrations. On SQLite they run over a connection of their own, so that no
     /// pragma a migration touches can leak into the pool.
     pub async fn migrate(&self, url: &str) -> Result<(), StorageError> {
+        // A database a newer ducha has migrated is never touched by an older one: its schema
+        // may mean what this binary does not know.
+        let state = self.schema().await?;
+        if !state.unknown.is_empty() {
+            return Err(StorageError::Rejected(format!(
+                "这个数据库已由更新版本的 ducha 升级（数据库结构 {}，本程序只认识到 {}）：请使用那个版本或更新的版本，不要用旧版本打开它",
+                state.unknown.join("、"),
+                schema_version()
+            )));
+        }
         match self.backend {
             Backend::Sqlite => {
-                let connect_err = |source| StorageError::Connect { url: redact(url), source };
+                let connect_err = |e: sea_orm::sqlx::Error| StorageError::Connect {
+                    url: redact(url),
+                    reason: why(&e, DbOptions::default().connect_timeout),
+                };
                 let opts = Self::sqlite_options(url).map_err(connect_err)?;
                 let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.map_err(connect_err)?;
                 let single = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
@@ -145,6 +285,45 @@ impl Db {
 
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The pool's connections: how many are open, and how many of them are idle.
+    pub fn pool_state(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Sqlite => {
+                let p = self.conn.get_sqlite_connection_pool();
+                (p.size(), p.num_idle())
+            }
+            Backend::Postgres => {
+                let p = self.conn.get_postgres_connection_pool();
+                (p.size(), p.num_idle())
+            }
+        }
+    }
+
+    /// The schema's migrations: applied, still to run, and applied but unknown to this binary
+    /// (the database was migrated by a newer version).
+    pub async fn schema(&self) -> Result<SchemaState, StorageError> {
+        Self::schema_of(&self.conn).await
+    }
+
+    async fn schema_of(conn: &DatabaseConnection) -> Result<SchemaState, StorageError> {
+        let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
+        let manager = sea_orm_migration::SchemaManager::new(conn);
+        let applied: Vec<String> = if manager.has_table("seaql_migrations").await? {
+            let rows = conn
+                .query_all_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    "SELECT version FROM seaql_migrations ORDER BY version",
+                ))
+                .await?;
+            rows.iter().map(|r| r.try_get("", "version")).collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let pending = known.iter().filter(|k| !applied.contains(k)).cloned().collect();
+        let unknown = applied.iter().filter(|a| !known.contains(a)).cloned().collect();
+        Ok(SchemaState { applied, pending, unknown })
     }
 
     pub fn backend(&self) -> Backend {
@@ -202,5 +381,9 @@ mod tests {
     fn passwords_do_not_reach_messages() {
         assert_eq!(super::redact("postgres://ducha:secret@db:5432/ducha"), "postgres://ducha:***@db:5432/ducha");
         assert_eq!(super::redact("sqlite://ducha.db"), "sqlite://ducha.db");
+        assert_eq!(
+            super::redact("postgres://db/ducha?sslmode=require&password=secret&user=u"),
+            "postgres://db/ducha?sslmode=require&password=***&user=u"
+        );
     }
 }

@@ -12,7 +12,8 @@ pub struct ImportJob {
     pub user_id: i64,
     pub filename: String,
     /// queued (waiting for its turn to be checked), checking, checked (previewed, can be
-    /// confirmed), refused (errors), running, done, failed, expired (checked, never confirmed)
+    /// confirmed), refused (errors), running, done, failed, expired (checked, never confirmed),
+    /// interrupted (its server stopped first; nothing written)
     pub status: String,
     /// JSON written by the importer: summary, errors, notes, message.
     pub report: String,
@@ -91,6 +92,15 @@ pub async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
     })
 }
 
+/// How many jobs are kept in each status (for monitoring).
+pub async fn by_status(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
+    let rows = db
+        .conn()
+        .query_all_raw(db.stmt("SELECT status, COUNT(*) AS n FROM import_jobs GROUP BY status ORDER BY status", vec![]))
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
+}
+
 pub async fn set_status(db: &Db, id: i64, status: &str) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt("UPDATE import_jobs SET status = $1 WHERE id = $2", vec![status.into(), id.into()]))
@@ -133,7 +143,7 @@ pub struct Cleaned {
 /// Remove what is kept longer than `keep` allows, as of `now`. Run on a schedule by the server.
 pub async fn clean(db: &Db, keep: Retention, now: DateTime<Utc>) -> Result<Cleaned, StorageError> {
     let empty: Vec<u8> = Vec::new();
-    let interrupted = end_interrupted(db, now).await?;
+    let interrupted = end_abandoned(db, None, now).await?;
     let jobs = db
         .conn()
         .execute_raw(db.stmt("DELETE FROM import_jobs WHERE created_at < $1", vec![(now - keep.job).into()]))
@@ -150,7 +160,7 @@ pub async fn clean(db: &Db, keep: Retention, now: DateTime<Utc>) -> Result<Clean
     let files = db
         .conn()
         .execute_raw(db.stmt(
-            "UPDATE import_jobs SET file = $1 WHERE status IN ('refused', 'failed', 'done') AND finished_at < $2 AND LENGTH(file) > 0",
+            "UPDATE import_jobs SET file = $1 WHERE status IN ('refused', 'failed', 'interrupted', 'done') AND finished_at < $2 AND LENGTH(file) > 0",
             vec![empty.into(), (now - keep.file).into()],
         ))
         .await?
@@ -159,43 +169,123 @@ pub async fn clean(db: &Db, keep: Retention, now: DateTime<Utc>) -> Result<Clean
 }
 
 /// What an interrupted job's page says.
-const INTERRUPTED: &str = r#"{"message":"这个文件的处理被中断（服务器曾重启），未写入任何数据；请重新上传"}"#;
+const INTERRUPTED: &str = r#"{"message":"这个文件的处理被中断（服务曾停止），未写入任何数据；请重新上传"}"#;
+
+/// Statuses of a job that some server process is still to move on.
+const UNFINISHED: &str = "'queued', 'checking', 'running'";
+
+/// How often a server says its jobs are alive, and how long a silence means its process is gone.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
+pub const SILENCE: chrono::Duration = chrono::Duration::seconds(90);
 
 /// Jobs left waiting, being checked or being written by a server that stopped: none of them
-/// wrote anything (the writing is one transaction), so they end as failed, to be sent again. A
-/// check takes minutes and a write of a whole city well under an hour, so a job older than
-/// these is no longer followed by any server, whichever process of several started it.
-async fn end_interrupted(db: &Db, now: DateTime<Utc>) -> Result<u64, StorageError> {
+/// wrote anything (the writing is one transaction), so they end as interrupted, to be sent again.
+/// A job names the process that runs it and when that process last said it was alive; one
+/// silent for [`SILENCE`] is gone, whichever host of several it was on. With `slot` (this
+/// process's host and listening address), also the jobs of an earlier process of that slot,
+/// which can only have stopped, since this one now holds the address. Jobs from before jobs had
+/// owners go by age: a check takes minutes and a write of a whole city well under an hour.
+pub async fn end_abandoned(db: &Db, slot: Option<&str>, now: DateTime<Utc>) -> Result<u64, StorageError> {
     let mut n = 0;
     for (statuses, age) in [("'queued', 'checking'", STALE_CHECK), ("'running'", chrono::Duration::hours(6))] {
         n += db
             .conn()
             .execute_raw(db.stmt(
                 &format!(
-                    "UPDATE import_jobs SET status = 'failed', report = $1, finished_at = $2 WHERE status IN ({statuses}) AND created_at < $3"
+                    "UPDATE import_jobs SET status = 'interrupted', report = $1, finished_at = $2 \
+                     WHERE status IN ({statuses}) AND owner IS NULL AND created_at < $3"
                 ),
                 vec![INTERRUPTED.into(), now.into(), (now - age).into()],
             ))
             .await?
             .rows_affected();
     }
+    // A slot's earlier process: its owner is "slot run"; the space keeps "…:80" from "…:8080".
+    let slot_like = slot.map(|s| format!("{} %", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    n += db
+        .conn()
+        .execute_raw(db.stmt(
+            &format!(
+                "UPDATE import_jobs SET status = 'interrupted', report = $1, finished_at = $2 \
+                 WHERE status IN ({UNFINISHED}) AND owner IS NOT NULL \
+                 AND (alive_at < $3 OR (owner LIKE $4 ESCAPE '\\' AND owner <> $5))"
+            ),
+            vec![
+                INTERRUPTED.into(),
+                now.into(),
+                (now - SILENCE).into(),
+                slot_like.unwrap_or_default().into(),
+                slot.map(owner_name).unwrap_or_default().into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
     Ok(n)
+}
+
+/// The name a job's owner goes by: the slot (host and address) and this run of the process (its
+/// id and a random tag: a process in a container is pid 1 at every start).
+pub fn owner_name(slot: &str) -> String {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        let tag = crate::crypto::random_bytes::<4>().map(|b| crate::crypto::hex(&b)).unwrap_or_default();
+        format!("{}-{tag}", std::process::id())
+    });
+    format!("{slot} {run}")
+}
+
+/// The process `owner` runs job `id` from now on.
+pub async fn claim(db: &Db, id: i64, owner: &str) -> Result<(), StorageError> {
+    db.conn()
+        .execute_raw(db.stmt(
+            "UPDATE import_jobs SET owner = $1, alive_at = $2 WHERE id = $3",
+            vec![owner.into(), Utc::now().into(), id.into()],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The process `owner` is alive: its unfinished jobs are still followed.
+pub async fn heartbeat(db: &Db, owner: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+    db.conn()
+        .execute_raw(db.stmt(
+            &format!("UPDATE import_jobs SET alive_at = $1 WHERE owner = $2 AND status IN ({UNFINISHED})"),
+            vec![now.into(), owner.into()],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// A job this process stopped before it ended (a stop that could not wait for it): nothing of it
+/// was written.
+pub async fn interrupt(db: &Db, id: i64) -> Result<(), StorageError> {
+    db.conn()
+        .execute_raw(db.stmt(
+            &format!(
+                "UPDATE import_jobs SET status = 'interrupted', report = $1, finished_at = $2 WHERE id = $3 AND status IN ({UNFINISHED})"
+            ),
+            vec![INTERRUPTED.into(), Utc::now().into(), id.into()],
+        ))
+        .await?;
+    Ok(())
 }
 
 /// A file waiting or being checked for longer than this was left by a server that stopped.
 const STALE_CHECK: chrono::Duration = chrono::Duration::hours(1);
+
 pub async fn recent(db: &Db, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM import_jobs WHERE user_id = $1 ORDER BY id DESC LIMIT {limit}");
     db.conn().query_all_raw(db.stmt(&sql, vec![user_id.into()])).await?.iter().map(from_row).collect()
 }
 
-/// Move a checked job to running; false if it was not waiting (confirmed twice, or refused).
-pub async fn start(db: &Db, id: i64) -> Result<bool, StorageError> {
+/// Move a checked job to running, written by `owner`; false if it was not waiting (confirmed
+/// twice, or refused).
+pub async fn start(db: &Db, id: i64, owner: &str) -> Result<bool, StorageError> {
     let r = db
         .conn()
         .execute_raw(db.stmt(
-            "UPDATE import_jobs SET status = 'running', done = 0 WHERE id = $1 AND status = 'checked'",
-            vec![id.into()],
+            "UPDATE import_jobs SET status = 'running', done = 0, owner = $2, alive_at = $3 WHERE id = $1 AND status = 'checked'",
+            vec![id.into(), owner.into(), Utc::now().into()],
         ))
         .await?;
     Ok(r.rows_affected() == 1)

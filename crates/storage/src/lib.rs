@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod campaigns;
 pub mod checks;
 pub mod crypto;
@@ -22,4 +23,4 @@ pub mod registry;
 pub mod settings;
 mod sheet_plan;
 
-pub use db::{Backend, Db, StorageError};
+pub use db::{Backend, Db, DbOptions, SchemaState, StorageError, redact as db_redact, schema_version};

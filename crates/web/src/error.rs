@@ -29,6 +29,9 @@ pub enum WebError {
     /// The limit in MB, and advice for the user (may be empty).
     #[error("请求内容过大（上限 {0} MB）{1}")]
     TooLarge(usize, &'static str),
+    /// 503: the server cannot take this now (it is stopping, say).
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error("服务器内部错误，请稍后再试或联系管理员")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -62,6 +65,7 @@ impl WebError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +114,7 @@ fn generic_message(status: StatusCode) -> &'static str {
 /// Give every error response a Chinese message: as JSON under `/api/`, as a page elsewhere.
 pub async fn chinese_errors(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    let id = crate::observe::request_id(&req).to_string();
     let resp = next.run(req).await;
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -133,7 +138,7 @@ pub async fn chinese_errors(req: Request, next: Next) -> Response {
         return (status, Json(body)).into_response();
     }
     let message = own.map_or_else(|| generic_message(status).to_string(), |m| m.0);
-    let mut out = (status, Html(crate::pages::error_page(status, &message))).into_response();
+    let mut out = (status, Html(crate::pages::error_page(status, &message, &id))).into_response();
     if let Some(loc) = resp.headers().get(header::LOCATION) {
         out.headers_mut().insert(header::LOCATION, loc.clone());
     }

@@ -17,8 +17,11 @@ mod funds;
 pub mod fuzzing;
 mod help;
 mod home;
+pub mod lifecycle;
+pub mod observe;
 mod pages;
 mod platform;
+pub mod proxy;
 mod rectification;
 mod regions;
 mod registry;
@@ -56,6 +59,10 @@ pub struct AppState {
     pub passwords: std::sync::Arc<ducha_storage::accounts::PasswordPool>,
     /// The secret that signs the login form's token (loaded from the database on first use).
     pub login_secret: std::sync::Arc<tokio::sync::OnceCell<[u8; 32]>>,
+    /// Imports and checks running after their request returned, which a stop waits for.
+    pub jobs: lifecycle::Jobs,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: observe::Shared,
 }
 
 #[derive(Clone, Debug)]
@@ -67,11 +74,27 @@ pub struct WebConfig {
     /// Heavy tasks (checking uploads, writing workbooks, typesetting) run at once; by default
     /// one fewer than the machine has cores.
     pub heavy_tasks: usize,
+    /// Asked to stop, the server lets requests and imports finish for at most this long.
+    pub stop_grace: std::time::Duration,
+    /// Addresses that may read `/metrics` (this host only by default).
+    pub metrics_from: Vec<ipnet::IpNet>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded are believed (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where the nightly backups go (their age is in `/metrics`).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: false, idle_minutes: 30, heavy_tasks: work::Pool::default_size() }
+        Self {
+            secure_cookies: false,
+            idle_minutes: 30,
+            heavy_tasks: work::Pool::default_size(),
+            stop_grace: std::time::Duration::from_secs(25),
+            metrics_from: observe::local_only(),
+            trusted_proxies: Vec::new(),
+            backup_dir: None,
+        }
     }
 }
 
@@ -89,6 +112,8 @@ impl AppState {
             work,
             passwords: Default::default(),
             login_secret: Default::default(),
+            jobs: Default::default(),
+            metrics: Default::default(),
         }
     }
 }
@@ -141,6 +166,7 @@ impl Routes {
 
 fn all_routes() -> Routes {
     let r = Routes::new().get("/healthz", || async { "ok" });
+    let r = observe::routes(r);
     let r = auth::routes(r);
     let r = home::routes(r);
     let r = registry::routes(r);
@@ -167,16 +193,17 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.idle_minutes)));
-    all_routes()
+    let app = all_routes()
         .router
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(auth::csrf::check_origin))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), proxy::resolve_client))
         .layer(axum::middleware::from_fn(error::chinese_errors))
         .layer(DefaultBodyLimit::max(DRAIN_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies, security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies, security_headers));
+    // Request id, its log span and the request metrics, outermost.
+    observe::layers(app, &state).with_state(state)
 }
 
 /// Scripts only from ducha's own files (the offline visit script is one); styles may be inline
@@ -222,18 +249,23 @@ async fn witness(db: &Db) {
     }
 }
 
-/// Serve until `shutdown` completes, then finish the requests in flight. With an audit key, the
-/// chain's head is witnessed every [`WITNESS_EVERY`] and once more at the end.
+/// Serve until `shutdown` completes, then finish the requests in flight and the running imports
+/// within `config.stop_grace` (see [`lifecycle`]). With an audit key, the chain's head is
+/// witnessed every [`WITNESS_EVERY`] and once more at the end.
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    mut state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let slot = lifecycle::slot(Some(listener.local_addr()?));
+    state.jobs = lifecycle::Jobs::new(&slot);
+    let jobs = state.jobs.clone();
+    let heartbeat = lifecycle::keep_jobs(state.db.clone(), jobs.clone(), slot).await;
     let store = DbSessionStore::new(state.db.clone());
     let db = state.db.clone();
     // Hourly: expired sessions, old login counts, and uploaded files kept longer than they are
     // needed. A failure here only leaves rows that no longer count, until the next hour.
-    tokio::spawn(async move {
+    let hourly = tokio::spawn(async move {
         loop {
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
@@ -259,8 +291,11 @@ pub async fn serve(
             }
         })
     });
+    let grace = state.config.stop_grace;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = lifecycle::serve_until(listener, app, &jobs, shutdown, grace).await;
+    hourly.abort();
+    heartbeat.abort();
     if let Some(task) = witnessing {
         task.abort();
         witness(&db).await;

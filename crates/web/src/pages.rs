@@ -62,13 +62,16 @@ struct ErrorPage<'a> {
     ctx: PageCtx,
     status: u16,
     message: &'a str,
+    request_id: &'a str,
 }
 
-pub fn error_page(status: StatusCode, message: &str) -> String {
+/// An error page; it names the request's id, which the log lines of the request carry too.
+pub fn error_page(status: StatusCode, message: &str, request_id: &str) -> String {
     let page = ErrorPage {
         ctx: PageCtx { city_name: String::new(), user: None, csrf: String::new() },
         status: status.as_u16(),
         message,
+        request_id,
     };
     page.render().unwrap_or_else(|_| message.to_string())
 }

@@ -12,9 +12,11 @@ use crate::support::{TestApp, csrf_of};
 
 both_backends!(a_town_user_reaches_nothing_of_another_town);
 
-/// Public reference data, the sign-in pages and static files: not walked for scope.
-const PUBLIC: [&str; 8] = [
+/// Public reference data, the sign-in pages, static files and what operators watch: not walked for scope.
+const PUBLIC: [&str; 10] = [
     "/healthz",
+    "/readyz",
+    "/metrics",
     "/assets/visit-offline.js",
     "/login",
     "/logout",

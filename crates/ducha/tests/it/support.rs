@@ -7,8 +7,8 @@ use ducha_storage::audit::anchor::{self, AnchorPaths};
 use ducha_storage::{Backend, Db};
 use sea_orm::ConnectionTrait;
 
-/// Where the PostgreSQL tests connect to create their databases. Over the Unix socket when the
-/// machine has one: sqlx 0.9 stalls small writes over TCP (no TCP_NODELAY).
+/// Where the PostgreSQL tests connect to create their databases: over the Unix socket when the
+/// machine has one (the tests in ops.rs reach the same server over TCP, with and without TLS).
 pub fn pg_admin_url() -> String {
     if let Ok(url) = std::env::var("DUCHA_TEST_PG_URL") {
         return url;

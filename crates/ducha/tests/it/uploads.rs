@@ -182,12 +182,12 @@ async fn old_uploads_are_cleaned_on_schedule(backend: Backend) {
     assert_eq!(kept(2).await, (Some("done".into()), 0));
     assert_eq!(kept(3).await, (Some("expired".into()), 0), "a week unconfirmed");
     assert_eq!(kept(4).await, (Some("checked".into()), file.len()), "still to be confirmed");
-    assert_eq!(kept(5).await.0, Some("failed".into()), "left by a server that stopped");
+    assert_eq!(kept(5).await.0, Some("interrupted".into()), "left by a server that stopped");
     assert_eq!(kept(6).await, (None, 0), "a month old: gone");
     // The expired and interrupted say so on their pages.
     let b = app.login("haiyan").await;
     let (_, page) = b.get_text(&format!("/imports/{}", jobs[3])).await;
     assert!(page.contains("检查结果已过期"), "{page}");
     let (_, page) = b.get_text(&format!("/imports/{}", jobs[5])).await;
-    assert!(page.contains("处理被中断"), "{page}");
+    assert!(page.contains("已中断") && page.contains("未写入任何数据"), "{page}");
 }

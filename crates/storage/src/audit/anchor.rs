@@ -68,6 +68,14 @@ pub struct Anchor {
     pub witness_path: PathBuf,
 }
 
+impl Anchor {
+    /// When the witness file's last line was written (None: no line yet, or unreadable).
+    pub fn last_witnessed(&self) -> Option<DateTime<Utc>> {
+        let line = last_line(&self.witness_path).ok()??;
+        parse_line(&self.key, line.trim()).ok().map(|l| l.at)
+    }
+}
+
 /// Where the key and the witness are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnchorPaths {

@@ -340,6 +340,18 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
     })
 }
 
+/// For monitoring: the audit chain's length (its head, no count over the table) and how many
+/// data-quality runs are stored.
+pub async fn figures(db: &Db) -> Result<(i64, i64), StorageError> {
+    let sql = "SELECT (SELECT last_id FROM audit_head WHERE id = 1) AS records, \
+               (SELECT COUNT(*) FROM check_runs) AS runs";
+    let row = db.conn().query_one_raw(db.stmt(sql, vec![])).await?;
+    Ok(match row {
+        Some(r) => (r.try_get::<Option<i64>>("", "records")?.unwrap_or(0), r.try_get("", "runs")?),
+        None => (0, 0),
+    })
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {

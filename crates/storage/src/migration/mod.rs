@@ -15,6 +15,7 @@ mod m0011_circulars;
 mod m0012_rectifications;
 mod m0013_transfers;
 mod m0014_security;
+mod m0015_job_owner;
 
 use sea_orm_migration::prelude::*;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_rectifications::Migration),
             Box::new(m0013_transfers::Migration),
             Box::new(m0014_security::Migration),
+            Box::new(m0015_job_owner::Migration),
         ]
     }
 }

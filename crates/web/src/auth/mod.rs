@@ -56,8 +56,24 @@ fn form_urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).map(|v| v.trim_start_matches("x=").to_string()).unwrap_or_default()
 }
 
+/// The address a request is from, for the audit trail and the login throttle: the one the
+/// trusted proxies report (see [`crate::proxy`]), else the connection's peer.
 pub fn client_address(parts: &Parts) -> String {
+    if let Some(c) = parts.extensions.get::<crate::proxy::Client>() {
+        return c.ip.to_string();
+    }
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".into(), |c| c.0.ip().to_string())
+}
+
+/// [`client_address`] as an extractor.
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -197,11 +213,10 @@ struct LoginForm {
 async fn login(
     State(st): State<AppState>,
     session: Session,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddress(addr): ClientAddress,
     csrf::LoginCsrfForm(form, token): csrf::LoginCsrfForm<LoginForm>,
 ) -> Result<Response, WebError> {
-    let outcome =
-        accounts::login(&st.db, &st.passwords, &form.username, &form.password, &addr.ip().to_string()).await?;
+    let outcome = accounts::login(&st.db, &st.passwords, &form.username, &form.password, &addr).await?;
     let (status, error) = match outcome {
         LoginOutcome::Ok(user) => {
             // A new session id at sign-in, so that a session fixed before it is worth nothing.

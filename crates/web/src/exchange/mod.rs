@@ -73,6 +73,7 @@ fn status_text(status: &str) -> &'static str {
         "running" => "正在导入……",
         "done" => "导入完成",
         "expired" => "检查结果已过期（超过 7 天未确认），文件已删除；请重新上传",
+        "interrupted" => "已中断：服务在处理这个文件时停止，未写入任何数据；请重新上传",
         _ => "导入失败，未写入任何数据",
     }
 }
@@ -99,8 +100,14 @@ async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String
 /// Files of one user that may wait or be checked at once: more are refused until these end.
 const MAX_PENDING: i64 = 2;
 
+/// What a stopping server answers to a new upload or import.
+const STOPPING: &str = "服务正在停止（例如正在升级），暂不接收新的导入；请稍后再试";
+
 async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart) -> Result<Response, WebError> {
     crate::registry::require_editor(&me)?;
+    if st.jobs.stopping() {
+        return Err(WebError::Unavailable(STOPPING));
+    }
     if import_jobs::pending(&st.db, me.user.id).await? >= MAX_PENDING {
         return Err(WebError::BadRequest(format!(
             "您已有 {MAX_PENDING} 个文件在排队或检查中，请等它们检查完（见“导入”页的列表）再上传"
@@ -125,16 +132,23 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
         None => files.into_iter().next().ok_or_else(|| WebError::BadRequest("请选择要导入的文件".into()))?,
     };
     let id = import_jobs::create(&st.db, me.user.id, &file.filename, &file.bytes, "queued", "{}", 0).await?;
+    import_jobs::claim(&st.db, id, st.jobs.owner()).await?;
     drop(file);
     // The check waits for its turn in the heavy-work pool; the job's page shows its place.
     let waiting = st.work.wait(Some(id));
-    tokio::spawn(check_job(st.clone(), me.actor.clone(), id, waiting));
+    st.jobs.spawn(st.db.clone(), id, check_job(st.clone(), me.actor.clone(), id, waiting));
     Ok(Redirect::to(&format!("/imports/{id}")).into_response())
 }
 
 /// Check an uploaded file when its turn comes, and keep what was found with the job.
 async fn check_job(st: AppState, actor: ducha_domain::access::Actor, id: i64, waiting: crate::work::Waiting) {
-    let _turn = waiting.turn().await;
+    // A check still waiting when the server is asked to stop does not start.
+    let Some(_turn) = st.jobs.unless_stopping(waiting.turn()).await else {
+        if let Err(e) = import_jobs::interrupt(&st.db, id).await {
+            tracing::error!(error = %e, job = id, "could not mark an interrupted check");
+        }
+        return;
+    };
     let checked = async {
         import_jobs::set_status(&st.db, id, "checking").await?;
         let (filename, bytes) = import_jobs::file(&st.db, id).await?;
@@ -206,7 +220,7 @@ async fn job_page(State(st): State<AppState>, me: CurrentUser, Path(id): Path<St
     let id = parse_id(&id)?;
     let job = import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
     let r: Report = serde_json::from_str(&job.report).unwrap_or_default();
-    let status = if job.status == "refused" || job.status == "failed" {
+    let status = if matches!(job.status.as_str(), "refused" | "failed" | "interrupted") {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -240,14 +254,23 @@ async fn commit(
     // Only the user's own job (another's answers as if there were none).
     import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
     crate::registry::require_editor(&me)?;
-    if !import_jobs::start(&st.db, id).await? {
+    if st.jobs.stopping() {
+        return Err(WebError::Unavailable(STOPPING));
+    }
+    if !import_jobs::start(&st.db, id, st.jobs.owner()).await? {
         return Ok(Redirect::to(&format!("/imports/{id}")));
     }
-    let (db, actor) = (st.db.clone(), me.actor.clone());
-    // The writing goes on after this request returns, in its turn; its page follows it.
+    let (db, actor, jobs) = (st.db.clone(), me.actor.clone(), st.jobs.clone());
+    // The writing goes on after this request returns, in its turn; its page follows it. A stop
+    // waits for it (within its bound); one asked before its turn came leaves it unstarted.
     let waiting = st.work.wait(Some(id));
-    tokio::spawn(async move {
-        let _turn = waiting.turn().await;
+    st.jobs.spawn(st.db.clone(), id, async move {
+        let Some(_turn) = jobs.unless_stopping(waiting.turn()).await else {
+            if let Err(e) = import_jobs::interrupt(&db, id).await {
+                tracing::error!(error = %e, job = id, "could not mark an interrupted import");
+            }
+            return;
+        };
         let (filename, bytes) = match import_jobs::file(&db, id).await {
             Ok(f) => f,
             Err(e) => {
