@@ -163,7 +163,7 @@ pub enum CircularError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("数据序列化失败：{0}")]
     Json(#[from] serde_json::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Storage(#[from] ducha_storage::StorageError),
 }
 
