@@ -237,6 +237,10 @@ fn docx_reads_back_through_libreoffice() {
     }
     assert!(xml.contains(r#"w:ascii="仿宋_GB2312""#));
     assert_eq!(xml.matches("<w:tblHeader />").count(), 2, "both tables repeat their header row");
+    // Rows are not split across pages, but for the one longer than a page holds.
+    let rows = c.blocks.iter().filter_map(|b| if let Block::Table(t) = b { Some(t.rows.len() + 1) } else { None });
+    let all_rows: usize = rows.sum::<usize>() + c.attachment.as_ref().unwrap().table.rows.len() + 1;
+    assert_eq!(xml.matches("<w:cantSplit />").count(), all_rows - 1, "every row kept whole but the long one");
     assert!(xml.contains("&lt;script&gt;"), "text is escaped in the XML");
     assert!(zip.file_names().any(|n| n.is_ok_and(|n| n.starts_with("word/media/"))), "the chart is an image");
     let mut styles = String::new();

@@ -118,7 +118,7 @@ fn table_json(t: &Table) -> Value {
 
 /// Characters a cell may hold and its row still be kept on one page (a landscape page holds about
 /// twice as many in the problem list's widest column).
-const ROW_ON_ONE_PAGE: usize = 300;
+pub(crate) const ROW_ON_ONE_PAGE: usize = 300;
 
 /// A date as a circular writes it (2018年1月2日).
 fn is_date(s: &str) -> bool {
