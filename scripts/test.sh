@@ -65,11 +65,13 @@ if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ]; then
 fi
 
 # The import test converts a CSV with LibreOffice Calc, so that ducha reads an xlsx another program
-# wrote; the circular's tests open its docx with LibreOffice Writer and read its PDF with poppler.
-if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1 || ! dpkg -s libreoffice-writer-nogui >/dev/null 2>&1; then
+# wrote; the circular's tests open its docx with LibreOffice Writer and read its PDF with poppler;
+# fonts-cwtex-fs is Debian's free FangSong (仿宋, traditional characters only), which the PDF's
+# body takes when it holds every character.
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1 || ! dpkg -s libreoffice-writer-nogui >/dev/null 2>&1 || ! dpkg -s fonts-cwtex-fs >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "安装 LibreOffice、poppler-utils 和中文字体（导入与通报测试需要）……"
-    pkgs="libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai"
+    pkgs="libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai fonts-cwtex-fs"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null \
       || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null; }
   else

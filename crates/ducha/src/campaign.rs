@@ -166,7 +166,13 @@ pub async fn report(db: &Db, actor: &Actor, cmd: ReportCommand) -> Result<()> {
             let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
             let bytes = match ext.as_str() {
                 "docx" => circular::to_docx(&c)?,
-                "pdf" => circular::to_pdf(&c)?,
+                "pdf" => {
+                    // GB/T 9704 wants the body in 仿宋: say so when the machine has no face for it.
+                    if let Some(note) = circular::pdf_body_face(&c).note {
+                        eprintln!("说明：{note}");
+                    }
+                    circular::to_pdf(&c)?
+                }
                 "html" | "htm" => circular::to_html_page(&c).into_bytes(),
                 _ => bail!("不认识的文件类型“{}”：请用 .docx、.pdf 或 .html", out.display()),
             };

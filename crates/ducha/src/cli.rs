@@ -169,7 +169,7 @@ pub enum PlatformCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// 导入贫困户及成员（.xlsx 或 .csv，按导入模板）；全部无误才写入，重复导入不会重复登记
+    /// 导入贫困户及成员（.xlsx、.xls 或 .csv，按导入模板）；全部无误才写入，重复导入不会重复登记
     Households {
         /// 要导入的文件
         file: PathBuf,

@@ -330,9 +330,9 @@ async fn import_payments(
         Some(packed) => packed?,
         None if vouchers.is_empty() => files.remove(0).bytes,
         None if !ducha_reports::bundle::is_sheet(&files[0].filename) => {
-            bail!("台账应是 .xlsx 或 .csv 文件；已打包成 zip 的台账和凭证请单独导入，不要再附凭证文件")
+            bail!("台账应是 .xlsx、.xls 或 .csv 文件；已打包成 zip 的台账和凭证请单独导入，不要再附凭证文件")
         }
-        None => bail!("凭证文件中不能再有表格文件（.xlsx 或 .csv）：一次导入一份台账"),
+        None => bail!("凭证文件中不能再有表格文件（.xlsx、.xls 或 .csv）：一次导入一份台账"),
     };
     import_file(db, &file, bytes, dry_run, as_user, ducha_reports::help_sheets::Kind::Payments).await
 }

@@ -15,16 +15,18 @@ const UNPACKED_LIMIT: u64 = 96 * 1024 * 1024;
 /// Files a bundle may hold: a year's ledger of a district has a few thousand vouchers.
 pub const MAX_FILES: usize = 5_000;
 
-/// Whether the bytes are a bundle: a zip that is not itself a workbook.
+/// Whether the bytes are a bundle: a zip that is not itself a workbook (an xlsx, or an
+/// OpenDocument file, which the sheet reader names).
 pub fn is_bundle(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
+        && !crate::sheet::is_open_document(bytes)
         && zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|z| z.index_for_name("[Content_Types].xml").is_none())
 }
 
-/// A spreadsheet (the ledger), not a voucher.
+/// A spreadsheet (the ledger), not a voucher: any the sheet reader reads or names.
 pub fn is_sheet(name: &str) -> bool {
     let lower = name.to_lowercase();
-    lower.ends_with(".xlsx") || lower.ends_with(".csv")
+    [".xlsx", ".xls", ".csv", ".ods"].iter().any(|e| lower.ends_with(e))
 }
 
 /// A name as stored in the zip: UTF-8 where it is, else GBK (what Windows writes for 凭证.jpg).
@@ -87,7 +89,7 @@ pub fn unpack(bytes: &[u8]) -> Result<(Upload, Vec<Upload>), ReadError> {
     let (mut sheets, files): (Vec<Upload>, Vec<Upload>) = all.into_iter().partition(|f| is_sheet(&f.filename));
     match sheets.len() {
         1 => Ok((sheets.remove(0), files)),
-        0 => Err(bad("压缩包中没有台账（.xlsx 或 .csv）".into())),
+        0 => Err(bad("压缩包中没有台账（.xlsx、.xls 或 .csv）".into())),
         _ => Err(bad(format!(
             "压缩包中有 {} 个表格文件（{}），请只放一份台账",
             sheets.len(),

@@ -19,9 +19,11 @@ use ducha_storage::evidence::Upload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
-    #[error("{0}")]
+    // Transparent: the message is the source's own, so that a chain of causes (the command line
+    // prints one) does not say it twice.
+    #[error(transparent)]
     Read(#[from] ReadError),
-    #[error("{0}")]
+    #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("无法写出 Excel 文件：{0}")]
     Write(#[from] rust_xlsxwriter::XlsxError),
@@ -159,12 +161,7 @@ pub fn read_file(filename: &str, bytes: &[u8], cx: &Context) -> Result<ReadFile,
             (SheetRows::Logs(r), e)
         }
     };
-    let headers: Vec<String> = table
-        .rows
-        .iter()
-        .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
-        .map(|(_, c)| c.iter().map(|x| sheet::text(x).unwrap_or_default()).collect())
-        .unwrap_or_default();
+    let headers: Vec<String> = help_sheets::header(&table).map(|(_, h)| h).unwrap_or_default();
     Ok(ReadFile {
         kind,
         check_year: cx.check_year,
@@ -187,14 +184,17 @@ pub fn kind_of(filename: &str, bytes: &[u8]) -> Result<Option<Kind>, ExchangeErr
     Ok(read(filename, bytes)?.0.first().map(help_sheets::detect))
 }
 
-/// The sheets of a file, and the files sent with it (a bundle's vouchers).
+/// The sheets of a file, each from its header row on (title rows above it dropped), and the files
+/// sent with it (a bundle's vouchers).
 fn read(filename: &str, bytes: &[u8]) -> Result<(Vec<sheet::Table>, Vec<Upload>), ReadError> {
-    if bundle::is_bundle(bytes) {
+    let (mut tables, files) = if bundle::is_bundle(bytes) {
         let (ledger, files) = bundle::unpack(bytes)?;
-        Ok((sheet::read(&ledger.filename, &ledger.bytes, households::SHEET)?, files))
+        (sheet::read(&ledger.filename, &ledger.bytes, households::SHEET)?, files)
     } else {
-        Ok((sheet::read(filename, bytes, households::SHEET)?, vec![]))
-    }
+        (sheet::read(filename, bytes, households::SHEET)?, vec![])
+    };
+    tables.iter_mut().for_each(help_sheets::skip_title_rows);
+    Ok((tables, files))
 }
 
 /// Read and check a file, and plan it against the registry, without writing.
@@ -257,13 +257,19 @@ pub async fn plan(
         SheetRows::Attendance(r) => ducha_storage::platform::import_check_ins(db, actor, r, write).await?,
     };
     let committed = write && problems.is_empty();
-    errors.extend(problems.into_iter().map(|p| CellError {
-        sheet: sheet.clone(),
-        row: p.row,
-        column: headers.iter().position(|h| h == p.field).map(sheet::column_letters).unwrap_or_default(),
-        header: p.field.to_string(),
-        message: p.message,
-    }));
+    errors.extend(
+        problems.into_iter().map(|p| CellError {
+            sheet: sheet.clone(),
+            row: p.row,
+            column: headers
+                .iter()
+                .position(|h| *h == help_sheets::norm(p.field))
+                .map(sheet::column_letters)
+                .unwrap_or_default(),
+            header: p.field.to_string(),
+            message: p.message,
+        }),
+    );
     errors.sort_by_key(|e| e.row);
     let parsed = Parsed { sheet, rows: count, notes, ..Default::default() };
     Ok(ImportOutcome { kind, help: Some(summary), parsed, summary: ImportSummary::default(), errors, committed })

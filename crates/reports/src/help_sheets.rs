@@ -38,18 +38,34 @@ pub enum Kind {
     Allocations,
 }
 
-fn header(table: &Table) -> Option<(usize, Vec<String>)> {
+/// A header as compared: no spaces or line breaks inside, full-width brackets ("金额(元)" is
+/// "金额（元）"), whichever way the sheet or the template spells it.
+pub fn norm(name: &str) -> String {
+    name.chars().filter(|c| !c.is_whitespace()).collect::<String>().replace('(', "（").replace(')', "）")
+}
+
+/// A header cell, as compared.
+pub fn header_text(cell: &crate::sheet::Cell) -> String {
+    norm(&text(cell).unwrap_or_default())
+}
+
+/// The header row of a sheet (its first row with content, once [`skip_title_rows`] has taken
+/// any title away), with its row number.
+pub fn header(table: &Table) -> Option<(usize, Vec<String>)> {
     table
         .rows
         .iter()
         .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
-        .map(|(n, c)| (*n, c.iter().map(|x| text(x).unwrap_or_default()).collect()))
+        .map(|(n, c)| (*n, c.iter().map(header_text).collect()))
 }
 
-pub fn detect(table: &Table) -> Kind {
-    let Some((_, h)) = header(table) else { return Kind::Households };
-    let has = |name: &str| h.iter().any(|x| x == name);
-    if has("拨付日期") && has("凭证文件") {
+/// How far down a header is looked for: offices put a title, a subtitle, a 填报单位 line above it.
+pub const HEADER_SEARCH: usize = 10;
+
+/// Which template a header row is of, if any.
+fn kind_of_headers(h: &[String]) -> Option<Kind> {
+    let has = |name: &str| h.iter().any(|x| *x == norm(name));
+    Some(if has("拨付日期") && has("凭证文件") {
         Kind::Payments
     } else if has("派出单位") && has("开始日期") {
         Kind::Postings
@@ -65,9 +81,58 @@ pub fn detect(table: &Table) -> Kind {
         Kind::Plans
     } else if has("内容") && has("日期") && !has("姓名") {
         Kind::Logs
-    } else {
+    } else if has("户编号") && (has("姓名") || has("身份证号")) {
         Kind::Households
+    } else {
+        return None;
+    })
+}
+
+/// Which template a sheet follows, from its header row (the households' when none is recognised:
+/// its check then names the missing columns).
+pub fn detect(table: &Table) -> Kind {
+    header(table).and_then(|(_, h)| kind_of_headers(&h)).unwrap_or(Kind::Households)
+}
+
+/// Rows above the header (a title merged across the columns, a 填报单位 line) are not data: the
+/// header is the first row, among the first [`HEADER_SEARCH`] with content, that holds a template's
+/// headers; the rows above it are dropped, with a note. A sheet with no such row is left as it is
+/// (its check says what is missing).
+pub fn skip_title_rows(table: &mut Table) {
+    let filled: Vec<usize> = table
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, c))| c.iter().any(|x| !x.is_empty()))
+        .map(|(i, _)| i)
+        .take(HEADER_SEARCH)
+        .collect();
+    let Some(at) = filled
+        .iter()
+        .position(|&i| kind_of_headers(&table.rows[i].1.iter().map(header_text).collect::<Vec<_>>()).is_some())
+    else {
+        return;
+    };
+    if at == 0 {
+        return;
     }
+    let titles: Vec<String> = filled[..at]
+        .iter()
+        .filter_map(|&i| table.rows[i].1.iter().map(|c| text(c).unwrap_or_default()).find(|t| !t.is_empty()))
+        .map(|t| format!("“{}”", t.chars().take(40).collect::<String>()))
+        .collect();
+    let (first, header_row) = (table.rows[filled[0]].0, table.rows[filled[at]].0);
+    let rows = if header_row - first > 1 {
+        format!("第 {first}–{} 行", header_row - 1)
+    } else {
+        format!("第 {first} 行")
+    };
+    table.notes.push(format!(
+        "工作表“{}”{rows}是表格标题（{}），不是数据，已跳过；表头在第 {header_row} 行",
+        table.sheet,
+        titles.join("、")
+    ));
+    table.rows.drain(..filled[at]);
 }
 
 /// An error at a row and a named column of a sheet.
@@ -89,7 +154,7 @@ fn rows_with(table: &Table, headers: &[&str], optional: &[&str]) -> (Vec<Row>, V
     let Some((hrow, h)) = header(table) else { return (vec![], errors) };
     let mut at = Vec::new();
     for want in headers.iter().chain(optional) {
-        match h.iter().position(|x| x == want) {
+        match h.iter().position(|x| *x == norm(want)) {
             Some(i) => at.push((want.to_string(), i)),
             None if optional.contains(want) => {}
             None => errors.push(CellError {
@@ -107,27 +172,35 @@ fn rows_with(table: &Table, headers: &[&str], optional: &[&str]) -> (Vec<Row>, V
             continue;
         }
         let mut values = Vec::new();
+        let mut unreadable = false;
         for (name, i) in &at {
             let cell = cells.get(*i).cloned().unwrap_or(crate::sheet::Cell::Empty);
             let v = if name.ends_with("日期") { date_text(&cell).map(|(t, _)| t) } else { text(&cell) };
             match v {
                 Ok(v) => values.push((name.clone(), v)),
-                Err(m) => errors.push(CellError {
-                    sheet: table.sheet.clone(),
-                    row: *n,
-                    column: column_letters(*i),
-                    header: name.clone(),
-                    message: m,
-                }),
+                Err(m) => {
+                    unreadable = true;
+                    errors.push(CellError {
+                        sheet: table.sheet.clone(),
+                        row: *n,
+                        column: column_letters(*i),
+                        header: name.clone(),
+                        message: m,
+                    })
+                }
             }
         }
-        out.push((*n, values));
+        // Its content is checked once it can be read: an unreadable cell (a formula without its
+        // result) is not also "empty".
+        if !unreadable {
+            out.push((*n, values));
+        }
     }
     (out, errors)
 }
 
 fn col(table: &Table, name: &str) -> String {
-    header(table).and_then(|(_, h)| h.iter().position(|x| x == name)).map(column_letters).unwrap_or_default()
+    header(table).and_then(|(_, h)| h.iter().position(|x| *x == norm(name))).map(column_letters).unwrap_or_default()
 }
 
 fn get(values: &[(String, String)], name: &str) -> String {
@@ -779,6 +852,46 @@ mod tests {
                 _ => parse_attendance(&tables[0], &tree, &Scope::All, today, &mut notes).1,
             };
             assert!(errors.is_empty(), "{kind:?}: {errors:?}");
+        }
+    }
+
+    /// Every template, with a title merged across its columns and a 填报单位 line above the header
+    /// (as offices print them): the header is found, the titles skipped with a note, the template
+    /// recognised. Without a header in reach, nothing is dropped.
+    #[test]
+    fn title_rows_above_any_templates_header_are_skipped() {
+        use crate::sheet::Cell;
+        let mut sheets = vec![(Kind::Households, crate::households::template().expect("written"))];
+        sheets.extend(
+            [Kind::Projects, Kind::Payments, Kind::Attendance, Kind::Postings, Kind::Institutions, Kind::Allocations]
+                .map(|k| (k, platform_template(k).expect("written"))),
+        );
+        let mut tables: Vec<(Kind, Table)> = sheets
+            .into_iter()
+            .map(|(k, bytes)| (k, crate::sheet::read("模板.xlsx", &bytes, "").expect("read").remove(0)))
+            .collect();
+        let both = crate::sheet::read("模板.xlsx", &templates().expect("written"), "").expect("read");
+        tables.extend([Kind::Plans, Kind::Logs].into_iter().zip(both));
+        for (kind, mut table) in tables {
+            let width = table.rows[0].1.len();
+            let header: Vec<Cell> = table.rows.remove(0).1;
+            table.rows = vec![
+                (1, vec![Cell::Text("2017年台山市扶贫工作情况表".into()); width]),
+                (2, vec![Cell::Text("填报单位：台山市扶贫办".into()), Cell::Empty, Cell::Text("2017年11月1日".into())]),
+                (4, header.clone()),
+            ];
+            skip_title_rows(&mut table);
+            assert_eq!(detect(&table), kind, "{:?}", table.notes);
+            assert_eq!(table.rows[0].0, 4);
+            let note = table.notes.last().expect("a note");
+            assert!(note.contains("第 1–3 行是表格标题") && note.contains("表头在第 4 行"), "{note}");
+            // A header too far down is not guessed at.
+            let mut far: Vec<(usize, Vec<Cell>)> =
+                (1..=HEADER_SEARCH).map(|n| (n, vec![Cell::Text(format!("说明 {n}"))])).collect();
+            far.push((HEADER_SEARCH + 1, header));
+            let mut table = Table { sheet: "x".into(), rows: far, notes: vec![] };
+            skip_title_rows(&mut table);
+            assert_eq!(table.rows[0].0, 1);
         }
     }
 

@@ -95,7 +95,9 @@ pub struct Parsed {
 /// Read and check a households file. A file that cannot be read at all is an error; anything
 /// wrong inside it is listed in `errors` (and then nothing may be written).
 pub fn parse(filename: &str, bytes: &[u8], tree: &RegionTree, today: NaiveDate) -> Result<Parsed, ReadError> {
-    parse_tables(read(filename, bytes, SHEET)?, tree, today)
+    let mut tables = read(filename, bytes, SHEET)?;
+    tables.iter_mut().for_each(crate::help_sheets::skip_title_rows);
+    parse_tables(tables, tree, today)
 }
 
 /// The same, from sheets already read.
@@ -127,6 +129,7 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
     // The header is the first row that is not empty.
     let (header_row, cells) = table.rows.iter().find(|(_, c)| c.iter().any(|x| !x.is_empty()))?;
     let mut at: HashMap<usize, usize> = HashMap::new();
+    let mut header_errors = Vec::new();
     for (i, c) in cells.iter().enumerate() {
         let name = text(c).unwrap_or_default();
         if name.is_empty() {
@@ -139,7 +142,7 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
             .replace(['(', ')'], "")
             .replace(['（', '）'], "");
         match COLUMNS.iter().position(|(h, _, _)| h.replace(['（', '）'], "") == normalised) {
-            Some(k) if at.contains_key(&k) => errors.push(CellError {
+            Some(k) if at.contains_key(&k) => header_errors.push(CellError {
                 sheet: table.sheet.clone(),
                 row: *header_row,
                 column: column_letters(i),
@@ -149,7 +152,7 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
             Some(k) => {
                 at.insert(k, i);
             }
-            None => errors.push(CellError {
+            None => header_errors.push(CellError {
                 sheet: table.sheet.clone(),
                 row: *header_row,
                 column: column_letters(i),
@@ -158,6 +161,23 @@ fn layout(table: &Table, errors: &mut Vec<CellError>) -> Option<(usize, Layout)>
             }),
         }
     }
+    if at.is_empty() {
+        // Not a header at all (a title, or data without one): one clear word, not one per cell.
+        let first = cells.iter().map(|c| text(c).unwrap_or_default()).find(|t| !t.is_empty()).unwrap_or_default();
+        errors.push(CellError {
+            sheet: table.sheet.clone(),
+            row: *header_row,
+            column: String::new(),
+            header: String::new(),
+            message: format!(
+                "找不到表头：第 {header_row} 行（“{}”）不是表头，前 {} 行中也没有含“户编号”“姓名”“身份证号”的表头行；请使用导入模板（表头上方可以有标题行）",
+                first.chars().take(40).collect::<String>(),
+                crate::help_sheets::HEADER_SEARCH
+            ),
+        });
+        return Some((*header_row, Layout { at: vec![None; COLUMNS.len()] }));
+    }
+    errors.extend(header_errors);
     for required in ["户编号", "姓名", "身份证号"] {
         let k = COLUMNS.iter().position(|(h, _, _)| *h == required).unwrap_or(0);
         if !at.contains_key(&k) {
@@ -220,6 +240,9 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
     let mut order: Vec<String> = Vec::new();
     // Per household number: the first row, its household values, and its members.
     let mut groups: HashMap<String, Group> = HashMap::new();
+    // Rows with a cell that could not be read (its error given): their content is not checked
+    // further, so that a formula without its result is not also reported as an empty field.
+    let mut unreadable: std::collections::HashSet<usize> = std::collections::HashSet::new();
     for (row, mut cells) in table.rows.into_iter().filter(|(n, _)| *n > header_row) {
         if cells.iter().all(Cell::is_empty) {
             continue;
@@ -250,9 +273,14 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
                 }
             }
         }
+        if bad {
+            unreadable.insert(*row);
+        }
         let number = values[field_index("number")].clone();
         if number.is_empty() {
-            out.errors.push(err_at(*row, field_index("number"), "户编号不能为空".into()));
+            if !bad {
+                out.errors.push(err_at(*row, field_index("number"), "户编号不能为空".into()));
+            }
             continue;
         }
         let pick = |household: bool| -> Vec<String> {
@@ -272,18 +300,19 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
                         hv[k] = v.clone();
                     } else if !v.is_empty() && *v != hv[k] {
                         out.errors.push(err_at(*row, k, format!("与同户第 {first} 行的“{}”不一致", hv[k])));
-                        bad = true;
                     }
                 }
                 members.push((*row, member_vals));
             }
         }
-        let _ = bad;
     }
     let member_offset = COLUMNS.iter().filter(|c| c.2).count();
     let mut seen_ids: HashMap<String, usize> = HashMap::new();
     for number in order {
         let Some((first, hv, members)) = groups.remove(&number) else { continue };
+        if unreadable.contains(&first) {
+            continue;
+        }
         let get = |f: &str| hv[field_index(f)].clone();
         let mut village = get("village_code");
         if village.is_empty() && !get("village_name").is_empty() {
@@ -365,8 +394,8 @@ pub fn parse_table(table: Table, tree: &RegionTree, today: NaiveDate) -> Parsed 
         };
         let mut ims = Vec::new();
         for (row, mv) in members {
-            if mv.iter().all(String::is_empty) {
-                continue; // a household row without a member
+            if mv.iter().all(String::is_empty) || unreadable.contains(&row) {
+                continue; // a household row without a member, or one already in error
             }
             let mut mv = mv;
             let mut m = |f: &str| std::mem::take(&mut mv[field_index(f) - member_offset]);

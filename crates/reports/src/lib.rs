@@ -12,3 +12,4 @@ pub mod help_sheets;
 pub mod households;
 pub mod platform;
 pub mod sheet;
+mod xls;

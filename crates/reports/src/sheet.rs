@@ -1,5 +1,5 @@
-//! Reading a spreadsheet (xlsx, or csv in UTF-8 or GBK) into plain cells, whatever program
-//! wrote it; and the cell-level conversions every import needs: text, dates (typed, as text, or as
+//! Reading a spreadsheet (xlsx, the legacy xls, or csv in UTF-8 or GBK) into plain cells, whatever
+//! program wrote it; and the cell-level conversions every import needs: text, dates (typed, as text, or as
 //! Excel serial numbers), yes/no, and numbers that must stay text (ID numbers, accounts).
 
 use std::io::Cursor;
@@ -15,6 +15,9 @@ pub enum Cell {
     Number(f64),
     Bool(bool),
     Date(NaiveDate),
+    /// A formula saved without its result (written by a program, never computed): there is no
+    /// value to read. Its text, where the file gives it.
+    Formula(String),
 }
 
 impl Cell {
@@ -42,8 +45,18 @@ pub enum ReadError {
     Empty(String),
     #[error("文件“{0}”不是有效的 Excel 工作簿（.xlsx）：{1}")]
     NotXlsx(String, String),
-    #[error("文件“{0}”的类型无法识别：请上传 .xlsx 或 .csv 文件")]
+    #[error("文件“{0}”的类型无法识别：请上传 Excel 工作簿（.xlsx 或 .xls）或 .csv 文件")]
     UnknownType(String),
+    /// An OpenDocument spreadsheet (LibreOffice's own format), refused by name.
+    #[error(
+        "文件“{0}”是 OpenDocument 表格（.ods），不能直接导入；请在 LibreOffice、WPS 或 Excel 中“另存为” Excel 工作簿（.xlsx）后上传"
+    )]
+    OpenDocument(String),
+    /// Named .xls but not a workbook: often a web page or text a system exported under that name.
+    #[error(
+        "文件“{0}”名为 .xls，但内容不是 Excel 工作簿（可能是系统导出的网页或文本）；请用 Excel 或 WPS 打开后“另存为” Excel 工作簿（.xlsx）再上传"
+    )]
+    NotXls(String),
     #[error("工作簿中没有工作表“{0}”，也没有其他工作表")]
     NoSheet(String),
     #[error("CSV 文件第 {0} 行无法读取：{1}")]
@@ -92,7 +105,7 @@ impl Limits {
     }
 
     /// A cell at (1-based `row`, 0-based `col`) of `sheet`, if it lies within the limits.
-    fn check_position(&self, filename: &str, sheet: &str, row: usize, col: usize) -> Result<(), ReadError> {
+    pub(crate) fn check_position(&self, filename: &str, sheet: &str, row: usize, col: usize) -> Result<(), ReadError> {
         let sheet = if sheet.is_empty() { String::new() } else { format!("的工作表“{sheet}”") };
         if col >= self.columns {
             return Err(Self::too_large(
@@ -114,7 +127,7 @@ impl Limits {
         Ok(())
     }
 
-    fn check_cells(&self, filename: &str, cells: usize) -> Result<(), ReadError> {
+    pub(crate) fn check_cells(&self, filename: &str, cells: usize) -> Result<(), ReadError> {
         if cells > self.cells {
             return Err(Self::too_large(
                 filename,
@@ -136,7 +149,8 @@ pub fn from_serial(n: f64) -> Option<NaiveDate> {
 }
 
 /// Read the sheets whose names begin with `sheet` (a long list continues on "名(2)", "名(3)", …;
-/// the first sheet if none is so named) of an xlsx, or a csv, into rows of cells, within [`LIMITS`].
+/// the first sheet if none is so named) of an xlsx or xls, or a csv, into rows of cells, within
+/// [`LIMITS`].
 pub fn read(filename: &str, bytes: &[u8], sheet: &str) -> Result<Vec<Table>, ReadError> {
     read_within(filename, bytes, sheet, &LIMITS)
 }
@@ -153,11 +167,20 @@ pub fn read_within(filename: &str, bytes: &[u8], sheet: &str, limits: &Limits) -
         ));
     }
     let lower = filename.to_lowercase();
-    if bytes.starts_with(b"PK\x03\x04") {
-        // The workbook's parser is another crate's: a file it chokes on (it panics on some
-        // malformed references) is a file that cannot be read, not a server fault.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_xlsx(filename, bytes, sheet, limits)))
+    // The workbook's parser is another crate's: a file it chokes on (it panics on some malformed
+    // references) is a file that cannot be read, not a server fault.
+    let guarded = |read: &dyn Fn() -> Result<Vec<Table>, ReadError>| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
             .unwrap_or_else(|_| Err(ReadError::NotXlsx(filename.into(), "文件内部结构已损坏".into())))
+    };
+    if lower.ends_with(".ods") || lower.ends_with(".ots") || is_open_document(bytes) {
+        Err(ReadError::OpenDocument(filename.into()))
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        guarded(&|| read_xlsx(filename, bytes, sheet, limits))
+    } else if bytes.starts_with(crate::xls::SIGNATURE) {
+        guarded(&|| crate::xls::read(filename, bytes, sheet, limits))
+    } else if lower.ends_with(".xls") || lower.ends_with(".et") {
+        Err(ReadError::NotXls(filename.into()))
     } else if lower.ends_with(".csv") || lower.ends_with(".txt") {
         read_csv(filename, bytes, limits).map(|t| vec![t])
     } else if lower.ends_with(".xlsx") {
@@ -168,6 +191,18 @@ pub fn read_within(filename: &str, bytes: &[u8], sheet: &str, limits: &Limits) -
     } else {
         Err(ReadError::UnknownType(filename.into()))
     }
+}
+
+/// Whether the bytes are an OpenDocument file: a zip whose `mimetype` part names one.
+pub fn is_open_document(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return false;
+    }
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else { return false };
+    let Ok(part) = zip.by_name("mimetype") else { return false };
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(part, 64), &mut head).is_ok()
+        && head.starts_with(b"application/vnd.oasis.opendocument")
 }
 
 fn read_xlsx(filename: &str, bytes: &[u8], sheet: &str, limits: &Limits) -> Result<Vec<Table>, ReadError> {
@@ -311,9 +346,22 @@ fn read_sheet(
     let mut in_order = true;
     {
         let mut reader = wb.worksheet_cells_reader(&name).map_err(bad)?;
-        while let Some(c) = reader.next_cell().map_err(bad)? {
-            let (r, col) = c.get_position();
-            let cell = cell_of_ref(c.get_value());
+        // With each cell its formula, if any (shared formulas not expanded: only whether there is
+        // one matters, and its text where the cell has it).
+        while let Some(c) = reader.next_cell_with_formula_metadata().map_err(bad)? {
+            let (r, col) = c.pos;
+            let mut cell = cell_of_ref(&c.value);
+            if let Some(f) = &c.formula
+                && cell.is_empty()
+            {
+                // A formula saved without its result: nothing to read, and worth saying so.
+                let text = match f {
+                    calamine::XlsxFormulaMetadata::Normal { formula }
+                    | calamine::XlsxFormulaMetadata::Shared { formula, .. } => formula.chars().take(40).collect(),
+                    _ => String::new(),
+                };
+                cell = Cell::Formula(text);
+            }
             if cell == Cell::Empty {
                 continue;
             }
@@ -357,15 +405,35 @@ fn read_sheet(
         }
         rows = merged;
     }
-    let mut notes = Vec::new();
-    // A merged cell holds its value in its first cell only: spread it over the region, as a
-    // reader of the sheet sees it. (Finding merged regions costs a second pass over the sheet's
-    // XML; the scan said beforehand whether there are any.)
-    let merged = if merges { wb.merge_cells_by_sheet_name(&name).unwrap_or_default() } else { Vec::new() };
+    // Finding merged regions costs a second pass over the sheet's XML; the scan said beforehand
+    // whether there are any.
+    let merged: Vec<Merged> = if merges {
+        let found = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+        found.iter().map(|m| ((m.start.0 as usize, m.start.1 as usize), (m.end.0 as usize, m.end.1 as usize))).collect()
+    } else {
+        Vec::new()
+    };
+    let notes = spread_merged(&mut rows, &merged, filename, &name, limits, cells)?;
+    Ok(Table { sheet: name, rows, notes })
+}
+
+/// A merged region: its top-left and bottom-right cells, (row, column), 0-based.
+pub(crate) type Merged = ((usize, usize), (usize, usize));
+
+/// A merged cell holds its value in its first cell only: spread it over the region (0-based
+/// corners, as workbooks give them), as a reader of the sheet sees it; `cells` counts what is
+/// added. A note says how much was spread.
+pub(crate) fn spread_merged(
+    rows: &mut [(usize, Vec<Cell>)],
+    merged: &[Merged],
+    filename: &str,
+    name: &str,
+    limits: &Limits,
+    cells: &mut usize,
+) -> Result<Vec<String>, ReadError> {
     let mut spread = 0;
-    for m in &merged {
-        let (top, left) = (m.start.0 as usize + 1, m.start.1 as usize);
-        let (bottom, right) = (m.end.0 as usize + 1, (m.end.1 as usize).min(limits.columns.saturating_sub(1)));
+    for &((top, left), (bottom, right)) in merged {
+        let (top, bottom, right) = (top + 1, bottom + 1, right.min(limits.columns.saturating_sub(1)));
         let first = rows.partition_point(|(n, _)| *n < top);
         let Some(value) = rows.get(first).filter(|(n, _)| *n == top).and_then(|(_, c)| c.get(left)).cloned() else {
             continue;
@@ -388,10 +456,11 @@ fn read_sheet(
             }
         }
     }
+    let mut notes = Vec::new();
     if spread > 0 {
         notes.push(format!("工作表“{name}”有 {} 处合并单元格，已按各自首格的内容展开（{spread} 格）", merged.len()));
     }
-    Ok(Table { sheet: name, rows, notes })
+    Ok(notes)
 }
 
 fn read_csv(filename: &str, bytes: &[u8], limits: &Limits) -> Result<Table, ReadError> {
@@ -471,7 +540,16 @@ pub fn text(cell: &Cell) -> Result<String, String> {
             Err(format!("“{n:e}”被 Excel 存成了数字，末几位已经丢失；请把这一列设为“文本”后重新填写"))
         }
         Cell::Number(n) => Ok(n.to_string()),
+        Cell::Formula(f) => Err(formula_message(f)),
     }
+}
+
+/// What a formula saved without its result is told as.
+fn formula_message(formula: &str) -> String {
+    let which = if formula.is_empty() { String::new() } else { format!("（={formula}）") };
+    format!(
+        "这一格是公式{which}，文件中没有保存它的计算结果（由程序生成、未经 Excel 或 WPS 计算的表格常这样）；请用 Excel 或 WPS 打开后保存一次再上传，或把这一列“复制 → 选择性粘贴 → 数值”"
+    )
 }
 
 /// A cell as a date string (YYYY-MM-DD), with a note when it came from an Excel serial number.

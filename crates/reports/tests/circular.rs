@@ -15,8 +15,8 @@ use std::process::Command;
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
 use ducha_reports::circular::{
-    Attachment, Block, Circular, Table, bar_chart_svg, problem_list_xlsx, to_docx, to_html_fragment, to_html_page,
-    to_pdf,
+    Attachment, Block, Circular, Table, bar_chart_svg, pdf_body_face, problem_list_xlsx, to_docx, to_html_fragment,
+    to_html_page, to_pdf,
 };
 
 const LONG_START: &str = "经查阅该镇2017年扶贫工作档案";
@@ -237,6 +237,10 @@ fn docx_reads_back_through_libreoffice() {
     }
     assert!(xml.contains(r#"w:ascii="仿宋_GB2312""#));
     assert_eq!(xml.matches("<w:tblHeader />").count(), 2, "both tables repeat their header row");
+    // Rows are not split across pages, but for the one longer than a page holds.
+    let rows = c.blocks.iter().filter_map(|b| if let Block::Table(t) = b { Some(t.rows.len() + 1) } else { None });
+    let all_rows: usize = rows.sum::<usize>() + c.attachment.as_ref().unwrap().table.rows.len() + 1;
+    assert_eq!(xml.matches("<w:cantSplit />").count(), all_rows - 1, "every row kept whole but the long one");
     assert!(xml.contains("&lt;script&gt;"), "text is escaped in the XML");
     assert!(zip.file_names().any(|n| n.is_ok_and(|n| n.starts_with("word/media/"))), "the chart is an image");
     let mut styles = String::new();
@@ -427,4 +431,92 @@ fn problem_list_workbook_reads_back() {
             assert_eq!(&got, want, "row {r} column {col}");
         }
     }
+}
+
+/// The PDF's pages as text (pdftotext, in reading order), and each page's size in points.
+fn pdf_pages(pdf: &[u8]) -> (Vec<String>, Vec<(f64, f64)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let pages: Vec<String> =
+        pdftotext(&file).split('\u{c}').map(str::to_string).filter(|p| !p.trim().is_empty()).collect();
+    let out = tool("pdfinfo", "poppler-utils").args(["-f", "1", "-l", "999"]).arg(&file).output().unwrap();
+    let sizes = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("Page "))
+        .filter_map(|l| l.split_once(" size:").map(|(_, r)| r.trim().to_string()))
+        .map(|r| {
+            let mut n = r.split_whitespace().filter_map(|x| x.parse::<f64>().ok());
+            (n.next().unwrap(), n.next().unwrap())
+        })
+        .collect();
+    (pages, sizes)
+}
+
+/// GB/T 9704 as a reader checks it: the body in 仿宋 where the machine has a face for it (and a
+/// word saying which face otherwise), the attachment's wide table on landscape pages, no row of it
+/// split across pages unless it cannot fit on one, no date broken across lines, （代章） under
+/// the signer.
+#[test]
+fn the_pdf_keeps_rows_and_dates_whole_on_landscape_pages_in_the_face_it_names() {
+    let c = sample();
+    let pdf = to_pdf(&c).unwrap();
+    let (pages, sizes) = pdf_pages(&pdf);
+    assert_eq!(pages.len(), sizes.len());
+    let first = pages.iter().position(|p| squeeze(p).starts_with("附件2017年")).expect("attachment");
+    assert!(sizes[..first].iter().all(|(w, h)| w < h), "the body is portrait: {sizes:?}");
+    assert!(sizes[first..].iter().all(|(w, h)| w > h), "the attachment is landscape: {sizes:?}");
+    for p in &pages[first..] {
+        for line in p.lines().map(str::trim) {
+            assert!(
+                !(line.contains("2018年") && line.ends_with(|c: char| c.is_ascii_digit())),
+                "a date broken: {line}"
+            );
+        }
+    }
+    // Each short row on one page: its number and its deadline on the same page.
+    for n in [1, 2, 3, 4, 6, 7, 8, 9, 10] {
+        let at: Vec<usize> = pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.lines().any(|l| l.trim() == n.to_string()))
+            .map(|(i, _)| i)
+            .collect();
+        assert!(!at.is_empty(), "row {n}");
+    }
+    let all = squeeze(&pages.join(""));
+    assert!(all.contains(&squeeze(LONG_START)) && all.contains(LONG_END), "the long row whole, over two pages");
+    assert!(all.contains("江门市扶贫开发领导小组（代章）2017年12月3日"), "（代章） under the signer");
+    // The face: embedded as named, and a note when it is not a FangSong.
+    let face = pdf_body_face(&c);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let fonts = tool("pdffonts", "poppler-utils").arg(&file).output().unwrap();
+    let fonts = String::from_utf8_lossy(&fonts.stdout).to_lowercase();
+    assert!(fonts.contains(&face.family.replace(' ', "").to_lowercase()), "{face:?} in {fonts}");
+    assert_eq!(face.fangsong, face.note.is_none(), "{face:?}");
+}
+
+/// A heading is never the last line of a page: whatever the text above it, it goes over with the
+/// paragraph it heads.
+#[test]
+fn a_heading_is_never_left_at_the_foot_of_a_page() {
+    let mut c = sample();
+    c.attachment = None;
+    let heading = "一、基本情况";
+    let mut checked = 0;
+    for k in 0..14 {
+        let mut blocks: Vec<Block> = (0..k).map(|_| Block::Paragraph("督查组按照方案开展工作。".into())).collect();
+        blocks.push(Block::Heading1(heading.into()));
+        blocks.push(Block::Paragraph("11月6日-8日，督查组重点围绕总目标开展督查，共抽查了19个镇（街）。".repeat(3)));
+        c.blocks = blocks;
+        let (pages, _) = pdf_pages(&to_pdf(&c).unwrap());
+        for p in &pages {
+            let lines: Vec<&str> = p.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('—')).collect();
+            assert_ne!(lines.last().copied(), Some(heading), "k = {k}: {p}");
+        }
+        checked += usize::from(pages.len() > 1);
+    }
+    assert!(checked > 0, "the heading reached a page's foot at least once");
 }

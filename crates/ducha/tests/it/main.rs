@@ -19,6 +19,7 @@ mod exchange;
 mod funds;
 mod headers;
 pub mod help;
+mod office_sheets;
 mod ops;
 mod platform;
 mod privacy;

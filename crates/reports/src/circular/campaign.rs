@@ -230,12 +230,18 @@ pub fn build(s: &Summary, settings: &CircularSettings, earlier: Option<&str>) ->
         blocks,
         attachment_note: Some(format!("附件：{title}")),
         signer: settings.signer.clone(),
-        seal_note: None,
+        seal_note: seal_note(&settings.signer),
         date: settings.issued_on,
         disclosure: (!settings.disclosure.is_empty()).then(|| format!("公开方式：{}", settings.disclosure)),
         copied_to: (!settings.copied_to.is_empty()).then(|| format!("抄送：{}", settings.copied_to)),
         attachment: Some(Attachment { title, table: problem_table(s, settings) }),
     }
+}
+
+/// Under the signer: a leading group (领导小组) has no seal of its own, its office seals for it,
+/// and the circular says so, as the seed's does (江门市扶贫开发领导小组 / （代章））.
+pub fn seal_note(signer: &str) -> Option<String> {
+    signer.trim().ends_with("领导小组").then(|| "（代章）".to_string())
 }
 
 /// The problem list (问题清单): one row per confirmed problem, by district and town.
@@ -270,4 +276,13 @@ pub async fn for_campaign(
     let summary = campaigns::assessment::summary_of(db, db.conn(), opened).await?;
     let circular = build(&summary, &settings, earlier.as_deref());
     Ok((circular, summary, settings))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_leading_group_signs_with_its_office_sealing_for_it() {
+        assert_eq!(super::seal_note("江门市扶贫开发领导小组").as_deref(), Some("（代章）"));
+        assert_eq!(super::seal_note("江门市扶贫开发领导小组办公室"), None);
+    }
 }

@@ -5,9 +5,10 @@
 //!
 //! Charts are rasterised from their SVG to PNG with resvg (built anyway for typst-pdf) at about
 //! 300 dpi, and placed inline at the width of the type area. A table without columns is left out.
-//! docx-rs cannot mark a table row as a repeated header (`w:tblHeader`), so header rows are
-//! written with `w:cantSplit` alone (no other row has it) and the mark is added to the XML after
-//! (`patch_document`).
+//! docx-rs cannot mark a table row as a repeated header (`w:tblHeader`): every table's first row
+//! (its header) is written with `w:cantSplit`, and the mark is added to the XML after
+//! (`patch_document`). Other rows are `w:cantSplit` too (not split across pages), unless one is
+//! longer than a page holds.
 
 use std::io::Cursor;
 
@@ -143,9 +144,10 @@ fn table(t: &Table, size: usize) -> docx_rs::Table {
         TableRow::new((0..n).map(|c| cell(cell_para(t.header(c), HEITI, true), widths[c])).collect()).cant_split();
     let mut rows = vec![header];
     for r in 0..t.rows.len() {
-        rows.push(TableRow::new(
-            (0..n).map(|c| cell(cell_para(t.cell(r, c), FANGSONG, centre[c]), widths[c])).collect(),
-        ));
+        let row =
+            TableRow::new((0..n).map(|c| cell(cell_para(t.cell(r, c), FANGSONG, centre[c]), widths[c])).collect());
+        let long = (0..n).any(|c| t.cell(r, c).chars().count() > super::pdf::ROW_ON_ONE_PAGE);
+        rows.push(if long { row } else { row.cant_split() });
     }
     docx_rs::Table::new(rows)
         .set_grid(widths)
@@ -375,12 +377,17 @@ impl Item {
     }
 }
 
-/// What docx-rs cannot say, added to its XML: `w:tblHeader` on the rows written with
-/// `w:cantSplit` (the header rows, and only they), and the footer references (odd and even
+/// What docx-rs cannot say, added to its XML: `w:tblHeader` on each table's first row (written
+/// with `w:cantSplit`, the first in the table), and the footer references (odd and even
 /// pages) moved to the front of `w:sectPr`, where the schema (and a strict reader) wants them.
 fn patch_document(document: Vec<u8>) -> Result<String, CircularError> {
     let xml = String::from_utf8(document).map_err(|e| CircularError::Docx(e.to_string()))?;
-    let mut xml = xml.replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />");
+    let mut tables = xml.split("<w:tbl>");
+    let mut xml = tables.next().unwrap_or_default().to_string();
+    for t in tables {
+        xml.push_str("<w:tbl>");
+        xml.push_str(&t.replacen("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />", 1));
+    }
     let Some(sect) = xml.rfind("<w:sectPr>") else { return Ok(xml) };
     let mut references = String::new();
     while let Some(start) = xml[sect..].find("<w:footerReference ").map(|i| sect + i)

@@ -125,3 +125,90 @@ pub(crate) fn svg_fontdb() -> Arc<fontdb::Database> {
     })
     .clone()
 }
+
+/// The FangSong faces the body may be set in (GB/T 9704 asks for 仿宋), in order: what Windows and
+/// WPS machines have, then Debian's fonts-cwtex-fs.
+pub const FANGSONG: [&str; 3] = ["FangSong", "FangSong_GB2312", "cwTeXFangSong"];
+
+/// What the body of the PDF is set in when no FangSong face holds all of its characters.
+pub const BODY_FALLBACK: &str = "Noto Serif CJK SC";
+
+/// The face the body is set in, and why when it is not a FangSong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyFace {
+    pub family: String,
+    /// Whether it is a FangSong (仿宋) face.
+    pub fangsong: bool,
+    /// Said to whoever asked for the PDF when the body is not in FangSong.
+    pub note: Option<String>,
+}
+
+impl TypstFonts {
+    /// The characters of `text` (other than spaces and ASCII) that no face of `family` holds.
+    fn missing(&self, family: &str, text: &str) -> Option<Vec<char>> {
+        let faces: Vec<usize> = self.book.select_family(&family.to_lowercase()).collect();
+        if faces.is_empty() {
+            return None;
+        }
+        let mut missing: Vec<char> = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_ascii())
+            .filter(|c| !faces.iter().any(|&i| self.book.info(i).is_some_and(|f| f.coverage.contains(*c as u32))))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        Some(missing)
+    }
+
+    /// The first FangSong face that is installed and holds every character of `text`; else the
+    /// fallback, with a note naming what was found and what it lacks (a face missing some
+    /// characters is not used: one word in two faces is worse than one plain face).
+    pub(crate) fn body_face(&self, text: &str) -> BodyFace {
+        let mut lacking = Vec::new();
+        for family in FANGSONG {
+            match self.missing(family, text) {
+                Some(m) if m.is_empty() => return BodyFace { family: family.into(), fangsong: true, note: None },
+                Some(m) => lacking.push(format!(
+                    "{family} 缺少“{}”等 {} 个字",
+                    m.iter().take(5).map(char::to_string).collect::<Vec<_>>().join("”“"),
+                    m.len()
+                )),
+                None => {}
+            }
+        }
+        let why = if lacking.is_empty() {
+            format!("本机没有仿宋字体（{}）", FANGSONG.join("、"))
+        } else {
+            format!("本机的仿宋字体不全（{}）", lacking.join("；"))
+        };
+        BodyFace {
+            family: BODY_FALLBACK.into(),
+            fangsong: false,
+            note: Some(format!(
+                "{why}，PDF 正文改用 {BODY_FALLBACK}（宋体）；安装 FangSong_GB2312 等完整的仿宋字体后重新生成即为仿宋"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Debian's fonts-cwtex-fs (scripts/test.sh installs it) is a traditional-character FangSong:
+    /// taken for a text it holds whole, passed over, with the reason, for simplified text.
+    #[test]
+    fn the_body_is_fangsong_only_where_a_fangsong_face_holds_every_character() {
+        let fonts = typst_fonts();
+        assert!(
+            fonts.book.contains_family("cwtexfangsong"),
+            "这个测试需要仿宋字体 cwTeXFangSong（apt-get install fonts-cwtex-fs；scripts/test.sh 会自动安装）"
+        );
+        let held = fonts.body_face("扶貧開發領導小組 2017年12月3日");
+        assert_eq!((held.family.as_str(), held.fangsong, held.note), ("cwTeXFangSong", true, None));
+        let simplified = fonts.body_face("江门市扶贫开发领导小组");
+        assert_eq!((simplified.family.as_str(), simplified.fangsong), (BODY_FALLBACK, false));
+        let note = simplified.note.unwrap_or_default();
+        assert!(note.contains("cwTeXFangSong 缺少“") && note.contains("贫") && note.contains(BODY_FALLBACK), "{note}");
+    }
+}

@@ -17,8 +17,9 @@ pub mod problems;
 
 pub use chart::{bar_chart_svg, line_chart_svg};
 pub use docx::to_docx;
+pub use fonts::BodyFace;
 pub use html::{to_html, to_html_fragment, to_html_page};
-pub use pdf::to_pdf;
+pub use pdf::{pdf_body_face, to_pdf};
 pub use problems::problem_list_xlsx;
 
 use chrono::{Datelike, NaiveDate};
@@ -163,7 +164,7 @@ pub enum CircularError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("数据序列化失败：{0}")]
     Json(#[from] serde_json::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Storage(#[from] ducha_storage::StorageError),
 }
 

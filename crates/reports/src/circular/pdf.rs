@@ -15,7 +15,7 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
-use super::fonts::{TypstFonts, typst_fonts};
+use super::fonts::{BodyFace, TypstFonts, typst_fonts};
 use super::{Block, Circular, CircularError, Table, addressee_line, chinese_date, lines};
 
 const TEMPLATE: &str = include_str!("circular.typ");
@@ -105,7 +105,29 @@ fn table_json(t: &Table) -> Value {
     let n = t.columns();
     let rows: Vec<Vec<&str>> = (0..t.rows.len()).map(|r| (0..n).map(|c| t.cell(r, c)).collect()).collect();
     let headers: Vec<&str> = (0..n).map(|c| t.header(c)).collect();
-    json!({ "columns": t.fractions(), "centred": t.centred(), "headers": headers, "rows": rows })
+    // A column of dates only is as wide as its longest date, so that none breaks ("2018年1月2日").
+    let fit: Vec<bool> =
+        (0..n).map(|c| !rows.is_empty() && rows.iter().all(|r| is_date(r[c]) || r[c].trim().is_empty())).collect();
+    // A row is kept on one page unless it could not fit on one (a problem written at length).
+    let breakable: Vec<bool> = rows.iter().map(|r| r.iter().any(|c| c.chars().count() > ROW_ON_ONE_PAGE)).collect();
+    json!({
+        "columns": t.fractions(), "centred": t.centred(), "headers": headers, "rows": rows,
+        "fit": fit, "breakable": breakable,
+    })
+}
+
+/// Characters a cell may hold and its row still be kept on one page (a landscape page holds about
+/// twice as many in the problem list's widest column).
+pub(crate) const ROW_ON_ONE_PAGE: usize = 300;
+
+/// A date as a circular writes it (2018年1月2日).
+fn is_date(s: &str) -> bool {
+    let s = s.trim();
+    s.chars().count() <= 11
+        && s.ends_with('日')
+        && s.contains('年')
+        && s.contains('月')
+        && s.chars().all(|c| c.is_ascii_digit() || "年月日".contains(c))
 }
 
 #[derive(Serialize)]
@@ -138,8 +160,51 @@ fn blocks_json(blocks: &[Block]) -> Vec<BlockJson<'_>> {
     out
 }
 
+/// Every character the body face sets: all but the charts (their own text) and the title.
+fn body_text(c: &Circular) -> String {
+    let mut t = String::new();
+    let table = |t: &mut String, table: &Table| {
+        for s in table.headers.iter().chain(table.rows.iter().flatten()) {
+            t.push_str(s);
+        }
+    };
+    for s in [&c.number, &c.addressees, &c.signer] {
+        t.push_str(s);
+    }
+    for s in [&c.seal_note, &c.attachment_note, &c.disclosure, &c.copied_to].into_iter().flatten() {
+        t.push_str(s);
+    }
+    t.push_str(&chinese_date(c.date));
+    for b in &c.blocks {
+        match b {
+            Block::Heading1(x) | Block::Heading2(x) | Block::Paragraph(x) => t.push_str(x),
+            Block::LeadParagraph { lead, text } => {
+                t.push_str(lead);
+                t.push_str(text);
+            }
+            Block::Chart { title, .. } => t.push_str(title),
+            Block::Table(x) => table(&mut t, x),
+        }
+    }
+    if let Some(a) = &c.attachment {
+        t.push_str(&a.title);
+        table(&mut t, &a.table);
+    }
+    t
+}
+
+/// The face the PDF's body is set in (仿宋 when the machine has one that holds every character
+/// of it), and a note for whoever asked for the PDF when it is not.
+pub fn pdf_body_face(c: &Circular) -> BodyFace {
+    typst_fonts().body_face(&body_text(c))
+}
+
+/// Columns from which the attachment's table is set on a landscape page: the problem list's seven
+/// (with its long 问题 column) are cramped across a portrait page.
+const LANDSCAPE_COLUMNS: usize = 6;
+
 /// The JSON the template reads.
-fn data_json(c: &Circular) -> Result<Vec<u8>, CircularError> {
+fn data_json(c: &Circular, face: &BodyFace) -> Result<Vec<u8>, CircularError> {
     let sign: Vec<String> = [Some(c.signer.clone()), c.seal_note.clone(), Some(chinese_date(c.date))]
         .into_iter()
         .flatten()
@@ -157,7 +222,12 @@ fn data_json(c: &Circular) -> Result<Vec<u8>, CircularError> {
         "sign": sign,
         "disclosure": c.disclosure,
         "copied_to": c.copied_to,
-        "attachment": c.attachment.as_ref().map(|a| json!({ "title": a.title, "table": table_json(&a.table) })),
+        "body_font": face.family,
+        "attachment": c.attachment.as_ref().map(|a| json!({
+            "title": a.title,
+            "table": table_json(&a.table),
+            "landscape": a.table.columns() >= LANDSCAPE_COLUMNS,
+        })),
     });
     Ok(serde_json::to_vec(&v)?)
 }
@@ -176,7 +246,8 @@ pub fn to_pdf(c: &Circular) -> Result<Vec<u8>, CircularError> {
         .ok()
         .zip(u8::try_from(chrono::Datelike::day(&c.date)).ok())
         .and_then(|(m, d)| Datetime::from_ymd(chrono::Datelike::year(&c.date), m, d));
-    let world = CircularWorld { fonts, data: Bytes::new(data_json(c)?), today };
+    let face = fonts.body_face(&body_text(c));
+    let world = CircularWorld { fonts, data: Bytes::new(data_json(c, &face)?), today };
     let result = typst::compile::<PagedDocument>(&world).output;
     // Keep typst's memo cache from growing in a long-running server.
     typst::comemo::evict(10);

@@ -127,7 +127,9 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
         }
         Some(Err(e)) => return Err(WebError::BadRequest(e.to_string())),
         None if count > 1 => {
-            return Err(WebError::BadRequest("一次选择多个文件时，应是一份台账（.xlsx 或 .csv）加它的凭证文件".into()));
+            return Err(WebError::BadRequest(
+                "一次选择多个文件时，应是一份台账（.xlsx、.xls 或 .csv）加它的凭证文件".into(),
+            ));
         }
         None => files.into_iter().next().ok_or_else(|| WebError::BadRequest("请选择要导入的文件".into()))?,
     };
