@@ -59,6 +59,13 @@ impl Outsider {
     /// replaced, so that two town offices' answers can be compared.
     fn normalise(&self, body: &str) -> String {
         let mut b = body.replace(&self.csrf, "〈令牌〉");
+        // Every request has its own id, shown on error pages for the administrator.
+        let tag = "<code id=\"request-id\">";
+        if let Some(start) = b.find(tag).map(|i| i + tag.len())
+            && let Some(len) = b[start..].find("</code>")
+        {
+            b.replace_range(start..start + len, "〈编号〉");
+        }
         for (k, s) in self.own.iter().enumerate() {
             b = b.replace(s.as_str(), &format!("〈本人{k}〉"));
         }
