@@ -35,7 +35,7 @@ pub fn create_private(path: &Path) -> Result<(), StorageError> {
 }
 
 /// SQLite: copy the database into the new file `out` (0600), consistent as of one moment.
-pub async fn sqlite_into(db: &Db, out: &Path) -> Result<Head, StorageError> {
+pub(crate) async fn sqlite_into(db: &Db, out: &Path) -> Result<Head, StorageError> {
     if db.backend() != Backend::Sqlite {
         return Err(StorageError::Rejected("只有 SQLite 数据库可以这样备份".into()));
     }
@@ -61,7 +61,7 @@ pub async fn sqlite_into(db: &Db, out: &Path) -> Result<Head, StorageError> {
 
 /// PostgreSQL: a snapshot for `pg_dump --snapshot`, and the chain's head in it. Keep the
 /// transaction open until pg_dump has started its own on the snapshot (it ends with it).
-pub async fn pg_snapshot(db: &Db) -> Result<(DatabaseTransaction, String, Head), StorageError> {
+pub(crate) async fn pg_snapshot(db: &Db) -> Result<(DatabaseTransaction, String, Head), StorageError> {
     let txn = db.conn().begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
     let row = txn
         .query_one_raw(db.stmt("SELECT pg_export_snapshot() AS s", vec![]))
@@ -73,12 +73,12 @@ pub async fn pg_snapshot(db: &Db) -> Result<(DatabaseTransaction, String, Head),
 }
 
 /// The chain's head of an open database.
-pub async fn head(db: &Db) -> Result<Head, StorageError> {
+pub(crate) async fn head(db: &Db) -> Result<Head, StorageError> {
     head_of(db.conn(), db).await
 }
 
 /// Whether the database holds no table at all (a restore goes only into such a one).
-pub async fn is_empty(db: &Db) -> Result<bool, StorageError> {
+pub(crate) async fn is_empty(db: &Db) -> Result<bool, StorageError> {
     let sql = match db.backend() {
         Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
         Backend::Postgres => {
@@ -90,4 +90,35 @@ pub async fn is_empty(db: &Db) -> Result<bool, StorageError> {
         Some(r) => r.try_get::<i64>("", "n")? == 0,
         None => true,
     })
+}
+
+pub struct Backup<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn backup(&self) -> Backup<'_> {
+        Backup(self)
+    }
+}
+
+impl Backup<'_> {
+    /// SQLite: copy the database into the new file `out` (0600), consistent as of one moment.
+    pub async fn sqlite_into(&self, out: &Path) -> Result<Head, StorageError> {
+        sqlite_into(self.0.db(), out).await
+    }
+
+    /// PostgreSQL: a snapshot for `pg_dump --snapshot`, and the chain's head in it. Keep the
+    /// transaction open until pg_dump has started its own on the snapshot (it ends with it).
+    pub async fn pg_snapshot(&self) -> Result<(DatabaseTransaction, String, Head), StorageError> {
+        pg_snapshot(self.0.db()).await
+    }
+
+    /// The chain's head of an open database.
+    pub async fn head(&self) -> Result<Head, StorageError> {
+        head(self.0.db()).await
+    }
+
+    /// Whether the database holds no table at all (a restore goes only into such a one).
+    pub async fn is_empty(&self) -> Result<bool, StorageError> {
+        is_empty(self.0.db()).await
+    }
 }

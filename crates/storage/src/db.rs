@@ -49,6 +49,10 @@ pub enum StorageError {
     /// Someone else changed the record since it was read.
     #[error("{0}")]
     Conflict(String),
+    /// What the database holds cannot be what ducha wrote: a stored code no vocabulary knows, a
+    /// missing chain head. A fault (500, logged with the request id), never the user's input.
+    #[error("数据库中的数据有误：{0}")]
+    Corrupt(String),
     /// Work handed to a thread of its own ended without an answer: a fault, never the user's.
     #[error("后台计算意外中止：{0}")]
     Task(String),
@@ -76,6 +80,8 @@ pub struct Db {
     anchor: Option<std::sync::Arc<crate::audit::anchor::Anchor>>,
     /// The division tree and the version it was read at (see `regions::tree`).
     pub(crate) regions: crate::regions::TreeCache,
+    /// Statements run through this pool since it opened (how many queries a page costs).
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Hide a password in a URL (user:password@, or password=) before it goes into a message.
@@ -196,12 +202,7 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(connect_err)?;
-            Ok(Db {
-                conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
-                backend: Backend::Sqlite,
-                anchor: None,
-                regions: Default::default(),
-            })
+            Ok(Db::counted(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), Backend::Sqlite))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
             if let Some(t) = o.statement_timeout {
@@ -221,15 +222,24 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(connect_err)?;
-            Ok(Db {
-                conn: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
-                backend: Backend::Postgres,
-                anchor: None,
-                regions: Default::default(),
-            })
+            Ok(Db::counted(SqlxPostgresConnector::from_sqlx_postgres_pool(pool), Backend::Postgres))
         } else {
             Err(StorageError::BadUrl(url.to_string()))
         }
+    }
+
+    fn counted(mut conn: DatabaseConnection, backend: Backend) -> Db {
+        let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let count = statements.clone();
+        conn.set_metric_callback(move |_| {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        Db { conn, backend, anchor: None, regions: Default::default(), statements }
+    }
+
+    /// Statements this pool has run since it opened.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, sea_orm::sqlx::Error> {
@@ -283,6 +293,7 @@ impl Db {
         Ok(())
     }
 
+    /// The connection. (Becoming private to storage: every caller moves to [`Db::scoped`].)
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }

@@ -86,7 +86,7 @@ pub async fn attach_to(
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("佐证材料未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("佐证材料未能写入".into()))?;
     let id: i64 = row.try_get("", "id")?;
     let after =
         serde_json::json!({ "owner": owner_kind, "owner_id": owner_id, "filename": name, "size": size, "sha256": sha });
@@ -110,8 +110,9 @@ fn meta(r: &sea_orm::QueryResult) -> Result<EvidenceMeta, StorageError> {
     })
 }
 
-/// Every file attached to one record.
-pub async fn for_owner(db: &Db, owner_kind: &str, owner_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
+/// Every file attached to one record (unchecked: for the storage code that has read the record
+/// within the actor's scope already).
+pub(crate) async fn for_owner(db: &Db, owner_kind: &str, owner_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM evidence WHERE owner_kind = $1 AND owner_id = $2 ORDER BY id");
     db.conn().query_all_raw(db.stmt(&sql, vec![owner_kind.into(), owner_id.into()])).await?.iter().map(meta).collect()
 }
@@ -119,18 +120,40 @@ pub async fn for_owner(db: &Db, owner_kind: &str, owner_id: i64) -> Result<Vec<E
 /// Every file attached to a household's own records. Files of campaign visits and problems are
 /// not among them: they belong to the campaign and are read through it (a photo here would tell
 /// the town that the household was sampled).
-pub async fn for_household(db: &Db, household_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
+pub(crate) async fn for_household(db: &Db, household_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM evidence WHERE household_id = $1 AND owner_kind NOT LIKE 'campaign%' ORDER BY id"
     );
     db.conn().query_all_raw(db.stmt(&sql, vec![household_id.into()])).await?.iter().map(meta).collect()
 }
 
-/// One file and its bytes, if the actor may read it: within their scope, or, for an inspector,
-/// a campaign's or a rectification's file in a district their team works in today.
-/// A campaign's file (its visits', reviews' and problems' evidence) is, moreover, not there for
-/// anyone the campaign is still sealed from.
-pub async fn fetch_for(
+/// Whether the actor may read a file attached to `kind`/`owner` in `village`: within their
+/// scope, or, for an inspector, a campaign's or a rectification's file in a district their team
+/// works in today. A campaign's file (its visits', reviews' and problems' evidence) is, moreover,
+/// not there for anyone the campaign is still sealed from.
+async fn visible(
+    db: &Db,
+    actor: &ducha_domain::access::Actor,
+    kind: &str,
+    owner: i64,
+    village: &str,
+) -> Result<bool, StorageError> {
+    if let Some(campaign) = campaign_of_file(db, kind, owner).await? {
+        let c = crate::campaigns::get(db, db.conn(), campaign).await?;
+        if crate::campaigns::sealed_from(db, db.conn(), actor, &c).await? {
+            return Ok(false);
+        }
+    }
+    if actor.role != ducha_domain::access::Role::Inspector {
+        return Ok(actor.scope.contains(village));
+    }
+    let districts = crate::rectification::inspector_districts(db, db.conn(), actor).await?;
+    let campaign_file = kind.starts_with("campaign_") || kind == "rectification";
+    Ok(campaign_file && districts.iter().any(|d| village.starts_with(d.as_str())))
+}
+
+/// One file and its bytes, if the actor may read it (see [`visible`]).
+pub(crate) async fn fetch_for(
     db: &Db,
     actor: &ducha_domain::access::Actor,
     id: i64,
@@ -145,22 +168,7 @@ pub async fn fetch_for(
     let kind: String = row.try_get("", "owner_kind")?;
     let owner: i64 = row.try_get("", "owner_id")?;
     let village: String = row.try_get("", "village_code")?;
-    if let Some(campaign) = campaign_of_file(db, &kind, owner).await? {
-        let c = crate::campaigns::get(db, db.conn(), campaign).await?;
-        if crate::campaigns::sealed_from(db, db.conn(), actor, &c).await? {
-            return Ok(None);
-        }
-    }
-    if actor.role != ducha_domain::access::Role::Inspector {
-        return fetch(db, &actor.scope, id).await;
-    }
-    let districts = crate::rectification::inspector_districts(db, db.conn(), actor).await?;
-    let campaign_file = kind.starts_with("campaign_") || kind == "rectification";
-    if campaign_file && districts.iter().any(|d| village.starts_with(d.as_str())) {
-        fetch(db, &Scope::All, id).await
-    } else {
-        Ok(None)
-    }
+    if visible(db, actor, &kind, owner, &village).await? { fetch(db, &Scope::All, id).await } else { Ok(None) }
 }
 
 /// The campaign a file belongs to, if it is a campaign's.
@@ -176,7 +184,7 @@ async fn campaign_of_file(db: &Db, kind: &str, owner: i64) -> Result<Option<i64>
 }
 
 /// One file and its bytes, if its household lies in the scope.
-pub async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
+pub(crate) async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
     let sql = format!("SELECT {COLUMNS}, village_code FROM evidence WHERE id = $1");
     let Some(row) = db.conn().query_one_raw(db.stmt(&sql, vec![id.into()])).await? else { return Ok(None) };
     let village: String = row.try_get("", "village_code")?;
@@ -191,4 +199,34 @@ pub async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(EvidenceMe
         None => return Ok(None),
     };
     Ok(Some((m, bytes)))
+}
+
+/// Evidence as one actor sees it: a file, or the files of a record, only where the actor may
+/// read them (their scope; an inspector's campaign districts; never a sealed campaign's).
+pub struct Evidence<'a>(&'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn evidence(&self) -> Evidence<'_> {
+        Evidence(self)
+    }
+}
+
+impl Evidence<'_> {
+    /// One file and its bytes, if the actor may read it.
+    pub async fn fetch(&self, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
+        fetch_for(self.0.db(), self.0.actor(), id).await
+    }
+
+    /// The files attached to one record that the actor may read.
+    pub async fn for_owner(&self, owner_kind: &str, owner_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
+        let db = self.0.db();
+        let sql = "SELECT village_code FROM evidence WHERE owner_kind = $1 AND owner_id = $2 LIMIT 1";
+        let row = db.conn().query_one_raw(db.stmt(sql, vec![owner_kind.into(), owner_id.into()])).await?;
+        let Some(row) = row else { return Ok(Vec::new()) };
+        let village: String = row.try_get("", "village_code")?;
+        if !visible(db, self.0.actor(), owner_kind, owner_id, &village).await? {
+            return Ok(Vec::new());
+        }
+        for_owner(db, owner_kind, owner_id).await
+    }
 }

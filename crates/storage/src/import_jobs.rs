@@ -39,7 +39,7 @@ fn from_row(r: &sea_orm::QueryResult) -> Result<ImportJob, StorageError> {
 
 const COLUMNS: &str = "id, user_id, filename, status, report, done, total, created_at, finished_at";
 
-pub async fn create(
+pub(crate) async fn create(
     db: &Db,
     user_id: i64,
     filename: &str,
@@ -60,13 +60,13 @@ pub async fn create(
 }
 
 /// A job of this user (None for anyone else's: no hint that it exists).
-pub async fn get(db: &Db, user_id: i64, id: i64) -> Result<Option<ImportJob>, StorageError> {
+pub(crate) async fn get(db: &Db, user_id: i64, id: i64) -> Result<Option<ImportJob>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM import_jobs WHERE id = $1 AND user_id = $2");
     db.conn().query_one_raw(db.stmt(&sql, vec![id.into(), user_id.into()])).await?.as_ref().map(from_row).transpose()
 }
 
 /// A job's file: its name and bytes (empty once cleaned away).
-pub async fn file(db: &Db, id: i64) -> Result<(String, Vec<u8>), StorageError> {
+pub(crate) async fn file(db: &Db, id: i64) -> Result<(String, Vec<u8>), StorageError> {
     let row = db
         .conn()
         .query_one_raw(db.stmt("SELECT filename, file FROM import_jobs WHERE id = $1", vec![id.into()]))
@@ -78,7 +78,7 @@ pub async fn file(db: &Db, id: i64) -> Result<(String, Vec<u8>), StorageError> {
 }
 
 /// How many of a user's files are waiting for their check or being checked.
-pub async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
+pub(crate) async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
     let row = db
         .conn()
         .query_one_raw(db.stmt(
@@ -93,7 +93,7 @@ pub async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
 }
 
 /// How many jobs are kept in each status (for monitoring).
-pub async fn by_status(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
+pub(crate) async fn by_status(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
     let rows = db
         .conn()
         .query_all_raw(db.stmt("SELECT status, COUNT(*) AS n FROM import_jobs GROUP BY status ORDER BY status", vec![]))
@@ -101,7 +101,7 @@ pub async fn by_status(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
     rows.iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
 }
 
-pub async fn set_status(db: &Db, id: i64, status: &str) -> Result<(), StorageError> {
+pub(crate) async fn set_status(db: &Db, id: i64, status: &str) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt("UPDATE import_jobs SET status = $1 WHERE id = $2", vec![status.into(), id.into()]))
         .await?;
@@ -141,7 +141,7 @@ pub struct Cleaned {
 }
 
 /// Remove what is kept longer than `keep` allows, as of `now`. Run on a schedule by the server.
-pub async fn clean(db: &Db, keep: Retention, now: DateTime<Utc>) -> Result<Cleaned, StorageError> {
+pub(crate) async fn clean(db: &Db, keep: Retention, now: DateTime<Utc>) -> Result<Cleaned, StorageError> {
     let empty: Vec<u8> = Vec::new();
     let interrupted = end_abandoned(db, None, now).await?;
     let jobs = db
@@ -185,7 +185,7 @@ pub const SILENCE: chrono::Duration = chrono::Duration::seconds(90);
 /// process's host and listening address), also the jobs of an earlier process of that slot,
 /// which can only have stopped, since this one now holds the address. Jobs from before jobs had
 /// owners go by age: a check takes minutes and a write of a whole city well under an hour.
-pub async fn end_abandoned(db: &Db, slot: Option<&str>, now: DateTime<Utc>) -> Result<u64, StorageError> {
+pub(crate) async fn end_abandoned(db: &Db, slot: Option<&str>, now: DateTime<Utc>) -> Result<u64, StorageError> {
     let mut n = 0;
     for (statuses, age) in [("'queued', 'checking'", STALE_CHECK), ("'running'", chrono::Duration::hours(6))] {
         n += db
@@ -235,7 +235,7 @@ pub fn owner_name(slot: &str) -> String {
 }
 
 /// The process `owner` runs job `id` from now on.
-pub async fn claim(db: &Db, id: i64, owner: &str) -> Result<(), StorageError> {
+pub(crate) async fn claim(db: &Db, id: i64, owner: &str) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt(
             "UPDATE import_jobs SET owner = $1, alive_at = $2 WHERE id = $3",
@@ -246,7 +246,7 @@ pub async fn claim(db: &Db, id: i64, owner: &str) -> Result<(), StorageError> {
 }
 
 /// The process `owner` is alive: its unfinished jobs are still followed.
-pub async fn heartbeat(db: &Db, owner: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+pub(crate) async fn heartbeat(db: &Db, owner: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt(
             &format!("UPDATE import_jobs SET alive_at = $1 WHERE owner = $2 AND status IN ({UNFINISHED})"),
@@ -258,7 +258,7 @@ pub async fn heartbeat(db: &Db, owner: &str, now: DateTime<Utc>) -> Result<(), S
 
 /// A job this process stopped before it ended (a stop that could not wait for it): nothing of it
 /// was written.
-pub async fn interrupt(db: &Db, id: i64) -> Result<(), StorageError> {
+pub(crate) async fn interrupt(db: &Db, id: i64) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt(
             &format!(
@@ -273,14 +273,14 @@ pub async fn interrupt(db: &Db, id: i64) -> Result<(), StorageError> {
 /// A file waiting or being checked for longer than this was left by a server that stopped.
 const STALE_CHECK: chrono::Duration = chrono::Duration::hours(1);
 
-pub async fn recent(db: &Db, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
+pub(crate) async fn recent(db: &Db, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM import_jobs WHERE user_id = $1 ORDER BY id DESC LIMIT {limit}");
     db.conn().query_all_raw(db.stmt(&sql, vec![user_id.into()])).await?.iter().map(from_row).collect()
 }
 
 /// Move a checked job to running, written by `owner`; false if it was not waiting (confirmed
 /// twice, or refused).
-pub async fn start(db: &Db, id: i64, owner: &str) -> Result<bool, StorageError> {
+pub(crate) async fn start(db: &Db, id: i64, owner: &str) -> Result<bool, StorageError> {
     let r = db
         .conn()
         .execute_raw(db.stmt(
@@ -291,7 +291,7 @@ pub async fn start(db: &Db, id: i64, owner: &str) -> Result<bool, StorageError> 
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn progress(db: &Db, id: i64, done: i64, total: i64) -> Result<(), StorageError> {
+pub(crate) async fn progress(db: &Db, id: i64, done: i64, total: i64) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt(
             "UPDATE import_jobs SET done = $1, total = $2 WHERE id = $3",
@@ -301,7 +301,7 @@ pub async fn progress(db: &Db, id: i64, done: i64, total: i64) -> Result<(), Sto
     Ok(())
 }
 
-pub async fn finish(db: &Db, id: i64, status: &str, report: &str) -> Result<(), StorageError> {
+pub(crate) async fn finish(db: &Db, id: i64, status: &str, report: &str) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt(
             "UPDATE import_jobs SET status = $1, report = $2, finished_at = $3 WHERE id = $4",
@@ -309,4 +309,100 @@ pub async fn finish(db: &Db, id: i64, status: &str, report: &str) -> Result<(), 
         ))
         .await?;
     Ok(())
+}
+
+pub struct ImportJobs<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn import_jobs(&self) -> ImportJobs<'_> {
+        ImportJobs(self)
+    }
+}
+
+impl ImportJobs<'_> {
+    pub async fn create(
+        &self,
+        user_id: i64,
+        filename: &str,
+        file: &[u8],
+        status: &str,
+        report: &str,
+        total: i64,
+    ) -> Result<i64, StorageError> {
+        create(self.0.db(), user_id, filename, file, status, report, total).await
+    }
+
+    /// A job of this user (None for anyone else's: no hint that it exists).
+    pub async fn get(&self, user_id: i64, id: i64) -> Result<Option<ImportJob>, StorageError> {
+        get(self.0.db(), user_id, id).await
+    }
+
+    /// A job's file: its name and bytes (empty once cleaned away).
+    pub async fn file(&self, id: i64) -> Result<(String, Vec<u8>), StorageError> {
+        file(self.0.db(), id).await
+    }
+
+    /// How many of a user's files are waiting for their check or being checked.
+    pub async fn pending(&self, user_id: i64) -> Result<i64, StorageError> {
+        pending(self.0.db(), user_id).await
+    }
+
+    /// How many jobs are kept in each status (for monitoring).
+    pub async fn by_status(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        by_status(self.0.db()).await
+    }
+
+    pub async fn set_status(&self, id: i64, status: &str) -> Result<(), StorageError> {
+        set_status(self.0.db(), id, status).await
+    }
+
+    /// Remove what is kept longer than `keep` allows, as of `now`. Run on a schedule by the server.
+    pub async fn clean(&self, keep: Retention, now: DateTime<Utc>) -> Result<Cleaned, StorageError> {
+        clean(self.0.db(), keep, now).await
+    }
+
+    /// Jobs left waiting, being checked or being written by a server that stopped: none of them
+    /// wrote anything (the writing is one transaction), so they end as interrupted, to be sent again.
+    /// A job names the process that runs it and when that process last said it was alive; one
+    /// silent for [`SILENCE`] is gone, whichever host of several it was on. With `slot` (this
+    /// process's host and listening address), also the jobs of an earlier process of that slot,
+    /// which can only have stopped, since this one now holds the address. Jobs from before jobs had
+    /// owners go by age: a check takes minutes and a write of a whole city well under an hour.
+    pub async fn end_abandoned(&self, slot: Option<&str>, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        end_abandoned(self.0.db(), slot, now).await
+    }
+
+    /// The process `owner` runs job `id` from now on.
+    pub async fn claim(&self, id: i64, owner: &str) -> Result<(), StorageError> {
+        claim(self.0.db(), id, owner).await
+    }
+
+    /// The process `owner` is alive: its unfinished jobs are still followed.
+    pub async fn heartbeat(&self, owner: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+        heartbeat(self.0.db(), owner, now).await
+    }
+
+    /// A job this process stopped before it ended (a stop that could not wait for it): nothing of it
+    /// was written.
+    pub async fn interrupt(&self, id: i64) -> Result<(), StorageError> {
+        interrupt(self.0.db(), id).await
+    }
+
+    pub async fn recent(&self, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
+        recent(self.0.db(), user_id, limit).await
+    }
+
+    /// Move a checked job to running, written by `owner`; false if it was not waiting (confirmed
+    /// twice, or refused).
+    pub async fn start(&self, id: i64, owner: &str) -> Result<bool, StorageError> {
+        start(self.0.db(), id, owner).await
+    }
+
+    pub async fn progress(&self, id: i64, done: i64, total: i64) -> Result<(), StorageError> {
+        progress(self.0.db(), id, done, total).await
+    }
+
+    pub async fn finish(&self, id: i64, status: &str, report: &str) -> Result<(), StorageError> {
+        finish(self.0.db(), id, status, report).await
+    }
 }

@@ -20,7 +20,11 @@ pub mod platform;
 pub mod rectification;
 pub mod regions;
 pub mod registry;
+mod scope;
+mod scoped;
 pub mod settings;
 mod sheet_plan;
+mod stored;
 
 pub use db::{Backend, Db, DbOptions, SchemaState, StorageError, redact as db_redact, schema_version};
+pub use scoped::{Scoped, beijing_today};

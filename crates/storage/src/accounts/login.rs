@@ -265,7 +265,7 @@ async fn recent_failures(db: &Db, keys: [&str; 2], now: i64) -> Result<i32, Stor
 }
 
 /// Remove counts older than the window (called now and then by the server).
-pub async fn forget_old_attempts(db: &Db) -> Result<u64, StorageError> {
+pub(crate) async fn forget_old_attempts(db: &Db) -> Result<u64, StorageError> {
     let before = Utc::now().timestamp_millis() - WINDOW_MS;
     let r = db
         .conn()
@@ -281,7 +281,7 @@ fn throttle_name(username: &str) -> String {
 }
 
 /// Check a user name and password from an address (see the module's comment for the throttles).
-pub async fn login(
+pub(crate) async fn login(
     db: &Db,
     pool: &PasswordPool,
     username: &str,
@@ -373,5 +373,32 @@ mod tests {
         }
         assert_eq!(pool.peak(), 1);
         assert!(busy >= 4, "one running, one waiting, the rest busy: {busy}");
+    }
+}
+
+/// Signing in: the one way into storage without an actor, since it is how one is made.
+pub struct Login<'a>(&'a Db);
+
+impl Db {
+    pub fn login(&self) -> Login<'_> {
+        Login(self)
+    }
+}
+
+impl Login<'_> {
+    /// Remove counts older than the window (called now and then by the server).
+    pub async fn forget_old_attempts(&self) -> Result<u64, StorageError> {
+        forget_old_attempts(self.0).await
+    }
+
+    /// Check a user name and password from an address (see the module's comment for the throttles).
+    pub async fn login(
+        &self,
+        pool: &PasswordPool,
+        username: &str,
+        password: &str,
+        origin: &str,
+    ) -> Result<LoginOutcome, StorageError> {
+        login(self.0, pool, username, password, origin).await
     }
 }

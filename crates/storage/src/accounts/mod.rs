@@ -7,8 +7,8 @@ mod login;
 pub mod sessions;
 
 pub use login::{
-    FREE_FAILURES, LoginOutcome, MAX_SOFT_DELAY, PasswordPool, SOFT_FREE_FAILURES, forget_old_attempts, hash_password,
-    login, soft_delay, throttle_delay,
+    FREE_FAILURES, Login, LoginOutcome, MAX_SOFT_DELAY, PasswordPool, SOFT_FREE_FAILURES, hash_password, soft_delay,
+    throttle_delay,
 };
 
 use chrono::{DateTime, Duration, Utc};
@@ -80,17 +80,17 @@ fn row_to_user(r: &sea_orm::QueryResult) -> Result<User, StorageError> {
 
 const USER_COLUMNS: &str = "id, username, display_name, role, region_code, active";
 
-pub async fn find_user(db: &Db, username: &str) -> Result<Option<User>, StorageError> {
+pub(crate) async fn find_user(db: &Db, username: &str) -> Result<Option<User>, StorageError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
     db.conn().query_one_raw(db.stmt(&sql, vec![username.into()])).await?.as_ref().map(row_to_user).transpose()
 }
 
-pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, StorageError> {
+pub(crate) async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, StorageError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     db.conn().query_one_raw(db.stmt(&sql, vec![id.into()])).await?.as_ref().map(row_to_user).transpose()
 }
 
-pub async fn list_users(db: &Db) -> Result<Vec<User>, StorageError> {
+pub(crate) async fn list_users(db: &Db) -> Result<Vec<User>, StorageError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
     db.conn().query_all_raw(db.stmt(&sql, vec![])).await?.iter().map(row_to_user).collect()
 }
@@ -142,7 +142,7 @@ async fn check_new_user(db: &Db, u: &NewUser) -> Result<(), StorageError> {
     if problems.is_empty() { Ok(()) } else { Err(StorageError::Rejected(problems.join("；"))) }
 }
 
-pub async fn add_user(db: &Db, actor: &Actor, u: &NewUser) -> Result<User, StorageError> {
+pub(crate) async fn add_user(db: &Db, actor: &Actor, u: &NewUser) -> Result<User, StorageError> {
     check_new_user(db, u).await?;
     let hash = hash_password(&u.password).await?;
     let now = Utc::now();
@@ -175,7 +175,7 @@ pub async fn add_user(db: &Db, actor: &Actor, u: &NewUser) -> Result<User, Stora
         active: true,
     };
     tx.record::<(), _>("user", id, u.region_code.as_deref(), "create", None, Some(&user)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(user)
 }
 
@@ -215,17 +215,17 @@ async fn change_user(
         )
         .await?;
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(after)
 }
 
-pub async fn disable_user(db: &Db, actor: &Actor, username: &str) -> Result<User, StorageError> {
+pub(crate) async fn disable_user(db: &Db, actor: &Actor, username: &str) -> Result<User, StorageError> {
     change_user(db, actor, username, "disable", "UPDATE users SET active = false, updated_at = $2 WHERE id = $1", None)
         .await
 }
 
 /// Set a new password; returns it.
-pub async fn reset_password(
+pub(crate) async fn reset_password(
     db: &Db,
     actor: &Actor,
     username: &str,
@@ -288,12 +288,12 @@ fn row_to_token(r: &sea_orm::QueryResult) -> Result<TokenInfo, StorageError> {
 
 /// Issue an API token for a user, valid for [`TOKEN_DAYS`]; the token itself is shown once and
 /// only its hash is kept.
-pub async fn issue_token(db: &Db, actor: &Actor, username: &str, name: &str) -> Result<String, StorageError> {
+pub(crate) async fn issue_token(db: &Db, actor: &Actor, username: &str, name: &str) -> Result<String, StorageError> {
     issue_token_for(db, actor, username, name, TOKEN_DAYS).await
 }
 
 /// Issue an API token valid for `days` (1 to [`MAX_TOKEN_DAYS`]).
-pub async fn issue_token_for(
+pub(crate) async fn issue_token_for(
     db: &Db,
     actor: &Actor,
     username: &str,
@@ -330,7 +330,7 @@ pub async fn issue_token_for(
         Some(&serde_json::json!({ "user": username, "name": name, "expires_at": expires })),
     )
     .await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(token)
 }
 
@@ -364,7 +364,7 @@ async fn revoke_where<C: ConnectionTrait>(
 
 /// `ducha user token NAME --revoke [--name 用途]`: revoke the user's tokens of that name, or all
 /// of them; audited. Refused when there is nothing to revoke.
-pub async fn revoke_tokens(
+pub(crate) async fn revoke_tokens(
     db: &Db,
     actor: &Actor,
     username: &str,
@@ -389,12 +389,12 @@ pub async fn revoke_tokens(
         Some(&serde_json::json!({ "user": username, "revoked": names })),
     )
     .await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(revoked)
 }
 
 /// A user's tokens, newest first.
-pub async fn list_tokens(db: &Db, username: &str) -> Result<Vec<TokenInfo>, StorageError> {
+pub(crate) async fn list_tokens(db: &Db, username: &str) -> Result<Vec<TokenInfo>, StorageError> {
     let user = find_user(db, username).await?.ok_or_else(|| StorageError::Rejected(format!("没有用户“{username}”")))?;
     let rows = db
         .conn()
@@ -407,7 +407,7 @@ pub async fn list_tokens(db: &Db, username: &str) -> Result<Vec<TokenInfo>, Stor
 }
 
 /// The active user a Bearer token belongs to, if the token is neither revoked nor expired.
-pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<User>, StorageError> {
+pub(crate) async fn user_for_token(db: &Db, token: &str) -> Result<Option<User>, StorageError> {
     let row = db
         .conn()
         .query_one_raw(db.stmt(
@@ -422,7 +422,7 @@ pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<User>, Storag
 
 /// The secret that signs the login form's token, kept in the settings table so that every process
 /// on one database signs alike; made on first use.
-pub async fn login_form_secret(db: &Db) -> Result<[u8; 32], StorageError> {
+pub(crate) async fn login_form_secret(db: &Db) -> Result<[u8; 32], StorageError> {
     const KEY: &str = "login_form_secret";
     let fresh = hex(&random_bytes::<32>()?);
     db.conn()
@@ -441,4 +441,72 @@ pub async fn login_form_secret(db: &Db) -> Result<[u8; 32], StorageError> {
 /// A random hex token (CSRF tokens, session secrets).
 pub fn random_token() -> Result<String, StorageError> {
     Ok(hex(&random_bytes::<32>()?))
+}
+
+pub struct Accounts<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts(self)
+    }
+}
+
+impl Accounts<'_> {
+    pub async fn find_user(&self, username: &str) -> Result<Option<User>, StorageError> {
+        find_user(self.0.db(), username).await
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StorageError> {
+        user_by_id(self.0.db(), id).await
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, StorageError> {
+        list_users(self.0.db()).await
+    }
+
+    pub async fn add_user(&self, u: &NewUser) -> Result<User, StorageError> {
+        add_user(self.0.db(), self.0.actor(), u).await
+    }
+
+    pub async fn disable_user(&self, username: &str) -> Result<User, StorageError> {
+        disable_user(self.0.db(), self.0.actor(), username).await
+    }
+
+    /// Set a new password; returns it.
+    pub async fn reset_password(&self, username: &str, password: Option<String>) -> Result<String, StorageError> {
+        reset_password(self.0.db(), self.0.actor(), username, password).await
+    }
+
+    /// Issue an API token for a user, valid for [`TOKEN_DAYS`]; the token itself is shown once and
+    /// only its hash is kept.
+    pub async fn issue_token(&self, username: &str, name: &str) -> Result<String, StorageError> {
+        issue_token(self.0.db(), self.0.actor(), username, name).await
+    }
+
+    /// Issue an API token valid for `days` (1 to [`MAX_TOKEN_DAYS`]).
+    pub async fn issue_token_for(&self, username: &str, name: &str, days: i64) -> Result<String, StorageError> {
+        issue_token_for(self.0.db(), self.0.actor(), username, name, days).await
+    }
+
+    /// `ducha user token NAME --revoke [--name 用途]`: revoke the user's tokens of that name, or all
+    /// of them; audited. Refused when there is nothing to revoke.
+    pub async fn revoke_tokens(&self, username: &str, name: Option<&str>) -> Result<Vec<TokenInfo>, StorageError> {
+        revoke_tokens(self.0.db(), self.0.actor(), username, name).await
+    }
+
+    /// A user's tokens, newest first.
+    pub async fn list_tokens(&self, username: &str) -> Result<Vec<TokenInfo>, StorageError> {
+        list_tokens(self.0.db(), username).await
+    }
+
+    /// The active user a Bearer token belongs to, if the token is neither revoked nor expired.
+    pub async fn user_for_token(&self, token: &str) -> Result<Option<User>, StorageError> {
+        user_for_token(self.0.db(), token).await
+    }
+
+    /// The secret that signs the login form's token, kept in the settings table so that every process
+    /// on one database signs alike; made on first use.
+    pub async fn login_form_secret(&self) -> Result<[u8; 32], StorageError> {
+        login_form_secret(self.0.db()).await
+    }
 }

@@ -30,8 +30,24 @@ pub struct AuditTxn<'a> {
     /// The key that signs what this transaction appends (None: the chain is not signed yet).
     key: Option<anchor::AuditKey>,
     at: DateTime<Utc>,
-    /// Households whose facts this transaction changed: re-checked before it commits.
-    changed: std::collections::BTreeSet<i64>,
+    /// What this transaction changed that the data-quality rules read: re-checked after it
+    /// commits (by the door, not here: the audit trail calls no business rules).
+    touched: Touched,
+}
+
+/// What a write touched that the data-quality rules read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// Households whose facts changed.
+    pub households: std::collections::BTreeSet<i64>,
+    /// Towns and districts whose postings, offices, institutions, projects or spending changed.
+    pub regions: std::collections::BTreeSet<String>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.households.is_empty() && self.regions.is_empty()
+    }
 }
 
 /// A record to append: what changed and how; who, when and the chain are the transaction's.
@@ -141,7 +157,7 @@ pub fn record_hash(r: &AuditRecord) -> String {
 }
 
 impl<'a> AuditTxn<'a> {
-    pub async fn begin(db: &'a Db, actor: &'a Actor) -> Result<AuditTxn<'a>, StorageError> {
+    pub(crate) async fn begin(db: &'a Db, actor: &'a Actor) -> Result<AuditTxn<'a>, StorageError> {
         let txn = db.conn().begin().await?;
         let row = txn
             .query_one_raw(db.stmt(
@@ -149,7 +165,7 @@ impl<'a> AuditTxn<'a> {
                 vec![],
             ))
             .await?
-            .ok_or_else(|| StorageError::Rejected("审计链头缺失：数据库未正确初始化".into()))?;
+            .ok_or_else(|| StorageError::Corrupt("审计链头缺失：数据库未正确初始化".into()))?;
         let key_id: Option<String> = row.try_get("", "key_id")?;
         Ok(AuditTxn {
             db,
@@ -160,14 +176,21 @@ impl<'a> AuditTxn<'a> {
             actor,
             // Microseconds: what both databases keep, so the hash recomputes from what is read back.
             at: Utc::now().trunc_subsecs(6),
-            changed: Default::default(),
+            touched: Default::default(),
         })
     }
 
-    /// Mark a household as changed, so that its data-quality findings are brought up to date in
-    /// this same transaction: a fix shows as fixed the moment it is saved.
+    /// Mark a household as changed, so that its data-quality findings are brought up to date
+    /// once the write commits: a fix shows as fixed by the time its page answers.
     pub fn household_changed(&mut self, id: i64) {
-        self.changed.insert(id);
+        self.touched.households.insert(id);
+    }
+
+    /// Mark a town or district whose platform or funds records changed (a town's or district's
+    /// code; a village's is taken as its town's).
+    pub fn region_changed(&mut self, code: &str) {
+        let code = if code.len() > 9 { &code[..9] } else { code };
+        self.touched.regions.insert(code.to_string());
     }
 
     pub fn conn(&self) -> &DatabaseTransaction {
@@ -255,11 +278,8 @@ impl<'a> AuditTxn<'a> {
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<(), StorageError> {
-        if !self.changed.is_empty() {
-            let ids: Vec<i64> = self.changed.iter().copied().collect();
-            crate::checks::recheck(&self, &ids).await?;
-        }
+    /// Move the chain's head and commit; what the write touched is handed back for the re-check.
+    pub async fn commit(self) -> Result<Touched, StorageError> {
         self.txn
             .execute_raw(self.db.stmt(
                 "UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1",
@@ -267,7 +287,7 @@ impl<'a> AuditTxn<'a> {
             ))
             .await?;
         self.txn.commit().await?;
-        Ok(())
+        Ok(self.touched)
     }
 }
 
@@ -294,14 +314,19 @@ const COLUMNS: &str =
     "id, at, actor, actor_id, origin, entity, entity_id, region_code, action, before, after, prev_hash, hash, mac";
 
 /// The records from id `from` on, oldest first, at most `limit`.
-pub async fn range(db: &Db, from: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
+pub(crate) async fn range(db: &Db, from: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id >= $1 ORDER BY id LIMIT {limit}");
     let rows = db.conn().query_all_raw(db.stmt(&sql, vec![from.into()])).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// The records about one entity, newest first.
-pub async fn for_entity(db: &Db, entity: &str, entity_id: &str, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
+pub(crate) async fn for_entity(
+    db: &Db,
+    entity: &str,
+    entity_id: &str,
+    limit: u64,
+) -> Result<Vec<AuditRecord>, StorageError> {
     let sql =
         format!("SELECT {COLUMNS} FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC LIMIT {limit}");
     let rows = db.conn().query_all_raw(db.stmt(&sql, vec![entity.into(), entity_id.into()])).await?;
@@ -310,7 +335,7 @@ pub async fn for_entity(db: &Db, entity: &str, entity_id: &str, limit: u64) -> R
 
 /// The records about a household: its own, its members', its yearly finances', its help records
 /// and their evidence (not a campaign's files: see [`crate::evidence::for_household`]).
-pub async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
+pub(crate) async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
     let owned = |entity: &str, table: &str| {
         let own = if table == "evidence" { " AND owner_kind NOT LIKE 'campaign%'" } else { "" };
         format!(
@@ -332,7 +357,7 @@ pub async fn for_household(db: &Db, household_id: i64, limit: u64) -> Result<Vec
     rows.iter().map(from_row).collect()
 }
 
-pub async fn count(db: &Db) -> Result<i64, StorageError> {
+pub(crate) async fn count(db: &Db) -> Result<i64, StorageError> {
     let row = db.conn().query_one_raw(db.stmt("SELECT COUNT(*) AS n FROM audit_log", vec![])).await?;
     Ok(match row {
         Some(r) => r.try_get("", "n")?,
@@ -342,7 +367,7 @@ pub async fn count(db: &Db) -> Result<i64, StorageError> {
 
 /// For monitoring: the audit chain's length (its head, no count over the table) and how many
 /// data-quality runs are stored.
-pub async fn figures(db: &Db) -> Result<(i64, i64), StorageError> {
+pub(crate) async fn figures(db: &Db) -> Result<(i64, i64), StorageError> {
     let sql = "SELECT (SELECT last_id FROM audit_head WHERE id = 1) AS records, \
                (SELECT COUNT(*) FROM check_runs) AS runs";
     let row = db.conn().query_one_raw(db.stmt(sql, vec![])).await?;
@@ -372,7 +397,7 @@ pub struct VerifyReport {
 ///
 /// A chain whose head row says it is signed cannot be verified without the key: that is an
 /// error, not a clean report.
-pub async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
+pub(crate) async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
     const PAGE: i64 = 5_000;
     let anchor = db.anchor();
     let key = anchor.map(|a| &a.key);
@@ -522,4 +547,65 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
         broken(&mut report, now.last_id + 1, why);
     }
     Ok(report)
+}
+
+/// The audit trail as one actor may read it: a household's records only when the household lies
+/// in their scope; the whole chain (its length, a range, an entity's records, the walk that
+/// verifies it) only for a user over everything (the command line, an administrator, ducha itself).
+pub struct Audit<'a>(&'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn audit(&self) -> Audit<'_> {
+        Audit(self)
+    }
+}
+
+impl Audit<'_> {
+    /// The records about a household in scope, newest first (None: not in scope, or no such household).
+    pub async fn for_household(&self, household_id: i64, limit: u64) -> Result<Option<Vec<AuditRecord>>, StorageError> {
+        let db = self.0.db();
+        if crate::registry::household_by_id(db, self.0.scope(), household_id).await?.is_none() {
+            return Ok(None);
+        }
+        for_household(db, household_id, limit).await.map(Some)
+    }
+
+    fn whole(&self) -> Result<&Db, StorageError> {
+        match self.0.scope() {
+            ducha_domain::access::Scope::All => Ok(self.0.db()),
+            ducha_domain::access::Scope::Region(_) => {
+                Err(StorageError::Forbidden("只有管理全部数据的用户才能查看整条审计链".into()))
+            }
+        }
+    }
+
+    /// The records about one entity, newest first.
+    pub async fn for_entity(
+        &self,
+        entity: &str,
+        entity_id: &str,
+        limit: u64,
+    ) -> Result<Vec<AuditRecord>, StorageError> {
+        for_entity(self.whole()?, entity, entity_id, limit).await
+    }
+
+    /// The records from id `from` on, oldest first, at most `limit`.
+    pub async fn range(&self, from: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
+        range(self.whole()?, from, limit).await
+    }
+
+    /// How many records the chain holds.
+    pub async fn count(&self) -> Result<i64, StorageError> {
+        count(self.whole()?).await
+    }
+
+    /// For monitoring: the chain's length and the number of stored data-quality runs.
+    pub async fn figures(&self) -> Result<(i64, i64), StorageError> {
+        figures(self.whole()?).await
+    }
+
+    /// Walk the whole chain (see [`verify`]).
+    pub async fn verify(&self) -> Result<VerifyReport, StorageError> {
+        verify(self.whole()?).await
+    }
 }

@@ -176,6 +176,6 @@ pub async fn save_settings(db: &Db, actor: &Actor, campaign: i64, s: &CircularSe
         ))
         .await?;
     tx.record("circular", campaign, None, "update", Some(&before), Some(s)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }

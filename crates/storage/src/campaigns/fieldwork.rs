@@ -208,7 +208,7 @@ pub async fn review(db: &Db, actor: &Actor, campaign: i64, r: &ReviewInput) -> R
         Some(&after),
     )
     .await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(problems)
 }
 
@@ -602,7 +602,7 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
         "problems": problems,
     });
     tx.record::<(), _>("campaign_visit", visit_id, Some(&village), "create", None, Some(&after)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(VisitOutcome::Recorded { visit_id, problems })
 }
 
@@ -695,7 +695,7 @@ pub async fn add_checklist_item(
         .try_get("", "id")?;
     let after = serde_json::json!({ "template": template, "section": section.trim(), "text": text.trim() });
     tx.record::<(), _>("checklist_item", id, None, "create", None, Some(&after)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -769,7 +769,7 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
         .ok_or_else(|| StorageError::Rejected("题目未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 

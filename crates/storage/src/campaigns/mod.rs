@@ -317,7 +317,7 @@ pub async fn create(db: &Db, actor: &Actor, i: &CampaignInput) -> Result<i64, St
         .ok_or_else(|| StorageError::Rejected("督查未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("campaign", id, None, "create", None, Some(i)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -459,7 +459,7 @@ pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> R
             .await?;
     }
     tx.record::<(), _>("campaign_team", id, None, "create", None, Some(&(campaign, t))).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -479,6 +479,6 @@ pub async fn set_weights(db: &Db, actor: &Actor, campaign: i64, w: &Weights) -> 
         )
         .await?;
     tx.record("campaign", campaign, None, "weights", Some(&c.weights), Some(w)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }

@@ -253,7 +253,7 @@ pub async fn add(
     for f in files {
         crate::evidence::attach_to(&mut tx, "campaign_problem", id, p.household_id, &p.town, f).await?;
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -302,7 +302,7 @@ pub async fn propose_audit_findings(db: &Db, actor: &Actor, campaign: i64) -> Re
         insert_problem(&mut tx, campaign, &p).await?;
         n += 1;
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(n)
 }
 
@@ -342,7 +342,7 @@ pub async fn decide(
     let after = serde_json::json!({ "status": status.code(), "reason": reason.trim() });
     let before = serde_json::json!({ "status": p.status.code() });
     tx.record("campaign_problem", problem, Some(&p.town_code), "decide", Some(&before), Some(&after)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -456,7 +456,7 @@ pub async fn verify(
     let after = serde_json::json!({ "result": result.code(), "note": note.trim() });
     tx.record("revisit_check", format!("{campaign}:{problem}"), Some(&town), "verify", before.as_ref(), Some(&after))
         .await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 

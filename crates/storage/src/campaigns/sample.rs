@@ -249,7 +249,7 @@ pub async fn draw(db: &Db, actor: &Actor, campaign: i64, plan: &SamplePlan) -> R
         "households": d.households.values().flatten().map(|h| h.id).collect::<Vec<_>>(),
     });
     tx.record("campaign_sample", campaign, None, "draw", Some(&before), Some(&after)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(d)
 }
 

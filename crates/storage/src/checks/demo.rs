@@ -38,7 +38,7 @@ pub struct DemoComparison {
 }
 
 /// Compare the open findings of the current year with the planted problems.
-pub async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
+pub(crate) async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
     let (year, _) = super::current(db).await?;
     let c = db.conn();
     // Household → the problems planted there, with the member (by seq) they are on.
@@ -117,4 +117,13 @@ pub async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
         k.found += u64::from(hit);
     }
     Ok(DemoComparison { kinds, unexplained })
+}
+
+pub struct DemoFindings<'a>(pub(crate) &'a crate::Scoped);
+
+impl DemoFindings<'_> {
+    /// Compare the open findings of the current year with the planted problems.
+    pub async fn compare(&self) -> Result<DemoComparison, StorageError> {
+        compare(self.0.db()).await
+    }
 }

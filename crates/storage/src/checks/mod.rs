@@ -19,12 +19,12 @@ use crate::audit::AuditTxn;
 use crate::{Db, StorageError};
 
 /// The year and the day checks stand on: settings (the demo sets its own), else today.
-pub async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
+pub(crate) async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
     current_in(db, db.conn()).await
 }
 
 /// [`current`] on a given connection (inside a write transaction, its own).
-pub async fn current_in<C: ConnectionTrait>(db: &Db, c: &C) -> Result<(i32, NaiveDate), StorageError> {
+pub(crate) async fn current_in<C: ConnectionTrait>(db: &Db, c: &C) -> Result<(i32, NaiveDate), StorageError> {
     let today = chrono::Local::now().date_naive();
     let (mut year, mut as_of) = (chrono::Datelike::year(&today), today);
     // One query: every save re-checks, and reads these.
@@ -50,7 +50,7 @@ fn shipped_params() -> Result<&'static ParamFile, StorageError> {
 }
 
 /// The parameters of a year: the shipped file, then what an office set in the database.
-pub async fn params<C: ConnectionTrait>(
+pub(crate) async fn params<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     year: i32,
@@ -69,12 +69,18 @@ pub async fn params<C: ConnectionTrait>(
 }
 
 /// Set one parameter of a year (city office or administrator), audited.
-pub async fn set_param(db: &Db, actor: &Actor, year: i32, key: &str, value: i64) -> Result<AuditParams, StorageError> {
+pub(crate) async fn set_param(
+    db: &Db,
+    actor: &Actor,
+    year: i32,
+    key: &str,
+    value: i64,
+) -> Result<AuditParams, StorageError> {
     set_params(db, actor, year, &[(key.to_string(), value)]).await
 }
 
 /// Set several parameters of a year at once: all are saved or, if one is out of range, none.
-pub async fn set_params(
+pub(crate) async fn set_params(
     db: &Db,
     actor: &Actor,
     year: i32,
@@ -277,6 +283,16 @@ async fn existing_for<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// Bring the findings of what a committed write touched up to date (see `Scoped::commit`).
+pub(crate) async fn after_write(tx: &AuditTxn<'_>, touched: &crate::audit::Touched) -> Result<(), StorageError> {
+    let ids: Vec<i64> = touched.households.iter().copied().collect();
+    recheck(tx, &ids).await?;
+    for region in &touched.regions {
+        recheck_platform(tx, region).await?;
+    }
+    Ok(())
+}
+
 /// Re-check households inside the caller's transaction (after a save): their household and member
 /// findings of the current year are brought up to date. Village findings wait for the next run.
 /// (Public for the benchmark, which times it alone inside a transaction it rolls back.)
@@ -335,7 +351,7 @@ pub(crate) fn platform_rules() -> String {
 pub(crate) async fn recheck_platform(tx: &AuditTxn<'_>, region: &str) -> Result<RunSummary, StorageError> {
     let db = tx.db();
     let c = tx.conn();
-    let code = ducha_domain::RegionCode::parse(region).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    let code = ducha_domain::RegionCode::parse(region).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     let (year, as_of) = current_in(db, c).await?;
     let p = params(db, c, year, as_of).await?;
     let scope = Scope::Region(code);
@@ -354,7 +370,7 @@ pub(crate) async fn recheck_platform(tx: &AuditTxn<'_>, region: &str) -> Result<
 
 /// Run the whole catalogue over a scope (the CLI, a page, a parameter change) and store the result
 /// as a run: new, still open and fixed findings. Reads in batches; writes in one transaction.
-pub async fn run(
+pub(crate) async fn run(
     db: &Db,
     actor: &Actor,
     scope: &Scope,
@@ -526,7 +542,7 @@ fn filter_sql(scope: &Scope, filter: &FindingFilter, year: i32) -> (String, Vec<
 }
 
 /// How many stored findings match.
-pub async fn count_findings(db: &Db, scope: &Scope, filter: &FindingFilter) -> Result<i64, StorageError> {
+pub(crate) async fn count_findings(db: &Db, scope: &Scope, filter: &FindingFilter) -> Result<i64, StorageError> {
     let (year, _) = current(db).await?;
     let (cond, values) = filter_sql(scope, filter, year);
     let sql = format!("SELECT COUNT(*) AS n FROM check_findings f WHERE {cond}");
@@ -536,7 +552,7 @@ pub async fn count_findings(db: &Db, scope: &Scope, filter: &FindingFilter) -> R
 
 /// Findings within a scope first seen, and fixed, since a moment (the start of the latest run):
 /// what changed in the user's own area, whatever the run covered.
-pub async fn changed_since(db: &Db, scope: &Scope, since: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+pub(crate) async fn changed_since(db: &Db, scope: &Scope, since: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
     let (year, _) = current(db).await?;
     let (cond, mut values) = filter_sql(scope, &FindingFilter::default(), year);
     let n = values.len() + 1;
@@ -553,7 +569,7 @@ pub async fn changed_since(db: &Db, scope: &Scope, since: DateTime<Utc>) -> Resu
 }
 
 /// Stored findings of the current year, by village and household, `limit` from `offset`.
-pub async fn findings(
+pub(crate) async fn findings(
     db: &Db,
     scope: &Scope,
     filter: &FindingFilter,
@@ -603,7 +619,7 @@ pub async fn findings(
 }
 
 /// Open findings by rule and by a region column within a scope: (rule, region code, count).
-pub async fn counts(
+pub(crate) async fn counts(
     db: &Db,
     scope: &Scope,
     by: ducha_domain::RegionLevel,
@@ -627,7 +643,7 @@ pub async fn counts(
 }
 
 /// The latest run within a scope's region (or the whole registry).
-pub async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, RunSummary)>, StorageError> {
+pub(crate) async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, RunSummary)>, StorageError> {
     let row = db
         .conn()
         .query_one_raw(db.stmt("SELECT id, started_at, households, open, new, fixed FROM check_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1", vec![]))
@@ -648,7 +664,7 @@ pub async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, RunSummar
 /// Exempt a finding judged a false alarm (district or city office), with a reason. It stays out of
 /// later runs until its facts (its message) change; see `exemption_basis` for rules whose counts
 /// move by themselves.
-pub async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Result<(), StorageError> {
+pub(crate) async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let row = tx
         .conn()
@@ -698,4 +714,88 @@ pub async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Re
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+pub struct Checks<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn checks(&self) -> Checks<'_> {
+        Checks(self)
+    }
+}
+
+impl Checks<'_> {
+    /// The year and the day checks stand on: settings (the demo sets its own), else today.
+    pub async fn current(&self) -> Result<(i32, NaiveDate), StorageError> {
+        current(self.0.db()).await
+    }
+
+    /// [`current`] on a given connection (inside a write transaction, its own).
+    pub async fn current_in<C: ConnectionTrait>(&self, c: &C) -> Result<(i32, NaiveDate), StorageError> {
+        current_in(self.0.db(), c).await
+    }
+
+    /// The parameters of a year: the shipped file, then what an office set in the database.
+    pub async fn params<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        year: i32,
+        as_of: NaiveDate,
+    ) -> Result<AuditParams, StorageError> {
+        params(self.0.db(), c, year, as_of).await
+    }
+
+    /// Set one parameter of a year (city office or administrator), audited.
+    pub async fn set_param(&self, year: i32, key: &str, value: i64) -> Result<AuditParams, StorageError> {
+        set_param(self.0.db(), self.0.actor(), year, key, value).await
+    }
+
+    /// Set several parameters of a year at once: all are saved or, if one is out of range, none.
+    pub async fn set_params(&self, year: i32, changes: &[(String, i64)]) -> Result<AuditParams, StorageError> {
+        set_params(self.0.db(), self.0.actor(), year, changes).await
+    }
+
+    /// Run the whole catalogue over a scope (the CLI, a page, a parameter change) and store the result
+    /// as a run: new, still open and fixed findings. Reads in batches; writes in one transaction.
+    pub async fn run(&self, progress: impl Fn(u64)) -> Result<(RunSummary, Vec<Finding>), StorageError> {
+        run(self.0.db(), self.0.actor(), self.0.scope(), progress).await
+    }
+
+    /// How many stored findings match.
+    pub async fn count_findings(&self, filter: &FindingFilter) -> Result<i64, StorageError> {
+        count_findings(self.0.db(), self.0.scope(), filter).await
+    }
+
+    /// Findings within a scope first seen, and fixed, since a moment (the start of the latest run):
+    /// what changed in the user's own area, whatever the run covered.
+    pub async fn changed_since(&self, since: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+        changed_since(self.0.db(), self.0.scope(), since).await
+    }
+
+    /// Stored findings of the current year, by village and household, `limit` from `offset`.
+    pub async fn findings(
+        &self,
+        filter: &FindingFilter,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<StoredFinding>, StorageError> {
+        findings(self.0.db(), self.0.scope(), filter, limit, offset).await
+    }
+
+    /// Open findings by rule and by a region column within a scope: (rule, region code, count).
+    pub async fn counts(&self, by: ducha_domain::RegionLevel) -> Result<Vec<(String, String, i64)>, StorageError> {
+        counts(self.0.db(), self.0.scope(), by).await
+    }
+
+    /// The latest run within a scope's region (or the whole registry).
+    pub async fn latest_run(&self) -> Result<Option<(i64, DateTime<Utc>, RunSummary)>, StorageError> {
+        latest_run(self.0.db()).await
+    }
+
+    /// Exempt a finding judged a false alarm (district or city office), with a reason. It stays out of
+    /// later runs until its facts (its message) change; see `exemption_basis` for rules whose counts
+    /// move by themselves.
+    pub async fn exempt(&self, finding_id: i64, reason: &str) -> Result<(), StorageError> {
+        exempt(self.0.db(), self.0.actor(), finding_id, reason).await
+    }
 }

@@ -82,7 +82,7 @@ where
 
 /// Generate the demo city from `config` over the regions in the database and write it.
 /// Refuses a registry that already has households. `progress` hears households written so far.
-pub async fn load(
+pub(crate) async fn load(
     db: &Db,
     actor: &Actor,
     config: DemoConfig,
@@ -156,7 +156,7 @@ pub async fn load(
         "postings": summary.postings, "projects": summary.projects,
     });
     tx.record::<(), _>("registry", "demo", None, "demo_load", None, Some(&after)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     db.analyze().await?;
     Ok(summary)
 }
@@ -660,7 +660,7 @@ async fn write_batch(
 }
 
 /// Deliberate problems in the loaded demo, per kind (code), for checks to be measured against.
-pub async fn defect_counts(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
+pub(crate) async fn defect_counts(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
     let rows = sea_orm::ConnectionTrait::query_all_raw(
         db.conn(),
         db.stmt("SELECT kind, COUNT(*) AS n FROM demo_defects GROUP BY kind ORDER BY kind", vec![]),
@@ -693,7 +693,7 @@ pub const DEMO_PASSWORD: &str = "ducha2017";
 
 /// Create the demo accounts that do not exist yet (those whose region is not loaded are left
 /// out). Returns the accounts created.
-pub async fn create_demo_users(db: &Db, actor: &Actor) -> Result<Vec<crate::accounts::User>, StorageError> {
+pub(crate) async fn create_demo_users(db: &Db, actor: &Actor) -> Result<Vec<crate::accounts::User>, StorageError> {
     use ducha_domain::access::Role;
     let mut made = Vec::new();
     for (username, display_name, role, region) in DEMO_ACCOUNTS {
@@ -716,4 +716,31 @@ pub async fn create_demo_users(db: &Db, actor: &Actor) -> Result<Vec<crate::acco
         made.push(crate::accounts::add_user(db, actor, &new).await?);
     }
     Ok(made)
+}
+
+pub struct Demo<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn demo(&self) -> Demo<'_> {
+        Demo(self)
+    }
+}
+
+impl Demo<'_> {
+    /// Generate the demo city from `config` over the regions in the database and write it.
+    /// Refuses a registry that already has households. `progress` hears households written so far.
+    pub async fn load(&self, config: DemoConfig, progress: impl Fn(u64, u64)) -> Result<DemoSummary, StorageError> {
+        load(self.0.db(), self.0.actor(), config, progress).await
+    }
+
+    /// Deliberate problems in the loaded demo, per kind (code), for checks to be measured against.
+    pub async fn defect_counts(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        defect_counts(self.0.db()).await
+    }
+
+    /// Create the demo accounts that do not exist yet (those whose region is not loaded are left
+    /// out). Returns the accounts created.
+    pub async fn create_demo_users(&self) -> Result<Vec<crate::accounts::User>, StorageError> {
+        create_demo_users(self.0.db(), self.0.actor()).await
+    }
 }

@@ -244,9 +244,10 @@ pub async fn project(db: &Db, scope: &Scope, id: i64) -> Result<Option<ProjectDe
     }))
 }
 
-/// Re-check the district of a place: its projects and its spending both may have changed.
-async fn recheck(tx: &AuditTxn<'_>, place: &str) -> Result<(), StorageError> {
-    crate::checks::recheck_platform(tx, place.get(..6).unwrap_or(place)).await.map(|_| ())
+/// Mark the district of a place for the re-check: its projects and its spending both may have
+/// changed.
+fn touched(tx: &mut AuditTxn<'_>, place: &str) {
+    tx.region_changed(place.get(..6).unwrap_or(place));
 }
 
 /// Enter a project in the library (at 筛选), with the households it serves and what each is
@@ -267,8 +268,8 @@ pub async fn add_project(
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id = insert_project(&mut tx, year, p, households, on).await?;
-    recheck(&tx, &p.place_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, &p.place_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -440,9 +441,9 @@ pub async fn import_projects(
         districts.insert(p.place_code.get(..6).unwrap_or_default().to_string());
     }
     for d in districts {
-        recheck(&tx, &d).await?;
+        touched(&mut tx, &d);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((summary, problems))
 }
 
@@ -460,8 +461,8 @@ pub async fn add_document(
         return Err(StorageError::Forbidden(format!("“{}”角色不能上传项目材料", actor.role)));
     }
     let eid = evidence::attach_to(&mut tx, &document_owner(kind), id, None, &row.place_code, file).await?;
-    recheck(&tx, &row.place_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, &row.place_code);
+    crate::scoped::commit(tx).await?;
     Ok(eid)
 }
 
@@ -501,8 +502,8 @@ pub async fn record_notice(db: &Db, actor: &Actor, id: i64, stage: Stage, on: Na
         .await?;
     let after = serde_json::json!({ "stage": stage, "noticed_on": on });
     tx.record("project_notice", id, Some(&row.place_code), "update", before.as_ref(), Some(&after)).await?;
-    recheck(&tx, &row.place_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, &row.place_code);
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -526,8 +527,8 @@ pub async fn advance(db: &Db, actor: &Actor, id: i64, to: Stage, on: NaiveDate) 
     let before = serde_json::json!({ "stage": row.stage });
     let after = serde_json::json!({ "stage": to, "since": on });
     tx.record("project", id, Some(&row.place_code), "update", Some(&before), Some(&after)).await?;
-    recheck(&tx, &row.place_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, &row.place_code);
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -559,8 +560,8 @@ pub async fn pay(
         return Err(field_error(field, why));
     }
     let pid = insert_payment(&mut tx, &row, amount, paid_on, payee.trim(), vouchers).await?;
-    recheck(&tx, &row.place_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, &row.place_code);
+    crate::scoped::commit(tx).await?;
     Ok(pid)
 }
 
@@ -734,9 +735,9 @@ pub async fn import_payments(
         places.insert(row.place_code.get(..6).unwrap_or_default().to_string());
     }
     for d in places {
-        recheck(&tx, &d).await?;
+        touched(&mut tx, &d);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((summary, problems))
 }
 
@@ -808,8 +809,8 @@ pub async fn allocate(db: &Db, actor: &Actor, a: &Allocation) -> Result<i64, Sto
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id = insert_allocation(&mut tx, a, None).await?;
-    recheck(&tx, region_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, region_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -961,8 +962,8 @@ pub async fn transfer(
         ..parent.allocation.clone()
     };
     let id = insert_allocation(&mut tx, &child, Some(parent_id)).await?;
-    recheck(&tx, town_code).await?;
-    tx.commit().await?;
+    touched(&mut tx, town_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -1082,9 +1083,9 @@ pub async fn import_allocations(
         districts.insert(code.get(..6).unwrap_or_default().to_string());
     }
     for d in districts {
-        recheck(&tx, &d).await?;
+        touched(&mut tx, &d);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((plan.summary, plan.problems))
 }
 

@@ -50,7 +50,11 @@ pub struct HelpRecord {
     pub town_cadres: Vec<cadre::Model>,
 }
 
-pub async fn for_household(db: &Db, scope: &Scope, household_id: i64) -> Result<Option<HelpRecord>, StorageError> {
+pub(crate) async fn for_household(
+    db: &Db,
+    scope: &Scope,
+    household_id: i64,
+) -> Result<Option<HelpRecord>, StorageError> {
     let c = db.conn();
     let Some(h) =
         household::Entity::find_by_id(household_id).filter(crate::registry::scope_condition(scope)).one(c).await?
@@ -100,7 +104,7 @@ pub async fn for_household(db: &Db, scope: &Scope, household_id: i64) -> Result<
 
 /// Make or replace the household's plan for a year. A household just identified starts being
 /// helped (帮扶中) when its first plan is made.
-pub async fn save_plan(
+pub(crate) async fn save_plan(
     db: &Db,
     actor: &Actor,
     household_id: i64,
@@ -111,7 +115,7 @@ pub async fn save_plan(
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_help_writer(actor)?;
     let id = save_plan_in(&mut tx, &h, input, files).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -219,7 +223,7 @@ async fn save_plan_in(
     Ok(id)
 }
 
-pub async fn add_measure(
+pub(crate) async fn add_measure(
     db: &Db,
     actor: &Actor,
     household_id: i64,
@@ -266,11 +270,11 @@ pub async fn add_measure(
     for f in files {
         evidence::attach(&mut tx, "help_measure", saved.id, &h, f).await?;
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(saved.id)
 }
 
-pub async fn add_log(
+pub(crate) async fn add_log(
     db: &Db,
     actor: &Actor,
     household_id: i64,
@@ -281,7 +285,7 @@ pub async fn add_log(
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_help_writer(actor)?;
     let id = add_log_in(&mut tx, &h, input, files).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -311,7 +315,7 @@ async fn add_log_in(
     Ok(saved.id)
 }
 
-pub async fn assign_cadre(
+pub(crate) async fn assign_cadre(
     db: &Db,
     actor: &Actor,
     household_id: i64,
@@ -339,11 +343,11 @@ pub async fn assign_cadre(
     )
     .await?;
     tx.household_changed(h.id);
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
-pub async fn update_record_book(
+pub(crate) async fn update_record_book(
     db: &Db,
     actor: &Actor,
     household_id: i64,
@@ -366,7 +370,7 @@ pub async fn update_record_book(
     am.update(tx.conn()).await?;
     tx.record("record_book", h.id, Some(&h.village_code), "update", Some(&before), Some(book)).await?;
     tx.household_changed(h.id);
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -378,7 +382,7 @@ pub struct CadreRow {
 }
 
 /// The cadres of the towns in a scope.
-pub async fn cadres(db: &Db, scope: &Scope) -> Result<Vec<CadreRow>, StorageError> {
+pub(crate) async fn cadres(db: &Db, scope: &Scope) -> Result<Vec<CadreRow>, StorageError> {
     let mut q = cadre::Entity::find();
     if let Scope::Region(code) = scope {
         q = q.filter(cadre::Column::TownCode.starts_with(code.as_str()));
@@ -399,7 +403,7 @@ pub async fn cadres(db: &Db, scope: &Scope) -> Result<Vec<CadreRow>, StorageErro
 }
 
 /// One cadre in scope, with the numbers of their households.
-pub async fn cadre(
+pub(crate) async fn cadre(
     db: &Db,
     scope: &Scope,
     id: i64,
@@ -416,7 +420,7 @@ pub async fn cadre(
     Ok(Some((c, hs)))
 }
 
-pub async fn add_cadre(db: &Db, actor: &Actor, k: &Cadre) -> Result<i64, StorageError> {
+pub(crate) async fn add_cadre(db: &Db, actor: &Actor, k: &Cadre) -> Result<i64, StorageError> {
     if !actor.scope.contains(&k.town_code) {
         return Err(field_error("town_code", "只能在本辖区内登记帮扶责任人".into()));
     }
@@ -435,7 +439,7 @@ pub async fn add_cadre(db: &Db, actor: &Actor, k: &Cadre) -> Result<i64, Storage
     .insert(tx.conn())
     .await?;
     tx.record::<(), _>("cadre", saved.id, Some(&k.town_code), "create", None, Some(k)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(saved.id)
 }
 
@@ -497,7 +501,7 @@ impl Lookup {
 
 /// Import plans: a household's plan for a year is made or replaced; the same file twice changes
 /// nothing. With `write` false only the plan of the import is returned. All or nothing.
-pub async fn import_plans(
+pub(crate) async fn import_plans(
     db: &Db,
     actor: &Actor,
     plans: &[ducha_domain::help::IncomingPlan],
@@ -561,13 +565,13 @@ pub async fn import_plans(
         for (h, input) in &todo {
             save_plan_in(&mut tx, h, input, &[]).await?;
         }
-        tx.commit().await?;
+        crate::scoped::commit(tx).await?;
     }
     Ok((summary, problems))
 }
 
 /// Import logs: a log already recorded (same household, date and content) is not added again.
-pub async fn import_logs(
+pub(crate) async fn import_logs(
     db: &Db,
     actor: &Actor,
     logs: &[ducha_domain::help::IncomingLog],
@@ -622,7 +626,81 @@ pub async fn import_logs(
         for (h, input) in &todo {
             add_log_in(&mut tx, h, input, &[]).await?;
         }
-        tx.commit().await?;
+        crate::scoped::commit(tx).await?;
     }
     Ok((summary, problems))
+}
+
+pub struct Help<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn help(&self) -> Help<'_> {
+        Help(self)
+    }
+}
+
+impl Help<'_> {
+    pub async fn for_household(&self, household_id: i64) -> Result<Option<HelpRecord>, StorageError> {
+        for_household(self.0.db(), self.0.scope(), household_id).await
+    }
+
+    /// Make or replace the household's plan for a year. A household just identified starts being
+    /// helped (帮扶中) when its first plan is made.
+    pub async fn save_plan(&self, household_id: i64, input: &PlanInput, files: &[Upload]) -> Result<i64, StorageError> {
+        save_plan(self.0.db(), self.0.actor(), household_id, input, files).await
+    }
+
+    pub async fn add_measure(
+        &self,
+        household_id: i64,
+        input: &MeasureInput,
+        files: &[Upload],
+    ) -> Result<i64, StorageError> {
+        add_measure(self.0.db(), self.0.actor(), household_id, input, files).await
+    }
+
+    pub async fn add_log(&self, household_id: i64, input: &LogInput, files: &[Upload]) -> Result<i64, StorageError> {
+        add_log(self.0.db(), self.0.actor(), household_id, input, files).await
+    }
+
+    pub async fn assign_cadre(&self, household_id: i64, cadre_id: Option<i64>) -> Result<(), StorageError> {
+        assign_cadre(self.0.db(), self.0.actor(), household_id, cadre_id).await
+    }
+
+    pub async fn update_record_book(&self, household_id: i64, book: &RecordBook) -> Result<(), StorageError> {
+        update_record_book(self.0.db(), self.0.actor(), household_id, book).await
+    }
+
+    /// The cadres of the towns in a scope.
+    pub async fn cadres(&self) -> Result<Vec<CadreRow>, StorageError> {
+        cadres(self.0.db(), self.0.scope()).await
+    }
+
+    /// One cadre in scope, with the numbers of their households.
+    pub async fn cadre(&self, id: i64) -> Result<Option<(cadre::Model, Vec<household::Model>)>, StorageError> {
+        cadre(self.0.db(), self.0.scope(), id).await
+    }
+
+    pub async fn add_cadre(&self, k: &Cadre) -> Result<i64, StorageError> {
+        add_cadre(self.0.db(), self.0.actor(), k).await
+    }
+
+    /// Import plans: a household's plan for a year is made or replaced; the same file twice changes
+    /// nothing. With `write` false only the plan of the import is returned. All or nothing.
+    pub async fn import_plans(
+        &self,
+        plans: &[ducha_domain::help::IncomingPlan],
+        write: bool,
+    ) -> Result<SheetOutcome, StorageError> {
+        import_plans(self.0.db(), self.0.actor(), plans, write).await
+    }
+
+    /// Import logs: a log already recorded (same household, date and content) is not added again.
+    pub async fn import_logs(
+        &self,
+        logs: &[ducha_domain::help::IncomingLog],
+        write: bool,
+    ) -> Result<SheetOutcome, StorageError> {
+        import_logs(self.0.db(), self.0.actor(), logs, write).await
+    }
 }

@@ -177,8 +177,8 @@ pub async fn add_posting(db: &Db, actor: &Actor, p: &Posting) -> Result<i64, Sto
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id = insert_posting(db, tx.conn(), p).await?;
     tx.record::<(), _>("posting", id, Some(&p.town_code), "create", None, Some(p)).await?;
-    crate::checks::recheck_platform(&tx, &p.town_code).await?;
-    tx.commit().await?;
+    tx.region_changed(&p.town_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -234,8 +234,8 @@ pub async fn end_posting(db: &Db, actor: &Actor, id: i64, ended_on: NaiveDate) -
         .await?;
     let after = Posting { ended_on: Some(ended_on), ..before.clone() };
     tx.record("posting", id, Some(&before.town_code), "update", Some(&before), Some(&after)).await?;
-    crate::checks::recheck_platform(&tx, &before.town_code).await?;
-    tx.commit().await?;
+    tx.region_changed(&before.town_code);
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -316,8 +316,8 @@ pub async fn check_in(
     let id: i64 = row.try_get("", "id")?;
     let after = serde_json::json!({ "posting": posting_id, "name": p.name, "on_date": on, "place": place.text });
     tx.record::<(), _>("attendance", id, Some(&p.town_code), "create", None, Some(&after)).await?;
-    crate::checks::recheck_platform(&tx, &p.town_code).await?;
-    tx.commit().await?;
+    tx.region_changed(&p.town_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -405,9 +405,9 @@ pub async fn import_check_ins(
         towns.insert(town);
     }
     for town in towns {
-        crate::checks::recheck_platform(&tx, &town).await?;
+        tx.region_changed(&town);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((summary, problems))
 }
 
@@ -576,8 +576,8 @@ pub async fn add_institution(db: &Db, actor: &Actor, i: &Institution) -> Result<
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id = insert_institution(&mut tx, i).await?;
-    crate::checks::recheck_platform(&tx, &i.district_code).await?;
-    tx.commit().await?;
+    tx.region_changed(&i.district_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -625,8 +625,8 @@ pub async fn update_institution(db: &Db, actor: &Actor, id: i64, i: &Institution
         return Err(field_error("district_code", "医疗机构的所在市（区）不能修改".into()));
     }
     change_institution(&mut tx, id, &before, i).await?;
-    crate::checks::recheck_platform(&tx, &before.district_code).await?;
-    tx.commit().await?;
+    tx.region_changed(&before.district_code);
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -696,9 +696,9 @@ pub async fn import_institutions(
         }
     }
     for d in districts {
-        crate::checks::recheck_platform(&tx, &d).await?;
+        tx.region_changed(&d);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((plan.summary, plan.problems))
 }
 
@@ -781,9 +781,9 @@ pub async fn import_postings(
         }
     }
     for t in towns {
-        crate::checks::recheck_platform(&tx, &t).await?;
+        tx.region_changed(&t);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((plan.summary, plan.problems))
 }
 

@@ -100,7 +100,7 @@ pub async fn set_item(
     };
     let after = serde_json::json!({ "name": name, "description": description.trim(), "active": active });
     tx.record("office_item", id, None, "update", before.as_ref(), Some(&after)).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -165,8 +165,8 @@ pub async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageE
         .await?;
     let after = serde_json::json!({ "item": name, "year": year, "met": met, "note": note.trim() });
     tx.record("office_check", town, Some(town), "update", before.as_ref(), Some(&after)).await?;
-    crate::checks::recheck_platform(&tx, town).await?;
-    tx.commit().await?;
+    tx.region_changed(town);
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -196,8 +196,8 @@ pub async fn add_staff(db: &Db, actor: &Actor, s: &Staff) -> Result<i64, Storage
         .ok_or_else(|| StorageError::Rejected("人员未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("office_staff", id, Some(&s.town_code), "create", None, Some(s)).await?;
-    crate::checks::recheck_platform(&tx, &s.town_code).await?;
-    tx.commit().await?;
+    tx.region_changed(&s.town_code);
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -231,8 +231,8 @@ pub async fn staff_left(db: &Db, actor: &Actor, id: i64, on: NaiveDate) -> Resul
         .await?;
     let after = serde_json::json!({ "name": row.try_get::<String>("", "name")?, "ended_on": on });
     tx.record::<(), _>("office_staff", id, Some(&town), "update", None, Some(&after)).await?;
-    crate::checks::recheck_platform(&tx, &town).await?;
-    tx.commit().await?;
+    tx.region_changed(&town);
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 

@@ -32,7 +32,7 @@ fn to_region(m: entity::Model) -> Result<Region, StorageError> {
 }
 
 /// Insert or update every region of a checked list in one transaction, with its audit record.
-pub async fn import(db: &Db, actor: &Actor, regions: &[Region]) -> Result<ImportSummary, StorageError> {
+pub(crate) async fn import(db: &Db, actor: &Actor, regions: &[Region]) -> Result<ImportSummary, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let txn = tx.conn();
     let existing: std::collections::HashSet<String> =
@@ -62,12 +62,12 @@ pub async fn import(db: &Db, actor: &Actor, regions: &[Region]) -> Result<Import
     let after = serde_json::json!({ "rows": regions.len(), "inserted": summary.inserted, "updated": summary.updated });
     tx.record::<(), _>("regions", "import", None, "import", None, Some(&after)).await?;
     crate::settings::set(db, tx.conn(), VERSION_KEY, &crate::accounts::random_token()?).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(summary)
 }
 
 /// Load the shipped Jiangmen list if the database has no regions yet (the embedded default).
-pub async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, StorageError> {
+pub(crate) async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, StorageError> {
     if Entity::find().count(db.conn()).await? > 0 {
         return Ok(None);
     }
@@ -86,7 +86,7 @@ pub(crate) type TreeCache = Arc<RwLock<Option<(String, Arc<RegionTree>)>>>;
 /// settings in its own transaction: each call reads that one row and rebuilds the tree only when
 /// the version moved (an import here or by another process over the same database). Every page
 /// needs the tree; reading 1,400 rows for each request was most of a household page's time.
-pub async fn tree(db: &Db) -> Result<Arc<RegionTree>, StorageError> {
+pub(crate) async fn tree(db: &Db) -> Result<Arc<RegionTree>, StorageError> {
     let version = crate::settings::get(db, VERSION_KEY).await?.unwrap_or_default();
     if let Ok(cached) = db.regions.read()
         && let Some((v, t)) = cached.as_ref()
@@ -109,7 +109,11 @@ pub async fn tree_in<C: sea_orm::ConnectionTrait>(c: &C) -> Result<RegionTree, S
 }
 
 /// Regions at a level and/or under a parent, in code order.
-pub async fn list(db: &Db, level: Option<RegionLevel>, parent: Option<&str>) -> Result<Vec<Region>, StorageError> {
+pub(crate) async fn list(
+    db: &Db,
+    level: Option<RegionLevel>,
+    parent: Option<&str>,
+) -> Result<Vec<Region>, StorageError> {
     let mut q = Entity::find();
     if let Some(l) = level {
         q = q.filter(Column::Level.eq(l.as_str()));
@@ -120,6 +124,43 @@ pub async fn list(db: &Db, level: Option<RegionLevel>, parent: Option<&str>) -> 
     q.order_by_asc(Column::Code).all(db.conn()).await?.into_iter().map(to_region).collect()
 }
 
-pub async fn get(db: &Db, code: &str) -> Result<Option<Region>, StorageError> {
+pub(crate) async fn get(db: &Db, code: &str) -> Result<Option<Region>, StorageError> {
     Entity::find_by_id(code.to_string()).one(db.conn()).await?.map(to_region).transpose()
+}
+
+pub struct Regions<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn regions(&self) -> Regions<'_> {
+        Regions(self)
+    }
+}
+
+impl Regions<'_> {
+    /// Insert or update every region of a checked list in one transaction, with its audit record.
+    pub async fn import(&self, regions: &[Region]) -> Result<ImportSummary, StorageError> {
+        import(self.0.db(), self.0.actor(), regions).await
+    }
+
+    /// Load the shipped Jiangmen list if the database has no regions yet (the embedded default).
+    pub async fn ensure_default(&self) -> Result<Option<ImportSummary>, StorageError> {
+        ensure_default(self.0.db()).await
+    }
+
+    /// The division tree. Divisions change only by an import, which writes a new version into the
+    /// settings in its own transaction: each call reads that one row and rebuilds the tree only when
+    /// the version moved (an import here or by another process over the same database). Every page
+    /// needs the tree; reading 1,400 rows for each request was most of a household page's time.
+    pub async fn tree(&self) -> Result<Arc<RegionTree>, StorageError> {
+        tree(self.0.db()).await
+    }
+
+    /// Regions at a level and/or under a parent, in code order.
+    pub async fn list(&self, level: Option<RegionLevel>, parent: Option<&str>) -> Result<Vec<Region>, StorageError> {
+        list(self.0.db(), level, parent).await
+    }
+
+    pub async fn get(&self, code: &str) -> Result<Option<Region>, StorageError> {
+        get(self.0.db(), code).await
+    }
 }

@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::write::{
     add_status, field_error, household_in_scope, insert_household, insert_member, require_editor, touch,
 };
-use super::{finance, household, member, scope_sql};
+use super::{finance, household, member};
 use crate::audit::AuditTxn;
-use crate::{Db, StorageError};
+use crate::{Db, Scoped, StorageError};
 
 /// A request as stored, with its decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,7 +130,7 @@ async fn check<C: ConnectionTrait>(
 }
 
 /// Submit a request for a household (`household_id`) or, for a new identification, for a village.
-pub async fn submit(
+pub(crate) async fn submit(
     db: &Db,
     actor: &Actor,
     household_id: Option<i64>,
@@ -185,7 +185,7 @@ pub async fn submit(
     for f in files {
         crate::evidence::attach_to(&mut tx, "change_request", id, household_id, &village, f).await?;
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -220,18 +220,17 @@ fn from_row(r: &sea_orm::QueryResult) -> Result<ChangeRecord, StorageError> {
 
 /// The scope condition over a request's village (new identifications have no household yet).
 fn scope_on_village(scope: &Scope, n: usize) -> (String, Vec<Value>) {
-    let (cond, values) = scope_sql(scope, n);
-    // scope_sql speaks of households' code columns; a request carries its village code, whose
-    // prefixes are its town and district codes.
-    let cond = cond
-        .replace("h.district_code", "substr(c.village_code, 1, 6)")
-        .replace("h.town_code", "substr(c.village_code, 1, 9)")
-        .replace("h.village_code", "c.village_code");
-    (cond, values)
+    // A request carries its village code, whose prefixes are its town and district codes.
+    let cols = crate::scope::Columns {
+        district: "substr(c.village_code, 1, 6)",
+        town: Some("substr(c.village_code, 1, 9)"),
+        village: Some("c.village_code"),
+    };
+    crate::scope::filter(scope, cols, n)
 }
 
 /// Requests in a scope, newest first; optionally only one status or one household.
-pub async fn list(
+pub(crate) async fn list(
     db: &Db,
     scope: &Scope,
     status: Option<ChangeStatus>,
@@ -254,7 +253,7 @@ pub async fn list(
 }
 
 /// One request, if it lies in the scope.
-pub async fn get(db: &Db, scope: &Scope, id: i64) -> Result<Option<ChangeRecord>, StorageError> {
+pub(crate) async fn get(db: &Db, scope: &Scope, id: i64) -> Result<Option<ChangeRecord>, StorageError> {
     get_in(db, db.conn(), scope, id).await
 }
 
@@ -279,7 +278,7 @@ pub fn decides(role: Role) -> bool {
 }
 
 /// Approve (apply) or reject a request. Rejection needs a comment; nobody decides their own.
-pub async fn decide(
+pub(crate) async fn decide(
     db: &Db,
     actor: &Actor,
     id: i64,
@@ -339,7 +338,7 @@ pub async fn decide(
         result_household_id: result_household,
         ..req
     };
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(decided)
 }
 
@@ -418,5 +417,43 @@ async fn apply(
             Ok(None)
         }
         (_, None) => Err(StorageError::NotFound),
+    }
+}
+
+/// Change requests as one actor sees them: those in their scope; submitting and deciding check
+/// their role.
+pub struct Changes<'a>(pub(super) &'a Scoped);
+
+impl Changes<'_> {
+    /// Submit a request (a household's exit or return, a new identification when `household_id`
+    /// is None, a natural change), with its evidence.
+    pub async fn submit(
+        &self,
+        household_id: Option<i64>,
+        payload: &ChangePayload,
+        reason: &str,
+        effective_on: NaiveDate,
+        files: &[crate::evidence::Upload],
+    ) -> Result<i64, StorageError> {
+        submit(self.0.db(), self.0.actor(), household_id, payload, reason, effective_on, files).await
+    }
+
+    /// Requests in the scope, newest first; optionally only one status or one household.
+    pub async fn list(
+        &self,
+        status: Option<ChangeStatus>,
+        household_id: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        list(self.0.db(), self.0.scope(), status, household_id, limit).await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<ChangeRecord>, StorageError> {
+        get(self.0.db(), self.0.scope(), id).await
+    }
+
+    /// Approve or reject a request; an approved one is applied in the same write.
+    pub async fn decide(&self, id: i64, approve: bool, comment: &str) -> Result<ChangeRecord, StorageError> {
+        decide(self.0.db(), self.0.actor(), id, approve, comment).await
     }
 }

@@ -210,7 +210,7 @@ pub struct ImportPlan {
     pub unchanged_rows: HashSet<usize>,
 }
 
-pub async fn plan(db: &Db, actor: &Actor, incoming: &[IncomingHousehold]) -> Result<ImportPlan, StorageError> {
+pub(crate) async fn plan(db: &Db, actor: &Actor, incoming: &[IncomingHousehold]) -> Result<ImportPlan, StorageError> {
     let p = plan_in(db.conn(), actor, incoming).await?;
     Ok(ImportPlan { summary: p.summary, problems: p.problems, unchanged_rows: p.unchanged_rows })
 }
@@ -223,7 +223,7 @@ struct ImportedHousehold<'a> {
 
 /// Write the whole file, or nothing: the plan is made again inside the transaction, and any
 /// problem refuses all of it. `progress` hears households written so far.
-pub async fn commit(
+pub(crate) async fn commit(
     db: &Db,
     actor: &Actor,
     incoming: &[IncomingHousehold],
@@ -353,7 +353,7 @@ pub async fn commit(
         done += chunk.len() as u64;
         progress(done, total);
     }
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     // A large import changes what the planner should expect of the tables.
     if planned.summary.households_new >= ANALYZE_AFTER {
         db.analyze().await?;

@@ -10,7 +10,7 @@ use ducha_domain::registry::{HouseholdStatus, HouseholdType, PovertyCause};
 use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 
-use super::{region_sql, scope_sql};
+use super::scope_sql;
 use crate::{Db, StorageError};
 
 #[derive(Debug, Clone, Default)]
@@ -129,7 +129,7 @@ fn where_clause(scope: &Scope, filter: &HouseholdFilter) -> Sql {
     if let Some(r) = &filter.region {
         // A filter outside the scope finds nothing (and says nothing about what is there).
         let n = sql.values.len() + 1;
-        sql.push_region(region_sql(r, n));
+        sql.push_region(scope_sql(&Scope::Region(r.clone()), n));
     }
     if let Some(s) = filter.status {
         sql.push(|n| format!("h.status = ${n}"), s.code().into());
@@ -159,7 +159,7 @@ fn where_clause(scope: &Scope, filter: &HouseholdFilter) -> Sql {
     sql
 }
 
-pub async fn list_households(
+pub(crate) async fn list_households(
     db: &Db,
     scope: &Scope,
     filter: &HouseholdFilter,
@@ -238,7 +238,7 @@ pub async fn list_households(
 
 /// The next `limit` households of a filtered list after id `after`, with their current members
 /// in order: what an export writes, a batch at a time.
-pub async fn export_batch(
+pub(crate) async fn export_batch(
     db: &Db,
     scope: &Scope,
     filter: &HouseholdFilter,

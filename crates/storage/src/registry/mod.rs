@@ -11,11 +11,8 @@ pub mod status_history;
 pub(crate) mod write;
 pub(crate) use write::{household_model, member_model};
 
-pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind, export_batch, list_households};
-pub use write::{
-    PersonalAccess, add_member, create_household, record_personal_access, reveal_member, save_finance,
-    update_household, update_member,
-};
+pub use list::{HouseholdFilter, HouseholdRow, ListPage, SearchKind};
+pub use write::PersonalAccess;
 
 use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::{Guarantees, Household, Member};
@@ -25,7 +22,146 @@ use ducha_domain::region::RegionLevel;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
 use serde::Serialize;
 
-use crate::{Db, StorageError};
+use crate::{Db, Scoped, StorageError};
+
+/// The registry as one actor sees it: households, members, their finances and status history,
+/// change requests and imports. Every read is kept to the actor's scope; every write checks
+/// the actor's role and is audited.
+pub struct Registry<'a>(&'a Scoped);
+
+impl Scoped {
+    pub fn registry(&self) -> Registry<'_> {
+        Registry(self)
+    }
+}
+
+impl Registry<'_> {
+    /// A household by id, if it lies in the scope (else None: no hint that it exists).
+    pub async fn household(&self, id: i64) -> Result<Option<HouseholdRecord>, StorageError> {
+        household_by_id(self.0.db(), self.0.scope(), id).await
+    }
+
+    /// A household by its number, if it lies in the scope.
+    pub(crate) async fn household_by_number(&self, number: &str) -> Result<Option<HouseholdRecord>, StorageError> {
+        household_by_number(self.0.db(), self.0.scope(), number).await
+    }
+
+    /// A member by id, with its household, if the household lies in the scope.
+    pub async fn member(&self, id: i64) -> Result<Option<(member::Model, household::Model)>, StorageError> {
+        member_by_id(self.0.db(), self.0.scope(), id).await
+    }
+
+    /// One page of households matching a filter, in keyset order.
+    pub async fn list(
+        &self,
+        filter: &HouseholdFilter,
+        after: Option<i64>,
+        before: Option<i64>,
+        size: u64,
+    ) -> Result<ListPage, StorageError> {
+        list::list_households(self.0.db(), self.0.scope(), filter, after, before, size).await
+    }
+
+    /// The next batch of households (with members) for an export, after id `after`.
+    pub async fn export_batch(
+        &self,
+        filter: &HouseholdFilter,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(household::Model, Vec<member::Model>)>, StorageError> {
+        list::export_batch(self.0.db(), self.0.scope(), filter, after, limit).await
+    }
+
+    pub(crate) async fn counts_by_district(&self) -> Result<Vec<DistrictCount>, StorageError> {
+        counts_by_district(self.0.db(), self.0.scope()).await
+    }
+
+    /// (region code, households, members) per division of `level` within the scope.
+    pub(crate) async fn counts_by_region(&self, level: RegionLevel) -> Result<Vec<(String, i64, i64)>, StorageError> {
+        counts_by_region(self.0.db(), self.0.scope(), level).await
+    }
+
+    pub(crate) async fn counts_by_status(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        counts_by_status(self.0.db(), self.0.scope()).await
+    }
+
+    /// Total households and members in the scope.
+    pub(crate) async fn totals(&self) -> Result<(i64, i64), StorageError> {
+        totals(self.0.db(), self.0.scope()).await
+    }
+
+    /// The first household numbers in the scope, in number order.
+    pub(crate) async fn household_numbers(&self, limit: u64) -> Result<Vec<String>, StorageError> {
+        household_numbers(self.0.db(), self.0.scope(), limit).await
+    }
+
+    /// Whether the scope holds no household.
+    pub async fn is_empty(&self) -> Result<bool, StorageError> {
+        Ok(self.household_numbers(1).await?.is_empty())
+    }
+
+    pub async fn create_household(&self, h: &Household) -> Result<i64, StorageError> {
+        write::create_household(self.0.db(), self.0.actor(), h).await
+    }
+
+    /// Save a household's facts; `version` is the one the form was read at.
+    pub async fn update_household(&self, id: i64, version: i32, h: &Household) -> Result<(), StorageError> {
+        write::update_household(self.0.db(), self.0.actor(), id, version, h).await
+    }
+
+    pub async fn add_member(&self, household_id: i64, m: &Member) -> Result<i64, StorageError> {
+        write::add_member(self.0.db(), self.0.actor(), household_id, m).await
+    }
+
+    pub async fn update_member(&self, member_id: i64, m: &Member) -> Result<(), StorageError> {
+        write::update_member(self.0.db(), self.0.actor(), member_id, m).await
+    }
+
+    /// A member's full personal data, for a role that may see it; the look is audited.
+    pub async fn reveal_member(&self, member_id: i64) -> Result<(Member, household::Model), StorageError> {
+        write::reveal_member(self.0.db(), self.0.actor(), member_id).await
+    }
+
+    /// Record that full personal data left ducha (an unmasked export, a full view).
+    pub async fn record_personal_access(
+        &self,
+        access: &PersonalAccess,
+        household_id: Option<i64>,
+    ) -> Result<(), StorageError> {
+        write::record_personal_access(self.0.db(), self.0.actor(), access, household_id).await
+    }
+
+    pub async fn save_finance(
+        &self,
+        household_id: i64,
+        f: &ducha_domain::registry::YearFinance,
+        household_size: i32,
+    ) -> Result<(), StorageError> {
+        write::save_finance(self.0.db(), self.0.actor(), household_id, f, household_size).await
+    }
+
+    /// Change requests (新识别, 脱贫, 返贫, 自然变更) and their decisions.
+    pub fn changes(&self) -> changes::Changes<'_> {
+        changes::Changes(self.0)
+    }
+
+    /// What an import of these households would do, checked against the registry.
+    pub async fn import_plan(
+        &self,
+        incoming: &[ducha_domain::registry::IncomingHousehold],
+    ) -> Result<import::ImportPlan, StorageError> {
+        import::plan(self.0.db(), self.0.actor(), incoming).await
+    }
+
+    /// Import households, all or nothing, audited.
+    pub async fn import(
+        &self,
+        incoming: &[ducha_domain::registry::IncomingHousehold],
+        progress: impl Fn(u64, u64),
+    ) -> Result<import::ImportSummary, StorageError> {
+        import::commit(self.0.db(), self.0.actor(), incoming, progress).await
+    }
+}
 
 /// The household column that holds codes of a level.
 fn scope_column(level: RegionLevel) -> household::Column {
@@ -37,50 +173,25 @@ fn scope_column(level: RegionLevel) -> household::Column {
 }
 
 /// The condition that keeps a households query inside a scope.
-pub fn scope_condition(scope: &Scope) -> Condition {
+pub(crate) fn scope_condition(scope: &Scope) -> Condition {
     match scope {
         Scope::All => Condition::all(),
         // A city holds the districts whose codes begin with its own: a range, so that the
         // district index serves it on both databases.
         Scope::Region(code) if code.level() == RegionLevel::City => Condition::all()
             .add(household::Column::DistrictCode.gte(code.as_str()))
-            .add(household::Column::DistrictCode.lt(next_prefix(code.as_str()))),
+            .add(household::Column::DistrictCode.lt(crate::scope::next_prefix(code.as_str()))),
         Scope::Region(code) => Condition::all().add(scope_column(code.level()).eq(code.as_str())),
     }
 }
 
 /// The same condition as SQL over `households AS h`, with its parameter from `$n`.
 pub(crate) fn scope_sql(scope: &Scope, n: usize) -> (String, Vec<Value>) {
-    match scope {
-        Scope::All => ("1 = 1".into(), vec![]),
-        Scope::Region(code) => region_sql(code, n),
-    }
-}
-
-/// The smallest code after every code that starts with `prefix` ("4407" → "4408").
-fn next_prefix(prefix: &str) -> String {
-    let width = prefix.len();
-    let n: u64 = prefix.parse().unwrap_or(0);
-    format!("{:0width$}", n + 1)
-}
-
-/// Households in one division, as SQL over `households AS h`.
-fn region_sql(code: &ducha_domain::region::RegionCode, n: usize) -> (String, Vec<Value>) {
-    let col = match code.level() {
-        RegionLevel::City | RegionLevel::District => "h.district_code",
-        RegionLevel::Town => "h.town_code",
-        RegionLevel::Village => "h.village_code",
-    };
-    if code.level() == RegionLevel::City {
-        let m = n + 1;
-        (format!("{col} >= ${n} AND {col} < ${m}"), vec![code.as_str().into(), next_prefix(code.as_str()).into()])
-    } else {
-        (format!("{col} = ${n}"), vec![code.as_str().into()])
-    }
+    crate::scope::filter(scope, crate::scope::Columns::HOUSEHOLDS, n)
 }
 
 fn vocab<T: Labelled>(code: &str) -> Result<T, StorageError> {
-    T::parse(code).map_err(|e| StorageError::Rejected(format!("数据库中的取值有误：{e}")))
+    crate::stored::code(code)
 }
 
 /// The stored row as a domain household.
@@ -136,7 +247,7 @@ pub struct DistrictCount {
     pub members: i64,
 }
 
-pub async fn counts_by_district(db: &Db, scope: &Scope) -> Result<Vec<DistrictCount>, StorageError> {
+pub(crate) async fn counts_by_district(db: &Db, scope: &Scope) -> Result<Vec<DistrictCount>, StorageError> {
     Ok(counts_by_region(db, scope, RegionLevel::District)
         .await?
         .into_iter()
@@ -145,7 +256,7 @@ pub async fn counts_by_district(db: &Db, scope: &Scope) -> Result<Vec<DistrictCo
 }
 
 /// (region code, households, members) per division of `level` within a scope.
-pub async fn counts_by_region(
+pub(crate) async fn counts_by_region(
     db: &Db,
     scope: &Scope,
     level: RegionLevel,
@@ -174,7 +285,7 @@ pub async fn counts_by_region(
 }
 
 /// Households per status (code) within a scope.
-pub async fn counts_by_status(db: &Db, scope: &Scope) -> Result<Vec<(String, i64)>, StorageError> {
+pub(crate) async fn counts_by_status(db: &Db, scope: &Scope) -> Result<Vec<(String, i64)>, StorageError> {
     let (cond, values) = scope_sql(scope, 1);
     let sql = format!(
         "SELECT h.status AS status, COUNT(*) AS n FROM households h WHERE {cond} GROUP BY h.status ORDER BY h.status"
@@ -193,7 +304,7 @@ pub struct HouseholdRecord {
 }
 
 /// A household by its number, if it lies in the scope (else None: no hint that it exists).
-pub async fn household_by_number(
+pub(crate) async fn household_by_number(
     db: &Db,
     scope: &Scope,
     number: &str,
@@ -210,7 +321,7 @@ pub async fn household_by_number(
 }
 
 /// A household by id, if it lies in the scope.
-pub async fn household_by_id(db: &Db, scope: &Scope, id: i64) -> Result<Option<HouseholdRecord>, StorageError> {
+pub(crate) async fn household_by_id(db: &Db, scope: &Scope, id: i64) -> Result<Option<HouseholdRecord>, StorageError> {
     let h = household::Entity::find_by_id(id).filter(scope_condition(scope)).one(db.conn()).await?;
     match h {
         Some(h) => Ok(Some(record_of(db, h).await?)),
@@ -219,7 +330,7 @@ pub async fn household_by_id(db: &Db, scope: &Scope, id: i64) -> Result<Option<H
 }
 
 /// A member by id, with its household, if the household lies in the scope.
-pub async fn member_by_id(
+pub(crate) async fn member_by_id(
     db: &Db,
     scope: &Scope,
     id: i64,
@@ -251,7 +362,7 @@ async fn record_of(db: &Db, h: household::Model) -> Result<HouseholdRecord, Stor
 }
 
 /// The first household numbers in a scope, in number order.
-pub async fn household_numbers(db: &Db, scope: &Scope, limit: u64) -> Result<Vec<String>, StorageError> {
+pub(crate) async fn household_numbers(db: &Db, scope: &Scope, limit: u64) -> Result<Vec<String>, StorageError> {
     use sea_orm::QuerySelect;
     Ok(household::Entity::find()
         .filter(scope_condition(scope))
@@ -265,23 +376,13 @@ pub async fn household_numbers(db: &Db, scope: &Scope, limit: u64) -> Result<Vec
 }
 
 /// Total households and members in a scope.
-pub async fn totals(db: &Db, scope: &Scope) -> Result<(i64, i64), StorageError> {
+pub(crate) async fn totals(db: &Db, scope: &Scope) -> Result<(i64, i64), StorageError> {
     let rows = counts_by_district(db, scope).await?;
     Ok(rows.iter().fold((0, 0), |(h, m), r| (h + r.households, m + r.members)))
 }
 
 /// Whether the registry has any household at all.
-pub async fn is_empty<C: ConnectionTrait>(c: &C) -> Result<bool, StorageError> {
+pub(crate) async fn is_empty<C: ConnectionTrait>(c: &C) -> Result<bool, StorageError> {
     use sea_orm::PaginatorTrait;
     Ok(household::Entity::find().count(c).await? == 0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_code_after_a_prefix() {
-        assert_eq!(super::next_prefix("4407"), "4408");
-        assert_eq!(super::next_prefix("4409"), "4410");
-        assert_eq!(super::next_prefix("440781"), "440782");
-    }
 }

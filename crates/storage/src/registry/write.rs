@@ -51,14 +51,14 @@ async fn next_number<C: ConnectionTrait>(db: &Db, c: &C, village_code: &str) -> 
 }
 
 /// Register a new household (status 识别). Returns its id.
-pub async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i64, StorageError> {
+pub(crate) async fn create_household(db: &Db, actor: &Actor, h: &Household) -> Result<i64, StorageError> {
     require_editor(actor)?;
     if !actor.scope.contains(&h.village_code) {
         return Err(field_error("village_code", "只能在本辖区内登记贫困户".into()));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let id = insert_household(&mut tx, h, "新识别").await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -177,7 +177,7 @@ pub(crate) async fn household_in_scope<C: ConnectionTrait>(
 }
 
 /// Change a household's registered facts (not its status). `version` is the one the user read.
-pub async fn update_household(
+pub(crate) async fn update_household(
     db: &Db,
     actor: &Actor,
     id: i64,
@@ -210,7 +210,7 @@ pub async fn update_household(
     let after = Household { number, status: before.status, ..h.clone() };
     tx.record("household", id, Some(&h.village_code), "update", Some(&before), Some(&after)).await?;
     tx.household_changed(id);
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -272,12 +272,12 @@ pub(crate) fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono:
 }
 
 /// Add a member to a household. Returns the member's id.
-pub async fn add_member(db: &Db, actor: &Actor, household_id: i64, m: &Member) -> Result<i64, StorageError> {
+pub(crate) async fn add_member(db: &Db, actor: &Actor, household_id: i64, m: &Member) -> Result<i64, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let h = household_in_scope(tx.conn(), actor, household_id).await?;
     require_editor(actor)?;
     let id = insert_member(&mut tx, &h, m).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -326,7 +326,7 @@ pub(super) async fn member_in_scope<C: ConnectionTrait>(
     Ok((m, h))
 }
 
-pub async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Member) -> Result<(), StorageError> {
+pub(crate) async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Member) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let (current, h) = member_in_scope(tx.conn(), actor, member_id).await?;
     require_editor(actor)?;
@@ -338,12 +338,16 @@ pub async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Member) -
     model.update(tx.conn()).await?;
     tx.record("member", member_id, Some(&h.village_code), "update", Some(&before), Some(m)).await?;
     touch(&mut tx, &h).await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
 /// One member's full personal data, for a role with that right; the view itself is recorded.
-pub async fn reveal_member(db: &Db, actor: &Actor, member_id: i64) -> Result<(Member, household::Model), StorageError> {
+pub(crate) async fn reveal_member(
+    db: &Db,
+    actor: &Actor,
+    member_id: i64,
+) -> Result<(Member, household::Model), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let (current, h) = member_in_scope(tx.conn(), actor, member_id).await?;
     if !actor.role.sees_personal_data() {
@@ -359,7 +363,7 @@ pub async fn reveal_member(db: &Db, actor: &Actor, member_id: i64) -> Result<(Me
         Some(&serde_json::json!({ "fields": ["id_number", "phone"] })),
     )
     .await?;
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok((m, h))
 }
 
@@ -377,7 +381,7 @@ pub struct PersonalAccess {
 }
 
 /// Record a bulk access to full personal data (who, from where and when are the record's own).
-pub async fn record_personal_access(
+pub(crate) async fn record_personal_access(
     db: &Db,
     actor: &Actor,
     access: &PersonalAccess,
@@ -394,14 +398,14 @@ pub async fn record_personal_access(
     };
     let action = if access.kind == "export" { "export_personal" } else { "view_personal" };
     tx.record::<(), _>(entity, id, region.as_deref(), action, None, Some(access)).await?;
-    tx.commit().await
+    crate::scoped::commit(tx).await
 }
 
 /// Record (or correct) a household's income and expenditure for a year, with its size that year
 /// (for the check year, its members now):
 /// one row per household and year, the one replaced kept in the audit trail; the household's
 /// data checks run again in the same transaction (an income fixed shows as fixed at once).
-pub async fn save_finance(
+pub(crate) async fn save_finance(
     db: &Db,
     actor: &Actor,
     household_id: i64,
@@ -471,6 +475,6 @@ pub async fn save_finance(
     let action = if before.is_some() { "update" } else { "create" };
     tx.record("household_finance", id, Some(&h.village_code), action, before.as_ref(), Some(&after)).await?;
     tx.household_changed(household_id);
-    tx.commit().await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }

@@ -33,6 +33,13 @@ pub struct CurrentUser {
     pub csrf: String,
 }
 
+impl CurrentUser {
+    /// Storage as this user sees it, today: the only way a handler reaches the register.
+    pub fn scoped(&self, st: &crate::AppState) -> ducha_storage::Scoped {
+        st.db.scoped(&self.actor)
+    }
+}
+
 /// Not signed in: pages go to the login page, the API answers 401.
 pub struct LoginRequired {
     api: bool,
