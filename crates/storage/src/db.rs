@@ -293,7 +293,10 @@ impl Db {
         Ok(())
     }
 
-    /// The connection. (Becoming private to storage: every caller moves to [`Db::scoped`].)
+    /// The connection, for the tests that tamper with the database as an attacker would (and
+    /// the benchmark that times the rules alone). Useless to the web crate, which depends on no
+    /// database crate (checked by the `door` tests): everything else goes through [`Db::scoped`].
+    #[doc(hidden)]
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }

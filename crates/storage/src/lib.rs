@@ -1,6 +1,23 @@
 //! ducha's storage: one schema and one set of queries for SQLite (the embedded default) and
 //! PostgreSQL (a province or the nation). Every query that reads households takes a region
 //! scope; the demo city loads here.
+//!
+//! Outside this crate the register is reached only through [`Db::scoped`], which carries the
+//! actor (see `scoped.rs`):
+//!
+//! ```no_run
+//! # async fn page(db: ducha_storage::Db, actor: ducha_domain::access::Actor) -> Result<(), ducha_storage::StorageError> {
+//! let household = db.scoped(&actor).registry().household(1).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! and a read that takes no actor is private to storage: this does not compile.
+//!
+//! ```compile_fail,E0603
+//! # async fn page(db: ducha_storage::Db) {
+//! let household = ducha_storage::registry::household_by_id(&db, &ducha_domain::access::Scope::All, 1).await;
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod accounts;

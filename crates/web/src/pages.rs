@@ -25,12 +25,14 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub async fn new(st: &AppState, me: &CurrentUser) -> Result<PageCtx, WebError> {
+        // From the cached division tree: no query of its own.
+        let tree = st.db.system().regions().tree().await?;
         let scope_label = match &me.user.region_code {
-            Some(code) => me.scoped(&st).regions().get(code).await?.map_or_else(|| code.clone(), |r| r.name),
+            Some(code) => tree.get(code).map_or_else(|| code.clone(), |r| r.name.clone()),
             None => "全市".to_string(),
         };
         Ok(PageCtx {
-            city_name: city_name(st).await?,
+            city_name: city_of(&tree),
             user: Some(UserCtx {
                 display_name: me.user.display_name.clone(),
                 role_label: me.user.role.label(),
@@ -47,16 +49,12 @@ impl PageCtx {
 }
 
 pub async fn city_name(st: &AppState) -> Result<String, WebError> {
-    Ok(st
-        .db
-        .system()
-        .regions()
-        .list(Some(ducha_domain::RegionLevel::City), None)
-        .await?
-        .into_iter()
-        .next()
-        .map(|r| r.name)
-        .unwrap_or_default())
+    Ok(city_of(&*st.db.system().regions().tree().await?))
+}
+
+/// The city's name: the first division at the city level (codes in order).
+fn city_of(tree: &ducha_domain::region::RegionTree) -> String {
+    tree.at_level(ducha_domain::RegionLevel::City).next().map(|r| r.name.clone()).unwrap_or_default()
 }
 
 #[derive(Template)]

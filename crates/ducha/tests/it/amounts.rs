@@ -34,12 +34,15 @@ async fn amounts_are_bounded_and_a_measure_names_a_real_project(backend: Backend
     let haiyan = app.db.scoped(&system).accounts().issue_token("haiyan", "t").await.unwrap();
     let taishan = app.db.scoped(&system).accounts().issue_token("taishan", "t").await.unwrap();
     let scope = |code: &str| ducha_domain::access::Scope::Region(ducha_domain::RegionCode::parse(code).unwrap());
-    let household =
-        app.db.scoped(&crate::support::seeing(&scope("440781111"))).registry().list(&Default::default(), None, None, 1)
-            .await
-            .unwrap()
-            .rows[0]
-            .id;
+    let household = app
+        .db
+        .scoped(&crate::support::seeing(&scope("440781111")))
+        .registry()
+        .list(&Default::default(), None, None, 1)
+        .await
+        .unwrap()
+        .rows[0]
+        .id;
     let trail = || async { app.db.system().audit().count().await };
     let before = trail().await.unwrap();
 

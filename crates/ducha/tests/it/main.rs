@@ -15,6 +15,7 @@ pub mod changes;
 mod checks;
 mod cli;
 mod demo;
+mod door;
 mod exchange;
 mod funds;
 mod headers;

@@ -61,6 +61,12 @@ pub(crate) async fn for_household(
     else {
         return Ok(None);
     };
+    of_household(db, &h).await.map(Some)
+}
+
+/// The help of a household already read within the actor's scope.
+pub(crate) async fn of_household(db: &Db, h: &household::Model) -> Result<HelpRecord, StorageError> {
+    let c = db.conn();
     let town_cadres = cadre::Entity::find()
         .filter(cadre::Column::TownCode.eq(&h.town_code))
         .order_by_asc(cadre::Column::Id)
@@ -72,15 +78,19 @@ pub(crate) async fn for_household(
         .order_by_desc(plan::Column::Year)
         .all(c)
         .await?;
-    let mut with_items = Vec::new();
-    for p in plans {
-        let items = plan_item::Entity::find()
-            .filter(plan_item::Column::PlanId.eq(p.id))
-            .order_by_asc(plan_item::Column::Id)
-            .all(c)
-            .await?;
-        with_items.push((p, items.into_iter().map(|i| i.category).collect()));
-    }
+    // Every plan's items in one query, whatever the number of plans.
+    let items = plan_item::Entity::find()
+        .filter(plan_item::Column::PlanId.is_in(plans.iter().map(|p| p.id)))
+        .order_by_asc(plan_item::Column::Id)
+        .all(c)
+        .await?;
+    let with_items = plans
+        .into_iter()
+        .map(|p| {
+            let cats = items.iter().filter(|i| i.plan_id == p.id).map(|i| i.category.clone()).collect();
+            (p, cats)
+        })
+        .collect();
     let measures = measure::Entity::find()
         .filter(measure::Column::HouseholdId.eq(h.id))
         .order_by_desc(measure::Column::DeliveredOn)
@@ -99,7 +109,7 @@ pub(crate) async fn for_household(
         })
         .collect();
     let evidence = evidence::for_household(db, h.id).await?;
-    Ok(Some(HelpRecord { cadre, plans: with_items, measures, logs, evidence, town_cadres }))
+    Ok(HelpRecord { cadre, plans: with_items, measures, logs, evidence, town_cadres })
 }
 
 /// Make or replace the household's plan for a year. A household just identified starts being

@@ -41,6 +41,22 @@ impl Registry<'_> {
         household_by_id(self.0.db(), self.0.scope(), id).await
     }
 
+    /// Everything a household's page shows, if the household lies in the scope: its record, its
+    /// help, its audit trail, its change requests and its open findings. The household is read
+    /// once and every part is kept to it: a fixed number of queries, however many plans it has.
+    pub async fn page(&self, id: i64) -> Result<Option<HouseholdPage>, StorageError> {
+        let db = self.0.db();
+        let Some(record) = household_by_id(db, self.0.scope(), id).await? else { return Ok(None) };
+        let hid = record.household.id;
+        let help = crate::help::store::of_household(db, &record.household).await?;
+        let audit = crate::audit::for_household(db, hid, 100).await?;
+        let changes = changes::list(db, self.0.scope(), None, Some(hid), 50).await?;
+        let filter =
+            crate::checks::FindingFilter { household_id: Some(hid), status: Some("open".into()), ..Default::default() };
+        let findings = crate::checks::findings(db, self.0.scope(), &filter, 200, 0).await?;
+        Ok(Some(HouseholdPage { record, help, audit, changes, findings }))
+    }
+
     /// A household by its number, if it lies in the scope.
     pub async fn household_by_number(&self, number: &str) -> Result<Option<HouseholdRecord>, StorageError> {
         household_by_number(self.0.db(), self.0.scope(), number).await
@@ -292,6 +308,16 @@ pub(crate) async fn counts_by_status(db: &Db, scope: &Scope) -> Result<Vec<(Stri
     );
     let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
     rows.into_iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
+}
+
+/// What a household's page shows (see [`Registry::page`]).
+#[derive(Debug, Clone)]
+pub struct HouseholdPage {
+    pub record: HouseholdRecord,
+    pub help: crate::help::store::HelpRecord,
+    pub audit: Vec<crate::audit::AuditRecord>,
+    pub changes: Vec<changes::ChangeRecord>,
+    pub findings: Vec<crate::checks::StoredFinding>,
 }
 
 /// One household with everything recorded about it.

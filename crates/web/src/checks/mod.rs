@@ -658,9 +658,3 @@ pub(crate) async fn api_exempt(
     me.scoped(&st).checks().exempt(id, &f.reason).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
-
-/// A household's open findings, for its page.
-pub async fn for_household(st: &AppState, me: &CurrentUser, household_id: i64) -> Result<Vec<StoredFinding>, WebError> {
-    let filter = FindingFilter { household_id: Some(household_id), status: Some("open".into()), ..Default::default() };
-    Ok(me.scoped(&st).checks().findings(&filter, 200, 0).await?)
-}

@@ -190,16 +190,6 @@ fn cadre_options(rec: &HelpRecord) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The help section for a household page (None outside scope).
-pub async fn section(
-    st: &AppState,
-    me: &CurrentUser,
-    h: &ducha_storage::registry::household::Model,
-) -> Result<HelpView, WebError> {
-    let rec = me.scoped(&st).help().for_household(h.id).await?.ok_or(WebError::NotFound)?;
-    Ok(HelpView::new(&rec, h))
-}
-
 async fn household(
     st: &AppState,
     me: &CurrentUser,

@@ -713,16 +713,14 @@ pub(crate) async fn api_reject(
 }
 
 /// The requests shown on a household's page, and the kinds that can be asked now.
-pub async fn for_household(
-    st: &AppState,
+pub fn views(
     me: &CurrentUser,
-    household_id: i64,
+    rows: &[ChangeRecord],
     status: &str,
-) -> Result<(Vec<ChangeView>, Vec<(&'static str, &'static str)>), WebError> {
-    let rows = me.scoped(&st).registry().changes().list(None, Some(household_id), 50).await?;
+) -> (Vec<ChangeView>, Vec<(&'static str, &'static str)>) {
     let kinds = match (me.user.role.edits_registry(), HouseholdStatus::parse(status)) {
         (true, Ok(s)) => ChangeKind::available_for(s).into_iter().map(|k| (k.code(), k.label())).collect(),
         _ => vec![],
     };
-    Ok((rows.iter().map(ChangeView::from).collect(), kinds))
+    (rows.iter().map(ChangeView::from).collect(), kinds)
 }

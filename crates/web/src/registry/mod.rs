@@ -227,14 +227,16 @@ async fn detail_page(
     Query(dq): Query<DetailQuery>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
-    let tree = me.scoped(&st).regions().tree().await?;
+    let s = me.scoped(&st);
+    let page = s.registry().page(id).await?.ok_or(WebError::NotFound)?;
+    let tree = s.regions().tree().await?;
+    let rec = page.record;
     let h = rec.household;
     let causes = view::causes_label(&h);
-    let audit = me.scoped(&st).audit().for_household(h.id, 100).await?.unwrap_or_default();
-    let (change_rows, change_kinds) = changes::for_household(&st, &me, h.id, &h.status).await?;
-    let help = crate::help::section(&st, &me, &h).await?;
-    let findings = crate::checks::for_household(&st, &me, h.id).await?;
+    let audit = page.audit;
+    let (change_rows, change_kinds) = changes::views(&me, &page.changes, &h.status);
+    let help = crate::help::HelpView::new(&page.help, &h);
+    let findings = page.findings;
     let former = rec
         .members
         .iter()
