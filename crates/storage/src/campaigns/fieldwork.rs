@@ -549,7 +549,7 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("走访记录未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("走访记录未能写入".into()))?
         .try_get("", "id")?;
     for (qid, a) in &answers {
         tx.conn()
@@ -687,7 +687,7 @@ pub(crate) async fn add_checklist_item(
             vec![template.into(), next.into(), section.trim().into(), text.trim().into()],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("检查项未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
         .try_get("", "id")?;
     let after = serde_json::json!({ "template": template, "section": section.trim(), "text": text.trim() });
     tx.record::<(), _>("checklist_item", id, None, "create", None, Some(&after)).await?;
@@ -763,7 +763,7 @@ pub(crate) async fn add_question(s: &Scoped, questionnaire: i64, q: &Question) -
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("题目未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("题目未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
     s.commit(tx).await?;

@@ -128,7 +128,7 @@ async fn team_districts<C: ConnectionTrait>(
 
 /// A value as JSON text for a column.
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String, StorageError> {
-    serde_json::to_string(v).map_err(|e| StorageError::Rejected(format!("无法编码：{e}")))
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(format!("无法编码：{e}")))
 }
 
 /// A JSON column as its value: one that does not decode is a fault of the database.
@@ -341,7 +341,7 @@ async fn create(s: &Scoped, i: &CampaignInput) -> Result<i64, StorageError> {
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("督查未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("督查未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("campaign", id, None, "create", None, Some(i)).await?;
     s.commit(tx).await?;
@@ -468,7 +468,7 @@ async fn add_team(s: &Scoped, campaign: i64, t: &TeamInput) -> Result<i64, Stora
             vec![campaign.into(), t.name.trim().into(), t.leader.trim().into(), t.units.trim().into()],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("督查组未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("督查组未能写入".into()))?
         .try_get("", "id")?;
     for uid in user_ids {
         tx.conn()

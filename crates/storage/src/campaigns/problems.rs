@@ -82,7 +82,7 @@ pub(crate) async fn insert_problem(tx: &mut AuditTxn<'_>, campaign: i64, p: &New
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("问题未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("问题未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("campaign_problem", id, Some(&p.town), "create", None, Some(p)).await?;
     Ok(id)
