@@ -59,15 +59,15 @@ pub async fn command(s: &Scoped, cmd: CampaignCommand) -> Result<()> {
                         );
                     }
                 }
-                Some(s) => {
-                    plan.seed = s;
+                Some(seed) => {
+                    plan.seed = seed;
                     let d = if save {
                         s.campaigns().draw_sample(id, &plan).await?
                     } else {
                         opened.sample().preview(&plan).await?
                     };
                     println!(
-                        "督查 {id}（{}）以种子 {s} 抽样（算法 {}）{}",
+                        "督查 {id}（{}）以种子 {seed} 抽样（算法 {}）{}",
                         c.name,
                         ducha_domain::campaigns::sampling::ALGORITHM,
                         if save { "，已保存" } else { "，未保存（加 --save 保存）" }

@@ -98,8 +98,8 @@ async fn the_same_seed_draws_the_same_sample_on_both_databases() {
     }
 
     // Another seed gives another sample; the same seed again gives the same.
-    let s = sqlite.scoped(&cli);
-    let c = s.campaigns().open(1).await.unwrap();
+    let city = sqlite.scoped(&cli);
+    let c = city.campaigns().open(1).await.unwrap();
     let again = c.sample().preview(&plan(42, 6)).await.unwrap();
     assert_eq!(
         again.towns.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
@@ -110,22 +110,22 @@ async fn the_same_seed_draws_the_same_sample_on_both_databases() {
 
     // A campaign a month later excludes the towns inspected within six months.
     let later = campaign(&sqlite, "十二月督查", "2017-12-04").await;
-    s.campaigns().draw_sample(later, &plan(42, 6)).await.unwrap();
+    city.campaigns().draw_sample(later, &plan(42, 6)).await.unwrap();
     let second = stored(&sqlite, later).await;
     for (t, _) in &second {
         assert!(!s.iter().any(|(u, _)| u == t), "{t} was inspected in November and is excluded");
     }
-    let steps = s.campaigns().open(later).await.unwrap().sample().steps().await.unwrap();
+    let steps = city.campaigns().open(later).await.unwrap().sample().steps().await.unwrap();
     assert!(steps.iter().any(|st| st.excluded.iter().any(|(_, why)| why.contains("近期已督查（十一月督查"))));
 
     // A sample that cannot be drawn says why and stores nothing.
     let mut short = plan(1, 0);
     short.quotas = vec![Quota { district: "440703".into(), wanted: Wanted::Street, count: 50 }];
-    let err = s.campaigns().draw_sample(later, &short).await.unwrap_err().to_string();
+    let err = city.campaigns().draw_sample(later, &short).await.unwrap_err().to_string();
     assert!(err.contains("蓬江区可抽取的街道只有"), "{err}");
     let mut few = plan(1, 0);
     few.households_per_town = 3;
-    let err = s.campaigns().draw_sample(later, &few).await.unwrap_err().to_string();
+    let err = city.campaigns().draw_sample(later, &few).await.unwrap_err().to_string();
     assert_eq!(err, "每个镇(街)至少走访 4 户");
     assert_eq!(stored(&sqlite, later).await, second, "a refused draw keeps the sample");
 }
