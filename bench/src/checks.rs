@@ -20,7 +20,6 @@ use ducha_domain::access::{Actor, Scope};
 use ducha_domain::checks::{Finding, HouseholdFacts};
 use ducha_domain::demo::DemoConfig;
 use ducha_storage::Db;
-use ducha_storage::audit::AuditTxn;
 use ducha_storage::checks::{self, load};
 
 #[tokio::main]
@@ -34,8 +33,7 @@ async fn main() -> Result<()> {
             let db = Db::open(&arg(1)?).await?;
             let n: u64 = arg(2)?.parse()?;
             let s =
-                ducha_storage::demo::load(&db, &actor, DemoConfig { households: n, ..Default::default() }, |_, _| {})
-                    .await?;
+                db.scoped(&actor).demo().load(DemoConfig { households: n, ..Default::default() }, |_, _| {}).await?;
             println!(
                 "setup households={} members={} seconds={:.2}",
                 s.households,
@@ -52,7 +50,7 @@ async fn main() -> Result<()> {
             let db = Db::open(&arg(1)?).await?;
             for label in ["first", "steady"] {
                 let started = Instant::now();
-                let (s, _) = checks::run(&db, &actor, &Scope::All, |_| {}).await?;
+                let (s, _) = db.scoped(&actor).checks().run(&Scope::All, |_| {}).await?;
                 println!(
                     "run_{label} households={} open={} new={} fixed={} seconds={:.2}",
                     s.households,
@@ -77,8 +75,8 @@ async fn main() -> Result<()> {
 type VillageCounts = HashMap<String, (i64, i64)>;
 
 async fn evaluate(db: &Db, repeat: usize) -> Result<()> {
-    let (year, as_of) = checks::current(db).await?;
-    let p = checks::params(db, db.conn(), year, as_of).await?;
+    let (year, as_of) = db.system().checks().current().await?;
+    let p = db.system().checks().params(year, as_of).await?;
     let started = Instant::now();
     let dups = load::duplicates(db, db.conn(), None).await?;
     let mut all: Vec<HouseholdFacts> = Vec::new();
@@ -167,20 +165,19 @@ async fn evaluate(db: &Db, repeat: usize) -> Result<()> {
 
 async fn recheck(db: &Db, actor: &Actor, samples: i64) -> Result<()> {
     // The demo numbers households 1..N.
-    let max: i64 = ducha_storage::registry::counts_by_status(db, &Scope::All).await?.iter().map(|(_, n)| n).sum();
+    let max: i64 = db.system().registry().counts_by_status().await?.iter().map(|(_, n)| n).sum();
     anyhow::ensure!(max > 0, "no households");
     let step = (max / samples).max(1);
     let mut micros = Vec::new();
     let mut whole = Vec::new();
     for i in 0..samples {
         let id = 1 + i * step;
-        let t0 = Instant::now();
-        let tx = AuditTxn::begin(db, actor).await?;
+        // The re-check a save runs after it commits, in its own transaction (which it commits:
+        // findings already up to date change nothing).
         let t = Instant::now();
-        checks::recheck(&tx, &[id]).await?;
+        db.scoped(actor).checks().recheck(&[id]).await?;
         micros.push(t.elapsed().as_secs_f64() * 1e6);
-        drop(tx); // rolled back: nothing stays
-        whole.push(t0.elapsed().as_secs_f64() * 1e6);
+        whole.push(t.elapsed().as_secs_f64() * 1e6);
     }
     micros.sort_by(f64::total_cmp);
     let p99 = micros[(micros.len() * 99 / 100).min(micros.len() - 1)];

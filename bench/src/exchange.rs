@@ -31,7 +31,7 @@ async fn main() -> Result<()> {
             let db = Db::open(&arg(1)?).await?;
             let n: u64 = arg(2)?.parse()?;
             let config = DemoConfig { households: n, defects: false, ..Default::default() };
-            let s = ducha_storage::demo::load(&db, &actor, config, |_, _| {}).await?;
+            let s = db.scoped(&actor).demo().load(config, |_, _| {}).await?;
             println!(
                 "setup households={} members={} seconds={:.2}",
                 s.households,
@@ -42,7 +42,7 @@ async fn main() -> Result<()> {
         "export" => {
             let db = Db::open(&arg(1)?).await?;
             let filter = ducha_storage::registry::HouseholdFilter::default();
-            let (bytes, count) = ducha_reports::exchange::export(&db, &actor, &filter, |_| {}).await?;
+            let (bytes, count) = ducha_reports::exchange::export(&db.scoped(&actor), &filter, |_| {}).await?;
             let secs = started.elapsed().as_secs_f64();
             std::fs::write(arg(2)?, &bytes)?;
             // The calamine phase counts the cells back from the file: the two must agree.
@@ -58,11 +58,11 @@ async fn main() -> Result<()> {
             // The writer alone: every household read into memory first, then timed into xlsx.
             let db = Db::open(&arg(1)?).await?;
             let filter = ducha_storage::registry::HouseholdFilter::default();
-            let tree = ducha_storage::regions::tree(&db).await?;
+            let tree = db.system().regions().tree().await?;
             let mut all = Vec::new();
             let mut after = 0;
             loop {
-                let batch = ducha_storage::registry::export_batch(&db, &actor.scope, &filter, after, 2_000).await?;
+                let batch = db.scoped(&actor).registry().export_batch(&filter, after, 2_000).await?;
                 let Some(last) = batch.last() else { break };
                 after = last.0.id;
                 for (h, ms) in batch {
@@ -121,10 +121,11 @@ async fn main() -> Result<()> {
         }
         "import" => {
             let db = Db::open(&arg(1)?).await?;
-            ducha_storage::regions::ensure_default(&db).await?;
+            db.system().regions().ensure_default().await?;
             let bytes = std::fs::read(arg(2)?)?;
             let t = Instant::now();
-            let o = ducha_reports::exchange::import(&db, &actor, "bench.xlsx", &bytes, today(), |_, _| {}).await?;
+            let o = ducha_reports::exchange::import(&db.scoped_on(&actor, today()), "bench.xlsx", &bytes, |_, _| {})
+                .await?;
             let secs = t.elapsed().as_secs_f64();
             if !o.committed {
                 bail!("not imported: {}", o.errors.first().map(|e| e.to_string()).unwrap_or_default());

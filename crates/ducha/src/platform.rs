@@ -17,7 +17,7 @@ pub async fn command(db: &Db, cmd: PlatformCommand) -> Result<()> {
         PlatformCommand::Attendance { out, as_user } => {
             let actor = acting_as(db, as_user.as_deref()).await?;
             let scope = &actor.scope;
-            let (year, as_of) = ducha_storage::checks::current(db).await?;
+            let (year, as_of) = db.system().checks().current().await?;
             println!("{year} 年派驻镇（街）扶贫干部驻点考勤（截至 {as_of}）");
             println!(
                 "{:<10} {:>6} {:>6} {:>8} {:>8} {:>10} {:>7}",
@@ -36,7 +36,11 @@ pub async fn command(db: &Db, cmd: PlatformCommand) -> Result<()> {
                 );
             }
             if let Some(path) = out {
-                let (_, bytes) = ducha_reports::platform::attendance_report(db, scope).await?;
+                let (_, bytes) = ducha_reports::platform::attendance_report(&db.scoped(&ducha_domain::access::Actor {
+                    scope: scope.clone(),
+                    ..ducha_domain::access::Actor::command_line("platform")
+                }))
+                .await?;
                 crate::files::write_private(&path, &bytes)?;
                 println!("已写出 {}", path.display());
             }
@@ -56,8 +60,8 @@ pub async fn command(db: &Db, cmd: PlatformCommand) -> Result<()> {
 pub async fn funds_command(db: &Db, cmd: FundsCommand) -> Result<()> {
     let FundsCommand::Progress { out, as_user } = cmd;
     let actor = acting_as(db, as_user.as_deref()).await?;
-    let (year, as_of) = ducha_storage::checks::current(db).await?;
-    let p = ducha_storage::checks::params(db, db.conn(), year, as_of).await?;
+    let (year, as_of) = db.system().checks().current().await?;
+    let p = db.system().checks().params(year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
     let rows = ducha_storage::funds::spending(db, &actor.scope, as_of, month).await?;
     let target = ducha_domain::funds::target_percent(year, as_of, month);

@@ -75,16 +75,21 @@ async fn forms_need_the_session_token_and_this_site(backend: Backend) {
     // The API from the browser session needs the header token.
     let r = b.client.post(format!("{}/api/v1/households", app.base)).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 403);
-    let audit_before = ducha_storage::audit::count(&app.db).await.unwrap();
-    assert_eq!(audit_before, ducha_storage::audit::count(&app.db).await.unwrap());
+    let audit_before = app.db.system().audit().count().await.unwrap();
+    assert_eq!(audit_before, app.db.system().audit().count().await.unwrap());
 }
 
 pub async fn app_first_household(app: &TestApp, town: &str) -> i64 {
     use ducha_domain::access::Scope;
     use ducha_domain::region::RegionCode;
     let scope = Scope::Region(RegionCode::parse(town).unwrap());
-    let page =
-        ducha_storage::registry::list_households(&app.db, &scope, &Default::default(), None, None, 1).await.unwrap();
+    let page = app
+        .db
+        .scoped(&crate::support::seeing(&scope))
+        .registry()
+        .list(&Default::default(), None, None, 1)
+        .await
+        .unwrap();
     page.rows.first().expect("the demo town has households").id
 }
 
@@ -92,7 +97,7 @@ pub async fn app_first_household(app: &TestApp, town: &str) -> i64 {
 async fn a_token_acts_as_its_user_and_stops_when_the_user_is_disabled() {
     let app = TestApp::spawn_demo(Backend::Sqlite, 200).await;
     let admin = Actor::system();
-    let token = accounts::issue_token(&app.db, &admin, "taishan", "测试脚本").await.unwrap();
+    let token = app.db.scoped(&admin).accounts().issue_token("taishan", "测试脚本").await.unwrap();
     let me = app.client.get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status().as_u16(), 200);
     let me: serde_json::Value = me.json().await.unwrap();
@@ -111,7 +116,7 @@ async fn a_token_acts_as_its_user_and_stops_when_the_user_is_disabled() {
     assert!(list["total"].as_i64().unwrap() > 0);
     let bad = app.client.get(format!("{}/api/v1/me", app.base)).bearer_auth("ducha_wrong").send().await.unwrap();
     assert_eq!(bad.status().as_u16(), 401);
-    accounts::disable_user(&app.db, &admin, "taishan").await.unwrap();
+    app.db.scoped(&admin).accounts().disable_user("taishan").await.unwrap();
     let gone = app.client.get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(gone.status().as_u16(), 401);
 }
@@ -124,7 +129,7 @@ async fn add_account(app: &TestApp, username: &str, password: &str) {
         region_code: None,
         password: password.into(),
     };
-    accounts::add_user(&app.db, &Actor::system(), &user).await.unwrap();
+    app.db.scoped(&Actor::system()).accounts().add_user(&user).await.unwrap();
 }
 
 /// The login form's token for a browser (its cookie is kept by the browser).
@@ -458,7 +463,7 @@ async fn a_reset_or_a_disable_ends_sessions_and_tokens_and_tokens_expire(backend
     assert_eq!(me(&browsers[1]).await, 401);
     assert_eq!(token_ok(tokens[1].0.clone()).await, 401);
     assert_eq!(token_ok(tokens[1].1.clone()).await, 401);
-    let trail = ducha_storage::audit::range(&app.db, 1, 1000).await.unwrap();
+    let trail = app.db.system().audit().range(1, 1000).await.unwrap();
     let ended: Vec<_> = trail.iter().filter(|r| r.action == "end_access").collect();
     assert_eq!(ended.len(), 2, "each is recorded");
     assert!(ended.iter().all(|r| r.before.as_deref().unwrap().contains("\"sessions\":1")), "{ended:?}");
@@ -491,6 +496,6 @@ async fn a_reset_or_a_disable_ends_sessions_and_tokens_and_tokens_expire(backend
     let (ok, out, _) = run(&["user", "token", "scripts", "--revoke"], &url).await;
     assert!(ok && out.contains("年报") && out.contains("日报"), "{out}");
     assert_eq!(token_ok(yearly).await, 401);
-    let revokes = ducha_storage::audit::range(&app.db, 1, 1000).await.unwrap();
+    let revokes = app.db.system().audit().range(1, 1000).await.unwrap();
     assert_eq!(revokes.iter().filter(|r| r.entity == "api_token" && r.action == "revoke").count(), 2);
 }

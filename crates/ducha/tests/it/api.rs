@@ -27,7 +27,7 @@ fn valid_id(first17: &str) -> String {
 
 async fn the_api_writes_in_scope_with_field_errors_and_versions(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 100).await;
-    let token = accounts::issue_token(&app.db, &Actor::system(), "haiyan", "测试").await.unwrap();
+    let token = app.db.scoped(&Actor::system()).accounts().issue_token("haiyan", "测试").await.unwrap();
     let post = reqwest::Method::POST;
     let (status, created) = call(
         &app,
@@ -96,7 +96,7 @@ async fn the_api_writes_in_scope_with_field_errors_and_versions(backend: Backend
     assert!(conflict["error"].as_str().unwrap().contains("已被他人修改"));
 
     // A leader reads but does not write.
-    let leader = accounts::issue_token(&app.db, &Actor::system(), "leader", "测试").await.unwrap();
+    let leader = app.db.scoped(&Actor::system()).accounts().issue_token("leader", "测试").await.unwrap();
     let (status, _) = call(&app, &leader, reqwest::Method::GET, &format!("/api/v1/households/{hid}"), None).await;
     assert_eq!(status, 200);
     let (status, e) = call(
@@ -115,8 +115,8 @@ async fn the_api_writes_in_scope_with_field_errors_and_versions(backend: Backend
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_chinese_4xx_and_change_nothing() {
     let app = TestApp::spawn_demo(Backend::Sqlite, 50).await;
-    let token = accounts::issue_token(&app.db, &Actor::system(), "haiyan", "测试").await.unwrap();
-    let before = ducha_storage::audit::count(&app.db).await.unwrap();
+    let token = app.db.scoped(&Actor::system()).accounts().issue_token("haiyan", "测试").await.unwrap();
+    let before = app.db.system().audit().count().await.unwrap();
     let url = format!("{}/api/v1/households", app.base);
     let send = |body: reqwest::Body, ct: &'static str| {
         app.client.post(&url).bearer_auth(&token).header("Content-Type", ct).body(body).send()
@@ -148,7 +148,7 @@ async fn bad_requests_get_chinese_4xx_and_change_nothing() {
     let r = app.client.delete(format!("{}/households", app.base)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 405);
     assert!(r.text().await.unwrap().contains("不支持此操作方式"));
-    assert_eq!(ducha_storage::audit::count(&app.db).await.unwrap(), before, "nothing was written");
+    assert_eq!(app.db.system().audit().count().await.unwrap(), before, "nothing was written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ both_backends!(edits_are_recorded_and_tampering_is_found_at_the_exact_record);
 
 async fn edits_are_recorded_and_tampering_is_found_at_the_exact_record(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 200).await;
-    let report = audit::verify(&app.db).await.unwrap();
+    let report = app.db.system().audit().verify().await.unwrap();
     assert!(report.broken.is_none(), "a clean database verifies: {report:?}");
     let clean = report.checked;
     assert!(clean >= 3, "region import, demo load and accounts are recorded");
@@ -48,12 +48,12 @@ async fn edits_are_recorded_and_tampering_is_found_at_the_exact_record(backend: 
             .await;
         assert!(r.url().query().unwrap_or("").contains("saved=1"), "{}", r.text().await.unwrap());
     }
-    let trail = audit::for_household(&app.db, hid, 10).await.unwrap();
+    let trail = app.db.system().audit().for_household(hid, 10).await.unwrap().expect("the household is in scope");
     assert_eq!(trail.len(), 3);
     assert!(trail.iter().all(|r| r.actor == "haiyan" && r.action == "update"));
     assert!(trail[0].after.as_deref().unwrap().contains("三号"));
     assert!(trail[0].before.as_deref().unwrap().contains("二号"));
-    let ok = audit::verify(&app.db).await.unwrap();
+    let ok = app.db.system().audit().verify().await.unwrap();
     assert_eq!((ok.checked, ok.broken), (clean + 3, None));
 
     // Someone edits the middle record by hand in SQL: verify names exactly that record.
@@ -63,7 +63,7 @@ async fn edits_are_recorded_and_tampering_is_found_at_the_exact_record(backend: 
         .execute_unprepared(&format!("UPDATE audit_log SET after = REPLACE(after, '二号', '八号') WHERE id = {target}"))
         .await
         .unwrap();
-    let bad = audit::verify(&app.db).await.unwrap();
+    let bad = app.db.system().audit().verify().await.unwrap();
     let (id, why) = bad.broken.expect("the change is found");
     assert_eq!(id, target);
     assert!(why.contains("已被改动"), "{why}");
@@ -74,16 +74,16 @@ async fn edits_are_recorded_and_tampering_is_found_at_the_exact_record(backend: 
         .execute_unprepared(&format!("UPDATE audit_log SET after = REPLACE(after, '八号', '二号') WHERE id = {target}"))
         .await
         .unwrap();
-    assert!(audit::verify(&app.db).await.unwrap().broken.is_none());
+    assert!(app.db.system().audit().verify().await.unwrap().broken.is_none());
     app.db.conn().execute_unprepared(&format!("DELETE FROM audit_log WHERE id = {target}")).await.unwrap();
-    let (id, why) = audit::verify(&app.db).await.unwrap().broken.expect("the removal is found");
+    let (id, why) = app.db.system().audit().verify().await.unwrap().broken.expect("the removal is found");
     assert_eq!(id, target);
     assert!(why.contains("缺失"), "{why}");
 
     // Removing the newest record leaves the chain head pointing past the end.
     let last = trail[0].id;
     app.db.conn().execute_unprepared(&format!("DELETE FROM audit_log WHERE id >= {target}")).await.unwrap();
-    let (id, _) = audit::verify(&app.db).await.unwrap().broken.expect("removal at the end is found");
+    let (id, _) = app.db.system().audit().verify().await.unwrap().broken.expect("removal at the end is found");
     assert_eq!(id, target);
     assert!(last > target);
 }
@@ -97,7 +97,7 @@ both_backends!(a_demo_database_keeps_verifying_once_signed_and_a_cut_off_end_is_
 /// Cut records off the end and reset the head to the new last record, as someone who can write
 /// the database would, so that the chain and its head agree.
 async fn truncate_with_head(db: &ducha_storage::Db, keep: i64) {
-    let last = audit::range(db, keep, 1).await.unwrap().remove(0);
+    let last = db.system().audit().range(keep, 1).await.unwrap().remove(0);
     db.conn().execute_unprepared(&format!("DELETE FROM audit_log WHERE id > {keep}")).await.unwrap();
     db.conn()
         .execute_unprepared(&format!(
@@ -113,7 +113,7 @@ async fn a_demo_database_keeps_verifying_once_signed_and_a_cut_off_end_is_found(
     let app = TestApp::spawn_demo(backend, 100).await;
     let url = app.db_url().to_string();
     let paths = app.test_db().anchor_paths();
-    let before_key = audit::count(&app.db).await.unwrap();
+    let before_key = app.db.system().audit().count().await.unwrap();
     assert!(before_key >= 3 && !paths.key.exists());
 
     // Without a key, verify says what it cannot rule out and fails, after checking the hashes.
@@ -156,12 +156,12 @@ async fn a_demo_database_keeps_verifying_once_signed_and_a_cut_off_end_is_found(
     assert!(ok && out.contains("已写入审计见证"), "{out}{err}");
     let (ok, out, _) = run(&["audit-log", "witness"], &url).await;
     assert!(ok && out.contains("无需再写"), "an unchanged head is not written twice: {out}");
-    let witnessed = audit::count(&db).await.unwrap();
+    let witnessed = db.system().audit().count().await.unwrap();
     let (ok, _, err) = run(&["user", "disable", "keyed4"], &url).await;
     assert!(ok, "{err}");
-    let total = audit::count(&db).await.unwrap();
+    let total = db.system().audit().count().await.unwrap();
     assert!(total > witnessed);
-    let signed = audit::range(&db, before_key + 1, 100).await.unwrap();
+    let signed = db.system().audit().range(before_key + 1, 100).await.unwrap();
     assert!(signed.iter().all(|r| r.mac.as_deref().is_some_and(|m| m.len() == 64)), "every new record is signed");
     let (ok, out, err) = run(&["audit-log", "verify"], &url).await;
     assert!(ok, "{err}");
@@ -194,8 +194,8 @@ async fn recompute_from(db: &ducha_storage::Db, at: i64, strip: bool) {
     if strip {
         db.conn().execute_unprepared("UPDATE audit_log SET mac = NULL").await.unwrap();
     }
-    let mut prev = audit::range(db, at - 1, 1).await.unwrap().remove(0).hash;
-    let mut records = audit::range(db, at, 100_000).await.unwrap();
+    let mut prev = db.system().audit().range(at - 1, 1).await.unwrap().remove(0).hash;
+    let mut records = db.system().audit().range(at, 100_000).await.unwrap();
     records[0].actor = "mallory".into();
     for r in &mut records {
         r.prev_hash = prev.clone();
@@ -229,11 +229,11 @@ async fn a_chain_recomputed_without_the_key_is_found_and_no_keyless_process_appe
             region_code: None,
             password: "password123".into(),
         };
-        accounts::add_user(&app.db, &Actor::system(), &user).await.unwrap();
+        app.db.scoped(&Actor::system()).accounts().add_user(&user).await.unwrap();
     }
     // The server writes the head to the witness as it stops.
     app.stop().await;
-    let total = audit::count(&app.db).await.unwrap();
+    let total = app.db.system().audit().count().await.unwrap();
     let last_line = std::fs::read_to_string(&paths.witness).unwrap().lines().last().unwrap().to_string();
     assert_eq!(last_line.split('\t').nth(1), Some(total.to_string().as_str()), "{last_line}");
     let (ok, out, err) = run(&["audit-log", "verify"], &url).await;
@@ -242,7 +242,7 @@ async fn a_chain_recomputed_without_the_key_is_found_and_no_keyless_process_appe
 
     // A process without the key, or with another one, cannot append to the signed chain.
     let keyless = ducha_storage::Db::open(&url).await.unwrap();
-    let e = accounts::disable_user(&keyless, &Actor::system(), "signed0").await.unwrap_err().to_string();
+    let e = keyless.scoped(&Actor::system()).accounts().disable_user("signed0").await.unwrap_err().to_string();
     assert!(e.contains("没有载入审计密钥"), "{e}");
     let elsewhere = tempfile::tempdir().unwrap();
     let other = elsewhere.path().join("other.audit-key");

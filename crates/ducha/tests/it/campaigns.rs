@@ -69,8 +69,8 @@ async fn demo_db(backend: Backend) -> (TestDb, Db) {
     let t = TestDb::new(backend).await;
     let db = t.open().await;
     let config = ducha_domain::demo::DemoConfig { households: 3_000, ..Default::default() };
-    ducha_storage::demo::load(&db, &Actor::system(), config, |_, _| {}).await.unwrap();
-    ducha_storage::checks::run(&db, &Actor::system(), &ducha_domain::access::Scope::All, |_| {}).await.unwrap();
+    db.scoped(&Actor::system()).demo().load(config, |_, _| {}).await.unwrap();
+    db.scoped(&Actor::system()).checks().run(&ducha_domain::access::Scope::All, |_| {}).await.unwrap();
     (t, db)
 }
 
@@ -297,7 +297,7 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     assert_eq!(count(&app.db, "SELECT COUNT(*) FROM campaign_problems WHERE campaign_id = 3").await, problems);
     // A script with the inspector's token sends a visit as JSON.
     let cli = Actor::command_line("test");
-    let token = ducha_storage::accounts::issue_token(&app.db, &cli, "inspector", "走访同步").await.unwrap();
+    let token = app.db.scoped(&cli).accounts().issue_token("inspector", "走访同步").await.unwrap();
     let body = serde_json::json!({
         "household_id": sampled[1].0, "client_key": "script-visit-0001",
         "visited_on": ducha_storage::beijing_today().to_string(),

@@ -26,9 +26,9 @@ async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, b
 pub async fn household_with(app: &TestApp, status: HouseholdStatus) -> registry::HouseholdRecord {
     let town = Scope::Region(RegionCode::parse("440781111").unwrap());
     let filter = HouseholdFilter { status: Some(status), ..Default::default() };
-    let page = registry::list_households(&app.db, &town, &filter, None, None, 200).await.unwrap();
+    let page = app.db.scoped(&crate::support::seeing(&town)).registry().list(&filter, None, None, 200).await.unwrap();
     for row in page.rows {
-        let rec = registry::household_by_id(&app.db, &town, row.id).await.unwrap().unwrap();
+        let rec = app.db.scoped(&crate::support::seeing(&town)).registry().household(row.id).await.unwrap().unwrap();
         if rec.members.len() >= 2 && rec.finances.iter().any(|f| f.year == 2017) {
             return rec;
         }
@@ -39,9 +39,9 @@ pub async fn household_with(app: &TestApp, status: HouseholdStatus) -> registry:
 async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 3_000).await;
     let system = ducha_domain::access::Actor::system();
-    let town = accounts::issue_token(&app.db, &system, "haiyan", "t").await.unwrap();
-    let district = accounts::issue_token(&app.db, &system, "taishan", "t").await.unwrap();
-    let other_district = accounts::issue_token(&app.db, &system, "enping", "t").await.unwrap();
+    let town = app.db.scoped(&system).accounts().issue_token("haiyan", "t").await.unwrap();
+    let district = app.db.scoped(&system).accounts().issue_token("taishan", "t").await.unwrap();
+    let other_district = app.db.scoped(&system).accounts().issue_token("enping", "t").await.unwrap();
     let post = reqwest::Method::POST;
 
     // A household still being helped is below the standard: refused, with the shortfall.
@@ -88,7 +88,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "approved");
-    let after = registry::household_by_id(&app.db, &Scope::All, pid).await.unwrap().unwrap();
+    let after = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(pid).await.unwrap().unwrap();
     assert_eq!(after.household.status, "exited");
     let last = after.history.last().unwrap();
     assert_eq!((last.status.as_str(), last.effective_on.to_string().as_str()), ("exited", "2017-11-01"));
@@ -118,7 +118,8 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     let (status, _) =
         call(&app, &district, post.clone(), &format!("/api/v1/changes/{birth}/approve"), Some(json!({}))).await;
     assert_eq!(status, 200);
-    let with_baby = registry::household_by_id(&app.db, &Scope::All, hid).await.unwrap().unwrap();
+    let with_baby =
+        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert!(with_baby.members.iter().any(|m| m.name == "新生儿" && m.left_on.is_none()));
 
     // A death: the member is kept, marked as left, and no longer counted.
@@ -134,7 +135,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     assert!(!ids("members").contains(&leaving.id));
     assert_eq!(ids("former_members"), [leaving.id]);
     assert!(detail["former_members"][0]["left"].as_str().unwrap().contains("2017-10-01 死亡"));
-    let kept = registry::household_by_id(&app.db, &Scope::All, hid).await.unwrap().unwrap();
+    let kept = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let gone = kept.members.iter().find(|m| m.id == leaving.id).unwrap();
     assert_eq!(gone.left_reason.as_deref(), Some("death"));
 
@@ -154,11 +155,12 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
         call(&app, &district, post.clone(), &format!("/api/v1/changes/{}/approve", sub["id"]), Some(json!({}))).await;
     assert_eq!(status, 200, "{done}");
     let new_id = done["result_household_id"].as_i64().unwrap();
-    let new_h = registry::household_by_id(&app.db, &Scope::All, new_id).await.unwrap().unwrap();
+    let new_h =
+        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(new_id).await.unwrap().unwrap();
     assert_eq!(new_h.household.village_code, kept.household.village_code);
     assert_eq!(new_h.members.len(), 1);
     assert_eq!(new_h.members[0].id, mover.id);
-    let old = registry::household_by_id(&app.db, &Scope::All, hid).await.unwrap().unwrap();
+    let old = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert_eq!(old.members.iter().filter(|m| m.left_on.is_none()).count(), stay - 1);
 
     // A new identification creates the household and its head when approved.
@@ -173,7 +175,11 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     let (status, done) =
         call(&app, &district, post.clone(), &format!("/api/v1/changes/{}/approve", sub["id"]), Some(json!({}))).await;
     assert_eq!(status, 200, "{done}");
-    let created = registry::household_by_id(&app.db, &Scope::All, done["result_household_id"].as_i64().unwrap())
+    let created = app
+        .db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household(done["result_household_id"].as_i64().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -181,8 +187,8 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     assert_eq!(created.members[0].name, "林新户");
 
     // Every step is in the chain, and the chain holds.
-    assert!(audit::verify(&app.db).await.unwrap().broken.is_none());
-    let trail = audit::for_entity(&app.db, "change_request", &cid.to_string(), 10).await.unwrap();
+    assert!(app.db.system().audit().verify().await.unwrap().broken.is_none());
+    let trail = app.db.system().audit().for_entity("change_request", &cid.to_string(), 10).await.unwrap();
     let actions: Vec<&str> = trail.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(actions, ["approve", "submit"]);
 }

@@ -10,9 +10,9 @@ use crate::support::TestDb;
 
 /// Run the catalogue over the demo city and hold it against what was planted.
 pub async fn demo_findings_are_the_planted_problems(db: &Db) -> Vec<(String, i64, Option<i64>, String)> {
-    let (summary, _) = checks::run(db, &Actor::command_line("test"), &Scope::All, |_| {}).await.unwrap();
+    let (summary, _) = db.scoped(&Actor::command_line("test")).checks().run(&Scope::All, |_| {}).await.unwrap();
     assert!(summary.households > 0);
-    let cmp = checks::demo::compare(db).await.unwrap();
+    let cmp = db.system().demo_findings().compare().await.unwrap();
     assert!(
         cmp.unexplained.is_empty(),
         "findings on clean records: {:#?}",
@@ -22,7 +22,10 @@ pub async fn demo_findings_are_the_planted_problems(db: &Db) -> Vec<(String, i64
         assert!(k.planted > 0, "{} was never planted", k.label);
         assert_eq!(k.found, k.planted, "{}: planted {}, found {}", k.label, k.planted, k.found);
     }
-    let mut all: Vec<_> = checks::findings(db, &Scope::All, &FindingFilter::default(), 1_000_000, 0)
+    let mut all: Vec<_> = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .checks()
+        .findings(&FindingFilter::default(), 1_000_000, 0)
         .await
         .unwrap()
         .into_iter()
@@ -38,86 +41,95 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
     let system = Actor::system();
-    demo::load(&db, &system, DemoConfig { households: 600, ..Default::default() }, |_, _| {}).await.unwrap();
-    ducha_storage::demo::create_demo_users(&db, &system).await.unwrap();
+    db.scoped(&system).demo().load(DemoConfig { households: 600, ..Default::default() }, |_, _| {}).await.unwrap();
+    db.scoped(&system).demo().create_demo_users().await.unwrap();
     let cli = Actor::command_line("test");
-    let (first, _) = checks::run(&db, &cli, &Scope::All, |_| {}).await.unwrap();
+    let (first, _) = db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
     assert!(first.open > 0 && first.new == first.open && first.fixed == 0, "{first:?}");
     // A second run over unchanged data: nothing new, nothing fixed.
-    let (second, _) = checks::run(&db, &cli, &Scope::All, |_| {}).await.unwrap();
+    let (second, _) = db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
     assert_eq!((second.open, second.new, second.fixed), (first.open, 0, 0));
 
     // An uninsured member: insuring them fixes the finding in the same save.
     let filter = FindingFilter { rule: Some("M-MED-01".into()), status: Some("open".into()), ..Default::default() };
-    let f = checks::findings(&db, &Scope::All, &filter, 1, 0).await.unwrap().remove(0);
+    let f = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
     let member_id = f.member_id.expect("a member finding");
-    let record =
-        registry::household_by_number(&db, &Scope::All, f.household_number.as_deref().unwrap()).await.unwrap().unwrap();
-    let town = ducha_storage::accounts::find_user(&db, "city").await.unwrap().unwrap().actor(None);
+    let record = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number(f.household_number.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let town = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
     let model = record.members.iter().find(|m| m.id == member_id).unwrap();
     let mut member = registry::to_member(model).unwrap();
     member.medical_insurance = true;
-    registry::update_member(&db, &town, member_id, &member).await.unwrap();
-    let now = checks::findings(
-        &db,
-        &Scope::All,
-        &FindingFilter { household_id: Some(f.household_id), rule: Some("M-MED-01".into()), ..Default::default() },
-        10,
-        0,
-    )
-    .await
-    .unwrap();
+    db.scoped(&town).registry().update_member(member_id, &member).await.unwrap();
+    let now = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .checks()
+        .findings(
+            &FindingFilter { household_id: Some(f.household_id), rule: Some("M-MED-01".into()), ..Default::default() },
+            10,
+            0,
+        )
+        .await
+        .unwrap();
     let same = now.iter().find(|x| x.id == f.id).unwrap();
     assert_eq!(same.status, "fixed", "fixed on save");
     assert!(same.fixed_at.is_some());
     // The next run counts it as fixed no more (it already is) and finds nothing new.
-    let (third, _) = checks::run(&db, &cli, &Scope::All, |_| {}).await.unwrap();
+    let (third, _) = db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
     assert_eq!(third.open, first.open - 1);
 
     // A minor recorded as able to work, judged a false alarm by the district: exempted, and it
     // stays exempted in later runs while the facts are the same.
     let filter = FindingFilter { rule: Some("M-AGE-01".into()), status: Some("open".into()), ..Default::default() };
-    let f = checks::findings(&db, &Scope::All, &filter, 1, 0).await.unwrap().remove(0);
+    let f = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
     let district_code = &f.village_code[..6];
     let district_user = ducha_storage::demo::DEMO_ACCOUNTS.iter().find(|a| a.3 == Some(district_code)).unwrap().0;
-    let district = ducha_storage::accounts::find_user(&db, district_user).await.unwrap().unwrap().actor(None);
-    let haiyan = ducha_storage::accounts::find_user(&db, "haiyan").await.unwrap().unwrap().actor(None);
-    assert!(checks::exempt(&db, &haiyan, f.id, "已核实").await.is_err(), "a town office cannot exempt");
-    let err = checks::exempt(&db, &district, f.id, "  ").await.unwrap_err();
+    let district = db.system().accounts().find_user(district_user).await.unwrap().unwrap().actor(None);
+    let haiyan = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
+    assert!(db.scoped(&haiyan).checks().exempt(f.id, "已核实").await.is_err(), "a town office cannot exempt");
+    let err = db.scoped(&district).checks().exempt(f.id, "  ").await.unwrap_err();
     assert!(err.to_string().contains("豁免理由"), "{err}");
-    checks::exempt(&db, &district, f.id, "经入户核实，该生已满16周岁，出生日期待户籍部门更正").await.unwrap();
-    let (fourth, _) = checks::run(&db, &cli, &Scope::All, |_| {}).await.unwrap();
+    db.scoped(&district).checks().exempt(f.id, "经入户核实，该生已满16周岁，出生日期待户籍部门更正").await.unwrap();
+    let (fourth, _) = db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
     assert_eq!(fourth.open, third.open - 1);
     assert_eq!(fourth.exempted, 1);
-    let after = checks::findings(
-        &db,
-        &Scope::All,
-        &FindingFilter { household_id: Some(f.household_id), ..Default::default() },
-        50,
-        0,
-    )
-    .await
-    .unwrap();
+    let after = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .checks()
+        .findings(&FindingFilter { household_id: Some(f.household_id), ..Default::default() }, 50, 0)
+        .await
+        .unwrap();
     assert_eq!(after.iter().find(|x| x.id == f.id).unwrap().status, "exempted");
-    let audit = ducha_storage::audit::for_entity(&db, "check_finding", &f.id.to_string(), 10).await.unwrap();
+    let audit = db.system().audit().for_entity("check_finding", &f.id.to_string(), 10).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "exempt" && a.actor == district.username), "{audit:?}");
     // The facts change (the birth date moves a year): the finding is back, open.
-    let record =
-        registry::household_by_number(&db, &Scope::All, f.household_number.as_deref().unwrap()).await.unwrap().unwrap();
+    let record = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number(f.household_number.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let model = record.members.iter().find(|m| Some(m.id) == f.member_id).unwrap();
     let mut member = registry::to_member(model).unwrap();
     member.birth_date = member.birth_date.checked_add_signed(chrono::Duration::days(-365)).unwrap();
     let age = ducha_domain::registry::age_on(member.birth_date, DemoConfig::default().as_of());
-    registry::update_member(&db, &town, model.id, &member).await.unwrap();
-    let again = checks::findings(
-        &db,
-        &Scope::All,
-        &FindingFilter { household_id: Some(f.household_id), rule: Some("M-AGE-01".into()), ..Default::default() },
-        50,
-        0,
-    )
-    .await
-    .unwrap();
+    db.scoped(&town).registry().update_member(model.id, &member).await.unwrap();
+    let again = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .checks()
+        .findings(
+            &FindingFilter { household_id: Some(f.household_id), rule: Some("M-AGE-01".into()), ..Default::default() },
+            50,
+            0,
+        )
+        .await
+        .unwrap();
     let status = &again.iter().find(|x| x.id == f.id).unwrap().status;
     if age < 16 {
         assert_eq!(status, "open", "facts changed: the exemption no longer covers it");
@@ -126,23 +138,38 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     }
 
     // A parameter: a stricter log rule (30 days) finds more stale logs after the re-run.
-    let stale_before = checks::counts(&db, &Scope::All, ducha_domain::RegionLevel::District).await.unwrap();
+    let stale_before = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .checks()
+        .counts(ducha_domain::RegionLevel::District)
+        .await
+        .unwrap();
     let count = |c: &[(String, String, i64)]| c.iter().filter(|x| x.0 == "H-LOG-01").map(|x| x.2).sum::<i64>();
-    let city = ducha_storage::accounts::find_user(&db, "city").await.unwrap().unwrap().actor(None);
+    let city = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
     assert!(
-        checks::set_param(&db, &district, 2017, "log_stale_days", 30).await.is_err(),
+        db.scoped(&district).checks().set_param(2017, "log_stale_days", 30).await.is_err(),
         "only the city sets parameters"
     );
-    let err = checks::set_param(&db, &city, 2017, "log_stale_days", -3).await.unwrap_err();
+    let err = db.scoped(&city).checks().set_param(2017, "log_stale_days", -3).await.unwrap_err();
     assert!(err.to_string().contains("天"), "{err}");
-    checks::set_param(&db, &city, 2017, "log_stale_days", 30).await.unwrap();
-    checks::run(&db, &cli, &Scope::All, |_| {}).await.unwrap();
-    let stale_after = checks::counts(&db, &Scope::All, ducha_domain::RegionLevel::District).await.unwrap();
+    db.scoped(&city).checks().set_param(2017, "log_stale_days", 30).await.unwrap();
+    db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
+    let stale_after = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .checks()
+        .counts(ducha_domain::RegionLevel::District)
+        .await
+        .unwrap();
     assert!(count(&stale_after) > count(&stale_before), "{} → {}", count(&stale_before), count(&stale_after));
 
     // A town sees only its own findings.
     let town_scope = haiyan.scope.clone();
-    let mine = checks::findings(&db, &town_scope, &FindingFilter::default(), 100_000, 0).await.unwrap();
+    let mine = db
+        .scoped(&crate::support::seeing(&town_scope))
+        .checks()
+        .findings(&FindingFilter::default(), 100_000, 0)
+        .await
+        .unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|f| f.village_code.starts_with("440781111")));
 }
@@ -159,18 +186,20 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let db = &app.db;
     let open =
         |rule: &str| FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
-    let found = checks::findings(db, &Scope::All, &open("H-INC-03"), 100, 0).await.unwrap();
+    let found =
+        db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
     let f = found.first().expect("the demo plants a declared total that disagrees with its parts");
     // The district office the household belongs to.
     let mut office = None;
     for name in ["pengjiang", "jianghai", "xinhui", "taishan", "kaiping", "heshan", "enping"] {
-        let u = accounts::find_user(db, name).await.unwrap().unwrap();
+        let u = db.system().accounts().find_user(name).await.unwrap().unwrap();
         if u.actor(None).scope.contains(&f.village_code) {
             office = Some((name, u.actor(None)));
         }
     }
     let (name, actor) = office.expect("a district office");
-    let rec = registry::household_by_id(db, &actor.scope, f.household_id).await.unwrap().unwrap();
+    let rec =
+        db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
     let year = f.year;
     let row = rec.finances.iter().find(|x| x.year == year).expect("the year's figures");
     let b = app.login(name).await;
@@ -202,16 +231,17 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
-    let audits = audit::count(db).await.unwrap();
+    let audits = db.system().audit().count().await.unwrap();
     let (status, refused) = post(fields("-5", yuan(parts))).await;
     assert_eq!(status, 422);
     assert!(refused.contains("工资性收入不能为负数"), "{refused}");
-    assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
+    assert_eq!(db.system().audit().count().await.unwrap(), audits, "nothing written");
     let (status, _) = post(fields(&wage, yuan(parts))).await;
     assert_eq!(status, 200, "saved, then the household's page");
-    let fixed = checks::findings(db, &Scope::All, &open("H-INC-03"), 100, 0).await.unwrap();
+    let fixed =
+        db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
     assert!(!fixed.iter().any(|x| x.household_id == f.household_id), "the finding closed on save");
-    let trail = audit::for_entity(db, "household_finance", &row.id.to_string(), 1).await.unwrap();
+    let trail = db.system().audit().for_entity("household_finance", &row.id.to_string(), 1).await.unwrap();
     let last = trail.first().expect("audited");
     assert_eq!(last.action, "update");
     assert!(last.before.as_deref().is_some_and(|b| b.contains("declared_total_income")), "{last:?}");
@@ -222,7 +252,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let api = |body: serde_json::Value| {
         let (client, url) = (app.client.clone(), format!("{}/api/v1/households/{}/finances", app.base, f.household_id));
         async move {
-            let tok = accounts::issue_token(db, &Actor::system(), name, "测试").await.unwrap();
+            let tok = db.scoped(&Actor::system()).accounts().issue_token(name, "测试").await.unwrap();
             client.post(url).bearer_auth(tok).json(&body).send().await.unwrap()
         }
     };
@@ -230,19 +260,21 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("year"));
     // The household's history shows the correction.
-    let history = audit::for_household(db, f.household_id, 100).await.unwrap();
+    let history =
+        db.system().audit().for_household(f.household_id, 100).await.unwrap().expect("the household is in scope");
     assert!(history.iter().any(|a| a.entity == "household_finance" && a.action == "update"));
     // Through the API a number is taken as the form's text, and what is left out stays as recorded.
     let body = serde_json::json!({"year": year, "wage_income": 12345});
     let r = api(body.clone()).await;
     assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap_or_default());
-    let rec = registry::household_by_id(db, &actor.scope, f.household_id).await.unwrap().unwrap();
+    let rec =
+        db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
     let now = rec.finances.iter().find(|x| x.year == year).unwrap();
     assert_eq!(now.wage_income, 1_234_500);
     assert_eq!((now.business_income, now.transfer_income), (row.business_income, row.transfer_income));
     // The same sent again changes nothing and leaves no record.
-    let audits = audit::count(db).await.unwrap();
+    let audits = db.system().audit().count().await.unwrap();
     let r = api(body).await;
     assert_eq!(r.status().as_u16(), 204);
-    assert_eq!(audit::count(db).await.unwrap(), audits + 1, "only the token's own record");
+    assert_eq!(db.system().audit().count().await.unwrap(), audits + 1, "only the token's own record");
 }

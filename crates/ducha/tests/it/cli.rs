@@ -84,14 +84,14 @@ async fn a_bad_region_file_is_refused_whole_with_line_and_field() {
     assert!(err.contains("第 8 行“level”"), "{err}");
     assert!(err.contains("未写入任何数据"), "{err}");
     let db = test_db.open().await;
-    assert!(regions::get(&db, "449901").await.unwrap().is_none(), "the good rows were not written either");
+    assert!(db.system().regions().get("449901").await.unwrap().is_none(), "the good rows were not written either");
 
     let good = dir.path().join("good.csv");
     std::fs::write(&good, OTHER_CITY).unwrap();
     let (ok, out, err) = run(&["regions", "import", good.to_str().unwrap()], &test_db.url).await;
     assert!(ok, "{err}");
     assert!(out.contains("已导入区划 5 个"), "{out}");
-    assert_eq!(regions::get(&db, "449901101201").await.unwrap().map(|r| r.name).as_deref(), Some("丙村委会"));
+    assert_eq!(db.system().regions().get("449901101201").await.unwrap().map(|r| r.name).as_deref(), Some("丙村委会"));
 }
 
 async fn demo_then_show(backend: Backend) {
@@ -101,7 +101,7 @@ async fn demo_then_show(backend: Backend) {
     assert!(out.contains("贫困户 300 户"), "{out}");
     let db = test_db.open().await;
     let scope = ducha_domain::access::Scope::All;
-    let number = ducha_storage::registry::household_numbers(&db, &scope, 1).await.unwrap().remove(0);
+    let number = db.scoped(&crate::support::seeing(&scope)).registry().household_numbers(1).await.unwrap().remove(0);
     let (ok, out, err) = run(&["household", "show", &number], &test_db.url).await;
     assert!(ok, "{err}");
     assert!(out.contains(&format!("户编号：{number}")), "{out}");
@@ -212,12 +212,19 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     assert!(ok, "{err}");
     let db = test_db.open().await;
     let town = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let numbers = ducha_storage::registry::household_numbers(&db, &town, 2).await.unwrap();
-    let rec = ducha_storage::registry::household_by_number(&db, &town, &numbers[0]).await.unwrap().unwrap();
-    let cadre =
-        ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap().town_cadres[0]
-            .name
-            .clone();
+    let numbers = db.scoped(&crate::support::seeing(&town)).registry().household_numbers(2).await.unwrap();
+    let rec =
+        db.scoped(&crate::support::seeing(&town)).registry().household_by_number(&numbers[0]).await.unwrap().unwrap();
+    let cadre = db
+        .scoped(&crate::support::seeing(&town))
+        .help()
+        .for_household(rec.household.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .town_cadres[0]
+        .name
+        .clone();
     let dir = tempfile::tempdir().unwrap();
     let plans = dir.path().join("计划.csv");
     std::fs::write(
@@ -248,7 +255,7 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     let (ok, _, err) = run(&["import", "logs", logs.to_str().unwrap()], &test_db.url).await;
     assert!(!ok);
     assert!(err.contains("第 3 行 C 列（帮扶责任人）") && err.contains("没有名为“无此人”"), "{err}");
-    let help = ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap();
+    let help = db.scoped(&crate::support::seeing(&town)).help().for_household(rec.household.id).await.unwrap().unwrap();
     assert!(!help.logs.iter().any(|(l, _)| l.content == "送鸡苗"), "nothing of the refused file was written");
     std::fs::write(
         &logs,
@@ -257,7 +264,7 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     .unwrap();
     let (ok, out, err) = run(&["import", "logs", logs.to_str().unwrap()], &test_db.url).await;
     assert!(ok && out.contains("已导入帮扶日志：新增 1"), "{out}{err}");
-    let help = ducha_storage::help::store::for_household(&db, &town, rec.household.id).await.unwrap().unwrap();
+    let help = db.scoped(&crate::support::seeing(&town)).help().for_household(rec.household.id).await.unwrap().unwrap();
     assert!(help.plans.iter().any(|(p, cats)| p.year == 2018 && cats.len() == 2));
     assert!(help.logs.iter().any(|(l, name)| l.content == "送鸡苗" && name.as_deref() == Some(cadre.as_str())));
 

@@ -13,7 +13,9 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
     let (a, b) = tokio::join!(sqlite.open(), postgres.open());
     let config = DemoConfig::default();
     let system = Actor::system();
-    let (sa, sb) = tokio::join!(demo::load(&a, &system, config, |_, _| {}), demo::load(&b, &system, config, |_, _| {}));
+    let (on_a, on_b) = (a.scoped(&system), b.scoped(&system));
+    let (demo_a, demo_b) = (on_a.demo(), on_b.demo());
+    let (sa, sb) = tokio::join!(demo_a.load(config, |_, _| {}), demo_b.load(config, |_, _| {}));
     let (sa, sb) = (sa.unwrap(), sb.unwrap());
     assert_eq!(sa, sb);
     assert_eq!(sa.households, 12_000);
@@ -33,17 +35,17 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
         .unwrap();
     assert_eq!(analysed, 2, "the demo load ends with ANALYZE");
 
-    let ca = registry::counts_by_district(&a, &Scope::All).await.unwrap();
-    let cb = registry::counts_by_district(&b, &Scope::All).await.unwrap();
+    let ca = a.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_district().await.unwrap();
+    let cb = b.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_district().await.unwrap();
     assert_eq!(ca.len(), 7, "all 7 districts have households");
     assert_eq!(ca, cb, "households and members per district agree");
     let members: i64 = ca.iter().map(|c| c.members).sum();
     assert!((33_000..39_000).contains(&members), "about 36,000 members, got {members}");
     assert_eq!(
-        registry::counts_by_status(&a, &Scope::All).await.unwrap(),
-        registry::counts_by_status(&b, &Scope::All).await.unwrap()
+        a.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_status().await.unwrap(),
+        b.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_status().await.unwrap()
     );
-    assert_eq!(demo::defect_counts(&a).await.unwrap(), demo::defect_counts(&b).await.unwrap());
+    assert_eq!(a.system().demo().defect_counts().await.unwrap(), b.system().demo().defect_counts().await.unwrap());
     // The checks find exactly the planted problems, the same on both databases.
     let (fa, fb) = tokio::join!(
         crate::checks::demo_findings_are_the_planted_problems(&a),
@@ -53,8 +55,20 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
 
     // The same household reads back the same, members in order.
     let number = "44078111121000001";
-    let ha = registry::household_by_number(&a, &Scope::All, number).await.unwrap().expect("in SQLite");
-    let hb = registry::household_by_number(&b, &Scope::All, number).await.unwrap().expect("in PostgreSQL");
+    let ha = a
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number(number)
+        .await
+        .unwrap()
+        .expect("in SQLite");
+    let hb = b
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number(number)
+        .await
+        .unwrap()
+        .expect("in PostgreSQL");
     let key = |r: &registry::HouseholdRecord| {
         (
             r.household.status.clone(),
@@ -72,9 +86,9 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
     let small = DemoConfig { households: 400, ..Default::default() };
-    demo::load(&db, &Actor::system(), small, |_, _| {}).await.unwrap();
+    db.scoped(&Actor::system()).demo().load(small, |_, _| {}).await.unwrap();
     let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
-    let numbers = registry::household_numbers(&db, &taishan, 5).await.unwrap();
+    let numbers = db.scoped(&crate::support::seeing(&taishan)).registry().household_numbers(5).await.unwrap();
     assert_eq!(numbers.len(), 5);
     let number = numbers[0].clone();
     assert!(number.starts_with("440781"));
@@ -82,16 +96,36 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let other_town = Scope::Region(RegionCode::parse("440781109").unwrap());
     let own_district = Scope::Region(RegionCode::parse("440781").unwrap());
     let city = Scope::Region(RegionCode::parse("4407").unwrap());
-    assert!(registry::household_by_number(&db, &own_town, &number).await.unwrap().is_some());
-    assert!(registry::household_by_number(&db, &own_district, &number).await.unwrap().is_some());
-    assert!(registry::household_by_number(&db, &city, &number).await.unwrap().is_some());
-    assert!(registry::household_by_number(&db, &other_town, &number).await.unwrap().is_none());
-    let (h_city, _) = registry::totals(&db, &city).await.unwrap();
+    assert!(
+        db.scoped(&crate::support::seeing(&own_town)).registry().household_by_number(&number).await.unwrap().is_some()
+    );
+    assert!(
+        db.scoped(&crate::support::seeing(&own_district))
+            .registry()
+            .household_by_number(&number)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(db.scoped(&crate::support::seeing(&city)).registry().household_by_number(&number).await.unwrap().is_some());
+    assert!(
+        db.scoped(&crate::support::seeing(&other_town))
+            .registry()
+            .household_by_number(&number)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (h_city, _) = db.scoped(&crate::support::seeing(&city)).registry().totals().await.unwrap();
     assert_eq!(h_city, 400);
-    let (h_town, _) = registry::totals(&db, &own_town).await.unwrap();
+    let (h_town, _) = db.scoped(&crate::support::seeing(&own_town)).registry().totals().await.unwrap();
     assert!(h_town > 0 && h_town < 400);
 
-    let err = demo::load(&db, &Actor::system(), small, |_, _| {}).await.unwrap_err();
+    let err = db.scoped(&Actor::system()).demo().load(small, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("只能装入空库"), "{err}");
-    assert_eq!(registry::totals(&db, &Scope::All).await.unwrap().0, 400, "nothing was added");
+    assert_eq!(
+        db.scoped(&crate::support::seeing(&Scope::All)).registry().totals().await.unwrap().0,
+        400,
+        "nothing was added"
+    );
 }

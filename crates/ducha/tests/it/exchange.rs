@@ -23,21 +23,21 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     let app = TestApp::spawn_demo(backend, 1_500).await;
     let office = Actor::command_line("test");
     let all = HouseholdFilter::default();
-    let (bytes, n) = exchange::export(&app.db, &office, &all, |_| {}).await.unwrap();
+    let (bytes, n) = exchange::export(&app.db.scoped(&office), &all, |_| {}).await.unwrap();
     assert_eq!(n.households, 1_500);
-    let audit_before = audit::count(&app.db).await.unwrap();
-    let o = exchange::import(&app.db, &office, "导出.xlsx", &bytes, today(), |_, _| {}).await.unwrap();
+    let audit_before = app.db.system().audit().count().await.unwrap();
+    let o = exchange::import(&app.db.scoped_on(&office, today()), "导出.xlsx", &bytes, |_, _| {}).await.unwrap();
     assert!(o.errors.is_empty(), "{:?}", &o.errors[..o.errors.len().min(5)]);
     assert_eq!((o.summary.households_new, o.summary.households_changed, o.summary.households_unchanged), (0, 0, 1_500));
     assert_eq!((o.summary.members_new, o.summary.members_changed), (0, 0));
     assert_eq!(
-        audit::count(&app.db).await.unwrap(),
+        app.db.system().audit().count().await.unwrap(),
         audit_before,
         "a round trip writes nothing, not even audit records"
     );
 
     // Edit the export as a user would: one address, one new member, one new household.
-    let tree = ducha_storage::regions::tree(&app.db).await.unwrap();
+    let tree = app.db.system().regions().tree().await.unwrap();
     let parsed = households::parse("导出.xlsx", &bytes, &tree, today()).unwrap();
     let mut edited: Vec<ExportHousehold> = parsed
         .households
@@ -97,17 +97,25 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
         x.push(h).unwrap();
     }
     let file = x.finish().unwrap();
-    let o = exchange::import(&app.db, &office, "修改.xlsx", &file, today(), |_, _| {}).await.unwrap();
+    let o = exchange::import(&app.db.scoped_on(&office, today()), "修改.xlsx", &file, |_, _| {}).await.unwrap();
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     assert_eq!((o.summary.households_new, o.summary.households_changed), (1, 1));
     assert_eq!(o.summary.members_new, 2);
-    let h0 = registry::household_by_number(&app.db, &Scope::All, &edited[0].household.number).await.unwrap().unwrap();
+    let h0 = app
+        .db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number(&edited[0].household.number)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(h0.household.address, "新地址 1 号");
-    let trail = audit::for_household(&app.db, h0.household.id, 5).await.unwrap();
+    let trail =
+        app.db.system().audit().for_household(h0.household.id, 5).await.unwrap().expect("the household is in scope");
     assert_eq!(trail[0].action, "import_update");
     assert!(trail[0].before.as_deref().unwrap().contains("\"address\""));
     // The same file again: nothing more.
-    let o = exchange::import(&app.db, &office, "修改.xlsx", &file, today(), |_, _| {}).await.unwrap();
+    let o = exchange::import(&app.db.scoped_on(&office, today()), "修改.xlsx", &file, |_, _| {}).await.unwrap();
     assert_eq!(
         (o.summary.households_new, o.summary.households_changed, o.summary.members_new, o.summary.members_changed),
         (0, 0, 0, 0)
@@ -127,18 +135,35 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     for h in &bad {
         x.push(h).unwrap();
     }
-    let audit_before = audit::count(&app.db).await.unwrap();
-    let o = exchange::import(&app.db, &office, "坏.xlsx", &x.finish().unwrap(), today(), |_, _| {}).await.unwrap();
+    let audit_before = app.db.system().audit().count().await.unwrap();
+    let o = exchange::import(&app.db.scoped_on(&office, today()), "坏.xlsx", &x.finish().unwrap(), |_, _| {})
+        .await
+        .unwrap();
     assert!(!o.committed);
     assert!(o.errors.iter().any(|e| e.column == "S" && e.message.contains("校验位")), "{:?}", o.errors);
-    assert_eq!(audit::count(&app.db).await.unwrap(), audit_before);
-    let h3 = registry::household_by_number(&app.db, &Scope::All, &bad[3].household.number).await.unwrap().unwrap();
+    assert_eq!(app.db.system().audit().count().await.unwrap(), audit_before);
+    let h3 = app
+        .db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number(&bad[3].household.number)
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(h3.household.address, "不该写入");
-    assert!(registry::household_by_number(&app.db, &Scope::All, "44078111121088888").await.unwrap().is_none());
+    assert!(
+        app.db
+            .scoped(&crate::support::seeing(&Scope::All))
+            .registry()
+            .household_by_number("44078111121088888")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A town office imports only into its town.
-    let haiyan = ducha_storage::accounts::find_user(&app.db, "naji").await.unwrap().unwrap().actor(None);
-    let o = exchange::check(&app.db, &haiyan, "修改.xlsx", &file, today()).await.unwrap();
+    let haiyan = app.db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
+    let o = exchange::check(&app.db.scoped_on(&haiyan, today()), "修改.xlsx", &file).await.unwrap();
     assert!(o.errors.iter().any(|e| e.message.contains("辖区")), "{:?}", &o.errors[..1]);
 }
 
@@ -150,7 +175,7 @@ async fn a_file_written_by_libreoffice_imports_and_round_trips() {
         .expect("这个测试需要 LibreOffice（apt-get install libreoffice-calc-nogui；scripts/test.sh 会自动安装）");
     let test_db = TestDb::new(Backend::Postgres).await;
     let db = test_db.open().await;
-    ducha_storage::regions::ensure_default(&db).await.unwrap();
+    db.system().regions().ensure_default().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let headers: Vec<&str> = households::COLUMNS.iter().map(|c| c.0).collect();
     let mut csv = headers.join(",") + "\n";
@@ -198,16 +223,22 @@ async fn a_file_written_by_libreoffice_imports_and_round_trips() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let xlsx = std::fs::read(dir.path().join("households.xlsx")).expect("LibreOffice wrote the xlsx");
     let office = Actor::command_line("test");
-    let o = exchange::import(&db, &office, "households.xlsx", &xlsx, today(), |_, _| {}).await.unwrap();
+    let o = exchange::import(&db.scoped_on(&office, today()), "households.xlsx", &xlsx, |_, _| {}).await.unwrap();
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     assert!(o.committed);
     assert_eq!((o.summary.households_new, o.summary.members_new), (2, 3));
-    let h = registry::household_by_number(&db, &Scope::All, "44078510720000001").await.unwrap().unwrap();
+    let h = db
+        .scoped(&crate::support::seeing(&Scope::All))
+        .registry()
+        .household_by_number("44078510720000001")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(h.members.len(), 2);
     assert_eq!(h.members[1].name, "黄小芳");
     // ... and exports and imports again with no change.
-    let (again, _) = exchange::export(&db, &office, &HouseholdFilter::default(), |_| {}).await.unwrap();
-    let o = exchange::import(&db, &office, "again.xlsx", &again, today(), |_, _| {}).await.unwrap();
+    let (again, _) = exchange::export(&db.scoped(&office), &HouseholdFilter::default(), |_| {}).await.unwrap();
+    let o = exchange::import(&db.scoped_on(&office, today()), "again.xlsx", &again, |_, _| {}).await.unwrap();
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     assert_eq!((o.summary.households_new, o.summary.households_changed, o.summary.households_unchanged), (0, 0, 2));
     assert_eq!((o.summary.members_new, o.summary.members_changed, o.summary.members_unchanged), (0, 0, 3));

@@ -31,15 +31,15 @@ async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, b
 
 async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 2_000).await;
-    let token = accounts::issue_token(&app.db, &Actor::system(), "haiyan", "t").await.unwrap();
+    let token = app.db.scoped(&Actor::system()).accounts().issue_token("haiyan", "t").await.unwrap();
     let post = reqwest::Method::POST;
 
     // A new identification approved, so that the household starts as 识别.
-    let town = accounts::find_user(&app.db, "haiyan").await.unwrap().unwrap().actor(None);
-    let district = accounts::find_user(&app.db, "taishan").await.unwrap().unwrap().actor(None);
+    let town = app.db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
+    let district = app.db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
     let first17 = "44078119800202236";
     let head_id = format!("{first17}{}", ducha_domain::id_number::check_char(first17.as_bytes()));
-    let tree = ducha_storage::regions::tree(&app.db).await.unwrap();
+    let tree = app.db.system().regions().tree().await.unwrap();
     let household = ducha_domain::registry::HouseholdForm {
         village_code: "440781111210".into(),
         household_type: "一般贫困户".into(),
@@ -64,8 +64,8 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     .unwrap();
     let payload = ducha_domain::registry::ChangePayload::NewIdentification { household, head };
     let on = chrono::NaiveDate::from_ymd_opt(2017, 9, 1).unwrap();
-    let cid = registry::changes::submit(&app.db, &town, None, &payload, "评议公示", on, &[]).await.unwrap();
-    let done = registry::changes::decide(&app.db, &district, cid, true, "").await.unwrap();
+    let cid = app.db.scoped(&town).registry().changes().submit(None, &payload, "评议公示", on, &[]).await.unwrap();
+    let done = app.db.scoped(&district).registry().changes().decide(cid, true, "").await.unwrap();
     let hid = done.result_household_id.unwrap();
 
     // A cadre of the town, assigned; a cadre of another town is refused.
@@ -93,7 +93,7 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     let (status, p) = call(&app, &token, post.clone(), &format!("/api/v1/households/{hid}/plans"),
         Some(json!({"year": 2017, "target_income": "8500", "cadre_id": cadre_id, "categories": ["产业帮扶", "就业帮扶"]}))).await;
     assert_eq!(status, 201, "{p}");
-    let rec = registry::household_by_id(&app.db, &Scope::All, hid).await.unwrap().unwrap();
+    let rec = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert_eq!(rec.household.status, HouseholdStatus::Helping.code());
     assert_eq!(rec.history.last().unwrap().note.as_deref(), Some("制定帮扶计划，开始帮扶"));
     // The same year again replaces the plan rather than adding a second.
@@ -170,7 +170,8 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     assert_eq!(other.get(&format!("/evidence/{href}")).await.status().as_u16(), 404);
 
     // A file that is not a photo is refused at the field, and nothing is saved.
-    let logs_before = registry::household_by_id(&app.db, &Scope::All, hid).await.unwrap().unwrap();
+    let logs_before =
+        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let _ = logs_before;
     let (_, page) = b.get_text(&format!("/households/{hid}/logs/new")).await;
     let form = reqwest::multipart::Form::new()

@@ -120,12 +120,13 @@ async fn add_clerk(db: &str) {
 async fn households_file(n: u64) -> Vec<u8> {
     let src = TestDb::new(Backend::Sqlite).await;
     let db = src.open().await;
-    ducha_storage::regions::ensure_default(&db).await.expect("regions");
+    db.system().regions().ensure_default().await.expect("regions");
     let config = ducha_domain::demo::DemoConfig { households: n, defects: false, ..Default::default() };
-    ducha_storage::demo::load(&db, &Actor::system(), config, |_, _| {}).await.expect("demo");
+    db.scoped(&Actor::system()).demo().load(config, |_, _| {}).await.expect("demo");
     let filter = registry::HouseholdFilter::default();
-    let (bytes, count) =
-        ducha_reports::exchange::export(&db, &Actor::command_line("test"), &filter, |_| {}).await.expect("export");
+    let (bytes, count) = ducha_reports::exchange::export(&db.scoped(&Actor::command_line("test")), &filter, |_| {})
+        .await
+        .expect("export");
     assert_eq!(count.households, n);
     bytes
 }
@@ -153,8 +154,8 @@ async fn running_import(base: &str, file: Vec<u8>) -> (Browser, String) {
 
 async fn job_status(db: &Db, job: &str) -> String {
     let id: i64 = job.rsplit('/').next().and_then(|s| s.parse().ok()).expect("a job id");
-    let clerk = ducha_storage::accounts::find_user(db, "clerk").await.expect("read").expect("clerk");
-    import_jobs::get(db, clerk.id, id).await.expect("read").expect("the job").status
+    let clerk = db.system().accounts().find_user("clerk").await.expect("read").expect("clerk");
+    db.scoped(&clerk.actor(None)).import_jobs().get(id).await.expect("read").expect("the job").status
 }
 
 /// The login form's cookie and token, as a browser would have them before it signs in.
@@ -252,7 +253,15 @@ async fn sigterm_lets_a_running_import_finish(backend: Backend) {
     eprintln!("{}: the import finished and the server stopped {took:?} after SIGTERM", backend.name());
     let db = test_db.open().await;
     assert_eq!(job_status(&db, &job).await, "done");
-    assert_eq!(registry::totals(&db, &ducha_domain::access::Scope::All).await.expect("count").0, 400);
+    assert_eq!(
+        db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+            .registry()
+            .totals()
+            .await
+            .expect("count")
+            .0,
+        400
+    );
     db.close().await.ok();
     let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
     assert!(ok, "{out}{err}");
@@ -297,7 +306,16 @@ async fn an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing
     assert_eq!(status.code(), Some(0));
 
     let db = test_db.open().await;
-    assert_eq!(registry::totals(&db, &ducha_domain::access::Scope::All).await.expect("count").0, 0, "nothing written");
+    assert_eq!(
+        db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+            .registry()
+            .totals()
+            .await
+            .expect("count")
+            .0,
+        0,
+        "nothing written"
+    );
     assert_eq!(job_status(&db, &cut).await, "interrupted");
     db.close().await.ok();
     let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
@@ -677,7 +695,7 @@ fn mode_of(path: &std::path::Path) -> u32 {
 }
 
 async fn households_in(db: &Db) -> (i64, i64) {
-    registry::totals(db, &ducha_domain::access::Scope::All).await.expect("count")
+    db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count")
 }
 
 /// A backup taken while an import is being written restores, into an empty database, to the
@@ -727,7 +745,7 @@ async fn a_backup_during_an_import_restores_wholly_or_not_at_all(backend: Backen
     let counts = households_in(&restored).await;
     eprintln!("{}: backup taken mid-import: {mid_import}; restored {counts:?} of {after:?}", backend.name());
     assert!(counts == (0, 0) || counts == after, "wholly or not at all: {counts:?} (the import wrote {after:?})");
-    let head = ducha_storage::backup::head(&restored).await.expect("head");
+    let head = restored.system().backup().head().await.expect("head");
     let beside = std::fs::read_to_string(&head_file).expect("head file");
     assert_eq!(beside.trim(), format!("{}\t{}", head.id, head.hash), "the head beside the backup is the backup's");
     restored.close().await.ok();
@@ -799,11 +817,14 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
 
     let db = Db::connect(&url).await.expect("connect");
     assert_eq!(households_in(&db).await, (200, 633), "every household and member");
-    let users = ducha_storage::accounts::list_users(&db).await.expect("users");
+    let users = db.system().accounts().list_users().await.expect("users");
     assert_eq!(users.len(), 16);
     assert!(users.iter().any(|u| u.username == "zhang" && u.active), "the account added");
     assert!(users.iter().any(|u| u.username == "jianghai" && !u.active), "the account disabled");
-    let one = registry::household_by_number(&db, &ducha_domain::access::Scope::All, "44070310221200001")
+    let one = db
+        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+        .registry()
+        .household_by_number("44070310221200001")
         .await
         .expect("read")
         .expect("a household of the kept database");

@@ -39,7 +39,7 @@ async fn regions_api_lists_levels_paths_and_resolves_names(backend: Backend) {
     assert!(r["note"].as_str().unwrap().contains("海宴镇"));
 
     // A village name that several towns share: candidates, not a guess.
-    let tree = regions::tree(&app.db).await.unwrap();
+    let tree = app.db.system().regions().tree().await.unwrap();
     let dup = tree
         .at_level(RegionLevel::Village)
         .find(|v| tree.at_level(RegionLevel::Village).filter(|o| o.name == v.name).count() > 1)
@@ -74,22 +74,22 @@ pub const OTHER_CITY: &str = "code,name,level,parent_code\n\
 async fn region_import_adds_a_city_and_reimport_changes_nothing(backend: Backend) {
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
-    regions::ensure_default(&db).await.unwrap();
-    let before = regions::list(&db, None, None).await.unwrap().len();
+    db.system().regions().ensure_default().await.unwrap();
+    let before = db.system().regions().list(None, None).await.unwrap().len();
     // The tree is kept between reads; an import by another process over the same database (a
     // second pool here) is seen at the next read.
-    let cached = regions::tree(&db).await.unwrap();
-    assert!(std::sync::Arc::ptr_eq(&cached, &regions::tree(&db).await.unwrap()), "read once, then kept");
+    let cached = db.system().regions().tree().await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&cached, &db.system().regions().tree().await.unwrap()), "read once, then kept");
     assert!(cached.get("449901101201").is_none());
     let other_process = test_db.open().await;
     let parsed = parse_region_file(OTHER_CITY.as_bytes()).unwrap();
-    let s = regions::import(&other_process, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();
-    assert!(regions::tree(&db).await.unwrap().get("449901101201").is_some(), "the other import is seen");
+    let s = other_process.scoped(&ducha_domain::access::Actor::system()).regions().import(&parsed).await.unwrap();
+    assert!(db.system().regions().tree().await.unwrap().get("449901101201").is_some(), "the other import is seen");
     assert_eq!((s.inserted, s.updated), (5, 0));
-    assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
-    let again = regions::import(&db, &ducha_domain::access::Actor::system(), &parsed).await.unwrap();
+    assert_eq!(db.system().regions().list(None, None).await.unwrap().len(), before + 5);
+    let again = db.scoped(&ducha_domain::access::Actor::system()).regions().import(&parsed).await.unwrap();
     assert_eq!((again.inserted, again.updated), (0, 5));
-    assert_eq!(regions::list(&db, None, None).await.unwrap().len(), before + 5);
-    let tree = regions::tree(&db).await.unwrap();
+    assert_eq!(db.system().regions().list(None, None).await.unwrap().len(), before + 5);
+    let tree = db.system().regions().tree().await.unwrap();
     assert_eq!(tree.path("449901101201").as_deref(), Some("测试市/甲区/乙镇/丙村委会"));
 }

@@ -72,40 +72,49 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
 async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 2_000).await;
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs = registry::list_households(&app.db, &naji, &Default::default(), None, None, 5).await.unwrap();
+    let theirs = app
+        .db
+        .scoped(&crate::support::seeing(&naji))
+        .registry()
+        .list(&Default::default(), None, None, 5)
+        .await
+        .unwrap();
     let other = &theirs.rows[0];
-    let rec = registry::household_by_id(&app.db, &naji, other.id).await.unwrap().unwrap();
+    let rec = app.db.scoped(&crate::support::seeing(&naji)).registry().household(other.id).await.unwrap().unwrap();
     let member = &rec.members[0];
     // Names repeat across towns; what identifies the other household is its number and IDs.
     let secrets = [other.number.clone(), member.id_number.clone(), ducha_domain::privacy::mask_id(&member.id_number)];
 
     // 那吉镇 has a request waiting for its district.
-    let naji_office = ducha_storage::accounts::find_user(&app.db, "naji").await.unwrap().unwrap().actor(None);
-    let change = ducha_storage::registry::changes::submit(
-        &app.db,
-        &naji_office,
-        Some(other.id),
-        &ducha_domain::registry::ChangePayload::Removal,
-        "核查不符合条件",
-        chrono::NaiveDate::from_ymd_opt(2017, 11, 1).unwrap(),
-        &[],
-    )
-    .await
-    .unwrap();
+    let naji_office = app.db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
+    let change = app
+        .db
+        .scoped(&naji_office)
+        .registry()
+        .changes()
+        .submit(
+            Some(other.id),
+            &ducha_domain::registry::ChangePayload::Removal,
+            "核查不符合条件",
+            chrono::NaiveDate::from_ymd_opt(2017, 11, 1).unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
 
     // ... a cadre, and a log with a photo.
-    let naji_cadre = ducha_storage::help::store::add_cadre(
-        &app.db,
-        &naji_office,
-        &ducha_domain::help::Cadre {
+    let naji_cadre = app
+        .db
+        .scoped(&naji_office)
+        .help()
+        .add_cadre(&ducha_domain::help::Cadre {
             name: "那吉干部".into(),
             unit: "恩平市民政局".into(),
             phone: String::new(),
             town_code: "440785107".into(),
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     let log = ducha_domain::help::LogInput {
         visited_on: chrono::NaiveDate::from_ymd_opt(2017, 10, 1).unwrap(),
         cadre_id: Some(naji_cadre),
@@ -113,23 +122,33 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         location: None,
     };
     let photo = ducha_storage::evidence::Upload { filename: "那吉.png".into(), bytes: crate::help::PNG.to_vec() };
-    ducha_storage::help::store::add_log(&app.db, &naji_office, other.id, &log, &[photo]).await.unwrap();
-    let evidence_id = ducha_storage::evidence::for_household(&app.db, other.id).await.unwrap()[0].id;
+    let log_id = app.db.scoped(&naji_office).help().add_log(other.id, &log, &[photo]).await.unwrap();
+    let evidence_id = app.db.system().evidence().for_owner("help_log", log_id).await.unwrap()[0].id;
     let secrets: Vec<String> =
         secrets.into_iter().chain([format!("/cadres/{naji_cadre}\""), "那吉入户".to_string()]).collect();
     // ... an export of its own households, and an import waiting for its confirmation.
     let naji_scope_filter = ducha_storage::registry::HouseholdFilter::default();
     let (naji_file, _) =
-        ducha_reports::exchange::export(&app.db, &naji_office, &naji_scope_filter, |_| {}).await.unwrap();
-    let naji_user = ducha_storage::accounts::find_user(&app.db, "naji").await.unwrap().unwrap();
-    let naji_job =
-        ducha_storage::import_jobs::create(&app.db, naji_user.id, "那吉.xlsx", &naji_file, "checked", "{}", 0)
-            .await
-            .unwrap();
+        ducha_reports::exchange::export(&app.db.scoped(&naji_office), &naji_scope_filter, |_| {}).await.unwrap();
+    let naji_user = app.db.system().accounts().find_user("naji").await.unwrap().unwrap();
+    let naji_job = app
+        .db
+        .scoped(&naji_user.actor(None))
+        .import_jobs()
+        .create("那吉.xlsx", &naji_file, "checked", "{}", 0)
+        .await
+        .unwrap();
 
     // ... and data-quality findings.
-    let naji_finding =
-        ducha_storage::checks::findings(&app.db, &naji, &Default::default(), 1, 0).await.unwrap().remove(0).id;
+    let naji_finding = app
+        .db
+        .scoped(&crate::support::seeing(&naji))
+        .checks()
+        .findings(&Default::default(), 1, 0)
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
 
     // ... a posted cadre, and (its district's) designated institution.
     let naji_posting = ducha_storage::platform::postings(&app.db, &naji).await.unwrap().remove(0);

@@ -9,7 +9,7 @@
 use ducha_domain::access::{Actor, Role};
 use ducha_domain::labelled::Labelled;
 use ducha_storage::Backend;
-use ducha_storage::accounts::{NewUser, add_user, find_user};
+use ducha_storage::accounts::NewUser;
 use ducha_storage::campaigns::fieldwork::{Observation, VisitInput};
 use ducha_storage::campaigns::problems::ProblemInput;
 use ducha_storage::evidence::Upload;
@@ -115,12 +115,12 @@ async fn a_campaign_under_way_tells_no_one_outside_it_what_it_drew(backend: Back
             region_code: region.cloned(),
             password: ducha_storage::demo::DEMO_PASSWORD.into(),
         };
-        add_user(&app.db, &system, &new).await.unwrap();
+        app.db.scoped(&system).accounts().add_user(&new).await.unwrap();
     }
 
     // The team works in the drawn town: a visit with a difference and a photo, and a problem with
     // its evidence.
-    let inspector = find_user(&app.db, "inspector").await.unwrap().unwrap().actor(None);
+    let inspector = app.db.system().accounts().find_user("inspector").await.unwrap().unwrap().actor(None);
     let visited = one(
         &app,
         &format!("SELECT MIN(household_id) FROM campaign_households WHERE campaign_id = 3 AND town_code = '{drawn}'"),

@@ -158,7 +158,7 @@ impl TestApp {
         if setup.anchored {
             db = anchor::open(db, &test_db.anchor_paths(), true).await.expect("the audit key is made").0;
         }
-        ducha_storage::regions::ensure_default(&db).await.expect("default regions");
+        db.system().regions().ensure_default().await.expect("default regions");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -208,11 +208,11 @@ impl TestApp {
         let app = TestApp::spawn(backend).await;
         let system = ducha_domain::access::Actor::system();
         let config = ducha_domain::demo::DemoConfig { households, ..Default::default() };
-        ducha_storage::demo::load(&app.db, &system, config, |_, _| {}).await.expect("demo loads");
-        ducha_storage::demo::create_demo_users(&app.db, &system).await.expect("demo accounts");
+        app.db.scoped(&system).demo().load(config, |_, _| {}).await.expect("demo loads");
+        app.db.scoped(&system).demo().create_demo_users().await.expect("demo accounts");
         // As `ducha demo` does: a first data-quality run, so that pages open on findings.
         let scope = ducha_domain::access::Scope::All;
-        ducha_storage::checks::run(&app.db, &system, &scope, |_| {}).await.expect("checks run");
+        app.db.scoped(&system).checks().run(&scope, |_| {}).await.expect("checks run");
         app
     }
 
@@ -362,4 +362,9 @@ impl Browser {
         all.extend_from_slice(fields);
         self.post_form(path, &all).await
     }
+}
+
+/// The command line's actor seeing only `scope`: how a test reads storage as a region would.
+pub fn seeing(scope: &ducha_domain::access::Scope) -> ducha_domain::access::Actor {
+    ducha_domain::access::Actor { scope: scope.clone(), ..ducha_domain::access::Actor::command_line("test") }
 }

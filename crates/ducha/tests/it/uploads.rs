@@ -17,7 +17,8 @@ both_backends!(old_uploads_are_cleaned_on_schedule);
 async fn hostile_workbooks_are_refused_by_the_page_and_the_command_line() {
     let app = TestApp::spawn_demo(Backend::Sqlite, 100).await;
     let b = app.login("haiyan").await;
-    let before = ducha_storage::registry::totals(&app.db, &ducha_domain::access::Scope::All).await.unwrap();
+    let before =
+        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
     // The 1.6 KB file that stopped the server: its one cell is at column ZZZZZZ.
     let far = hostile::workbook(r#"<row r="3"><c r="ZZZZZZ3"><v>1</v></c></row>"#, None);
     // A workbook that announces more shared strings than memory holds.
@@ -48,7 +49,8 @@ async fn hostile_workbooks_are_refused_by_the_page_and_the_command_line() {
         assert!(!ok, "{name}");
         assert!(stderr.contains(why), "{name}: {stderr}");
     }
-    let after = ducha_storage::registry::totals(&app.db, &ducha_domain::access::Scope::All).await.unwrap();
+    let after =
+        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
     assert_eq!(before, after, "nothing was written");
 }
 
@@ -133,9 +135,9 @@ async fn pages_answer_while_two_large_uploads_are_checked_in_turn() {
 async fn old_uploads_are_cleaned_on_schedule(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.db;
-    let user = ducha_storage::demo::create_demo_users(db, &ducha_domain::access::Actor::system()).await;
+    let user = db.scoped(&ducha_domain::access::Actor::system()).demo().create_demo_users().await;
     user.unwrap();
-    let uid = ducha_storage::accounts::find_user(db, "haiyan").await.unwrap().unwrap().id;
+    let haiyan = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
     let file = b"personal data".to_vec();
     let now = Utc::now();
     let mut jobs = Vec::new();
@@ -149,7 +151,7 @@ async fn old_uploads_are_cleaned_on_schedule(backend: Backend) {
         ("queued", 3, None),
         ("failed", 24 * 31, Some(24 * 31)),
     ] {
-        let id = import_jobs::create(db, uid, "户.xlsx", &file, status, "{}", 0).await.unwrap();
+        let id = db.scoped(&haiyan).import_jobs().create("户.xlsx", &file, status, "{}", 0).await.unwrap();
         let at = now - chrono::Duration::hours(uploaded);
         let done = finished.map(|h| now - chrono::Duration::hours(h));
         db.conn()
@@ -162,18 +164,18 @@ async fn old_uploads_are_cleaned_on_schedule(backend: Backend) {
             .unwrap();
         jobs.push(id);
     }
-    let cleaned = import_jobs::clean(db, import_jobs::Retention::default(), now).await.unwrap();
+    let cleaned = db.system().import_jobs().clean(import_jobs::Retention::default(), now).await.unwrap();
     assert_eq!(
         cleaned,
         import_jobs::Cleaned { interrupted: 1, files: 2, expired: 1, jobs: 1 },
         "a queued job of a stopped server, two finished files, a check nobody confirmed, a month-old job"
     );
     let kept = |i: usize| {
-        let db = db.clone();
+        let s = db.scoped(&haiyan);
         let id = jobs[i];
         async move {
-            let job = import_jobs::get(&db, uid, id).await.unwrap();
-            let (_, bytes) = import_jobs::file(&db, id).await.unwrap();
+            let job = s.import_jobs().get(id).await.unwrap();
+            let (_, bytes) = s.import_jobs().file(id).await.unwrap();
             (job.map(|j| j.status), bytes.len())
         }
     };

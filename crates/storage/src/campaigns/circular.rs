@@ -154,7 +154,7 @@ pub(crate) async fn save_settings(scoped: &Scoped, campaign: i64, s: &CircularSe
         ))
         .await?;
     tx.record("circular", campaign, None, "update", Some(&before), Some(s)).await?;
-    scoped.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 

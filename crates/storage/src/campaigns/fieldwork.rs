@@ -198,7 +198,7 @@ pub(crate) async fn review(s: &Scoped, campaign: i64, r: &ReviewInput) -> Result
         Some(&after),
     )
     .await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(problems)
 }
 
@@ -599,7 +599,7 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
         "problems": problems,
     });
     tx.record::<(), _>("campaign_visit", visit_id, Some(&village), "create", None, Some(&after)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(VisitOutcome::Recorded { visit_id, problems })
 }
 
@@ -691,7 +691,7 @@ pub(crate) async fn add_checklist_item(
         .try_get("", "id")?;
     let after = serde_json::json!({ "template": template, "section": section.trim(), "text": text.trim() });
     tx.record::<(), _>("checklist_item", id, None, "create", None, Some(&after)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -766,7 +766,7 @@ pub(crate) async fn add_question(s: &Scoped, questionnaire: i64, q: &Question) -
         .ok_or_else(|| StorageError::Corrupt("题目未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 

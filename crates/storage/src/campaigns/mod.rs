@@ -344,7 +344,7 @@ async fn create(s: &Scoped, i: &CampaignInput) -> Result<i64, StorageError> {
         .ok_or_else(|| StorageError::Corrupt("督查未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("campaign", id, None, "create", None, Some(i)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -487,7 +487,7 @@ async fn add_team(s: &Scoped, campaign: i64, t: &TeamInput) -> Result<i64, Stora
             .await?;
     }
     tx.record::<(), _>("campaign_team", id, None, "create", None, Some(&(campaign, t))).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -508,7 +508,7 @@ async fn set_weights(s: &Scoped, campaign: i64, w: &Weights) -> Result<(), Stora
         )
         .await?;
     tx.record("campaign", campaign, None, "weights", Some(&c.weights), Some(w)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 

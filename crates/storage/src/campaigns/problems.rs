@@ -256,7 +256,7 @@ pub(crate) async fn add(
     for f in files {
         crate::evidence::attach_to(&mut tx, "campaign_problem", id, p.household_id, &p.town, f).await?;
     }
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(id)
 }
 
@@ -306,7 +306,7 @@ pub(crate) async fn propose_audit_findings(s: &Scoped, campaign: i64) -> Result<
         insert_problem(&mut tx, campaign, &p).await?;
         n += 1;
     }
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(n)
 }
 
@@ -346,7 +346,7 @@ pub(crate) async fn decide(
     let after = serde_json::json!({ "status": status.code(), "reason": reason.trim() });
     let before = serde_json::json!({ "status": p.status.code() });
     tx.record("campaign_problem", problem, Some(&p.town_code), "decide", Some(&before), Some(&after)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 
@@ -460,7 +460,7 @@ pub(crate) async fn verify(
     let after = serde_json::json!({ "result": result.code(), "note": note.trim() });
     tx.record("revisit_check", format!("{campaign}:{problem}"), Some(&town), "verify", before.as_ref(), Some(&after))
         .await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(())
 }
 

@@ -234,7 +234,7 @@ pub(crate) async fn draw(s: &Scoped, campaign: i64, plan: &SamplePlan) -> Result
         "households": d.households.values().flatten().map(|h| h.id).collect::<Vec<_>>(),
     });
     tx.record("campaign_sample", campaign, None, "draw", Some(&before), Some(&after)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(d)
 }
 

@@ -281,7 +281,7 @@ async fn act(
     let before = serde_json::json!({ "status": r.status.code(), "description": r.description, "return_reason": r.return_reason });
     let after = serde_json::json!({ "status": to.code(), "action": action.code(), "description": description, "return_reason": reason, "files": files.len() });
     tx.record("rectification", problem, Some(&r.problem.town_code), action.code(), Some(&before), Some(&after)).await?;
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(to)
 }
 

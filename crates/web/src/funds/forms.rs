@@ -9,7 +9,7 @@ use ducha_domain::labelled::Labelled;
 use ducha_domain::money::{Limit, Money, parse_amount};
 use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
 use ducha_domain::validation::FieldErrors;
-use ducha_storage::{checks, funds, regions};
+use ducha_storage::funds;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::registry::{Field, FormPage, parse_id, today};
@@ -104,7 +104,7 @@ fn project_form(f: &ProjectForm, households: &str, towns: Vec<(String, String)>)
 
 /// "户编号 金额" lines, each household found within the scope; problems by line. At most
 /// [`ducha_domain::funds::MAX_SERVED`] households, each looked up only when the list is within it.
-async fn served(st: &AppState, scope: &Scope, text: &str, errors: &mut FieldErrors) -> Vec<(i64, Money)> {
+async fn served(st: &AppState, me: &CurrentUser, text: &str, errors: &mut FieldErrors) -> Vec<(i64, Money)> {
     let mut out = Vec::new();
     let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
     if lines > ducha_domain::funds::MAX_SERVED {
@@ -125,7 +125,7 @@ async fn served(st: &AppState, scope: &Scope, text: &str, errors: &mut FieldErro
                 continue;
             }
         };
-        match ducha_storage::registry::household_by_number(&st.db, scope, number).await {
+        match me.scoped(&st).registry().household_by_number(number).await {
             Ok(Some(h)) => out.push((h.household.id, benefit)),
             Ok(None) => errors.add("households", format!("第 {} 行：户编号 {number} 不存在或不在您的辖区内", i + 1)),
             Err(e) => errors.add("households", e.to_string()),
@@ -136,7 +136,7 @@ async fn served(st: &AppState, scope: &Scope, text: &str, errors: &mut FieldErro
 
 pub(super) async fn new_project_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     require_enterer(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let towns = region_options(&tree, &me.actor.scope, &[RegionLevel::Town]);
     project_form(&ProjectForm::default(), "", towns).render(&st, &me, None).await
 }
@@ -165,8 +165,8 @@ pub(super) async fn create_project(
     };
     let households_text = get("households");
     let mut errors = FieldErrors::default();
-    let households = served(&st, &me.actor.scope, &households_text, &mut errors).await;
-    let (year, _) = checks::current(&st.db).await?;
+    let households = served(&st, &me, &households_text, &mut errors).await;
+    let (year, _) = me.scoped(&st).checks().current().await?;
     let result = match f.validate() {
         Ok(p) if errors.is_empty() => funds::add_project(&st.db, &me.actor, year, &p, &households, today())
             .await
@@ -178,7 +178,7 @@ pub(super) async fn create_project(
             Err(WebError::Invalid(e))
         }
     };
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let towns = region_options(&tree, &me.actor.scope, &[RegionLevel::Town]);
     project_form(&f, &households_text, towns).after_save(&st, &me, result).await
 }
@@ -420,7 +420,7 @@ fn allocation_form(f: &AllocationForm, regions: Vec<(String, String)>) -> FormPa
 
 pub(super) async fn allocation_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     require_manager(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let f = AllocationForm { allocated_on: today().to_string(), ..Default::default() };
     let options = region_options(&tree, &me.actor.scope, &[RegionLevel::District, RegionLevel::Town]);
     allocation_form(&f, options).render(&st, &me, None).await
@@ -432,12 +432,12 @@ pub(super) async fn save_allocation(
     CsrfForm(f): CsrfForm<AllocationForm>,
 ) -> Result<Response, WebError> {
     require_manager(&me)?;
-    let (year, _) = checks::current(&st.db).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
     let result = match f.allocation(year) {
         Ok(a) => funds::allocate(&st.db, &me.actor, &a).await.map(|_| "/funds".to_string()).map_err(WebError::from),
         Err(e) => Err(e),
     };
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let options = region_options(&tree, &me.actor.scope, &[RegionLevel::District, RegionLevel::Town]);
     allocation_form(&f, options).after_save(&st, &me, result).await
 }
@@ -480,7 +480,7 @@ pub(crate) async fn api_create_project(
     require_enterer(&me)?;
     let lines: String = f.households.iter().map(|h| format!("{} {}\n", h.number, h.expected_benefit)).collect();
     let mut errors = FieldErrors::default();
-    let households = served(&st, &me.actor.scope, &lines, &mut errors).await;
+    let households = served(&st, &me, &lines, &mut errors).await;
     let p = match f.project.validate() {
         Ok(p) if errors.is_empty() => p,
         Ok(_) => return Err(WebError::Invalid(errors)),
@@ -489,7 +489,7 @@ pub(crate) async fn api_create_project(
             return Err(WebError::Invalid(e));
         }
     };
-    let (year, _) = checks::current(&st.db).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
     let id = funds::add_project(&st.db, &me.actor, year, &p, &households, today()).await?;
     Ok(axum::Json(CreatedOut { id }))
 }
@@ -533,7 +533,7 @@ pub(crate) async fn api_allocate(
     crate::api::ApiJson(f): crate::api::ApiJson<AllocationForm>,
 ) -> Result<axum::Json<CreatedOut>, WebError> {
     require_manager(&me)?;
-    let (year, _) = checks::current(&st.db).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
     let a = f.allocation(year)?;
     Ok(axum::Json(CreatedOut { id: funds::allocate(&st.db, &me.actor, &a).await? }))
 }
@@ -597,7 +597,7 @@ async fn transfer_parts(
     // Out of scope is not found, before the role is asked (as for every record).
     let a = funds::allocation(&st.db, &me.actor.scope, parse_id(id)?).await?.ok_or(WebError::NotFound)?;
     require_manager(me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let within = Scope::Region(
         ducha_domain::RegionCode::parse(&a.allocation.region_code).map_err(|e| WebError::BadRequest(e.to_string()))?,
     );

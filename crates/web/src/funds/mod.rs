@@ -9,7 +9,6 @@ use ducha_domain::access::Scope;
 use ducha_domain::funds::Stage;
 use ducha_domain::region::RegionLevel;
 use ducha_storage::funds::{self, AllocationRow, ProjectDetail, ProjectRow, Spending};
-use ducha_storage::{checks, regions};
 use serde::Serialize;
 
 use crate::pages::PageCtx;
@@ -65,12 +64,12 @@ struct Progress {
 }
 
 async fn progress(st: &AppState, scope: &Scope, q: &OnQuery) -> Result<Progress, WebError> {
-    let (year, as_of) = checks::current(&st.db).await?;
+    let (year, as_of) = st.db.system().checks().current().await?;
     let on = match q.on.trim() {
         "" => as_of,
         t => ducha_domain::registry::parse_date(t).map_err(|e| WebError::BadRequest(format!("日期“{t}”：{e}")))?,
     };
-    let p = checks::params(&st.db, st.db.conn(), year, as_of).await?;
+    let p = st.db.system().checks().params(year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
     Ok(Progress {
         year,
@@ -151,9 +150,9 @@ async fn export(
 
 /// The check year's payments in the ledger import's layout.
 async fn export_ledger(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
-    let (year, _) = checks::current(&st.db).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
     let rows = funds::ledger(&st.db, &me.actor.scope).await?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let bytes = st
         .work
         .run(move || ducha_reports::help_sheets::ledger_workbook(&rows, &tree))
@@ -189,7 +188,7 @@ async fn project_page(
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
     let p = funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let place = tree.path(&p.row.place_code).unwrap_or_else(|| p.row.place_code.clone());
     let notice = if !n.refused.is_empty() {
         Some(format!("未能进入下一阶段：{}", n.refused))

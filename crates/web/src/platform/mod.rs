@@ -10,7 +10,6 @@ use ducha_domain::labelled::Labelled;
 use ducha_domain::platform::{InstitutionForm, InstitutionLevel, PostingForm};
 use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
 use ducha_storage::platform::{self, AttendanceSummary, CheckIn, InstitutionRow, OnlineSummary, Place, PostingRow};
-use ducha_storage::{checks, regions};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ApiJson;
@@ -85,7 +84,7 @@ struct PostingsPage {
 }
 
 async fn postings_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let (year, as_of) = checks::current(&st.db).await?;
+    let (year, as_of) = me.scoped(&st).checks().current().await?;
     let (level, region_label) = summary_level(&me.actor.scope);
     let summary = platform::attendance_by_region(&st.db, &me.actor.scope, level).await?;
     let rows = platform::postings(&st.db, &me.actor.scope).await?;
@@ -141,7 +140,7 @@ fn posting_form(f: &PostingForm, towns: Vec<(String, String)>) -> FormPage {
 
 async fn new_posting_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     require_manager(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     posting_form(&PostingForm::default(), town_options(&tree, &me.actor.scope)).render(&st, &me, None).await
 }
 
@@ -151,7 +150,7 @@ async fn create_posting(
     CsrfForm(f): CsrfForm<PostingForm>,
 ) -> Result<Response, WebError> {
     require_manager(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate() {
         Ok(p) => platform::add_posting(&st.db, &me.actor, &p)
             .await
@@ -188,7 +187,7 @@ async fn posting_page(
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
     let (r, check_ins) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let (year, _) = checks::current(&st.db).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
     let html = PostingPage {
         ctx: PageCtx::new(&st, &me).await?,
         year,
@@ -339,11 +338,10 @@ async fn save_end(
 /// The attendance workbook of the user's scope (summary, postings, institutions).
 async fn export(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     let _turn = st.work.turn(None).await;
-    let (year, bytes) =
-        ducha_reports::platform::attendance_report(&st.db, &me.actor.scope).await.map_err(|e| match e {
-            ducha_reports::exchange::ExchangeError::Storage(s) => WebError::from(s),
-            other => WebError::Internal(Box::new(other)),
-        })?;
+    let (year, bytes) = ducha_reports::platform::attendance_report(&me.scoped(&st)).await.map_err(|e| match e {
+        ducha_reports::exchange::ExchangeError::Storage(s) => WebError::from(s),
+        other => WebError::Internal(Box::new(other)),
+    })?;
     Ok(crate::pages::xlsx_download(bytes, &format!("驻点考勤与一站式结算-{year}.xlsx")))
 }
 
@@ -358,7 +356,7 @@ struct InstitutionsPage {
 }
 
 async fn institutions_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let (_, as_of) = checks::current(&st.db).await?;
+    let (_, as_of) = me.scoped(&st).checks().current().await?;
     let html = InstitutionsPage {
         ctx: PageCtx::new(&st, &me).await?,
         as_of: as_of.to_string(),
@@ -405,7 +403,7 @@ fn institution_form(action: String, f: &InstitutionForm, districts: Vec<(String,
 
 async fn new_institution_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     require_manager(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     institution_form(
         "/platform/institutions/new".into(),
         &InstitutionForm::default(),
@@ -421,7 +419,7 @@ async fn create_institution(
     CsrfForm(f): CsrfForm<InstitutionForm>,
 ) -> Result<Response, WebError> {
     require_manager(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate() {
         Ok(i) => platform::add_institution(&st.db, &me.actor, &i)
             .await
@@ -454,7 +452,7 @@ async fn edit_institution_page(
         one_stop_online: if i.one_stop_online { "是" } else { "否" }.into(),
         online_since: i.online_since.map(|d| d.to_string()).unwrap_or_default(),
     };
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     institution_form(format!("/platform/institutions/{id}/edit"), &f, district_options(&tree, &me.actor.scope))
         .render(&st, &me, None)
         .await
@@ -468,7 +466,7 @@ async fn save_institution(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     institution_in_scope(&st, &me, id).await?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate() {
         Ok(i) => platform::update_institution(&st.db, &me.actor, id, &i)
             .await
@@ -560,7 +558,7 @@ pub(crate) async fn api_attendance(
     State(st): State<AppState>,
     me: CurrentUser,
 ) -> Result<Json<AttendanceOut>, WebError> {
-    let (year, as_of) = checks::current(&st.db).await?;
+    let (year, as_of) = me.scoped(&st).checks().current().await?;
     let (level, _) = summary_level(&me.actor.scope);
     let by_region = platform::attendance_by_region(&st.db, &me.actor.scope, level).await?;
     Ok(Json(AttendanceOut { year, as_of: as_of.to_string(), by_region }))

@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::platform::{Staff, yes_no};
 use ducha_domain::validation::FieldErrors;
-use ducha_storage::checks;
 use ducha_storage::platform::offices::{self, Item, Judgement, Office};
 use serde::Deserialize;
 
@@ -26,8 +25,9 @@ struct OfficesPage {
 }
 
 async fn year_and_max(st: &AppState) -> Result<(i32, i64), WebError> {
-    let (year, as_of) = checks::current(&st.db).await?;
-    let p = checks::params(&st.db, st.db.conn(), year, as_of).await?;
+    let checks = st.db.system();
+    let (year, as_of) = checks.checks().current().await?;
+    let p = checks.checks().params(year, as_of).await?;
     Ok((year, p.office_turnover_max))
 }
 
