@@ -33,7 +33,8 @@ async fn main() -> Result<()> {
             let db = Db::open(&arg(1)?).await?;
             let n: u64 = arg(2)?.parse()?;
             let s =
-                db.scoped(&actor).demo().load(DemoConfig { households: n, ..Default::default() }, |_, _| {}).await?;
+                db.scoped(&actor).demo().load(DemoConfig { households: n, ..Default::default() }, |_, _| {})
+                    .await?;
             println!(
                 "setup households={} members={} seconds={:.2}",
                 s.households,

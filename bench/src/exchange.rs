@@ -124,8 +124,7 @@ async fn main() -> Result<()> {
             db.system().regions().ensure_default().await?;
             let bytes = std::fs::read(arg(2)?)?;
             let t = Instant::now();
-            let o = ducha_reports::exchange::import(&db.scoped_on(&actor, today()), "bench.xlsx", &bytes, |_, _| {})
-                .await?;
+            let o = ducha_reports::exchange::import(&db.scoped_on(&actor, today()), "bench.xlsx", &bytes, |_, _| {}).await?;
             let secs = t.elapsed().as_secs_f64();
             if !o.committed {
                 bail!("not imported: {}", o.errors.first().map(|e| e.to_string()).unwrap_or_default());

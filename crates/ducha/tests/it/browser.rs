@@ -208,11 +208,7 @@ async fn a_town_office_works_in_the_browser_and_another_town_cannot_look() {
     assert!(h1.starts_with("贫困户 440781111"), "{h1}");
     let household_url = c.current_url().await.unwrap();
     let hid: i64 = household_url.path().rsplit('/').next().unwrap().parse().unwrap();
-    let members_before = app
-        .db
-        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
-        .registry()
-        .household(hid)
+    let members_before = app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().household(hid)
         .await
         .unwrap()
         .unwrap()
@@ -236,14 +232,7 @@ async fn a_town_office_works_in_the_browser_and_another_town_cannot_look() {
     assert!(err.contains("校验位"), "{err}");
     assert!(chrome.text(".notice.error").await.contains("本次未保存任何内容"));
     chrome.shot("04-member-bad-id").await;
-    let now = app
-        .db
-        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
-        .registry()
-        .household(hid)
-        .await
-        .unwrap()
-        .unwrap();
+    let now = app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert_eq!(now.members.len(), members_before, "nothing saved");
 
     // Fix it: saved, and the audit trail names who added what.
@@ -428,8 +417,7 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
     }
     let path = dir.path().join("新户.csv");
     std::fs::write(&path, csv).unwrap();
-    let before =
-        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
+    let before = app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
 
     let chrome = Chrome::start(1280, 900).await;
     let c = &chrome.client;
@@ -444,8 +432,7 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
     assert!(errors.contains('3'), "the error is on row 3: {errors}");
     assert!(c.find(Locator::Css("#confirm")).await.is_err(), "nothing to confirm");
     chrome.shot("40-import-errors").await;
-    let after =
-        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
+    let after = app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
     assert_eq!(before, after, "nothing was written");
     chrome.client.clone().close().await.ok();
 }
@@ -466,13 +453,10 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     chrome.login(&app.base, "taishan").await;
     c.goto(&format!("{}/checks", app.base)).await.unwrap();
     assert!(chrome.text("h1").await.starts_with("数据质量核查（2017 年"));
-    let total = app
-        .db
-        .scoped(&crate::support::seeing(&taishan))
-        .checks()
-        .count_findings(&FindingFilter { status: Some("open".into()), ..Default::default() })
-        .await
-        .unwrap();
+    let total =
+        app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&FindingFilter { status: Some("open".into()), ..Default::default() })
+            .await
+            .unwrap();
     assert!(total > 0);
     assert!(chrome.text("#open-total").await.contains(&total.to_string()), "the card shows the district's open count");
     let by_region = chrome.text("#by-region tbody").await;
@@ -500,35 +484,20 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     chrome.submit("#findings form.exempt button").await;
     let refused = c.source().await.unwrap();
     assert!(refused.contains("理由"), "the refusal names the missing reason");
-    assert_eq!(
-        app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap(),
-        before
-    );
+    assert_eq!(app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap(), before);
     c.back().await.unwrap();
     chrome.fill("reason", "该成员已在外省参保，有参保凭证").await;
     chrome.submit("#findings form.exempt button").await;
     assert!(chrome.text("#total").await.starts_with(&format!("共 {} 条", before - 1)));
-    assert_eq!(
-        app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap(),
-        before - 1
-    );
-    let exempted = app
-        .db
-        .scoped(&crate::support::seeing(&taishan))
-        .checks()
-        .findings(
-            &FindingFilter { rule: Some(rule.into()), status: Some("exempted".into()), ..Default::default() },
-            10,
-            0,
-        )
-        .await
-        .unwrap();
+    assert_eq!(app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap(), before - 1);
+    let exempted = app.db.scoped(&crate::support::seeing(&taishan)).checks().findings(&FindingFilter { rule: Some(rule.into()), status: Some("exempted".into()), ..Default::default() }, 10, 0)
+    .await
+    .unwrap();
     assert_eq!(exempted.len(), 1);
     assert_eq!(exempted[0].exempt_note.as_deref(), Some("该成员已在外省参保，有参保凭证（taishan）"));
 
     // The household page lists what is still open for it.
-    let with_problem =
-        app.db.scoped(&crate::support::seeing(&taishan)).checks().findings(&open(rule), 1, 0).await.unwrap().remove(0);
+    let with_problem = app.db.scoped(&crate::support::seeing(&taishan)).checks().findings(&open(rule), 1, 0).await.unwrap().remove(0);
     c.goto(&format!("{}/households/{}", app.base, with_problem.household_id)).await.unwrap();
     assert!(chrome.text("#household-findings").await.contains(&with_problem.message));
 
@@ -551,13 +520,9 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
                 r.rows().filter(|row| row.first().is_some_and(|c| c.to_string().parse::<u64>().is_ok())).count()
             })
             .sum();
-        let open_now = app
-            .db
-            .scoped(&crate::support::seeing(&taishan))
-            .checks()
-            .count_findings(&FindingFilter { status: Some("open".into()), ..Default::default() })
-            .await
-            .unwrap();
+        let open_now = app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&FindingFilter { status: Some("open".into()), ..Default::default() })
+        .await
+        .unwrap();
         assert_eq!(rows as i64, open_now, "each open problem is one numbered row");
     }
 
@@ -570,8 +535,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     // The city office allows 400 days between help logs: the city is checked again, and no
     // stale-log finding is left whose last log is younger than that.
     chrome.login(&app.base, "city").await;
-    let stale_before =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
+    let stale_before = app.db.scoped(&crate::support::seeing(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
     assert!(stale_before > 0);
     c.goto(&format!("{}/checks/params", app.base)).await.unwrap();
     chrome.fill("log_stale_days", "abc").await;
@@ -584,8 +548,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     assert_eq!(chrome.text("#p-log_stale_days").await, "");
     let value = c.find(Locator::Css("#p-log_stale_days")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(value.as_deref(), Some("4000"));
-    let stale_after =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
+    let stale_after = app.db.scoped(&crate::support::seeing(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
     assert!(stale_after < stale_before, "{stale_before} → {stale_after}");
     // The overview counts them as fixed by the latest run (nothing else changed).
     c.goto(&format!("{}/checks", app.base)).await.unwrap();

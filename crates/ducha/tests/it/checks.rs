@@ -22,10 +22,7 @@ pub async fn demo_findings_are_the_planted_problems(db: &Db) -> Vec<(String, i64
         assert!(k.planted > 0, "{} was never planted", k.label);
         assert_eq!(k.found, k.planted, "{}: planted {}, found {}", k.label, k.planted, k.found);
     }
-    let mut all: Vec<_> = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .findings(&FindingFilter::default(), 1_000_000, 0)
+    let mut all: Vec<_> = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&FindingFilter::default(), 1_000_000, 0)
         .await
         .unwrap()
         .into_iter()
@@ -54,28 +51,16 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     let filter = FindingFilter { rule: Some("M-MED-01".into()), status: Some("open".into()), ..Default::default() };
     let f = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
     let member_id = f.member_id.expect("a member finding");
-    let record = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number(f.household_number.as_deref().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let record =
+        db.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number(f.household_number.as_deref().unwrap()).await.unwrap().unwrap();
     let town = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
     let model = record.members.iter().find(|m| m.id == member_id).unwrap();
     let mut member = registry::to_member(model).unwrap();
     member.medical_insurance = true;
     db.scoped(&town).registry().update_member(member_id, &member).await.unwrap();
-    let now = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .findings(
-            &FindingFilter { household_id: Some(f.household_id), rule: Some("M-MED-01".into()), ..Default::default() },
-            10,
-            0,
-        )
-        .await
-        .unwrap();
+    let now = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&FindingFilter { household_id: Some(f.household_id), rule: Some("M-MED-01".into()), ..Default::default() }, 10, 0)
+    .await
+    .unwrap();
     let same = now.iter().find(|x| x.id == f.id).unwrap();
     assert_eq!(same.status, "fixed", "fixed on save");
     assert!(same.fixed_at.is_some());
@@ -98,38 +83,23 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     let (fourth, _) = db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
     assert_eq!(fourth.open, third.open - 1);
     assert_eq!(fourth.exempted, 1);
-    let after = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .findings(&FindingFilter { household_id: Some(f.household_id), ..Default::default() }, 50, 0)
-        .await
-        .unwrap();
+    let after = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&FindingFilter { household_id: Some(f.household_id), ..Default::default() }, 50, 0)
+    .await
+    .unwrap();
     assert_eq!(after.iter().find(|x| x.id == f.id).unwrap().status, "exempted");
     let audit = db.system().audit().for_entity("check_finding", &f.id.to_string(), 10).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "exempt" && a.actor == district.username), "{audit:?}");
     // The facts change (the birth date moves a year): the finding is back, open.
-    let record = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number(f.household_number.as_deref().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let record =
+        db.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number(f.household_number.as_deref().unwrap()).await.unwrap().unwrap();
     let model = record.members.iter().find(|m| Some(m.id) == f.member_id).unwrap();
     let mut member = registry::to_member(model).unwrap();
     member.birth_date = member.birth_date.checked_add_signed(chrono::Duration::days(-365)).unwrap();
     let age = ducha_domain::registry::age_on(member.birth_date, DemoConfig::default().as_of());
     db.scoped(&town).registry().update_member(model.id, &member).await.unwrap();
-    let again = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .findings(
-            &FindingFilter { household_id: Some(f.household_id), rule: Some("M-AGE-01".into()), ..Default::default() },
-            50,
-            0,
-        )
-        .await
-        .unwrap();
+    let again = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&FindingFilter { household_id: Some(f.household_id), rule: Some("M-AGE-01".into()), ..Default::default() }, 50, 0)
+    .await
+    .unwrap();
     let status = &again.iter().find(|x| x.id == f.id).unwrap().status;
     if age < 16 {
         assert_eq!(status, "open", "facts changed: the exemption no longer covers it");
@@ -138,12 +108,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     }
 
     // A parameter: a stricter log rule (30 days) finds more stale logs after the re-run.
-    let stale_before = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .counts(ducha_domain::RegionLevel::District)
-        .await
-        .unwrap();
+    let stale_before = db.scoped(&crate::support::seeing(&Scope::All)).checks().counts(ducha_domain::RegionLevel::District).await.unwrap();
     let count = |c: &[(String, String, i64)]| c.iter().filter(|x| x.0 == "H-LOG-01").map(|x| x.2).sum::<i64>();
     let city = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
     assert!(
@@ -154,22 +119,12 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     assert!(err.to_string().contains("天"), "{err}");
     db.scoped(&city).checks().set_param(2017, "log_stale_days", 30).await.unwrap();
     db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
-    let stale_after = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .counts(ducha_domain::RegionLevel::District)
-        .await
-        .unwrap();
+    let stale_after = db.scoped(&crate::support::seeing(&Scope::All)).checks().counts(ducha_domain::RegionLevel::District).await.unwrap();
     assert!(count(&stale_after) > count(&stale_before), "{} → {}", count(&stale_before), count(&stale_after));
 
     // A town sees only its own findings.
     let town_scope = haiyan.scope.clone();
-    let mine = db
-        .scoped(&crate::support::seeing(&town_scope))
-        .checks()
-        .findings(&FindingFilter::default(), 100_000, 0)
-        .await
-        .unwrap();
+    let mine = db.scoped(&crate::support::seeing(&town_scope)).checks().findings(&FindingFilter::default(), 100_000, 0).await.unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|f| f.village_code.starts_with("440781111")));
 }
@@ -186,8 +141,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let db = &app.db;
     let open =
         |rule: &str| FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
-    let found =
-        db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
+    let found = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
     let f = found.first().expect("the demo plants a declared total that disagrees with its parts");
     // The district office the household belongs to.
     let mut office = None;
@@ -198,8 +152,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
         }
     }
     let (name, actor) = office.expect("a district office");
-    let rec =
-        db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
+    let rec = db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
     let year = f.year;
     let row = rec.finances.iter().find(|x| x.year == year).expect("the year's figures");
     let b = app.login(name).await;
@@ -238,8 +191,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     assert_eq!(db.system().audit().count().await.unwrap(), audits, "nothing written");
     let (status, _) = post(fields(&wage, yuan(parts))).await;
     assert_eq!(status, 200, "saved, then the household's page");
-    let fixed =
-        db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
+    let fixed = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
     assert!(!fixed.iter().any(|x| x.household_id == f.household_id), "the finding closed on save");
     let trail = db.system().audit().for_entity("household_finance", &row.id.to_string(), 1).await.unwrap();
     let last = trail.first().expect("audited");
@@ -260,15 +212,13 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("year"));
     // The household's history shows the correction.
-    let history =
-        db.system().audit().for_household(f.household_id, 100).await.unwrap().expect("the household is in scope");
+    let history = db.system().audit().for_household(f.household_id, 100).await.unwrap().expect("the household is in scope");
     assert!(history.iter().any(|a| a.entity == "household_finance" && a.action == "update"));
     // Through the API a number is taken as the form's text, and what is left out stays as recorded.
     let body = serde_json::json!({"year": year, "wage_income": 12345});
     let r = api(body.clone()).await;
     assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap_or_default());
-    let rec =
-        db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
+    let rec = db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
     let now = rec.finances.iter().find(|x| x.year == year).unwrap();
     assert_eq!(now.wage_income, 1_234_500);
     assert_eq!((now.business_income, now.transfer_income), (row.business_income, row.transfer_income));

@@ -213,18 +213,11 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     let db = test_db.open().await;
     let town = Scope::Region(RegionCode::parse("440781111").unwrap());
     let numbers = db.scoped(&crate::support::seeing(&town)).registry().household_numbers(2).await.unwrap();
-    let rec =
-        db.scoped(&crate::support::seeing(&town)).registry().household_by_number(&numbers[0]).await.unwrap().unwrap();
-    let cadre = db
-        .scoped(&crate::support::seeing(&town))
-        .help()
-        .for_household(rec.household.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .town_cadres[0]
-        .name
-        .clone();
+    let rec = db.scoped(&crate::support::seeing(&town)).registry().household_by_number(&numbers[0]).await.unwrap().unwrap();
+    let cadre =
+        db.scoped(&crate::support::seeing(&town)).help().for_household(rec.household.id).await.unwrap().unwrap().town_cadres[0]
+            .name
+            .clone();
     let dir = tempfile::tempdir().unwrap();
     let plans = dir.path().join("计划.csv");
     std::fs::write(

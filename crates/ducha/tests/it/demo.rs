@@ -55,20 +55,8 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
 
     // The same household reads back the same, members in order.
     let number = "44078111121000001";
-    let ha = a
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number(number)
-        .await
-        .unwrap()
-        .expect("in SQLite");
-    let hb = b
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number(number)
-        .await
-        .unwrap()
-        .expect("in PostgreSQL");
+    let ha = a.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number(number).await.unwrap().expect("in SQLite");
+    let hb = b.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number(number).await.unwrap().expect("in PostgreSQL");
     let key = |r: &registry::HouseholdRecord| {
         (
             r.household.status.clone(),
@@ -96,26 +84,10 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let other_town = Scope::Region(RegionCode::parse("440781109").unwrap());
     let own_district = Scope::Region(RegionCode::parse("440781").unwrap());
     let city = Scope::Region(RegionCode::parse("4407").unwrap());
-    assert!(
-        db.scoped(&crate::support::seeing(&own_town)).registry().household_by_number(&number).await.unwrap().is_some()
-    );
-    assert!(
-        db.scoped(&crate::support::seeing(&own_district))
-            .registry()
-            .household_by_number(&number)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(db.scoped(&crate::support::seeing(&own_town)).registry().household_by_number(&number).await.unwrap().is_some());
+    assert!(db.scoped(&crate::support::seeing(&own_district)).registry().household_by_number(&number).await.unwrap().is_some());
     assert!(db.scoped(&crate::support::seeing(&city)).registry().household_by_number(&number).await.unwrap().is_some());
-    assert!(
-        db.scoped(&crate::support::seeing(&other_town))
-            .registry()
-            .household_by_number(&number)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(db.scoped(&crate::support::seeing(&other_town)).registry().household_by_number(&number).await.unwrap().is_none());
     let (h_city, _) = db.scoped(&crate::support::seeing(&city)).registry().totals().await.unwrap();
     assert_eq!(h_city, 400);
     let (h_town, _) = db.scoped(&crate::support::seeing(&own_town)).registry().totals().await.unwrap();
@@ -123,9 +95,5 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
 
     let err = db.scoped(&Actor::system()).demo().load(small, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("只能装入空库"), "{err}");
-    assert_eq!(
-        db.scoped(&crate::support::seeing(&Scope::All)).registry().totals().await.unwrap().0,
-        400,
-        "nothing was added"
-    );
+    assert_eq!(db.scoped(&crate::support::seeing(&Scope::All)).registry().totals().await.unwrap().0, 400, "nothing was added");
 }

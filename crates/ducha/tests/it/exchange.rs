@@ -101,17 +101,9 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     assert_eq!((o.summary.households_new, o.summary.households_changed), (1, 1));
     assert_eq!(o.summary.members_new, 2);
-    let h0 = app
-        .db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number(&edited[0].household.number)
-        .await
-        .unwrap()
-        .unwrap();
+    let h0 = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number(&edited[0].household.number).await.unwrap().unwrap();
     assert_eq!(h0.household.address, "新地址 1 号");
-    let trail =
-        app.db.system().audit().for_household(h0.household.id, 5).await.unwrap().expect("the household is in scope");
+    let trail = app.db.system().audit().for_household(h0.household.id, 5).await.unwrap().expect("the household is in scope");
     assert_eq!(trail[0].action, "import_update");
     assert!(trail[0].before.as_deref().unwrap().contains("\"address\""));
     // The same file again: nothing more.
@@ -136,30 +128,13 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
         x.push(h).unwrap();
     }
     let audit_before = app.db.system().audit().count().await.unwrap();
-    let o = exchange::import(&app.db.scoped_on(&office, today()), "坏.xlsx", &x.finish().unwrap(), |_, _| {})
-        .await
-        .unwrap();
+    let o = exchange::import(&app.db.scoped_on(&office, today()), "坏.xlsx", &x.finish().unwrap(), |_, _| {}).await.unwrap();
     assert!(!o.committed);
     assert!(o.errors.iter().any(|e| e.column == "S" && e.message.contains("校验位")), "{:?}", o.errors);
     assert_eq!(app.db.system().audit().count().await.unwrap(), audit_before);
-    let h3 = app
-        .db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number(&bad[3].household.number)
-        .await
-        .unwrap()
-        .unwrap();
+    let h3 = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number(&bad[3].household.number).await.unwrap().unwrap();
     assert_ne!(h3.household.address, "不该写入");
-    assert!(
-        app.db
-            .scoped(&crate::support::seeing(&Scope::All))
-            .registry()
-            .household_by_number("44078111121088888")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number("44078111121088888").await.unwrap().is_none());
 
     // A town office imports only into its town.
     let haiyan = app.db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
@@ -227,13 +202,7 @@ async fn a_file_written_by_libreoffice_imports_and_round_trips() {
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     assert!(o.committed);
     assert_eq!((o.summary.households_new, o.summary.members_new), (2, 3));
-    let h = db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .registry()
-        .household_by_number("44078510720000001")
-        .await
-        .unwrap()
-        .unwrap();
+    let h = db.scoped(&crate::support::seeing(&Scope::All)).registry().household_by_number("44078510720000001").await.unwrap().unwrap();
     assert_eq!(h.members.len(), 2);
     assert_eq!(h.members[1].name, "黄小芳");
     // ... and exports and imports again with no change.

@@ -60,19 +60,14 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
     let system = Actor::system();
-    db.scoped(&system)
-        .demo()
-        .load(ducha_domain::demo::DemoConfig { households: 300, ..Default::default() }, |_, _| {})
-        .await
-        .unwrap();
+    db.scoped(&system).demo().load(ducha_domain::demo::DemoConfig { households: 300, ..Default::default() }, |_, _| {})
+    .await
+    .unwrap();
     db.scoped(&system).demo().create_demo_users().await.unwrap();
     let (town, district, other_town, other_district) =
         (user(&db, "haiyan").await, user(&db, "taishan").await, user(&db, "naji").await, user(&db, "enping").await);
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let mine: Vec<i64> = db
-        .scoped(&crate::support::seeing(&haiyan))
-        .registry()
-        .list(&Default::default(), None, None, 2)
+    let mine: Vec<i64> = db.scoped(&crate::support::seeing(&haiyan)).registry().list(&Default::default(), None, None, 2)
         .await
         .unwrap()
         .rows
@@ -81,14 +76,9 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
         .collect();
     assert_eq!(mine.len(), 2);
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs = db
-        .scoped(&crate::support::seeing(&naji))
-        .registry()
-        .list(&Default::default(), None, None, 1)
-        .await
-        .unwrap()
-        .rows[0]
-        .id;
+    let theirs =
+        db.scoped(&crate::support::seeing(&naji)).registry().list(&Default::default(), None, None, 1).await.unwrap().rows[0]
+            .id;
 
     // Entering the library: another town's household is refused by name, and nothing is written.
     let before = written(&db).await;
@@ -365,11 +355,7 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
         }
     };
     let haiyan_scope = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let mine = app
-        .db
-        .scoped(&crate::support::seeing(&haiyan_scope))
-        .registry()
-        .list(&Default::default(), None, None, 1)
+    let mine = app.db.scoped(&crate::support::seeing(&haiyan_scope)).registry().list(&Default::default(), None, None, 1)
         .await
         .unwrap()
         .rows[0]
@@ -407,11 +393,9 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
         status: Some("open".into()),
         ..Default::default()
     };
-    let behind =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("F-SPD-01"), 100, 0).await.unwrap();
+    let behind = app.db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("F-SPD-01"), 100, 0).await.unwrap();
     assert_eq!(behind.len(), 7);
-    let stuck_found =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("P-PRJ-01"), 100, 0).await.unwrap();
+    let stuck_found = app.db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("P-PRJ-01"), 100, 0).await.unwrap();
     assert_eq!(stuck_found.len(), 7);
     assert!(stuck_found.iter().any(|f| f.member_id == Some(stuck.id)));
     for rule in ["P-PRJ-02", "P-PRJ-03", "P-PAY-01", "P-PAY-02"] {
@@ -430,21 +414,11 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
     let db = &app.db;
     let town = user(db, "haiyan").await;
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let mine = db
-        .scoped(&crate::support::seeing(&haiyan))
-        .registry()
-        .list(&Default::default(), None, None, 2)
-        .await
-        .unwrap()
-        .rows;
+    let mine =
+        db.scoped(&crate::support::seeing(&haiyan)).registry().list(&Default::default(), None, None, 2).await.unwrap().rows;
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs = db
-        .scoped(&crate::support::seeing(&naji))
-        .registry()
-        .list(&Default::default(), None, None, 1)
-        .await
-        .unwrap()
-        .rows;
+    let theirs =
+        db.scoped(&crate::support::seeing(&naji)).registry().list(&Default::default(), None, None, 1).await.unwrap().rows;
     let head = "项目名称,项目类型,造血型,所在镇（街）,责任单位,绩效目标,中央资金,省级资金,市级资金,市(区)级资金,镇(街)级资金,社会帮扶资金,受益户,公共受益\n";
     let bad = format!(
         "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,,,80000,,,,,{},\n海宴镇扶贫车间,扶贫车间,是,海宴镇,海宴镇人民政府,带动贫困户就业增收,,,50000,,,,{},\n通村道路,基础设施,否,无此镇,海宴镇人民政府,道路硬化 3 公里,,,,100000,,,,惠及全村\n那吉镇饮水工程,基础设施,否,那吉镇,那吉镇人民政府,解决 300 人饮水,,,,100000,,,,惠及全村\n",

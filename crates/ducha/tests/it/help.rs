@@ -170,8 +170,7 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     assert_eq!(other.get(&format!("/evidence/{href}")).await.status().as_u16(), 404);
 
     // A file that is not a photo is refused at the field, and nothing is saved.
-    let logs_before =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let logs_before = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let _ = logs_before;
     let (_, page) = b.get_text(&format!("/households/{hid}/logs/new")).await;
     let form = reqwest::multipart::Form::new()

@@ -124,9 +124,8 @@ async fn households_file(n: u64) -> Vec<u8> {
     let config = ducha_domain::demo::DemoConfig { households: n, defects: false, ..Default::default() };
     db.scoped(&Actor::system()).demo().load(config, |_, _| {}).await.expect("demo");
     let filter = registry::HouseholdFilter::default();
-    let (bytes, count) = ducha_reports::exchange::export(&db.scoped(&Actor::command_line("test")), &filter, |_| {})
-        .await
-        .expect("export");
+    let (bytes, count) =
+        ducha_reports::exchange::export(&db.scoped(&Actor::command_line("test")), &filter, |_| {}).await.expect("export");
     assert_eq!(count.households, n);
     bytes
 }
@@ -253,15 +252,7 @@ async fn sigterm_lets_a_running_import_finish(backend: Backend) {
     eprintln!("{}: the import finished and the server stopped {took:?} after SIGTERM", backend.name());
     let db = test_db.open().await;
     assert_eq!(job_status(&db, &job).await, "done");
-    assert_eq!(
-        db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
-            .registry()
-            .totals()
-            .await
-            .expect("count")
-            .0,
-        400
-    );
+    assert_eq!(db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count").0, 400);
     db.close().await.ok();
     let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
     assert!(ok, "{out}{err}");
@@ -306,16 +297,7 @@ async fn an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing
     assert_eq!(status.code(), Some(0));
 
     let db = test_db.open().await;
-    assert_eq!(
-        db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
-            .registry()
-            .totals()
-            .await
-            .expect("count")
-            .0,
-        0,
-        "nothing written"
-    );
+    assert_eq!(db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count").0, 0, "nothing written");
     assert_eq!(job_status(&db, &cut).await, "interrupted");
     db.close().await.ok();
     let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
@@ -821,10 +803,7 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
     assert_eq!(users.len(), 16);
     assert!(users.iter().any(|u| u.username == "zhang" && u.active), "the account added");
     assert!(users.iter().any(|u| u.username == "jianghai" && !u.active), "the account disabled");
-    let one = db
-        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
-        .registry()
-        .household_by_number("44070310221200001")
+    let one = db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().household_by_number("44070310221200001")
         .await
         .expect("read")
         .expect("a household of the kept database");

@@ -205,15 +205,7 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     ));
     platform::update_institution(db, &district, inst_id, &online).await.unwrap();
     let fixed = FindingFilter { rule: Some("D-MED-01".into()), status: Some("fixed".into()), ..Default::default() };
-    assert!(
-        db.scoped(&crate::support::seeing(&taishan))
-            .checks()
-            .findings(&fixed, 100, 0)
-            .await
-            .unwrap()
-            .iter()
-            .any(|f| f.id == off[0].id)
-    );
+    assert!(db.scoped(&crate::support::seeing(&taishan)).checks().findings(&fixed, 100, 0).await.unwrap().iter().any(|f| f.id == off[0].id));
     let new_one = Institution {
         name: "台山市妇幼保健院".into(),
         district_code: "440781".into(),

@@ -145,13 +145,8 @@ async fn masked_views_never_give_an_id_number_back(backend: Backend) {
         .await
         .unwrap();
     app.db.scoped(&Actor::system()).checks().run(&Scope::All, |_| {}).await.unwrap();
-    let findings = app
-        .db
-        .scoped(&crate::support::seeing(&Scope::All))
-        .checks()
-        .findings(&Default::default(), 100_000, 0)
-        .await
-        .unwrap();
+    let findings =
+        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&Default::default(), 100_000, 0).await.unwrap();
     assert!(findings.iter().any(|f| f.rule == "M-ID-04" && f.household_id == hid), "the drifted birth date is found");
 
     let after = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
@@ -261,14 +256,12 @@ async fn full_personal_data_leaves_only_with_a_record(backend: Backend) {
     };
     let r = save(masked_phone.clone()).await;
     assert!(r.url().query().unwrap_or("").contains("saved=1"), "{}", r.text().await.unwrap());
-    let stored =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
+    let stored = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
     assert_eq!((stored.address.as_str(), stored.phone.as_deref()), ("新住址", Some(phone.as_str())));
     assert_eq!(stored.bank_account.as_deref(), Some(account.as_str()), "the masked account kept what was stored");
     let r = save("13900001111".into()).await;
     assert!(r.url().query().unwrap_or("").contains("saved=1"));
-    let stored =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
+    let stored = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
     assert_eq!(stored.phone.as_deref(), Some("13900001111"));
 
     // The command line: an export is written for its owner only and recorded; a full view of

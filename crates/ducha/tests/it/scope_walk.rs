@@ -72,13 +72,7 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
 async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 2_000).await;
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs = app
-        .db
-        .scoped(&crate::support::seeing(&naji))
-        .registry()
-        .list(&Default::default(), None, None, 5)
-        .await
-        .unwrap();
+    let theirs = app.db.scoped(&crate::support::seeing(&naji)).registry().list(&Default::default(), None, None, 5).await.unwrap();
     let other = &theirs.rows[0];
     let rec = app.db.scoped(&crate::support::seeing(&naji)).registry().household(other.id).await.unwrap().unwrap();
     let member = &rec.members[0];
@@ -87,34 +81,19 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
 
     // 那吉镇 has a request waiting for its district.
     let naji_office = app.db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
-    let change = app
-        .db
-        .scoped(&naji_office)
-        .registry()
-        .changes()
-        .submit(
-            Some(other.id),
-            &ducha_domain::registry::ChangePayload::Removal,
-            "核查不符合条件",
-            chrono::NaiveDate::from_ymd_opt(2017, 11, 1).unwrap(),
-            &[],
-        )
-        .await
-        .unwrap();
+    let change = app.db.scoped(&naji_office).registry().changes().submit(Some(other.id), &ducha_domain::registry::ChangePayload::Removal, "核查不符合条件", chrono::NaiveDate::from_ymd_opt(2017, 11, 1).unwrap(), &[])
+    .await
+    .unwrap();
 
     // ... a cadre, and a log with a photo.
-    let naji_cadre = app
-        .db
-        .scoped(&naji_office)
-        .help()
-        .add_cadre(&ducha_domain::help::Cadre {
+    let naji_cadre = app.db.scoped(&naji_office).help().add_cadre(&ducha_domain::help::Cadre {
             name: "那吉干部".into(),
             unit: "恩平市民政局".into(),
             phone: String::new(),
             town_code: "440785107".into(),
         })
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     let log = ducha_domain::help::LogInput {
         visited_on: chrono::NaiveDate::from_ymd_opt(2017, 10, 1).unwrap(),
         cadre_id: Some(naji_cadre),
@@ -131,24 +110,14 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let (naji_file, _) =
         ducha_reports::exchange::export(&app.db.scoped(&naji_office), &naji_scope_filter, |_| {}).await.unwrap();
     let naji_user = app.db.system().accounts().find_user("naji").await.unwrap().unwrap();
-    let naji_job = app
-        .db
-        .scoped(&naji_user.actor(None))
-        .import_jobs()
-        .create("那吉.xlsx", &naji_file, "checked", "{}", 0)
-        .await
-        .unwrap();
+    let naji_job =
+        app.db.scoped(&naji_user.actor(None)).import_jobs().create("那吉.xlsx", &naji_file, "checked", "{}", 0)
+            .await
+            .unwrap();
 
     // ... and data-quality findings.
-    let naji_finding = app
-        .db
-        .scoped(&crate::support::seeing(&naji))
-        .checks()
-        .findings(&Default::default(), 1, 0)
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
+    let naji_finding =
+        app.db.scoped(&crate::support::seeing(&naji)).checks().findings(&Default::default(), 1, 0).await.unwrap().remove(0).id;
 
     // ... a posted cadre, and (its district's) designated institution.
     let naji_posting = ducha_storage::platform::postings(&app.db, &naji).await.unwrap().remove(0);
