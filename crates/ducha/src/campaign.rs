@@ -2,15 +2,13 @@
 //! with a seed to show that the same seed gives the same sample).
 
 use anyhow::{Context, Result, bail};
-use ducha_domain::access::Actor;
 use ducha_domain::campaigns::{Rating, Verdict};
 use ducha_domain::labelled::Labelled;
-use ducha_storage::Db;
-use ducha_storage::campaigns::{self, sample};
+use ducha_storage::Scoped;
 
 use crate::cli::{CampaignCommand, ReportCommand};
 
-pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()> {
+pub async fn command(s: &Scoped, cmd: CampaignCommand) -> Result<()> {
     match cmd {
         CampaignCommand::List => {
             println!(
@@ -18,7 +16,7 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                 "编号", "名称", "类型", "日期", "镇(街)", "户数", "问题"
             );
             let figure = |n: Option<i64>| n.map_or_else(|| "—".to_string(), |n| n.to_string());
-            for c in campaigns::list(db, actor).await? {
+            for c in s.campaigns().list().await? {
                 println!(
                     "{:>6}  {:<28} {:<10} {:<25} {:>8} {:>8} {:>8}",
                     c.id,
@@ -31,9 +29,9 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                 );
             }
         }
-        CampaignCommand::Show { id } => show(db, actor, id).await?,
+        CampaignCommand::Show { id } => show(s, id).await?,
         CampaignCommand::Sample { id, seed, save } => {
-            let opened = campaigns::open(db, db.conn(), actor, id).await?;
+            let opened = s.campaigns().open(id).await?;
             let c = opened.campaign();
             let Some(mut plan) = c.sample_plan.clone() else {
                 bail!("督查 {id} 还没有抽样方案：请先在网页上抽样");
@@ -48,7 +46,7 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                         c.sampled_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
                         c.sampled_by.as_deref().unwrap_or("—")
                     );
-                    for t in sample::stored(db, db.conn(), &opened).await? {
+                    for t in opened.sample().stored().await? {
                         let ids: Vec<String> = t.households.iter().map(|h| h.number.clone()).collect();
                         println!(
                             "{}  {:<6} {:<10} {:<6} {:<6} {}",
@@ -61,15 +59,15 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
                         );
                     }
                 }
-                Some(s) => {
-                    plan.seed = s;
+                Some(seed) => {
+                    plan.seed = seed;
                     let d = if save {
-                        sample::draw(db, actor, id, &plan).await?
+                        s.campaigns().draw_sample(id, &plan).await?
                     } else {
-                        sample::preview(db, db.conn(), &opened, &plan).await?
+                        opened.sample().preview(&plan).await?
                     };
                     println!(
-                        "督查 {id}（{}）以种子 {s} 抽样（算法 {}）{}",
+                        "督查 {id}（{}）以种子 {seed} 抽样（算法 {}）{}",
                         c.name,
                         ducha_domain::campaigns::sampling::ALGORITHM,
                         if save { "，已保存" } else { "，未保存（加 --save 保存）" }
@@ -93,8 +91,8 @@ pub async fn command(db: &Db, actor: &Actor, cmd: CampaignCommand) -> Result<()>
     Ok(())
 }
 
-async fn show(db: &Db, actor: &Actor, id: i64) -> Result<()> {
-    let s = campaigns::assessment::summary(db, actor, id).await?;
+async fn show(scoped: &Scoped, id: i64) -> Result<()> {
+    let s = scoped.campaigns().summary(id).await?;
     let c = &s.campaign;
     println!("{}（{}，{} 至 {}）", c.name, c.kind.label(), c.starts_on, c.ends_on);
     println!("牵头单位：{}；指导：{}；参加单位：{}", c.lead_units, c.guided_by, c.member_units);
@@ -158,11 +156,11 @@ async fn show(db: &Db, actor: &Actor, id: i64) -> Result<()> {
 }
 
 /// `ducha report`: the circular (docx, pdf or html by the file's extension) and the problem list.
-pub async fn report(db: &Db, actor: &Actor, cmd: ReportCommand) -> Result<()> {
+pub async fn report(s: &Scoped, cmd: ReportCommand) -> Result<()> {
     use ducha_reports::circular::{self, campaign::for_campaign};
     let (path, bytes) = match cmd {
         ReportCommand::Circular { campaign, out } => {
-            let (c, _, _) = for_campaign(db, actor, campaign).await?;
+            let (c, _, _) = for_campaign(s, campaign).await?;
             let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
             let bytes = match ext.as_str() {
                 "docx" => circular::to_docx(&c)?,
@@ -179,7 +177,7 @@ pub async fn report(db: &Db, actor: &Actor, cmd: ReportCommand) -> Result<()> {
             (out, bytes)
         }
         ReportCommand::Problems { campaign, out } => {
-            let (c, _, _) = for_campaign(db, actor, campaign).await?;
+            let (c, _, _) = for_campaign(s, campaign).await?;
             let a = c.attachment.context("这份通报没有问题清单")?;
             (out, circular::problem_list_xlsx(&a.title, &a.table)?)
         }

@@ -136,8 +136,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Export(cmd) => export_command(&db, cmd).await,
         Command::Funds(cmd) => crate::platform::funds_command(&db, cmd).await,
         Command::Platform(cmd) => crate::platform::command(&db, cmd).await,
-        Command::Campaign(cmd) => crate::campaign::command(&db, &cli_actor(), cmd).await,
-        Command::Report(cmd) => crate::campaign::report(&db, &cli_actor(), cmd).await,
+        Command::Campaign(cmd) => crate::campaign::command(&db.scoped(&cli_actor()), cmd).await,
+        Command::Report(cmd) => crate::campaign::report(&db.scoped(&cli_actor()), cmd).await,
         Command::Audit(args) => {
             let actor = acting_as(&db, args.as_user.as_deref()).await?;
             crate::audit::audit(&db, &actor, args).await
@@ -622,8 +622,7 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
     // The first data-quality run, so that the pages open on findings.
     let checked = std::time::Instant::now();
     let (run, _) = db.scoped(&cli_actor()).checks().run(&Scope::All, |_| {}).await?;
-    let today = chrono::Local::now().date_naive();
-    let campaigns = ducha_storage::campaigns::demo::load(db, &cli_actor(), config.year, today).await;
+    let campaigns = db.scoped(&cli_actor()).campaigns().load_demo(config.year).await;
     println!(
         "演示城市已生成（种子 {}，{} 年）：贫困户 {} 户，成员 {} 人，帮扶责任人 {} 人，派驻干部 {} 人，扶贫项目 {} 个，故意设置的数据问题 {} 处，用时 {:.1} 秒",
         config.seed,

@@ -134,20 +134,21 @@ pub(crate) async fn for_household(db: &Db, household_id: i64) -> Result<Vec<Evid
 async fn visible(
     db: &Db,
     actor: &ducha_domain::access::Actor,
+    today: chrono::NaiveDate,
     kind: &str,
     owner: i64,
     village: &str,
 ) -> Result<bool, StorageError> {
     if let Some(campaign) = campaign_of_file(db, kind, owner).await? {
         let c = crate::campaigns::get(db, db.conn(), campaign).await?;
-        if crate::campaigns::sealed_from(db, db.conn(), actor, &c).await? {
+        if crate::campaigns::sealed_from(db, db.conn(), actor, &c, today).await? {
             return Ok(false);
         }
     }
     if actor.role != ducha_domain::access::Role::Inspector {
         return Ok(actor.scope.contains(village));
     }
-    let districts = crate::rectification::inspector_districts(db, db.conn(), actor).await?;
+    let districts = crate::rectification::inspector_districts(db, db.conn(), actor, today).await?;
     let campaign_file = kind.starts_with("campaign_") || kind == "rectification";
     Ok(campaign_file && districts.iter().any(|d| village.starts_with(d.as_str())))
 }
@@ -156,6 +157,7 @@ async fn visible(
 pub(crate) async fn fetch_for(
     db: &Db,
     actor: &ducha_domain::access::Actor,
+    today: chrono::NaiveDate,
     id: i64,
 ) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
     let row = db
@@ -168,7 +170,7 @@ pub(crate) async fn fetch_for(
     let kind: String = row.try_get("", "owner_kind")?;
     let owner: i64 = row.try_get("", "owner_id")?;
     let village: String = row.try_get("", "village_code")?;
-    if visible(db, actor, &kind, owner, &village).await? { fetch(db, &Scope::All, id).await } else { Ok(None) }
+    if visible(db, actor, today, &kind, owner, &village).await? { fetch(db, &Scope::All, id).await } else { Ok(None) }
 }
 
 /// The campaign a file belongs to, if it is a campaign's.
@@ -214,7 +216,7 @@ impl crate::Scoped {
 impl Evidence<'_> {
     /// One file and its bytes, if the actor may read it.
     pub async fn fetch(&self, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
-        fetch_for(self.0.db(), self.0.actor(), id).await
+        fetch_for(self.0.db(), self.0.actor(), self.0.today(), id).await
     }
 
     /// The files attached to one record that the actor may read.
@@ -224,7 +226,7 @@ impl Evidence<'_> {
         let row = db.conn().query_one_raw(db.stmt(sql, vec![owner_kind.into(), owner_id.into()])).await?;
         let Some(row) = row else { return Ok(Vec::new()) };
         let village: String = row.try_get("", "village_code")?;
-        if !visible(db, self.0.actor(), owner_kind, owner_id, &village).await? {
+        if !visible(db, self.0.actor(), self.0.today(), owner_kind, owner_id, &village).await? {
             return Ok(Vec::new());
         }
         for_owner(db, owner_kind, owner_id).await

@@ -156,7 +156,7 @@ both_backends!(a_campaigns_counts_are_bounded);
 /// not 4), each refused at its field with its range; a questionnaire's scale has at most 11 points.
 async fn a_campaigns_counts_are_bounded(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 200).await;
-    let today = chrono::Local::now().date_naive();
+    let today = ducha_storage::beijing_today();
     let input = ducha_storage::campaigns::CampaignInput {
         name: "十二月督查".into(),
         kind: ducha_domain::campaigns::CampaignKind::Special,
@@ -168,7 +168,7 @@ async fn a_campaigns_counts_are_bounded(backend: Backend) {
         member_units: String::new(),
         weights: Default::default(),
     };
-    let id = ducha_storage::campaigns::create(&app.db, &Actor::command_line("test"), &input).await.unwrap();
+    let id = app.db.scoped(&Actor::command_line("test")).campaigns().create(&input).await.unwrap();
     let city = app.login("city").await;
     let (_, page) = city.get_text(&format!("/campaigns/{id}/sample")).await;
     let before = app.db.system().audit().count().await.unwrap();

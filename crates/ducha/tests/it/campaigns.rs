@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use ducha_domain::access::Actor;
 use ducha_domain::campaigns::scoring::Weights;
 use ducha_domain::campaigns::{CampaignKind, Quota, SamplePlan, Wanted};
-use ducha_storage::campaigns::{self, CampaignInput, sample};
+use ducha_storage::campaigns::CampaignInput;
 use ducha_storage::{Backend, Db};
 use sea_orm::ConnectionTrait;
 
@@ -29,7 +29,7 @@ async fn campaign(db: &Db, name: &str, starts: &str) -> i64 {
         member_units: String::new(),
         weights: Weights::default(),
     };
-    campaigns::create(db, &Actor::command_line("test"), &input).await.unwrap()
+    db.scoped(&Actor::command_line("test")).campaigns().create(&input).await.unwrap()
 }
 
 fn plan(seed: u64, exclude_months: u32) -> SamplePlan {
@@ -54,8 +54,10 @@ fn plan(seed: u64, exclude_months: u32) -> SamplePlan {
 
 /// The stored sample as (town, household numbers), in order.
 async fn stored(db: &Db, id: i64) -> Vec<(String, Vec<String>)> {
-    let opened = campaigns::open(db, db.conn(), &Actor::command_line("test"), id).await.unwrap();
-    sample::stored(db, db.conn(), &opened)
+    let opened = db.scoped(&Actor::command_line("test")).campaigns().open(id).await.unwrap();
+    opened
+        .sample()
+        .stored()
         .await
         .unwrap()
         .into_iter()
@@ -79,7 +81,7 @@ async fn the_same_seed_draws_the_same_sample_on_both_databases() {
     let mut samples = Vec::new();
     for db in [&sqlite, &pg] {
         let id = campaign(db, "十一月督查", "2017-11-06").await;
-        sample::draw(db, &cli, id, &plan(42, 6)).await.unwrap();
+        db.scoped(&cli).campaigns().draw_sample(id, &plan(42, 6)).await.unwrap();
         samples.push(stored(db, id).await);
     }
     assert_eq!(samples[0], samples[1], "SQLite and PostgreSQL drew the same towns and households");
@@ -96,34 +98,34 @@ async fn the_same_seed_draws_the_same_sample_on_both_databases() {
     }
 
     // Another seed gives another sample; the same seed again gives the same.
-    let c = campaigns::open(&sqlite, sqlite.conn(), &cli, 1).await.unwrap();
-    let again = sample::preview(&sqlite, sqlite.conn(), &c, &plan(42, 6)).await.unwrap();
+    let city = sqlite.scoped(&cli);
+    let c = city.campaigns().open(1).await.unwrap();
+    let again = c.sample().preview(&plan(42, 6)).await.unwrap();
     assert_eq!(
         again.towns.iter().map(|t| t.code.clone()).collect::<Vec<_>>(),
         s.iter().map(|t| t.0.clone()).collect::<Vec<_>>()
     );
-    let other = sample::preview(&sqlite, sqlite.conn(), &c, &plan(43, 6)).await.unwrap();
+    let other = c.sample().preview(&plan(43, 6)).await.unwrap();
     assert_ne!(other.towns.iter().map(|t| &t.code).collect::<Vec<_>>(), s.iter().map(|t| &t.0).collect::<Vec<_>>());
 
     // A campaign a month later excludes the towns inspected within six months.
     let later = campaign(&sqlite, "十二月督查", "2017-12-04").await;
-    sample::draw(&sqlite, &cli, later, &plan(42, 6)).await.unwrap();
+    city.campaigns().draw_sample(later, &plan(42, 6)).await.unwrap();
     let second = stored(&sqlite, later).await;
     for (t, _) in &second {
         assert!(!s.iter().any(|(u, _)| u == t), "{t} was inspected in November and is excluded");
     }
-    let steps =
-        sample::steps(&sqlite, &campaigns::open(&sqlite, sqlite.conn(), &cli, later).await.unwrap()).await.unwrap();
+    let steps = city.campaigns().open(later).await.unwrap().sample().steps().await.unwrap();
     assert!(steps.iter().any(|st| st.excluded.iter().any(|(_, why)| why.contains("近期已督查（十一月督查"))));
 
     // A sample that cannot be drawn says why and stores nothing.
     let mut short = plan(1, 0);
     short.quotas = vec![Quota { district: "440703".into(), wanted: Wanted::Street, count: 50 }];
-    let err = sample::draw(&sqlite, &cli, later, &short).await.unwrap_err().to_string();
+    let err = city.campaigns().draw_sample(later, &short).await.unwrap_err().to_string();
     assert!(err.contains("蓬江区可抽取的街道只有"), "{err}");
     let mut few = plan(1, 0);
     few.households_per_town = 3;
-    let err = sample::draw(&sqlite, &cli, later, &few).await.unwrap_err().to_string();
+    let err = city.campaigns().draw_sample(later, &few).await.unwrap_err().to_string();
     assert_eq!(err, "每个镇(街)至少走访 4 户");
     assert_eq!(stored(&sqlite, later).await, second, "a refused draw keeps the sample");
 }
@@ -251,7 +253,7 @@ async fn the_november_campaign_shows_the_seeds_figures() {
             .text("_csrf", csrf.clone())
             .text("client_key", key.to_string())
             .text("household_id", household.to_string())
-            .text("visited_on", chrono::Local::now().date_naive().to_string())
+            .text("visited_on", ducha_storage::beijing_today().to_string())
             .text("match_size", "否")
             .text("obs_size", "实际 7 人")
             .text(format!("q{scale_q}"), scale.to_string());
@@ -298,7 +300,7 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     let token = app.db.scoped(&cli).accounts().issue_token("inspector", "走访同步").await.unwrap();
     let body = serde_json::json!({
         "household_id": sampled[1].0, "client_key": "script-visit-0001",
-        "visited_on": chrono::Local::now().date_naive().to_string(),
+        "visited_on": ducha_storage::beijing_today().to_string(),
         "observations": [{ "key": "cadre", "matches": false, "observed": "帮扶责任人已调离" }],
         "answers": [{ "question_id": scale_q, "values": ["5"] }],
     });

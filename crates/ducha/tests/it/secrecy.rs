@@ -76,7 +76,7 @@ impl Outsider {
 async fn a_campaign_under_way_tells_no_one_outside_it_what_it_drew(backend: Backend) {
     let app = TestApp::spawn_demo_campaigns_on(backend).await;
     let system = Actor::system();
-    let today = chrono::Local::now().date_naive();
+    let today = ducha_storage::beijing_today();
     assert_eq!(one(&app, "SELECT name FROM campaigns WHERE id = 3").await, NAME);
     assert!(one(&app, "SELECT sample_plan FROM campaigns WHERE id = 3").await.contains(SEED));
 
@@ -136,7 +136,7 @@ async fn a_campaign_under_way_tells_no_one_outside_it_what_it_drew(backend: Back
         answers: vec![],
         photos: vec![photo(PHOTO)],
     };
-    ducha_storage::campaigns::fieldwork::submit_visit(&app.db, &inspector, 3, &visit).await.unwrap();
+    app.db.scoped(&inspector).campaigns().submit_visit(3, &visit).await.unwrap();
     let problem = ProblemInput {
         town: drawn.clone(),
         household_id: None,
@@ -145,7 +145,11 @@ async fn a_campaign_under_way_tells_no_one_outside_it_what_it_drew(backend: Back
         text: FOUND.into(),
         responsible_unit: format!("{drawn_name}扶贫办"),
     };
-    let problem = ducha_storage::campaigns::problems::add(&app.db, &inspector, 3, &problem, &[photo(PROBLEM_PHOTO)])
+    let problem = app
+        .db
+        .scoped(&inspector)
+        .campaigns()
+        .add_problem(3, &problem, &[photo(PROBLEM_PHOTO)])
         .await
         .unwrap()
         .to_string();
@@ -315,7 +319,7 @@ async fn a_campaign_under_way_tells_no_one_outside_it_what_it_drew(backend: Back
         member_units: String::new(),
         weights: Default::default(),
     };
-    let announced = ducha_storage::campaigns::create(&app.db, &cli, &input).await.unwrap();
+    let announced = app.db.scoped(&cli).campaigns().create(&input).await.unwrap();
     for o in &outsiders[..2] {
         let (_, list) = o.browser.get_text("/api/v1/campaigns").await;
         let rows: Vec<serde_json::Value> = serde_json::from_str(&list).unwrap();

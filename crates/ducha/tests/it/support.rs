@@ -226,8 +226,7 @@ impl TestApp {
     pub async fn spawn_demo_campaigns_on(backend: Backend) -> TestApp {
         let app = TestApp::spawn_demo(backend, 12_000).await;
         let cli = ducha_domain::access::Actor::command_line("test");
-        let today = chrono::Local::now().date_naive();
-        ducha_storage::campaigns::demo::load(&app.db, &cli, 2017, today).await.expect("demo campaigns");
+        app.db.scoped(&cli).campaigns().load_demo(2017).await.expect("demo campaigns");
         app
     }
 

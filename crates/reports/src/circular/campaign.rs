@@ -265,15 +265,13 @@ pub fn problem_table(s: &Summary, settings: &CircularSettings) -> Table {
 /// A campaign's circular as the actor may see it, with the figures and settings it was written
 /// from.
 pub async fn for_campaign(
-    db: &ducha_storage::Db,
-    actor: &ducha_domain::access::Actor,
+    s: &ducha_storage::Scoped,
     id: i64,
 ) -> Result<(Circular, Summary, CircularSettings), super::CircularError> {
-    use ducha_storage::campaigns;
-    let opened = campaigns::open(db, db.conn(), actor, id).await?;
-    let settings = campaigns::circular::settings(db, db.conn(), &opened).await?;
-    let earlier = campaigns::circular::revisited_name(db, db.conn(), &opened).await?;
-    let summary = campaigns::assessment::summary_of(db, db.conn(), opened).await?;
+    let opened = s.campaigns().open(id).await?;
+    let settings = opened.circular().settings().await?;
+    let earlier = opened.circular().revisited_name().await?;
+    let summary = opened.summary().await?;
     let circular = build(&summary, &settings, earlier.as_deref());
     Ok((circular, summary, settings))
 }

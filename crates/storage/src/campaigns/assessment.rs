@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use ducha_domain::access::Actor;
 use ducha_domain::campaigns::questionnaire::{Answer, Tally, is_satisfied};
 use ducha_domain::campaigns::scoring::{DistrictFacts, DistrictScore, score};
 use ducha_domain::campaigns::{CampaignAccess, How, ProblemStatus, Purpose, ReviewResult};
@@ -16,6 +15,7 @@ use serde::Serialize;
 use super::problems::{Problem, TownVerdict};
 use super::sample::SampleTown;
 use super::{Campaign, Opened, Team};
+use crate::stored::code;
 use crate::{Db, StorageError};
 
 /// Problems of one category, with the districts they were found in.
@@ -69,13 +69,7 @@ impl Summary {
 }
 
 /// A campaign's figures, within what the actor may see of it.
-pub async fn summary(db: &Db, actor: &Actor, id: i64) -> Result<Summary, StorageError> {
-    let c = db.conn();
-    let opened = super::open(db, c, actor, id).await?;
-    summary_of(db, c, opened).await
-}
-
-pub async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opened) -> Result<Summary, StorageError> {
+pub(crate) async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opened) -> Result<Summary, StorageError> {
     let teams = super::teams(db, c, &opened).await?;
     let towns = super::sample::stored(db, c, &opened).await?;
     let all_problems = super::problems::list(db, c, &opened, None, None).await?;
@@ -115,9 +109,8 @@ pub async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opened) -> R
         }
         let qid: i64 = r.try_get("", "question_id")?;
         let raw: String = r.try_get("", "answer")?;
-        let (Some(q), Ok(a)) = (questions.iter().find(|q| q.id == qid), serde_json::from_str::<Answer>(&raw)) else {
-            continue;
-        };
+        let a: Answer = super::from_json("问卷回答", &raw)?;
+        let Some(q) = questions.iter().find(|q| q.id == qid) else { continue };
         if let (Some(topic), Some(ok)) = (&q.topic, is_satisfied(q, &a)) {
             topics.entry(topic.clone()).or_default().add(ok);
             by_district.entry(town.get(..6).unwrap_or_default().to_string()).or_default().add(ok);
@@ -152,9 +145,9 @@ pub async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opened) -> R
         let result: String = r.try_get("", "result")?;
         let n: i64 = r.try_get("", "n")?;
         if let Some(f) = facts.get_mut(town.get(..6).unwrap_or_default()) {
-            match ReviewResult::parse(&result) {
-                Ok(ReviewResult::Pass) => f.checklist_pass += n as u32,
-                Ok(ReviewResult::Fail) => f.checklist_fail += n as u32,
+            match code(&result)? {
+                ReviewResult::Pass => f.checklist_pass += n as u32,
+                ReviewResult::Fail => f.checklist_fail += n as u32,
                 _ => {}
             }
         }

@@ -3,14 +3,12 @@
 //! defaults below stand (the figures of the body always come from the campaign).
 
 use chrono::{Datelike, Days, NaiveDate, Utc};
-use ducha_domain::access::Actor;
 use ducha_domain::validation::FieldErrors;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
-use super::Campaign;
-use crate::audit::AuditTxn;
-use crate::{Db, StorageError};
+use super::{Campaign, Opened};
+use crate::{Db, Scoped, StorageError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircularSettings {
@@ -86,30 +84,9 @@ impl CircularSettings {
 }
 
 /// The name of the city the database holds (for titles and the issuer).
-pub async fn city_name<C: ConnectionTrait>(c: &C) -> Result<String, StorageError> {
+pub(crate) async fn city_name<C: ConnectionTrait>(c: &C) -> Result<String, StorageError> {
     let tree = crate::regions::tree_in(c).await?;
     Ok(tree.at_level(ducha_domain::RegionLevel::City).next().map_or_else(|| "本市".to_string(), |r| r.name.clone()))
-}
-
-/// The campaign's circular settings, stored or default.
-pub async fn settings<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    opened: &super::Opened,
-) -> Result<CircularSettings, StorageError> {
-    settings_of(db, c, opened.campaign()).await
-}
-
-/// The name of the campaign this one revisits, for its circular.
-pub async fn revisited_name<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    opened: &super::Opened,
-) -> Result<Option<String>, StorageError> {
-    match opened.campaign().sample_plan.as_ref().and_then(|p| p.revisit_from) {
-        Some(from) => Ok(Some(super::get(db, c, from).await?.name)),
-        None => Ok(None),
-    }
 }
 
 pub(crate) async fn settings_of<C: ConnectionTrait>(
@@ -142,9 +119,10 @@ pub(crate) async fn settings_of<C: ConnectionTrait>(
 }
 
 /// Write a campaign's circular settings (city office), audited with what they were.
-pub async fn save_settings(db: &Db, actor: &Actor, campaign: i64, s: &CircularSettings) -> Result<(), StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
+pub(crate) async fn save_settings(scoped: &Scoped, campaign: i64, s: &CircularSettings) -> Result<(), StorageError> {
+    let (db, actor) = (scoped.db(), scoped.actor());
+    let mut tx = scoped.write().await?;
+    let (c, access) = super::open_in(scoped, tx.conn(), campaign).await?.into_parts();
     if !access.plans {
         return Err(StorageError::Forbidden("通报由市扶贫办起草".into()));
     }
@@ -178,4 +156,31 @@ pub async fn save_settings(db: &Db, actor: &Actor, campaign: i64, s: &CircularSe
     tx.record("circular", campaign, None, "update", Some(&before), Some(s)).await?;
     crate::scoped::commit(tx).await?;
     Ok(())
+}
+
+/// The circular of an opened campaign: its own words (the figures come from
+/// [`Opened::summary`]).
+pub struct Circular<'a>(&'a Opened);
+
+impl Opened {
+    pub fn circular(&self) -> Circular<'_> {
+        Circular(self)
+    }
+}
+
+impl Circular<'_> {
+    /// The campaign's circular settings, stored or default.
+    pub async fn settings(&self) -> Result<CircularSettings, StorageError> {
+        let db = self.0.scoped().db();
+        settings_of(db, db.conn(), self.0.campaign()).await
+    }
+
+    /// The name of the campaign this one revisits, for its circular.
+    pub async fn revisited_name(&self) -> Result<Option<String>, StorageError> {
+        let db = self.0.scoped().db();
+        match self.0.campaign().sample_plan.as_ref().and_then(|p| p.revisit_from) {
+            Some(from) => Ok(Some(super::get(db, db.conn(), from).await?.name)),
+            None => Ok(None),
+        }
+    }
 }

@@ -10,7 +10,6 @@
 //! revisits find 三江镇 and 苍城镇 acted on but not fully rectified.
 
 use chrono::{Days, NaiveDate};
-use ducha_domain::access::Actor;
 use ducha_domain::campaigns::scoring::Weights;
 use ducha_domain::campaigns::{
     CampaignKind, NOVEMBER_2017_REVISITS, Purpose, Quota, ReviewResult, RevisitResult, SamplePlan, Wanted,
@@ -20,7 +19,7 @@ use serde::Serialize;
 
 use super::fieldwork::{Observation, ReviewInput, VisitInput};
 use super::{CampaignInput, TeamInput};
-use crate::{Db, StorageError};
+use crate::{Scoped, StorageError};
 
 /// The seed's November plan: its seed, quotas and named revisit towns.
 pub fn november_plan(seed: u64, revisit_from: i64) -> SamplePlan {
@@ -130,9 +129,10 @@ pub struct DemoCampaigns {
     pub problems: usize,
 }
 
-/// Load the demo campaigns into a demo city (its accounts already made). `today` dates the
-/// campaign under way.
-pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result<DemoCampaigns, StorageError> {
+/// Load the demo campaigns into a demo city (its accounts already made). The Scoped's day dates
+/// the campaign under way.
+pub(crate) async fn load(s: &Scoped, year: i32) -> Result<DemoCampaigns, StorageError> {
+    let (db, today) = (s.db(), s.today());
     let mut out = DemoCampaigns::default();
     let input = |name: String, kind, starts_on, ends_on| CampaignInput {
         name,
@@ -149,13 +149,12 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
     // June: the seven towns revisited in November, chosen, and one more drawn in each district
     // (excluded from November's fresh draw as inspected within six months).
     let june = super::create(
-        db,
-        actor,
+        s,
         &input(format!("{year}年6月脱贫攻坚督查"), CampaignKind::Special, d(year, 6, 5)?, d(year, 6, 7)?),
     )
     .await?;
     for t in teams() {
-        super::add_team(db, actor, june, &t).await?;
+        super::add_team(s, june, &t).await?;
     }
     let plan = SamplePlan {
         seed: 20_170_605,
@@ -172,9 +171,9 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
         chosen_towns: NOVEMBER_2017_REVISITS.iter().map(|c| (c.to_string(), Purpose::Fresh)).collect(),
         chosen_households: vec![],
     };
-    super::sample::draw(db, actor, june, &plan).await?;
+    super::sample::draw(s, june, &plan).await?;
     let june_on = d(year, 6, 5)?;
-    let opened = super::open(db, db.conn(), actor, june).await?;
+    let opened = super::open_in(s, db.conn(), june).await?;
     for town in super::sample::stored(db, db.conn(), &opened).await? {
         // In June every named town had its record books and logs found wanting.
         let named = NOVEMBER_2017_REVISITS.contains(&town.code.as_str());
@@ -183,30 +182,29 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
         } else {
             vec![(13, "扶贫资金使用进度缓慢")]
         };
-        out.problems += review(db, actor, june, &town.code, &fails).await?;
-        out.visits += visit_all(db, actor, june, &town, june_on, 0, 0).await?;
+        out.problems += review(s, june, &town.code, &fails).await?;
+        out.visits += visit_all(s, june, &town, june_on, 0, 0).await?;
     }
     out.june = june;
 
     // November: the seed's campaign, sampled with its preset.
     let nov = super::create(
-        db,
-        actor,
+        s,
         &input(format!("{year}年脱贫攻坚专项督查"), CampaignKind::Special, d(year, 11, 6)?, d(year, 11, 8)?),
     )
     .await?;
     for t in teams() {
-        super::add_team(db, actor, nov, &t).await?;
+        super::add_team(s, nov, &t).await?;
     }
-    super::sample::draw(db, actor, nov, &november_plan(20_171_106, june)).await?;
-    let opened = super::open(db, db.conn(), actor, nov).await?;
+    super::sample::draw(s, nov, &november_plan(20_171_106, june)).await?;
+    let opened = super::open_in(s, db.conn(), nov).await?;
     let towns = super::sample::stored(db, db.conn(), &opened).await?;
     for (i, town) in towns.iter().enumerate() {
         let on = d(year, 11, 6)?.checked_add_days(Days::new((i % 3) as u64)).unwrap_or(d(year, 11, 6)?);
         let first = towns.iter().find(|t| t.district == town.district && t.purpose == Purpose::Fresh).map(|t| &t.code);
         let f = findings(&town.district, first == Some(&town.code));
         if town.purpose == Purpose::Fresh {
-            out.problems += review(db, actor, nov, &town.code, &f.fails).await?;
+            out.problems += review(s, nov, &town.code, &f.fails).await?;
         } else {
             // A revisited town: verify June's problems. 三江镇 and 苍城镇 acted, not fully.
             let partly = ["440705108", "440783104"].contains(&town.code.as_str());
@@ -216,25 +214,24 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
                 } else {
                     (RevisitResult::Rectified, "")
                 };
-                super::problems::verify(db, actor, nov, p.problem.id, result, note).await?;
+                super::problems::verify(s, nov, p.problem.id, result, note).await?;
             }
-            out.problems += review(db, actor, nov, &town.code, &f.fails[..1]).await?;
+            out.problems += review(s, nov, &town.code, &f.fails[..1]).await?;
         }
-        out.visits += visit_all(db, actor, nov, town, on, f.differences, f.unsatisfied).await?;
+        out.visits += visit_all(s, nov, town, on, f.differences, f.unsatisfied).await?;
     }
     out.november = nov;
     // The circular as the seed issued it.
-    let mut settings = super::circular::settings(db, db.conn(), &opened).await?;
+    let mut settings = super::circular::settings_of(db, db.conn(), opened.campaign()).await?;
     settings.number = format!("江扶字〔{year}〕14号");
     settings.basis =
         format!("《广东省人民政府办公厅关于开展{year}年省脱贫攻坚工作专项督查的通知》（粤府办明电〔{year}〕204号）");
     settings.issued_on = d(year, 12, 3)?;
-    super::circular::save_settings(db, actor, nov, &settings).await?;
+    super::circular::save_settings(s, nov, &settings).await?;
 
     // A campaign under way on the day the demo is loaded, for the demo inspector.
     let current = super::create(
-        db,
-        actor,
+        s,
         &input(
             "演示：本周暗访".into(),
             CampaignKind::Unannounced,
@@ -244,26 +241,21 @@ pub async fn load(db: &Db, actor: &Actor, year: i32, today: NaiveDate) -> Result
     )
     .await?;
     for t in teams() {
-        super::add_team(db, actor, current, &t).await?;
+        super::add_team(s, current, &t).await?;
     }
     let mut plan = november_plan(20_261_127, june);
     plan.revisit_from = None;
     plan.revisit_per_district = 0;
     plan.chosen_towns = vec![];
     plan.exclude_months = 0;
-    super::sample::draw(db, actor, current, &plan).await?;
+    super::sample::draw(s, current, &plan).await?;
     out.current = Some(current);
     Ok(out)
 }
 
 /// Review a town: the given items fail with their notes, the rest pass. Returns the problems made.
-async fn review(
-    db: &Db,
-    actor: &Actor,
-    campaign: i64,
-    town: &str,
-    fails: &[(usize, &str)],
-) -> Result<usize, StorageError> {
+async fn review(s: &Scoped, campaign: i64, town: &str, fails: &[(usize, &str)]) -> Result<usize, StorageError> {
+    let db = s.db();
     let c = super::get(db, db.conn(), campaign).await?;
     let items = super::fieldwork::checklist(db, db.conn(), c.checklist_id.unwrap_or(1)).await?;
     let results = items
@@ -275,20 +267,20 @@ async fn review(
         })
         .collect();
     let input = ReviewInput { town: town.to_string(), results, photos: vec![] };
-    Ok(super::fieldwork::review(db, actor, campaign, &input).await?.len())
+    Ok(super::fieldwork::review(s, campaign, &input).await?.len())
 }
 
 /// Visit every sampled household of a town: the first `differences` households' record books are
 /// found not in the province's format; the last `unsatisfied` are not satisfied with 增收帮扶.
 async fn visit_all(
-    db: &Db,
-    actor: &Actor,
+    s: &Scoped,
     campaign: i64,
     town: &super::sample::SampleTown,
     on: NaiveDate,
     differences: usize,
     unsatisfied: usize,
 ) -> Result<usize, StorageError> {
+    let db = s.db();
     let c = super::get(db, db.conn(), campaign).await?;
     let questions = super::fieldwork::questions(db, db.conn(), c.questionnaire_id.unwrap_or(1)).await?;
     let n = town.households.len();
@@ -330,7 +322,7 @@ async fn visit_all(
             answers,
             photos: vec![],
         };
-        super::fieldwork::submit_visit(db, actor, campaign, &v).await?;
+        super::fieldwork::submit_visit(s, campaign, &v).await?;
     }
     Ok(n)
 }

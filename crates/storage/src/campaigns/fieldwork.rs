@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use ducha_domain::access::Actor;
 use ducha_domain::campaigns::questionnaire::{Question, QuestionKind, parse_answer};
 use ducha_domain::campaigns::{ReviewResult, Source};
 use ducha_domain::checks::{Category, Severity};
@@ -16,10 +15,12 @@ use ducha_domain::validation::FieldErrors;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
+use super::Opened;
 use super::problems::{NewProblem, insert_problem};
 use crate::audit::AuditTxn;
 use crate::evidence::Upload;
-use crate::{Db, StorageError};
+use crate::stored::code;
+use crate::{Db, Scoped, StorageError};
 
 /// One item of a checklist.
 #[derive(Debug, Clone, Serialize)]
@@ -29,7 +30,11 @@ pub struct ChecklistItem {
     pub text: String,
 }
 
-pub async fn checklist<C: ConnectionTrait>(db: &Db, c: &C, template: i64) -> Result<Vec<ChecklistItem>, StorageError> {
+pub(crate) async fn checklist<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    template: i64,
+) -> Result<Vec<ChecklistItem>, StorageError> {
     c.query_all_raw(db.stmt(
         "SELECT id, section, text FROM checklist_items WHERE template_id = $1 ORDER BY position",
         vec![template.into()],
@@ -54,19 +59,6 @@ pub fn section_category(section: &str) -> Category {
     }
 }
 
-/// A town's review so far (a town the access reaches): item → (result, note).
-pub async fn reviews<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    opened: &super::Opened,
-    town: &str,
-) -> Result<BTreeMap<i64, (ReviewResult, String)>, StorageError> {
-    if !opened.access().sees(town) {
-        return Ok(BTreeMap::new());
-    }
-    reviews_in(db, c, opened.id(), town).await
-}
-
 async fn reviews_in<C: ConnectionTrait>(
     db: &Db,
     c: &C,
@@ -82,10 +74,7 @@ async fn reviews_in<C: ConnectionTrait>(
     rows.iter()
         .map(|r| {
             let result: String = r.try_get("", "result")?;
-            Ok((
-                r.try_get("", "item_id")?,
-                (ReviewResult::parse(&result).unwrap_or(ReviewResult::NotApplicable), r.try_get("", "note")?),
-            ))
+            Ok((r.try_get("", "item_id")?, (code(&result)?, r.try_get("", "note")?)))
         })
         .collect()
 }
@@ -116,9 +105,10 @@ pub struct ReviewInput {
 
 /// Record a town's document review. A failed item needs a note and becomes a problem of the
 /// town; judged again as passed, its problem is dismissed. Returns the problems made or kept.
-pub async fn review(db: &Db, actor: &Actor, campaign: i64, r: &ReviewInput) -> Result<Vec<i64>, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
+pub(crate) async fn review(s: &Scoped, campaign: i64, r: &ReviewInput) -> Result<Vec<i64>, StorageError> {
+    let (db, actor) = (s.db(), s.actor());
+    let mut tx = s.write().await?;
+    let (c, access) = super::open_in(s, tx.conn(), campaign).await?.into_parts();
     if !access.fieldwork {
         return Err(StorageError::Forbidden("查阅资料由督查组记录".into()));
     }
@@ -220,11 +210,6 @@ pub struct Fact {
     pub value: String,
 }
 
-/// The registry's facts about a household that a visit checks on the spot.
-pub async fn facts<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Result<Vec<Fact>, StorageError> {
-    facts_of(db, c, v.household).await
-}
-
 pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64) -> Result<Vec<Fact>, StorageError> {
     let h = c
         .query_one_raw(db.stmt(
@@ -251,11 +236,6 @@ pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64)
     let yes = |k: &str, y: &str, n: &str| -> Result<String, StorageError> {
         Ok(if h.try_get::<bool>("", k)? { y } else { n }.to_string())
     };
-    let label_of =
-        |v: Result<String, sea_orm::DbErr>, parse: fn(&str) -> Option<&'static str>| -> Result<String, StorageError> {
-            let v = v?;
-            Ok(parse(&v).map_or(v.clone(), str::to_string))
-        };
     let income = match fin {
         Some(f) => {
             let year: i32 = f.try_get("", "year")?;
@@ -284,17 +264,15 @@ pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64)
         Fact {
             key: "type",
             label: "贫困户属性",
-            value: label_of(get_s("household_type"), |s| HouseholdType::parse(s).ok().map(|v| v.label()))?,
+            value: code::<HouseholdType>(&get_s("household_type")?)?.label().into(),
         },
         Fact {
-            key: "status",
-            label: "贫困户状态",
-            value: label_of(get_s("status"), |s| HouseholdStatus::parse(s).ok().map(|v| v.label()))?,
+            key: "status", label: "贫困户状态", value: code::<HouseholdStatus>(&get_s("status")?)?.label().into()
         },
         Fact {
             key: "cause",
             label: "主要致贫原因",
-            value: label_of(get_s("main_cause"), |s| PovertyCause::parse(s).ok().map(|v| v.label()))?,
+            value: code::<PovertyCause>(&get_s("main_cause")?)?.label().into(),
         },
         Fact {
             key: "cadre",
@@ -310,26 +288,30 @@ pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64)
     ])
 }
 
-pub async fn questions<C: ConnectionTrait>(db: &Db, c: &C, questionnaire: i64) -> Result<Vec<Question>, StorageError> {
+pub(crate) async fn questions<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    questionnaire: i64,
+) -> Result<Vec<Question>, StorageError> {
     let rows = c
         .query_all_raw(db.stmt(
             "SELECT id, kind, text, options, scale_min, scale_max, topic, satisfied FROM questions WHERE questionnaire_id = $1 ORDER BY position",
             vec![questionnaire.into()],
         ))
         .await?;
-    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+    let list = |s: String| super::from_json::<Vec<String>>("问卷题目的选项", &s);
     rows.iter()
         .map(|r| {
             let kind: String = r.try_get("", "kind")?;
             Ok(Question {
                 id: r.try_get("", "id")?,
-                kind: QuestionKind::parse(&kind).map_err(|e| StorageError::Rejected(e.to_string()))?,
+                kind: code(&kind)?,
                 text: r.try_get("", "text")?,
-                options: list(r.try_get("", "options")?),
+                options: list(r.try_get("", "options")?)?,
                 scale_min: r.try_get("", "scale_min")?,
                 scale_max: r.try_get("", "scale_max")?,
                 topic: r.try_get("", "topic")?,
-                satisfied: list(r.try_get("", "satisfied")?),
+                satisfied: list(r.try_get("", "satisfied")?)?,
             })
         })
         .collect()
@@ -367,10 +349,12 @@ pub enum VisitOutcome {
     AlreadyReceived { visit_id: i64 },
 }
 
-/// A sampled household that the actor may visit: made only by [`visitable`].
+/// A sampled household that the actor may visit: made only by
+/// [`Campaigns::visitable`](super::Campaigns::visitable). Its facts and its visit are read
+/// through it.
 #[derive(Debug, Clone)]
 pub struct Visitable {
-    opened: super::Opened,
+    opened: Opened,
     household: i64,
     district: String,
     town: String,
@@ -378,7 +362,7 @@ pub struct Visitable {
 }
 
 impl Visitable {
-    pub fn opened(&self) -> &super::Opened {
+    pub fn opened(&self) -> &Opened {
         &self.opened
     }
 
@@ -389,19 +373,31 @@ impl Visitable {
     pub fn town(&self) -> &str {
         &self.town
     }
+
+    /// The registry's facts about the household that a visit checks on the spot.
+    pub async fn facts(&self) -> Result<Vec<Fact>, StorageError> {
+        let db = self.opened.scoped().db();
+        facts_of(db, db.conn(), self.household).await
+    }
+
+    /// The visit recorded at the household in this campaign, if any.
+    pub async fn visit(&self) -> Result<Option<Visit>, StorageError> {
+        let db = self.opened.scoped().db();
+        visit_of(db, db.conn(), self).await
+    }
 }
 
 /// A sampled household that the actor may visit, with its district, town and village. A household
 /// outside the part of the campaign the actor reaches is not found, sampled or not (so that the
 /// answer tells nothing of another town's sample); within it, one not sampled is refused as such.
-pub async fn visitable<C: ConnectionTrait>(
-    db: &Db,
+pub(crate) async fn visitable_in<C: ConnectionTrait>(
+    s: &Scoped,
     c: &C,
-    actor: &Actor,
     campaign: i64,
     household: i64,
 ) -> Result<Visitable, StorageError> {
-    let opened = super::open(db, c, actor, campaign).await?;
+    let db = s.db();
+    let opened = super::open_in(s, c, campaign).await?;
     let place = c
         .query_one_raw(db.stmt(
             "SELECT district_code, town_code, village_code FROM households WHERE id = $1",
@@ -428,8 +424,9 @@ pub async fn visitable<C: ConnectionTrait>(
 
 /// Record a household visit: facts that differ from the registry become problems (data
 /// accuracy), answers are checked against the questionnaire, photos kept as evidence.
-pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput) -> Result<VisitOutcome, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
+pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> Result<VisitOutcome, StorageError> {
+    let (db, actor) = (s.db(), s.actor());
+    let mut tx = s.write().await?;
     let key = v.client_key.trim();
     if !(8..=64).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(StorageError::Rejected("走访记录缺少有效的编号，请刷新页面后重新填写".into()));
@@ -451,7 +448,7 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
             return Ok(VisitOutcome::AlreadyReceived { visit_id: id });
         }
     }
-    let visitable = visitable(db, tx.conn(), actor, campaign, v.household_id).await?;
+    let visitable = visitable_in(s, tx.conn(), campaign, v.household_id).await?;
     if !visitable.opened.access().fieldwork {
         return Err(StorageError::Forbidden("走访由督查组记录".into()));
     }
@@ -482,7 +479,7 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
             e.add("visited_on", format!("走访日期应在督查期间 {} 至 {}", camp.starts_on, camp.ends_on));
             d
         }
-        Some(d) if d > super::today() => {
+        Some(d) if d > s.today() => {
             e.add("visited_on", format!("走访日期 {d} 还没有到"));
             d
         }
@@ -552,7 +549,7 @@ pub async fn submit_visit(db: &Db, actor: &Actor, campaign: i64, v: &VisitInput)
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("走访记录未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("走访记录未能写入".into()))?
         .try_get("", "id")?;
     for (qid, a) in &answers {
         tx.conn()
@@ -619,7 +616,7 @@ pub struct Visit {
 }
 
 /// The visit recorded at a household the actor may visit, if any.
-pub async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Result<Option<Visit>, StorageError> {
+async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Result<Option<Visit>, StorageError> {
     let (campaign, household) = (v.opened.id(), v.household);
     let Some(r) = c
         .query_one_raw(db.stmt(
@@ -641,11 +638,10 @@ pub async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Resu
         .iter()
         .map(|a| {
             let raw: String = a.try_get("", "answer")?;
-            let text = match serde_json::from_str::<ducha_domain::campaigns::questionnaire::Answer>(&raw) {
-                Ok(ducha_domain::campaigns::questionnaire::Answer::Scale(n)) => n.to_string(),
-                Ok(ducha_domain::campaigns::questionnaire::Answer::Choices(c)) => c.join("、"),
-                Ok(ducha_domain::campaigns::questionnaire::Answer::Text(t)) => t,
-                Err(_) => raw,
+            let text = match super::from_json("问卷回答", &raw)? {
+                ducha_domain::campaigns::questionnaire::Answer::Scale(n) => n.to_string(),
+                ducha_domain::campaigns::questionnaire::Answer::Choices(c) => c.join("、"),
+                ducha_domain::campaigns::questionnaire::Answer::Text(t) => t,
             };
             Ok((a.try_get("", "text")?, text))
         })
@@ -654,7 +650,7 @@ pub async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Resu
         id: r.try_get("", "id")?,
         visited_on: r.try_get("", "visited_on")?,
         visited_by: r.try_get("", "visited_by")?,
-        observations: serde_json::from_str(&obs).unwrap_or_default(),
+        observations: super::from_json("走访核对记录", &obs)?,
         note: r.try_get("", "note")?,
         answers,
     }))
@@ -662,13 +658,13 @@ pub async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Resu
 
 /// Add an item to a document-review checklist (city office). Items are never removed: past
 /// reviews keep pointing at them.
-pub async fn add_checklist_item(
-    db: &Db,
-    actor: &Actor,
+pub(crate) async fn add_checklist_item(
+    s: &Scoped,
     template: i64,
     section: &str,
     text: &str,
 ) -> Result<i64, StorageError> {
+    let (db, actor) = (s.db(), s.actor());
     if actor.role != ducha_domain::access::Role::CityOffice {
         return Err(StorageError::Forbidden("查阅资料清单由市扶贫办维护".into()));
     }
@@ -682,7 +678,7 @@ pub async fn add_checklist_item(
     if !e.is_empty() {
         return Err(StorageError::Invalid(e));
     }
-    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut tx = s.write().await?;
     let next = next_position(&tx, "checklist_items", "template_id", template).await?;
     let id: i64 = tx
         .conn()
@@ -691,7 +687,7 @@ pub async fn add_checklist_item(
             vec![template.into(), next.into(), section.trim().into(), text.trim().into()],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("检查项未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
         .try_get("", "id")?;
     let after = serde_json::json!({ "template": template, "section": section.trim(), "text": text.trim() });
     tx.record::<(), _>("checklist_item", id, None, "create", None, Some(&after)).await?;
@@ -700,7 +696,8 @@ pub async fn add_checklist_item(
 }
 
 /// Add a question to a questionnaire (city office), checked for what its kind needs.
-pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Question) -> Result<i64, StorageError> {
+pub(crate) async fn add_question(s: &Scoped, questionnaire: i64, q: &Question) -> Result<i64, StorageError> {
+    let (db, actor) = (s.db(), s.actor());
     if actor.role != ducha_domain::access::Role::CityOffice {
         return Err(StorageError::Forbidden("问卷由市扶贫办维护".into()));
     }
@@ -746,7 +743,7 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
     if !e.is_empty() {
         return Err(StorageError::Invalid(e));
     }
-    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut tx = s.write().await?;
     let next = next_position(&tx, "questions", "questionnaire_id", questionnaire).await?;
     let id: i64 = tx
         .conn()
@@ -766,7 +763,7 @@ pub async fn add_question(db: &Db, actor: &Actor, questionnaire: i64, q: &Questi
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("题目未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("题目未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
     crate::scoped::commit(tx).await?;
@@ -784,4 +781,36 @@ async fn next_position(tx: &AuditTxn<'_>, table: &str, owner: &str, id: i64) -> 
         .map(|r| r.try_get("", "n"))
         .transpose()?
         .unwrap_or(1))
+}
+
+/// The fieldwork of an opened campaign: its checklist and questionnaire, and the towns' reviews.
+pub struct Fieldwork<'a>(&'a Opened);
+
+impl Opened {
+    pub fn fieldwork(&self) -> Fieldwork<'_> {
+        Fieldwork(self)
+    }
+}
+
+impl Fieldwork<'_> {
+    /// The campaign's document-review checklist.
+    pub async fn checklist(&self) -> Result<Vec<ChecklistItem>, StorageError> {
+        let db = self.0.scoped().db();
+        checklist(db, db.conn(), self.0.campaign().checklist_id.unwrap_or(1)).await
+    }
+
+    /// The campaign's questionnaire.
+    pub async fn questions(&self) -> Result<Vec<Question>, StorageError> {
+        let db = self.0.scoped().db();
+        questions(db, db.conn(), self.0.campaign().questionnaire_id.unwrap_or(1)).await
+    }
+
+    /// A town's review so far (empty for a town the access does not reach): item → (result, note).
+    pub async fn reviews(&self, town: &str) -> Result<BTreeMap<i64, (ReviewResult, String)>, StorageError> {
+        if !self.0.access().sees(town) {
+            return Ok(BTreeMap::new());
+        }
+        let db = self.0.scoped().db();
+        reviews_in(db, db.conn(), self.0.id(), town).await
+    }
 }

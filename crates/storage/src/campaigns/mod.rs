@@ -2,11 +2,13 @@
 //! (see [`ducha_domain::campaigns::access`]), its sample, the fieldwork (document review, visits,
 //! questionnaires), the problems found, revisit verifications and the district assessment.
 //!
-//! Every read of what a campaign holds goes through [`open`], the one access check: it gives an
-//! [`Opened`], which the reads of the sample, the fieldwork, the problems and the figures take
-//! instead of a campaign id, so that no page or API route can read them without the check. Until
-//! a campaign ends, `open` answers as for a campaign that does not exist to everyone but the city
-//! office and the campaign's own teams.
+//! The way in is [`Campaigns`] (`scoped.campaigns()`). Every read of what a campaign holds goes
+//! through [`Campaigns::open`], the one access check: it gives an [`Opened`], whose parts
+//! (`sample()`, `fieldwork()`, `problems()`, `circular()`, `summary()`) are the only reads of the
+//! sample, the fieldwork, the problems and the figures, so that no page or API route can read
+//! them without the check. Until a campaign ends, `open` answers as for a campaign that does not
+//! exist to everyone but the city office and the campaign's own teams. The day that decides is
+//! the [`Scoped`]'s, never the clock's.
 
 pub mod assessment;
 pub mod circular;
@@ -17,15 +19,17 @@ pub mod sample;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::access::{Actor, Role};
+use ducha_domain::campaigns::questionnaire::Question;
 use ducha_domain::campaigns::scoring::Weights;
-use ducha_domain::campaigns::{CampaignAccess, CampaignKind, Refusal, SamplePlan};
+use ducha_domain::campaigns::{CampaignAccess, CampaignKind, Refusal, RevisitResult, SamplePlan};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::Serialize;
 
-use crate::audit::AuditTxn;
-use crate::{Db, StorageError};
+use crate::evidence::Upload;
+use crate::stored::code;
+use crate::{Db, Scoped, StorageError};
 
 /// A campaign as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -67,7 +71,7 @@ const COLUMNS: &str = "id, name, kind, starts_on, ends_on, focus, lead_units, gu
     questionnaire_id, weights, sample_plan, sample_algorithm, sampled_at, sampled_by";
 
 fn row_to_campaign(r: &QueryResult) -> Result<Campaign, StorageError> {
-    let bad = |what: &str, e: String| StorageError::Rejected(format!("督查记录的{what}无法读取：{e}"));
+    let bad = |what: &str, e: String| StorageError::Corrupt(format!("督查记录的{what}无法读取：{e}"));
     let kind: String = r.try_get("", "kind")?;
     let focus: String = r.try_get("", "focus")?;
     let weights: String = r.try_get("", "weights")?;
@@ -75,7 +79,7 @@ fn row_to_campaign(r: &QueryResult) -> Result<Campaign, StorageError> {
     Ok(Campaign {
         id: r.try_get("", "id")?,
         name: r.try_get("", "name")?,
-        kind: CampaignKind::parse(&kind).map_err(|e| bad("类型", e.to_string()))?,
+        kind: code(&kind)?,
         starts_on: r.try_get("", "starts_on")?,
         ends_on: r.try_get("", "ends_on")?,
         focus: focus.lines().map(str::to_string).filter(|l| !l.is_empty()).collect(),
@@ -92,7 +96,8 @@ fn row_to_campaign(r: &QueryResult) -> Result<Campaign, StorageError> {
     })
 }
 
-/// A campaign by id, whoever asks: within storage only (everyone else goes through [`open`]).
+/// A campaign by id, whoever asks: within storage only (everyone else goes through
+/// [`Campaigns::open`]).
 pub(crate) async fn get<C: ConnectionTrait>(db: &Db, c: &C, id: i64) -> Result<Campaign, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
     c.query_one_raw(db.stmt(&sql, vec![id.into()]))
@@ -123,16 +128,19 @@ async fn team_districts<C: ConnectionTrait>(
 
 /// A value as JSON text for a column.
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String, StorageError> {
-    serde_json::to_string(v).map_err(|e| StorageError::Rejected(format!("无法编码：{e}")))
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(format!("无法编码：{e}")))
 }
 
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+/// A JSON column as its value: one that does not decode is a fault of the database.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StorageError> {
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("{what}无法读取：{e}")))
 }
 
-/// A campaign as one user may see it, and what they may do in it. Made only by [`open`].
+/// A campaign as one user sees it on one day, and what they may do in it: made only by
+/// [`Campaigns::open`]. Its parts are read through it (see the module's documentation).
 #[derive(Debug, Clone)]
 pub struct Opened {
+    s: Scoped,
     campaign: Campaign,
     access: CampaignAccess,
 }
@@ -153,31 +161,49 @@ impl Opened {
     pub fn into_parts(self) -> (Campaign, CampaignAccess) {
         (self.campaign, self.access)
     }
+
+    /// The campaign's teams.
+    pub async fn teams(&self) -> Result<Vec<Team>, StorageError> {
+        teams(self.s.db(), self.s.db().conn(), self).await
+    }
+
+    /// The campaign's figures, within what the actor may see of it.
+    pub async fn summary(&self) -> Result<assessment::Summary, StorageError> {
+        assessment::summary_of(self.s.db(), self.s.db().conn(), self.clone()).await
+    }
+
+    pub(crate) fn scoped(&self) -> &Scoped {
+        &self.s
+    }
 }
 
-/// A campaign and what the actor may do in it; refused as not found when it is not there for the
-/// actor (sealed until it ends, or never theirs), or with the reason for a member of its teams
-/// outside its days.
-pub async fn open<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, id: i64) -> Result<Opened, StorageError> {
+/// A campaign and what the actor may do in it, read on `c` (a transaction's connection for a
+/// write); refused as not found when it is not there for the actor (sealed until it ends, or
+/// never theirs), or with the reason for a member of its teams outside its days.
+pub(crate) async fn open_in<C: ConnectionTrait>(s: &Scoped, c: &C, id: i64) -> Result<Opened, StorageError> {
+    let db = s.db();
+    let actor = s.actor();
     let campaign = get(db, c, id).await?;
     let teams = team_districts(db, c, id, actor.user_id).await?;
-    match ducha_domain::campaigns::access(actor, &teams, campaign.starts_on, campaign.ends_on, today()) {
-        Ok(access) => Ok(Opened { campaign, access }),
+    match ducha_domain::campaigns::access(actor, &teams, campaign.starts_on, campaign.ends_on, s.today()) {
+        Ok(access) => Ok(Opened { s: s.clone(), campaign, access }),
         Err(Refusal::Hidden) => Err(StorageError::NotFound),
         Err(Refusal::Closed(why)) => Err(StorageError::Forbidden(why)),
     }
 }
 
-/// Whether a campaign is still sealed from the actor (see [`ducha_domain::campaigns::sealed`]):
-/// for what lies outside the campaign's pages but comes from it (rectification, evidence).
+/// Whether a campaign is still sealed from the actor on `today` (see
+/// [`ducha_domain::campaigns::sealed`]): for what lies outside the campaign's pages but comes from
+/// it (rectification, evidence).
 pub(crate) async fn sealed_from<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     actor: &Actor,
     campaign: &Campaign,
+    today: NaiveDate,
 ) -> Result<bool, StorageError> {
     let member = !team_districts(db, c, campaign.id, actor.user_id).await?.is_empty();
-    Ok(ducha_domain::campaigns::sealed(actor.role, member, campaign.ends_on, today()))
+    Ok(ducha_domain::campaigns::sealed(actor.role, member, campaign.ends_on, today))
 }
 
 /// One line of the campaign list. A campaign under way that the user may know of but not open
@@ -199,7 +225,8 @@ pub struct CampaignRow {
 /// The campaigns the actor may know of, newest first: the city office all; an inspector those of
 /// their teams; the others those that have ended, and announced ones under way (name and dates
 /// only: a covert one, 暗访, is not listed until it ends).
-pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageError> {
+async fn list(s: &Scoped) -> Result<Vec<CampaignRow>, StorageError> {
+    let (db, actor, today) = (s.db(), s.actor(), s.today());
     let (filter, values) = match (actor.role, actor.user_id) {
         (Role::HelpCadre, _) => return Ok(Vec::new()),
         (Role::Inspector, Some(uid)) => (
@@ -208,7 +235,7 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageErr
         ),
         (Role::Inspector, None) => return Ok(Vec::new()),
         (Role::CityOffice, _) => ("", vec![]),
-        _ => ("WHERE c.ends_on < $1 OR c.kind <> $2", vec![today().into(), CampaignKind::Unannounced.code().into()]),
+        _ => ("WHERE c.ends_on < $1 OR c.kind <> $2", vec![today.into(), CampaignKind::Unannounced.code().into()]),
     };
     let sql = format!(
         "SELECT c.id, c.name, c.kind, c.starts_on, c.ends_on, \
@@ -218,7 +245,6 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageErr
          FROM campaigns c {filter} ORDER BY c.starts_on DESC, c.id DESC"
     );
     let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
-    let today = today();
     rows.iter()
         .map(|r| {
             let kind: String = r.try_get("", "kind")?;
@@ -232,7 +258,7 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<CampaignRow>, StorageErr
             Ok(CampaignRow {
                 id: r.try_get("", "id")?,
                 name: r.try_get("", "name")?,
-                kind: CampaignKind::parse(&kind).map_err(|e| StorageError::Rejected(e.to_string()))?,
+                kind: code(&kind)?,
                 starts_on: r.try_get("", "starts_on")?,
                 ends_on,
                 sealed,
@@ -287,13 +313,14 @@ fn check_input(i: &CampaignInput) -> Result<(), StorageError> {
 }
 
 /// Open a campaign (city office), with the shipped checklist and questionnaire.
-pub async fn create(db: &Db, actor: &Actor, i: &CampaignInput) -> Result<i64, StorageError> {
+async fn create(s: &Scoped, i: &CampaignInput) -> Result<i64, StorageError> {
+    let (db, actor) = (s.db(), s.actor());
     if actor.role != Role::CityOffice {
         return Err(StorageError::Forbidden("督查由市扶贫办组织".into()));
     }
     check_input(i)?;
     let weights = to_json(&i.weights)?;
-    let mut tx = AuditTxn::begin(db, actor).await?;
+    let mut tx = s.write().await?;
     let id: i64 = tx
         .conn()
         .query_one_raw(db.stmt(
@@ -314,7 +341,7 @@ pub async fn create(db: &Db, actor: &Actor, i: &CampaignInput) -> Result<i64, St
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("督查未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("督查未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("campaign", id, None, "create", None, Some(i)).await?;
     crate::scoped::commit(tx).await?;
@@ -334,7 +361,7 @@ pub struct Team {
 }
 
 /// The campaign's teams.
-pub async fn teams<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Result<Vec<Team>, StorageError> {
+pub(crate) async fn teams<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Result<Vec<Team>, StorageError> {
     let campaign = opened.id();
     let rows = c
         .query_all_raw(db.stmt(
@@ -388,9 +415,10 @@ pub struct TeamInput {
 
 /// Add a team to a campaign (city office). Each district has one team; members must be
 /// inspector accounts.
-pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> Result<i64, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    if !open(db, tx.conn(), actor, campaign).await?.access.plans {
+async fn add_team(s: &Scoped, campaign: i64, t: &TeamInput) -> Result<i64, StorageError> {
+    let db = s.db();
+    let mut tx = s.write().await?;
+    if !open_in(s, tx.conn(), campaign).await?.access.plans {
         return Err(StorageError::Forbidden("督查组由市扶贫办安排".into()));
     }
     let mut e = FieldErrors::default();
@@ -440,7 +468,7 @@ pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> R
             vec![campaign.into(), t.name.trim().into(), t.leader.trim().into(), t.units.trim().into()],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("督查组未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("督查组未能写入".into()))?
         .try_get("", "id")?;
     for uid in user_ids {
         tx.conn()
@@ -464,9 +492,10 @@ pub async fn add_team(db: &Db, actor: &Actor, campaign: i64, t: &TeamInput) -> R
 }
 
 /// Change a campaign's scoring weights (city office); refused at the field that makes no sense.
-pub async fn set_weights(db: &Db, actor: &Actor, campaign: i64, w: &Weights) -> Result<(), StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let Opened { campaign: c, access } = open(db, tx.conn(), actor, campaign).await?;
+async fn set_weights(s: &Scoped, campaign: i64, w: &Weights) -> Result<(), StorageError> {
+    let db = s.db();
+    let mut tx = s.write().await?;
+    let (c, access) = open_in(s, tx.conn(), campaign).await?.into_parts();
     if !access.plans {
         return Err(StorageError::Forbidden("评分权重由市扶贫办设定".into()));
     }
@@ -481,4 +510,144 @@ pub async fn set_weights(db: &Db, actor: &Actor, campaign: i64, w: &Weights) -> 
     tx.record("campaign", campaign, None, "weights", Some(&c.weights), Some(w)).await?;
     crate::scoped::commit(tx).await?;
     Ok(())
+}
+
+/// Campaigns as one actor sees them on one day: the list, opening one (the access check every
+/// read of a campaign's parts goes through), and the writes, each of which opens the campaign
+/// again inside its own transaction.
+pub struct Campaigns<'a>(&'a Scoped);
+
+impl Scoped {
+    pub fn campaigns(&self) -> Campaigns<'_> {
+        Campaigns(self)
+    }
+}
+
+impl Campaigns<'_> {
+    /// The campaigns the actor may know of, newest first (see [`CampaignRow`]).
+    pub async fn list(&self) -> Result<Vec<CampaignRow>, StorageError> {
+        list(self.0).await
+    }
+
+    /// A campaign and what the actor may do in it, today; not found when it is not there for the
+    /// actor, forbidden (with the reason) for a member of its teams outside its days.
+    pub async fn open(&self, id: i64) -> Result<Opened, StorageError> {
+        open_in(self.0, self.0.db().conn(), id).await
+    }
+
+    /// A campaign's figures, within what the actor may see of it.
+    pub async fn summary(&self, id: i64) -> Result<assessment::Summary, StorageError> {
+        self.open(id).await?.summary().await
+    }
+
+    /// Open a campaign (city office), with the shipped checklist and questionnaire.
+    pub async fn create(&self, i: &CampaignInput) -> Result<i64, StorageError> {
+        create(self.0, i).await
+    }
+
+    /// Add a team to a campaign (city office).
+    pub async fn add_team(&self, campaign: i64, t: &TeamInput) -> Result<i64, StorageError> {
+        add_team(self.0, campaign, t).await
+    }
+
+    /// Change a campaign's scoring weights (city office).
+    pub async fn set_weights(&self, campaign: i64, w: &Weights) -> Result<(), StorageError> {
+        set_weights(self.0, campaign, w).await
+    }
+
+    /// Draw and store a campaign's sample (city office).
+    pub async fn draw_sample(&self, campaign: i64, plan: &SamplePlan) -> Result<sample::Draw, StorageError> {
+        sample::draw(self.0, campaign, plan).await
+    }
+
+    /// Record a sampled town's document review (the team or the city office).
+    pub async fn review(&self, campaign: i64, r: &fieldwork::ReviewInput) -> Result<Vec<i64>, StorageError> {
+        fieldwork::review(self.0, campaign, r).await
+    }
+
+    /// A sampled household the actor may visit (see [`fieldwork::Visitable`]).
+    pub async fn visitable(&self, campaign: i64, household: i64) -> Result<fieldwork::Visitable, StorageError> {
+        fieldwork::visitable_in(self.0, self.0.db().conn(), campaign, household).await
+    }
+
+    /// Record a household visit (the team); the same visit sent again is recorded once.
+    pub async fn submit_visit(
+        &self,
+        campaign: i64,
+        v: &fieldwork::VisitInput,
+    ) -> Result<fieldwork::VisitOutcome, StorageError> {
+        fieldwork::submit_visit(self.0, campaign, v).await
+    }
+
+    /// Enter a problem found in a sampled town, with its evidence.
+    pub async fn add_problem(
+        &self,
+        campaign: i64,
+        p: &problems::ProblemInput,
+        files: &[Upload],
+    ) -> Result<i64, StorageError> {
+        problems::add(self.0, campaign, p, files).await
+    }
+
+    /// Propose the audit engine's open findings in the sampled towns; how many were proposed.
+    pub async fn propose_audit_findings(&self, campaign: i64) -> Result<usize, StorageError> {
+        problems::propose_audit_findings(self.0, campaign).await
+    }
+
+    /// Confirm or dismiss a proposed problem of the campaign.
+    pub async fn decide(&self, campaign: i64, problem: i64, confirm: bool, reason: &str) -> Result<(), StorageError> {
+        problems::decide(self.0, campaign, problem, confirm, reason).await
+    }
+
+    /// Verify an earlier problem in a revisited town.
+    pub async fn verify(
+        &self,
+        campaign: i64,
+        problem: i64,
+        result: RevisitResult,
+        note: &str,
+    ) -> Result<(), StorageError> {
+        problems::verify(self.0, campaign, problem, result, note).await
+    }
+
+    /// Write a campaign's circular settings (city office).
+    pub async fn save_circular(&self, campaign: i64, s: &circular::CircularSettings) -> Result<(), StorageError> {
+        circular::save_settings(self.0, campaign, s).await
+    }
+
+    /// The document-review checklists and questionnaires campaigns use.
+    pub fn templates(&self) -> Templates<'_> {
+        Templates(self.0)
+    }
+
+    /// Load the demo campaigns into a demo city (its accounts already made): June and November
+    /// of `year`, and one under way from today.
+    pub async fn load_demo(&self, year: i32) -> Result<demo::DemoCampaigns, StorageError> {
+        demo::load(self.0, year).await
+    }
+}
+
+/// The checklists and questionnaires: read by everyone, extended by the city office.
+pub struct Templates<'a>(&'a Scoped);
+
+impl Templates<'_> {
+    /// A checklist's items, in order.
+    pub async fn checklist(&self, template: i64) -> Result<Vec<fieldwork::ChecklistItem>, StorageError> {
+        fieldwork::checklist(self.0.db(), self.0.db().conn(), template).await
+    }
+
+    /// A questionnaire's questions, in order.
+    pub async fn questions(&self, questionnaire: i64) -> Result<Vec<Question>, StorageError> {
+        fieldwork::questions(self.0.db(), self.0.db().conn(), questionnaire).await
+    }
+
+    /// Add an item to a checklist (city office).
+    pub async fn add_checklist_item(&self, template: i64, section: &str, text: &str) -> Result<i64, StorageError> {
+        fieldwork::add_checklist_item(self.0, template, section, text).await
+    }
+
+    /// Add a question to a questionnaire (city office).
+    pub async fn add_question(&self, questionnaire: i64, q: &Question) -> Result<i64, StorageError> {
+        fieldwork::add_question(self.0, questionnaire, q).await
+    }
 }

@@ -3,8 +3,9 @@
 //! confirms or dismisses each). And the revisit (回头看): an earlier campaign's problems in a
 //! revisited town, each verified as rectified, partly rectified or not.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
-use ducha_domain::access::Actor;
 use ducha_domain::campaigns::{ProblemStatus, RevisitResult, Source, Verdict, verdict};
 use ducha_domain::checks::{Category, Severity};
 use ducha_domain::labelled::Labelled;
@@ -12,8 +13,11 @@ use ducha_domain::validation::FieldErrors;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
+use super::Opened;
 use crate::audit::AuditTxn;
-use crate::{Db, StorageError};
+use crate::evidence::EvidenceMeta;
+use crate::stored::code;
+use crate::{Db, Scoped, StorageError};
 
 /// A problem to record.
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +82,7 @@ pub(crate) async fn insert_problem(tx: &mut AuditTxn<'_>, campaign: i64, p: &New
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("问题未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("问题未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("campaign_problem", id, Some(&p.town), "create", None, Some(p)).await?;
     Ok(id)
@@ -108,7 +112,6 @@ const COLUMNS: &str = "id, campaign_id, source, category, severity, district_cod
     responsible_unit, status, created_by, created_at";
 
 fn row_to_problem(r: &sea_orm::QueryResult, tree: &ducha_domain::RegionTree) -> Result<Problem, StorageError> {
-    let bad = |e: ducha_domain::labelled::UnknownValue| StorageError::Rejected(e.to_string());
     let s = |k: &str| r.try_get::<String>("", k);
     let district: String = s("district_code")?;
     let town: String = s("town_code")?;
@@ -116,9 +119,9 @@ fn row_to_problem(r: &sea_orm::QueryResult, tree: &ducha_domain::RegionTree) -> 
     Ok(Problem {
         id: r.try_get("", "id")?,
         campaign_id: r.try_get("", "campaign_id")?,
-        source: Source::parse(&s("source")?).map_err(bad)?,
-        category: Category::parse(&s("category")?).map_err(bad)?,
-        severity: Severity::parse(&s("severity")?).map_err(bad)?,
+        source: code(&s("source")?)?,
+        category: code(&s("category")?)?,
+        severity: code(&s("severity")?)?,
         district_name: name(&district),
         town_name: name(&town),
         district_code: district,
@@ -126,17 +129,17 @@ fn row_to_problem(r: &sea_orm::QueryResult, tree: &ducha_domain::RegionTree) -> 
         household_id: r.try_get("", "household_id")?,
         text: s("text")?,
         responsible_unit: s("responsible_unit")?,
-        status: ProblemStatus::parse(&s("status")?).map_err(bad)?,
+        status: code(&s("status")?)?,
         created_by: s("created_by")?,
         created_at: r.try_get("", "created_at")?,
     })
 }
 
 /// A campaign's problems that the access reaches, optionally of one status and one town.
-pub async fn list<C: ConnectionTrait>(
+pub(crate) async fn list<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    opened: &super::Opened,
+    opened: &Opened,
     status: Option<ProblemStatus>,
     town: Option<&str>,
 ) -> Result<Vec<Problem>, StorageError> {
@@ -181,15 +184,15 @@ pub struct ProblemInput {
 }
 
 /// Enter a problem found in a sampled town (the team, or the city office), with its evidence.
-pub async fn add(
-    db: &Db,
-    actor: &Actor,
+pub(crate) async fn add(
+    s: &Scoped,
     campaign: i64,
     p: &ProblemInput,
     files: &[crate::evidence::Upload],
 ) -> Result<i64, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let access = super::open(db, tx.conn(), actor, campaign).await?.into_parts().1;
+    let db = s.db();
+    let mut tx = s.write().await?;
+    let access = super::open_in(s, tx.conn(), campaign).await?.into_parts().1;
     if !access.fieldwork {
         return Err(StorageError::Forbidden("问题由督查组或市扶贫办录入".into()));
     }
@@ -259,9 +262,10 @@ pub async fn add(
 
 /// Propose the audit engine's open findings in the sampled towns the actor reaches, each once,
 /// for an inspector to confirm or dismiss. Returns how many were proposed now.
-pub async fn propose_audit_findings(db: &Db, actor: &Actor, campaign: i64) -> Result<usize, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let access = super::open(db, tx.conn(), actor, campaign).await?.into_parts().1;
+pub(crate) async fn propose_audit_findings(s: &Scoped, campaign: i64) -> Result<usize, StorageError> {
+    let db = s.db();
+    let mut tx = s.write().await?;
+    let access = super::open_in(s, tx.conn(), campaign).await?.into_parts().1;
     if !access.fieldwork {
         return Err(StorageError::Forbidden("由督查组或市扶贫办导入核查发现".into()));
     }
@@ -307,16 +311,16 @@ pub async fn propose_audit_findings(db: &Db, actor: &Actor, campaign: i64) -> Re
 }
 
 /// Confirm or dismiss a proposed problem (the team or the city office); a dismissal needs a reason.
-pub async fn decide(
-    db: &Db,
-    actor: &Actor,
+pub(crate) async fn decide(
+    s: &Scoped,
     campaign: i64,
     problem: i64,
     confirm: bool,
     reason: &str,
 ) -> Result<(), StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let access = super::open(db, tx.conn(), actor, campaign).await?.into_parts().1;
+    let db = s.db();
+    let mut tx = s.write().await?;
+    let access = super::open_in(s, tx.conn(), campaign).await?.into_parts().1;
     if !access.fieldwork {
         return Err(StorageError::Forbidden("由督查组或市扶贫办确认".into()));
     }
@@ -356,10 +360,10 @@ pub struct EarlierProblem {
 
 /// The problems a revisit verifies in one town (one the access reaches): the confirmed problems
 /// of the campaign revisited.
-pub async fn revisit_list<C: ConnectionTrait>(
+pub(crate) async fn revisit_list<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    opened: &super::Opened,
+    opened: &Opened,
     town: &str,
 ) -> Result<Vec<EarlierProblem>, StorageError> {
     let campaign = opened.campaign();
@@ -380,7 +384,7 @@ pub async fn revisit_list<C: ConnectionTrait>(
         let (result, note) = match check {
             Some(r) => {
                 let s: String = r.try_get("", "result")?;
-                (RevisitResult::parse(&s).ok(), r.try_get("", "note")?)
+                (Some(code::<RevisitResult>(&s)?), r.try_get("", "note")?)
             }
             None => (None, String::new()),
         };
@@ -391,16 +395,16 @@ pub async fn revisit_list<C: ConnectionTrait>(
 
 /// Verify one earlier problem in a revisited town (the team or the city office); anything short
 /// of rectified needs a note saying what remains.
-pub async fn verify(
-    db: &Db,
-    actor: &Actor,
+pub(crate) async fn verify(
+    s: &Scoped,
     campaign: i64,
     problem: i64,
     result: RevisitResult,
     note: &str,
 ) -> Result<(), StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
+    let (db, actor) = (s.db(), s.actor());
+    let mut tx = s.write().await?;
+    let (c, access) = super::open_in(s, tx.conn(), campaign).await?.into_parts();
     if !access.fieldwork {
         return Err(StorageError::Forbidden("回头看由督查组核实".into()));
     }
@@ -473,10 +477,10 @@ pub struct TownVerdict {
 }
 
 /// The verdict of every revisited town the access reaches.
-pub async fn verdicts<C: ConnectionTrait>(
+pub(crate) async fn verdicts<C: ConnectionTrait>(
     db: &Db,
     c: &C,
-    opened: &super::Opened,
+    opened: &Opened,
 ) -> Result<Vec<TownVerdict>, StorageError> {
     let (campaign, access) = (opened.campaign(), opened.access());
     let tree = crate::regions::tree_in(c).await?;
@@ -507,4 +511,65 @@ pub async fn verdicts<C: ConnectionTrait>(
         });
     }
     Ok(out)
+}
+
+/// The problems of an opened campaign: those the access reaches.
+pub struct Problems<'a>(&'a Opened);
+
+impl Opened {
+    pub fn problems(&self) -> Problems<'_> {
+        Problems(self)
+    }
+}
+
+impl Problems<'_> {
+    /// The campaign's problems the access reaches, optionally of one status and one town.
+    pub async fn list(&self, status: Option<ProblemStatus>, town: Option<&str>) -> Result<Vec<Problem>, StorageError> {
+        let db = self.0.scoped().db();
+        list(db, db.conn(), self.0, status, town).await
+    }
+
+    /// The evidence entered with each problem of a town (one the access reaches): problem →
+    /// files, for the problems that have any.
+    pub async fn files(&self, town: &str) -> Result<BTreeMap<i64, Vec<EvidenceMeta>>, StorageError> {
+        let db = self.0.scoped().db();
+        let mut out = BTreeMap::new();
+        for p in list(db, db.conn(), self.0, None, Some(town)).await? {
+            let files = crate::evidence::for_owner(db, "campaign_problem", p.id).await?;
+            if !files.is_empty() {
+                out.insert(p.id, files);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The household with this number in a town the access reaches (for a problem entered by
+    /// hand at a household), or None.
+    pub async fn household_in_town(&self, town: &str, number: &str) -> Result<Option<i64>, StorageError> {
+        if !self.0.access().sees(town) {
+            return Ok(None);
+        }
+        let db = self.0.scoped().db();
+        let row = db
+            .conn()
+            .query_one_raw(db.stmt(
+                "SELECT id FROM households WHERE number = $1 AND town_code = $2",
+                vec![number.trim().into(), town.into()],
+            ))
+            .await?;
+        Ok(row.map(|r| r.try_get("", "id")).transpose()?)
+    }
+
+    /// The earlier campaign's confirmed problems that a revisit verifies in one town (one the
+    /// access reaches), with their verification so far.
+    pub async fn revisit(&self, town: &str) -> Result<Vec<EarlierProblem>, StorageError> {
+        let db = self.0.scoped().db();
+        revisit_list(db, db.conn(), self.0, town).await
+    }
+
+    /// The verdict of every revisited town the access reaches.
+    pub async fn verdicts(&self) -> Result<Vec<TownVerdict>, StorageError> {
+        let db = self.0.scoped().db();
+        verdicts(db, db.conn(), self.0).await
+    }
 }

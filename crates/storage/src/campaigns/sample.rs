@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Months, Utc};
-use ducha_domain::access::Actor;
 use ducha_domain::campaigns::sampling::{
     self, HouseholdCandidate, SampledHousehold, SampledTown, Step, TownCandidate, TownInput,
 };
@@ -17,8 +16,8 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
 use super::{Campaign, Opened};
-use crate::audit::AuditTxn;
-use crate::{Db, StorageError};
+use crate::stored;
+use crate::{Db, Scoped, StorageError};
 
 /// A draw before it is stored.
 #[derive(Debug, Clone, Serialize)]
@@ -74,33 +73,18 @@ async fn household_candidates<C: ConnectionTrait>(
         .map(|r| {
             let status: String = r.try_get("", "status")?;
             let htype: String = r.try_get("", "household_type")?;
-            let label = |s: &str, parse: fn(&str) -> Option<&'static str>| parse(s).unwrap_or("其他").to_string();
             let open: i64 = r.try_get("", "open")?;
             Ok(HouseholdCandidate {
                 id: r.try_get("", "id")?,
                 stratum: format!(
                     "{}·{}",
-                    label(&status, |s| HouseholdStatus::parse(s).ok().map(|v| v.label())),
-                    label(&htype, |s| HouseholdType::parse(s).ok().map(|v| v.label()))
+                    stored::code::<HouseholdStatus>(&status)?.label(),
+                    stored::code::<HouseholdType>(&htype)?.label()
                 ),
                 open_findings: open.clamp(0, 1000) as u32,
             })
         })
         .collect()
-}
-
-/// Draw a campaign's sample with `plan`, without storing it (those who plan it: a draw with the
-/// stored plan is the stored sample).
-pub async fn preview<C: ConnectionTrait>(
-    db: &Db,
-    c: &C,
-    opened: &Opened,
-    plan: &SamplePlan,
-) -> Result<Draw, StorageError> {
-    if !opened.access().plans {
-        return Err(StorageError::Forbidden("抽样由市扶贫办进行".into()));
-    }
-    draw_with(db, c, opened.campaign(), plan).await
 }
 
 async fn draw_with<C: ConnectionTrait>(
@@ -173,9 +157,10 @@ async fn draw_with<C: ConnectionTrait>(
 
 /// Draw and store a campaign's sample (city office). A campaign whose fieldwork has begun keeps
 /// its sample: redrawing it would orphan the visits.
-pub async fn draw(db: &Db, actor: &Actor, campaign: i64, plan: &SamplePlan) -> Result<Draw, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let (c, access) = super::open(db, tx.conn(), actor, campaign).await?.into_parts();
+pub(crate) async fn draw(s: &Scoped, campaign: i64, plan: &SamplePlan) -> Result<Draw, StorageError> {
+    let (db, actor) = (s.db(), s.actor());
+    let mut tx = s.write().await?;
+    let (c, access) = super::open_in(s, tx.conn(), campaign).await?.into_parts();
     if !access.plans {
         return Err(StorageError::Forbidden("抽样由市扶贫办进行".into()));
     }
@@ -297,7 +282,11 @@ impl SampleTown {
 }
 
 /// The stored sample, the part of it the access reaches.
-pub async fn stored<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Result<Vec<SampleTown>, StorageError> {
+pub(crate) async fn stored<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    opened: &Opened,
+) -> Result<Vec<SampleTown>, StorageError> {
     let (campaign, access) = (opened.id(), opened.access());
     let tree = crate::regions::tree_in(c).await?;
     let towns = c
@@ -337,7 +326,7 @@ pub async fn stored<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Resu
                 head_name: r.try_get::<Option<String>>("", "head_name")?.unwrap_or_default(),
                 village: name_of(&village),
                 stratum: r.try_get("", "stratum")?,
-                how: How::parse(&how).unwrap_or(How::Drawn),
+                how: stored::code(&how)?,
                 visited: visits > 0,
             });
         }
@@ -346,8 +335,8 @@ pub async fn stored<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Resu
             district_name: name_of(&district),
             code,
             district,
-            purpose: Purpose::parse(&purpose).unwrap_or(Purpose::Fresh),
-            how: How::parse(&how).unwrap_or(How::Drawn),
+            purpose: stored::code(&purpose)?,
+            how: stored::code(&how)?,
             households,
         });
     }
@@ -356,7 +345,7 @@ pub async fn stored<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Resu
 
 /// The steps of the stored draw, for the page that explains it: those of the districts the
 /// access reaches.
-pub async fn steps(db: &Db, opened: &Opened) -> Result<Vec<Step>, StorageError> {
+async fn steps(db: &Db, opened: &Opened) -> Result<Vec<Step>, StorageError> {
     let row = db
         .conn()
         .query_one_raw(db.stmt("SELECT sample_steps FROM campaigns WHERE id = $1", vec![opened.id().into()]))
@@ -364,8 +353,40 @@ pub async fn steps(db: &Db, opened: &Opened) -> Result<Vec<Step>, StorageError> 
         .ok_or(StorageError::NotFound)?;
     let steps: Option<String> = row.try_get("", "sample_steps")?;
     let steps: Vec<Step> = match steps {
-        Some(s) => serde_json::from_str(&s).map_err(|e| StorageError::Rejected(format!("抽样过程无法读取：{e}")))?,
+        Some(s) => super::from_json("抽样过程", &s)?,
         None => Vec::new(),
     };
     Ok(steps.into_iter().filter(|s| opened.access().overlaps(&s.district)).collect())
+}
+
+/// The sample of an opened campaign.
+pub struct Sample<'a>(&'a Opened);
+
+impl Opened {
+    pub fn sample(&self) -> Sample<'_> {
+        Sample(self)
+    }
+}
+
+impl Sample<'_> {
+    /// The stored sample, the part of it the access reaches.
+    pub async fn stored(&self) -> Result<Vec<SampleTown>, StorageError> {
+        let db = self.0.scoped().db();
+        stored(db, db.conn(), self.0).await
+    }
+
+    /// The steps of the stored draw that the access reaches, for the page that explains it.
+    pub async fn steps(&self) -> Result<Vec<Step>, StorageError> {
+        steps(self.0.scoped().db(), self.0).await
+    }
+
+    /// Draw the sample with `plan` without storing it (those who plan it: a draw with the stored
+    /// plan is the stored sample).
+    pub async fn preview(&self, plan: &SamplePlan) -> Result<Draw, StorageError> {
+        if !self.0.access().plans {
+            return Err(StorageError::Forbidden("抽样由市扶贫办进行".into()));
+        }
+        let db = self.0.scoped().db();
+        draw_with(db, db.conn(), self.0.campaign(), plan).await
+    }
 }

@@ -11,10 +11,10 @@ use ducha_domain::rectification::{RectAction, RectStatus, overdue, step};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
-use crate::audit::AuditTxn;
 use crate::campaigns::problems::Problem;
-use crate::evidence::Upload;
-use crate::{Db, StorageError};
+use crate::evidence::{EvidenceMeta, Upload};
+use crate::stored::code;
+use crate::{Db, Scoped, StorageError};
 
 /// A problem with where its rectification stands.
 #[derive(Debug, Clone, Serialize)]
@@ -32,14 +32,14 @@ pub struct Rect {
     pub verified_at: Option<DateTime<Utc>>,
 }
 
-/// The districts an inspector verifies in today: those of their teams in campaigns under way.
+/// The districts an inspector verifies in on `today`: those of their teams in campaigns under way.
 pub(crate) async fn inspector_districts<C: ConnectionTrait>(
     db: &Db,
     c: &C,
     actor: &Actor,
+    today: NaiveDate,
 ) -> Result<Vec<String>, StorageError> {
     let Some(uid) = actor.user_id else { return Ok(Vec::new()) };
-    let today = crate::campaigns::today();
     let rows = c
         .query_all_raw(db.stmt(
             "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
@@ -69,8 +69,10 @@ pub struct Filter {
 }
 
 /// The confirmed problems the actor reaches, with their rectification, by district and town.
-pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter) -> Result<Vec<Rect>, StorageError> {
-    let inspector = if actor.role == Role::Inspector { inspector_districts(db, c, actor).await? } else { vec![] };
+async fn list<C: ConnectionTrait>(s: &Scoped, c: &C, f: &Filter) -> Result<Vec<Rect>, StorageError> {
+    let (db, actor, today) = (s.db(), s.actor(), s.today());
+    let inspector =
+        if actor.role == Role::Inspector { inspector_districts(db, c, actor, today).await? } else { vec![] };
     let campaigns: Vec<(i64, String)> = c
         .query_all_raw(db.stmt("SELECT id, name FROM campaigns ORDER BY id", vec![]))
         .await?
@@ -88,13 +90,12 @@ pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter)
     for r in &rows {
         stored.insert(r.try_get("", "problem_id")?, r);
     }
-    let today = crate::campaigns::today();
     let mut out = Vec::new();
     for (id, name) in campaigns.iter().filter(|(id, _)| f.campaign.is_none_or(|c| c == *id)) {
         let campaign = crate::campaigns::get(db, c, *id).await?;
         // A campaign's problems go to the towns when it ends: before, they would tell a town it
         // was sampled.
-        if crate::campaigns::sealed_from(db, c, actor, &campaign).await? {
+        if crate::campaigns::sealed_from(db, c, actor, &campaign, today).await? {
             continue;
         }
         let default_deadline = crate::campaigns::circular::settings_of(db, c, &campaign).await?.deadline();
@@ -112,7 +113,7 @@ pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter)
             }
             let r = stored.get(&p.id);
             let status = match r {
-                Some(r) => RectStatus::parse(&r.try_get::<String>("", "status")?).unwrap_or(RectStatus::Assigned),
+                Some(r) => code(&r.try_get::<String>("", "status")?)?,
                 None => RectStatus::Assigned,
             };
             let deadline: NaiveDate = match r {
@@ -160,7 +161,8 @@ pub async fn list<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, f: &Filter)
 }
 
 /// One problem's rectification, if the actor reaches it.
-pub async fn one<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, problem: i64) -> Result<Rect, StorageError> {
+async fn one<C: ConnectionTrait>(s: &Scoped, c: &C, problem: i64) -> Result<Rect, StorageError> {
+    let db = s.db();
     let campaign: i64 = c
         .query_one_raw(db.stmt(
             "SELECT campaign_id FROM campaign_problems WHERE id = $1 AND status = 'confirmed'",
@@ -170,7 +172,7 @@ pub async fn one<C: ConnectionTrait>(db: &Db, c: &C, actor: &Actor, problem: i64
         .ok_or(StorageError::NotFound)?
         .try_get("", "campaign_id")?;
     let f = Filter { campaign: Some(campaign), ..Default::default() };
-    list(db, c, actor, &f).await?.into_iter().find(|r| r.problem.id == problem).ok_or(StorageError::NotFound)
+    list(s, c, &f).await?.into_iter().find(|r| r.problem.id == problem).ok_or(StorageError::NotFound)
 }
 
 /// Counts for a region or a unit: problems, closed, overdue.
@@ -206,16 +208,16 @@ pub fn tally(rects: &[Rect], key: impl Fn(&Rect) -> (String, String)) -> Vec<Tal
 
 /// Take one step of a problem's rectification: start, submit (with what was done and evidence),
 /// close, or send back with a reason.
-pub async fn act(
-    db: &Db,
-    actor: &Actor,
+async fn act(
+    s: &Scoped,
     problem: i64,
     action: RectAction,
     text: &str,
     files: &[Upload],
 ) -> Result<RectStatus, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
-    let r = one(db, tx.conn(), actor, problem).await?;
+    let (db, actor) = (s.db(), s.actor());
+    let mut tx = s.write().await?;
+    let r = one(s, tx.conn(), problem).await?;
     for f in files {
         ducha_domain::evidence::accept(&f.filename, &f.bytes)
             .map_err(|m| crate::registry::write::field_error("files", m))?;
@@ -301,4 +303,51 @@ pub fn over_time(rects: &[Rect], today: NaiveDate, points: usize) -> Vec<(NaiveD
             (day, (1000.0 * closed / total).round() / 10.0, (1000.0 * late / total).round() / 10.0)
         })
         .collect()
+}
+
+/// Rectification as one actor sees it on one day: the problems they reach, and the steps they
+/// may take.
+pub struct Rectification<'a>(&'a Scoped);
+
+impl Scoped {
+    pub fn rectification(&self) -> Rectification<'_> {
+        Rectification(self)
+    }
+}
+
+/// One problem's rectification with the evidence submitted for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RectDetail {
+    pub rect: Rect,
+    pub files: Vec<EvidenceMeta>,
+}
+
+impl Rectification<'_> {
+    /// The confirmed problems the actor reaches, with their rectification, by district and town.
+    pub async fn list(&self, f: &Filter) -> Result<Vec<Rect>, StorageError> {
+        list(self.0, self.0.db().conn(), f).await
+    }
+
+    /// One problem's rectification, if the actor reaches it.
+    pub async fn one(&self, problem: i64) -> Result<Rect, StorageError> {
+        one(self.0, self.0.db().conn(), problem).await
+    }
+
+    /// One problem's rectification and its evidence, if the actor reaches it.
+    pub async fn detail(&self, problem: i64) -> Result<RectDetail, StorageError> {
+        let rect = self.one(problem).await?;
+        let files = crate::evidence::for_owner(self.0.db(), "rectification", problem).await?;
+        Ok(RectDetail { rect, files })
+    }
+
+    /// Take one step of a problem's rectification (see [`ducha_domain::rectification::step`]).
+    pub async fn act(
+        &self,
+        problem: i64,
+        action: RectAction,
+        text: &str,
+        files: &[Upload],
+    ) -> Result<RectStatus, StorageError> {
+        act(self.0, problem, action, text, files).await
+    }
 }

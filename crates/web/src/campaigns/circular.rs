@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_reports::circular::{self, campaign::for_campaign};
-use ducha_storage::campaigns::circular::{CircularSettings, save_settings};
+use ducha_storage::campaigns::circular::CircularSettings;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
@@ -38,7 +38,7 @@ pub(super) async fn page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (c, summary, settings) = for_campaign(&st.db, &me.actor, id).await.map_err(failed)?;
+    let (c, summary, settings) = for_campaign(&me.scoped(&st), id).await.map_err(failed)?;
     let html = CircularPage {
         ctx: PageCtx::new(&st, &me).await?,
         id,
@@ -56,7 +56,7 @@ pub(super) async fn docx(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (c, summary, _) = for_campaign(&st.db, &me.actor, parse_id(&id)?).await.map_err(failed)?;
+    let (c, summary, _) = for_campaign(&me.scoped(&st), parse_id(&id)?).await.map_err(failed)?;
     let bytes = st.work.run(move || circular::to_docx(&c)).await?.map_err(failed)?;
     let name = format!("{}通报.docx", summary.campaign.name);
     Ok(download(bytes, &name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
@@ -67,7 +67,7 @@ pub(super) async fn pdf(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (c, summary, _) = for_campaign(&st.db, &me.actor, parse_id(&id)?).await.map_err(failed)?;
+    let (c, summary, _) = for_campaign(&me.scoped(&st), parse_id(&id)?).await.map_err(failed)?;
     // Typesetting takes a while on a large problem list: in its turn, off the async threads.
     let bytes = st.work.run(move || circular::to_pdf(&c)).await?.map_err(failed)?;
     Ok(download(bytes, &format!("{}通报.pdf", summary.campaign.name), "application/pdf"))
@@ -78,7 +78,7 @@ pub(super) async fn problems_xlsx(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (c, _, _) = for_campaign(&st.db, &me.actor, parse_id(&id)?).await.map_err(failed)?;
+    let (c, _, _) = for_campaign(&me.scoped(&st), parse_id(&id)?).await.map_err(failed)?;
     let a = c.attachment.ok_or(WebError::NotFound)?;
     let name = format!("{}.xlsx", a.title);
     let bytes = st.work.run(move || circular::problem_list_xlsx(&a.title, &a.table)).await?.map_err(failed)?;
@@ -107,7 +107,8 @@ pub(super) async fn save(
     CsrfForm(f): CsrfForm<SettingsForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    if !ducha_storage::campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+    let scoped = me.scoped(&st);
+    if !scoped.campaigns().open(id).await?.access().plans {
         return Err(WebError::Forbidden("通报由市扶贫办起草".into()));
     }
     let mut e = ducha_domain::validation::FieldErrors::default();
@@ -134,6 +135,6 @@ pub(super) async fn save(
         copied_to: f.copied_to,
         deadline_days,
     };
-    save_settings(&st.db, &me.actor, id, &s).await?;
+    scoped.campaigns().save_circular(id, &s).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/circular")).into_response())
 }

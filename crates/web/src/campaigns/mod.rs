@@ -20,15 +20,15 @@ use ducha_domain::checks::Category;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
 use ducha_storage::campaigns::assessment::Summary;
-use ducha_storage::campaigns::fieldwork::{self, ChecklistItem, ReviewInput};
-use ducha_storage::campaigns::problems::{self, EarlierProblem, Problem, ProblemInput};
-use ducha_storage::campaigns::sample::{self, SampleTown};
+use ducha_storage::campaigns::fieldwork::{ChecklistItem, ReviewInput};
+use ducha_storage::campaigns::problems::{EarlierProblem, Problem, ProblemInput};
+use ducha_storage::campaigns::sample::SampleTown;
 use ducha_storage::campaigns::{self, CampaignInput, CampaignRow, TeamInput};
 use serde::Deserialize;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::pages::PageCtx;
-use crate::registry::{parse_id, today};
+use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, Routes, WebError};
 
 pub fn routes(r: Routes) -> Routes {
@@ -73,7 +73,7 @@ struct ListPage {
 }
 
 async fn list_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let rows = campaigns::list(&st.db, &me.actor).await?;
+    let rows = me.scoped(&st).campaigns().list().await?;
     let html = ListPage {
         ctx: PageCtx::new(&st, &me).await?,
         any_sealed: rows.iter().any(|r| r.sealed),
@@ -96,7 +96,7 @@ async fn new_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<St
     let html = NewPage {
         ctx: PageCtx::new(&st, &me).await?,
         kinds: CampaignKind::ALL.iter().map(|k| k.label()).collect(),
-        today: today(),
+        today: me.scoped(&st).today(),
     }
     .render()?;
     Ok(Html(html))
@@ -145,7 +145,7 @@ async fn create(
         member_units: f.member_units,
         weights: Weights::default(),
     };
-    let id = campaigns::create(&st.db, &me.actor, &input).await?;
+    let id = me.scoped(&st).campaigns().create(&input).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
 }
 
@@ -173,11 +173,8 @@ impl ShowPage {
 }
 
 /// Names of the districts, for team forms and labels.
-async fn districts(st: &AppState) -> Result<Vec<(String, String)>, WebError> {
-    Ok(st
-        .db
-        .system()
-        .regions()
+async fn districts(s: &ducha_storage::Scoped) -> Result<Vec<(String, String)>, WebError> {
+    Ok(s.regions()
         .list(Some(ducha_domain::RegionLevel::District), None)
         .await?
         .into_iter()
@@ -190,7 +187,8 @@ async fn show_page(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    let s = campaigns::assessment::summary(&st.db, &me.actor, parse_id(&id)?).await?;
+    let scoped = me.scoped(&st);
+    let s = scoped.campaigns().summary(parse_id(&id)?).await?;
     let join = |v: Vec<&str>| if v.is_empty() { "—".to_string() } else { v.join("、") };
     let html = ShowPage {
         ctx: PageCtx::new(&st, &me).await?,
@@ -201,7 +199,7 @@ async fn show_page(
         partly: join(s.verdict_towns(Verdict::Partly)),
         not_rectified: join(s.verdict_towns(Verdict::NotRectified)),
         pending: join(s.verdict_towns(Verdict::Pending)),
-        district_names: districts(&st).await?,
+        district_names: districts(&scoped).await?,
         weights: WEIGHT_FIELDS.iter().zip(weight_values(&s.campaign.weights)).map(|((f, l), v)| (*f, *l, v)).collect(),
         s,
     }
@@ -242,7 +240,8 @@ async fn save_weights(
     CsrfForm(f): CsrfForm<std::collections::HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+    let s = me.scoped(&st);
+    if !s.campaigns().open(id).await?.access().plans {
         return Err(WebError::Forbidden("评分权重由市扶贫办设定".into()));
     }
     let mut e = FieldErrors::default();
@@ -267,7 +266,7 @@ async fn save_weights(
         outstanding_min: v[6],
         average_min: v[7],
     };
-    campaigns::set_weights(&st.db, &me.actor, id, &w).await?;
+    s.campaigns().set_weights(id, &w).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}#scores")).into_response())
 }
 
@@ -279,7 +278,8 @@ async fn add_team(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     // The campaign first: one out of reach is not found, whatever the body.
-    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+    let s = me.scoped(&st);
+    if !s.campaigns().open(id).await?.access().plans {
         return Err(WebError::Forbidden("督查组由市扶贫办安排".into()));
     }
     let form = form?;
@@ -296,7 +296,7 @@ async fn add_team(
             .collect(),
         districts: form.all("districts"),
     };
-    campaigns::add_team(&st.db, &me.actor, id, &t).await?;
+    s.campaigns().add_team(id, &t).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
 }
 
@@ -326,11 +326,11 @@ async fn sample_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    let steps = sample::steps(&st.db, &opened).await?;
+    let s = me.scoped(&st);
+    let opened = s.campaigns().open(id).await?;
+    let steps = opened.sample().steps().await?;
     let (c, access) = opened.into_parts();
-    let others: Vec<CampaignRow> =
-        campaigns::list(&st.db, &me.actor).await?.into_iter().filter(|r| r.id != id).collect();
+    let others: Vec<CampaignRow> = s.campaigns().list().await?.into_iter().filter(|r| r.id != id).collect();
     // Without a stored plan, the seed's own November plan is offered.
     let plan = c.sample_plan.clone().unwrap_or_else(|| SamplePlan {
         seed: u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(1) % 100_000_000,
@@ -343,7 +343,7 @@ async fn sample_page(
         chosen_towns: vec![],
         chosen_households: vec![],
     });
-    let names = districts(&st).await?;
+    let names = districts(&s).await?;
     let quota_of = names
         .iter()
         .map(|(code, name)| {
@@ -381,7 +381,8 @@ async fn draw(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().plans {
+    let s = me.scoped(&st);
+    if !s.campaigns().open(id).await?.access().plans {
         return Err(WebError::Forbidden("抽样由市扶贫办进行".into()));
     }
     let form = form?;
@@ -408,7 +409,7 @@ async fn draw(
         }
     };
     let mut quotas = Vec::new();
-    for (code, _) in districts(&st).await? {
+    for (code, _) in districts(&s).await? {
         let n = get(&format!("quota_{code}"));
         if n.is_empty() {
             continue;
@@ -454,7 +455,7 @@ async fn draw(
     if !e.is_empty() {
         return Err(WebError::Invalid(e));
     }
-    sample::draw(&st.db, &me.actor, id, &plan).await?;
+    s.campaigns().draw_sample(id, &plan).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/sample")).into_response())
 }
 
@@ -500,31 +501,23 @@ async fn town_page(
     Path((id, town)): Path<(String, String)>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
-    let town = sample::stored(&st.db, st.db.conn(), &opened)
+    let opened = me.scoped(&st).campaigns().open(id).await?;
+    let town = opened.sample().stored().await?.into_iter().find(|t| t.code == town).ok_or(WebError::NotFound)?;
+    let town_problems = opened.problems().list(None, Some(&town.code)).await?;
+    let files = opened
+        .problems()
+        .files(&town.code)
         .await?
         .into_iter()
-        .find(|t| t.code == town)
-        .ok_or(WebError::NotFound)?;
-    let town_problems = problems::list(&st.db, st.db.conn(), &opened, None, Some(&town.code)).await?;
-    let mut files = std::collections::BTreeMap::new();
-    for p in &town_problems {
-        let f = me.scoped(&st).evidence().for_owner("campaign_problem", p.id).await?;
-        if !f.is_empty() {
-            files.insert(p.id, f.into_iter().map(|m| (m.id, m.filename)).collect());
-        }
-    }
+        .map(|(p, f)| (p, f.into_iter().map(|m| (m.id, m.filename)).collect()))
+        .collect();
     let html = TownPage {
         ctx: PageCtx::new(&st, &me).await?,
-        items: fieldwork::checklist(&st.db, st.db.conn(), opened.campaign().checklist_id.unwrap_or(1)).await?,
-        reviews: fieldwork::reviews(&st.db, st.db.conn(), &opened, &town.code).await?,
+        items: opened.fieldwork().checklist().await?,
+        reviews: opened.fieldwork().reviews(&town.code).await?,
         problems: town_problems,
         files,
-        earlier: if town.purpose == Purpose::Revisit {
-            problems::revisit_list(&st.db, st.db.conn(), &opened, &town.code).await?
-        } else {
-            vec![]
-        },
+        earlier: if town.purpose == Purpose::Revisit { opened.problems().revisit(&town.code).await? } else { vec![] },
         fieldwork: opened.access().fieldwork,
         categories: Category::ALL.iter().map(|c| c.label()).collect(),
         results: ReviewResult::ALL.iter().map(|c| c.label()).collect(),
@@ -543,7 +536,8 @@ async fn review(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().fieldwork {
+    let s = me.scoped(&st);
+    if !s.campaigns().open(id).await?.access().fieldwork {
         return Err(WebError::Forbidden("查阅资料由督查组记录".into()));
     }
     let form = form?;
@@ -561,7 +555,7 @@ async fn review(
         return Err(WebError::Invalid(e));
     }
     let input = ReviewInput { town: town.clone(), results, photos: form.files };
-    fieldwork::review(&st.db, &me.actor, id, &input).await?;
+    s.campaigns().review(id, &input).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
 }
 
@@ -572,7 +566,8 @@ async fn add_problem(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let s = me.scoped(&st);
+    let opened = s.campaigns().open(id).await?;
     if !opened.access().fieldwork {
         return Err(WebError::Forbidden("问题由督查组或市扶贫办录入".into()));
     }
@@ -583,16 +578,9 @@ async fn add_problem(
     let household_id = match f.get("household_number").trim() {
         "" => None,
         n => {
-            // The opened campaign lets this user see the town (checked above): the household is
-            // looked up there, whatever the user's own scope.
-            let town_scope = ducha_domain::access::Actor {
-                scope: ducha_domain::access::Scope::Region(
-                    ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?,
-                ),
-                ..me.actor.clone()
-            };
-            match st.db.scoped(&town_scope).registry().household_by_number(n).await? {
-                Some(h) => Some(h.household.id),
+            ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?;
+            match opened.problems().household_in_town(&town, n).await? {
+                Some(h) => Some(h),
                 None => {
                     let mut e = FieldErrors::default();
                     e.add("household_number", format!("本镇(街)没有户编号“{n}”"));
@@ -609,7 +597,7 @@ async fn add_problem(
         text: f.get("text"),
         responsible_unit: f.get("responsible_unit"),
     };
-    problems::add(&st.db, &me.actor, id, &p, &f.files).await?;
+    s.campaigns().add_problem(id, &p, &f.files).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
 }
 
@@ -628,12 +616,13 @@ async fn verify(
     CsrfForm(f): CsrfForm<VerifyForm>,
 ) -> Result<Response, WebError> {
     let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
-    if !campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?.access().fieldwork {
+    let s = me.scoped(&st);
+    if !s.campaigns().open(id).await?.access().fieldwork {
         return Err(WebError::Forbidden("回头看由督查组核实".into()));
     }
     let mut e = FieldErrors::default();
     let Some(result) = e.take("result", RevisitResult::parse(&f.result)) else { return Err(WebError::Invalid(e)) };
-    problems::verify(&st.db, &me.actor, id, problem, result, &f.note).await?;
+    s.campaigns().verify(id, problem, result, &f.note).await?;
     let town: String = f.town.chars().filter(char::is_ascii_digit).collect();
     Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
 }
@@ -662,11 +651,11 @@ async fn problems_page(
     Query(q): Query<ProblemsQuery>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let opened = campaigns::open(&st.db, st.db.conn(), &me.actor, id).await?;
+    let opened = me.scoped(&st).campaigns().open(id).await?;
     let status = ducha_domain::campaigns::ProblemStatus::parse(&q.status).ok();
     let html = ProblemsPage {
         ctx: PageCtx::new(&st, &me).await?,
-        problems: problems::list(&st.db, st.db.conn(), &opened, status, None).await?,
+        problems: opened.problems().list(status, None).await?,
         status: status.map(|s| s.code().to_string()).unwrap_or_default(),
         status_label: status.map_or("", |s| s.label()),
         fieldwork: opened.access().fieldwork,
@@ -683,7 +672,7 @@ async fn propose(
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    problems::propose_audit_findings(&st.db, &me.actor, id).await?;
+    me.scoped(&st).campaigns().propose_audit_findings(id).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/problems?status=proposed")).into_response())
 }
 
@@ -701,13 +690,13 @@ async fn decide(
     CsrfForm(f): CsrfForm<DecideForm>,
 ) -> Result<Response, WebError> {
     let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
-    problems::decide(&st.db, &me.actor, id, problem, f.decision == "confirm", &f.reason).await?;
+    me.scoped(&st).campaigns().decide(id, problem, f.decision == "confirm", &f.reason).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/problems?status=proposed")).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, description = "用户可以查看的督查：编号、名称、类型、日期、抽查镇(街)与户数、问题数")))]
 pub(crate) async fn api_list(State(st): State<AppState>, me: CurrentUser) -> Result<Json<Vec<CampaignRow>>, WebError> {
-    Ok(Json(campaigns::list(&st.db, &me.actor).await?))
+    Ok(Json(me.scoped(&st).campaigns().list().await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path, description = "督查编号")),
@@ -717,5 +706,5 @@ pub(crate) async fn api_show(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Summary>, WebError> {
-    Ok(Json(campaigns::assessment::summary(&st.db, &me.actor, parse_id(&id)?).await?))
+    Ok(Json(me.scoped(&st).campaigns().summary(parse_id(&id)?).await?))
 }

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::campaigns::questionnaire::{Question, QuestionKind};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
-use ducha_storage::campaigns::fieldwork::{self, ChecklistItem};
+use ducha_storage::campaigns::fieldwork::ChecklistItem;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
@@ -28,10 +28,11 @@ struct TemplatesPage {
 }
 
 pub(super) async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
+    let s = me.scoped(&st);
     let html = TemplatesPage {
         ctx: PageCtx::new(&st, &me).await?,
-        items: fieldwork::checklist(&st.db, st.db.conn(), TEMPLATE).await?,
-        questions: fieldwork::questions(&st.db, st.db.conn(), TEMPLATE).await?,
+        items: s.campaigns().templates().checklist(TEMPLATE).await?,
+        questions: s.campaigns().templates().questions(TEMPLATE).await?,
         kinds: QuestionKind::ALL.iter().map(|k| k.label()).collect(),
         can_edit: me.user.role == ducha_domain::access::Role::CityOffice,
     }
@@ -51,7 +52,7 @@ pub(super) async fn add_item(
     me: CurrentUser,
     CsrfForm(f): CsrfForm<ItemForm>,
 ) -> Result<Response, WebError> {
-    fieldwork::add_checklist_item(&st.db, &me.actor, TEMPLATE, &f.section, &f.text).await?;
+    me.scoped(&st).campaigns().templates().add_checklist_item(TEMPLATE, &f.section, &f.text).await?;
     Ok(Redirect::to("/campaigns/templates").into_response())
 }
 
@@ -102,6 +103,6 @@ pub(super) async fn add_question(
         topic: Some(f.topic.trim().to_string()).filter(|t| !t.is_empty()),
         satisfied: list(&f.satisfied),
     };
-    fieldwork::add_question(&st.db, &me.actor, TEMPLATE, &q).await?;
+    me.scoped(&st).campaigns().templates().add_question(TEMPLATE, &q).await?;
     Ok(Redirect::to("/campaigns/templates").into_response())
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::campaigns::questionnaire::{Question, QuestionKind};
-use ducha_storage::campaigns::fieldwork::{self, Fact, Observation, Visit, VisitInput, VisitOutcome};
+use ducha_storage::campaigns::fieldwork::{Fact, Observation, Visit, VisitInput, VisitOutcome};
 use ducha_storage::campaigns::{self, sample::SampleHousehold};
 
 use crate::auth::csrf::CsrfMultipart;
@@ -58,32 +58,32 @@ pub(super) async fn visit_page(
     Path((id, household)): Path<(String, String)>,
 ) -> Result<Html<String>, WebError> {
     let (id, household) = (parse_id(&id)?, parse_id(&household)?);
-    let conn = st.db.conn();
-    let v = fieldwork::visitable(&st.db, conn, &me.actor, id, household).await.map_err(|e| {
+    let s = me.scoped(&st);
+    let v = s.campaigns().visitable(id, household).await.map_err(|e| {
         // A household outside the sample is simply not there for this page.
         match e {
             ducha_storage::StorageError::Rejected(_) => WebError::NotFound,
             other => other.into(),
         }
     })?;
-    let town_sample = campaigns::sample::stored(&st.db, conn, v.opened())
-        .await?
-        .into_iter()
-        .find(|t| t.code == v.town())
-        .ok_or(WebError::NotFound)?;
+    let town_sample =
+        v.opened().sample().stored().await?.into_iter().find(|t| t.code == v.town()).ok_or(WebError::NotFound)?;
     let h = town_sample.households.iter().find(|h| h.id == household).cloned().ok_or(WebError::NotFound)?;
-    let problems = campaigns::problems::list(&st.db, conn, v.opened(), None, Some(v.town()))
+    let problems = v
+        .opened()
+        .problems()
+        .list(None, Some(v.town()))
         .await?
         .into_iter()
         .filter(|p| p.household_id == Some(household))
         .collect();
-    let today = crate::registry::today();
+    let today = s.today();
     let c = v.opened().campaign().clone();
     let html = VisitPage {
         ctx: PageCtx::new(&st, &me).await?,
-        facts: fieldwork::facts(&st.db, conn, &v).await?,
-        questions: fieldwork::questions(&st.db, conn, c.questionnaire_id.unwrap_or(1)).await?,
-        visit: fieldwork::visit_of(&st.db, conn, &v).await?,
+        facts: v.facts().await?,
+        questions: v.opened().fieldwork().questions().await?,
+        visit: v.visit().await?,
         problems,
         fieldwork: v.opened().access().fieldwork,
         client_key: format!("v{}", ducha_storage::accounts::random_token()?.get(..32).unwrap_or_default()),
@@ -100,8 +100,8 @@ pub(super) async fn visit_page(
 /// A campaign not there for the user is not found, whatever the body. A member of its teams whose
 /// days are over goes on: the phone's queue may still send a visit recorded before, which is then
 /// acknowledged (anything new is refused by the storage with the reason).
-async fn reachable(st: &AppState, me: &CurrentUser, id: i64) -> Result<(), WebError> {
-    match campaigns::open(&st.db, st.db.conn(), &me.actor, id).await {
+async fn reachable(s: &ducha_storage::Scoped, id: i64) -> Result<(), WebError> {
+    match s.campaigns().open(id).await {
         Ok(_) | Err(ducha_storage::StorageError::Forbidden(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
@@ -156,9 +156,10 @@ pub(super) async fn submit_form(
     form: Result<CsrfMultipart, WebError>,
 ) -> Result<Response, WebError> {
     let (id, household) = (parse_id(&id)?, parse_id(&household)?);
-    reachable(&st, &me, id).await?;
+    let s = me.scoped(&st);
+    reachable(&s, id).await?;
     let v = visit_input(household, form?);
-    fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?;
+    s.campaigns().submit_visit(id, &v).await?;
     Ok(Redirect::to(&format!("/campaigns/{id}/households/{household}")).into_response())
 }
 
@@ -204,7 +205,8 @@ pub(crate) async fn api_submit(
 ) -> Result<Json<VisitOutcome>, WebError> {
     use axum::extract::FromRequest;
     let id = parse_id(&id)?;
-    reachable(&st, &me, id).await?;
+    let s = me.scoped(&st);
+    reachable(&s, id).await?;
     let json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -231,5 +233,5 @@ pub(crate) async fn api_submit(
             .map_err(|_| WebError::BadRequest("走访记录缺少户编号（household_id）".into()))?;
         visit_input(household, form)
     };
-    Ok(Json(fieldwork::submit_visit(&st.db, &me.actor, id, &v).await?))
+    Ok(Json(s.campaigns().submit_visit(id, &v).await?))
 }

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::rectification::{RectAction, RectStatus};
 use ducha_storage::evidence::EvidenceMeta;
-use ducha_storage::rectification::{self, Filter, Rect, Tally};
+use ducha_storage::rectification::{self, Filter, Rect, RectDetail, Tally};
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfMultipart;
@@ -51,7 +51,7 @@ fn short_label(c: ducha_domain::checks::Category) -> &'static str {
 
 /// The dashboard's charts: problems by district and category, the rectification rate by
 /// district, and the rate and overdue share over time.
-fn charts(all: &[Rect], by_district: &[Tally]) -> Vec<(&'static str, String)> {
+fn charts(all: &[Rect], by_district: &[Tally], today: chrono::NaiveDate) -> Vec<(&'static str, String)> {
     use ducha_domain::checks::Category;
     use ducha_reports::circular::{bar_chart_svg, line_chart_svg};
     if all.is_empty() {
@@ -72,7 +72,7 @@ fn charts(all: &[Rect], by_district: &[Tally]) -> Vec<(&'static str, String)> {
         .filter(|(_, v): &(String, Vec<f64>)| v.iter().any(|x| *x > 0.0))
         .collect();
     let rates = by_district.iter().map(|t| t.rate().map_or(f64::NAN, |r| r as f64)).collect();
-    let time = rectification::over_time(all, crate::registry::today(), 8);
+    let time = rectification::over_time(all, today, 8);
     let labels: Vec<String> = time.iter().map(|(d, _, _)| d.format("%Y-%m").to_string()).collect();
     vec![
         ("各市（区）问题数（按类别）", bar_chart_svg("", &names, &series)),
@@ -104,7 +104,8 @@ async fn list_page(
     me: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
-    let all = rectification::list(&st.db, st.db.conn(), &me.actor, &Filter::default()).await?;
+    let s = me.scoped(&st);
+    let all = s.rectification().list(&Filter::default()).await?;
     let by_district =
         rectification::tally(&all, |r| (r.problem.district_code.clone(), r.problem.district_name.clone()));
     let by_town = rectification::tally(&all, |r| {
@@ -128,7 +129,7 @@ async fn list_page(
         .collect();
     let html = ListPage {
         ctx: PageCtx::new(&st, &me).await?,
-        charts: charts(&all, &by_district),
+        charts: charts(&all, &by_district, s.today()),
         overdue: all.iter().filter(|r| r.overdue).count(),
         rows,
         by_district,
@@ -157,11 +158,11 @@ async fn detail_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let r = rectification::one(&st.db, st.db.conn(), &me.actor, id).await?;
+    let RectDetail { rect: r, files } = me.scoped(&st).rectification().detail(id).await?;
     let open = r.status != RectStatus::Closed;
     let html = DetailPage {
         ctx: PageCtx::new(&st, &me).await?,
-        files: me.scoped(&st).evidence().for_owner("rectification", id).await?,
+        files,
         can_rectify: open && r.status != RectStatus::Submitted && ducha_domain::rectification::rectifies(me.user.role),
         can_verify: r.status == RectStatus::Submitted && ducha_domain::rectification::verifies(me.user.role),
         r,
@@ -178,12 +179,13 @@ async fn act(
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
     // The problem first: one out of reach is not found, whatever the body.
-    rectification::one(&st.db, st.db.conn(), &me.actor, id).await?;
+    let s = me.scoped(&st);
+    s.rectification().one(id).await?;
     let form = form?;
     let mut e = ducha_domain::validation::FieldErrors::default();
     let Some(action) = e.take("action", RectAction::parse(&form.get("action"))) else {
         return Err(WebError::Invalid(e));
     };
-    rectification::act(&st.db, &me.actor, id, action, &form.get("text"), &form.files).await?;
+    s.rectification().act(id, action, &form.get("text"), &form.files).await?;
     Ok(Redirect::to(&format!("/rectification/{id}")).into_response())
 }
