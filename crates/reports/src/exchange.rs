@@ -247,14 +247,12 @@ pub async fn plan(
     let (summary, problems) = match &rows {
         SheetRows::Plans(r) => store::import_plans(db, actor, r, write).await?,
         SheetRows::Logs(r) => store::import_logs(db, actor, r, write).await?,
-        SheetRows::Projects(r) => ducha_storage::funds::import_projects(db, actor, check_year, r, write).await?,
-        SheetRows::Payments(r) => {
-            ducha_storage::funds::import_payments(db, actor, check_year, r, &files, write).await?
-        }
-        SheetRows::Postings(r) => ducha_storage::platform::import_postings(db, actor, r, write).await?,
-        SheetRows::Institutions(r) => ducha_storage::platform::import_institutions(db, actor, r, write).await?,
-        SheetRows::Allocations(r) => ducha_storage::funds::import_allocations(db, actor, r, write).await?,
-        SheetRows::Attendance(r) => ducha_storage::platform::import_check_ins(db, actor, r, write).await?,
+        SheetRows::Projects(r) => db.scoped(actor).funds().projects().import(check_year, r, write).await?,
+        SheetRows::Payments(r) => db.scoped(actor).funds().payments().import(check_year, r, &files, write).await?,
+        SheetRows::Postings(r) => db.scoped(actor).platform().postings().import(r, write).await?,
+        SheetRows::Institutions(r) => db.scoped(actor).platform().institutions().import(r, write).await?,
+        SheetRows::Allocations(r) => db.scoped(actor).funds().allocations().import(r, write).await?,
+        SheetRows::Attendance(r) => db.scoped(actor).platform().attendance().import(r, write).await?,
     };
     let committed = write && problems.is_empty();
     errors.extend(

@@ -214,6 +214,11 @@ impl Allocations<'_> {
         allocation(self.0.db(), self.0.scope(), id).await
     }
 
+    /// Ok if the allocation lies in the scope, else not found (a guard before a form is read).
+    pub async fn in_scope(&self, id: i64) -> Result<(), StorageError> {
+        allocation_in(self.0.db(), self.0.db().conn(), self.0.scope(), id).await.map(drop)
+    }
+
     /// Allocate a year's funds from a source to a district or town (city or district office,
     /// in scope).
     pub async fn allocate(&self, a: &Allocation) -> Result<i64, StorageError> {

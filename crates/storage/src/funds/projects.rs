@@ -423,6 +423,11 @@ impl Projects<'_> {
         project(self.0.db(), self.0.scope(), id).await
     }
 
+    /// Ok if the project lies in the scope, else not found (a guard before a form is read).
+    pub async fn in_scope(&self, id: i64) -> Result<(), StorageError> {
+        row_in(self.0.db(), self.0.db().conn(), self.0.scope(), id).await.map(drop)
+    }
+
     /// Enter a project in the library (at 筛选) on `on`, with the households it serves and what
     /// each is expected to gain a year. Offices within scope; every household must lie in the
     /// user's scope.

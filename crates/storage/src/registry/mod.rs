@@ -42,7 +42,7 @@ impl Registry<'_> {
     }
 
     /// A household by its number, if it lies in the scope.
-    pub(crate) async fn household_by_number(&self, number: &str) -> Result<Option<HouseholdRecord>, StorageError> {
+    pub async fn household_by_number(&self, number: &str) -> Result<Option<HouseholdRecord>, StorageError> {
         household_by_number(self.0.db(), self.0.scope(), number).await
     }
 
