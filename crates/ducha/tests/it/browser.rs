@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
 use crate::accounts::app_first_household;
-use crate::support::TestApp;
+use crate::support::{TestApp, sees};
 
 /// A chromedriver on a free port, and a headless Chromium session through it.
 struct Chrome {
@@ -575,8 +575,8 @@ async fn a_town_office_records_a_check_in_on_a_phone() {
     use ducha_domain::access::Scope;
     let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
     let haiyan = Scope::Region(ducha_domain::RegionCode::parse("440781111").unwrap());
-    let posting = ducha_storage::platform::postings(&app.db, &haiyan).await.unwrap().remove(0);
-    let (_, taken) = ducha_storage::platform::posting(&app.db, &haiyan, posting.id).await.unwrap().unwrap();
+    let posting = app.db.scoped(&sees(&haiyan)).platform().postings().list().await.unwrap().remove(0);
+    let (_, taken) = app.db.scoped(&sees(&haiyan)).platform().postings().get(posting.id).await.unwrap().unwrap();
     let free = (1..=31)
         .filter_map(|d| chrono::NaiveDate::from_ymd_opt(2017, 10, d))
         .find(|d| ducha_domain::platform::is_workday(*d) && !taken.iter().any(|c| c.on_date == *d))
@@ -596,7 +596,7 @@ async fn a_town_office_records_a_check_in_on_a_phone() {
     chrome.submit("form.edit button[type=submit]").await;
     assert!(chrome.text("#on_date-error").await.contains("早于派驻开始日期"));
     chrome.shot("40-phone-check-in-refused").await;
-    let (_, still) = ducha_storage::platform::posting(&app.db, &haiyan, posting.id).await.unwrap().unwrap();
+    let (_, still) = app.db.scoped(&sees(&haiyan)).platform().postings().get(posting.id).await.unwrap().unwrap();
     assert_eq!(still.len(), taken.len(), "nothing saved");
 
     chrome.set_date("on_date", &free.to_string()).await;
@@ -618,7 +618,7 @@ async fn a_district_moves_a_project_on_and_pays_with_a_voucher() {
     use ducha_domain::funds::Stage;
     let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
     let taishan = Scope::Region(ducha_domain::RegionCode::parse("440781").unwrap());
-    let projects = ducha_storage::funds::projects(&app.db, &taishan).await.unwrap();
+    let projects = app.db.scoped(&sees(&taishan)).funds().projects().list().await.unwrap();
     let stuck = projects.iter().find(|p| p.stage == Stage::Planning).unwrap();
     let running = projects.iter().find(|p| p.stage == Stage::Implementation).unwrap();
     let chrome = Chrome::start(1280, 900).await;

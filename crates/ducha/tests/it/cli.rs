@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::regions::OTHER_CITY;
-use crate::support::{TestDb, anchor_args};
+use crate::support::{TestDb, anchor_args, sees};
 
 fn ducha() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ducha"));
@@ -264,7 +264,11 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     // A district's disbursement ledger with its voucher file: without the file it is refused at
     // its row; with it, imported.
     let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
-    let p = ducha_storage::funds::projects(&db, &taishan)
+    let p = db
+        .scoped(&sees(&taishan))
+        .funds()
+        .projects()
+        .list()
         .await
         .unwrap()
         .into_iter()

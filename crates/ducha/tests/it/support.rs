@@ -364,3 +364,8 @@ impl Browser {
         self.post_form(path, &all).await
     }
 }
+
+/// Someone who sees `scope` (the system's rights, that scope): for reading through the door.
+pub fn sees(scope: &ducha_domain::access::Scope) -> ducha_domain::access::Actor {
+    ducha_domain::access::Actor { scope: scope.clone(), ..ducha_domain::access::Actor::system() }
+}
