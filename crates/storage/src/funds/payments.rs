@@ -2,7 +2,7 @@
 //! ledger (拨付台账) that lists them.
 
 use chrono::{NaiveDate, Utc};
-use ducha_domain::access::{Actor, Scope};
+use ducha_domain::access::Scope;
 use ducha_domain::funds::payment_refusal;
 use ducha_domain::money::Money;
 use sea_orm::{ConnectionTrait, Value};
@@ -29,16 +29,15 @@ pub struct Payment {
 /// Pay out for a project (district or city office): never without a project in implementation,
 /// over its budget, or without a voucher.
 async fn pay(
-    db: &Db,
-    actor: &Actor,
+    s: &crate::Scoped,
     id: i64,
     amount: Money,
     paid_on: NaiveDate,
     payee: &str,
     vouchers: &[Upload],
-    today: NaiveDate,
 ) -> Result<i64, StorageError> {
-    let mut tx = AuditTxn::begin(db, actor).await?;
+    let (db, actor) = (s.db(), s.actor());
+    let mut tx = s.write().await?;
     // Audited writes run one at a time (AuditTxn::begin takes the audit chain's head row): the
     // budget checked below is the one the payment is written against.
     let row = row_in(db, tx.conn(), &actor.scope, id).await?;
@@ -49,12 +48,12 @@ async fn pay(
         return Err(field_error("payee", "请填写收款单位或个人（80 字以内）".into()));
     }
     let st = state(db, tx.conn(), &row).await?;
-    if let Some((field, why)) = payment_refusal(&st, amount, !vouchers.is_empty(), paid_on, today) {
+    if let Some((field, why)) = payment_refusal(&st, amount, !vouchers.is_empty(), paid_on, s.today()) {
         return Err(field_error(field, why));
     }
     let pid = insert_payment(&mut tx, &row, amount, paid_on, payee.trim(), vouchers).await?;
     touched(&mut tx, &row.place_code);
-    crate::scoped::commit(tx).await?;
+    s.commit(tx).await?;
     Ok(pid)
 }
 
@@ -155,7 +154,7 @@ impl Payments<'_> {
         payee: &str,
         vouchers: &[Upload],
     ) -> Result<i64, StorageError> {
-        pay(self.0.db(), self.0.actor(), project_id, amount, paid_on, payee, vouchers, self.0.today()).await
+        pay(self.0, project_id, amount, paid_on, payee, vouchers).await
     }
 
     /// The check year's payments within the scope, by project and date (the ledger's rows).
