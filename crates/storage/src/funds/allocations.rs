@@ -66,7 +66,7 @@ pub(super) async fn insert_allocation(
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("资金下达未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("资金下达未能写入".into()))?;
     let id: i64 = r.try_get("", "id")?;
     let after = serde_json::json!({
         "year": a.year, "source": a.source, "region": a.region_code, "amount": a.amount,

@@ -438,7 +438,7 @@ impl Projects<'_> {
 }
 
 impl Payments<'_> {
-    /// Import a disbursement ledger of `year` with its voucher files (see [`import_payments`]).
+    /// Import a disbursement ledger of `year` with its voucher files (see `import_payments`).
     pub async fn import(
         &self,
         year: i32,
@@ -451,7 +451,7 @@ impl Payments<'_> {
 }
 
 impl Allocations<'_> {
-    /// Import a sheet of allocations for the check year (see [`import_allocations`]).
+    /// Import a sheet of allocations for the check year (see `import_allocations`).
     pub async fn import(
         &self,
         incoming: &[ducha_domain::funds::IncomingAllocation],

@@ -83,7 +83,7 @@ pub(super) async fn insert_payment(
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("拨付未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("拨付未能写入".into()))?;
     let pid: i64 = r.try_get("", "id")?;
     for v in vouchers {
         evidence::attach_to(tx, VOUCHER, pid, None, &row.place_code, v).await?;

@@ -299,7 +299,7 @@ pub(super) async fn insert_project(
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("项目未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("项目未能写入".into()))?;
     let id: i64 = row.try_get("", "id")?;
     for (source, amount) in &p.budget {
         tx.conn()

@@ -84,7 +84,7 @@ async fn check_in(
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("签到未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("签到未能写入".into()))?;
     let id: i64 = row.try_get("", "id")?;
     let after = serde_json::json!({ "posting": posting_id, "name": p.name, "on_date": on, "place": place.text });
     tx.record::<(), _>("attendance", id, Some(&p.town_code), "create", None, Some(&after)).await?;
@@ -170,7 +170,7 @@ async fn import_check_ins(
                 ],
             ))
             .await?
-            .ok_or_else(|| StorageError::Rejected("签到未能写入".into()))?;
+            .ok_or_else(|| StorageError::Corrupt("签到未能写入".into()))?;
         let id: i64 = row.try_get("", "id")?;
         let after = serde_json::json!({ "posting": posting_id, "name": d.name, "on_date": d.on, "place": d.place, "import_row": d.row });
         tx.record::<(), _>("attendance", id, Some(&town), "create", None, Some(&after)).await?;
@@ -253,7 +253,7 @@ impl Attendance<'_> {
         check_in(self.0.db(), self.0.actor(), posting_id, on, place, self.0.today()).await
     }
 
-    /// Import an attendance sheet (see [`import_check_ins`]).
+    /// Import an attendance sheet (see `import_check_ins`).
     pub async fn import(
         &self,
         days: &[ducha_domain::platform::IncomingCheckIn],

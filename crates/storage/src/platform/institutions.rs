@@ -145,7 +145,7 @@ async fn insert_institution(tx: &mut AuditTxn<'_>, i: &Institution) -> Result<i6
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("医疗机构未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("医疗机构未能写入".into()))?;
     let id: i64 = row.try_get("", "id")?;
     tx.record::<(), _>("medical_institution", id, Some(&i.district_code), "create", None, Some(i)).await?;
     Ok(id)
@@ -279,7 +279,7 @@ impl Institutions<'_> {
         update_institution(self.0.db(), self.0.actor(), id, i).await
     }
 
-    /// Import the designated institutions of districts in scope (see [`import_institutions`]).
+    /// Import the designated institutions of districts in scope (see `import_institutions`).
     pub async fn import(
         &self,
         incoming: &[ducha_domain::platform::IncomingInstitution],

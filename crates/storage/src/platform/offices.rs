@@ -95,7 +95,7 @@ async fn set_item(
                 vec![name.into(), description.trim().into(), active.into()],
             ))
             .await?
-            .ok_or_else(|| StorageError::Rejected("检查项未能写入".into()))?
+            .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
             .try_get("", "id")?,
     };
     let after = serde_json::json!({ "name": name, "description": description.trim(), "active": active });
@@ -193,7 +193,7 @@ async fn add_staff(db: &Db, actor: &Actor, s: &Staff, today: NaiveDate) -> Resul
             vec![s.town_code.clone().into(), s.name.trim().into(), s.position.trim().into(), s.started_on.into()],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("人员未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("人员未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("office_staff", id, Some(&s.town_code), "create", None, Some(s)).await?;
     tx.region_changed(&s.town_code);

@@ -169,7 +169,7 @@ pub(crate) async fn insert_posting<C: ConnectionTrait>(db: &Db, c: &C, p: &Posti
             ],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("派驻记录未能写入".into()))?;
+        .ok_or_else(|| StorageError::Corrupt("派驻记录未能写入".into()))?;
     Ok(row.try_get("", "id")?)
 }
 
@@ -335,7 +335,7 @@ impl Postings<'_> {
         end_posting(self.0.db(), self.0.actor(), id, ended_on).await
     }
 
-    /// Import a roster of posted cadres (派驻干部名单) for towns in scope (see [`import_postings`]).
+    /// Import a roster of posted cadres (派驻干部名单) for towns in scope (see `import_postings`).
     pub async fn import(
         &self,
         incoming: &[ducha_domain::platform::IncomingPosting],
