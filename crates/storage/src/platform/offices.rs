@@ -388,4 +388,14 @@ impl Offices<'_> {
     pub async fn list(&self, year: i32) -> Result<Vec<Office>, StorageError> {
         offices(self.0.db(), self.0.scope(), year).await
     }
+
+    /// The office of one town (or street) within the scope for a year; `None` outside the scope
+    /// or for a code that is not a town's.
+    pub async fn of_town(&self, town: &str, year: i32) -> Result<Option<Office>, StorageError> {
+        let Ok(code) = ducha_domain::RegionCode::parse(town) else { return Ok(None) };
+        if town_in(self.0.actor(), code.as_str()).is_err() {
+            return Ok(None);
+        }
+        Ok(offices(self.0.db(), &Scope::Region(code), year).await?.pop())
+    }
 }

@@ -9,8 +9,8 @@ use ducha_domain::labelled::Labelled;
 use ducha_domain::money::{Limit, Money, parse_amount};
 use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
 use ducha_domain::validation::FieldErrors;
-use ducha_storage::AllocationRow;
 use ducha_storage::Scoped;
+use ducha_storage::funds::AllocationRow;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::registry::{Field, FormPage, parse_id, today};

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
-use ducha_domain::access::Scope;
 use ducha_domain::funds::Stage;
 use ducha_domain::region::RegionLevel;
 use ducha_storage::Scoped;

@@ -65,11 +65,7 @@ pub(super) struct Saved {
 
 /// The town office of a code within the scope (404 otherwise).
 async fn office(st: &AppState, me: &CurrentUser, code: &str, year: i32) -> Result<Office, WebError> {
-    let town = ducha_domain::RegionCode::parse(code).map_err(|_| WebError::NotFound)?;
-    if town.as_str().len() != 9 || !me.actor.scope.contains(town.as_str()) {
-        return Err(WebError::NotFound);
-    }
-    offices::offices(&st.db, &ducha_domain::access::Scope::Region(town), year).await?.pop().ok_or(WebError::NotFound)
+    me.scoped(st).platform().offices().of_town(code, year).await?.ok_or(WebError::NotFound)
 }
 
 pub(super) async fn office_page(
