@@ -5,7 +5,7 @@
 //! one in the user's own project library.
 
 use ducha_domain::access::Actor;
-use ducha_storage::{Backend, accounts, audit};
+use ducha_storage::Backend;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, csrf_of, sees};
@@ -31,16 +31,19 @@ fn refusal(body: &Value, field: &str) -> String {
 async fn amounts_are_bounded_and_a_measure_names_a_real_project(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 2_000).await;
     let system = Actor::system();
-    let haiyan = accounts::issue_token(&app.db, &system, "haiyan", "t").await.unwrap();
-    let taishan = accounts::issue_token(&app.db, &system, "taishan", "t").await.unwrap();
+    let haiyan = app.db.scoped(&system).accounts().issue_token("haiyan", "t").await.unwrap();
+    let taishan = app.db.scoped(&system).accounts().issue_token("taishan", "t").await.unwrap();
     let scope = |code: &str| ducha_domain::access::Scope::Region(ducha_domain::RegionCode::parse(code).unwrap());
-    let household =
-        ducha_storage::registry::list_households(&app.db, &scope("440781111"), &Default::default(), None, None, 1)
-            .await
-            .unwrap()
-            .rows[0]
-            .id;
-    let trail = || audit::count(&app.db);
+    let household = app
+        .db
+        .scoped(&sees(&scope("440781111")))
+        .registry()
+        .list(&Default::default(), None, None, 1)
+        .await
+        .unwrap()
+        .rows[0]
+        .id;
+    let trail = || app.db.system().audit().count();
     let before = trail().await.unwrap();
 
     // A plan's target and a measure's amount: a household's figure, at most 1000 万元.
@@ -168,7 +171,7 @@ async fn a_campaigns_counts_are_bounded(backend: Backend) {
     let id = ducha_storage::campaigns::create(&app.db, &Actor::command_line("test"), &input).await.unwrap();
     let city = app.login("city").await;
     let (_, page) = city.get_text(&format!("/campaigns/{id}/sample")).await;
-    let before = audit::count(&app.db).await.unwrap();
+    let before = app.db.system().audit().count().await.unwrap();
     for (field, value, message) in [
         ("households_per_town", "4294967300", "每镇(街)抽查户数应为 0 至 200 之间的整数，填的是“4294967300”"),
         ("quota_440705", "101", "抽查数量应为 0 至 100 之间的整数，填的是“101”"),
@@ -209,5 +212,5 @@ async fn a_campaigns_counts_are_bounded(backend: Backend) {
         assert_eq!(r.status(), 422);
         assert!(r.text().await.unwrap().contains(refusal));
     }
-    assert_eq!(audit::count(&app.db).await.unwrap(), before, "nothing refused was written");
+    assert_eq!(app.db.system().audit().count().await.unwrap(), before, "nothing refused was written");
 }

@@ -7,7 +7,7 @@ use ducha_domain::access::{Actor, Scope};
 use ducha_domain::funds::{Allocation, DocumentKind, FundSource, Project, ProjectType, Stage};
 use ducha_domain::money::Money;
 use ducha_storage::evidence::Upload;
-use ducha_storage::{Backend, Db, StorageError, accounts, audit};
+use ducha_storage::{Backend, Db, StorageError};
 
 use crate::support::{TestDb, sees};
 
@@ -30,7 +30,7 @@ fn refused<T: std::fmt::Debug>(r: Result<T, StorageError>, field: &str) -> Strin
 async fn written(db: &Db) -> (i64, usize) {
     let all = db.system().funds().projects().list().await.unwrap();
     let paid: i64 = all.iter().map(|p| p.paid.fen()).sum();
-    (audit::count(db).await.unwrap(), all.len() + paid as usize)
+    (db.system().audit().count().await.unwrap(), all.len() + paid as usize)
 }
 
 fn alloc(source: FundSource, region: &str, amount: Money, arrived_on: Option<NaiveDate>) -> Allocation {
@@ -38,7 +38,7 @@ fn alloc(source: FundSource, region: &str, amount: Money, arrived_on: Option<Nai
 }
 
 async fn user(db: &Db, name: &str) -> Actor {
-    accounts::find_user(db, name).await.unwrap().unwrap().actor(None)
+    db.system().accounts().find_user(name).await.unwrap().unwrap().actor(None)
 }
 
 fn project(place: &str) -> Project {
@@ -60,19 +60,19 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
     let test_db = TestDb::new(backend).await;
     let db = test_db.open().await;
     let system = Actor::system();
-    ducha_storage::demo::load(
-        &db,
-        &system,
-        ducha_domain::demo::DemoConfig { households: 300, ..Default::default() },
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    ducha_storage::demo::create_demo_users(&db, &system).await.unwrap();
+    db.scoped(&system)
+        .demo()
+        .load(ducha_domain::demo::DemoConfig { households: 300, ..Default::default() }, |_, _| {})
+        .await
+        .unwrap();
+    db.scoped(&system).demo().create_demo_users().await.unwrap();
     let (town, district, other_town, other_district) =
         (user(&db, "haiyan").await, user(&db, "taishan").await, user(&db, "naji").await, user(&db, "enping").await);
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let mine: Vec<i64> = ducha_storage::registry::list_households(&db, &haiyan, &Default::default(), None, None, 2)
+    let mine: Vec<i64> = db
+        .scoped(&sees(&haiyan))
+        .registry()
+        .list(&Default::default(), None, None, 2)
         .await
         .unwrap()
         .rows
@@ -81,9 +81,7 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
         .collect();
     assert_eq!(mine.len(), 2);
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs =
-        ducha_storage::registry::list_households(&db, &naji, &Default::default(), None, None, 1).await.unwrap().rows[0]
-            .id;
+    let theirs = db.scoped(&sees(&naji)).registry().list(&Default::default(), None, None, 1).await.unwrap().rows[0].id;
 
     // Entering the library: another town's household is refused by name, and nothing is written.
     let before = written(&db).await;
@@ -289,7 +287,7 @@ async fn stages_need_their_documents_and_payments_follow_projects(backend: Backe
         status: Some("open".into()),
         ..Default::default()
     };
-    let found = ducha_storage::checks::findings(&db, &haiyan, &nobody, 10, 0).await.unwrap();
+    let found = db.scoped(&sees(&haiyan)).checks().findings(&nobody, 10, 0).await.unwrap();
     assert!(found.iter().any(|f| f.member_id == Some(rid)), "found on save: {found:?}");
     db.scoped(&district).funds().projects().advance(rid, Stage::Planning, d(2017, 2, 2)).await.unwrap();
     db.scoped(&town).funds().projects().add_document(rid, DocumentKind::Plan, &file("方案.png")).await.unwrap();
@@ -431,7 +429,7 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
     // moves it on (refused with what is missing), allocates funds.
     let token = |who: &'static str| {
         let db = app.db.clone();
-        async move { accounts::issue_token(&db, &Actor::system(), who, "测试").await.unwrap() }
+        async move { db.system().accounts().issue_token(who, "测试").await.unwrap() }
     };
     let post = |tok: String, path: String, body: serde_json::Value| {
         let (client, base) = (app.client.clone(), app.base.clone());
@@ -442,12 +440,10 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
         }
     };
     let haiyan_scope = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let mine = ducha_storage::registry::list_households(&app.db, &haiyan_scope, &Default::default(), None, None, 1)
-        .await
-        .unwrap()
-        .rows[0]
-        .number
-        .clone();
+    let mine =
+        app.db.scoped(&sees(&haiyan_scope)).registry().list(&Default::default(), None, None, 1).await.unwrap().rows[0]
+            .number
+            .clone();
     let body = serde_json::json!({
         "name": "海宴镇扶贫车间", "kind": "扶贫车间", "place_code": "440781111", "unit": "海宴镇人民政府",
         "performance_target": "带动 1 户贫困户每户年增收 3000 元", "budget_city": 50000,
@@ -480,13 +476,13 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
         status: Some("open".into()),
         ..Default::default()
     };
-    let behind = ducha_storage::checks::findings(&app.db, &Scope::All, &open("F-SPD-01"), 100, 0).await.unwrap();
+    let behind = app.db.system().checks().findings(&open("F-SPD-01"), 100, 0).await.unwrap();
     assert_eq!(behind.len(), 7);
-    let stuck_found = ducha_storage::checks::findings(&app.db, &Scope::All, &open("P-PRJ-01"), 100, 0).await.unwrap();
+    let stuck_found = app.db.system().checks().findings(&open("P-PRJ-01"), 100, 0).await.unwrap();
     assert_eq!(stuck_found.len(), 7);
     assert!(stuck_found.iter().any(|f| f.member_id == Some(stuck.id)));
     for rule in ["P-PRJ-02", "P-PRJ-03", "P-PAY-01", "P-PAY-02"] {
-        let n = ducha_storage::checks::count_findings(&app.db, &Scope::All, &open(rule)).await.unwrap();
+        let n = app.db.system().checks().count_findings(&open(rule)).await.unwrap();
         assert_eq!(n, 0, "{rule}: the demo's other projects are sound");
     }
 }
@@ -501,11 +497,9 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
     let db = &app.db;
     let town = user(db, "haiyan").await;
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let mine =
-        ducha_storage::registry::list_households(db, &haiyan, &Default::default(), None, None, 2).await.unwrap().rows;
+    let mine = db.scoped(&sees(&haiyan)).registry().list(&Default::default(), None, None, 2).await.unwrap().rows;
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs =
-        ducha_storage::registry::list_households(db, &naji, &Default::default(), None, None, 1).await.unwrap().rows;
+    let theirs = db.scoped(&sees(&naji)).registry().list(&Default::default(), None, None, 1).await.unwrap().rows;
     let head = "项目名称,项目类型,造血型,所在镇（街）,责任单位,绩效目标,中央资金,省级资金,市级资金,市(区)级资金,镇(街)级资金,社会帮扶资金,受益户,公共受益\n";
     let bad = format!(
         "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,,,80000,,,,,{},\n海宴镇扶贫车间,扶贫车间,是,海宴镇,海宴镇人民政府,带动贫困户就业增收,,,50000,,,,{},\n通村道路,基础设施,否,无此镇,海宴镇人民政府,道路硬化 3 公里,,,,100000,,,,惠及全村\n那吉镇饮水工程,基础设施,否,那吉镇,那吉镇人民政府,解决 300 人饮水,,,,100000,,,,惠及全村\n",
@@ -641,7 +635,7 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     assert_eq!(detail.row.paid, p.paid + Money::from_fen(150_050));
     let new: Vec<_> = detail.payments.iter().filter(|x| x.payee.starts_with("施工单位")).collect();
     assert_eq!(new.iter().map(|x| x.vouchers.len()).collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(audit::count(db).await.unwrap(), before.0 + 2 + 3, "a payment and its vouchers each audited");
+    assert_eq!(db.system().audit().count().await.unwrap(), before.0 + 2 + 3, "a payment and its vouchers each audited");
     // The same ledger again writes nothing.
     let again = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
@@ -707,7 +701,7 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
         refused(db.scoped(&district).funds().allocations().allocate(&a("440781999")).await, "region_code")
             .contains("不存在")
     );
-    let tree = ducha_storage::regions::tree(db).await.unwrap();
+    let tree = db.system().regions().tree().await.unwrap();
     let village = tree.descendants("440781111", Some(ducha_domain::RegionLevel::Village))[0].code.as_str().to_string();
     assert!(
         refused(db.scoped(&district).funds().allocations().allocate(&a(&village)).await, "region_code")
@@ -726,7 +720,7 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
          省级,台山市,1000,2015-03-01,\n省级,台山市,1000,2017-03-01,2017-02-01\n"
     );
     let today = d(2026, 11, 27);
-    let audits = audit::count(db).await.unwrap();
+    let audits = db.system().audit().count().await.unwrap();
     let outcome = exchange::import(db, &district, "资金下达.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
@@ -741,7 +735,7 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
         "{:?}",
         outcome.errors
     );
-    assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
+    assert_eq!(db.system().audit().count().await.unwrap(), audits, "nothing written");
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
     let spent = |s: Vec<funds::Spending>| s.into_iter().find(|s| s.code == "440781111").unwrap_or_default();
     let town_before = spent(db.scoped(&sees(&haiyan)).funds().spending().by_region(d(2017, 11, 1), 12).await.unwrap());
@@ -860,7 +854,7 @@ async fn a_districts_funds_pass_down_to_its_towns_without_counting_twice(backend
     assert!(parent.passed_down > Money::ZERO && parent.left() > Money::ZERO);
     let arrived = parent.allocation.arrived_on.unwrap();
     let after_arrival = arrived + chrono::Duration::days(5);
-    let audits = audit::count(db).await.unwrap();
+    let audits = db.system().audit().count().await.unwrap();
     let over = parent.left() + Money::from_fen(1);
     let why = refused(
         db.scoped(&district).funds().allocations().transfer(parent.id, "440781111", over, after_arrival).await,
@@ -885,7 +879,7 @@ async fn a_districts_funds_pass_down_to_its_towns_without_counting_twice(backend
         db.scoped(&haiyan).funds().allocations().transfer(parent.id, "440781111", one, after_arrival).await,
         Err(StorageError::NotFound)
     ));
-    assert_eq!(audit::count(db).await.unwrap(), audits, "nothing written");
+    assert_eq!(db.system().audit().count().await.unwrap(), audits, "nothing written");
 
     let haiyan_scope = Scope::Region(RegionCode::parse("440781111").unwrap());
     let town_line = |db: Db| {
@@ -909,7 +903,7 @@ async fn a_districts_funds_pass_down_to_its_towns_without_counting_twice(backend
     let (_, town_page) = app.login("haiyan").await.get_text("/funds").await;
     assert!(town_page.contains("由市(区)下拨") && town_page.contains("滞后"), "{town_page}");
     db.scoped(&district).funds().allocations().transfer(parent.id, "440781111", one, after_arrival).await.unwrap();
-    assert_eq!(audit::count(db).await.unwrap(), audits + 1);
+    assert_eq!(db.system().audit().count().await.unwrap(), audits + 1);
     let haiyan_after = town_line(db.clone()).await;
     assert_eq!(haiyan_after.allocated, haiyan_before.allocated + one);
     assert_eq!(haiyan_after.arrived, haiyan_before.arrived + one);
@@ -931,7 +925,7 @@ async fn a_districts_funds_pass_down_to_its_towns_without_counting_twice(backend
         .await;
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("早于资金到位日期"));
-    let tok = accounts::issue_token(db, &Actor::system(), "taishan", "测试").await.unwrap();
+    let tok = db.system().accounts().issue_token("taishan", "测试").await.unwrap();
     let body = serde_json::json!({"town_code": "440781111", "amount": parent_now.left().to_string(), "on": after_arrival.to_string()});
     let r = app
         .client

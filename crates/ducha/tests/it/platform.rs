@@ -4,11 +4,11 @@
 
 use chrono::NaiveDate;
 use ducha_domain::RegionCode;
-use ducha_domain::access::Scope;
+use ducha_domain::access::{Actor, Scope};
 use ducha_domain::platform::{Institution, InstitutionLevel, Posting};
 use ducha_storage::checks::{self, FindingFilter};
 use ducha_storage::platform::Place;
-use ducha_storage::{Backend, Db, accounts, audit};
+use ducha_storage::{Backend, Db};
 
 use crate::support::{TestApp, sees};
 
@@ -18,7 +18,7 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 async fn open_rules(db: &Db, scope: &Scope, rule: &str) -> Vec<checks::StoredFinding> {
     let f = FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
-    checks::findings(db, scope, &f, 10_000, 0).await.unwrap()
+    db.scoped(&sees(scope)).checks().findings(&f, 10_000, 0).await.unwrap()
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
@@ -115,9 +115,9 @@ async fn the_demo_districts_attend_as_the_seed_found_them(backend: Backend) {
 async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 300).await;
     let db = &app.db;
-    let district = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
-    let town = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
-    let other_town = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
+    let district = db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
+    let town = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
+    let other_town = db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
 
     // A town office may not post; a district may not post outside itself; fields are named.
@@ -145,7 +145,7 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     assert!(paper.iter().any(|f| f.member_id == Some(id) && f.message.contains("陈志强")), "{paper:?}");
 
     // Refused, each with its reason, and nothing written.
-    let before = (count(db, "attendance").await, audit::count(db).await.unwrap());
+    let before = (count(db, "attendance").await, db.system().audit().count().await.unwrap());
     let place = Place { text: Some("海宴镇扶贫办".into()), latitude: Some(21.8), longitude: Some(112.6) };
     let refusals =
         [(d(2017, 7, 3), "已于 2017-06-30 结束"), (d(2016, 12, 30), "早于派驻开始日期"), (d(2099, 1, 5), "还没有到")];
@@ -165,7 +165,7 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
         db.scoped(&other_town).platform().attendance().check_in(id, d(2017, 3, 1), &place).await,
         Err(ducha_storage::StorageError::NotFound)
     ));
-    assert_eq!((count(db, "attendance").await, audit::count(db).await.unwrap()), before, "nothing written");
+    assert_eq!((count(db, "attendance").await, db.system().audit().count().await.unwrap()), before, "nothing written");
 
     // A check-in: no longer on paper, but far below the minimum; the same day twice is refused.
     db.scoped(&town).platform().attendance().check_in(id, d(2017, 3, 1), &place).await.unwrap();
@@ -185,8 +185,8 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
 
     // A run over one village (its platform is its town's) finds and keeps nothing twice.
     let village = Scope::Region(RegionCode::parse("440781111200").unwrap());
-    checks::run(db, &town, &village, |_| {}).await.unwrap();
-    checks::run(db, &town, &village, |_| {}).await.unwrap();
+    db.scoped(&Actor { scope: village.clone(), ..town.clone() }).checks().run(|_| {}).await.unwrap();
+    db.scoped(&Actor { scope: village.clone(), ..town.clone() }).checks().run(|_| {}).await.unwrap();
     assert!(db.scoped(&sees(&village)).platform().postings().list().await.unwrap().is_empty());
 
     // Ending a posting before its last check-in is refused.
@@ -217,7 +217,9 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     ));
     db.scoped(&district).platform().institutions().update(inst_id, &online).await.unwrap();
     let fixed = FindingFilter { rule: Some("D-MED-01".into()), status: Some("fixed".into()), ..Default::default() };
-    assert!(checks::findings(db, &taishan, &fixed, 100, 0).await.unwrap().iter().any(|f| f.id == off[0].id));
+    assert!(
+        db.scoped(&sees(&taishan)).checks().findings(&fixed, 100, 0).await.unwrap().iter().any(|f| f.id == off[0].id)
+    );
     let new_one = Institution {
         name: "台山市妇幼保健院".into(),
         district_code: "440781".into(),
@@ -254,8 +256,8 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
     assert!(churn[0].message.contains("3 名工作人员离岗"));
 
     // Judging is the district's; a gap needs its note; another district does not find the town.
-    let pengjiang = accounts::find_user(db, "pengjiang").await.unwrap().unwrap().actor(None);
-    let town_office = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    let pengjiang = db.system().accounts().find_user("pengjiang").await.unwrap().unwrap().actor(None);
+    let town_office = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
     let town = gaps[0].village_code.clone();
     let rules_item =
         db.system().platform().offices().items().await.unwrap().into_iter().find(|i| i.name == "有制度").unwrap().id;
@@ -271,7 +273,7 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
         db.scoped(&town_office).platform().offices().judge(&j(true, "")).await,
         Err(ducha_storage::StorageError::NotFound)
     ));
-    let taishan = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    let taishan = db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
     assert!(matches!(
         db.scoped(&taishan).platform().offices().judge(&j(true, "")).await,
         Err(ducha_storage::StorageError::NotFound)
@@ -284,7 +286,7 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
     let scope = Scope::Region(RegionCode::parse(&town).unwrap());
     assert!(open_rules(db, &scope, "T-OFF-01").await.is_empty(), "fixed on save");
     // The trail keeps what the judgement replaced: the demo's gap.
-    let trail = ducha_storage::audit::for_entity(db, "office_check", &town, 1).await.unwrap();
+    let trail = db.system().audit().for_entity("office_check", &town, 1).await.unwrap();
     let before = trail[0].before.as_deref().expect("the earlier judgement is kept");
     assert!(before.contains("\"met\":false") && trail[0].after.as_deref().unwrap().contains("制度已上墙"), "{before}");
 
@@ -300,7 +302,7 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
         db.scoped(&town_office).platform().offices().staff_left(s.id, d(2017, 4 + i as u32, 1)).await.unwrap();
     }
     assert_eq!(open_rules(db, &haiyan, "T-OFF-02").await.len(), 1);
-    let naji = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
+    let naji = db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
     let newcomer = ducha_domain::platform::Staff {
         town_code: "440781111".into(),
         name: "李新".into(),
@@ -318,7 +320,7 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
         db.scoped(&pengjiang).platform().offices().set_item(None, "有网络", "接入政务网", true).await,
         Err(ducha_storage::StorageError::Forbidden(_))
     ));
-    let city = accounts::find_user(db, "city").await.unwrap().unwrap().actor(None);
+    let city = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
     db.scoped(&city).platform().offices().set_item(None, "有网络", "接入政务网", true).await.unwrap();
     assert_eq!(db.scoped(&sees(&haiyan)).platform().offices().list(2017).await.unwrap()[0].items_total, 8);
 
@@ -335,7 +337,7 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     use ducha_reports::exchange;
     let app = TestApp::spawn_demo(backend, 300).await;
     let db = &app.db;
-    let town = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    let town = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
     let posting = db.scoped(&sees(&haiyan)).platform().postings().list().await.unwrap().remove(0);
     let (_, taken) = db.scoped(&sees(&haiyan)).platform().postings().get(posting.id).await.unwrap().unwrap();
@@ -371,14 +373,14 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
     assert_eq!(count(db, "attendance").await, before + 2);
     // Another town's office cannot record this town's cadre.
-    let naji = accounts::find_user(db, "naji").await.unwrap().unwrap().actor(None);
+    let naji = db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
     let outcome = exchange::check(db, &naji, "考勤.csv", good.as_bytes(), today).await.unwrap();
     assert!(outcome.errors.iter().all(|e| e.header == "镇（街）"), "{:?}", outcome.errors);
     assert!(outcome.errors[0].message.contains("不在您的辖区内"), "{:?}", outcome.errors);
 
     // A namesake posted to the same town by another unit: a day both hold is not guessed; the
     // sheet's 派出单位 column says whose it is, and the day goes to that posting, not the first.
-    let taishan = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    let taishan = db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
     let second = Posting {
         name: name.clone(),
         unit: "台山市财政局".into(),
@@ -417,8 +419,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     let app = TestApp::spawn_demo(backend, 300).await;
     let db = &app.db;
     let today = d(2026, 11, 27);
-    let city = accounts::find_user(db, "city").await.unwrap().unwrap().actor(None);
-    let taishan = accounts::find_user(db, "taishan").await.unwrap().unwrap().actor(None);
+    let city = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
+    let taishan = db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
     let known = db
         .scoped(&sees(&taishan.scope))
         .platform()
@@ -446,7 +448,7 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         k.started_on
     );
     let postings_before = count(db, "postings").await;
-    let audits_before = audit::count(db).await.unwrap();
+    let audits_before = db.system().audit().count().await.unwrap();
     let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
@@ -463,10 +465,10 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     );
     assert!(outcome.errors[3].message.contains("最后一次签到"), "{:?}", outcome.errors[3]);
     assert_eq!(count(db, "postings").await, postings_before, "nothing written");
-    assert_eq!(audit::count(db).await.unwrap(), audits_before);
+    assert_eq!(db.system().audit().count().await.unwrap(), audits_before);
 
     // A town office keeps no roster.
-    let haiyan = accounts::find_user(db, "haiyan").await.unwrap().unwrap().actor(None);
+    let haiyan = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
     assert!(exchange::check(db, &haiyan, "派驻干部名单.csv", bad.as_bytes(), today).await.is_err());
 
     let good = format!(
@@ -484,7 +486,7 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     assert_eq!(count(db, "postings").await, postings_before + 1);
     let (row, _) = db.scoped(&sees(&taishan.scope)).platform().postings().get(known.id).await.unwrap().unwrap();
     assert_eq!(row.posting.full_time, !k.full_time);
-    let trail = audit::for_entity(db, "posting", &known.id.to_string(), 1).await.unwrap();
+    let trail = db.system().audit().for_entity("posting", &known.id.to_string(), 1).await.unwrap();
     let last = trail.first().expect("the change is audited");
     assert_eq!(last.action, "update");
     assert!(last.before.as_deref().is_some_and(|b| b.contains(&format!("\"full_time\":{}", k.full_time))), "{last:?}");
@@ -557,13 +559,13 @@ async fn a_low_attendance_exemption_holds_while_its_counts_move(backend: Backend
     let f = low.first().expect("the demo plants low attendance");
     let mut office = None;
     for name in ["pengjiang", "jianghai", "xinhui", "taishan", "kaiping", "heshan", "enping"] {
-        let a = accounts::find_user(db, name).await.unwrap().unwrap().actor(None);
+        let a = db.system().accounts().find_user(name).await.unwrap().unwrap().actor(None);
         if a.scope.contains(&f.village_code) {
             office = Some(a);
         }
     }
     let district = office.expect("its district office");
-    checks::exempt(db, &district, f.id, "该干部病假，经区扶贫办核实").await.unwrap();
+    db.scoped(&district).checks().exempt(f.id, "该干部病假，经区扶贫办核实").await.unwrap();
     // Another day on post is recorded: the counts in the message move.
     let posting = f.member_id.expect("a posting's finding names the posting");
     let scope = Scope::Region(ducha_domain::RegionCode::parse(&f.village_code[..9]).unwrap());
@@ -580,7 +582,7 @@ async fn a_low_attendance_exemption_holds_while_its_counts_move(backend: Backend
     db.scoped(&district).platform().attendance().check_in(posting, day, &Place::default()).await.unwrap();
     let exempted =
         FindingFilter { rule: Some("T-PST-03".into()), status: Some("exempted".into()), ..Default::default() };
-    let now = checks::findings(db, &Scope::All, &exempted, 10_000, 0).await.unwrap();
+    let now = db.system().checks().findings(&exempted, 10_000, 0).await.unwrap();
     let same = now.iter().find(|x| x.member_id == Some(posting)).expect("still exempted after the check-in");
     assert_ne!(same.message, f.message, "the counts moved: {}", same.message);
     assert!(!open_rules(db, &Scope::All, "T-PST-03").await.iter().any(|x| x.member_id == Some(posting)));
