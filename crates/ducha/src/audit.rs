@@ -6,8 +6,8 @@ use ducha_domain::access::{Actor, Scope};
 use ducha_domain::checks::CATALOGUE;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::RegionCode;
-use ducha_storage::checks::{self, FindingFilter};
-use ducha_storage::{Db, regions};
+use ducha_storage::Db;
+use ducha_storage::checks::FindingFilter;
 use indicatif::ProgressBar;
 
 use crate::cli::{AuditArgs, AuditCommand};
@@ -68,13 +68,17 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
     let scope = scope_of(actor, args.region.as_deref())?;
     let bar = ProgressBar::new_spinner();
     let started = std::time::Instant::now();
-    let (summary, _) = checks::run(db, actor, &scope, |n| bar.set_message(format!("已核查 {n} 户"))).await?;
+    let (summary, _) = db.scoped(actor).checks().run(&scope, |n| bar.set_message(format!("已核查 {n} 户"))).await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let (year, as_of) = checks::current(db).await?;
+    let (year, as_of) = db.scoped(actor).checks().current().await?;
     let open = FindingFilter { status: Some("open".into()), ..Default::default() };
-    let findings = checks::findings(db, &scope, &open, i64::MAX as u64, 0).await?;
-    let tree = regions::tree(db).await?;
+    let findings = db
+        .scoped(&ducha_domain::access::Actor { scope: scope.clone(), ..actor.clone() })
+        .checks()
+        .findings(&open, i64::MAX as u64, 0)
+        .await?;
+    let tree = db.system().regions().tree().await?;
     let region_name = match &scope {
         Scope::All => "全部".to_string(),
         Scope::Region(c) => tree.path(c.as_str()).unwrap_or_else(|| c.to_string()),
@@ -134,7 +138,7 @@ pub async fn audit(db: &Db, actor: &Actor, args: AuditArgs) -> Result<()> {
 
 /// The planted problems of the demo city against what was found.
 pub async fn print_against_demo(db: &Db) -> Result<()> {
-    let cmp = checks::demo::compare(db).await?;
+    let cmp = db.system().demo_findings().compare().await?;
     if cmp.kinds.iter().all(|k| k.planted == 0) {
         bail!("数据库中没有演示数据设置的问题（不是演示数据，或生成时用了 --no-defects）");
     }

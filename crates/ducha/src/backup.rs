@@ -29,10 +29,10 @@ pub async fn backup(db: &Db, url: &str, out: &Path) -> Result<Head> {
         bail!("备份文件 {} 已经存在：请换一个文件名（备份不覆盖已有的文件）", out.display());
     }
     let head = match db.backend() {
-        Backend::Sqlite => store::sqlite_into(db, out).await?,
+        Backend::Sqlite => db.system().backup().sqlite_into(out).await?,
         Backend::Postgres => {
             which_pg("pg_dump").await?;
-            let (txn, snapshot, head) = store::pg_snapshot(db).await?;
+            let (txn, snapshot, head) = db.system().backup().pg_snapshot().await?;
             store::create_private(out)?;
             let status = tokio::process::Command::new("pg_dump")
                 .args(["--format=custom", "--no-owner", "--no-privileges"])
@@ -73,7 +73,7 @@ pub async fn restore(url: &str, file: &Path) -> Result<()> {
     let sqlite_file = read == 16 && &magic == b"SQLite format 3\0";
     let pg_dump = magic.starts_with(b"PGDMP");
     let db = Db::connect(url).await?;
-    if !store::is_empty(&db).await? {
+    if !db.system().backup().is_empty().await? {
         bail!(
             "目标数据库 {} 不是空的：恢复只写入空的数据库（新建一个，或先移走原来的文件）",
             ducha_storage::db_redact(url)

@@ -13,7 +13,7 @@ use ducha_domain::registry::{
     Education, Health, HouseholdStatus, HouseholdType, LabourAbility, PovertyCause, Relation, SchoolStage, Sex,
 };
 use ducha_storage::audit::anchor::{self, AnchorPaths, KeyStatus};
-use ducha_storage::{Db, accounts, audit, demo, regions, registry};
+use ducha_storage::{Db, accounts, audit, demo, registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let db = open_db(&cli).await?;
     match cli.command {
         Command::Migrate { .. } => {
-            let loaded = regions::ensure_default(&db).await?;
+            let loaded = db.system().regions().ensure_default().await?;
             println!("数据库结构已是最新：{}", cli.db);
             if let Some(s) = loaded {
                 println!("已装入默认区划（江门市）{} 个", s.inserted);
@@ -126,7 +126,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     if errs.len() > 100 { format!("\n  ……另有 {} 处", errs.len() - 100) } else { String::new() };
                 anyhow::anyhow!("区划文件有 {} 处错误，未写入任何数据：\n{}{more}", errs.len(), lines.join("\n"))
             })?;
-            let s = regions::import(&db, &cli_actor(), &parsed).await?;
+            let s = db.scoped(&cli_actor()).regions().import(&parsed).await?;
             println!("已导入区划 {} 个：新增 {}，更新 {}", parsed.len(), s.inserted, s.updated);
             Ok(())
         }
@@ -193,7 +193,7 @@ async fn restore(cli: &Cli, file: &std::path::Path) -> Result<()> {
         println!("原见证文件已移到 {aside}：其中晚于备份的记录已不在恢复的数据库中，请保留它作为丢失了什么的记录");
     }
     let (db, status) = anchor::open(db, &paths, false).await?;
-    let head = ducha_storage::backup::head(&db).await?;
+    let head = db.system().backup().head().await?;
     let beside = crate::backup::head_path(file);
     if let Ok(text) = std::fs::read_to_string(&beside)
         && text.trim() != format!("{}\t{}", head.id, head.hash)
@@ -233,7 +233,7 @@ async fn verify_audit_log(cli: &Cli) -> Result<()> {
             paths.key.display()
         );
     }
-    let report = audit::verify(&db).await?;
+    let report = db.scoped(&cli_actor()).audit().verify().await?;
     if let Some((id, why)) = &report.broken {
         if *id == 0 {
             bail!("审计见证文件有误：{why}");
@@ -282,7 +282,7 @@ async fn verify_audit_log(cli: &Cli) -> Result<()> {
 pub(crate) async fn acting_as(db: &Db, user: Option<&str>) -> Result<Actor> {
     match user {
         None => Ok(cli_actor()),
-        Some(name) => match accounts::find_user(db, name).await? {
+        Some(name) => match db.scoped(&cli_actor()).accounts().find_user(name).await? {
             Some(u) if u.active => Ok(u.actor(Some("cli".into()))),
             Some(_) => bail!("用户“{name}”已停用"),
             None => bail!("没有用户“{name}”"),
@@ -360,7 +360,7 @@ async fn import_file(
         );
     }
     let outcome = if dry_run {
-        ducha_reports::exchange::check(db, &actor, &name, &bytes, today).await?
+        ducha_reports::exchange::check(&db.scoped_on(&actor, today), &name, &bytes).await?
     } else {
         let bar = ProgressBar::new(0);
         bar.set_style(
@@ -368,7 +368,7 @@ async fn import_file(
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        let o = ducha_reports::exchange::import(db, &actor, &name, &bytes, today, |done, total| {
+        let o = ducha_reports::exchange::import(&db.scoped_on(&actor, today), &name, &bytes, |done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })
@@ -478,9 +478,10 @@ async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
             };
             let bar = ProgressBar::new_spinner();
             let started = std::time::Instant::now();
-            let (bytes, n) =
-                ducha_reports::exchange::export(db, &actor, &filter, |n| bar.set_message(format!("已导出 {n} 户")))
-                    .await?;
+            let (bytes, n) = ducha_reports::exchange::export(&db.scoped(&actor), &filter, |n| {
+                bar.set_message(format!("已导出 {n} 户"))
+            })
+            .await?;
             bar.finish_and_clear();
             crate::files::write_private(&out, &bytes)?;
             let masked = if n.masked {
@@ -517,35 +518,35 @@ async fn user_command(db: &Db, cmd: UserCommand) -> Result<()> {
                 region_code: region,
                 password: password.clone(),
             };
-            let u = accounts::add_user(db, &actor, &new).await?;
+            let u = db.scoped(&actor).accounts().add_user(&new).await?;
             println!("已新增用户 {}（{}，{}）", u.username, u.display_name, u.role.label());
             if generated {
                 println!("初始密码：{password}（请转交本人并提醒修改）");
             }
         }
         UserCommand::List => {
-            let tree = regions::tree(db).await?;
+            let tree = db.system().regions().tree().await?;
             println!("{:<16} {:<14} {:<16} {:<24} 状态", "用户名", "角色", "姓名/单位", "辖区");
-            for u in accounts::list_users(db).await? {
+            for u in db.scoped(&actor).accounts().list_users().await? {
                 let scope = u.region_code.as_deref().and_then(|c| tree.path(c)).unwrap_or_else(|| "全部".into());
                 let state = if u.active { "正常" } else { "已停用" };
                 println!("{:<16} {:<14} {:<16} {:<24} {state}", u.username, u.role.label(), u.display_name, scope);
             }
         }
         UserCommand::Disable { username } => {
-            accounts::disable_user(db, &actor, &username).await?;
+            db.scoped(&actor).accounts().disable_user(&username).await?;
             println!("已停用用户 {username}：已登录的会话已结束，令牌已全部撤销");
         }
         UserCommand::ResetPassword { username, password } => {
             let generated = password.is_none();
-            let p = accounts::reset_password(db, &actor, &username, password).await?;
+            let p = db.scoped(&actor).accounts().reset_password(&username, password).await?;
             println!("已重置 {username} 的密码：已登录的会话已结束，令牌已全部撤销");
             if generated {
                 println!("新密码：{p}");
             }
         }
         UserCommand::Token { username, name, revoke: true, .. } => {
-            let revoked = accounts::revoke_tokens(db, &actor, &username, name.as_deref()).await?;
+            let revoked = db.scoped(&actor).accounts().revoke_tokens(&username, name.as_deref()).await?;
             for t in &revoked {
                 println!(
                     "已撤销 {username} 的令牌“{}”（{} 生成）",
@@ -556,14 +557,14 @@ async fn user_command(db: &Db, cmd: UserCommand) -> Result<()> {
         }
         UserCommand::Token { username, name, days, revoke: false } => {
             let name = name.unwrap_or_else(|| "脚本".to_string());
-            let token = accounts::issue_token_for(db, &actor, &username, &name, days).await?;
+            let token = db.scoped(&actor).accounts().issue_token_for(&username, &name, days).await?;
             println!("{token}");
             let until = (chrono::Local::now() + chrono::Duration::days(days)).format("%Y-%m-%d %H:%M");
             eprintln!("（令牌只显示这一次，{until} 到期；请求时放在 Authorization: Bearer 头中）");
         }
         UserCommand::Tokens { username } => {
             let now = chrono::Utc::now();
-            let tokens = accounts::list_tokens(db, &username).await?;
+            let tokens = db.scoped(&actor).accounts().list_tokens(&username).await?;
             if tokens.is_empty() {
                 println!("用户 {username} 没有令牌");
             }
@@ -607,18 +608,21 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
     // Without a terminal (a log file, CI) the bar is hidden: say how far it got every tenth.
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let tenth = (config.households / 10).max(1);
-    let summary = demo::load(db, &cli_actor(), config, |done, total| {
-        bar.set_position(done);
-        if !tty && (done % tenth < 500 || done == total) && config.households >= 50_000 {
-            eprintln!("已生成 {done}/{total} 户");
-        }
-    })
-    .await?;
+    let summary = db
+        .scoped(&cli_actor())
+        .demo()
+        .load(config, |done, total| {
+            bar.set_position(done);
+            if !tty && (done % tenth < 500 || done == total) && config.households >= 50_000 {
+                eprintln!("已生成 {done}/{total} 户");
+            }
+        })
+        .await?;
     bar.finish_and_clear();
-    let users = demo::create_demo_users(db, &cli_actor()).await?;
+    let users = db.scoped(&cli_actor()).demo().create_demo_users().await?;
     // The first data-quality run, so that the pages open on findings.
     let checked = std::time::Instant::now();
-    let (run, _) = ducha_storage::checks::run(db, &cli_actor(), &Scope::All, |_| {}).await?;
+    let (run, _) = db.scoped(&cli_actor()).checks().run(&Scope::All, |_| {}).await?;
     let today = chrono::Local::now().date_naive();
     let campaigns = ducha_storage::campaigns::demo::load(db, &cli_actor(), config.year, today).await;
     println!(
@@ -659,20 +663,20 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> Result<()> {
 }
 
 async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
-    regions::ensure_default(&db).await?;
+    db.system().regions().ensure_default().await?;
     if args.demo {
-        if registry::is_empty(db.conn()).await? {
+        if db.system().registry().is_empty().await? {
             load_demo(&db, &DemoArgs { seed: 20_171_106, households: 12_000, year: 2017, no_defects: false }).await?;
         } else {
             println!("数据库中已有贫困户，不再生成演示数据");
-            demo::create_demo_users(&db, &cli_actor()).await?;
+            db.scoped(&cli_actor()).demo().create_demo_users().await?;
         }
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("无法监听 {}（端口是否已被占用？可用 --addr 换一个）", args.addr))?;
     let addr = listener.local_addr()?;
-    let (households, members) = registry::totals(&db, &Scope::All).await?;
+    let (households, members) = db.system().registry().totals().await?;
     let base = format!("http://{addr}/");
     println!("ducha 已启动：{base}");
     println!("数据库：{url}（贫困户 {households} 户，{members} 人）");
@@ -684,9 +688,9 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
             ducha_web::WITNESS_EVERY.as_secs() / 60
         );
     }
-    if accounts::find_user(&db, "admin").await?.is_some() && args.demo {
+    if db.system().accounts().find_user("admin").await?.is_some() && args.demo {
         print_demo_logins(&base);
-    } else if accounts::list_users(&db).await?.is_empty() {
+    } else if db.system().accounts().list_users().await?.is_empty() {
         println!("还没有用户：先用 ducha user add 新增，例如 ducha user add admin --role admin --name 管理员");
     } else {
         println!("登录：{base}login");
@@ -743,10 +747,10 @@ fn label<T: Labelled>(code: &str) -> String {
 }
 
 async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
-    let Some(rec) = registry::household_by_number(db, &Scope::All, number).await? else {
+    let Some(rec) = db.scoped(&cli_actor()).registry().household_by_number(number).await? else {
         bail!("没有户编号为“{number}”的贫困户");
     };
-    let tree = regions::tree(db).await?;
+    let tree = db.system().regions().tree().await?;
     let h = &rec.household;
     if full {
         // A full view of a whole household is recorded before it is printed.
@@ -757,7 +761,7 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
             households: 1,
             persons: rec.members.len() as u64,
         };
-        registry::record_personal_access(db, &cli_actor(), &access, Some(h.id)).await?;
+        db.scoped(&cli_actor()).registry().record_personal_access(&access, Some(h.id)).await?;
     }
     let show = |raw: &Option<String>, mask: fn(&str) -> String| {
         raw.as_deref().map(|v| if full { v.to_string() } else { mask(v) }).unwrap_or_else(|| "—".into())

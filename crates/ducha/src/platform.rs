@@ -59,7 +59,7 @@ pub async fn funds_command(db: &Db, cmd: FundsCommand) -> Result<()> {
     let actor = acting_as(db, as_user.as_deref()).await?;
     let scoped = db.scoped(&actor);
     let (year, as_of) = scoped.checks().current().await?;
-    let p = scoped.checks().params(db.conn(), year, as_of).await?;
+    let p = scoped.checks().params(year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
     let rows = scoped.funds().spending().by_region(as_of, month).await?;
     let target = ducha_domain::funds::target_percent(year, as_of, month);

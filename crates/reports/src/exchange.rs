@@ -4,12 +4,12 @@
 
 use chrono::NaiveDate;
 use ducha_domain::RegionTree;
-use ducha_domain::access::{Actor, Scope};
-use ducha_storage::registry::import::{self, ImportSummary};
+use ducha_domain::access::Scope;
+use ducha_storage::registry::import::ImportSummary;
 use ducha_storage::registry::{self, HouseholdFilter};
-use ducha_storage::{Db, StorageError, regions};
+use ducha_storage::{Scoped, StorageError};
 
-use ducha_storage::help::store::{self, HelpImportSummary};
+use ducha_storage::help::store::HelpImportSummary;
 
 use crate::bundle;
 use crate::help_sheets::{self, Kind};
@@ -59,9 +59,9 @@ pub struct Context {
 }
 
 impl Context {
-    pub async fn fetch(db: &Db, actor: &Actor, today: NaiveDate) -> Result<Context, ExchangeError> {
-        let (check_year, _) = ducha_storage::checks::current(db).await?;
-        Ok(Context { tree: regions::tree(db).await?, scope: actor.scope.clone(), today, check_year })
+    pub async fn fetch(s: &Scoped) -> Result<Context, ExchangeError> {
+        let (check_year, _) = s.checks().current().await?;
+        Ok(Context { tree: s.regions().tree().await?, scope: s.scope().clone(), today: s.today(), check_year })
     }
 }
 
@@ -198,34 +198,25 @@ fn read(filename: &str, bytes: &[u8]) -> Result<(Vec<sheet::Table>, Vec<Upload>)
 }
 
 /// Read and check a file, and plan it against the registry, without writing.
-pub async fn check(
-    db: &Db,
-    actor: &Actor,
-    filename: &str,
-    bytes: &[u8],
-    today: NaiveDate,
-) -> Result<ImportOutcome, ExchangeError> {
-    let file = read_file_apart(filename, bytes.to_vec(), Context::fetch(db, actor, today).await?).await?;
-    plan(db, actor, file, false, |_, _| {}).await
+pub async fn check(s: &Scoped, filename: &str, bytes: &[u8]) -> Result<ImportOutcome, ExchangeError> {
+    let file = read_file_apart(filename, bytes.to_vec(), Context::fetch(s).await?).await?;
+    plan(s, file, false, |_, _| {}).await
 }
 
 /// Check, and if there is no error at all, write everything in one transaction.
 pub async fn import(
-    db: &Db,
-    actor: &Actor,
+    s: &Scoped,
     filename: &str,
     bytes: &[u8],
-    today: NaiveDate,
     progress: impl Fn(u64, u64),
 ) -> Result<ImportOutcome, ExchangeError> {
-    let file = read_file_apart(filename, bytes.to_vec(), Context::fetch(db, actor, today).await?).await?;
-    plan(db, actor, file, true, progress).await
+    let file = read_file_apart(filename, bytes.to_vec(), Context::fetch(s).await?).await?;
+    plan(s, file, true, progress).await
 }
 
 /// Plan a file read against the registry and, with `write` and no error at all, write it.
 pub async fn plan(
-    db: &Db,
-    actor: &Actor,
+    s: &Scoped,
     file: ReadFile,
     write: bool,
     progress: impl Fn(u64, u64),
@@ -233,9 +224,9 @@ pub async fn plan(
     let ReadFile { kind, check_year, content, files } = file;
     let (sheet, headers, notes, rows, mut errors) = match content {
         Content::Households(parsed) => {
-            let mut outcome = households_check(db, actor, parsed).await?;
+            let mut outcome = households_check(s, parsed).await?;
             if write && outcome.errors.is_empty() && outcome.parsed.rows > 0 {
-                outcome.summary = import::commit(db, actor, &outcome.parsed.households, progress).await?;
+                outcome.summary = s.registry().import(&outcome.parsed.households, progress).await?;
                 outcome.committed = true;
             }
             return Ok(outcome);
@@ -245,14 +236,14 @@ pub async fn plan(
     let count = rows.len();
     let write = write && errors.is_empty();
     let (summary, problems) = match &rows {
-        SheetRows::Plans(r) => store::import_plans(db, actor, r, write).await?,
-        SheetRows::Logs(r) => store::import_logs(db, actor, r, write).await?,
-        SheetRows::Projects(r) => db.scoped(actor).funds().projects().import(check_year, r, write).await?,
-        SheetRows::Payments(r) => db.scoped(actor).funds().payments().import(check_year, r, &files, write).await?,
-        SheetRows::Postings(r) => db.scoped(actor).platform().postings().import(r, write).await?,
-        SheetRows::Institutions(r) => db.scoped(actor).platform().institutions().import(r, write).await?,
-        SheetRows::Allocations(r) => db.scoped(actor).funds().allocations().import(r, write).await?,
-        SheetRows::Attendance(r) => db.scoped(actor).platform().attendance().import(r, write).await?,
+        SheetRows::Plans(r) => s.help().import_plans(r, write).await?,
+        SheetRows::Logs(r) => s.help().import_logs(r, write).await?,
+        SheetRows::Projects(r) => s.funds().projects().import(check_year, r, write).await?,
+        SheetRows::Payments(r) => s.funds().payments().import(check_year, r, &files, write).await?,
+        SheetRows::Postings(r) => s.platform().postings().import(r, write).await?,
+        SheetRows::Institutions(r) => s.platform().institutions().import(r, write).await?,
+        SheetRows::Allocations(r) => s.funds().allocations().import(r, write).await?,
+        SheetRows::Attendance(r) => s.platform().attendance().import(r, write).await?,
     };
     let committed = write && problems.is_empty();
     errors.extend(
@@ -273,8 +264,8 @@ pub async fn plan(
     Ok(ImportOutcome { kind, help: Some(summary), parsed, summary: ImportSummary::default(), errors, committed })
 }
 
-async fn households_check(db: &Db, actor: &Actor, mut parsed: Parsed) -> Result<ImportOutcome, ExchangeError> {
-    let plan = import::plan(db, actor, &parsed.households).await?;
+async fn households_check(s: &Scoped, mut parsed: Parsed) -> Result<ImportOutcome, ExchangeError> {
+    let plan = s.registry().import_plan(&parsed.households).await?;
     let at = |row: usize, field: &str, message: String| CellError {
         sheet: parsed.sheet.clone(),
         row,
@@ -319,13 +310,13 @@ pub struct ExportCount {
 /// out in bulk; then the export is recorded in the audit trail (scope, filter, how many
 /// households and persons) before it is handed over.
 pub async fn export(
-    db: &Db,
-    actor: &Actor,
+    s: &Scoped,
     filter: &HouseholdFilter,
     progress: impl Fn(u64),
 ) -> Result<(Vec<u8>, ExportCount), ExchangeError> {
+    let actor = s.actor();
     let mask = !actor.role.exports_personal_data();
-    let (bytes, count) = export_with(db, actor, filter, Exporter::new(mask), progress).await?;
+    let (bytes, count) = export_with(s, filter, Exporter::new(mask), progress).await?;
     if !mask {
         let access = registry::PersonalAccess {
             kind: "export",
@@ -337,7 +328,7 @@ pub async fn export(
             households: count.households,
             persons: count.persons,
         };
-        registry::record_personal_access(db, actor, &access, None).await?;
+        s.registry().record_personal_access(&access, None).await?;
     }
     Ok((bytes, count))
 }
@@ -346,13 +337,12 @@ pub async fn export(
 /// batches; the workbook is written on a blocking thread, so that writing a hundred thousand
 /// households takes no async worker away from the pages.
 pub async fn export_with(
-    db: &Db,
-    actor: &Actor,
+    s: &Scoped,
     filter: &HouseholdFilter,
     out: Exporter,
     progress: impl Fn(u64),
 ) -> Result<(Vec<u8>, ExportCount), ExchangeError> {
-    let tree = regions::tree(db).await?;
+    let tree = s.regions().tree().await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ExportHousehold>>(2);
     let masked = out.masks();
     let writer = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, u64), rust_xlsxwriter::XlsxError> {
@@ -369,7 +359,7 @@ pub async fn export_with(
     let mut count = 0u64;
     let mut persons = 0u64;
     loop {
-        let batch = registry::export_batch(db, &actor.scope, filter, after, 2_000).await?;
+        let batch = s.registry().export_batch(filter, after, 2_000).await?;
         let Some(last) = batch.last() else { break };
         after = last.0.id;
         let mut rows = Vec::with_capacity(batch.len());

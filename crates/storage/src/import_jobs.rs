@@ -322,42 +322,45 @@ impl crate::Scoped {
 impl ImportJobs<'_> {
     pub async fn create(
         &self,
-        user_id: i64,
         filename: &str,
         file: &[u8],
         status: &str,
         report: &str,
         total: i64,
     ) -> Result<i64, StorageError> {
-        create(self.0.db(), user_id, filename, file, status, report, total).await
+        create(self.0.db(), self.user()?, filename, file, status, report, total).await
     }
 
     /// A job of this user (None for anyone else's: no hint that it exists).
-    pub async fn get(&self, user_id: i64, id: i64) -> Result<Option<ImportJob>, StorageError> {
-        get(self.0.db(), user_id, id).await
+    pub async fn get(&self, id: i64) -> Result<Option<ImportJob>, StorageError> {
+        get(self.0.db(), self.user()?, id).await
     }
 
     /// A job's file: its name and bytes (empty once cleaned away).
     pub async fn file(&self, id: i64) -> Result<(String, Vec<u8>), StorageError> {
+        self.mine(id).await?;
         file(self.0.db(), id).await
     }
 
     /// How many of a user's files are waiting for their check or being checked.
-    pub async fn pending(&self, user_id: i64) -> Result<i64, StorageError> {
-        pending(self.0.db(), user_id).await
+    pub async fn pending(&self) -> Result<i64, StorageError> {
+        pending(self.0.db(), self.user()?).await
     }
 
     /// How many jobs are kept in each status (for monitoring).
     pub async fn by_status(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        self.itself()?;
         by_status(self.0.db()).await
     }
 
     pub async fn set_status(&self, id: i64, status: &str) -> Result<(), StorageError> {
+        self.mine(id).await?;
         set_status(self.0.db(), id, status).await
     }
 
     /// Remove what is kept longer than `keep` allows, as of `now`. Run on a schedule by the server.
     pub async fn clean(&self, keep: Retention, now: DateTime<Utc>) -> Result<Cleaned, StorageError> {
+        self.itself()?;
         clean(self.0.db(), keep, now).await
     }
 
@@ -369,40 +372,77 @@ impl ImportJobs<'_> {
     /// which can only have stopped, since this one now holds the address. Jobs from before jobs had
     /// owners go by age: a check takes minutes and a write of a whole city well under an hour.
     pub async fn end_abandoned(&self, slot: Option<&str>, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        self.itself()?;
         end_abandoned(self.0.db(), slot, now).await
     }
 
     /// The process `owner` runs job `id` from now on.
     pub async fn claim(&self, id: i64, owner: &str) -> Result<(), StorageError> {
+        self.mine(id).await?;
         claim(self.0.db(), id, owner).await
     }
 
     /// The process `owner` is alive: its unfinished jobs are still followed.
     pub async fn heartbeat(&self, owner: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.itself()?;
         heartbeat(self.0.db(), owner, now).await
     }
 
     /// A job this process stopped before it ended (a stop that could not wait for it): nothing of it
     /// was written.
     pub async fn interrupt(&self, id: i64) -> Result<(), StorageError> {
+        self.mine(id).await?;
         interrupt(self.0.db(), id).await
     }
 
-    pub async fn recent(&self, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
-        recent(self.0.db(), user_id, limit).await
+    pub async fn recent(&self, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
+        recent(self.0.db(), self.user()?, limit).await
     }
 
     /// Move a checked job to running, written by `owner`; false if it was not waiting (confirmed
     /// twice, or refused).
     pub async fn start(&self, id: i64, owner: &str) -> Result<bool, StorageError> {
+        self.mine(id).await?;
         start(self.0.db(), id, owner).await
     }
 
     pub async fn progress(&self, id: i64, done: i64, total: i64) -> Result<(), StorageError> {
+        self.mine(id).await?;
         progress(self.0.db(), id, done, total).await
     }
 
     pub async fn finish(&self, id: i64, status: &str, report: &str) -> Result<(), StorageError> {
+        self.mine(id).await?;
         finish(self.0.db(), id, status, report).await
+    }
+}
+
+impl ImportJobs<'_> {
+    /// The signed-in user whose jobs these are.
+    fn user(&self) -> Result<i64, StorageError> {
+        self.0.actor().user_id.ok_or_else(|| StorageError::Forbidden("只有登录的用户才有导入任务".into()))
+    }
+
+    /// What runs on the server's schedule is ducha's own business (and the command line's).
+    fn itself(&self) -> Result<(), StorageError> {
+        let a = self.0.actor();
+        if a.user_id.is_none() && a.scope == ducha_domain::access::Scope::All {
+            Ok(())
+        } else {
+            Err(StorageError::Forbidden("这是系统自己的工作".into()))
+        }
+    }
+
+    /// A job by id is the business of its user, or of ducha itself (the background worker and
+    /// the schedule that cleans up): anyone else is told it is not there.
+    async fn mine(&self, id: i64) -> Result<(), StorageError> {
+        let a = self.0.actor();
+        if a.user_id.is_none() && a.scope == ducha_domain::access::Scope::All {
+            return Ok(());
+        }
+        match get(self.0.db(), self.user()?, id).await? {
+            Some(_) => Ok(()),
+            None => Err(StorageError::NotFound),
+        }
     }
 }

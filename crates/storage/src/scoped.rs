@@ -74,14 +74,6 @@ impl Scoped {
         AuditTxn::begin(&self.db, &self.actor).await
     }
 
-    /// Commit a write, then bring the data-quality findings of what it touched up to date.
-    /// The re-check runs after the commit, in a transaction of its own that appends nothing to
-    /// the chain: a fix shows as fixed by the time the page that saved it answers.
-    pub(crate) async fn commit(&self, tx: AuditTxn<'_>) -> Result<(), StorageError> {
-        let touched = tx.commit().await?;
-        self.recheck(touched).await
-    }
-
     /// Re-check what a committed write touched (households; towns and districts for the platform
     /// and funds rules).
     pub(crate) async fn recheck(&self, touched: Touched) -> Result<(), StorageError> {
@@ -94,7 +86,9 @@ impl Scoped {
     }
 }
 
-/// [`Scoped::commit`] for a write begun by the actor its transaction names.
+/// Commit a write, then bring the data-quality findings of what it touched up to date. The
+/// re-check runs after the commit, in a transaction of its own that appends nothing to the chain:
+/// a fix shows as fixed by the time the page that saved it answers.
 pub(crate) async fn commit(tx: AuditTxn<'_>) -> Result<(), StorageError> {
     let db = tx.db().clone();
     let actor = tx.actor().clone();

@@ -10,8 +10,3 @@ use crate::StorageError;
 pub(crate) fn code<T: Labelled>(stored: &str) -> Result<T, StorageError> {
     T::parse(stored).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
-
-/// An optional stored code.
-pub(crate) fn opt_code<T: Labelled>(stored: Option<&str>) -> Result<Option<T>, StorageError> {
-    stored.map(code).transpose()
-}

@@ -270,11 +270,11 @@ pub async fn serve(
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
             }
-            if let Err(e) = ducha_storage::accounts::forget_old_attempts(&db).await {
+            if let Err(e) = db.login().forget_old_attempts().await {
                 tracing::warn!(error = %e, "could not remove old login counts");
             }
             let keep = ducha_storage::import_jobs::Retention::default();
-            match ducha_storage::import_jobs::clean(&db, keep, chrono::Utc::now()).await {
+            match db.system().import_jobs().clean(keep, chrono::Utc::now()).await {
                 Ok(c) => tracing::info!(?c, "old uploads cleaned"),
                 Err(e) => tracing::warn!(error = %e, "could not clean old uploads"),
             }

@@ -68,7 +68,7 @@ impl Jobs {
                 biased;
                 () = abort.cancelled() => {
                     tracing::warn!(job = id, "an import job was still running when the stop's bound passed: rolled back");
-                    if let Err(e) = import_jobs::interrupt(&db, id).await {
+                    if let Err(e) = db.system().import_jobs().interrupt(id).await {
                         tracing::error!(error = %e, job = id, "could not mark an interrupted job");
                     }
                 }
@@ -102,7 +102,7 @@ pub fn slot(addr: Option<SocketAddr>) -> String {
 /// At start: end the jobs no process can be running any more, then keep this process's jobs
 /// alive and end other processes' abandoned ones, every [`HEARTBEAT`].
 pub async fn keep_jobs(db: Db, jobs: Jobs, slot: String) -> tokio::task::JoinHandle<()> {
-    match import_jobs::end_abandoned(&db, Some(&slot), chrono::Utc::now()).await {
+    match db.system().import_jobs().end_abandoned(Some(&slot), chrono::Utc::now()).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(jobs = n, "import jobs left by a server that stopped are marked interrupted"),
         Err(e) => tracing::warn!(error = %e, "could not end import jobs left by a server that stopped"),
@@ -111,10 +111,10 @@ pub async fn keep_jobs(db: Db, jobs: Jobs, slot: String) -> tokio::task::JoinHan
         loop {
             tokio::time::sleep(HEARTBEAT).await;
             let now = chrono::Utc::now();
-            if let Err(e) = import_jobs::heartbeat(&db, jobs.owner(), now).await {
+            if let Err(e) = db.system().import_jobs().heartbeat(jobs.owner(), now).await {
                 tracing::warn!(error = %e, "could not mark this server's import jobs alive");
             }
-            if let Err(e) = import_jobs::end_abandoned(&db, None, now).await {
+            if let Err(e) = db.system().import_jobs().end_abandoned(None, now).await {
                 tracing::warn!(error = %e, "could not end abandoned import jobs");
             }
         }

@@ -170,7 +170,7 @@ async fn metrics(
     let (size, idle) = st.db.pool_state();
     m.pool.get_or_create(&StateLabels { state: "in_use".into() }).set(i64::from(size) - idle as i64);
     m.pool.get_or_create(&StateLabels { state: "idle".into() }).set(idle as i64);
-    let figures = ducha_storage::import_jobs::by_status(&st.db).await?;
+    let figures = st.db.system().import_jobs().by_status().await?;
     m.import_jobs.clear();
     // Every status is shown, at 0 too, so that an alert on "running" has a series to watch.
     for status in ["queued", "checking", "checked", "refused", "running", "done", "failed", "expired", "interrupted"] {
@@ -179,7 +179,7 @@ async fn metrics(
     for (status, n) in figures {
         m.import_jobs.get_or_create(&StateLabels { state: status }).set(n);
     }
-    let (records, runs) = ducha_storage::audit::figures(&st.db).await?;
+    let (records, runs) = st.db.system().audit().figures().await?;
     m.audit_records.set(records);
     m.check_runs.set(runs);
     let witnessed = st.db.anchor().and_then(|a| a.last_witnessed());

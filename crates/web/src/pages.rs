@@ -5,7 +5,6 @@ use askama::Template;
 use axum::http::StatusCode;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::{Money, privacy};
-use ducha_storage::regions;
 
 use crate::auth::CurrentUser;
 use crate::{AppState, WebError};
@@ -27,7 +26,7 @@ pub struct PageCtx {
 impl PageCtx {
     pub async fn new(st: &AppState, me: &CurrentUser) -> Result<PageCtx, WebError> {
         let scope_label = match &me.user.region_code {
-            Some(code) => regions::get(&st.db, code).await?.map_or_else(|| code.clone(), |r| r.name),
+            Some(code) => me.scoped(&st).regions().get(code).await?.map_or_else(|| code.clone(), |r| r.name),
             None => "全市".to_string(),
         };
         Ok(PageCtx {
@@ -48,7 +47,11 @@ impl PageCtx {
 }
 
 pub async fn city_name(st: &AppState) -> Result<String, WebError> {
-    Ok(regions::list(&st.db, Some(ducha_domain::RegionLevel::City), None)
+    Ok(st
+        .db
+        .system()
+        .regions()
+        .list(Some(ducha_domain::RegionLevel::City), None)
         .await?
         .into_iter()
         .next()

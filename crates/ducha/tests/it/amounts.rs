@@ -43,7 +43,7 @@ async fn amounts_are_bounded_and_a_measure_names_a_real_project(backend: Backend
         .unwrap()
         .rows[0]
         .id;
-    let trail = || app.db.system().audit().count();
+    let trail = || async { app.db.system().audit().count().await };
     let before = trail().await.unwrap();
 
     // A plan's target and a measure's amount: a household's figure, at most 1000 万元.

@@ -367,8 +367,9 @@ async fn the_demo_spends_slowly_as_the_seed_found(backend: Backend) {
     // By fund source: the same money, counted once. Every district's budgets follow its
     // allocations' mix, so each source stands where the city does.
     let sources = app.db.system().funds().spending().by_source(on, 12).await.unwrap();
-    let sum =
-        |rows: &[funds::Spending], f: fn(&funds::Spending) -> Money| rows.iter().fold(Money::ZERO, |a, s| a + f(s));
+    let sum = |rows: &[ducha_storage::funds::Spending], f: fn(&ducha_storage::funds::Spending) -> Money| {
+        rows.iter().fold(Money::ZERO, |a, s| a + f(s))
+    };
     assert_eq!(sum(&sources, |s| s.paid), sum(&by_district, |s| s.paid));
     assert_eq!(sum(&sources, |s| s.allocated), sum(&by_district, |s| s.allocated));
     let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
@@ -507,7 +508,7 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
     );
     let today = d(2026, 11, 27);
     let before = db.system().funds().projects().list().await.unwrap().len();
-    let outcome = exchange::import(db, &town, "项目库.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&town, today), "项目库.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(
@@ -527,7 +528,8 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
         "{head}海宴镇光伏电站,光伏,,海宴镇,海宴镇人民政府,带动 2 户贫困户每户年增收 3000 元,,80000,,,,,\"{}，{}\",\n",
         mine[0].number, mine[1].number
     );
-    let outcome = exchange::import(db, &town, "项目库.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&town, today), "项目库.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     assert_eq!(outcome.help.unwrap().new, 1);
     let p = db
@@ -544,7 +546,7 @@ async fn a_project_sheet_is_imported_all_or_nothing(backend: Backend) {
         (p.stage, p.households, p.budget, p.income_generating),
         (Stage::Screening, 2, Money::from_yuan(80_000), true)
     );
-    let again = exchange::import(db, &town, "项目库.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again = exchange::import(&db.scoped_on(&town, today), "项目库.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 1));
 }
 
@@ -590,7 +592,7 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     let zip = bundle::pack(&files).unwrap().unwrap();
     let today = d(2026, 11, 27);
     let before = written(db).await;
-    let outcome = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&district, today), "拨付台账.zip", &zip, |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(
@@ -624,10 +626,10 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     // A town office keeps no ledger.
     let haiyan = user(db, "haiyan").await;
     assert!(matches!(
-        exchange::check(db, &haiyan, "拨付台账.zip", &zip, today).await,
+        exchange::check(&db.scoped_on(&haiyan, today), "拨付台账.zip", &zip).await,
         Err(exchange::ExchangeError::Storage(StorageError::Forbidden(_)))
     ));
-    let outcome = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&district, today), "拨付台账.zip", &zip, |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     assert_eq!(outcome.help.unwrap().new, 2);
     assert!(outcome.parsed.notes.iter().any(|n| n.contains("多余.png")), "{:?}", outcome.parsed.notes);
@@ -637,7 +639,7 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     assert_eq!(new.iter().map(|x| x.vouchers.len()).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(db.system().audit().count().await.unwrap(), before.0 + 2 + 3, "a payment and its vouchers each audited");
     // The same ledger again writes nothing.
-    let again = exchange::import(db, &district, "拨付台账.zip", &zip, today, |_, _| {}).await.unwrap();
+    let again = exchange::import(&db.scoped_on(&district, today), "拨付台账.zip", &zip, |_, _| {}).await.unwrap();
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
     assert_eq!(
         db.scoped(&sees(&district.scope)).funds().projects().get(p.id).await.unwrap().unwrap().payments.len(),
@@ -679,7 +681,7 @@ async fn a_disbursement_ledger_is_imported_with_its_vouchers_all_or_nothing(back
     }
     let data_rows = tables[0].rows.iter().filter(|(_, c)| c.iter().any(|x| !x.is_empty())).count() - 1;
     assert_eq!(data_rows, payments);
-    let back = exchange::import(db, &district, "拨付台账.xlsx", &exported, today, |_, _| {}).await.unwrap();
+    let back = exchange::import(&db.scoped_on(&district, today), "拨付台账.xlsx", &exported, |_, _| {}).await.unwrap();
     assert!(back.errors.is_empty(), "{:?}", back.errors);
     let h = back.help.unwrap();
     assert_eq!((h.new, h.unchanged), (0, payments as u64));
@@ -721,7 +723,8 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
     );
     let today = d(2026, 11, 27);
     let audits = db.system().audit().count().await.unwrap();
-    let outcome = exchange::import(db, &district, "资金下达.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(
@@ -737,18 +740,21 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
     );
     assert_eq!(db.system().audit().count().await.unwrap(), audits, "nothing written");
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let spent = |s: Vec<funds::Spending>| s.into_iter().find(|s| s.code == "440781111").unwrap_or_default();
+    let spent =
+        |s: Vec<ducha_storage::funds::Spending>| s.into_iter().find(|s| s.code == "440781111").unwrap_or_default();
     let town_before = spent(db.scoped(&sees(&haiyan)).funds().spending().by_region(d(2017, 11, 1), 12).await.unwrap());
 
     let good = format!("{head}省级,台山市海宴镇,50000,2017-03-01,\n");
-    let outcome = exchange::import(db, &district, "资金下达.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     assert_eq!(outcome.help.unwrap().new, 1);
     let town = spent(db.scoped(&sees(&haiyan)).funds().spending().by_region(d(2017, 11, 1), 12).await.unwrap());
     assert_eq!(town.allocated, town_before.allocated + Money::from_yuan(50_000));
     assert_eq!(town.arrived, town_before.arrived, "not arrived yet");
     let arrived = format!("{head}省级,台山市海宴镇,50000,2017-03-01,2017-03-20\n");
-    let outcome = exchange::import(db, &district, "资金下达.csv", arrived.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", arrived.as_bytes(), |_, _| {}).await.unwrap();
     let h = outcome.help.unwrap();
     assert_eq!((h.new, h.changed), (0, 1));
     let town = spent(db.scoped(&sees(&haiyan)).funds().spending().by_region(d(2017, 11, 1), 12).await.unwrap());
@@ -757,10 +763,12 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
         (town_before.allocated + Money::from_yuan(50_000), town_before.arrived + Money::from_yuan(50_000))
     );
     // A recorded arrival is never cleared by a blank, nor moved by another date.
-    let outcome = exchange::import(db, &district, "资金下达.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!(outcome.help.unwrap().unchanged, 1, "{:?}", outcome.errors);
     let moved = format!("{head}省级,台山市海宴镇,50000,2017-03-01,2017-04-01\n");
-    let outcome = exchange::import(db, &district, "资金下达.csv", moved.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", moved.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     assert_eq!(outcome.errors[0].header, "到位日期");
     assert!(outcome.errors[0].message.contains("2017-03-20"), "{:?}", outcome.errors);
@@ -785,12 +793,15 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
         .unwrap();
     let head_down = "资金来源,下达到,金额（元）,下达日期,到位日期,由市(区)下拨\n";
     let too_much = format!("{head_down}市级,海宴镇,{},2017-04-10,,是\n", parent.left() + Money::from_fen(1));
-    let outcome = exchange::import(db, &district, "资金下达.csv", too_much.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&district, today), "资金下达.csv", too_much.as_bytes(), |_, _| {})
+        .await
+        .unwrap();
     assert!(!outcome.committed);
     assert_eq!(outcome.errors[0].header, "金额（元）");
     assert!(outcome.errors[0].message.contains("超出可下拨金额"), "{:?}", outcome.errors);
     let down = format!("{head_down}市级,海宴镇,8000,2017-04-10,,是\n市级,海宴镇,2000,2017-04-11,,是\n");
-    let outcome = exchange::import(db, &district, "资金下达.csv", down.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", down.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     assert_eq!(outcome.help.unwrap().new, 2);
     let town_now = spent(db.scoped(&sees(&haiyan)).funds().spending().by_region(d(2017, 11, 1), 12).await.unwrap());
@@ -800,7 +811,8 @@ async fn allocations_are_checked_for_their_division_and_dates_and_import_from_a_
     assert_eq!(district_now.allocated, district_before.allocated, "not counted twice");
     let parent_now = db.scoped(&sees(&taishan)).funds().allocations().get(parent.id).await.unwrap().unwrap();
     assert_eq!(parent_now.passed_down, parent.passed_down + Money::from_yuan(10_000));
-    let again = exchange::import(db, &district, "资金下达.csv", down.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again =
+        exchange::import(&db.scoped_on(&district, today), "资金下达.csv", down.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!(again.help.unwrap().unchanged, 2, "{:?}", again.errors);
 }
 

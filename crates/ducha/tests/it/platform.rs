@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use ducha_domain::RegionCode;
-use ducha_domain::access::{Actor, Scope};
+use ducha_domain::access::Scope;
 use ducha_domain::platform::{Institution, InstitutionLevel, Posting};
 use ducha_storage::checks::{self, FindingFilter};
 use ducha_storage::platform::Place;
@@ -185,8 +185,8 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
 
     // A run over one village (its platform is its town's) finds and keeps nothing twice.
     let village = Scope::Region(RegionCode::parse("440781111200").unwrap());
-    db.scoped(&Actor { scope: village.clone(), ..town.clone() }).checks().run(|_| {}).await.unwrap();
-    db.scoped(&Actor { scope: village.clone(), ..town.clone() }).checks().run(|_| {}).await.unwrap();
+    db.scoped(&town).checks().run(&village, |_| {}).await.unwrap();
+    db.scoped(&town).checks().run(&village, |_| {}).await.unwrap();
     assert!(db.scoped(&sees(&village)).platform().postings().list().await.unwrap().is_empty());
 
     // Ending a posting before its last check-in is refused.
@@ -354,7 +354,7 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     );
     let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
     let before = count(db, "attendance").await;
-    let outcome = exchange::import(db, &town, "考勤.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&town, today), "考勤.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(at, [(3, "派驻干部".to_string()), (4, "日期".to_string())], "{:?}", outcome.errors);
@@ -365,16 +365,16 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
         "派驻干部,镇（街）,日期,地点\n{name},海宴镇,{},镇扶贫办\n{name},海宴,{},村委会\n{name},海宴镇,{},镇扶贫办\n",
         free[0], free[1], free[1]
     );
-    let outcome = exchange::import(db, &town, "考勤.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&town, today), "考勤.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     assert_eq!(outcome.help.unwrap().new, 2, "a day given twice counts once");
     assert_eq!(count(db, "attendance").await, before + 2);
-    let again = exchange::import(db, &town, "考勤.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again = exchange::import(&db.scoped_on(&town, today), "考勤.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
     assert_eq!(count(db, "attendance").await, before + 2);
     // Another town's office cannot record this town's cadre.
     let naji = db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
-    let outcome = exchange::check(db, &naji, "考勤.csv", good.as_bytes(), today).await.unwrap();
+    let outcome = exchange::check(&db.scoped_on(&naji, today), "考勤.csv", good.as_bytes()).await.unwrap();
     assert!(outcome.errors.iter().all(|e| e.header == "镇（街）"), "{:?}", outcome.errors);
     assert!(outcome.errors[0].message.contains("不在您的辖区内"), "{:?}", outcome.errors);
 
@@ -395,12 +395,13 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
         .find(|x| ducha_domain::platform::is_workday(*x) && posting.posting.ended_on.is_none_or(|e| *x <= e))
         .unwrap();
     let plain = format!("派驻干部,镇（街）,日期,地点\n{name},海宴镇,{day},镇扶贫办\n");
-    let outcome = exchange::check(db, &town, "考勤.csv", plain.as_bytes(), today).await.unwrap();
+    let outcome = exchange::check(&db.scoped_on(&town, today), "考勤.csv", plain.as_bytes()).await.unwrap();
     assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
     assert_eq!(outcome.errors[0].header, "派出单位");
     assert!(outcome.errors[0].message.contains("台山市财政局"), "{:?}", outcome.errors);
     let with_unit = format!("派驻干部,镇（街）,日期,地点,派出单位\n{name},海宴镇,{day},镇扶贫办,台山市财政局\n");
-    let outcome = exchange::import(db, &town, "考勤.csv", with_unit.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&town, today), "考勤.csv", with_unit.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     let (_, days) = db.scoped(&sees(&haiyan)).platform().postings().get(second_id).await.unwrap().unwrap();
     assert_eq!(days.iter().map(|c| c.on_date).collect::<Vec<_>>(), [day], "the namesake's posting has the day");
@@ -449,7 +450,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     );
     let postings_before = count(db, "postings").await;
     let audits_before = db.system().audit().count().await.unwrap();
-    let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(
@@ -469,7 +471,7 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
 
     // A town office keeps no roster.
     let haiyan = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
-    assert!(exchange::check(db, &haiyan, "派驻干部名单.csv", bad.as_bytes(), today).await.is_err());
+    assert!(exchange::check(&db.scoped_on(&haiyan, today), "派驻干部名单.csv", bad.as_bytes()).await.is_err());
 
     let good = format!(
         "{head}李新,台山市农业局,台山市海宴镇,是,2017-03-01,\n{},{},{},{},{},\n",
@@ -479,7 +481,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         yes_no(!k.full_time),
         k.started_on
     );
-    let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     let h = outcome.help.unwrap();
     assert_eq!((h.new, h.changed, h.unchanged), (1, 1, 0));
@@ -490,13 +493,15 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     let last = trail.first().expect("the change is audited");
     assert_eq!(last.action, "update");
     assert!(last.before.as_deref().is_some_and(|b| b.contains(&format!("\"full_time\":{}", k.full_time))), "{last:?}");
-    let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     let h = again.help.unwrap();
     assert_eq!((h.new, h.changed, h.unchanged), (0, 0, 2));
     // A posting ended on the page stays ended when the roster, with its end left blank, comes again.
     let ended = known.last_check_in.unwrap() + chrono::Duration::days(1);
     db.scoped(&taishan).platform().postings().end(known.id, ended).await.unwrap();
-    let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!(again.help.unwrap().unchanged, 2);
     let (row, _) = db.scoped(&sees(&taishan.scope)).platform().postings().get(known.id).await.unwrap().unwrap();
     assert_eq!(row.posting.ended_on, Some(ended));
@@ -523,7 +528,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         level(i.level),
         offline.district_name
     );
-    let outcome = exchange::import(db, &city, "定点医疗机构.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&city, today), "定点医疗机构.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(at, [(3, "级别".to_string()), (4, "市（区）".to_string())], "{:?}", outcome.errors);
@@ -534,7 +540,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         level(i.level),
         offline.district_name
     );
-    let outcome = exchange::import(db, &city, "定点医疗机构.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&city, today), "定点医疗机构.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     let h = outcome.help.unwrap();
     assert_eq!((h.new, h.changed), (1, 1));

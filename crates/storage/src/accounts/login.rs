@@ -377,6 +377,8 @@ mod tests {
 }
 
 /// Signing in: the one way into storage without an actor, since it is how one is made.
+/// Signing in, and the signed-in user behind a session or a token: the one way into storage
+/// without an actor, since it is how one is made.
 pub struct Login<'a>(&'a Db);
 
 impl Db {
@@ -386,6 +388,27 @@ impl Db {
 }
 
 impl Login<'_> {
+    /// A user by name (the login form).
+    pub async fn find_user(&self, username: &str) -> Result<Option<User>, StorageError> {
+        super::find_user(self.0, username).await
+    }
+
+    /// The user a session names.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StorageError> {
+        super::user_by_id(self.0, id).await
+    }
+
+    /// The active user a Bearer token belongs to, if the token is neither revoked nor expired.
+    pub async fn user_for_token(&self, token: &str) -> Result<Option<User>, StorageError> {
+        super::user_for_token(self.0, token).await
+    }
+
+    /// The secret that signs the login form's token, kept in the settings table so that every process
+    /// on one database signs alike; made on first use.
+    pub async fn login_form_secret(&self) -> Result<[u8; 32], StorageError> {
+        super::login_form_secret(self.0).await
+    }
+
     /// Remove counts older than the window (called now and then by the server).
     pub async fn forget_old_attempts(&self) -> Result<u64, StorageError> {
         forget_old_attempts(self.0).await

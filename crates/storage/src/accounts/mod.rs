@@ -443,6 +443,7 @@ pub fn random_token() -> Result<String, StorageError> {
     Ok(hex(&random_bytes::<32>()?))
 }
 
+/// Users and their API tokens, kept by administrators and the command line.
 pub struct Accounts<'a>(pub(crate) &'a crate::Scoped);
 
 impl crate::Scoped {
@@ -452,16 +453,25 @@ impl crate::Scoped {
 }
 
 impl Accounts<'_> {
+    pub async fn list_users(&self) -> Result<Vec<User>, StorageError> {
+        self.administer()?;
+        list_users(self.0.db()).await
+    }
+
+    /// A user by name, for an administrator.
     pub async fn find_user(&self, username: &str) -> Result<Option<User>, StorageError> {
+        self.administer()?;
         find_user(self.0.db(), username).await
     }
 
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StorageError> {
-        user_by_id(self.0.db(), id).await
-    }
-
-    pub async fn list_users(&self) -> Result<Vec<User>, StorageError> {
-        list_users(self.0.db()).await
+    /// Accounts are kept by administrators and by the command line (the server's operator).
+    fn administer(&self) -> Result<(), StorageError> {
+        let a = self.0.actor();
+        if a.role.administers() || a.scope == Scope::All {
+            Ok(())
+        } else {
+            Err(StorageError::Forbidden(format!("“{}”角色不能管理用户", a.role)))
+        }
     }
 
     pub async fn add_user(&self, u: &NewUser) -> Result<User, StorageError> {
@@ -496,17 +506,7 @@ impl Accounts<'_> {
 
     /// A user's tokens, newest first.
     pub async fn list_tokens(&self, username: &str) -> Result<Vec<TokenInfo>, StorageError> {
+        self.administer()?;
         list_tokens(self.0.db(), username).await
-    }
-
-    /// The active user a Bearer token belongs to, if the token is neither revoked nor expired.
-    pub async fn user_for_token(&self, token: &str) -> Result<Option<User>, StorageError> {
-        user_for_token(self.0.db(), token).await
-    }
-
-    /// The secret that signs the login form's token, kept in the settings table so that every process
-    /// on one database signs alike; made on first use.
-    pub async fn login_form_secret(&self) -> Result<[u8; 32], StorageError> {
-        login_form_secret(self.0.db()).await
     }
 }

@@ -119,7 +119,14 @@ pub(crate) async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
     Ok(DemoComparison { kinds, unexplained })
 }
 
+/// The demo's findings against the defects it planted.
 pub struct DemoFindings<'a>(pub(crate) &'a crate::Scoped);
+
+impl crate::Scoped {
+    pub fn demo_findings(&self) -> DemoFindings<'_> {
+        DemoFindings(self)
+    }
+}
 
 impl DemoFindings<'_> {
     /// Compare the open findings of the current year with the planted problems.

@@ -283,7 +283,7 @@ pub(crate) async fn after_write(tx: &AuditTxn<'_>, touched: &crate::audit::Touch
 /// Re-check households inside the caller's transaction (after a save): their household and member
 /// findings of the current year are brought up to date. Village findings wait for the next run.
 /// (Public for the benchmark, which times it alone inside a transaction it rolls back.)
-pub async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
+pub(crate) async fn recheck(tx: &AuditTxn<'_>, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
     if household_ids.is_empty() {
         return Ok(RunSummary::default());
     }
@@ -717,19 +717,9 @@ impl Checks<'_> {
         current(self.0.db()).await
     }
 
-    /// [`current`] on a given connection (inside a write transaction, its own).
-    pub async fn current_in<C: ConnectionTrait>(&self, c: &C) -> Result<(i32, NaiveDate), StorageError> {
-        current_in(self.0.db(), c).await
-    }
-
     /// The parameters of a year: the shipped file, then what an office set in the database.
-    pub async fn params<C: ConnectionTrait>(
-        &self,
-        c: &C,
-        year: i32,
-        as_of: NaiveDate,
-    ) -> Result<AuditParams, StorageError> {
-        params(self.0.db(), c, year, as_of).await
+    pub async fn params(&self, year: i32, as_of: NaiveDate) -> Result<AuditParams, StorageError> {
+        params(self.0.db(), self.0.db().conn(), year, as_of).await
     }
 
     /// Set one parameter of a year (city office or administrator), audited.
@@ -744,8 +734,11 @@ impl Checks<'_> {
 
     /// Run the whole catalogue over a scope (the CLI, a page, a parameter change) and store the result
     /// as a run: new, still open and fixed findings. Reads in batches; writes in one transaction.
-    pub async fn run(&self, progress: impl Fn(u64)) -> Result<(RunSummary, Vec<Finding>), StorageError> {
-        run(self.0.db(), self.0.actor(), self.0.scope(), progress).await
+    pub async fn run(&self, scope: &Scope, progress: impl Fn(u64)) -> Result<(RunSummary, Vec<Finding>), StorageError> {
+        if !within(self.0.scope(), scope) {
+            return Err(StorageError::Forbidden("只能核查本辖区的数据".into()));
+        }
+        run(self.0.db(), self.0.actor(), scope, progress).await
     }
 
     /// How many stored findings match.
@@ -784,5 +777,32 @@ impl Checks<'_> {
     /// move by themselves.
     pub async fn exempt(&self, finding_id: i64, reason: &str) -> Result<(), StorageError> {
         exempt(self.0.db(), self.0.actor(), finding_id, reason).await
+    }
+}
+
+impl Checks<'_> {
+    /// Re-check households in scope now (what a save does after it commits), in a transaction
+    /// of its own; for the benchmark that times the re-check alone.
+    pub async fn recheck(&self, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
+        let db = self.0.db();
+        let mut ids = Vec::with_capacity(household_ids.len());
+        for &id in household_ids {
+            if crate::registry::household_by_id(db, self.0.scope(), id).await?.is_some() {
+                ids.push(id);
+            }
+        }
+        let tx = self.0.write().await?;
+        let s = recheck(&tx, &ids).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+}
+
+/// Whether `inner` lies within `outer`.
+fn within(outer: &Scope, inner: &Scope) -> bool {
+    match (outer, inner) {
+        (Scope::All, _) => true,
+        (Scope::Region(o), Scope::Region(i)) => i.as_str().starts_with(o.as_str()),
+        (Scope::Region(_), Scope::All) => false,
     }
 }

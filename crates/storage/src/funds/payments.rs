@@ -53,7 +53,7 @@ async fn pay(
     }
     let pid = insert_payment(&mut tx, &row, amount, paid_on, payee.trim(), vouchers).await?;
     touched(&mut tx, &row.place_code);
-    s.commit(tx).await?;
+    crate::scoped::commit(tx).await?;
     Ok(pid)
 }
 

@@ -72,26 +72,26 @@ impl Registry<'_> {
         list::export_batch(self.0.db(), self.0.scope(), filter, after, limit).await
     }
 
-    pub(crate) async fn counts_by_district(&self) -> Result<Vec<DistrictCount>, StorageError> {
+    pub async fn counts_by_district(&self) -> Result<Vec<DistrictCount>, StorageError> {
         counts_by_district(self.0.db(), self.0.scope()).await
     }
 
     /// (region code, households, members) per division of `level` within the scope.
-    pub(crate) async fn counts_by_region(&self, level: RegionLevel) -> Result<Vec<(String, i64, i64)>, StorageError> {
+    pub async fn counts_by_region(&self, level: RegionLevel) -> Result<Vec<(String, i64, i64)>, StorageError> {
         counts_by_region(self.0.db(), self.0.scope(), level).await
     }
 
-    pub(crate) async fn counts_by_status(&self) -> Result<Vec<(String, i64)>, StorageError> {
+    pub async fn counts_by_status(&self) -> Result<Vec<(String, i64)>, StorageError> {
         counts_by_status(self.0.db(), self.0.scope()).await
     }
 
     /// Total households and members in the scope.
-    pub(crate) async fn totals(&self) -> Result<(i64, i64), StorageError> {
+    pub async fn totals(&self) -> Result<(i64, i64), StorageError> {
         totals(self.0.db(), self.0.scope()).await
     }
 
     /// The first household numbers in the scope, in number order.
-    pub(crate) async fn household_numbers(&self, limit: u64) -> Result<Vec<String>, StorageError> {
+    pub async fn household_numbers(&self, limit: u64) -> Result<Vec<String>, StorageError> {
         household_numbers(self.0.db(), self.0.scope(), limit).await
     }
 

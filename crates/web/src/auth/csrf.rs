@@ -200,7 +200,7 @@ const LOGIN_TOKEN_SECS: i64 = 2 * 3600;
 /// The secret that signs login tokens (shared by every process on the database).
 pub async fn login_secret(st: &AppState) -> Result<[u8; 32], WebError> {
     st.login_secret
-        .get_or_try_init(|| ducha_storage::accounts::login_form_secret(&st.db))
+        .get_or_try_init(|| async { st.db.login().login_form_secret().await })
         .await
         .map_err(Into::into)
         .copied()

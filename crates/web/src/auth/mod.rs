@@ -100,14 +100,14 @@ impl FromRequestParts<AppState> for CurrentUser {
             .map(str::trim)
             .map(str::to_string);
         if let Some(token) = bearer {
-            let user = accounts::user_for_token(&st.db, &token).await.map_err(internal)?.ok_or_else(required)?;
+            let user = st.db.login().user_for_token(&token).await.map_err(internal)?.ok_or_else(required)?;
             let actor = user.actor(Some(origin));
             return Ok(CurrentUser { user, actor, csrf: String::new() });
         }
         let session = Session::from_request_parts(parts, st).await.map_err(|_| required())?;
         let user_id: Option<i64> = session.get(USER_KEY).await.ok().flatten();
         let Some(user_id) = user_id else { return Err(required()) };
-        let Some(user) = accounts::user_by_id(&st.db, user_id).await.map_err(internal)?.filter(|u| u.active) else {
+        let Some(user) = st.db.login().user_by_id(user_id).await.map_err(internal)?.filter(|u| u.active) else {
             // A disabled or removed account's session ends here.
             let _ = session.flush().await;
             return Err(required());
@@ -223,7 +223,7 @@ async fn login(
     ClientAddress(addr): ClientAddress,
     csrf::LoginCsrfForm(form, token): csrf::LoginCsrfForm<LoginForm>,
 ) -> Result<Response, WebError> {
-    let outcome = accounts::login(&st.db, &st.passwords, &form.username, &form.password, &addr).await?;
+    let outcome = st.db.login().login(&st.passwords, &form.username, &form.password, &addr).await?;
     let (status, error) = match outcome {
         LoginOutcome::Ok(user) => {
             // A new session id at sign-in, so that a session fixed before it is worth nothing.

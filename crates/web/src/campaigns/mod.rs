@@ -174,7 +174,11 @@ impl ShowPage {
 
 /// Names of the districts, for team forms and labels.
 async fn districts(st: &AppState) -> Result<Vec<(String, String)>, WebError> {
-    Ok(ducha_storage::regions::list(&st.db, Some(ducha_domain::RegionLevel::District), None)
+    Ok(st
+        .db
+        .system()
+        .regions()
+        .list(Some(ducha_domain::RegionLevel::District), None)
         .await?
         .into_iter()
         .map(|r| (r.code.as_str().to_string(), r.name))
@@ -505,7 +509,7 @@ async fn town_page(
     let town_problems = problems::list(&st.db, st.db.conn(), &opened, None, Some(&town.code)).await?;
     let mut files = std::collections::BTreeMap::new();
     for p in &town_problems {
-        let f = ducha_storage::evidence::for_owner(&st.db, "campaign_problem", p.id).await?;
+        let f = me.scoped(&st).evidence().for_owner("campaign_problem", p.id).await?;
         if !f.is_empty() {
             files.insert(p.id, f.into_iter().map(|m| (m.id, m.filename)).collect());
         }
@@ -579,10 +583,15 @@ async fn add_problem(
     let household_id = match f.get("household_number").trim() {
         "" => None,
         n => {
-            let scope = ducha_domain::access::Scope::Region(
-                ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?,
-            );
-            match ducha_storage::registry::household_by_number(&st.db, &scope, n).await? {
+            // The opened campaign lets this user see the town (checked above): the household is
+            // looked up there, whatever the user's own scope.
+            let town_scope = ducha_domain::access::Actor {
+                scope: ducha_domain::access::Scope::Region(
+                    ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?,
+                ),
+                ..me.actor.clone()
+            };
+            match st.db.scoped(&town_scope).registry().household_by_number(n).await? {
                 Some(h) => Some(h.household.id),
                 None => {
                     let mut e = FieldErrors::default();

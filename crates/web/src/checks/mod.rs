@@ -11,8 +11,7 @@ use ducha_domain::access::{Role, Scope};
 use ducha_domain::checks::{CATALOGUE, Category};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::{RegionCode, RegionLevel, RegionTree};
-use ducha_storage::checks::{self, FindingFilter, RunSummary, StoredFinding};
-use ducha_storage::regions;
+use ducha_storage::checks::{FindingFilter, RunSummary, StoredFinding};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ApiJson;
@@ -118,10 +117,10 @@ pub struct Summary {
 }
 
 async fn summary(st: &AppState, me: &CurrentUser) -> Result<Summary, WebError> {
-    let (year, as_of) = checks::current(&st.db).await?;
-    let tree = regions::tree(&st.db).await?;
+    let (year, as_of) = me.scoped(&st).checks().current().await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let level = child_level(&me.actor.scope);
-    let counts = checks::counts(&st.db, &me.actor.scope, level).await?;
+    let counts = me.scoped(&st).checks().counts(level).await?;
     let cats = <Category as Labelled>::ALL;
     let mut regions: Vec<RegionCount> = Vec::new();
     for (rule, region, n) in &counts {
@@ -153,9 +152,9 @@ async fn summary(st: &AppState, me: &CurrentUser) -> Result<Summary, WebError> {
             open: counts.iter().filter(|c| c.0 == r.code).map(|c| c.2).sum(),
         })
         .collect();
-    let latest = checks::latest_run(&st.db).await?;
+    let latest = me.scoped(&st).checks().latest_run().await?;
     let (new_since_run, fixed_since_run) = match &latest {
-        Some((_, at, _)) => checks::changed_since(&st.db, &me.actor.scope, *at).await?,
+        Some((_, at, _)) => me.scoped(&st).checks().changed_since(*at).await?,
         None => (0, 0),
     };
     Ok(Summary {
@@ -222,7 +221,7 @@ async fn run_in(st: &AppState, me: &CurrentUser, region: &str) -> Result<RunSumm
     };
     // A run over a district or the city is heavy work: it waits its turn.
     let turn = st.work.turn(None).await;
-    let (s, _) = checks::run(&st.db, &me.actor, &scope, |_| {}).await?;
+    let (s, _) = me.scoped(&st).checks().run(&scope, |_| {}).await?;
     drop(turn);
     Ok(s)
 }
@@ -330,9 +329,9 @@ async fn findings_page(
 ) -> Result<Html<String>, WebError> {
     let filter = q.filter(&me)?;
     let page: u64 = q.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
-    let total = checks::count_findings(&st.db, &me.actor.scope, &filter).await?;
-    let found = checks::findings(&st.db, &me.actor.scope, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
-    let tree = regions::tree(&st.db).await?;
+    let total = me.scoped(&st).checks().count_findings(&filter).await?;
+    let found = me.scoped(&st).checks().findings(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let rows = found
         .into_iter()
         .map(|f| FindingRow {
@@ -367,9 +366,9 @@ async fn export(
     Query(q): Query<FindingsQuery>,
 ) -> Result<Response, WebError> {
     let filter = q.filter(&me)?;
-    let (year, _) = checks::current(&st.db).await?;
-    let found = checks::findings(&st.db, &me.actor.scope, &filter, i64::MAX as u64, 0).await?;
-    let tree = regions::tree(&st.db).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
+    let found = me.scoped(&st).checks().findings(&filter, i64::MAX as u64, 0).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let bytes = st
         .work
         .run(move || ducha_reports::checks::problem_list(&found, &tree, year))
@@ -395,7 +394,7 @@ async fn exempt_page(
     CsrfForm(f): CsrfForm<ExemptForm>,
 ) -> Result<Response, WebError> {
     let id = crate::registry::parse_id(&id)?;
-    checks::exempt(&st.db, &me.actor, id, &f.reason).await?;
+    me.scoped(&st).checks().exempt(id, &f.reason).await?;
     let back = crate::auth::local_path(&f.back)
         .filter(|b| b.starts_with("/checks/findings") || b.starts_with("/households/"))
         .unwrap_or_else(|| "/checks/findings".into());
@@ -454,8 +453,9 @@ pub struct ParamsOut {
 }
 
 async fn params_of(st: &AppState) -> Result<ParamsOut, WebError> {
-    let (year, as_of) = checks::current(&st.db).await?;
-    let p = checks::params(&st.db, st.db.conn(), year, as_of).await?;
+    let checks = st.db.system();
+    let (year, as_of) = checks.checks().current().await?;
+    let p = checks.checks().params(year, as_of).await?;
     Ok(ParamsOut {
         year,
         as_of: as_of.to_string(),
@@ -516,10 +516,10 @@ async fn set_params(st: &AppState, me: &CurrentUser, changes: &[(String, i64)]) 
     if !may_set_params(me.user.role) {
         return Err(WebError::Forbidden("只有市扶贫办或系统管理员可以修改核查参数".into()));
     }
-    let (year, _) = checks::current(&st.db).await?;
-    checks::set_params(&st.db, &me.actor, year, changes).await?;
+    let (year, _) = me.scoped(&st).checks().current().await?;
+    me.scoped(&st).checks().set_params(year, changes).await?;
     let turn = st.work.turn(None).await;
-    let (s, _) = checks::run(&st.db, &me.actor, &Scope::All, |_| {}).await?;
+    let (s, _) = me.scoped(&st).checks().run(&Scope::All, |_| {}).await?;
     drop(turn);
     Ok(s)
 }
@@ -629,8 +629,8 @@ pub(crate) async fn api_findings(
     let filter = q.filter(&me)?;
     let limit: u64 = q.limit.trim().parse().unwrap_or(100).clamp(1, 10_000);
     let offset: u64 = q.offset.trim().parse::<u64>().unwrap_or(0).min(i64::MAX as u64);
-    let total = checks::count_findings(&st.db, &me.actor.scope, &filter).await?;
-    let findings = checks::findings(&st.db, &me.actor.scope, &filter, limit, offset).await?;
+    let total = me.scoped(&st).checks().count_findings(&filter).await?;
+    let findings = me.scoped(&st).checks().findings(&filter, limit, offset).await?;
     Ok(Json(FindingsOut { total, findings }))
 }
 
@@ -655,12 +655,12 @@ pub(crate) async fn api_exempt(
     ApiJson(f): ApiJson<ExemptForm>,
 ) -> Result<axum::http::StatusCode, WebError> {
     let id = crate::registry::parse_id(&id)?;
-    checks::exempt(&st.db, &me.actor, id, &f.reason).await?;
+    me.scoped(&st).checks().exempt(id, &f.reason).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// A household's open findings, for its page.
 pub async fn for_household(st: &AppState, me: &CurrentUser, household_id: i64) -> Result<Vec<StoredFinding>, WebError> {
     let filter = FindingFilter { household_id: Some(household_id), status: Some("open".into()), ..Default::default() };
-    Ok(checks::findings(&st.db, &me.actor.scope, &filter, 200, 0).await?)
+    Ok(me.scoped(&st).checks().findings(&filter, 200, 0).await?)
 }

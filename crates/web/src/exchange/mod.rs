@@ -8,13 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_reports::exchange;
 use ducha_reports::households::CellError;
-use ducha_storage::import_jobs;
 use ducha_storage::registry::import::ImportSummary;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::pages::{PageCtx, china_time};
-use crate::registry::{ListQuery, parse_id, today};
+use crate::registry::{ListQuery, parse_id};
 use crate::{AppState, CurrentUser, Routes, WebError};
 
 pub fn routes(r: Routes) -> Routes {
@@ -87,7 +86,7 @@ struct ImportPage {
 }
 
 async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let jobs = import_jobs::recent(&st.db, me.user.id, 20).await?;
+    let jobs = me.scoped(&st).import_jobs().recent(20).await?;
     let html = ImportPage {
         ctx: PageCtx::new(&st, &me).await?,
         can_import: me.user.role.edits_registry(),
@@ -108,7 +107,7 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
     if st.jobs.stopping() {
         return Err(WebError::Unavailable(STOPPING));
     }
-    if import_jobs::pending(&st.db, me.user.id).await? >= MAX_PENDING {
+    if me.scoped(&st).import_jobs().pending().await? >= MAX_PENDING {
         return Err(WebError::BadRequest(format!(
             "您已有 {MAX_PENDING} 个文件在排队或检查中，请等它们检查完（见“导入”页的列表）再上传"
         )));
@@ -133,8 +132,8 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
         }
         None => files.into_iter().next().ok_or_else(|| WebError::BadRequest("请选择要导入的文件".into()))?,
     };
-    let id = import_jobs::create(&st.db, me.user.id, &file.filename, &file.bytes, "queued", "{}", 0).await?;
-    import_jobs::claim(&st.db, id, st.jobs.owner()).await?;
+    let id = me.scoped(&st).import_jobs().create(&file.filename, &file.bytes, "queued", "{}", 0).await?;
+    st.db.system().import_jobs().claim(id, st.jobs.owner()).await?;
     drop(file);
     // The check waits for its turn in the heavy-work pool; the job's page shows its place.
     let waiting = st.work.wait(Some(id));
@@ -146,15 +145,15 @@ async fn upload(State(st): State<AppState>, me: CurrentUser, form: CsrfMultipart
 async fn check_job(st: AppState, actor: ducha_domain::access::Actor, id: i64, waiting: crate::work::Waiting) {
     // A check still waiting when the server is asked to stop does not start.
     let Some(_turn) = st.jobs.unless_stopping(waiting.turn()).await else {
-        if let Err(e) = import_jobs::interrupt(&st.db, id).await {
+        if let Err(e) = st.db.system().import_jobs().interrupt(id).await {
             tracing::error!(error = %e, job = id, "could not mark an interrupted check");
         }
         return;
     };
     let checked = async {
-        import_jobs::set_status(&st.db, id, "checking").await?;
-        let (filename, bytes) = import_jobs::file(&st.db, id).await?;
-        Ok::<_, ducha_storage::StorageError>(exchange::check(&st.db, &actor, &filename, &bytes, today()).await)
+        st.db.system().import_jobs().set_status(id, "checking").await?;
+        let (filename, bytes) = st.db.system().import_jobs().file(id).await?;
+        Ok::<_, ducha_storage::StorageError>(exchange::check(&st.db.scoped(&actor), &filename, &bytes).await)
     }
     .await;
     let (status, report) = match checked {
@@ -196,7 +195,7 @@ async fn check_job(st: AppState, actor: ducha_domain::access::Actor, id: i64, wa
             )
         }
     };
-    if let Err(e) = import_jobs::finish(&st.db, id, status, &report.json()).await {
+    if let Err(e) = st.db.system().import_jobs().finish(id, status, &report.json()).await {
         tracing::error!(error = %e, job = id, "could not record the end of a check");
     }
 }
@@ -220,7 +219,7 @@ struct JobPage {
 
 async fn job_page(State(st): State<AppState>, me: CurrentUser, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let job = import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
+    let job = me.scoped(&st).import_jobs().get(id).await?.ok_or(WebError::NotFound)?;
     let r: Report = serde_json::from_str(&job.report).unwrap_or_default();
     let status = if matches!(job.status.as_str(), "refused" | "failed" | "interrupted") {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -254,12 +253,12 @@ async fn commit(
 ) -> Result<Redirect, WebError> {
     let id = parse_id(&id)?;
     // Only the user's own job (another's answers as if there were none).
-    import_jobs::get(&st.db, me.user.id, id).await?.ok_or(WebError::NotFound)?;
+    me.scoped(&st).import_jobs().get(id).await?.ok_or(WebError::NotFound)?;
     crate::registry::require_editor(&me)?;
     if st.jobs.stopping() {
         return Err(WebError::Unavailable(STOPPING));
     }
-    if !import_jobs::start(&st.db, id, st.jobs.owner()).await? {
+    if !st.db.system().import_jobs().start(id, st.jobs.owner()).await? {
         return Ok(Redirect::to(&format!("/imports/{id}")));
     }
     let (db, actor, jobs) = (st.db.clone(), me.actor.clone(), st.jobs.clone());
@@ -268,12 +267,12 @@ async fn commit(
     let waiting = st.work.wait(Some(id));
     st.jobs.spawn(st.db.clone(), id, async move {
         let Some(_turn) = jobs.unless_stopping(waiting.turn()).await else {
-            if let Err(e) = import_jobs::interrupt(&db, id).await {
+            if let Err(e) = db.system().import_jobs().interrupt(id).await {
                 tracing::error!(error = %e, job = id, "could not mark an interrupted import");
             }
             return;
         };
-        let (filename, bytes) = match import_jobs::file(&db, id).await {
+        let (filename, bytes) = match db.system().import_jobs().file(id).await {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, job = id, "an import's file could not be read back");
@@ -285,10 +284,10 @@ async fn commit(
         let follower = tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let (done, total) = *rx.borrow_and_update();
-                let _ = import_jobs::progress(&progress_db, id, done as i64, total as i64).await;
+                let _ = progress_db.system().import_jobs().progress(id, done as i64, total as i64).await;
             }
         });
-        let result = exchange::import(&db, &actor, &filename, &bytes, today(), |done, total| {
+        let result = exchange::import(&db.scoped(&actor), &filename, &bytes, |done, total| {
             let _ = tx.send((done, total));
         })
         .await;
@@ -321,7 +320,7 @@ async fn commit(
             ),
             Err(e) => ("failed", Report { message: Some(e.to_string()), ..Default::default() }),
         };
-        if let Err(e) = import_jobs::finish(&db, id, status, &report.json()).await {
+        if let Err(e) = db.system().import_jobs().finish(id, status, &report.json()).await {
             tracing::error!(error = %e, job = id, "could not record the end of an import");
         }
     });
@@ -359,6 +358,6 @@ async fn export(State(st): State<AppState>, me: CurrentUser, Query(q): Query<Lis
     let filter = q.filter(&me.actor)?;
     let _turn = st.work.turn(None).await;
     let (bytes, _) =
-        exchange::export(&st.db, &me.actor, &filter, |_| {}).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+        exchange::export(&me.scoped(&st), &filter, |_| {}).await.map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok(crate::pages::xlsx_download(bytes, "贫困户名单.xlsx"))
 }

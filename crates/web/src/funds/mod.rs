@@ -63,13 +63,13 @@ struct Progress {
     sources: Vec<Spending>,
 }
 
-async fn progress(st: &AppState, s: &Scoped, q: &OnQuery) -> Result<Progress, WebError> {
+async fn progress(s: &Scoped, q: &OnQuery) -> Result<Progress, WebError> {
     let (year, as_of) = s.checks().current().await?;
     let on = match q.on.trim() {
         "" => as_of,
         t => ducha_domain::registry::parse_date(t).map_err(|e| WebError::BadRequest(format!("日期“{t}”：{e}")))?,
     };
-    let p = s.checks().params(st.db.conn(), year, as_of).await?;
+    let p = s.checks().params(year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
     Ok(Progress {
         year,
@@ -103,7 +103,7 @@ async fn funds_page(
     axum::extract::Query(q): axum::extract::Query<OnQuery>,
 ) -> Result<Html<String>, WebError> {
     let s = me.scoped(&st);
-    let Progress { year, on, full_by_month, regions: spending, sources } = progress(&st, &s, &q).await?;
+    let Progress { year, on, full_by_month, regions: spending, sources } = progress(&s, &q).await?;
     let region_label = match me.actor.scope.level() {
         Some(RegionLevel::Town | RegionLevel::Village) => "镇（街）",
         _ => "市(区)",
@@ -132,7 +132,7 @@ async fn export(
     axum::extract::Query(q): axum::extract::Query<OnQuery>,
 ) -> Result<Response, WebError> {
     let s = me.scoped(&st);
-    let p = progress(&st, &s, &q).await?;
+    let p = progress(&s, &q).await?;
     let year = p.year;
     let projects = s.funds().projects().list().await?;
     let allocations = s.funds().allocations().list().await?;
@@ -227,7 +227,7 @@ pub(crate) async fn api_progress(
     me: CurrentUser,
     axum::extract::Query(q): axum::extract::Query<OnQuery>,
 ) -> Result<Json<ProgressOut>, WebError> {
-    let p = progress(&st, &me.scoped(&st), &q).await?;
+    let p = progress(&me.scoped(&st), &q).await?;
     Ok(Json(ProgressOut {
         year: p.year,
         on: p.on.to_string(),

@@ -8,9 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::help::{CadreForm, LogForm, MeasureCategory, MeasureForm, PlanForm, RecordBookForm};
 use ducha_domain::labelled::Labelled;
-use ducha_storage::evidence::{self, EvidenceMeta};
-use ducha_storage::help::store::{self, HelpRecord};
-use ducha_storage::regions;
+use ducha_storage::evidence::EvidenceMeta;
+use ducha_storage::help::store::HelpRecord;
 use serde::Serialize;
 
 use crate::api::ApiJson;
@@ -197,7 +196,7 @@ pub async fn section(
     me: &CurrentUser,
     h: &ducha_storage::registry::household::Model,
 ) -> Result<HelpView, WebError> {
-    let rec = store::for_household(&st.db, &me.actor.scope, h.id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).help().for_household(h.id).await?.ok_or(WebError::NotFound)?;
     Ok(HelpView::new(&rec, h))
 }
 
@@ -207,8 +206,8 @@ async fn household(
     id: &str,
 ) -> Result<(ducha_storage::registry::household::Model, HelpRecord), WebError> {
     let id = parse_id(id)?;
-    let rec = ducha_storage::registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let help = store::for_household(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    let help = me.scoped(&st).help().for_household(id).await?.ok_or(WebError::NotFound)?;
     Ok((rec.household, help))
 }
 
@@ -290,7 +289,10 @@ async fn save_plan(
         categories: form.all("categories"),
     };
     let result = match f.validate(chrono::Datelike::year(&today())) {
-        Ok(input) => store::save_plan(&st.db, &me.actor, h.id, &input, &form.files)
+        Ok(input) => me
+            .scoped(&st)
+            .help()
+            .save_plan(h.id, &input, &form.files)
             .await
             .map(|_| saved(h.id))
             .map_err(WebError::from),
@@ -343,7 +345,10 @@ async fn add_measure(
         project_id: form.get("project_id"),
     };
     let result = match f.validate(today()) {
-        Ok(input) => store::add_measure(&st.db, &me.actor, h.id, &input, &form.files)
+        Ok(input) => me
+            .scoped(&st)
+            .help()
+            .add_measure(h.id, &input, &form.files)
             .await
             .map(|_| saved(h.id))
             .map_err(WebError::from),
@@ -391,10 +396,9 @@ async fn add_log(
         location: form.get("location"),
     };
     let result = match f.validate(today()) {
-        Ok(input) => store::add_log(&st.db, &me.actor, h.id, &input, &form.files)
-            .await
-            .map(|_| saved(h.id))
-            .map_err(WebError::from),
+        Ok(input) => {
+            me.scoped(&st).help().add_log(h.id, &input, &form.files).await.map(|_| saved(h.id)).map_err(WebError::from)
+        }
         Err(e) => Err(WebError::Invalid(e)),
     };
     page_for(&h, "填写帮扶日志", "logs", log_fields(&f, &help)).after_save(&st, &me, result).await
@@ -417,7 +421,7 @@ async fn assign_cadre(
         "" => None,
         t => Some(t.parse().map_err(|_| WebError::BadRequest("帮扶责任人选择有误".into()))?),
     };
-    store::assign_cadre(&st.db, &me.actor, id, cadre_id).await?;
+    me.scoped(&st).help().assign_cadre(id, cadre_id).await?;
     Ok(Redirect::to(&saved(id)))
 }
 
@@ -429,13 +433,13 @@ async fn record_book(
 ) -> Result<Redirect, WebError> {
     let id = parse_id(&id)?;
     let book = f.validate(today()).map_err(WebError::Invalid)?;
-    store::update_record_book(&st.db, &me.actor, id, &book).await?;
+    me.scoped(&st).help().update_record_book(id, &book).await?;
     Ok(Redirect::to(&saved(id)))
 }
 
 async fn fetch(st: &AppState, me: &CurrentUser, id: &str) -> Result<Response, WebError> {
     let id = parse_id(id)?;
-    let (m, bytes) = evidence::fetch_for(&st.db, &me.actor, id).await?.ok_or(WebError::NotFound)?;
+    let (m, bytes) = me.scoped(&st).evidence().fetch(id).await?.ok_or(WebError::NotFound)?;
     // RFC 5987: a Chinese file name survives the download.
     let encoded = crate::pages::percent_encode(&m.filename);
     let disposition = format!("attachment; filename=\"evidence-{}\"; filename*=UTF-8''{encoded}", m.id);
@@ -465,8 +469,8 @@ struct CadresPage {
 }
 
 async fn cadres_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let tree = regions::tree(&st.db).await?;
-    let rows = store::cadres(&st.db, &me.actor.scope).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
+    let rows = me.scoped(&st).help().cadres().await?;
     let rows = rows
         .into_iter()
         .map(|r| {
@@ -511,7 +515,7 @@ fn cadre_form_page(fields: Vec<Field>) -> FormPage {
 
 async fn new_cadre_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     crate::registry::require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     cadre_form_page(cadre_fields(&CadreForm::default(), town_options(&tree, &me))).render(&st, &me, None).await
 }
 
@@ -521,11 +525,9 @@ async fn create_cadre(
     CsrfForm(f): CsrfForm<CadreForm>,
 ) -> Result<Response, WebError> {
     crate::registry::require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate(&tree) {
-        Ok(k) => {
-            store::add_cadre(&st.db, &me.actor, &k).await.map(|id| format!("/cadres/{id}")).map_err(WebError::from)
-        }
+        Ok(k) => me.scoped(&st).help().add_cadre(&k).await.map(|id| format!("/cadres/{id}")).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
     cadre_form_page(cadre_fields(&f, town_options(&tree, &me))).after_save(&st, &me, result).await
@@ -547,8 +549,8 @@ async fn cadre_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (k, hs) = store::cadre(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let tree = regions::tree(&st.db).await?;
+    let (k, hs) = me.scoped(&st).help().cadre(id).await?.ok_or(WebError::NotFound)?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let html = CadrePage {
         ctx: PageCtx::new(&st, &me).await?,
         town: tree.get(&k.town_code).map_or_else(|| k.town_code.clone(), |t| t.name.clone()),
@@ -591,7 +593,7 @@ pub(crate) async fn api_plan(
 ) -> Result<impl IntoResponse, WebError> {
     let (h, _) = household(&st, &me, &id).await?;
     let input = f.validate(chrono::Datelike::year(&today())).map_err(WebError::Invalid)?;
-    let id = store::save_plan(&st.db, &me.actor, h.id, &input, &[]).await?;
+    let id = me.scoped(&st).help().save_plan(h.id, &input, &[]).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -606,7 +608,7 @@ pub(crate) async fn api_measure(
 ) -> Result<impl IntoResponse, WebError> {
     let (h, _) = household(&st, &me, &id).await?;
     let input = f.validate(today()).map_err(WebError::Invalid)?;
-    let id = store::add_measure(&st.db, &me.actor, h.id, &input, &[]).await?;
+    let id = me.scoped(&st).help().add_measure(h.id, &input, &[]).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -621,7 +623,7 @@ pub(crate) async fn api_log(
 ) -> Result<impl IntoResponse, WebError> {
     let (h, _) = household(&st, &me, &id).await?;
     let input = f.validate(today()).map_err(WebError::Invalid)?;
-    let id = store::add_log(&st.db, &me.actor, h.id, &input, &[]).await?;
+    let id = me.scoped(&st).help().add_log(h.id, &input, &[]).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -637,7 +639,7 @@ pub struct CadreOut {
 /// The cadres of the towns in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/cadres", tag = "help", responses((status = 200, body = Vec<CadreOut>)))]
 pub(crate) async fn api_cadres(State(st): State<AppState>, me: CurrentUser) -> Result<Json<Vec<CadreOut>>, WebError> {
-    let rows = store::cadres(&st.db, &me.actor.scope).await?;
+    let rows = me.scoped(&st).help().cadres().await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| CadreOut {
@@ -659,9 +661,9 @@ pub(crate) async fn api_create_cadre(
     me: CurrentUser,
     ApiJson(f): ApiJson<CadreForm>,
 ) -> Result<impl IntoResponse, WebError> {
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let k = f.validate(&tree).map_err(WebError::Invalid)?;
-    let id = store::add_cadre(&st.db, &me.actor, &k).await?;
+    let id = me.scoped(&st).help().add_cadre(&k).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

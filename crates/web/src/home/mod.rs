@@ -12,7 +12,6 @@ use ducha_domain::access::Scope;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::RegionLevel;
 use ducha_domain::registry::HouseholdStatus;
-use ducha_storage::{regions, registry};
 
 use crate::pages::PageCtx;
 use crate::{AppState, CurrentUser, Routes, WebError};
@@ -35,7 +34,8 @@ pub struct CountsCache(Arc<Mutex<HashMap<String, (Instant, Counts)>>>);
 const FRESH_FOR: Duration = Duration::from_secs(60);
 
 impl CountsCache {
-    async fn get(&self, st: &AppState, scope: &Scope, level: RegionLevel) -> Result<Counts, WebError> {
+    async fn get(&self, s: &ducha_storage::Scoped, level: RegionLevel) -> Result<Counts, WebError> {
+        let scope = s.scope();
         let key = format!("{scope:?}/{level:?}");
         if let Ok(map) = self.0.lock()
             && let Some((at, c)) = map.get(&key)
@@ -44,8 +44,8 @@ impl CountsCache {
             return Ok(c.clone());
         }
         let counts = Counts {
-            by_region: registry::counts_by_region(&st.db, scope, level).await?,
-            by_status: registry::counts_by_status(&st.db, scope).await?,
+            by_region: s.registry().counts_by_region(level).await?,
+            by_status: s.registry().counts_by_status().await?,
             made_at: chrono::Utc::now(),
         };
         if let Ok(mut map) = self.0.lock() {
@@ -77,7 +77,7 @@ struct HomePage {
 
 async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
     let scope = &me.actor.scope;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let (scope_name, child_level) = match scope {
         Scope::All => {
             (tree.at_level(RegionLevel::City).next().map(|c| c.name.clone()).unwrap_or_default(), RegionLevel::District)
@@ -91,7 +91,7 @@ async fn page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String
             },
         ),
     };
-    let cached = st.counts.get(&st, scope, child_level).await?;
+    let cached = st.counts.get(&me.scoped(&st), child_level).await?;
     let (counts, by_status) = (&cached.by_region, &cached.by_status);
     let statuses = HouseholdStatus::ALL
         .iter()

@@ -27,7 +27,7 @@ struct OfficesPage {
 async fn year_and_max(st: &AppState, me: &CurrentUser) -> Result<(i32, i64), WebError> {
     let s = me.scoped(st);
     let (year, as_of) = s.checks().current().await?;
-    let p = s.checks().params(st.db.conn(), year, as_of).await?;
+    let p = s.checks().params(year, as_of).await?;
     Ok((year, p.office_turnover_max))
 }
 

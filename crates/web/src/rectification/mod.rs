@@ -161,7 +161,7 @@ async fn detail_page(
     let open = r.status != RectStatus::Closed;
     let html = DetailPage {
         ctx: PageCtx::new(&st, &me).await?,
-        files: ducha_storage::evidence::for_owner(&st.db, "rectification", id).await?,
+        files: me.scoped(&st).evidence().for_owner("rectification", id).await?,
         can_rectify: open && r.status != RectStatus::Submitted && ducha_domain::rectification::rectifies(me.user.role),
         can_verify: r.status == RectStatus::Submitted && ducha_domain::rectification::verifies(me.user.role),
         r,

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use ducha_domain::region::{Region, RegionLevel, Resolution};
-use ducha_storage::regions;
 use serde::{Deserialize, Serialize};
 
 use crate::{AppState, Routes, WebError};
@@ -63,7 +62,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Vec<RegionOut>>, WebError> {
     let level = parse_level(q.level.as_deref())?;
     let parent = q.parent.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let rows = regions::list(&st.db, level, parent).await?;
+    let rows = st.db.system().regions().list(level, parent).await?;
     Ok(Json(rows.iter().map(RegionOut::from).collect()))
 }
 
@@ -80,7 +79,7 @@ pub struct RegionDetail {
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "regions", params(("code" = String, Path)),
     responses((status = 200, body = Object), (status = 404, description = "没有这个区划")))]
 pub(crate) async fn one(State(st): State<AppState>, Path(code): Path<String>) -> Result<Json<RegionDetail>, WebError> {
-    let tree = regions::tree(&st.db).await?;
+    let tree = st.db.system().regions().tree().await?;
     let r = tree.get(&code).ok_or_else(|| WebError::NotFound)?;
     Ok(Json(RegionDetail {
         region: r.into(),
@@ -119,7 +118,7 @@ pub(crate) async fn resolve(
         return Err(WebError::BadRequest("请用参数 name 给出要识别的名称".into()));
     }
     let level = parse_level(q.level.as_deref())?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = st.db.system().regions().tree().await?;
     let resolution = tree.resolve(&name, level);
     let path = match &resolution {
         Resolution::Exact { region } | Resolution::Corrected { region, .. } => tree.path(region.code.as_str()),

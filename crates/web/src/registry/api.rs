@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ducha_domain::registry::{HouseholdForm, HouseholdStatus, HouseholdType, MemberForm};
-use ducha_storage::{audit, regions, registry};
 use serde::{Deserialize, Serialize};
 
 use super::view::{AuditView, FinanceView, MemberView, RowView};
@@ -56,8 +55,8 @@ pub(crate) async fn list(
 ) -> Result<Json<HouseholdList>, WebError> {
     let filter = q.filter(&me.actor)?;
     let (after, before) = q.keyset()?;
-    let page = registry::list_households(&st.db, &me.actor.scope, &filter, after, before, 50).await?;
-    let tree = regions::tree(&st.db).await?;
+    let page = me.scoped(&st).registry().list(&filter, after, before, 50).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     Ok(Json(HouseholdList {
         total: page.total,
         next_after: page.next_after,
@@ -79,9 +78,9 @@ pub(crate) async fn create(
     me: CurrentUser,
     ApiJson(form): ApiJson<HouseholdForm>,
 ) -> Result<impl IntoResponse, WebError> {
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let h = form.validate(&tree, today()).map_err(WebError::Invalid)?;
-    let id = registry::create_household(&st.db, &me.actor, &h).await?;
+    let id = me.scoped(&st).registry().create_household(&h).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -134,8 +133,8 @@ pub(crate) async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<HouseholdOut>, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let tree = regions::tree(&st.db).await?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let h = &rec.household;
     let causes = super::view::causes_label(h);
     Ok(Json(HouseholdOut {
@@ -197,15 +196,15 @@ pub(crate) async fn update(
     ApiJson(u): ApiJson<HouseholdUpdate>,
 ) -> Result<Json<Saved>, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let tree = regions::tree(&st.db).await?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let version: i32 =
         u.version.trim().parse().map_err(|_| WebError::BadRequest("缺少 version（读取时的版本号）".into()))?;
     // What a read gave masked, sent back unchanged, keeps what is stored.
     let h = super::view::household_form_sent(&u.form, &rec.household)
         .validate(&tree, today())
         .map_err(WebError::Invalid)?;
-    registry::update_household(&st.db, &me.actor, id, version, &h).await?;
+    me.scoped(&st).registry().update_household(id, version, &h).await?;
     Ok(Json(Saved { id }))
 }
 
@@ -218,8 +217,10 @@ pub(crate) async fn audit_trail(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AuditView>>, WebError> {
     let id = parse_id(&id)?;
-    registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    Ok(Json(audit::for_household(&st.db, id, 500).await?.iter().map(AuditView::new).collect()))
+    me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    Ok(Json(
+        me.scoped(&st).audit().for_household(id, 500).await?.unwrap_or_default().iter().map(AuditView::new).collect(),
+    ))
 }
 
 /// Add a member; sex and birth date may be left empty (read from the ID number).
@@ -232,9 +233,9 @@ pub(crate) async fn add_member(
     ApiJson(form): ApiJson<MemberForm>,
 ) -> Result<impl IntoResponse, WebError> {
     let id = parse_id(&id)?;
-    registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     let m = form.validate(today()).map_err(WebError::Invalid)?;
-    let member_id = registry::add_member(&st.db, &me.actor, id, &m).await?;
+    let member_id = me.scoped(&st).registry().add_member(id, &m).await?;
     Ok((StatusCode::CREATED, Json(Created { id: member_id })))
 }
 
@@ -247,9 +248,9 @@ pub(crate) async fn update_member(
     ApiJson(form): ApiJson<MemberForm>,
 ) -> Result<Json<Saved>, WebError> {
     let id = parse_id(&id)?;
-    let (current, _) = registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (current, _) = me.scoped(&st).registry().member(id).await?.ok_or(WebError::NotFound)?;
     let m = super::view::member_form_sent(&form, &current).validate(today()).map_err(WebError::Invalid)?;
-    registry::update_member(&st.db, &me.actor, id, &m).await?;
+    me.scoped(&st).registry().update_member(id, &m).await?;
     Ok(Json(Saved { id }))
 }
 
@@ -271,6 +272,6 @@ pub(crate) async fn personal(
     Path(id): Path<String>,
 ) -> Result<Json<Personal>, WebError> {
     let id = parse_id(&id)?;
-    let (m, h) = registry::reveal_member(&st.db, &me.actor, id).await?;
+    let (m, h) = me.scoped(&st).registry().reveal_member(id).await?;
     Ok(Json(Personal { name: m.name, id_number: m.id_number, phone: m.phone, household_id: h.id }))
 }

@@ -12,8 +12,8 @@ use ducha_domain::registry::{
     ChangeKind, ChangePayload, ChangeStatus, HouseholdForm, HouseholdStatus, MemberChangeReason, MemberForm, parse_date,
 };
 use ducha_domain::validation::FieldErrors;
+use ducha_storage::registry;
 use ducha_storage::registry::changes::{self, ChangeRecord};
-use ducha_storage::{regions, registry};
 use serde::{Deserialize, Serialize};
 
 use super::{Field, FormPage, household_fields, member_fields, parse_id, today, village_options};
@@ -232,7 +232,7 @@ async fn household_for_change(
     id: &str,
 ) -> Result<(registry::HouseholdRecord, Vec<ducha_storage::registry::member::Model>), WebError> {
     let id = parse_id(id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     super::require_editor(me)?;
     let members = rec.members.iter().filter(|m| m.left_on.is_none()).cloned().collect();
     Ok((rec, members))
@@ -275,12 +275,14 @@ async fn submit_change(
     let input = ChangeInput::from_pairs(&form.fields);
     let kind = parse_kind(&input.kind)?;
     let result = match input.payload(kind, &members) {
-        Ok((payload, on)) => {
-            changes::submit(&st.db, &me.actor, Some(rec.household.id), &payload, &input.reason, on, &form.files)
-                .await
-                .map(|id| format!("/changes/{id}?submitted=1"))
-                .map_err(WebError::from)
-        }
+        Ok((payload, on)) => me
+            .scoped(&st)
+            .registry()
+            .changes()
+            .submit(Some(rec.household.id), &payload, &input.reason, on, &form.files)
+            .await
+            .map(|id| format!("/changes/{id}?submitted=1"))
+            .map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
     let fields = change_fields(kind, &input, &members, latest_year(&rec));
@@ -314,7 +316,7 @@ fn identification_page(
 
 async fn new_identification_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     super::require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let h = HouseholdForm { identified_on: today().to_string(), food_clothing: "是".into(), ..Default::default() };
     let head = MemberForm { relation: "户主".into(), medical_insurance: "是".into(), ..Default::default() };
     identification_page(&tree, &me, &h, &head, "").render(&st, &me, None).await
@@ -381,10 +383,14 @@ async fn submit_new_identification(
 ) -> Result<Response, WebError> {
     let form: IdentificationForm = upload.form()?;
     super::require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let head = form.head();
     let result = match identification_payload(&tree, &form.household, &head, &form.reason) {
-        Ok(payload) => changes::submit(&st.db, &me.actor, None, &payload, &form.reason, today(), &upload.files)
+        Ok(payload) => me
+            .scoped(&st)
+            .registry()
+            .changes()
+            .submit(None, &payload, &form.reason, today(), &upload.files)
             .await
             .map(|id| format!("/changes/{id}?submitted=1"))
             .map_err(WebError::from),
@@ -480,7 +486,7 @@ async fn list_page(
 ) -> Result<Html<String>, WebError> {
     // Pending first: what waits for someone.
     let status = if q.status.is_empty() { "submitted".to_string() } else { q.status.clone() };
-    let rows = changes::list(&st.db, &me.actor.scope, status_filter(&status)?, None, 200).await?;
+    let rows = me.scoped(&st).registry().changes().list(status_filter(&status)?, None, 200).await?;
     let html = ListPage {
         ctx: PageCtx::new(&st, &me).await?,
         status,
@@ -511,11 +517,14 @@ struct DetailQuery {
 
 async fn detail(st: &AppState, me: &CurrentUser, id: &str) -> Result<ChangeRecord, WebError> {
     let id = parse_id(id)?;
-    changes::get(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)
+    me.scoped(&st).registry().changes().get(id).await?.ok_or(WebError::NotFound)
 }
 
-async fn evidence_of(st: &AppState, id: i64) -> Result<Vec<crate::help::EvidenceView>, WebError> {
-    Ok(ducha_storage::evidence::for_owner(&st.db, "change_request", id)
+async fn evidence_of(st: &AppState, me: &CurrentUser, id: i64) -> Result<Vec<crate::help::EvidenceView>, WebError> {
+    Ok(me
+        .scoped(&st)
+        .evidence()
+        .for_owner("change_request", id)
         .await?
         .iter()
         .map(crate::help::EvidenceView::from)
@@ -542,7 +551,7 @@ async fn detail_page(
         ctx: PageCtx::new(&st, &me).await?,
         can_decide: can_decide(&me, &r),
         c: ChangeView::from(&r),
-        files: evidence_of(&st, r.id).await?,
+        files: evidence_of(&st, &me, r.id).await?,
         notice,
         error: None,
     }
@@ -564,7 +573,7 @@ async fn decide_page(
     comment: String,
 ) -> Result<Response, WebError> {
     let r = detail(&st, &me, &id).await?;
-    match changes::decide(&st.db, &me.actor, r.id, approve, &comment).await {
+    match me.scoped(&st).registry().changes().decide(r.id, approve, &comment).await {
         Ok(_) => Ok(Redirect::to(&format!("/changes/{}?decided=1", r.id)).into_response()),
         // A refusal (standard no longer met, comment missing, already decided) shows on the page.
         Err(
@@ -577,7 +586,7 @@ async fn decide_page(
                 ctx: PageCtx::new(&st, &me).await?,
                 can_decide: can_decide(&me, &r),
                 c: ChangeView::from(&r),
-                files: evidence_of(&st, r.id).await?,
+                files: evidence_of(&st, &me, r.id).await?,
                 notice: None,
                 error,
             }
@@ -614,7 +623,7 @@ pub(crate) async fn api_list(
     me: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<ChangeView>>, WebError> {
-    let rows = changes::list(&st.db, &me.actor.scope, status_filter(&q.status)?, None, 500).await?;
+    let rows = me.scoped(&st).registry().changes().list(status_filter(&q.status)?, None, 500).await?;
     Ok(Json(rows.iter().map(ChangeView::from).collect()))
 }
 
@@ -648,7 +657,8 @@ pub(crate) async fn api_submit(
     let (rec, members) = household_for_change(&st, &me, &id).await?;
     let kind = parse_kind(&input.kind)?;
     let (payload, on) = input.payload(kind, &members).map_err(WebError::Invalid)?;
-    let id = changes::submit(&st.db, &me.actor, Some(rec.household.id), &payload, &input.reason, on, &[]).await?;
+    let id =
+        me.scoped(&st).registry().changes().submit(Some(rec.household.id), &payload, &input.reason, on, &[]).await?;
     Ok((StatusCode::CREATED, Json(Submitted { id })))
 }
 
@@ -669,10 +679,10 @@ pub(crate) async fn api_new_identification(
     ApiJson(input): ApiJson<IdentificationInput>,
 ) -> Result<impl IntoResponse, WebError> {
     super::require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let payload =
         identification_payload(&tree, &input.household, &input.head, &input.reason).map_err(WebError::Invalid)?;
-    let id = changes::submit(&st.db, &me.actor, None, &payload, &input.reason, today(), &[]).await?;
+    let id = me.scoped(&st).registry().changes().submit(None, &payload, &input.reason, today(), &[]).await?;
     Ok((StatusCode::CREATED, Json(Submitted { id })))
 }
 
@@ -686,7 +696,7 @@ pub(crate) async fn api_approve(
     ApiJson(d): ApiJson<Decision>,
 ) -> Result<Json<ChangeView>, WebError> {
     let r = detail(&st, &me, &id).await?;
-    Ok(Json(ChangeView::from(&changes::decide(&st.db, &me.actor, r.id, true, &d.comment).await?)))
+    Ok(Json(ChangeView::from(&me.scoped(&st).registry().changes().decide(r.id, true, &d.comment).await?)))
 }
 
 /// Reject with a `comment` (required).
@@ -699,7 +709,7 @@ pub(crate) async fn api_reject(
     ApiJson(d): ApiJson<Decision>,
 ) -> Result<Json<ChangeView>, WebError> {
     let r = detail(&st, &me, &id).await?;
-    Ok(Json(ChangeView::from(&changes::decide(&st.db, &me.actor, r.id, false, &d.comment).await?)))
+    Ok(Json(ChangeView::from(&me.scoped(&st).registry().changes().decide(r.id, false, &d.comment).await?)))
 }
 
 /// The requests shown on a household's page, and the kinds that can be asked now.
@@ -709,7 +719,7 @@ pub async fn for_household(
     household_id: i64,
     status: &str,
 ) -> Result<(Vec<ChangeView>, Vec<(&'static str, &'static str)>), WebError> {
-    let rows = changes::list(&st.db, &me.actor.scope, None, Some(household_id), 50).await?;
+    let rows = me.scoped(&st).registry().changes().list(None, Some(household_id), 50).await?;
     let kinds = match (me.user.role.edits_registry(), HouseholdStatus::parse(status)) {
         (true, Ok(s)) => ChangeKind::available_for(s).into_iter().map(|k| (k.code(), k.label())).collect(),
         _ => vec![],

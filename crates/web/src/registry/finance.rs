@@ -5,7 +5,6 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use ducha_domain::registry::FinanceForm;
-use ducha_storage::registry;
 use serde::Deserialize;
 
 use super::{Field, FormPage, parse_id, require_editor, saved, today};
@@ -51,9 +50,9 @@ pub(super) async fn finance_form_page(
     Query(q): Query<YearQuery>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
-    let (check_year, _) = ducha_storage::checks::current(&st.db).await?;
+    let (check_year, _) = me.scoped(&st).checks().current().await?;
     let year = q.year.trim().parse::<i32>().unwrap_or(check_year);
     let members = rec.members.iter().filter(|m| m.left_on.is_none()).count();
     let form = match rec.finances.iter().find(|f| f.year == year) {
@@ -85,13 +84,12 @@ pub(super) async fn save_finance(
     CsrfForm(f): CsrfForm<FinanceForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let result = match f.validate(chrono::Datelike::year(&today())) {
-        Ok((finance, size)) => registry::save_finance(&st.db, &me.actor, id, &finance, size)
-            .await
-            .map(|_| saved(id))
-            .map_err(WebError::from),
+        Ok((finance, size)) => {
+            me.scoped(&st).registry().save_finance(id, &finance, size).await.map(|_| saved(id)).map_err(WebError::from)
+        }
         Err(e) => Err(WebError::Invalid(e)),
     };
     finance_page(id, &f).after_save(&st, &me, result).await
@@ -111,7 +109,7 @@ pub(crate) async fn api_save_finance(
     crate::api::ApiJson(f): crate::api::ApiJson<FinanceForm>,
 ) -> Result<axum::http::StatusCode, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let year = f.year.trim().parse::<i32>().ok();
     let f = match rec.finances.iter().find(|r| Some(r.year) == year) {
@@ -119,6 +117,6 @@ pub(crate) async fn api_save_finance(
         None => f,
     };
     let (finance, size) = f.validate(chrono::Datelike::year(&today())).map_err(WebError::Invalid)?;
-    registry::save_finance(&st.db, &me.actor, id, &finance, size).await?;
+    me.scoped(&st).registry().save_finance(id, &finance, size).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,6 @@ use ducha_domain::registry::{
 };
 use ducha_domain::validation::FieldErrors;
 use ducha_storage::registry::{self, HouseholdFilter};
-use ducha_storage::{audit, regions};
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
@@ -165,8 +164,8 @@ async fn list_page(
 ) -> Result<Html<String>, WebError> {
     let filter = q.filter(&me.actor)?;
     let (after, before) = q.keyset()?;
-    let page = registry::list_households(&st.db, &me.actor.scope, &filter, after, before, 20).await?;
-    let tree = regions::tree(&st.db).await?;
+    let page = me.scoped(&st).registry().list(&filter, after, before, 20).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let rows = page.rows.iter().map(|r| view::RowView::new(r, &tree)).collect();
     let html = ListPage {
         ctx: PageCtx::new(&st, &me).await?,
@@ -228,11 +227,11 @@ async fn detail_page(
     Query(dq): Query<DetailQuery>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let tree = regions::tree(&st.db).await?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let h = rec.household;
     let causes = view::causes_label(&h);
-    let audit = audit::for_household(&st.db, h.id, 100).await?;
+    let audit = me.scoped(&st).audit().for_household(h.id, 100).await?.unwrap_or_default();
     let (change_rows, change_kinds) = changes::for_household(&st, &me, h.id, &h.status).await?;
     let help = crate::help::section(&st, &me, &h).await?;
     let findings = crate::checks::for_household(&st, &me, h.id).await?;
@@ -526,7 +525,7 @@ fn household_page(
 
 async fn new_household_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
     require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let form = HouseholdForm {
         household_type: HouseholdType::General.code().into(),
         food_clothing: "是".into(),
@@ -546,9 +545,9 @@ async fn create_household(
     CsrfForm(form): CsrfForm<HouseholdForm>,
 ) -> Result<Response, WebError> {
     require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let result = match form.validate(&tree, today()) {
-        Ok(h) => registry::create_household(&st.db, &me.actor, &h).await.map(saved).map_err(WebError::from),
+        Ok(h) => me.scoped(&st).registry().create_household(&h).await.map(saved).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
     household_page(None, "", &form, None, &tree, &me.actor.scope).after_save(&st, &me, result).await
@@ -582,9 +581,9 @@ async fn edit_household_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let h = &rec.household;
     // Phone and bank account masked, as in lists: left as shown, they keep what is stored.
     let form = view::masked_household_form(household_form_of(h));
@@ -608,15 +607,14 @@ async fn update_household(
     CsrfForm(edit): CsrfForm<HouseholdEdit>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
-    let tree = regions::tree(&st.db).await?;
+    let tree = me.scoped(&st).regions().tree().await?;
     let version: i32 = edit.version.trim().parse().unwrap_or(-1);
     let result = match view::household_form_sent(&edit.form, &rec.household).validate(&tree, today()) {
-        Ok(h) => registry::update_household(&st.db, &me.actor, id, version, &h)
-            .await
-            .map(|_| saved(id))
-            .map_err(WebError::from),
+        Ok(h) => {
+            me.scoped(&st).registry().update_household(id, version, &h).await.map(|_| saved(id)).map_err(WebError::from)
+        }
         Err(e) => Err(WebError::Invalid(e)),
     };
     household_page(Some(id), &rec.household.number, &edit.form, Some(edit.version.clone()), &tree, &me.actor.scope)
@@ -639,7 +637,7 @@ async fn new_member_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let form = MemberForm {
         relation: Relation::Son.code().into(),
@@ -659,10 +657,10 @@ async fn create_member(
     CsrfForm(form): CsrfForm<MemberForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let rec = registry::household_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let result = match form.validate(today()) {
-        Ok(m) => registry::add_member(&st.db, &me.actor, id, &m).await.map(|_| saved(id)).map_err(WebError::from),
+        Ok(m) => me.scoped(&st).registry().add_member(id, &m).await.map(|_| saved(id)).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
     member_page(id, None, format!("为 {} 添加家庭成员", rec.household.number), &form).after_save(&st, &me, result).await
@@ -691,10 +689,10 @@ async fn edit_member_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (_, h) = registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (_, h) = me.scoped(&st).registry().member(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     // The form shows the full ID number: opening it is a full view, and is recorded as one.
-    let (m, _) = registry::reveal_member(&st.db, &me.actor, id).await?;
+    let (m, _) = me.scoped(&st).registry().reveal_member(id).await?;
     member_page(h.id, Some(id), format!("修改家庭成员 {}", m.name), &member_form_of(&m)).render(&st, &me, None).await
 }
 
@@ -705,10 +703,10 @@ async fn update_member(
     CsrfForm(form): CsrfForm<MemberForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (current, h) = registry::member_by_id(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (current, h) = me.scoped(&st).registry().member(id).await?.ok_or(WebError::NotFound)?;
     require_editor(&me)?;
     let result = match view::member_form_sent(&form, &current).validate(today()) {
-        Ok(m) => registry::update_member(&st.db, &me.actor, id, &m).await.map(|_| saved(h.id)).map_err(WebError::from),
+        Ok(m) => me.scoped(&st).registry().update_member(id, &m).await.map(|_| saved(h.id)).map_err(WebError::from),
         Err(e) => Err(WebError::Invalid(e)),
     };
     member_page(h.id, Some(id), format!("修改家庭成员 {}", current.name), &form).after_save(&st, &me, result).await
@@ -734,7 +732,7 @@ async fn personal_page(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (m, h) = registry::reveal_member(&st.db, &me.actor, id).await?;
+    let (m, h) = me.scoped(&st).registry().reveal_member(id).await?;
     let html = PersonalPage {
         ctx: PageCtx::new(&st, &me).await?,
         name: m.name,
