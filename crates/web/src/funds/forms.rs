@@ -612,9 +612,10 @@ async fn transfer_parts(
     id: &str,
 ) -> Result<(AllocationRow, Vec<(String, String)>), WebError> {
     // Out of scope is not found, before the role is asked (as for every record).
-    let a = me.scoped(&st).funds().allocations().get(parse_id(id)?).await?.ok_or(WebError::NotFound)?;
+    let s = me.scoped(st);
+    let a = s.funds().allocations().get(parse_id(id)?).await?.ok_or(WebError::NotFound)?;
     require_manager(me)?;
-    let tree = me.scoped(&st).regions().tree().await?;
+    let tree = s.regions().tree().await?;
     let within = Scope::Region(
         ducha_domain::RegionCode::parse(&a.allocation.region_code).map_err(|e| WebError::BadRequest(e.to_string()))?,
     );
