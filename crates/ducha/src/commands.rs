@@ -451,8 +451,9 @@ async fn export_command(db: &Db, cmd: ExportCommand) -> Result<()> {
         }
         ExportCommand::Payments { out, as_user } => {
             let actor = acting_as(db, as_user.as_deref()).await?;
-            let rows = ducha_storage::funds::ledger(db, &actor.scope).await?;
-            let tree = db.system().regions().tree().await?;
+            let s = db.scoped(&actor);
+            let rows = s.funds().payments().ledger().await?;
+            let tree = s.regions().tree().await?;
             crate::files::write_private(&out, &ducha_reports::help_sheets::ledger_workbook(&rows, &tree)?)?;
             println!("已写出资金拨付台账 {} 笔：{}", rows.len(), out.display());
         }

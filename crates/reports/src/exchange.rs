@@ -235,19 +235,15 @@ pub async fn plan(
     };
     let count = rows.len();
     let write = write && errors.is_empty();
-    // (funds and platform move behind the door next: issue 15)
-    let (db, actor) = (s.transitional_db(), s.actor());
     let (summary, problems) = match &rows {
         SheetRows::Plans(r) => s.help().import_plans(r, write).await?,
         SheetRows::Logs(r) => s.help().import_logs(r, write).await?,
-        SheetRows::Projects(r) => ducha_storage::funds::import_projects(db, actor, check_year, r, write).await?,
-        SheetRows::Payments(r) => {
-            ducha_storage::funds::import_payments(db, actor, check_year, r, &files, write).await?
-        }
-        SheetRows::Postings(r) => ducha_storage::platform::import_postings(db, actor, r, write).await?,
-        SheetRows::Institutions(r) => ducha_storage::platform::import_institutions(db, actor, r, write).await?,
-        SheetRows::Allocations(r) => ducha_storage::funds::import_allocations(db, actor, r, write).await?,
-        SheetRows::Attendance(r) => ducha_storage::platform::import_check_ins(db, actor, r, write).await?,
+        SheetRows::Projects(r) => s.funds().projects().import(check_year, r, write).await?,
+        SheetRows::Payments(r) => s.funds().payments().import(check_year, r, &files, write).await?,
+        SheetRows::Postings(r) => s.platform().postings().import(r, write).await?,
+        SheetRows::Institutions(r) => s.platform().institutions().import(r, write).await?,
+        SheetRows::Allocations(r) => s.funds().allocations().import(r, write).await?,
+        SheetRows::Attendance(r) => s.platform().attendance().import(r, write).await?,
     };
     let committed = write && problems.is_empty();
     errors.extend(

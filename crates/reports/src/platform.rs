@@ -2,7 +2,7 @@
 //! a sheet by district (or town), a sheet of every posting, a sheet of institutions.
 
 use ducha_storage::Scoped;
-use ducha_storage::platform::{self, AttendanceSummary, InstitutionRow, OnlineSummary, PostingRow};
+use ducha_storage::platform::{AttendanceSummary, InstitutionRow, OnlineSummary, PostingRow};
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use crate::exchange::ExchangeError;
@@ -10,12 +10,12 @@ use crate::exchange::ExchangeError;
 /// The workbook of a scope, for the current check year (the page's export and
 /// `ducha platform attendance --out`); with the year, for the file's name.
 pub async fn attendance_report(s: &Scoped) -> Result<(i32, Vec<u8>), ExchangeError> {
-    let (db, scope) = (s.transitional_db(), s.scope());
     let (year, _) = s.checks().current().await?;
-    let summary = platform::attendance_by_region(db, scope, platform::summary_level(scope)).await?;
-    let rows = platform::postings(db, scope).await?;
-    let institutions = platform::institutions(db, scope).await?;
-    let online = platform::online_by_district(db, scope).await?;
+    let platform = s.platform();
+    let summary = platform.attendance().by_region(platform.attendance().level()).await?;
+    let rows = platform.postings().list().await?;
+    let institutions = platform.institutions().list().await?;
+    let online = platform.institutions().online_by_district().await?;
     // The workbook is written on a blocking thread: a city's postings make a large one.
     let bytes = tokio::task::spawn_blocking(move || attendance_workbook(year, &summary, &rows, &institutions, &online))
         .await

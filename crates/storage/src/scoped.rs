@@ -65,13 +65,6 @@ impl Scoped {
         Scoped { today, ..self.clone() }
     }
 
-    /// The pool, for the callers of funds and platform that have not moved behind the door yet
-    /// (issue 15, under way). Removed once they have.
-    #[doc(hidden)]
-    pub fn transitional_db(&self) -> &Db {
-        &self.db
-    }
-
     pub(crate) fn db(&self) -> &Db {
         &self.db
     }

@@ -22,6 +22,27 @@ pub(crate) async fn set<C: ConnectionTrait>(db: &Db, c: &C, key: &str, value: &s
     Ok(())
 }
 
+/// The check year and the day the checks look at: the settings `check_year` and `check_as_of`,
+/// by default `today`'s year and `today` (one query: every save re-checks, and reads these).
+pub(crate) async fn check_period<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    today: chrono::NaiveDate,
+) -> Result<(i32, chrono::NaiveDate), StorageError> {
+    let (mut year, mut as_of) = (chrono::Datelike::year(&today), today);
+    let rows = c
+        .query_all_raw(db.stmt("SELECT key, value FROM settings WHERE key IN ('check_year', 'check_as_of')", vec![]))
+        .await?;
+    for r in rows {
+        let (key, value): (String, String) = (r.try_get("", "key")?, r.try_get("", "value")?);
+        match key.as_str() {
+            "check_year" => year = value.parse().unwrap_or(year),
+            _ => as_of = value.parse().unwrap_or(as_of),
+        }
+    }
+    Ok((year, as_of))
+}
+
 pub struct Settings<'a>(pub(crate) &'a crate::Scoped);
 
 impl crate::Scoped {

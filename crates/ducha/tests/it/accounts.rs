@@ -85,7 +85,7 @@ pub async fn app_first_household(app: &TestApp, town: &str) -> i64 {
     let scope = Scope::Region(RegionCode::parse(town).unwrap());
     let page = app
         .db
-        .scoped(&crate::support::seeing(&scope))
+        .scoped(&crate::support::sees(&scope))
         .registry()
         .list(&Default::default(), None, None, 1)
         .await

@@ -5,10 +5,10 @@
 //! one in the user's own project library.
 
 use ducha_domain::access::Actor;
-use ducha_storage::{Backend, accounts, audit};
+use ducha_storage::Backend;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, csrf_of};
+use crate::support::{TestApp, csrf_of, sees};
 
 both_backends!(amounts_are_bounded_and_a_measure_names_a_real_project);
 
@@ -36,7 +36,7 @@ async fn amounts_are_bounded_and_a_measure_names_a_real_project(backend: Backend
     let scope = |code: &str| ducha_domain::access::Scope::Region(ducha_domain::RegionCode::parse(code).unwrap());
     let household = app
         .db
-        .scoped(&crate::support::seeing(&scope("440781111")))
+        .scoped(&sees(&scope("440781111")))
         .registry()
         .list(&Default::default(), None, None, 1)
         .await
@@ -85,7 +85,7 @@ async fn amounts_are_bounded_and_a_measure_names_a_real_project(backend: Backend
     assert!(r.text().await.unwrap().contains("帮扶金额不能超过 1000 万元"));
 
     // A measure's project: one that does not exist, and one of another district, are refused alike.
-    let all = ducha_storage::funds::projects(&app.db, &ducha_domain::access::Scope::All).await.unwrap();
+    let all = app.db.system().funds().projects().list().await.unwrap();
     let elsewhere = all.iter().find(|p| !p.place_code.starts_with("440781111")).expect("a project elsewhere").id;
     for project in ["99999999".to_string(), elsewhere.to_string()] {
         let (status, body) = call(&app, &haiyan, &path, measure("300", &project)).await;
@@ -129,7 +129,7 @@ async fn amounts_are_bounded_and_a_measure_names_a_real_project(backend: Backend
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(refusal(&body, "amount"), "下达金额不能超过 100 亿元，填的是“20000000000”");
-    let allocation = ducha_storage::funds::allocations(&app.db, &scope("440781")).await.unwrap();
+    let allocation = app.db.scoped(&sees(&scope("440781"))).funds().allocations().list().await.unwrap();
     let district = allocation.iter().find(|a| a.allocation.region_code == "440781").expect("an allocation to 台山");
     let (status, body) = call(
         &app,

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
 use crate::accounts::app_first_household;
-use crate::support::TestApp;
+use crate::support::{TestApp, sees};
 
 /// A chromedriver on a free port, and a headless Chromium session through it.
 struct Chrome {
@@ -210,7 +210,7 @@ async fn a_town_office_works_in_the_browser_and_another_town_cannot_look() {
     let hid: i64 = household_url.path().rsplit('/').next().unwrap().parse().unwrap();
     let members_before = app
         .db
-        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+        .scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
         .registry()
         .household(hid)
         .await
@@ -238,7 +238,7 @@ async fn a_town_office_works_in_the_browser_and_another_town_cannot_look() {
     chrome.shot("04-member-bad-id").await;
     let now = app
         .db
-        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+        .scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
         .registry()
         .household(hid)
         .await
@@ -429,7 +429,7 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
     let path = dir.path().join("新户.csv");
     std::fs::write(&path, csv).unwrap();
     let before =
-        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
+        app.db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
 
     let chrome = Chrome::start(1280, 900).await;
     let c = &chrome.client;
@@ -445,7 +445,7 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
     assert!(c.find(Locator::Css("#confirm")).await.is_err(), "nothing to confirm");
     chrome.shot("40-import-errors").await;
     let after =
-        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
+        app.db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
     assert_eq!(before, after, "nothing was written");
     chrome.client.clone().close().await.ok();
 }
@@ -468,7 +468,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     assert!(chrome.text("h1").await.starts_with("数据质量核查（2017 年"));
     let total = app
         .db
-        .scoped(&crate::support::seeing(&taishan))
+        .scoped(&crate::support::sees(&taishan))
         .checks()
         .count_findings(&FindingFilter { status: Some("open".into()), ..Default::default() })
         .await
@@ -482,7 +482,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
 
     // Drill down: the uninsured members of the district.
     let rule = "M-MED-01";
-    let before = app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap();
+    let before = app.db.scoped(&crate::support::sees(&taishan)).checks().count_findings(&open(rule)).await.unwrap();
     assert!(before > 0, "the demo plants uninsured members");
     c.find(Locator::Css(&format!("#by-rule a[href='/checks/findings?rule={rule}']")))
         .await
@@ -501,7 +501,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     let refused = c.source().await.unwrap();
     assert!(refused.contains("理由"), "the refusal names the missing reason");
     assert_eq!(
-        app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap(),
+        app.db.scoped(&crate::support::sees(&taishan)).checks().count_findings(&open(rule)).await.unwrap(),
         before
     );
     c.back().await.unwrap();
@@ -509,12 +509,12 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     chrome.submit("#findings form.exempt button").await;
     assert!(chrome.text("#total").await.starts_with(&format!("共 {} 条", before - 1)));
     assert_eq!(
-        app.db.scoped(&crate::support::seeing(&taishan)).checks().count_findings(&open(rule)).await.unwrap(),
+        app.db.scoped(&crate::support::sees(&taishan)).checks().count_findings(&open(rule)).await.unwrap(),
         before - 1
     );
     let exempted = app
         .db
-        .scoped(&crate::support::seeing(&taishan))
+        .scoped(&crate::support::sees(&taishan))
         .checks()
         .findings(
             &FindingFilter { rule: Some(rule.into()), status: Some("exempted".into()), ..Default::default() },
@@ -528,7 +528,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
 
     // The household page lists what is still open for it.
     let with_problem =
-        app.db.scoped(&crate::support::seeing(&taishan)).checks().findings(&open(rule), 1, 0).await.unwrap().remove(0);
+        app.db.scoped(&crate::support::sees(&taishan)).checks().findings(&open(rule), 1, 0).await.unwrap().remove(0);
     c.goto(&format!("{}/households/{}", app.base, with_problem.household_id)).await.unwrap();
     assert!(chrome.text("#household-findings").await.contains(&with_problem.message));
 
@@ -553,7 +553,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
             .sum();
         let open_now = app
             .db
-            .scoped(&crate::support::seeing(&taishan))
+            .scoped(&crate::support::sees(&taishan))
             .checks()
             .count_findings(&FindingFilter { status: Some("open".into()), ..Default::default() })
             .await
@@ -571,7 +571,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     // stale-log finding is left whose last log is younger than that.
     chrome.login(&app.base, "city").await;
     let stale_before =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
+        app.db.scoped(&crate::support::sees(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
     assert!(stale_before > 0);
     c.goto(&format!("{}/checks/params", app.base)).await.unwrap();
     chrome.fill("log_stale_days", "abc").await;
@@ -585,7 +585,7 @@ async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     let value = c.find(Locator::Css("#p-log_stale_days")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(value.as_deref(), Some("4000"));
     let stale_after =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
+        app.db.scoped(&crate::support::sees(&Scope::All)).checks().count_findings(&open("H-LOG-01")).await.unwrap();
     assert!(stale_after < stale_before, "{stale_before} → {stale_after}");
     // The overview counts them as fixed by the latest run (nothing else changed).
     c.goto(&format!("{}/checks", app.base)).await.unwrap();
@@ -602,8 +602,8 @@ async fn a_town_office_records_a_check_in_on_a_phone() {
     use ducha_domain::access::Scope;
     let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
     let haiyan = Scope::Region(ducha_domain::RegionCode::parse("440781111").unwrap());
-    let posting = ducha_storage::platform::postings(&app.db, &haiyan).await.unwrap().remove(0);
-    let (_, taken) = ducha_storage::platform::posting(&app.db, &haiyan, posting.id).await.unwrap().unwrap();
+    let posting = app.db.scoped(&sees(&haiyan)).platform().postings().list().await.unwrap().remove(0);
+    let (_, taken) = app.db.scoped(&sees(&haiyan)).platform().postings().get(posting.id).await.unwrap().unwrap();
     let free = (1..=31)
         .filter_map(|d| chrono::NaiveDate::from_ymd_opt(2017, 10, d))
         .find(|d| ducha_domain::platform::is_workday(*d) && !taken.iter().any(|c| c.on_date == *d))
@@ -623,7 +623,7 @@ async fn a_town_office_records_a_check_in_on_a_phone() {
     chrome.submit("form.edit button[type=submit]").await;
     assert!(chrome.text("#on_date-error").await.contains("早于派驻开始日期"));
     chrome.shot("40-phone-check-in-refused").await;
-    let (_, still) = ducha_storage::platform::posting(&app.db, &haiyan, posting.id).await.unwrap().unwrap();
+    let (_, still) = app.db.scoped(&sees(&haiyan)).platform().postings().get(posting.id).await.unwrap().unwrap();
     assert_eq!(still.len(), taken.len(), "nothing saved");
 
     chrome.set_date("on_date", &free.to_string()).await;
@@ -645,7 +645,7 @@ async fn a_district_moves_a_project_on_and_pays_with_a_voucher() {
     use ducha_domain::funds::Stage;
     let app = TestApp::spawn_demo(Backend::Sqlite, 300).await;
     let taishan = Scope::Region(ducha_domain::RegionCode::parse("440781").unwrap());
-    let projects = ducha_storage::funds::projects(&app.db, &taishan).await.unwrap();
+    let projects = app.db.scoped(&sees(&taishan)).funds().projects().list().await.unwrap();
     let stuck = projects.iter().find(|p| p.stage == Stage::Planning).unwrap();
     let running = projects.iter().find(|p| p.stage == Stage::Implementation).unwrap();
     let chrome = Chrome::start(1280, 900).await;

@@ -26,9 +26,9 @@ async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, b
 pub async fn household_with(app: &TestApp, status: HouseholdStatus) -> registry::HouseholdRecord {
     let town = Scope::Region(RegionCode::parse("440781111").unwrap());
     let filter = HouseholdFilter { status: Some(status), ..Default::default() };
-    let page = app.db.scoped(&crate::support::seeing(&town)).registry().list(&filter, None, None, 200).await.unwrap();
+    let page = app.db.scoped(&crate::support::sees(&town)).registry().list(&filter, None, None, 200).await.unwrap();
     for row in page.rows {
-        let rec = app.db.scoped(&crate::support::seeing(&town)).registry().household(row.id).await.unwrap().unwrap();
+        let rec = app.db.scoped(&crate::support::sees(&town)).registry().household(row.id).await.unwrap().unwrap();
         if rec.members.len() >= 2 && rec.finances.iter().any(|f| f.year == 2017) {
             return rec;
         }
@@ -88,7 +88,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "approved");
-    let after = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(pid).await.unwrap().unwrap();
+    let after = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(pid).await.unwrap().unwrap();
     assert_eq!(after.household.status, "exited");
     let last = after.history.last().unwrap();
     assert_eq!((last.status.as_str(), last.effective_on.to_string().as_str()), ("exited", "2017-11-01"));
@@ -119,7 +119,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
         call(&app, &district, post.clone(), &format!("/api/v1/changes/{birth}/approve"), Some(json!({}))).await;
     assert_eq!(status, 200);
     let with_baby =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert!(with_baby.members.iter().any(|m| m.name == "新生儿" && m.left_on.is_none()));
 
     // A death: the member is kept, marked as left, and no longer counted.
@@ -135,7 +135,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     assert!(!ids("members").contains(&leaving.id));
     assert_eq!(ids("former_members"), [leaving.id]);
     assert!(detail["former_members"][0]["left"].as_str().unwrap().contains("2017-10-01 死亡"));
-    let kept = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let kept = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let gone = kept.members.iter().find(|m| m.id == leaving.id).unwrap();
     assert_eq!(gone.left_reason.as_deref(), Some("death"));
 
@@ -156,11 +156,11 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     assert_eq!(status, 200, "{done}");
     let new_id = done["result_household_id"].as_i64().unwrap();
     let new_h =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(new_id).await.unwrap().unwrap();
+        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(new_id).await.unwrap().unwrap();
     assert_eq!(new_h.household.village_code, kept.household.village_code);
     assert_eq!(new_h.members.len(), 1);
     assert_eq!(new_h.members[0].id, mover.id);
-    let old = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let old = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert_eq!(old.members.iter().filter(|m| m.left_on.is_none()).count(), stay - 1);
 
     // A new identification creates the household and its head when approved.
@@ -177,7 +177,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     assert_eq!(status, 200, "{done}");
     let created = app
         .db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household(done["result_household_id"].as_i64().unwrap())
         .await

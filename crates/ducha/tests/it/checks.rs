@@ -23,7 +23,7 @@ pub async fn demo_findings_are_the_planted_problems(db: &Db) -> Vec<(String, i64
         assert_eq!(k.found, k.planted, "{}: planted {}, found {}", k.label, k.planted, k.found);
     }
     let mut all: Vec<_> = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .findings(&FindingFilter::default(), 1_000_000, 0)
         .await
@@ -52,10 +52,10 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
 
     // An uninsured member: insuring them fixes the finding in the same save.
     let filter = FindingFilter { rule: Some("M-MED-01".into()), status: Some("open".into()), ..Default::default() };
-    let f = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
+    let f = db.scoped(&crate::support::sees(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
     let member_id = f.member_id.expect("a member finding");
     let record = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number(f.household_number.as_deref().unwrap())
         .await
@@ -67,7 +67,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     member.medical_insurance = true;
     db.scoped(&town).registry().update_member(member_id, &member).await.unwrap();
     let now = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .findings(
             &FindingFilter { household_id: Some(f.household_id), rule: Some("M-MED-01".into()), ..Default::default() },
@@ -86,7 +86,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     // A minor recorded as able to work, judged a false alarm by the district: exempted, and it
     // stays exempted in later runs while the facts are the same.
     let filter = FindingFilter { rule: Some("M-AGE-01".into()), status: Some("open".into()), ..Default::default() };
-    let f = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
+    let f = db.scoped(&crate::support::sees(&Scope::All)).checks().findings(&filter, 1, 0).await.unwrap().remove(0);
     let district_code = &f.village_code[..6];
     let district_user = ducha_storage::demo::DEMO_ACCOUNTS.iter().find(|a| a.3 == Some(district_code)).unwrap().0;
     let district = db.system().accounts().find_user(district_user).await.unwrap().unwrap().actor(None);
@@ -99,7 +99,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     assert_eq!(fourth.open, third.open - 1);
     assert_eq!(fourth.exempted, 1);
     let after = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .findings(&FindingFilter { household_id: Some(f.household_id), ..Default::default() }, 50, 0)
         .await
@@ -109,7 +109,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     assert!(audit.iter().any(|a| a.action == "exempt" && a.actor == district.username), "{audit:?}");
     // The facts change (the birth date moves a year): the finding is back, open.
     let record = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number(f.household_number.as_deref().unwrap())
         .await
@@ -121,7 +121,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     let age = ducha_domain::registry::age_on(member.birth_date, DemoConfig::default().as_of());
     db.scoped(&town).registry().update_member(model.id, &member).await.unwrap();
     let again = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .findings(
             &FindingFilter { household_id: Some(f.household_id), rule: Some("M-AGE-01".into()), ..Default::default() },
@@ -139,7 +139,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
 
     // A parameter: a stricter log rule (30 days) finds more stale logs after the re-run.
     let stale_before = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .counts(ducha_domain::RegionLevel::District)
         .await
@@ -155,7 +155,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     db.scoped(&city).checks().set_param(2017, "log_stale_days", 30).await.unwrap();
     db.scoped(&cli).checks().run(&Scope::All, |_| {}).await.unwrap();
     let stale_after = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .counts(ducha_domain::RegionLevel::District)
         .await
@@ -165,7 +165,7 @@ async fn a_save_rechecks_its_household_and_exemptions_hold_until_the_facts_chang
     // A town sees only its own findings.
     let town_scope = haiyan.scope.clone();
     let mine = db
-        .scoped(&crate::support::seeing(&town_scope))
+        .scoped(&crate::support::sees(&town_scope))
         .checks()
         .findings(&FindingFilter::default(), 100_000, 0)
         .await
@@ -187,7 +187,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let open =
         |rule: &str| FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
     let found =
-        db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
+        db.scoped(&crate::support::sees(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
     let f = found.first().expect("the demo plants a declared total that disagrees with its parts");
     // The district office the household belongs to.
     let mut office = None;
@@ -199,7 +199,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     }
     let (name, actor) = office.expect("a district office");
     let rec =
-        db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
+        db.scoped(&crate::support::sees(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
     let year = f.year;
     let row = rec.finances.iter().find(|x| x.year == year).expect("the year's figures");
     let b = app.login(name).await;
@@ -239,7 +239,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let (status, _) = post(fields(&wage, yuan(parts))).await;
     assert_eq!(status, 200, "saved, then the household's page");
     let fixed =
-        db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
+        db.scoped(&crate::support::sees(&Scope::All)).checks().findings(&open("H-INC-03"), 100, 0).await.unwrap();
     assert!(!fixed.iter().any(|x| x.household_id == f.household_id), "the finding closed on save");
     let trail = db.system().audit().for_entity("household_finance", &row.id.to_string(), 1).await.unwrap();
     let last = trail.first().expect("audited");
@@ -268,7 +268,7 @@ async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: B
     let r = api(body.clone()).await;
     assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap_or_default());
     let rec =
-        db.scoped(&crate::support::seeing(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
+        db.scoped(&crate::support::sees(&actor.scope)).registry().household(f.household_id).await.unwrap().unwrap();
     let now = rec.finances.iter().find(|x| x.year == year).unwrap();
     assert_eq!(now.wage_income, 1_234_500);
     assert_eq!((now.business_income, now.transfer_income), (row.business_income, row.transfer_income));

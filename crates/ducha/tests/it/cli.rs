@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::regions::OTHER_CITY;
-use crate::support::{TestDb, anchor_args};
+use crate::support::{TestDb, anchor_args, sees};
 
 fn ducha() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ducha"));
@@ -101,7 +101,7 @@ async fn demo_then_show(backend: Backend) {
     assert!(out.contains("贫困户 300 户"), "{out}");
     let db = test_db.open().await;
     let scope = ducha_domain::access::Scope::All;
-    let number = db.scoped(&crate::support::seeing(&scope)).registry().household_numbers(1).await.unwrap().remove(0);
+    let number = db.scoped(&crate::support::sees(&scope)).registry().household_numbers(1).await.unwrap().remove(0);
     let (ok, out, err) = run(&["household", "show", &number], &test_db.url).await;
     assert!(ok, "{err}");
     assert!(out.contains(&format!("户编号：{number}")), "{out}");
@@ -212,11 +212,11 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     assert!(ok, "{err}");
     let db = test_db.open().await;
     let town = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let numbers = db.scoped(&crate::support::seeing(&town)).registry().household_numbers(2).await.unwrap();
+    let numbers = db.scoped(&crate::support::sees(&town)).registry().household_numbers(2).await.unwrap();
     let rec =
-        db.scoped(&crate::support::seeing(&town)).registry().household_by_number(&numbers[0]).await.unwrap().unwrap();
+        db.scoped(&crate::support::sees(&town)).registry().household_by_number(&numbers[0]).await.unwrap().unwrap();
     let cadre = db
-        .scoped(&crate::support::seeing(&town))
+        .scoped(&crate::support::sees(&town))
         .help()
         .for_household(rec.household.id)
         .await
@@ -255,7 +255,7 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     let (ok, _, err) = run(&["import", "logs", logs.to_str().unwrap()], &test_db.url).await;
     assert!(!ok);
     assert!(err.contains("第 3 行 C 列（帮扶责任人）") && err.contains("没有名为“无此人”"), "{err}");
-    let help = db.scoped(&crate::support::seeing(&town)).help().for_household(rec.household.id).await.unwrap().unwrap();
+    let help = db.scoped(&crate::support::sees(&town)).help().for_household(rec.household.id).await.unwrap().unwrap();
     assert!(!help.logs.iter().any(|(l, _)| l.content == "送鸡苗"), "nothing of the refused file was written");
     std::fs::write(
         &logs,
@@ -264,14 +264,18 @@ async fn help_plans_and_logs_import_from_csv(backend: Backend) {
     .unwrap();
     let (ok, out, err) = run(&["import", "logs", logs.to_str().unwrap()], &test_db.url).await;
     assert!(ok && out.contains("已导入帮扶日志：新增 1"), "{out}{err}");
-    let help = db.scoped(&crate::support::seeing(&town)).help().for_household(rec.household.id).await.unwrap().unwrap();
+    let help = db.scoped(&crate::support::sees(&town)).help().for_household(rec.household.id).await.unwrap().unwrap();
     assert!(help.plans.iter().any(|(p, cats)| p.year == 2018 && cats.len() == 2));
     assert!(help.logs.iter().any(|(l, name)| l.content == "送鸡苗" && name.as_deref() == Some(cadre.as_str())));
 
     // A district's disbursement ledger with its voucher file: without the file it is refused at
     // its row; with it, imported.
     let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
-    let p = ducha_storage::funds::projects(&db, &taishan)
+    let p = db
+        .scoped(&sees(&taishan))
+        .funds()
+        .projects()
+        .list()
         .await
         .unwrap()
         .into_iter()

@@ -35,15 +35,15 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
         .unwrap();
     assert_eq!(analysed, 2, "the demo load ends with ANALYZE");
 
-    let ca = a.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_district().await.unwrap();
-    let cb = b.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_district().await.unwrap();
+    let ca = a.scoped(&crate::support::sees(&Scope::All)).registry().counts_by_district().await.unwrap();
+    let cb = b.scoped(&crate::support::sees(&Scope::All)).registry().counts_by_district().await.unwrap();
     assert_eq!(ca.len(), 7, "all 7 districts have households");
     assert_eq!(ca, cb, "households and members per district agree");
     let members: i64 = ca.iter().map(|c| c.members).sum();
     assert!((33_000..39_000).contains(&members), "about 36,000 members, got {members}");
     assert_eq!(
-        a.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_status().await.unwrap(),
-        b.scoped(&crate::support::seeing(&Scope::All)).registry().counts_by_status().await.unwrap()
+        a.scoped(&crate::support::sees(&Scope::All)).registry().counts_by_status().await.unwrap(),
+        b.scoped(&crate::support::sees(&Scope::All)).registry().counts_by_status().await.unwrap()
     );
     assert_eq!(a.system().demo().defect_counts().await.unwrap(), b.system().demo().defect_counts().await.unwrap());
     // The checks find exactly the planted problems, the same on both databases.
@@ -56,14 +56,14 @@ async fn the_same_seed_gives_the_same_city_on_sqlite_and_postgresql() {
     // The same household reads back the same, members in order.
     let number = "44078111121000001";
     let ha = a
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number(number)
         .await
         .unwrap()
         .expect("in SQLite");
     let hb = b
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number(number)
         .await
@@ -88,7 +88,7 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let small = DemoConfig { households: 400, ..Default::default() };
     db.scoped(&Actor::system()).demo().load(small, |_, _| {}).await.unwrap();
     let taishan = Scope::Region(RegionCode::parse("440781").unwrap());
-    let numbers = db.scoped(&crate::support::seeing(&taishan)).registry().household_numbers(5).await.unwrap();
+    let numbers = db.scoped(&crate::support::sees(&taishan)).registry().household_numbers(5).await.unwrap();
     assert_eq!(numbers.len(), 5);
     let number = numbers[0].clone();
     assert!(number.starts_with("440781"));
@@ -97,34 +97,34 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     let own_district = Scope::Region(RegionCode::parse("440781").unwrap());
     let city = Scope::Region(RegionCode::parse("4407").unwrap());
     assert!(
-        db.scoped(&crate::support::seeing(&own_town)).registry().household_by_number(&number).await.unwrap().is_some()
+        db.scoped(&crate::support::sees(&own_town)).registry().household_by_number(&number).await.unwrap().is_some()
     );
     assert!(
-        db.scoped(&crate::support::seeing(&own_district))
+        db.scoped(&crate::support::sees(&own_district))
             .registry()
             .household_by_number(&number)
             .await
             .unwrap()
             .is_some()
     );
-    assert!(db.scoped(&crate::support::seeing(&city)).registry().household_by_number(&number).await.unwrap().is_some());
+    assert!(db.scoped(&crate::support::sees(&city)).registry().household_by_number(&number).await.unwrap().is_some());
     assert!(
-        db.scoped(&crate::support::seeing(&other_town))
+        db.scoped(&crate::support::sees(&other_town))
             .registry()
             .household_by_number(&number)
             .await
             .unwrap()
             .is_none()
     );
-    let (h_city, _) = db.scoped(&crate::support::seeing(&city)).registry().totals().await.unwrap();
+    let (h_city, _) = db.scoped(&crate::support::sees(&city)).registry().totals().await.unwrap();
     assert_eq!(h_city, 400);
-    let (h_town, _) = db.scoped(&crate::support::seeing(&own_town)).registry().totals().await.unwrap();
+    let (h_town, _) = db.scoped(&crate::support::sees(&own_town)).registry().totals().await.unwrap();
     assert!(h_town > 0 && h_town < 400);
 
     let err = db.scoped(&Actor::system()).demo().load(small, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("只能装入空库"), "{err}");
     assert_eq!(
-        db.scoped(&crate::support::seeing(&Scope::All)).registry().totals().await.unwrap().0,
+        db.scoped(&crate::support::sees(&Scope::All)).registry().totals().await.unwrap().0,
         400,
         "nothing was added"
     );

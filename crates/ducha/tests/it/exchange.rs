@@ -103,7 +103,7 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     assert_eq!(o.summary.members_new, 2);
     let h0 = app
         .db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number(&edited[0].household.number)
         .await
@@ -144,7 +144,7 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     assert_eq!(app.db.system().audit().count().await.unwrap(), audit_before);
     let h3 = app
         .db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number(&bad[3].household.number)
         .await
@@ -153,7 +153,7 @@ async fn export_then_import_changes_nothing_and_edits_come_back_as_changes(backe
     assert_ne!(h3.household.address, "不该写入");
     assert!(
         app.db
-            .scoped(&crate::support::seeing(&Scope::All))
+            .scoped(&crate::support::sees(&Scope::All))
             .registry()
             .household_by_number("44078111121088888")
             .await
@@ -228,7 +228,7 @@ async fn a_file_written_by_libreoffice_imports_and_round_trips() {
     assert!(o.committed);
     assert_eq!((o.summary.households_new, o.summary.members_new), (2, 3));
     let h = db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .registry()
         .household_by_number("44078510720000001")
         .await

@@ -93,7 +93,7 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     let (status, p) = call(&app, &token, post.clone(), &format!("/api/v1/households/{hid}/plans"),
         Some(json!({"year": 2017, "target_income": "8500", "cadre_id": cadre_id, "categories": ["产业帮扶", "就业帮扶"]}))).await;
     assert_eq!(status, 201, "{p}");
-    let rec = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let rec = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert_eq!(rec.household.status, HouseholdStatus::Helping.code());
     assert_eq!(rec.history.last().unwrap().note.as_deref(), Some("制定帮扶计划，开始帮扶"));
     // The same year again replaces the plan rather than adding a second.
@@ -171,7 +171,7 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
 
     // A file that is not a photo is refused at the field, and nothing is saved.
     let logs_before =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let _ = logs_before;
     let (_, page) = b.get_text(&format!("/households/{hid}/logs/new")).await;
     let form = reqwest::multipart::Form::new()

@@ -68,7 +68,7 @@ async fn office_sheets_are_read_through_the_page_and_the_command_line(backend: B
     let app = TestApp::spawn_demo(backend, 100).await;
     let b = app.login("taishan").await;
     let dir = tempfile::tempdir().unwrap();
-    let before = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().totals().await.unwrap();
+    let before = app.db.scoped(&crate::support::sees(&Scope::All)).registry().totals().await.unwrap();
 
     // The district's own list, as its office keeps it: under a title, then saved as .xls.
     let export = b.get("/households/export.xlsx?status=helping").await.bytes().await.unwrap().to_vec();
@@ -115,7 +115,7 @@ async fn office_sheets_are_read_through_the_page_and_the_command_line(backend: B
     assert!(!ok && err.contains("S 列（身份证号）：这一格是公式"), "{err}");
     // Help plans, under a title too, as .xls.
     let town = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let numbers = app.db.scoped(&crate::support::seeing(&town)).registry().household_numbers(2).await.unwrap();
+    let numbers = app.db.scoped(&crate::support::sees(&town)).registry().household_numbers(2).await.unwrap();
     let plans: Vec<Vec<String>> = [
         vec!["户编号", "年度", "目标人均纯收入", "帮扶责任人", "计划措施"],
         vec![numbers[0].as_str(), "2018", "9500", "", "产业帮扶、就业帮扶"],
@@ -137,6 +137,6 @@ async fn office_sheets_are_read_through_the_page_and_the_command_line(backend: B
         assert!(!ok);
         assert_eq!(err.matches("是空的").count(), 1, "{kind}: {err}");
     }
-    let after = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().totals().await.unwrap();
+    let after = app.db.scoped(&crate::support::sees(&Scope::All)).registry().totals().await.unwrap();
     assert_eq!(before, after, "nothing was written");
 }

@@ -254,7 +254,7 @@ async fn sigterm_lets_a_running_import_finish(backend: Backend) {
     let db = test_db.open().await;
     assert_eq!(job_status(&db, &job).await, "done");
     assert_eq!(
-        db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+        db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
             .registry()
             .totals()
             .await
@@ -307,7 +307,7 @@ async fn an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing
 
     let db = test_db.open().await;
     assert_eq!(
-        db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+        db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
             .registry()
             .totals()
             .await
@@ -695,7 +695,7 @@ fn mode_of(path: &std::path::Path) -> u32 {
 }
 
 async fn households_in(db: &Db) -> (i64, i64) {
-    db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count")
+    db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count")
 }
 
 /// A backup taken while an import is being written restores, into an empty database, to the
@@ -822,7 +822,7 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
     assert!(users.iter().any(|u| u.username == "zhang" && u.active), "the account added");
     assert!(users.iter().any(|u| u.username == "jianghai" && !u.active), "the account disabled");
     let one = db
-        .scoped(&crate::support::seeing(&ducha_domain::access::Scope::All))
+        .scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
         .registry()
         .household_by_number("44070310221200001")
         .await

@@ -7,10 +7,10 @@ use ducha_domain::RegionCode;
 use ducha_domain::access::Scope;
 use ducha_domain::platform::{Institution, InstitutionLevel, Posting};
 use ducha_storage::checks::{self, FindingFilter};
-use ducha_storage::platform::{self, Place};
-use ducha_storage::{Backend, Db, accounts, audit};
+use ducha_storage::platform::Place;
+use ducha_storage::{Backend, Db};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, sees};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -18,7 +18,7 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 async fn open_rules(db: &Db, scope: &Scope, rule: &str) -> Vec<checks::StoredFinding> {
     let f = FindingFilter { rule: Some(rule.into()), status: Some("open".into()), ..Default::default() };
-    db.scoped(&crate::support::seeing(scope)).checks().findings(&f, 10_000, 0).await.unwrap()
+    db.scoped(&sees(scope)).checks().findings(&f, 10_000, 0).await.unwrap()
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
@@ -40,7 +40,7 @@ both_backends!(the_demo_districts_attend_as_the_seed_found_them, bad_check_ins_c
 async fn the_demo_districts_attend_as_the_seed_found_them(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 600).await;
     let by_district =
-        platform::attendance_by_region(&app.db, &Scope::All, ducha_domain::RegionLevel::District).await.unwrap();
+        app.db.system().platform().attendance().by_region(ducha_domain::RegionLevel::District).await.unwrap();
     assert_eq!(by_district.len(), 7, "{by_district:?}");
     let rate = |name: &str| by_district.iter().find(|s| s.name == name).unwrap().rate_percent.unwrap();
     let row = |name: &str| by_district.iter().find(|s| s.name == name).unwrap().clone();
@@ -68,7 +68,7 @@ async fn the_demo_districts_attend_as_the_seed_found_them(backend: Backend) {
     assert!(open_rules(&app.db, &Scope::All, "T-PST-04").await.is_empty(), "every town has a cadre");
     let off = open_rules(&app.db, &Scope::All, "D-MED-01").await;
     assert_eq!(districts(&off), ["440705", "440781"]);
-    let online = platform::online_by_district(&app.db, &Scope::All).await.unwrap();
+    let online = app.db.system().platform().institutions().online_by_district().await.unwrap();
     for s in &online {
         let expected_off = off.iter().filter(|f| f.village_code == s.code).count() as i64;
         assert_eq!(s.institutions - s.online, expected_off, "{}", s.name);
@@ -102,7 +102,7 @@ async fn the_demo_districts_attend_as_the_seed_found_them(backend: Backend) {
             assert_eq!(r[1].to_string(), s.postings.to_string());
         }
         let names = wb.worksheet_range("派驻干部").unwrap();
-        let postings = platform::postings(&app.db, &Scope::All).await.unwrap();
+        let postings = app.db.system().platform().postings().list().await.unwrap();
         assert_eq!(names.rows().count() - 2, postings.len());
     }
 
@@ -129,15 +129,18 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
         started_on: d(2017, 1, 3),
         ended_on: Some(d(2017, 6, 30)),
     };
-    assert!(matches!(platform::add_posting(db, &town, &p).await, Err(ducha_storage::StorageError::Forbidden(_))));
+    assert!(matches!(
+        db.scoped(&town).platform().postings().add(&p).await,
+        Err(ducha_storage::StorageError::Forbidden(_))
+    ));
     let elsewhere = Posting { town_code: "440785107".into(), ..p.clone() };
-    match platform::add_posting(db, &district, &elsewhere).await {
+    match db.scoped(&district).platform().postings().add(&elsewhere).await {
         Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("town_code").unwrap().contains("本辖区")),
         other => panic!("{other:?}"),
     }
 
     // Posted, with no check-in: "only on paper" at once (the save re-checks).
-    let id = platform::add_posting(db, &district, &p).await.unwrap();
+    let id = db.scoped(&district).platform().postings().add(&p).await.unwrap();
     let paper = open_rules(db, &haiyan, "T-PST-02").await;
     assert!(paper.iter().any(|f| f.member_id == Some(id) && f.message.contains("陈志强")), "{paper:?}");
 
@@ -147,47 +150,47 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     let refusals =
         [(d(2017, 7, 3), "已于 2017-06-30 结束"), (d(2016, 12, 30), "早于派驻开始日期"), (d(2099, 1, 5), "还没有到")];
     for (day, why) in refusals {
-        match platform::check_in(db, &town, id, day, &place).await {
+        match db.scoped(&town).platform().attendance().check_in(id, day, &place).await {
             Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("on_date").unwrap().contains(why), "{e}"),
             other => panic!("{day}: {other:?}"),
         }
     }
     let bad_place = Place { latitude: Some(210.0), ..place.clone() };
     assert!(matches!(
-        platform::check_in(db, &town, id, d(2017, 3, 1), &bad_place).await,
+        db.scoped(&town).platform().attendance().check_in(id, d(2017, 3, 1), &bad_place).await,
         Err(ducha_storage::StorageError::Invalid(_))
     ));
     // Another town's office does not find the posting.
     assert!(matches!(
-        platform::check_in(db, &other_town, id, d(2017, 3, 1), &place).await,
+        db.scoped(&other_town).platform().attendance().check_in(id, d(2017, 3, 1), &place).await,
         Err(ducha_storage::StorageError::NotFound)
     ));
     assert_eq!((count(db, "attendance").await, db.system().audit().count().await.unwrap()), before, "nothing written");
 
     // A check-in: no longer on paper, but far below the minimum; the same day twice is refused.
-    platform::check_in(db, &town, id, d(2017, 3, 1), &place).await.unwrap();
+    db.scoped(&town).platform().attendance().check_in(id, d(2017, 3, 1), &place).await.unwrap();
     assert!(!open_rules(db, &haiyan, "T-PST-02").await.iter().any(|f| f.member_id == Some(id)));
     let low = open_rules(db, &haiyan, "T-PST-03").await;
     assert!(low.iter().any(|f| f.member_id == Some(id) && f.message.contains("考勤 1 天")), "{low:?}");
-    match platform::check_in(db, &town, id, d(2017, 3, 1), &place).await {
+    match db.scoped(&town).platform().attendance().check_in(id, d(2017, 3, 1), &place).await {
         Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("on_date").unwrap().contains("已经签到")),
         other => panic!("{other:?}"),
     }
     assert_eq!(count(db, "attendance").await, before.0 + 1);
 
     // A Saturday on post is recorded but not counted against the working days.
-    platform::check_in(db, &town, id, d(2017, 3, 4), &place).await.unwrap();
-    let (row, list) = platform::posting(db, &haiyan, id).await.unwrap().unwrap();
+    db.scoped(&town).platform().attendance().check_in(id, d(2017, 3, 4), &place).await.unwrap();
+    let (row, list) = db.scoped(&sees(&haiyan)).platform().postings().get(id).await.unwrap().unwrap();
     assert_eq!((row.days_present, list.len()), (1, 2));
 
     // A run over one village (its platform is its town's) finds and keeps nothing twice.
     let village = Scope::Region(RegionCode::parse("440781111200").unwrap());
     db.scoped(&town).checks().run(&village, |_| {}).await.unwrap();
     db.scoped(&town).checks().run(&village, |_| {}).await.unwrap();
-    assert!(platform::postings(db, &village).await.unwrap().is_empty());
+    assert!(db.scoped(&sees(&village)).platform().postings().list().await.unwrap().is_empty());
 
     // Ending a posting before its last check-in is refused.
-    match platform::end_posting(db, &district, id, d(2017, 2, 1)).await {
+    match db.scoped(&district).platform().postings().end(id, d(2017, 2, 1)).await {
         Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("ended_on").unwrap().contains("签到")),
         other => panic!("{other:?}"),
     }
@@ -197,22 +200,25 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
     let off = open_rules(db, &taishan, "D-MED-01").await;
     assert!(!off.is_empty());
     let inst_id = off[0].member_id.unwrap();
-    let row = platform::institutions(db, &taishan).await.unwrap().into_iter().find(|r| r.id == inst_id).unwrap();
+    let row = db
+        .scoped(&sees(&taishan))
+        .platform()
+        .institutions()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == inst_id)
+        .unwrap();
     let online = Institution { one_stop_online: true, online_since: Some(d(2017, 10, 9)), ..row.institution.clone() };
     assert!(matches!(
-        platform::update_institution(db, &town, inst_id, &online).await,
+        db.scoped(&town).platform().institutions().update(inst_id, &online).await,
         Err(ducha_storage::StorageError::NotFound)
     ));
-    platform::update_institution(db, &district, inst_id, &online).await.unwrap();
+    db.scoped(&district).platform().institutions().update(inst_id, &online).await.unwrap();
     let fixed = FindingFilter { rule: Some("D-MED-01".into()), status: Some("fixed".into()), ..Default::default() };
     assert!(
-        db.scoped(&crate::support::seeing(&taishan))
-            .checks()
-            .findings(&fixed, 100, 0)
-            .await
-            .unwrap()
-            .iter()
-            .any(|f| f.id == off[0].id)
+        db.scoped(&sees(&taishan)).checks().findings(&fixed, 100, 0).await.unwrap().iter().any(|f| f.id == off[0].id)
     );
     let new_one = Institution {
         name: "台山市妇幼保健院".into(),
@@ -221,14 +227,14 @@ async fn bad_check_ins_change_nothing_and_saves_recheck(backend: Backend) {
         one_stop_online: false,
         online_since: None,
     };
-    let new_id = platform::add_institution(db, &district, &new_one).await.unwrap();
+    let new_id = db.scoped(&district).platform().institutions().add(&new_one).await.unwrap();
     assert!(open_rules(db, &taishan, "D-MED-01").await.iter().any(|f| f.member_id == Some(new_id)));
 }
 
 both_backends!(town_offices_as_the_seed_found_them_and_their_checklist);
 
 async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backend) {
-    use ducha_storage::platform::offices::{self, Judgement};
+    use ducha_storage::platform::offices::Judgement;
     let app = TestApp::spawn_demo(backend, 300).await;
     let db = &app.db;
     let districts = |fs: &[checks::StoredFinding]| {
@@ -240,7 +246,7 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
     let gaps = open_rules(db, &Scope::All, "T-OFF-01").await;
     assert_eq!(districts(&gaps), ["440703", "440704"], "蓬江 and 江海 lack the rules");
     assert!(gaps.iter().all(|f| f.message.contains("有制度")));
-    let all = offices::offices(db, &Scope::All, 2017).await.unwrap();
+    let all = db.system().platform().offices().list(2017).await.unwrap();
     let in_gap_districts =
         all.iter().filter(|o| o.town_code.starts_with("440703") || o.town_code.starts_with("440704")).count();
     assert_eq!(gaps.len(), in_gap_districts, "every town of them");
@@ -253,7 +259,8 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
     let pengjiang = db.system().accounts().find_user("pengjiang").await.unwrap().unwrap().actor(None);
     let town_office = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
     let town = gaps[0].village_code.clone();
-    let rules_item = offices::items(db).await.unwrap().into_iter().find(|i| i.name == "有制度").unwrap().id;
+    let rules_item =
+        db.system().platform().offices().items().await.unwrap().into_iter().find(|i| i.name == "有制度").unwrap().id;
     let j = |met: bool, note: &str| Judgement {
         town: town.clone(),
         year: 2017,
@@ -262,14 +269,20 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
         note: note.into(),
         on: d(2017, 11, 1),
     };
-    assert!(matches!(offices::judge(db, &town_office, &j(true, "")).await, Err(ducha_storage::StorageError::NotFound)));
+    assert!(matches!(
+        db.scoped(&town_office).platform().offices().judge(&j(true, "")).await,
+        Err(ducha_storage::StorageError::NotFound)
+    ));
     let taishan = db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
-    assert!(matches!(offices::judge(db, &taishan, &j(true, "")).await, Err(ducha_storage::StorageError::NotFound)));
-    match offices::judge(db, &pengjiang, &j(false, " ")).await {
+    assert!(matches!(
+        db.scoped(&taishan).platform().offices().judge(&j(true, "")).await,
+        Err(ducha_storage::StorageError::NotFound)
+    ));
+    match db.scoped(&pengjiang).platform().offices().judge(&j(false, " ")).await {
         Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("note").unwrap().contains("差距")),
         other => panic!("{other:?}"),
     }
-    offices::judge(db, &pengjiang, &j(true, "制度已上墙")).await.unwrap();
+    db.scoped(&pengjiang).platform().offices().judge(&j(true, "制度已上墙")).await.unwrap();
     let scope = Scope::Region(RegionCode::parse(&town).unwrap());
     assert!(open_rules(db, &scope, "T-OFF-01").await.is_empty(), "fixed on save");
     // The trail keeps what the judgement replaced: the demo's gap.
@@ -279,14 +292,14 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
 
     // Staff: a leaving date before the start is refused; three leaving in a year sets off T-OFF-02.
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let office = offices::offices(db, &haiyan, 2017).await.unwrap().remove(0);
+    let office = db.scoped(&sees(&haiyan)).platform().offices().list(2017).await.unwrap().remove(0);
     assert_eq!(office.on_staff, 3);
-    match offices::staff_left(db, &town_office, office.staff[0].id, d(2015, 1, 1)).await {
+    match db.scoped(&town_office).platform().offices().staff_left(office.staff[0].id, d(2015, 1, 1)).await {
         Err(ducha_storage::StorageError::Invalid(e)) => assert!(e.get("ended_on").unwrap().contains("早于")),
         other => panic!("{other:?}"),
     }
     for (i, s) in office.staff.iter().enumerate() {
-        offices::staff_left(db, &town_office, s.id, d(2017, 4 + i as u32, 1)).await.unwrap();
+        db.scoped(&town_office).platform().offices().staff_left(s.id, d(2017, 4 + i as u32, 1)).await.unwrap();
     }
     assert_eq!(open_rules(db, &haiyan, "T-OFF-02").await.len(), 1);
     let naji = db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
@@ -296,17 +309,20 @@ async fn town_offices_as_the_seed_found_them_and_their_checklist(backend: Backen
         position: "专职人员".into(),
         started_on: d(2017, 9, 1),
     };
-    assert!(matches!(offices::add_staff(db, &naji, &newcomer).await, Err(ducha_storage::StorageError::NotFound)));
-    offices::add_staff(db, &town_office, &newcomer).await.unwrap();
+    assert!(matches!(
+        db.scoped(&naji).platform().offices().add_staff(&newcomer).await,
+        Err(ducha_storage::StorageError::NotFound)
+    ));
+    db.scoped(&town_office).platform().offices().add_staff(&newcomer).await.unwrap();
 
     // The checklist is the city's to edit: a new item counts from then on.
     assert!(matches!(
-        offices::set_item(db, &pengjiang, None, "有网络", "接入政务网", true).await,
+        db.scoped(&pengjiang).platform().offices().set_item(None, "有网络", "接入政务网", true).await,
         Err(ducha_storage::StorageError::Forbidden(_))
     ));
     let city = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
-    offices::set_item(db, &city, None, "有网络", "接入政务网", true).await.unwrap();
-    assert_eq!(offices::offices(db, &haiyan, 2017).await.unwrap()[0].items_total, 8);
+    db.scoped(&city).platform().offices().set_item(None, "有网络", "接入政务网", true).await.unwrap();
+    assert_eq!(db.scoped(&sees(&haiyan)).platform().offices().list(2017).await.unwrap()[0].items_total, 8);
 
     // The page lists the district's towns with what they lack.
     let (_, page) = app.login("pengjiang").await.get_text("/platform/offices").await;
@@ -323,8 +339,8 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     let db = &app.db;
     let town = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
     let haiyan = Scope::Region(RegionCode::parse("440781111").unwrap());
-    let posting = platform::postings(db, &haiyan).await.unwrap().remove(0);
-    let (_, taken) = platform::posting(db, &haiyan, posting.id).await.unwrap().unwrap();
+    let posting = db.scoped(&sees(&haiyan)).platform().postings().list().await.unwrap().remove(0);
+    let (_, taken) = db.scoped(&sees(&haiyan)).platform().postings().get(posting.id).await.unwrap().unwrap();
     let free: Vec<NaiveDate> = (1..=300)
         .map(|x| d(2017, 2, 1) + chrono::Duration::days(x))
         .filter(|x| ducha_domain::platform::is_workday(*x) && !taken.iter().any(|c| c.on_date == *x))
@@ -338,7 +354,7 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
     );
     let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
     let before = count(db, "attendance").await;
-    let outcome = exchange::import(db, &town, "考勤.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&town, today), "考勤.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(at, [(3, "派驻干部".to_string()), (4, "日期".to_string())], "{:?}", outcome.errors);
@@ -349,16 +365,16 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
         "派驻干部,镇（街）,日期,地点\n{name},海宴镇,{},镇扶贫办\n{name},海宴,{},村委会\n{name},海宴镇,{},镇扶贫办\n",
         free[0], free[1], free[1]
     );
-    let outcome = exchange::import(db, &town, "考勤.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome = exchange::import(&db.scoped_on(&town, today), "考勤.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     assert_eq!(outcome.help.unwrap().new, 2, "a day given twice counts once");
     assert_eq!(count(db, "attendance").await, before + 2);
-    let again = exchange::import(db, &town, "考勤.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again = exchange::import(&db.scoped_on(&town, today), "考勤.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!((again.help.unwrap().new, again.help.unwrap().unchanged), (0, 2));
     assert_eq!(count(db, "attendance").await, before + 2);
     // Another town's office cannot record this town's cadre.
     let naji = db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);
-    let outcome = exchange::check(db, &naji, "考勤.csv", good.as_bytes(), today).await.unwrap();
+    let outcome = exchange::check(&db.scoped_on(&naji, today), "考勤.csv", good.as_bytes()).await.unwrap();
     assert!(outcome.errors.iter().all(|e| e.header == "镇（街）"), "{:?}", outcome.errors);
     assert!(outcome.errors[0].message.contains("不在您的辖区内"), "{:?}", outcome.errors);
 
@@ -373,20 +389,21 @@ async fn an_attendance_sheet_is_imported_all_or_nothing(backend: Backend) {
         started_on: d(2017, 10, 1),
         ended_on: None,
     };
-    let second_id = platform::add_posting(db, &taishan, &second).await.unwrap();
+    let second_id = db.scoped(&taishan).platform().postings().add(&second).await.unwrap();
     let day = (1..=40)
         .map(|x| d(2017, 10, 1) + chrono::Duration::days(x))
         .find(|x| ducha_domain::platform::is_workday(*x) && posting.posting.ended_on.is_none_or(|e| *x <= e))
         .unwrap();
     let plain = format!("派驻干部,镇（街）,日期,地点\n{name},海宴镇,{day},镇扶贫办\n");
-    let outcome = exchange::check(db, &town, "考勤.csv", plain.as_bytes(), today).await.unwrap();
+    let outcome = exchange::check(&db.scoped_on(&town, today), "考勤.csv", plain.as_bytes()).await.unwrap();
     assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
     assert_eq!(outcome.errors[0].header, "派出单位");
     assert!(outcome.errors[0].message.contains("台山市财政局"), "{:?}", outcome.errors);
     let with_unit = format!("派驻干部,镇（街）,日期,地点,派出单位\n{name},海宴镇,{day},镇扶贫办,台山市财政局\n");
-    let outcome = exchange::import(db, &town, "考勤.csv", with_unit.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&town, today), "考勤.csv", with_unit.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
-    let (_, days) = platform::posting(db, &haiyan, second_id).await.unwrap().unwrap();
+    let (_, days) = db.scoped(&sees(&haiyan)).platform().postings().get(second_id).await.unwrap().unwrap();
     assert_eq!(days.iter().map(|c| c.on_date).collect::<Vec<_>>(), [day], "the namesake's posting has the day");
 }
 
@@ -405,7 +422,11 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     let today = d(2026, 11, 27);
     let city = db.system().accounts().find_user("city").await.unwrap().unwrap().actor(None);
     let taishan = db.system().accounts().find_user("taishan").await.unwrap().unwrap().actor(None);
-    let known = platform::postings(db, &taishan.scope)
+    let known = db
+        .scoped(&sees(&taishan.scope))
+        .platform()
+        .postings()
+        .list()
         .await
         .unwrap()
         .into_iter()
@@ -429,7 +450,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
     );
     let postings_before = count(db, "postings").await;
     let audits_before = db.system().audit().count().await.unwrap();
-    let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(
@@ -449,7 +471,7 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
 
     // A town office keeps no roster.
     let haiyan = db.system().accounts().find_user("haiyan").await.unwrap().unwrap().actor(None);
-    assert!(exchange::check(db, &haiyan, "派驻干部名单.csv", bad.as_bytes(), today).await.is_err());
+    assert!(exchange::check(&db.scoped_on(&haiyan, today), "派驻干部名单.csv", bad.as_bytes()).await.is_err());
 
     let good = format!(
         "{head}李新,台山市农业局,台山市海宴镇,是,2017-03-01,\n{},{},{},{},{},\n",
@@ -459,30 +481,37 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         yes_no(!k.full_time),
         k.started_on
     );
-    let outcome = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     let h = outcome.help.unwrap();
     assert_eq!((h.new, h.changed, h.unchanged), (1, 1, 0));
     assert_eq!(count(db, "postings").await, postings_before + 1);
-    let (row, _) = platform::posting(db, &taishan.scope, known.id).await.unwrap().unwrap();
+    let (row, _) = db.scoped(&sees(&taishan.scope)).platform().postings().get(known.id).await.unwrap().unwrap();
     assert_eq!(row.posting.full_time, !k.full_time);
     let trail = db.system().audit().for_entity("posting", &known.id.to_string(), 1).await.unwrap();
     let last = trail.first().expect("the change is audited");
     assert_eq!(last.action, "update");
     assert!(last.before.as_deref().is_some_and(|b| b.contains(&format!("\"full_time\":{}", k.full_time))), "{last:?}");
-    let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let again =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     let h = again.help.unwrap();
     assert_eq!((h.new, h.changed, h.unchanged), (0, 0, 2));
     // A posting ended on the page stays ended when the roster, with its end left blank, comes again.
     let ended = known.last_check_in.unwrap() + chrono::Duration::days(1);
-    platform::end_posting(db, &taishan, known.id, ended).await.unwrap();
-    let again = exchange::import(db, &taishan, "派驻干部名单.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    db.scoped(&taishan).platform().postings().end(known.id, ended).await.unwrap();
+    let again =
+        exchange::import(&db.scoped_on(&taishan, today), "派驻干部名单.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert_eq!(again.help.unwrap().unchanged, 2);
-    let (row, _) = platform::posting(db, &taishan.scope, known.id).await.unwrap().unwrap();
+    let (row, _) = db.scoped(&sees(&taishan.scope)).platform().postings().get(known.id).await.unwrap().unwrap();
     assert_eq!(row.posting.ended_on, Some(ended));
 
     // Institutions: one not yet online goes online; a new clinic; bad rows at their cells.
-    let offline = platform::institutions(db, &Scope::All)
+    let offline = db
+        .system()
+        .platform()
+        .institutions()
+        .list()
         .await
         .unwrap()
         .into_iter()
@@ -499,7 +528,8 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         level(i.level),
         offline.district_name
     );
-    let outcome = exchange::import(db, &city, "定点医疗机构.csv", bad.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&city, today), "定点医疗机构.csv", bad.as_bytes(), |_, _| {}).await.unwrap();
     assert!(!outcome.committed);
     let at: Vec<(usize, String)> = outcome.errors.iter().map(|e| (e.row, e.header.clone())).collect();
     assert_eq!(at, [(3, "级别".to_string()), (4, "市（区）".to_string())], "{:?}", outcome.errors);
@@ -510,11 +540,12 @@ async fn rosters_of_postings_and_institutions_import_all_or_nothing(backend: Bac
         level(i.level),
         offline.district_name
     );
-    let outcome = exchange::import(db, &city, "定点医疗机构.csv", good.as_bytes(), today, |_, _| {}).await.unwrap();
+    let outcome =
+        exchange::import(&db.scoped_on(&city, today), "定点医疗机构.csv", good.as_bytes(), |_, _| {}).await.unwrap();
     assert!(outcome.committed, "{:?}", outcome.errors);
     let h = outcome.help.unwrap();
     assert_eq!((h.new, h.changed), (1, 1));
-    let now = platform::institutions(db, &Scope::All).await.unwrap();
+    let now = db.system().platform().institutions().list().await.unwrap();
     let updated = now.iter().find(|x| x.id == offline.id).unwrap();
     assert_eq!((updated.institution.one_stop_online, updated.institution.online_since), (true, Some(d(2017, 10, 1))));
     // One institution went online, one not online was added: the count of open findings holds,
@@ -545,7 +576,7 @@ async fn a_low_attendance_exemption_holds_while_its_counts_move(backend: Backend
     // Another day on post is recorded: the counts in the message move.
     let posting = f.member_id.expect("a posting's finding names the posting");
     let scope = Scope::Region(ducha_domain::RegionCode::parse(&f.village_code[..9]).unwrap());
-    let (row, taken) = platform::posting(db, &scope, posting).await.unwrap().unwrap();
+    let (row, taken) = db.scoped(&sees(&scope)).platform().postings().get(posting).await.unwrap().unwrap();
     let day = (1..=300)
         .map(|x| row.posting.started_on + chrono::Duration::days(x))
         .find(|x| {
@@ -555,10 +586,10 @@ async fn a_low_attendance_exemption_holds_while_its_counts_move(backend: Backend
                 && !taken.iter().any(|c| c.on_date == *x)
         })
         .expect("a free working day");
-    platform::check_in(db, &district, posting, day, &Place::default()).await.unwrap();
+    db.scoped(&district).platform().attendance().check_in(posting, day, &Place::default()).await.unwrap();
     let exempted =
         FindingFilter { rule: Some("T-PST-03".into()), status: Some("exempted".into()), ..Default::default() };
-    let now = db.scoped(&crate::support::seeing(&Scope::All)).checks().findings(&exempted, 10_000, 0).await.unwrap();
+    let now = db.system().checks().findings(&exempted, 10_000, 0).await.unwrap();
     let same = now.iter().find(|x| x.member_id == Some(posting)).expect("still exempted after the check-in");
     assert_ne!(same.message, f.message, "the counts moved: {}", same.message);
     assert!(!open_rules(db, &Scope::All, "T-PST-03").await.iter().any(|x| x.member_id == Some(posting)));

@@ -101,7 +101,7 @@ pub fn xlsx_text(bytes: &[u8]) -> String {
 async fn masked_views_never_give_an_id_number_back(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 300).await;
     let hid = app_first_household(&app, "440781111").await;
-    let rec = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let rec = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let number = rec.household.number.clone();
     let town = app.login("haiyan").await;
 
@@ -147,14 +147,14 @@ async fn masked_views_never_give_an_id_number_back(backend: Backend) {
     app.db.scoped(&Actor::system()).checks().run(&Scope::All, |_| {}).await.unwrap();
     let findings = app
         .db
-        .scoped(&crate::support::seeing(&Scope::All))
+        .scoped(&crate::support::sees(&Scope::All))
         .checks()
         .findings(&Default::default(), 100_000, 0)
         .await
         .unwrap();
     assert!(findings.iter().any(|f| f.rule == "M-ID-04" && f.household_id == hid), "the drifted birth date is found");
 
-    let after = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let after = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let mut people: Vec<Person> =
         after.members.iter().map(|x| Person { id_number: x.id_number.clone(), births: vec![x.birth_date] }).collect();
     people.push(Person { id_number: m.id_number.clone(), births: vec![m.birth_date] });
@@ -186,7 +186,7 @@ async fn masked_views_never_give_an_id_number_back(backend: Backend) {
 async fn full_personal_data_leaves_only_with_a_record(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 300).await;
     let town_scope = Scope::Region(ducha_domain::RegionCode::parse("440781111").unwrap());
-    let (households, persons) = app.db.scoped(&crate::support::seeing(&town_scope)).registry().totals().await.unwrap();
+    let (households, persons) = app.db.scoped(&crate::support::sees(&town_scope)).registry().totals().await.unwrap();
     let exports = |app: &TestApp| {
         let db = app.db.clone();
         async move {
@@ -204,7 +204,7 @@ async fn full_personal_data_leaves_only_with_a_record(backend: Backend) {
         }
     };
     let hid = app_first_household(&app, "440781111").await;
-    let rec = app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let rec = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     let head_id = rec.members[0].id_number.clone();
 
     // A help cadre sees one person at a time: the town's list is masked, and not recorded.
@@ -262,13 +262,13 @@ async fn full_personal_data_leaves_only_with_a_record(backend: Backend) {
     let r = save(masked_phone.clone()).await;
     assert!(r.url().query().unwrap_or("").contains("saved=1"), "{}", r.text().await.unwrap());
     let stored =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
+        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
     assert_eq!((stored.address.as_str(), stored.phone.as_deref()), ("新住址", Some(phone.as_str())));
     assert_eq!(stored.bank_account.as_deref(), Some(account.as_str()), "the masked account kept what was stored");
     let r = save("13900001111".into()).await;
     assert!(r.url().query().unwrap_or("").contains("saved=1"));
     let stored =
-        app.db.scoped(&crate::support::seeing(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
+        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap().household;
     assert_eq!(stored.phone.as_deref(), Some("13900001111"));
 
     // The command line: an export is written for its owner only and recorded; a full view of

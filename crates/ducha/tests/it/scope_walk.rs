@@ -8,7 +8,7 @@ use ducha_storage::{Backend, registry};
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
 
-use crate::support::{TestApp, csrf_of};
+use crate::support::{TestApp, csrf_of, sees};
 
 both_backends!(a_town_user_reaches_nothing_of_another_town);
 
@@ -74,13 +74,13 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
     let theirs = app
         .db
-        .scoped(&crate::support::seeing(&naji))
+        .scoped(&crate::support::sees(&naji))
         .registry()
         .list(&Default::default(), None, None, 5)
         .await
         .unwrap();
     let other = &theirs.rows[0];
-    let rec = app.db.scoped(&crate::support::seeing(&naji)).registry().household(other.id).await.unwrap().unwrap();
+    let rec = app.db.scoped(&crate::support::sees(&naji)).registry().household(other.id).await.unwrap().unwrap();
     let member = &rec.members[0];
     // Names repeat across towns; what identifies the other household is its number and IDs.
     let secrets = [other.number.clone(), member.id_number.clone(), ducha_domain::privacy::mask_id(&member.id_number)];
@@ -142,7 +142,7 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     // ... and data-quality findings.
     let naji_finding = app
         .db
-        .scoped(&crate::support::seeing(&naji))
+        .scoped(&crate::support::sees(&naji))
         .checks()
         .findings(&Default::default(), 1, 0)
         .await
@@ -151,19 +151,19 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
         .id;
 
     // ... a posted cadre, and (its district's) designated institution.
-    let naji_posting = ducha_storage::platform::postings(&app.db, &naji).await.unwrap().remove(0);
+    let naji_posting = app.db.scoped(&sees(&naji)).platform().postings().list().await.unwrap().remove(0);
     let enping = Scope::Region(RegionCode::parse("440785").unwrap());
-    let naji_institution = ducha_storage::platform::institutions(&app.db, &enping).await.unwrap().remove(0);
+    let naji_institution = app.db.scoped(&sees(&enping)).platform().institutions().list().await.unwrap().remove(0);
     let secrets: Vec<String> = secrets
         .into_iter()
         .chain([naji_posting.posting.name.clone(), naji_institution.institution.name.clone()])
         .collect();
     let (naji_posting, naji_institution) = (naji_posting.id, naji_institution.id);
-    let enping_project = ducha_storage::funds::projects(&app.db, &enping).await.unwrap().remove(0);
+    let enping_project = app.db.scoped(&sees(&enping)).funds().projects().list().await.unwrap().remove(0);
     let secrets: Vec<String> = secrets.into_iter().chain([enping_project.name.clone()]).collect();
     let enping_project = enping_project.id;
-    let enping_allocation = ducha_storage::funds::allocations(&app.db, &enping).await.unwrap().remove(0).id;
-    let naji_staff = ducha_storage::platform::offices::offices(&app.db, &naji, 2017).await.unwrap()[0].staff[0].id;
+    let enping_allocation = app.db.scoped(&sees(&enping)).funds().allocations().list().await.unwrap().remove(0).id;
+    let naji_staff = app.db.scoped(&sees(&naji)).platform().offices().list(2017).await.unwrap()[0].staff[0].id;
 
     let b = app.login("haiyan").await;
     let (_, home) = b.get_text("/").await;

@@ -364,7 +364,7 @@ impl Browser {
     }
 }
 
-/// The command line's actor seeing only `scope`: how a test reads storage as a region would.
-pub fn seeing(scope: &ducha_domain::access::Scope) -> ducha_domain::access::Actor {
-    ducha_domain::access::Actor { scope: scope.clone(), ..ducha_domain::access::Actor::command_line("test") }
+/// Someone who sees `scope` (the system's rights, that scope): for reading through the door.
+pub fn sees(scope: &ducha_domain::access::Scope) -> ducha_domain::access::Actor {
+    ducha_domain::access::Actor { scope: scope.clone(), ..ducha_domain::access::Actor::system() }
 }

@@ -18,7 +18,7 @@ async fn hostile_workbooks_are_refused_by_the_page_and_the_command_line() {
     let app = TestApp::spawn_demo(Backend::Sqlite, 100).await;
     let b = app.login("haiyan").await;
     let before =
-        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
+        app.db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
     // The 1.6 KB file that stopped the server: its one cell is at column ZZZZZZ.
     let far = hostile::workbook(r#"<row r="3"><c r="ZZZZZZ3"><v>1</v></c></row>"#, None);
     // A workbook that announces more shared strings than memory holds.
@@ -50,7 +50,7 @@ async fn hostile_workbooks_are_refused_by_the_page_and_the_command_line() {
         assert!(stderr.contains(why), "{name}: {stderr}");
     }
     let after =
-        app.db.scoped(&crate::support::seeing(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
+        app.db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.unwrap();
     assert_eq!(before, after, "nothing was written");
 }
 

@@ -25,20 +25,7 @@ pub(crate) async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
 
 /// [`current`] on a given connection (inside a write transaction, its own).
 pub(crate) async fn current_in<C: ConnectionTrait>(db: &Db, c: &C) -> Result<(i32, NaiveDate), StorageError> {
-    let today = chrono::Local::now().date_naive();
-    let (mut year, mut as_of) = (chrono::Datelike::year(&today), today);
-    // One query: every save re-checks, and reads these.
-    let rows = c
-        .query_all_raw(db.stmt("SELECT key, value FROM settings WHERE key IN ('check_year', 'check_as_of')", vec![]))
-        .await?;
-    for r in rows {
-        let (key, value): (String, String) = (r.try_get("", "key")?, r.try_get("", "value")?);
-        match key.as_str() {
-            "check_year" => year = value.parse().unwrap_or(year),
-            _ => as_of = value.parse().unwrap_or(as_of),
-        }
-    }
-    Ok((year, as_of))
+    crate::settings::check_period(db, c, chrono::Local::now().date_naive()).await
 }
 
 /// The shipped parameter file, parsed once.

@@ -22,7 +22,7 @@ pub struct Item {
     pub active: bool,
 }
 
-pub async fn items(db: &Db) -> Result<Vec<Item>, StorageError> {
+async fn items(db: &Db) -> Result<Vec<Item>, StorageError> {
     db.conn()
         .query_all_raw(db.stmt("SELECT id, name, description, active FROM office_items ORDER BY id", vec![]))
         .await?
@@ -39,7 +39,7 @@ pub async fn items(db: &Db) -> Result<Vec<Item>, StorageError> {
 }
 
 /// Add an item to the checklist, or take one off it (city office).
-pub async fn set_item(
+async fn set_item(
     db: &Db,
     actor: &Actor,
     id: Option<i64>,
@@ -95,7 +95,7 @@ pub async fn set_item(
                 vec![name.into(), description.trim().into(), active.into()],
             ))
             .await?
-            .ok_or_else(|| StorageError::Rejected("检查项未能写入".into()))?
+            .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
             .try_get("", "id")?,
     };
     let after = serde_json::json!({ "name": name, "description": description.trim(), "active": active });
@@ -120,7 +120,7 @@ pub struct Judgement {
 }
 
 /// Judge one item of a town for a year (district or city office), with a note.
-pub async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageError> {
+async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageError> {
     let (town, year, item_id, met, note, on) = (j.town.as_str(), j.year, j.item_id, j.met, j.note.as_str(), j.on);
     town_in(actor, town)?;
     if !actor.role.manages_platform() {
@@ -171,7 +171,7 @@ pub async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageE
 }
 
 /// Someone joins a town office's staff (town office or above).
-pub async fn add_staff(db: &Db, actor: &Actor, s: &Staff) -> Result<i64, StorageError> {
+async fn add_staff(db: &Db, actor: &Actor, s: &Staff, today: NaiveDate) -> Result<i64, StorageError> {
     town_in(actor, &s.town_code)?;
     if !actor.role.edits_registry() {
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记扶贫办人员", actor.role)));
@@ -182,7 +182,7 @@ pub async fn add_staff(db: &Db, actor: &Actor, s: &Staff) -> Result<i64, Storage
     if s.position.trim().chars().count() > 40 {
         return Err(field_error("position", "职务请在 40 字以内".into()));
     }
-    if s.started_on > chrono::Local::now().date_naive() {
+    if s.started_on > today {
         return Err(field_error("started_on", format!("到岗日期 {} 还没有到", s.started_on)));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
@@ -193,7 +193,7 @@ pub async fn add_staff(db: &Db, actor: &Actor, s: &Staff) -> Result<i64, Storage
             vec![s.town_code.clone().into(), s.name.trim().into(), s.position.trim().into(), s.started_on.into()],
         ))
         .await?
-        .ok_or_else(|| StorageError::Rejected("人员未能写入".into()))?
+        .ok_or_else(|| StorageError::Corrupt("人员未能写入".into()))?
         .try_get("", "id")?;
     tx.record::<(), _>("office_staff", id, Some(&s.town_code), "create", None, Some(s)).await?;
     tx.region_changed(&s.town_code);
@@ -202,7 +202,7 @@ pub async fn add_staff(db: &Db, actor: &Actor, s: &Staff) -> Result<i64, Storage
 }
 
 /// Someone leaves a town office (on a date not before they started).
-pub async fn staff_left(db: &Db, actor: &Actor, id: i64, on: NaiveDate) -> Result<(), StorageError> {
+async fn staff_left(db: &Db, actor: &Actor, id: i64, on: NaiveDate, today: NaiveDate) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let row = tx
         .conn()
@@ -217,7 +217,7 @@ pub async fn staff_left(db: &Db, actor: &Actor, id: i64, on: NaiveDate) -> Resul
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记人员离岗", actor.role)));
     }
     let started: NaiveDate = row.try_get("", "started_on")?;
-    if on > chrono::Local::now().date_naive() {
+    if on > today {
         return Err(field_error("ended_on", format!("离岗日期 {on} 还没有到")));
     }
     if on < started {
@@ -268,7 +268,7 @@ impl Office {
 }
 
 /// The town offices within a scope (towns and streets) for a year.
-pub async fn offices(db: &Db, scope: &Scope, year: i32) -> Result<Vec<Office>, StorageError> {
+async fn offices(db: &Db, scope: &Scope, year: i32) -> Result<Vec<Office>, StorageError> {
     offices_in(db, db.conn(), scope, year).await
 }
 
@@ -347,4 +347,55 @@ pub(crate) async fn findings<C: ConnectionTrait>(
         out.extend(office_findings(&facts, p));
     }
     Ok(out)
+}
+
+/// The town poverty offices as one actor sees them (`s.platform().offices()`).
+pub struct Offices<'a>(pub(crate) &'a crate::Scoped);
+
+impl Offices<'_> {
+    /// The checklist (“六有”), taken-off items included.
+    pub async fn items(&self) -> Result<Vec<Item>, StorageError> {
+        items(self.0.db()).await
+    }
+
+    /// Add an item to the checklist (`id` none), or change or take one off it (city office).
+    pub async fn set_item(
+        &self,
+        id: Option<i64>,
+        name: &str,
+        description: &str,
+        active: bool,
+    ) -> Result<i64, StorageError> {
+        set_item(self.0.db(), self.0.actor(), id, name, description, active).await
+    }
+
+    /// Judge one item of a town in scope for a year (district or city office), with a note.
+    pub async fn judge(&self, j: &Judgement) -> Result<(), StorageError> {
+        judge(self.0.db(), self.0.actor(), j).await
+    }
+
+    /// Someone joins the staff of a town office in scope (town office or above), not later than today.
+    pub async fn add_staff(&self, s: &Staff) -> Result<i64, StorageError> {
+        add_staff(self.0.db(), self.0.actor(), s, self.0.today()).await
+    }
+
+    /// Someone leaves a town office in scope (on a day not before they started, nor to come).
+    pub async fn staff_left(&self, id: i64, on: NaiveDate) -> Result<(), StorageError> {
+        staff_left(self.0.db(), self.0.actor(), id, on, self.0.today()).await
+    }
+
+    /// The town offices within the scope (towns and streets) for a year.
+    pub async fn list(&self, year: i32) -> Result<Vec<Office>, StorageError> {
+        offices(self.0.db(), self.0.scope(), year).await
+    }
+
+    /// The office of one town (or street) within the scope for a year; `None` outside the scope
+    /// or for a code that is not a town's.
+    pub async fn of_town(&self, town: &str, year: i32) -> Result<Option<Office>, StorageError> {
+        let Ok(code) = ducha_domain::RegionCode::parse(town) else { return Ok(None) };
+        if town_in(self.0.actor(), code.as_str()).is_err() {
+            return Ok(None);
+        }
+        Ok(offices(self.0.db(), &Scope::Region(code), year).await?.pop())
+    }
 }

@@ -9,7 +9,8 @@ use ducha_domain::labelled::Labelled;
 use ducha_domain::money::{Limit, Money, parse_amount};
 use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
 use ducha_domain::validation::FieldErrors;
-use ducha_storage::funds;
+use ducha_storage::Scoped;
+use ducha_storage::funds::AllocationRow;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::registry::{Field, FormPage, parse_id, today};
@@ -49,9 +50,10 @@ fn region_options(tree: &RegionTree, scope: &Scope, levels: &[RegionLevel]) -> V
         .collect()
 }
 
+/// The id of a project within the user's scope (else not found, before any other answer).
 async fn in_scope(st: &AppState, me: &CurrentUser, id: &str) -> Result<i64, WebError> {
     let id = parse_id(id)?;
-    funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    me.scoped(st).funds().projects().in_scope(id).await?;
     Ok(id)
 }
 
@@ -104,7 +106,7 @@ fn project_form(f: &ProjectForm, households: &str, towns: Vec<(String, String)>)
 
 /// "户编号 金额" lines, each household found within the scope; problems by line. At most
 /// [`ducha_domain::funds::MAX_SERVED`] households, each looked up only when the list is within it.
-async fn served(st: &AppState, me: &CurrentUser, text: &str, errors: &mut FieldErrors) -> Vec<(i64, Money)> {
+async fn served(s: &Scoped, text: &str, errors: &mut FieldErrors) -> Vec<(i64, Money)> {
     let mut out = Vec::new();
     let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
     if lines > ducha_domain::funds::MAX_SERVED {
@@ -125,7 +127,7 @@ async fn served(st: &AppState, me: &CurrentUser, text: &str, errors: &mut FieldE
                 continue;
             }
         };
-        match me.scoped(&st).registry().household_by_number(number).await {
+        match s.registry().household_by_number(number).await {
             Ok(Some(h)) => out.push((h.household.id, benefit)),
             Ok(None) => errors.add("households", format!("第 {} 行：户编号 {number} 不存在或不在您的辖区内", i + 1)),
             Err(e) => errors.add("households", e.to_string()),
@@ -165,10 +167,14 @@ pub(super) async fn create_project(
     };
     let households_text = get("households");
     let mut errors = FieldErrors::default();
-    let households = served(&st, &me, &households_text, &mut errors).await;
+    let households = served(&me.scoped(&st), &households_text, &mut errors).await;
     let (year, _) = me.scoped(&st).checks().current().await?;
     let result = match f.validate() {
-        Ok(p) if errors.is_empty() => funds::add_project(&st.db, &me.actor, year, &p, &households, today())
+        Ok(p) if errors.is_empty() => me
+            .scoped(&st)
+            .funds()
+            .projects()
+            .add(year, &p, &households, today())
             .await
             .map(saved)
             .map_err(WebError::from),
@@ -216,7 +222,7 @@ pub(super) async fn save_document(
     let kind = form.get("kind");
     let result = match (DocumentKind::parse(&kind), form.files.first()) {
         (Ok(k), Some(file)) => {
-            funds::add_document(&st.db, &me.actor, id, k, file).await.map(|_| saved(id)).map_err(WebError::from)
+            me.scoped(&st).funds().projects().add_document(id, k, file).await.map(|_| saved(id)).map_err(WebError::from)
         }
         (Err(e), _) => Err(one_error("kind", e.to_string())),
         (_, None) => Err(one_error("files", "请选择要上传的文件")),
@@ -277,7 +283,7 @@ pub(super) async fn save_notice(
     let id = in_scope(&st, &me, &id).await?;
     let result = match f.parse() {
         Ok((s, d)) => {
-            funds::record_notice(&st.db, &me.actor, id, s, d).await.map(|_| saved(id)).map_err(WebError::from)
+            me.scoped(&st).funds().projects().record_notice(id, s, d).await.map(|_| saved(id)).map_err(WebError::from)
         }
         Err(e) => Err(e),
     };
@@ -300,7 +306,7 @@ pub(super) async fn save_advance(
     let id = in_scope(&st, &me, &id).await?;
     require_manager(&me)?;
     let to = Stage::parse(&f.to).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let back = match funds::advance(&st.db, &me.actor, id, to, today()).await {
+    let back = match me.scoped(&st).funds().projects().advance(id, to, today()).await {
         Ok(()) => saved(id),
         Err(ducha_storage::StorageError::Invalid(e)) => {
             let why = e.get("stage").unwrap_or_default().to_string();
@@ -358,7 +364,11 @@ pub(super) async fn save_pay(
     let on = errors.take("paid_on", ducha_domain::registry::parse_date(&f.paid_on));
     let amount = errors.take("amount", parse_amount("拨付金额", &f.amount, Limit::Project));
     let result = match (on, amount) {
-        (Some(on), Some(amount)) => funds::pay(&st.db, &me.actor, id, amount, on, &f.payee, &form.files)
+        (Some(on), Some(amount)) => me
+            .scoped(&st)
+            .funds()
+            .payments()
+            .pay(id, amount, on, &f.payee, &form.files)
             .await
             .map(|_| saved(id))
             .map_err(WebError::from),
@@ -434,7 +444,14 @@ pub(super) async fn save_allocation(
     require_manager(&me)?;
     let (year, _) = me.scoped(&st).checks().current().await?;
     let result = match f.allocation(year) {
-        Ok(a) => funds::allocate(&st.db, &me.actor, &a).await.map(|_| "/funds".to_string()).map_err(WebError::from),
+        Ok(a) => me
+            .scoped(&st)
+            .funds()
+            .allocations()
+            .allocate(&a)
+            .await
+            .map(|_| "/funds".to_string())
+            .map_err(WebError::from),
         Err(e) => Err(e),
     };
     let tree = me.scoped(&st).regions().tree().await?;
@@ -480,7 +497,7 @@ pub(crate) async fn api_create_project(
     require_enterer(&me)?;
     let lines: String = f.households.iter().map(|h| format!("{} {}\n", h.number, h.expected_benefit)).collect();
     let mut errors = FieldErrors::default();
-    let households = served(&st, &me, &lines, &mut errors).await;
+    let households = served(&me.scoped(&st), &lines, &mut errors).await;
     let p = match f.project.validate() {
         Ok(p) if errors.is_empty() => p,
         Ok(_) => return Err(WebError::Invalid(errors)),
@@ -490,7 +507,7 @@ pub(crate) async fn api_create_project(
         }
     };
     let (year, _) = me.scoped(&st).checks().current().await?;
-    let id = funds::add_project(&st.db, &me.actor, year, &p, &households, today()).await?;
+    let id = me.scoped(&st).funds().projects().add(year, &p, &households, today()).await?;
     Ok(axum::Json(CreatedOut { id }))
 }
 
@@ -505,7 +522,7 @@ pub(crate) async fn api_advance(
 ) -> Result<axum::http::StatusCode, WebError> {
     let id = in_scope(&st, &me, &id).await?;
     let to = Stage::parse(&f.to).map_err(|e| one_error("to", e.to_string()))?;
-    funds::advance(&st.db, &me.actor, id, to, today()).await?;
+    me.scoped(&st).funds().projects().advance(id, to, today()).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -520,7 +537,7 @@ pub(crate) async fn api_notice(
 ) -> Result<axum::http::StatusCode, WebError> {
     let id = in_scope(&st, &me, &id).await?;
     let (stage, on) = f.parse()?;
-    funds::record_notice(&st.db, &me.actor, id, stage, on).await?;
+    me.scoped(&st).funds().projects().record_notice(id, stage, on).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -535,7 +552,7 @@ pub(crate) async fn api_allocate(
     require_manager(&me)?;
     let (year, _) = me.scoped(&st).checks().current().await?;
     let a = f.allocation(year)?;
-    Ok(axum::Json(CreatedOut { id: funds::allocate(&st.db, &me.actor, &a).await? }))
+    Ok(axum::Json(CreatedOut { id: me.scoped(&st).funds().allocations().allocate(&a).await? }))
 }
 
 // —— Passing a district's funds down to its towns (下拨) ——
@@ -565,7 +582,7 @@ impl TransferForm {
     }
 }
 
-fn transfer_form(a: &funds::AllocationRow, f: &TransferForm, towns: Vec<(String, String)>) -> FormPage {
+fn transfer_form(a: &AllocationRow, f: &TransferForm, towns: Vec<(String, String)>) -> FormPage {
     let about = format!(
         "{} {} 资金 {} 元（{} 下达），已下拨 {} 元，尚余 {} 元",
         a.region_name,
@@ -593,11 +610,12 @@ async fn transfer_parts(
     st: &AppState,
     me: &CurrentUser,
     id: &str,
-) -> Result<(funds::AllocationRow, Vec<(String, String)>), WebError> {
+) -> Result<(AllocationRow, Vec<(String, String)>), WebError> {
     // Out of scope is not found, before the role is asked (as for every record).
-    let a = funds::allocation(&st.db, &me.actor.scope, parse_id(id)?).await?.ok_or(WebError::NotFound)?;
+    let s = me.scoped(st);
+    let a = s.funds().allocations().get(parse_id(id)?).await?.ok_or(WebError::NotFound)?;
     require_manager(me)?;
-    let tree = me.scoped(&st).regions().tree().await?;
+    let tree = s.regions().tree().await?;
     let within = Scope::Region(
         ducha_domain::RegionCode::parse(&a.allocation.region_code).map_err(|e| WebError::BadRequest(e.to_string()))?,
     );
@@ -622,7 +640,11 @@ pub(super) async fn save_transfer(
 ) -> Result<Response, WebError> {
     let (a, towns) = transfer_parts(&st, &me, &id).await?;
     let result = match f.parse() {
-        Ok((town, amount, on)) => funds::transfer(&st.db, &me.actor, a.id, &town, amount, on)
+        Ok((town, amount, on)) => me
+            .scoped(&st)
+            .funds()
+            .allocations()
+            .transfer(a.id, &town, amount, on)
             .await
             .map(|_| "/funds?transferred=1#allocations".to_string())
             .map_err(WebError::from),
@@ -643,8 +665,8 @@ pub(crate) async fn api_transfer(
     crate::api::ApiJson(f): crate::api::ApiJson<TransferForm>,
 ) -> Result<axum::Json<CreatedOut>, WebError> {
     let id = parse_id(&id)?;
-    funds::allocation(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    me.scoped(&st).funds().allocations().in_scope(id).await?;
     require_manager(&me)?;
     let (town, amount, on) = f.parse()?;
-    Ok(axum::Json(CreatedOut { id: funds::transfer(&st.db, &me.actor, id, &town, amount, on).await? }))
+    Ok(axum::Json(CreatedOut { id: me.scoped(&st).funds().allocations().transfer(id, &town, amount, on).await? }))
 }

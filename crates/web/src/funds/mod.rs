@@ -5,10 +5,10 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
-use ducha_domain::access::Scope;
 use ducha_domain::funds::Stage;
 use ducha_domain::region::RegionLevel;
-use ducha_storage::funds::{self, AllocationRow, ProjectDetail, ProjectRow, Spending};
+use ducha_storage::Scoped;
+use ducha_storage::funds::{AllocationRow, ProjectDetail, ProjectRow, Spending};
 use serde::Serialize;
 
 use crate::pages::PageCtx;
@@ -63,20 +63,20 @@ struct Progress {
     sources: Vec<Spending>,
 }
 
-async fn progress(st: &AppState, scope: &Scope, q: &OnQuery) -> Result<Progress, WebError> {
-    let (year, as_of) = st.db.system().checks().current().await?;
+async fn progress(s: &Scoped, q: &OnQuery) -> Result<Progress, WebError> {
+    let (year, as_of) = s.checks().current().await?;
     let on = match q.on.trim() {
         "" => as_of,
         t => ducha_domain::registry::parse_date(t).map_err(|e| WebError::BadRequest(format!("日期“{t}”：{e}")))?,
     };
-    let p = st.db.system().checks().params(year, as_of).await?;
+    let p = s.checks().params(year, as_of).await?;
     let month = u32::try_from(p.spend_full_by_month).unwrap_or(12);
     Ok(Progress {
         year,
         on,
         full_by_month: month,
-        regions: funds::spending(&st.db, scope, on, month).await?,
-        sources: funds::spending_by_source(&st.db, scope, on, month).await?,
+        regions: s.funds().spending().by_region(on, month).await?,
+        sources: s.funds().spending().by_source(on, month).await?,
     })
 }
 
@@ -102,7 +102,8 @@ async fn funds_page(
     me: CurrentUser,
     axum::extract::Query(q): axum::extract::Query<OnQuery>,
 ) -> Result<Html<String>, WebError> {
-    let Progress { year, on, full_by_month, regions: spending, sources } = progress(&st, &me.actor.scope, &q).await?;
+    let s = me.scoped(&st);
+    let Progress { year, on, full_by_month, regions: spending, sources } = progress(&s, &q).await?;
     let region_label = match me.actor.scope.level() {
         Some(RegionLevel::Town | RegionLevel::Village) => "镇（街）",
         _ => "市(区)",
@@ -116,8 +117,8 @@ async fn funds_page(
         region_label,
         spending,
         sources,
-        projects: funds::projects(&st.db, &me.actor.scope).await?,
-        allocations: funds::allocations(&st.db, &me.actor.scope).await?,
+        projects: s.funds().projects().list().await?,
+        allocations: s.funds().allocations().list().await?,
         can_enter: me.user.role.edits_registry(),
         can_manage: me.user.role.manages_platform(),
     }
@@ -130,10 +131,11 @@ async fn export(
     me: CurrentUser,
     axum::extract::Query(q): axum::extract::Query<OnQuery>,
 ) -> Result<Response, WebError> {
-    let p = progress(&st, &me.actor.scope, &q).await?;
+    let s = me.scoped(&st);
+    let p = progress(&s, &q).await?;
     let year = p.year;
-    let projects = funds::projects(&st.db, &me.actor.scope).await?;
-    let allocations = funds::allocations(&st.db, &me.actor.scope).await?;
+    let projects = s.funds().projects().list().await?;
+    let allocations = s.funds().allocations().list().await?;
     let bytes = st
         .work
         .run(move || {
@@ -150,9 +152,10 @@ async fn export(
 
 /// The check year's payments in the ledger import's layout.
 async fn export_ledger(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
-    let (year, _) = me.scoped(&st).checks().current().await?;
-    let rows = funds::ledger(&st.db, &me.actor.scope).await?;
-    let tree = me.scoped(&st).regions().tree().await?;
+    let s = me.scoped(&st);
+    let (year, _) = s.checks().current().await?;
+    let rows = s.funds().payments().ledger().await?;
+    let tree = s.regions().tree().await?;
     let bytes = st
         .work
         .run(move || ducha_reports::help_sheets::ledger_workbook(&rows, &tree))
@@ -187,8 +190,9 @@ async fn project_page(
     axum::extract::Query(n): axum::extract::Query<Notice>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let p = funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
-    let tree = me.scoped(&st).regions().tree().await?;
+    let s = me.scoped(&st);
+    let p = s.funds().projects().get(id).await?.ok_or(WebError::NotFound)?;
+    let tree = s.regions().tree().await?;
     let place = tree.path(&p.row.place_code).unwrap_or_else(|| p.row.place_code.clone());
     let notice = if !n.refused.is_empty() {
         Some(format!("未能进入下一阶段：{}", n.refused))
@@ -223,7 +227,7 @@ pub(crate) async fn api_progress(
     me: CurrentUser,
     axum::extract::Query(q): axum::extract::Query<OnQuery>,
 ) -> Result<Json<ProgressOut>, WebError> {
-    let p = progress(&st, &me.actor.scope, &q).await?;
+    let p = progress(&me.scoped(&st), &q).await?;
     Ok(Json(ProgressOut {
         year: p.year,
         on: p.on.to_string(),
@@ -239,7 +243,7 @@ pub(crate) async fn api_projects(
     State(st): State<AppState>,
     me: CurrentUser,
 ) -> Result<Json<Vec<ProjectRow>>, WebError> {
-    Ok(Json(funds::projects(&st.db, &me.actor.scope).await?))
+    Ok(Json(me.scoped(&st).funds().projects().list().await?))
 }
 
 /// One project with its budget, documents, notices, households and payments.
@@ -251,5 +255,5 @@ pub(crate) async fn api_project(
     Path(id): Path<String>,
 ) -> Result<Json<ProjectDetail>, WebError> {
     let id = parse_id(&id)?;
-    Ok(Json(funds::project(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?))
+    Ok(Json(me.scoped(&st).funds().projects().get(id).await?.ok_or(WebError::NotFound)?))
 }

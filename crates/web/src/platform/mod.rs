@@ -9,7 +9,7 @@ use ducha_domain::access::{Role, Scope};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::platform::{InstitutionForm, InstitutionLevel, PostingForm};
 use ducha_domain::region::{RegionKind, RegionLevel, RegionTree};
-use ducha_storage::platform::{self, AttendanceSummary, CheckIn, InstitutionRow, OnlineSummary, Place, PostingRow};
+use ducha_storage::platform::{AttendanceSummary, CheckIn, InstitutionRow, OnlineSummary, Place, PostingRow};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ApiJson;
@@ -65,7 +65,7 @@ fn require_manager(me: &CurrentUser) -> Result<(), WebError> {
 
 /// By district for the city, by town for a district or town.
 fn summary_level(scope: &Scope) -> (RegionLevel, &'static str) {
-    match platform::summary_level(scope) {
+    match ducha_storage::platform::summary_level(scope) {
         RegionLevel::District => (RegionLevel::District, "市(区)"),
         level => (level, "镇（街）"),
     }
@@ -86,8 +86,8 @@ struct PostingsPage {
 async fn postings_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
     let (year, as_of) = me.scoped(&st).checks().current().await?;
     let (level, region_label) = summary_level(&me.actor.scope);
-    let summary = platform::attendance_by_region(&st.db, &me.actor.scope, level).await?;
-    let rows = platform::postings(&st.db, &me.actor.scope).await?;
+    let summary = me.scoped(&st).platform().attendance().by_region(level).await?;
+    let rows = me.scoped(&st).platform().postings().list().await?;
     let html = PostingsPage {
         ctx: PageCtx::new(&st, &me).await?,
         year,
@@ -152,7 +152,11 @@ async fn create_posting(
     require_manager(&me)?;
     let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate() {
-        Ok(p) => platform::add_posting(&st.db, &me.actor, &p)
+        Ok(p) => me
+            .scoped(&st)
+            .platform()
+            .postings()
+            .add(&p)
             .await
             .map(|id| format!("/platform/postings/{id}?saved=1"))
             .map_err(WebError::from),
@@ -186,7 +190,7 @@ async fn posting_page(
     Query(s): Query<Saved>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    let (r, check_ins) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (r, check_ins) = me.scoped(&st).platform().postings().get(id).await?.ok_or(WebError::NotFound)?;
     let (year, _) = me.scoped(&st).checks().current().await?;
     let html = PostingPage {
         ctx: PageCtx::new(&st, &me).await?,
@@ -266,7 +270,7 @@ async fn check_in_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (r, _) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (r, _) = me.scoped(&st).platform().postings().get(id).await?.ok_or(WebError::NotFound)?;
     crate::registry::require_editor(&me)?;
     let f = CheckInForm { on_date: today().to_string(), ..Default::default() };
     check_in_form(id, &r.posting.name, &f).render(&st, &me, None).await
@@ -279,9 +283,13 @@ async fn save_check_in(
     CsrfForm(f): CsrfForm<CheckInForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (r, _) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (r, _) = me.scoped(&st).platform().postings().get(id).await?.ok_or(WebError::NotFound)?;
     let result = match f.parse() {
-        Ok((on, place)) => platform::check_in(&st.db, &me.actor, id, on, &place)
+        Ok((on, place)) => me
+            .scoped(&st)
+            .platform()
+            .attendance()
+            .check_in(id, on, &place)
             .await
             .map(|_| format!("/platform/postings/{id}?saved=1"))
             .map_err(WebError::from),
@@ -308,7 +316,7 @@ fn end_form(id: i64, name: &str, f: &EndForm) -> FormPage {
 
 async fn end_page(State(st): State<AppState>, me: CurrentUser, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (r, _) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (r, _) = me.scoped(&st).platform().postings().get(id).await?.ok_or(WebError::NotFound)?;
     require_manager(&me)?;
     end_form(id, &r.posting.name, &EndForm { ended_on: today().to_string() }).render(&st, &me, None).await
 }
@@ -320,9 +328,13 @@ async fn save_end(
     CsrfForm(f): CsrfForm<EndForm>,
 ) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let (r, _) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (r, _) = me.scoped(&st).platform().postings().get(id).await?.ok_or(WebError::NotFound)?;
     let result = match ducha_domain::registry::parse_date(&f.ended_on) {
-        Ok(d) => platform::end_posting(&st.db, &me.actor, id, d)
+        Ok(d) => me
+            .scoped(&st)
+            .platform()
+            .postings()
+            .end(id, d)
             .await
             .map(|_| format!("/platform/postings/{id}?saved=1"))
             .map_err(WebError::from),
@@ -360,8 +372,8 @@ async fn institutions_page(State(st): State<AppState>, me: CurrentUser) -> Resul
     let html = InstitutionsPage {
         ctx: PageCtx::new(&st, &me).await?,
         as_of: as_of.to_string(),
-        online: platform::online_by_district(&st.db, &me.actor.scope).await?,
-        rows: platform::institutions(&st.db, &me.actor.scope).await?,
+        online: me.scoped(&st).platform().institutions().online_by_district().await?,
+        rows: me.scoped(&st).platform().institutions().list().await?,
         can_manage: manages(me.user.role),
     }
     .render()?;
@@ -421,7 +433,11 @@ async fn create_institution(
     require_manager(&me)?;
     let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate() {
-        Ok(i) => platform::add_institution(&st.db, &me.actor, &i)
+        Ok(i) => me
+            .scoped(&st)
+            .platform()
+            .institutions()
+            .add(&i)
             .await
             .map(|_| "/platform/institutions".to_string())
             .map_err(WebError::from),
@@ -433,7 +449,7 @@ async fn create_institution(
 }
 
 async fn institution_in_scope(st: &AppState, me: &CurrentUser, id: i64) -> Result<InstitutionRow, WebError> {
-    platform::institutions(&st.db, &me.actor.scope).await?.into_iter().find(|r| r.id == id).ok_or(WebError::NotFound)
+    me.scoped(st).platform().institutions().get(id).await?.ok_or(WebError::NotFound)
 }
 
 async fn edit_institution_page(
@@ -468,7 +484,11 @@ async fn save_institution(
     institution_in_scope(&st, &me, id).await?;
     let tree = me.scoped(&st).regions().tree().await?;
     let result = match f.validate() {
-        Ok(i) => platform::update_institution(&st.db, &me.actor, id, &i)
+        Ok(i) => me
+            .scoped(&st)
+            .platform()
+            .institutions()
+            .update(id, &i)
             .await
             .map(|_| "/platform/institutions".to_string())
             .map_err(WebError::from),
@@ -492,7 +512,7 @@ pub(crate) async fn api_postings(
     State(st): State<AppState>,
     me: CurrentUser,
 ) -> Result<Json<Vec<PostingRow>>, WebError> {
-    Ok(Json(platform::postings(&st.db, &me.actor.scope).await?))
+    Ok(Json(me.scoped(&st).platform().postings().list().await?))
 }
 
 /// Post a cadre to a town (district or city office).
@@ -505,7 +525,7 @@ pub(crate) async fn api_create_posting(
 ) -> Result<Json<Created>, WebError> {
     require_manager(&me)?;
     let p = f.validate().map_err(WebError::Invalid)?;
-    Ok(Json(Created { id: platform::add_posting(&st.db, &me.actor, &p).await? }))
+    Ok(Json(Created { id: me.scoped(&st).platform().postings().add(&p).await? }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -525,7 +545,7 @@ pub(crate) async fn api_posting(
     Path(id): Path<String>,
 ) -> Result<Json<PostingOut>, WebError> {
     let id = parse_id(&id)?;
-    let (posting, check_ins) = platform::posting(&st.db, &me.actor.scope, id).await?.ok_or(WebError::NotFound)?;
+    let (posting, check_ins) = me.scoped(&st).platform().postings().get(id).await?.ok_or(WebError::NotFound)?;
     Ok(Json(PostingOut { posting, check_ins }))
 }
 
@@ -541,7 +561,7 @@ pub(crate) async fn api_check_in(
 ) -> Result<Json<Created>, WebError> {
     let id = parse_id(&id)?;
     let (on, place) = f.parse()?;
-    Ok(Json(Created { id: platform::check_in(&st.db, &me.actor, id, on, &place).await? }))
+    Ok(Json(Created { id: me.scoped(&st).platform().attendance().check_in(id, on, &place).await? }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -560,7 +580,7 @@ pub(crate) async fn api_attendance(
 ) -> Result<Json<AttendanceOut>, WebError> {
     let (year, as_of) = me.scoped(&st).checks().current().await?;
     let (level, _) = summary_level(&me.actor.scope);
-    let by_region = platform::attendance_by_region(&st.db, &me.actor.scope, level).await?;
+    let by_region = me.scoped(&st).platform().attendance().by_region(level).await?;
     Ok(Json(AttendanceOut { year, as_of: as_of.to_string(), by_region }))
 }
 
@@ -579,8 +599,8 @@ pub(crate) async fn api_institutions(
     me: CurrentUser,
 ) -> Result<Json<InstitutionsOut>, WebError> {
     Ok(Json(InstitutionsOut {
-        online: platform::online_by_district(&st.db, &me.actor.scope).await?,
-        institutions: platform::institutions(&st.db, &me.actor.scope).await?,
+        online: me.scoped(&st).platform().institutions().online_by_district().await?,
+        institutions: me.scoped(&st).platform().institutions().list().await?,
     }))
 }
 
@@ -594,7 +614,7 @@ pub(crate) async fn api_create_institution(
 ) -> Result<Json<Created>, WebError> {
     require_manager(&me)?;
     let i = f.validate().map_err(WebError::Invalid)?;
-    Ok(Json(Created { id: platform::add_institution(&st.db, &me.actor, &i).await? }))
+    Ok(Json(Created { id: me.scoped(&st).platform().institutions().add(&i).await? }))
 }
 
 /// Change a designated institution (e.g. it went online).
@@ -610,6 +630,6 @@ pub(crate) async fn api_update_institution(
     institution_in_scope(&st, &me, id).await?;
     require_manager(&me)?;
     let i = f.validate().map_err(WebError::Invalid)?;
-    platform::update_institution(&st.db, &me.actor, id, &i).await?;
+    me.scoped(&st).platform().institutions().update(id, &i).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ducha_domain::platform::{Staff, yes_no};
 use ducha_domain::validation::FieldErrors;
-use ducha_storage::platform::offices::{self, Item, Judgement, Office};
+use ducha_storage::platform::offices::{Item, Judgement, Office};
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
@@ -24,20 +24,20 @@ struct OfficesPage {
     can_edit_items: bool,
 }
 
-async fn year_and_max(st: &AppState) -> Result<(i32, i64), WebError> {
-    let checks = st.db.system();
-    let (year, as_of) = checks.checks().current().await?;
-    let p = checks.checks().params(year, as_of).await?;
+async fn year_and_max(st: &AppState, me: &CurrentUser) -> Result<(i32, i64), WebError> {
+    let s = me.scoped(st);
+    let (year, as_of) = s.checks().current().await?;
+    let p = s.checks().params(year, as_of).await?;
     Ok((year, p.office_turnover_max))
 }
 
 pub(super) async fn offices_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let (year, turnover_max) = year_and_max(&st).await?;
+    let (year, turnover_max) = year_and_max(&st, &me).await?;
     let html = OfficesPage {
         ctx: PageCtx::new(&st, &me).await?,
         year,
-        items: offices::items(&st.db).await?.into_iter().filter(|i| i.active).collect(),
-        offices: offices::offices(&st.db, &me.actor.scope, year).await?,
+        items: me.scoped(&st).platform().offices().items().await?.into_iter().filter(|i| i.active).collect(),
+        offices: me.scoped(&st).platform().offices().list(year).await?,
         turnover_max,
         can_edit_items: me.user.role == ducha_domain::access::Role::CityOffice,
     }
@@ -65,11 +65,7 @@ pub(super) struct Saved {
 
 /// The town office of a code within the scope (404 otherwise).
 async fn office(st: &AppState, me: &CurrentUser, code: &str, year: i32) -> Result<Office, WebError> {
-    let town = ducha_domain::RegionCode::parse(code).map_err(|_| WebError::NotFound)?;
-    if town.as_str().len() != 9 || !me.actor.scope.contains(town.as_str()) {
-        return Err(WebError::NotFound);
-    }
-    offices::offices(&st.db, &ducha_domain::access::Scope::Region(town), year).await?.pop().ok_or(WebError::NotFound)
+    me.scoped(st).platform().offices().of_town(code, year).await?.ok_or(WebError::NotFound)
 }
 
 pub(super) async fn office_page(
@@ -78,12 +74,12 @@ pub(super) async fn office_page(
     Path(code): Path<String>,
     Query(s): Query<Saved>,
 ) -> Result<Html<String>, WebError> {
-    let (year, _) = year_and_max(&st).await?;
+    let (year, _) = year_and_max(&st, &me).await?;
     let o = office(&st, &me, &code, year).await?;
     let html = OfficePage {
         ctx: PageCtx::new(&st, &me).await?,
         year,
-        items: offices::items(&st.db).await?.into_iter().filter(|i| i.active).collect(),
+        items: me.scoped(&st).platform().offices().items().await?.into_iter().filter(|i| i.active).collect(),
         o,
         can_judge: me.user.role.manages_platform(),
         can_edit: me.user.role.edits_registry(),
@@ -111,7 +107,7 @@ pub(super) async fn save_judgement(
     Path(code): Path<String>,
     CsrfForm(f): CsrfForm<JudgeForm>,
 ) -> Result<Response, WebError> {
-    let (year, _) = year_and_max(&st).await?;
+    let (year, _) = year_and_max(&st, &me).await?;
     let o = office(&st, &me, &code, year).await?;
     let mut errors = FieldErrors::default();
     let item_id = errors.take("item_id", parse_id(&f.item_id).map_err(|e| e.to_string()));
@@ -121,7 +117,7 @@ pub(super) async fn save_judgement(
     }
     let (Some(item_id), Some(met)) = (item_id, met) else { return Err(WebError::Invalid(errors)) };
     let j = Judgement { town: o.town_code.clone(), year, item_id, met, note: f.note, on: today() };
-    offices::judge(&st.db, &me.actor, &j).await?;
+    me.scoped(&st).platform().offices().judge(&j).await?;
     Ok(back(&o.town_code))
 }
 
@@ -139,7 +135,7 @@ pub(super) async fn save_staff(
     Path(code): Path<String>,
     CsrfForm(f): CsrfForm<StaffForm>,
 ) -> Result<Response, WebError> {
-    let (year, _) = year_and_max(&st).await?;
+    let (year, _) = year_and_max(&st, &me).await?;
     let o = office(&st, &me, &code, year).await?;
     let started_on = ducha_domain::registry::parse_date(&f.started_on).map_err(|why| {
         let mut e = FieldErrors::default();
@@ -147,7 +143,7 @@ pub(super) async fn save_staff(
         WebError::Invalid(e)
     })?;
     let s = Staff { town_code: o.town_code.clone(), name: f.name, position: f.position, started_on };
-    offices::add_staff(&st.db, &me.actor, &s).await?;
+    me.scoped(&st).platform().offices().add_staff(&s).await?;
     Ok(back(&o.town_code))
 }
 
@@ -163,7 +159,7 @@ pub(super) async fn save_left(
     Path((code, id)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<LeftForm>,
 ) -> Result<Response, WebError> {
-    let (year, _) = year_and_max(&st).await?;
+    let (year, _) = year_and_max(&st, &me).await?;
     let o = office(&st, &me, &code, year).await?;
     let id = parse_id(&id)?;
     if !o.staff.iter().any(|s| s.id == id) {
@@ -174,7 +170,7 @@ pub(super) async fn save_left(
         e.add("ended_on", why);
         WebError::Invalid(e)
     })?;
-    offices::staff_left(&st.db, &me.actor, id, on).await?;
+    me.scoped(&st).platform().offices().staff_left(id, on).await?;
     Ok(back(&o.town_code))
 }
 
@@ -200,6 +196,6 @@ pub(super) async fn save_item(
         t => Some(parse_id(t)?),
     };
     let active = yes_no(&f.active).unwrap_or(true);
-    offices::set_item(&st.db, &me.actor, id, &f.name, &f.description, active).await?;
+    me.scoped(&st).platform().offices().set_item(id, &f.name, &f.description, active).await?;
     Ok(Redirect::to("/platform/offices").into_response())
 }
