@@ -83,13 +83,8 @@ pub async fn app_first_household(app: &TestApp, town: &str) -> i64 {
     use ducha_domain::access::Scope;
     use ducha_domain::region::RegionCode;
     let scope = Scope::Region(RegionCode::parse(town).unwrap());
-    let page = app
-        .db
-        .scoped(&crate::support::sees(&scope))
-        .registry()
-        .list(&Default::default(), None, None, 1)
-        .await
-        .unwrap();
+    let page =
+        app.db.scoped(&crate::support::sees(&scope)).registry().list(&Default::default(), None, None, 1).await.unwrap();
     page.rows.first().expect("the demo town has households").id
 }
 

@@ -3,7 +3,7 @@
 
 use ducha_domain::access::Actor;
 use ducha_domain::id_number::check_char;
-use ducha_storage::{Backend, accounts};
+use ducha_storage::Backend;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;

@@ -216,7 +216,7 @@ async fn recompute_from(db: &ducha_storage::Db, at: i64, strip: bool) {
 
 async fn a_chain_recomputed_without_the_key_is_found_and_no_keyless_process_appends(backend: Backend) {
     use ducha_domain::access::{Actor, Role};
-    use ducha_storage::accounts::{self, NewUser};
+    use ducha_storage::accounts::NewUser;
     // A server that signs from its first record, as a new `ducha serve` does.
     let mut app = TestApp::spawn_with(backend, Setup { anchored: true, ..Default::default() }).await;
     let url = app.db_url().to_string();

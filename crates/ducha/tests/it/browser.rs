@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use ducha_domain::id_number::check_char;
-use ducha_storage::{Backend, registry};
+use ducha_storage::Backend;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
@@ -456,7 +456,7 @@ async fn an_import_with_errors_is_previewed_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checks_are_read_exempted_and_reparametrised_in_the_browser() {
     use ducha_domain::access::Scope;
-    use ducha_storage::checks::{self, FindingFilter};
+    use ducha_storage::checks::FindingFilter;
     let app = TestApp::spawn_demo(Backend::Sqlite, 1_500).await;
     let taishan = Scope::Region(ducha_domain::RegionCode::parse("440781").unwrap());
     let open =

@@ -4,8 +4,8 @@
 use ducha_domain::access::Scope;
 use ducha_domain::region::RegionCode;
 use ducha_domain::registry::HouseholdStatus;
+use ducha_storage::Backend;
 use ducha_storage::registry::{self, HouseholdFilter};
-use ducha_storage::{Backend, accounts, audit};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -118,8 +118,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
     let (status, _) =
         call(&app, &district, post.clone(), &format!("/api/v1/changes/{birth}/approve"), Some(json!({}))).await;
     assert_eq!(status, 200);
-    let with_baby =
-        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
+    let with_baby = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(hid).await.unwrap().unwrap();
     assert!(with_baby.members.iter().any(|m| m.name == "新生儿" && m.left_on.is_none()));
 
     // A death: the member is kept, marked as left, and no longer counted.
@@ -155,8 +154,7 @@ async fn exit_and_composition_changes_go_through_approval(backend: Backend) {
         call(&app, &district, post.clone(), &format!("/api/v1/changes/{}/approve", sub["id"]), Some(json!({}))).await;
     assert_eq!(status, 200, "{done}");
     let new_id = done["result_household_id"].as_i64().unwrap();
-    let new_h =
-        app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(new_id).await.unwrap().unwrap();
+    let new_h = app.db.scoped(&crate::support::sees(&Scope::All)).registry().household(new_id).await.unwrap().unwrap();
     assert_eq!(new_h.household.village_code, kept.household.village_code);
     assert_eq!(new_h.members.len(), 1);
     assert_eq!(new_h.members[0].id, mover.id);

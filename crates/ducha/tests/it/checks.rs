@@ -3,8 +3,8 @@
 
 use ducha_domain::access::{Actor, Scope};
 use ducha_domain::demo::DemoConfig;
-use ducha_storage::checks::{self, FindingFilter};
-use ducha_storage::{Backend, Db, demo, registry};
+use ducha_storage::checks::FindingFilter;
+use ducha_storage::{Backend, Db, registry};
 
 use crate::support::TestDb;
 
@@ -181,7 +181,6 @@ both_backends!(a_years_income_is_corrected_on_its_form_and_the_check_closes);
 /// written, another district gets 404, the correction is audited with the old figures, and the
 /// finding is fixed the moment it is saved. The API takes the same form.
 async fn a_years_income_is_corrected_on_its_form_and_the_check_closes(backend: Backend) {
-    use ducha_storage::{accounts, audit};
     let app = crate::support::TestApp::spawn_demo(backend, 600).await;
     let db = &app.db;
     let open =

@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use ducha_storage::{Backend, regions};
+use ducha_storage::Backend;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 

@@ -3,7 +3,7 @@
 use ducha_domain::access::{Actor, Scope};
 use ducha_domain::demo::DemoConfig;
 use ducha_domain::region::RegionCode;
-use ducha_storage::{Backend, demo, registry};
+use ducha_storage::{Backend, registry};
 
 use crate::support::TestDb;
 
@@ -109,12 +109,7 @@ async fn a_scope_outside_the_household_finds_nothing_and_demo_refuses_a_full_reg
     );
     assert!(db.scoped(&crate::support::sees(&city)).registry().household_by_number(&number).await.unwrap().is_some());
     assert!(
-        db.scoped(&crate::support::sees(&other_town))
-            .registry()
-            .household_by_number(&number)
-            .await
-            .unwrap()
-            .is_none()
+        db.scoped(&crate::support::sees(&other_town)).registry().household_by_number(&number).await.unwrap().is_none()
     );
     let (h_city, _) = db.scoped(&crate::support::sees(&city)).registry().totals().await.unwrap();
     assert_eq!(h_city, 400);

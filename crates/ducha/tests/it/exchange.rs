@@ -4,8 +4,8 @@
 use ducha_domain::access::{Actor, Scope};
 use ducha_reports::exchange;
 use ducha_reports::households::{self, ExportHousehold, Exporter};
-use ducha_storage::registry::{self, HouseholdFilter};
-use ducha_storage::{Backend, audit};
+use ducha_storage::Backend;
+use ducha_storage::registry::HouseholdFilter;
 
 use crate::support::{TestApp, TestDb};
 

@@ -4,7 +4,7 @@
 use ducha_domain::access::{Actor, Scope};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::HouseholdStatus;
-use ducha_storage::{Backend, accounts, registry};
+use ducha_storage::Backend;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, csrf_of};

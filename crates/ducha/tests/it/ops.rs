@@ -6,7 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use ducha_domain::access::Actor;
-use ducha_storage::{Backend, Db, import_jobs, registry};
+use ducha_storage::{Backend, Db, registry};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -254,12 +254,7 @@ async fn sigterm_lets_a_running_import_finish(backend: Backend) {
     let db = test_db.open().await;
     assert_eq!(job_status(&db, &job).await, "done");
     assert_eq!(
-        db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
-            .registry()
-            .totals()
-            .await
-            .expect("count")
-            .0,
+        db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count").0,
         400
     );
     db.close().await.ok();
@@ -307,12 +302,7 @@ async fn an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing
 
     let db = test_db.open().await;
     assert_eq!(
-        db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
-            .registry()
-            .totals()
-            .await
-            .expect("count")
-            .0,
+        db.scoped(&crate::support::sees(&ducha_domain::access::Scope::All)).registry().totals().await.expect("count").0,
         0,
         "nothing written"
     );

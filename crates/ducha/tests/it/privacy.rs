@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use ducha_domain::access::{Actor, Scope};
 use ducha_domain::id_number::check_char;
-use ducha_storage::{Backend, registry};
+use ducha_storage::Backend;
 use sea_orm::ConnectionTrait;
 
 use crate::accounts::app_first_household;

@@ -1,7 +1,7 @@
 //! The regions API and region import, on both databases.
 
 use ducha_domain::region::{RegionLevel, parse_region_file};
-use ducha_storage::{Backend, regions};
+use ducha_storage::Backend;
 
 use crate::support::{TestApp, TestDb};
 

@@ -4,7 +4,7 @@
 
 use ducha_domain::access::Scope;
 use ducha_domain::region::RegionCode;
-use ducha_storage::{Backend, registry};
+use ducha_storage::Backend;
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
 
@@ -72,13 +72,8 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64, String, i64) {
 async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let app = TestApp::spawn_demo(backend, 2_000).await;
     let naji = Scope::Region(RegionCode::parse("440785107").unwrap());
-    let theirs = app
-        .db
-        .scoped(&crate::support::sees(&naji))
-        .registry()
-        .list(&Default::default(), None, None, 5)
-        .await
-        .unwrap();
+    let theirs =
+        app.db.scoped(&crate::support::sees(&naji)).registry().list(&Default::default(), None, None, 5).await.unwrap();
     let other = &theirs.rows[0];
     let rec = app.db.scoped(&crate::support::sees(&naji)).registry().household(other.id).await.unwrap().unwrap();
     let member = &rec.members[0];

@@ -332,50 +332,6 @@ pub(crate) async fn login(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sql_wait_is_the_rust_wait() {
-        // Evaluate the CASE by hand for each count: the same thresholds and cap as throttle_delay.
-        let sql = throttle_delay_sql("f");
-        assert!(sql.starts_with("CASE WHEN f < 3 THEN 0 WHEN f >= 12 THEN 300000"), "{sql}");
-        for f in 3..12 {
-            assert_eq!(throttle_delay(f).num_milliseconds(), 1000 * (1 << (f - 3)), "f = {f}");
-        }
-        assert_eq!(throttle_delay(12).num_seconds(), 300);
-        assert_eq!(throttle_delay(2).num_seconds(), 0);
-    }
-
-    #[test]
-    fn others_failures_delay_and_never_exceed_the_cap() {
-        assert!(soft_delay(SOFT_FREE_FAILURES - 1).is_zero());
-        assert_eq!(soft_delay(SOFT_FREE_FAILURES), std::time::Duration::from_secs(1));
-        assert_eq!(soft_delay(10_000), MAX_SOFT_DELAY);
-    }
-
-    #[tokio::test]
-    async fn the_pool_answers_busy_beyond_its_queue_and_never_runs_more_than_its_permits() {
-        let pool = Arc::new(PasswordPool::new(1, 1));
-        let mut tasks = Vec::new();
-        for _ in 0..6 {
-            let pool = pool.clone();
-            tasks.push(tokio::spawn(async move {
-                pool.run(|| std::thread::sleep(std::time::Duration::from_millis(200))).await
-            }));
-        }
-        let mut busy = 0;
-        for t in tasks {
-            if t.await.unwrap().is_err() {
-                busy += 1;
-            }
-        }
-        assert_eq!(pool.peak(), 1);
-        assert!(busy >= 4, "one running, one waiting, the rest busy: {busy}");
-    }
-}
-
 /// Signing in: the one way into storage without an actor, since it is how one is made.
 /// Signing in, and the signed-in user behind a session or a token: the one way into storage
 /// without an actor, since it is how one is made.
@@ -423,5 +379,49 @@ impl Login<'_> {
         origin: &str,
     ) -> Result<LoginOutcome, StorageError> {
         login(self.0, pool, username, password, origin).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sql_wait_is_the_rust_wait() {
+        // Evaluate the CASE by hand for each count: the same thresholds and cap as throttle_delay.
+        let sql = throttle_delay_sql("f");
+        assert!(sql.starts_with("CASE WHEN f < 3 THEN 0 WHEN f >= 12 THEN 300000"), "{sql}");
+        for f in 3..12 {
+            assert_eq!(throttle_delay(f).num_milliseconds(), 1000 * (1 << (f - 3)), "f = {f}");
+        }
+        assert_eq!(throttle_delay(12).num_seconds(), 300);
+        assert_eq!(throttle_delay(2).num_seconds(), 0);
+    }
+
+    #[test]
+    fn others_failures_delay_and_never_exceed_the_cap() {
+        assert!(soft_delay(SOFT_FREE_FAILURES - 1).is_zero());
+        assert_eq!(soft_delay(SOFT_FREE_FAILURES), std::time::Duration::from_secs(1));
+        assert_eq!(soft_delay(10_000), MAX_SOFT_DELAY);
+    }
+
+    #[tokio::test]
+    async fn the_pool_answers_busy_beyond_its_queue_and_never_runs_more_than_its_permits() {
+        let pool = Arc::new(PasswordPool::new(1, 1));
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                pool.run(|| std::thread::sleep(std::time::Duration::from_millis(200))).await
+            }));
+        }
+        let mut busy = 0;
+        for t in tasks {
+            if t.await.unwrap().is_err() {
+                busy += 1;
+            }
+        }
+        assert_eq!(pool.peak(), 1);
+        assert!(busy >= 4, "one running, one waiting, the rest busy: {busy}");
     }
 }

@@ -117,10 +117,10 @@ pub struct Summary {
 }
 
 async fn summary(st: &AppState, me: &CurrentUser) -> Result<Summary, WebError> {
-    let (year, as_of) = me.scoped(&st).checks().current().await?;
-    let tree = me.scoped(&st).regions().tree().await?;
+    let (year, as_of) = me.scoped(st).checks().current().await?;
+    let tree = me.scoped(st).regions().tree().await?;
     let level = child_level(&me.actor.scope);
-    let counts = me.scoped(&st).checks().counts(level).await?;
+    let counts = me.scoped(st).checks().counts(level).await?;
     let cats = <Category as Labelled>::ALL;
     let mut regions: Vec<RegionCount> = Vec::new();
     for (rule, region, n) in &counts {
@@ -152,9 +152,9 @@ async fn summary(st: &AppState, me: &CurrentUser) -> Result<Summary, WebError> {
             open: counts.iter().filter(|c| c.0 == r.code).map(|c| c.2).sum(),
         })
         .collect();
-    let latest = me.scoped(&st).checks().latest_run().await?;
+    let latest = me.scoped(st).checks().latest_run().await?;
     let (new_since_run, fixed_since_run) = match &latest {
-        Some((_, at, _)) => me.scoped(&st).checks().changed_since(*at).await?,
+        Some((_, at, _)) => me.scoped(st).checks().changed_since(*at).await?,
         None => (0, 0),
     };
     Ok(Summary {
@@ -221,7 +221,7 @@ async fn run_in(st: &AppState, me: &CurrentUser, region: &str) -> Result<RunSumm
     };
     // A run over a district or the city is heavy work: it waits its turn.
     let turn = st.work.turn(None).await;
-    let (s, _) = me.scoped(&st).checks().run(&scope, |_| {}).await?;
+    let (s, _) = me.scoped(st).checks().run(&scope, |_| {}).await?;
     drop(turn);
     Ok(s)
 }
@@ -516,10 +516,10 @@ async fn set_params(st: &AppState, me: &CurrentUser, changes: &[(String, i64)]) 
     if !may_set_params(me.user.role) {
         return Err(WebError::Forbidden("只有市扶贫办或系统管理员可以修改核查参数".into()));
     }
-    let (year, _) = me.scoped(&st).checks().current().await?;
-    me.scoped(&st).checks().set_params(year, changes).await?;
+    let (year, _) = me.scoped(st).checks().current().await?;
+    me.scoped(st).checks().set_params(year, changes).await?;
     let turn = st.work.turn(None).await;
-    let (s, _) = me.scoped(&st).checks().run(&Scope::All, |_| {}).await?;
+    let (s, _) = me.scoped(st).checks().run(&Scope::All, |_| {}).await?;
     drop(turn);
     Ok(s)
 }

@@ -196,8 +196,8 @@ async fn household(
     id: &str,
 ) -> Result<(ducha_storage::registry::household::Model, HelpRecord), WebError> {
     let id = parse_id(id)?;
-    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
-    let help = me.scoped(&st).help().for_household(id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    let help = me.scoped(st).help().for_household(id).await?.ok_or(WebError::NotFound)?;
     Ok((rec.household, help))
 }
 
@@ -429,7 +429,7 @@ async fn record_book(
 
 async fn fetch(st: &AppState, me: &CurrentUser, id: &str) -> Result<Response, WebError> {
     let id = parse_id(id)?;
-    let (m, bytes) = me.scoped(&st).evidence().fetch(id).await?.ok_or(WebError::NotFound)?;
+    let (m, bytes) = me.scoped(st).evidence().fetch(id).await?.ok_or(WebError::NotFound)?;
     // RFC 5987: a Chinese file name survives the download.
     let encoded = crate::pages::percent_encode(&m.filename);
     let disposition = format!("attachment; filename=\"evidence-{}\"; filename*=UTF-8''{encoded}", m.id);

@@ -232,7 +232,7 @@ async fn household_for_change(
     id: &str,
 ) -> Result<(registry::HouseholdRecord, Vec<ducha_storage::registry::member::Model>), WebError> {
     let id = parse_id(id)?;
-    let rec = me.scoped(&st).registry().household(id).await?.ok_or(WebError::NotFound)?;
+    let rec = me.scoped(st).registry().household(id).await?.ok_or(WebError::NotFound)?;
     super::require_editor(me)?;
     let members = rec.members.iter().filter(|m| m.left_on.is_none()).cloned().collect();
     Ok((rec, members))
@@ -517,12 +517,12 @@ struct DetailQuery {
 
 async fn detail(st: &AppState, me: &CurrentUser, id: &str) -> Result<ChangeRecord, WebError> {
     let id = parse_id(id)?;
-    me.scoped(&st).registry().changes().get(id).await?.ok_or(WebError::NotFound)
+    me.scoped(st).registry().changes().get(id).await?.ok_or(WebError::NotFound)
 }
 
 async fn evidence_of(st: &AppState, me: &CurrentUser, id: i64) -> Result<Vec<crate::help::EvidenceView>, WebError> {
     Ok(me
-        .scoped(&st)
+        .scoped(st)
         .evidence()
         .for_owner("change_request", id)
         .await?
