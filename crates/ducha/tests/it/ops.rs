@@ -835,3 +835,135 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
 }
 
 both_backends!(the_kept_database_of_0_1_0_upgrades_with_nothing_lost);
+
+/// The scheduled backups of `ducha serve` in `dir`: `ducha-….db` or `.pgdump`, sorted (oldest
+/// first, by the time in their names).
+fn scheduled_backups(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .filter(|n| n.starts_with("ducha-") && (n.ends_with(".db") || n.ends_with(".pgdump")))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Watch `dir` until `n` scheduled backups have been seen in it (`seen` keeps every one seen, also
+/// those pruned since); a schedule that does not fire fails here.
+async fn wait_for_backups(dir: &std::path::Path, seen: &mut std::collections::BTreeSet<String>, n: usize) {
+    let started = Instant::now();
+    loop {
+        seen.extend(scheduled_backups(dir));
+        if seen.len() >= n {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the schedule did not fire: {} backups seen in 90 s, {n} awaited ({seen:?})",
+            seen.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of a gauge without labels in a `/metrics` answer.
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// `serve`'s backup schedule, run by the real binary: with `--backup-every-seconds 2` (the
+/// documented setting that replaces the daily hour) backups appear in the directory, each with the
+/// audit chain's head beside it, owner-only; only the newest `--backup-keep 2` are kept; a change
+/// made while serving is in the next backup; `/metrics` shows the newest backup's age; after the
+/// stop nothing partial is left, and the newest backup restores into an empty database whose
+/// audit chain verifies. Waiting for backups that never come fails the test.
+async fn scheduled_backups_appear_keep_the_newest_and_restore(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    add_clerk(&test_db.url).await;
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let dir = tmp.path().join("backups");
+    let dir_arg = dir.display().to_string();
+    let (s, _log) = Served::start_with(
+        &test_db.url,
+        free_addr(),
+        &["--backup-dir", &dir_arg, "--backup-keep", "2"],
+        &[("DUCHA_LOG", "warn"), ("DUCHA_BACKUP_EVERY_SECONDS", "2")],
+    )
+    .await;
+    let metrics = || async {
+        let r = reqwest::get(format!("{}/metrics", s.base)).await.expect("metrics");
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().await.expect("body")
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    wait_for_backups(&dir, &mut seen, 1).await;
+    let first = seen.iter().next().cloned().expect("a backup");
+    let age = gauge(&metrics().await, "ducha_backup_age_seconds").expect("ducha_backup_age_seconds in /metrics");
+    assert!((0.0..30.0).contains(&age), "the newest backup's age: {age}");
+
+    // A change while serving is in a later backup.
+    let (ok, _, err) = crate::cli::run(
+        &["user", "add", "later", "--role", "city", "--name", "后来的账号", "--password", PASSWORD],
+        &test_db.url,
+    )
+    .await;
+    assert!(ok, "{err}");
+    // A backup under way now may have begun before the change; the one after it has it.
+    seen.extend(scheduled_backups(&dir));
+    let before_change = seen.len();
+    wait_for_backups(&dir, &mut seen, before_change + 2).await;
+    wait_for_backups(&dir, &mut seen, 4).await;
+    let age = gauge(&metrics().await, "ducha_backup_age_seconds").expect("ducha_backup_age_seconds");
+    assert!((0.0..30.0).contains(&age), "the newest backup's age: {age}");
+
+    s.signal("TERM");
+    let (status, _, printed) = s.ends_within(Duration::from_secs(60)).await;
+    assert_eq!(status.code(), Some(0), "{status}; printed:\n{printed}");
+    seen.extend(scheduled_backups(&dir));
+    let kept = scheduled_backups(&dir);
+    let newest: Vec<String> = seen.iter().rev().take(2).rev().cloned().collect();
+    assert_eq!(kept, newest, "only the newest two are kept, of {seen:?}");
+    assert!(!kept.contains(&first), "the first backup was pruned");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("list")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    let with_heads: Vec<String> = kept.iter().flat_map(|k| [k.clone(), format!("{k}.audit-head")]).collect();
+    assert_eq!(files, with_heads, "each backup with its audit head, nothing partial left");
+    for f in &files {
+        assert_eq!(mode_of(&dir.join(f)), 0o600, "{f} is the owner's only");
+    }
+    let ext = if backend == Backend::Sqlite { ".db" } else { ".pgdump" };
+    assert!(kept.iter().all(|k| k.ends_with(ext)), "{kept:?}");
+
+    // The newest restores into an empty database, with the audit key put in place.
+    let newest = dir.join(kept.last().expect("a backup"));
+    let target = TestDb::new(backend).await;
+    let _ = std::fs::remove_file(target.anchor_paths().key);
+    std::fs::copy(test_db.anchor_paths().key, target.anchor_paths().key).expect("the audit key is put in place");
+    let (ok, said, err) = crate::cli::run(&["restore", &newest.display().to_string()], &target.url).await;
+    assert!(ok, "{said}{err}");
+    let restored = target.open().await;
+    let users = ducha_storage::accounts::list_users(&restored).await.expect("users");
+    assert!(users.iter().any(|u| u.username == "clerk"), "the account made before serving");
+    assert!(users.iter().any(|u| u.username == "later"), "the account made while serving");
+    let head = ducha_storage::backup::head(&restored).await.expect("head");
+    let beside = std::fs::read_to_string(head_file(&newest)).expect("head file");
+    assert_eq!(beside.trim(), format!("{}\t{}", head.id, head.hash), "the head beside it is the backup's");
+    restored.close().await.ok();
+    let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &target.url).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("审计链完好"), "{out}");
+}
+
+fn head_file(backup: &std::path::Path) -> std::path::PathBuf {
+    let mut p = backup.as_os_str().to_owned();
+    p.push(".audit-head");
+    p.into()
+}
+
+both_backends!(scheduled_backups_appear_keep_the_newest_and_restore);
