@@ -98,7 +98,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Migrate { .. } => {
             let loaded = regions::ensure_default(&db).await?;
-            println!("数据库结构已是最新：{}", cli.db);
+            println!("数据库结构已是最新：{}", ducha_storage::db_redact(&cli.db));
             if let Some(s) = loaded {
                 println!("已装入默认区划（江门市）{} 个", s.inserted);
             }
@@ -674,7 +674,8 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
     let (households, members) = registry::totals(&db, &Scope::All).await?;
     let base = format!("http://{addr}/");
     println!("ducha 已启动：{base}");
-    println!("数据库：{url}（贫困户 {households} 户，{members} 人）");
+    // The journal keeps what is printed: the password is masked.
+    println!("数据库：{}（贫困户 {households} 户，{members} 人）", ducha_storage::db_redact(url));
     if let Some(a) = db.anchor() {
         println!(
             "审计密钥：{}；审计见证：{}（每 {} 分钟及停止时写入）",
