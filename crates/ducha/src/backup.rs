@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use chrono::{FixedOffset, Offset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
 use ducha_storage::backup::{self as store, Head};
 use ducha_storage::{Backend, Db};
 
@@ -39,6 +39,8 @@ pub async fn backup(db: &Db, url: &str, out: &Path) -> Result<Head> {
                 .arg(format!("--snapshot={snapshot}"))
                 .arg(format!("--file={}", out.display()))
                 .arg(format!("--dbname={url}"))
+                // A scheduled backup cut at a stop ends its pg_dump too.
+                .kill_on_drop(true)
                 .status()
                 .await
                 .context("无法运行 pg_dump")?;
@@ -129,43 +131,111 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
-/// When the nightly backup is due next: the next `hour`:00 Beijing time after now.
-fn next_run(hour: u32) -> Duration {
-    let now = Utc::now().with_timezone(&beijing());
-    let today = now.date_naive().and_hms_opt(hour.min(23), 0, 0);
-    let at = today
-        .and_then(|t| beijing().from_local_datetime(&t).single())
-        .map(|t| if t > now { t } else { t + chrono::Duration::days(1) });
-    at.and_then(|t| (t - now).to_std().ok()).unwrap_or(Duration::from_secs(3600))
+/// When `serve` takes its backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Once a day, at this hour (0–23) Beijing time: `--backup-hour`.
+    Daily { hour: u32 },
+    /// Every so often from the start: `--backup-every-seconds` (an office that wants several
+    /// backups a day, or an operator trying the schedule out).
+    Every(Duration),
 }
 
-/// The nightly backup of `serve`: at `hour` Beijing time, into `dir`, keeping the newest `keep`.
-pub fn nightly(db: Db, url: String, dir: PathBuf, hour: u32, keep: usize) -> tokio::task::JoinHandle<()> {
+impl Schedule {
+    /// How long after `now` the next backup is due: the clock is given, so that the schedule can
+    /// be checked at any instant without waiting for it.
+    pub fn wait_from(self, now: DateTime<Utc>) -> Duration {
+        match self {
+            Schedule::Every(period) => period.max(Duration::from_secs(1)),
+            Schedule::Daily { hour } => {
+                let now = now.with_timezone(&beijing());
+                let today = now.date_naive().and_hms_opt(hour.min(23), 0, 0);
+                let at = today
+                    .and_then(|t| beijing().from_local_datetime(&t).single())
+                    .map(|t| if t > now { t } else { t + chrono::Duration::days(1) });
+                at.and_then(|t| (t - now).to_std().ok()).unwrap_or(Duration::from_secs(3600))
+            }
+        }
+    }
+
+    /// The schedule in words, for what `serve` prints at its start.
+    pub fn describe(self) -> String {
+        match self {
+            Schedule::Daily { hour } => format!("每天北京时间 {hour} 点"),
+            Schedule::Every(period) => format!("每 {} 秒（代替每天定点）", period.as_secs()),
+        }
+    }
+}
+
+/// The scheduled backups of `serve`: by `schedule`, into `dir`, keeping the newest `keep`, until
+/// `stop` says the server has stopped. A backup under way when the stop comes is let finish (the
+/// caller bounds how long it waits); one cut anyway leaves only a hidden `.…partial` file, which
+/// the next run removes.
+pub fn nightly(
+    db: Db,
+    url: String,
+    dir: PathBuf,
+    schedule: Schedule,
+    keep: usize,
+    mut stop: tokio::sync::watch::Receiver<Option<std::time::Instant>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(next_run(hour)).await;
-            let stamp = Utc::now().with_timezone(&beijing()).format("%Y%m%d-%H%M%S");
-            let ext = if db.backend() == Backend::Sqlite { "db" } else { "pgdump" };
-            let out = dir.join(format!("ducha-{stamp}.{ext}"));
-            match backup(&db, &url, &out).await {
-                Ok(head) => tracing::info!(file = %out.display(), audit_head = head.id, "nightly backup written"),
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "nightly backup failed"),
+            tokio::select! {
+                _ = tokio::time::sleep(schedule.wait_from(Utc::now())) => {}
+                _ = stop.wait_for(Option::is_some) => return,
+            }
+            match scheduled(&db, &url, &dir).await {
+                Ok((out, head)) => {
+                    tracing::info!(file = %out.display(), audit_head = head.id, "scheduled backup written")
+                }
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "scheduled backup failed"),
             }
             prune(&dir, keep);
         }
     })
 }
 
-/// Keep the newest `keep` backups in `dir` (with their head files).
+/// One scheduled backup, `ducha-YYYYMMDD-HHMMSS.db` (or `.pgdump`) with its head beside it. It is
+/// written under a hidden name and renamed when whole, head first: a file named `ducha-…` is
+/// always a complete backup with its head (what `/metrics` and the pruning count).
+async fn scheduled(db: &Db, url: &str, dir: &Path) -> Result<(PathBuf, Head)> {
+    let stamp = Utc::now().with_timezone(&beijing()).format("%Y%m%d-%H%M%S");
+    let ext = if db.backend() == Backend::Sqlite { "db" } else { "pgdump" };
+    let name = format!("ducha-{stamp}.{ext}");
+    let out = dir.join(&name);
+    let partial = dir.join(format!(".{name}.partial"));
+    let written = async {
+        let head = backup(db, url, &partial).await?;
+        std::fs::rename(head_path(&partial), head_path(&out))
+            .with_context(|| format!("无法写入 {}", head_path(&out).display()))?;
+        std::fs::rename(&partial, &out).with_context(|| format!("无法写入 {}", out.display()))?;
+        Ok(head)
+    }
+    .await;
+    match written {
+        Ok(head) => Ok((out, head)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(head_path(&partial));
+            Err(e)
+        }
+    }
+}
+
+/// Keep the newest `keep` backups in `dir` (with their head files), and remove what a backup cut
+/// by a stop or a crash left.
 fn prune(dir: &Path, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut backups: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            name.starts_with("ducha-") && (name.ends_with(".db") || name.ends_with(".pgdump"))
-        })
-        .collect();
+    let mut backups = Vec::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with(".ducha-") && (name.ends_with(".partial") || name.ends_with(".partial.audit-head")) {
+            let _ = std::fs::remove_file(&path);
+        } else if name.starts_with("ducha-") && (name.ends_with(".db") || name.ends_with(".pgdump")) {
+            backups.push(path);
+        }
+    }
     backups.sort();
     let excess = backups.len().saturating_sub(keep.max(1));
     for old in backups.into_iter().take(excess) {
@@ -178,11 +248,68 @@ fn prune(dir: &Path, keep: usize) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+
+    use super::Schedule;
+
+    fn at(rfc3339: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(rfc3339).map(|t| t.with_timezone(&Utc)).expect("a time")
+    }
+
     #[test]
-    fn the_next_run_is_within_a_day() {
-        for h in [0, 2, 23] {
-            let d = super::next_run(h);
-            assert!(d > std::time::Duration::ZERO && d <= std::time::Duration::from_secs(86_400), "{h}: {d:?}");
+    fn the_daily_backup_is_due_at_its_beijing_hour() {
+        let two = Schedule::Daily { hour: 2 };
+        // 01:59:59 in Beijing is 17:59:59 UTC the day before.
+        assert_eq!(two.wait_from(at("2026-12-06T17:59:59Z")), Duration::from_secs(1));
+        // At 02:00 exactly it has just been taken: the next is a day on.
+        assert_eq!(two.wait_from(at("2026-12-06T18:00:00Z")), Duration::from_secs(86_400));
+        // 04:30 Beijing: 21 h 30 min to go.
+        assert_eq!(two.wait_from(at("2026-12-06T20:30:00Z")), Duration::from_secs(21 * 3600 + 1800));
+        // Midnight Beijing is 16:00 UTC; 30 s before it.
+        assert_eq!(Schedule::Daily { hour: 0 }.wait_from(at("2026-12-06T15:59:30Z")), Duration::from_secs(30));
+        // 23:00 Beijing when it is 23:00:01: nearly a day.
+        assert_eq!(Schedule::Daily { hour: 23 }.wait_from(at("2026-12-06T15:00:01Z")), Duration::from_secs(86_399));
+        for h in 0..24 {
+            let d = Schedule::Daily { hour: h }.wait_from(Utc::now());
+            assert!(d > Duration::ZERO && d <= Duration::from_secs(86_400), "{h}: {d:?}");
         }
+    }
+
+    #[test]
+    fn a_period_is_waited_whole_and_never_less_than_a_second() {
+        let now = at("2026-12-06T17:59:59Z");
+        assert_eq!(Schedule::Every(Duration::from_secs(21_600)).wait_from(now), Duration::from_secs(21_600));
+        assert_eq!(Schedule::Every(Duration::ZERO).wait_from(now), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_with_their_heads_and_removes_cut_ones() {
+        let dir = tempfile::tempdir().expect("directory");
+        let names = ["ducha-20261204-020000.db", "ducha-20261205-020000.db", "ducha-20261206-020000.db"];
+        for n in names {
+            std::fs::write(dir.path().join(n), b"x").expect("write");
+            std::fs::write(dir.path().join(format!("{n}.audit-head")), b"1\th\n").expect("write");
+        }
+        for n in [".ducha-20261207-020000.db.partial", ".ducha-20261207-020000.db.partial.audit-head", "notes.txt"] {
+            std::fs::write(dir.path().join(n), b"x").expect("write");
+        }
+        super::prune(dir.path(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "ducha-20261205-020000.db",
+                "ducha-20261205-020000.db.audit-head",
+                "ducha-20261206-020000.db",
+                "ducha-20261206-020000.db.audit-head",
+                "notes.txt"
+            ]
+        );
     }
 }

@@ -414,6 +414,9 @@ pub struct ServeArgs {
     /// 保留最近几份每晚备份
     #[arg(long, env = "DUCHA_BACKUP_KEEP", default_value_t = 14)]
     pub backup_keep: usize,
+    /// 不按每天定点，而是每隔多少秒备份一次（从启动时算起；例如 21600 为每 6 小时）：一天要多份备份的单位，或试一试备份计划是否生效
+    #[arg(long, env = "DUCHA_BACKUP_EVERY_SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub backup_every_seconds: Option<u64>,
 }
 
 /// An address (one host) or a network in CIDR notation.

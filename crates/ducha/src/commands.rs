@@ -98,7 +98,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Migrate { .. } => {
             let loaded = db.system().regions().ensure_default().await?;
-            println!("数据库结构已是最新：{}", cli.db);
+            println!("数据库结构已是最新：{}", ducha_storage::db_redact(&cli.db));
             if let Some(s) = loaded {
                 println!("已装入默认区划（江门市）{} 个", s.inserted);
             }
@@ -678,7 +678,8 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
     let (households, members) = db.system().registry().totals().await?;
     let base = format!("http://{addr}/");
     println!("ducha 已启动：{base}");
-    println!("数据库：{url}（贫困户 {households} 户，{members} 人）");
+    // The journal keeps what is printed: the password is masked.
+    println!("数据库：{}（贫困户 {households} 户，{members} 人）", ducha_storage::db_redact(url));
     if let Some(a) = db.anchor() {
         println!(
             "审计密钥：{}；审计见证：{}（每 {} 分钟及停止时写入）",
@@ -704,22 +705,39 @@ async fn serve(db: Db, url: &str, args: ServeArgs) -> Result<()> {
         backup_dir: args.backup_dir.clone(),
         ..Default::default()
     };
-    let stop = stop_signal(args.stop_seconds)?;
+    let signal = stop_signal(args.stop_seconds)?;
     if let Some(dir) = &args.backup_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("无法建立备份目录 {}", dir.display()))?;
     }
+    // The scheduled backups hear of the stop when the signal comes, as the requests do.
+    let (stopped, stop_backups) = tokio::sync::watch::channel(None::<std::time::Instant>);
+    let stop = async move {
+        signal.await;
+        let _ = stopped.send(Some(std::time::Instant::now()));
+    };
     let nightly = args.backup_dir.clone().map(|dir| {
-        println!(
-            "每晚备份：北京时间 {} 点，写入 {}，保留最近 {} 份",
-            args.backup_hour,
-            dir.display(),
-            args.backup_keep
-        );
-        crate::backup::nightly(db.clone(), url.to_string(), dir, args.backup_hour, args.backup_keep)
+        let schedule = match args.backup_every_seconds {
+            Some(s) => crate::backup::Schedule::Every(std::time::Duration::from_secs(s)),
+            None => crate::backup::Schedule::Daily { hour: args.backup_hour },
+        };
+        println!("定时备份：{}，写入 {}，保留最近 {} 份", schedule.describe(), dir.display(), args.backup_keep);
+        crate::backup::nightly(db.clone(), url.to_string(), dir, schedule, args.backup_keep, stop_backups.clone())
     });
     ducha_web::serve(listener, ducha_web::AppState::with_config(db.clone(), config), stop).await?;
-    if let Some(task) = nightly {
-        task.abort();
+    if let Some(mut task) = nightly {
+        // A backup under way is let finish within the stop's bound (counted from the signal, as
+        // for the requests); cut after it, it leaves only a hidden partial file, which the next
+        // scheduled backup removes.
+        let since = stop_backups.borrow().map_or(std::time::Duration::ZERO, |at| at.elapsed());
+        let bound = std::time::Duration::from_secs(args.stop_seconds).saturating_sub(since);
+        if tokio::time::timeout(bound, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+            println!(
+                "定时备份在 {} 秒内没有完成，已中止：没有留下不完整的备份（只有隐藏的 .partial 文件，下次备份时删除）",
+                args.stop_seconds
+            );
+        }
     }
     db.close().await?;
     println!("已停止");

@@ -325,41 +325,52 @@ fn over_tcp(url: &str, query: &str) -> String {
     format!("postgres://postgres@127.0.0.1:5432/{name}{sep}{query}")
 }
 
-/// Small writes over TCP, one transaction each (what a form's save is), do not stall on
-/// Nagle's algorithm and delayed ACKs (a stall costs 40 ms a write; the loopback takes well
-/// under one). The README's advice on TCP rests on this.
+/// The descriptor of this process's TCP socket from local `port` to PostgreSQL's 5432 (found by
+/// its inode in /proc/net/tcp), or `None`.
+fn socket_on_local_port(port: u16) -> Option<std::os::fd::RawFd> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …", addresses in hex.
+    let inode = table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let port_of = |col: usize| u16::from_str_radix(cols.get(col)?.rsplit(':').next()?, 16).ok();
+        (port_of(1)? == port && port_of(2)? == 5432).then(|| cols.get(9).map(|s| s.to_string()))?
+    })?;
+    let wanted = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").find_map(|e| {
+        let e = e.ok()?;
+        let fd = e.file_name().to_str()?.parse().ok()?;
+        (std::fs::read_link(e.path()).ok()?.to_string_lossy() == wanted).then_some(fd)
+    })
+}
+
+/// Over TCP, ducha's connections to PostgreSQL have Nagle's algorithm off (TCP_NODELAY), so a
+/// small write (begin, update, select, commit: a form's save) is never held back waiting for a
+/// delayed ACK (40 ms a statement where it happens). The README's advice on TCP rests on this.
+/// How long such writes take is measured in bench/SMALL-WRITES.md, not here: on the loopback the
+/// stall shows without TCP_NODELAY only now and then, no more often than a busy machine's own
+/// pauses, so a timing test could not fail or would fail by chance. This checks the option itself
+/// on the pool's own socket, and fails if sqlx stops setting it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn small_writes_over_tcp_do_not_stall() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+async fn connections_over_tcp_have_nagle_off() {
+    use sea_orm::ConnectionTrait;
     let test_db = TestDb::new(Backend::Postgres).await;
-    let db = Db::open(&over_tcp(&test_db.url, "")).await.expect("PostgreSQL over TCP");
-    let stmt = |sql: &str, values: Vec<sea_orm::Value>| {
-        sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values)
-    };
-    db.conn()
-        .execute_raw(stmt("INSERT INTO settings (key, value) VALUES ($1, $2)", vec!["ops.n".into(), "0".into()]))
+    let options = ducha_storage::DbOptions { pool: Some(1), ..Default::default() };
+    let db = Db::open_with(&over_tcp(&test_db.url, ""), options).await.expect("PostgreSQL over TCP");
+    let row = db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT inet_client_port() AS port",
+        ))
         .await
-        .expect("insert");
-    // Short statements, and ones longer than a loopback segment (64 KB, as a batch of an import
-    // is): the last part of a long one is what Nagle's algorithm holds back.
-    let mut took = Vec::new();
-    for i in 0..200 {
-        let value = if i % 2 == 0 { i.to_string() } else { format!("{i}{}", "0".repeat(100_000)) };
-        let t = Instant::now();
-        let txn = db.conn().begin().await.expect("begin");
-        txn.execute_raw(stmt("UPDATE settings SET value = $1 WHERE key = $2", vec![value.into(), "ops.n".into()]))
-            .await
-            .expect("update");
-        txn.query_one_raw(stmt("SELECT value FROM settings WHERE key = $1", vec!["ops.n".into()]))
-            .await
-            .expect("select");
-        txn.commit().await.expect("commit");
-        took.push(t.elapsed());
-    }
-    took.sort();
-    let (median, p90) = (took[took.len() / 2], took[took.len() * 9 / 10]);
-    eprintln!("a small write over TCP (begin, update, select, commit): median {median:?}, 90th percentile {p90:?}");
-    assert!(p90 < Duration::from_millis(20), "small writes over TCP stall: median {median:?}, 90 % under {p90:?}");
+        .expect("the client's port")
+        .expect("a row");
+    let port = u16::try_from(row.try_get::<i32>("", "port").expect("port")).expect("a port");
+    let fd = socket_on_local_port(port).expect("the pool's socket in this process");
+    // SAFETY: the pool (one connection, held by `db`) keeps this socket open while it is read.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let nodelay = socket2::SockRef::from(&borrowed).tcp_nodelay().expect("TCP_NODELAY");
+    assert!(nodelay, "the connection to PostgreSQL over TCP (local port {port}) has Nagle's algorithm on");
     db.close().await.ok();
 }
 
@@ -846,3 +857,135 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
 }
 
 both_backends!(the_kept_database_of_0_1_0_upgrades_with_nothing_lost);
+
+/// The scheduled backups of `ducha serve` in `dir`: `ducha-….db` or `.pgdump`, sorted (oldest
+/// first, by the time in their names).
+fn scheduled_backups(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .filter(|n| n.starts_with("ducha-") && (n.ends_with(".db") || n.ends_with(".pgdump")))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Watch `dir` until `n` scheduled backups have been seen in it (`seen` keeps every one seen, also
+/// those pruned since); a schedule that does not fire fails here.
+async fn wait_for_backups(dir: &std::path::Path, seen: &mut std::collections::BTreeSet<String>, n: usize) {
+    let started = Instant::now();
+    loop {
+        seen.extend(scheduled_backups(dir));
+        if seen.len() >= n {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the schedule did not fire: {} backups seen in 90 s, {n} awaited ({seen:?})",
+            seen.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of a gauge without labels in a `/metrics` answer.
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// `serve`'s backup schedule, run by the real binary: with `--backup-every-seconds 2` (the
+/// documented setting that replaces the daily hour) backups appear in the directory, each with the
+/// audit chain's head beside it, owner-only; only the newest `--backup-keep 2` are kept; a change
+/// made while serving is in the next backup; `/metrics` shows the newest backup's age; after the
+/// stop nothing partial is left, and the newest backup restores into an empty database whose
+/// audit chain verifies. Waiting for backups that never come fails the test.
+async fn scheduled_backups_appear_keep_the_newest_and_restore(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    add_clerk(&test_db.url).await;
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let dir = tmp.path().join("backups");
+    let dir_arg = dir.display().to_string();
+    let (s, _log) = Served::start_with(
+        &test_db.url,
+        free_addr(),
+        &["--backup-dir", &dir_arg, "--backup-keep", "2"],
+        &[("DUCHA_LOG", "warn"), ("DUCHA_BACKUP_EVERY_SECONDS", "2")],
+    )
+    .await;
+    let metrics = || async {
+        let r = reqwest::get(format!("{}/metrics", s.base)).await.expect("metrics");
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().await.expect("body")
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    wait_for_backups(&dir, &mut seen, 1).await;
+    let first = seen.iter().next().cloned().expect("a backup");
+    let age = gauge(&metrics().await, "ducha_backup_age_seconds").expect("ducha_backup_age_seconds in /metrics");
+    assert!((0.0..30.0).contains(&age), "the newest backup's age: {age}");
+
+    // A change while serving is in a later backup.
+    let (ok, _, err) = crate::cli::run(
+        &["user", "add", "later", "--role", "city", "--name", "后来的账号", "--password", PASSWORD],
+        &test_db.url,
+    )
+    .await;
+    assert!(ok, "{err}");
+    // A backup under way now may have begun before the change; the one after it has it.
+    seen.extend(scheduled_backups(&dir));
+    let before_change = seen.len();
+    wait_for_backups(&dir, &mut seen, before_change + 2).await;
+    wait_for_backups(&dir, &mut seen, 4).await;
+    let age = gauge(&metrics().await, "ducha_backup_age_seconds").expect("ducha_backup_age_seconds");
+    assert!((0.0..30.0).contains(&age), "the newest backup's age: {age}");
+
+    s.signal("TERM");
+    let (status, _, printed) = s.ends_within(Duration::from_secs(60)).await;
+    assert_eq!(status.code(), Some(0), "{status}; printed:\n{printed}");
+    seen.extend(scheduled_backups(&dir));
+    let kept = scheduled_backups(&dir);
+    let newest: Vec<String> = seen.iter().rev().take(2).rev().cloned().collect();
+    assert_eq!(kept, newest, "only the newest two are kept, of {seen:?}");
+    assert!(!kept.contains(&first), "the first backup was pruned");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("list")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    let with_heads: Vec<String> = kept.iter().flat_map(|k| [k.clone(), format!("{k}.audit-head")]).collect();
+    assert_eq!(files, with_heads, "each backup with its audit head, nothing partial left");
+    for f in &files {
+        assert_eq!(mode_of(&dir.join(f)), 0o600, "{f} is the owner's only");
+    }
+    let ext = if backend == Backend::Sqlite { ".db" } else { ".pgdump" };
+    assert!(kept.iter().all(|k| k.ends_with(ext)), "{kept:?}");
+
+    // The newest restores into an empty database, with the audit key put in place.
+    let newest = dir.join(kept.last().expect("a backup"));
+    let target = TestDb::new(backend).await;
+    let _ = std::fs::remove_file(target.anchor_paths().key);
+    std::fs::copy(test_db.anchor_paths().key, target.anchor_paths().key).expect("the audit key is put in place");
+    let (ok, said, err) = crate::cli::run(&["restore", &newest.display().to_string()], &target.url).await;
+    assert!(ok, "{said}{err}");
+    let restored = target.open().await;
+    let users = restored.system().accounts().list_users().await.expect("users");
+    assert!(users.iter().any(|u| u.username == "clerk"), "the account made before serving");
+    assert!(users.iter().any(|u| u.username == "later"), "the account made while serving");
+    let head = restored.system().backup().head().await.expect("head");
+    let beside = std::fs::read_to_string(head_file(&newest)).expect("head file");
+    assert_eq!(beside.trim(), format!("{}\t{}", head.id, head.hash), "the head beside it is the backup's");
+    restored.close().await.ok();
+    let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &target.url).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("审计链完好"), "{out}");
+}
+
+fn head_file(backup: &std::path::Path) -> std::path::PathBuf {
+    let mut p = backup.as_os_str().to_owned();
+    p.push(".audit-head");
+    p.into()
+}
+
+both_backends!(scheduled_backups_appear_keep_the_newest_and_restore);
