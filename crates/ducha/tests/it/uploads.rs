@@ -171,11 +171,12 @@ async fn old_uploads_are_cleaned_on_schedule(backend: Backend) {
         "a queued job of a stopped server, two finished files, a check nobody confirmed, a month-old job"
     );
     let kept = |i: usize| {
-        let s = db.scoped(&haiyan);
+        let (s, system) = (db.scoped(&haiyan), db.system());
         let id = jobs[i];
         async move {
             let job = s.import_jobs().get(id).await.unwrap();
-            let (_, bytes) = s.import_jobs().file(id).await.unwrap();
+            // The file as the server's schedule sees it (a removed job's is empty).
+            let (_, bytes) = system.import_jobs().file(id).await.unwrap();
             (job.map(|j| j.status), bytes.len())
         }
     };

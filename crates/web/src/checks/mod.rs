@@ -510,8 +510,8 @@ async fn params_page(
     Ok(Html(html))
 }
 
-/// Save the changed parameters, then re-run the checks over the whole registry: a parameter
-/// changes what every rule that reads it finds, wherever.
+/// Save the changed parameters, then re-run the checks over everything the user sees (the city
+/// office's scope is the whole city): a parameter changes what every rule that reads it finds.
 async fn set_params(st: &AppState, me: &CurrentUser, changes: &[(String, i64)]) -> Result<RunSummary, WebError> {
     if !may_set_params(me.user.role) {
         return Err(WebError::Forbidden("只有市扶贫办或系统管理员可以修改核查参数".into()));
@@ -519,7 +519,7 @@ async fn set_params(st: &AppState, me: &CurrentUser, changes: &[(String, i64)]) 
     let (year, _) = me.scoped(st).checks().current().await?;
     me.scoped(st).checks().set_params(year, changes).await?;
     let turn = st.work.turn(None).await;
-    let (s, _) = me.scoped(st).checks().run(&Scope::All, |_| {}).await?;
+    let (s, _) = me.scoped(st).checks().run(&me.actor.scope, |_| {}).await?;
     drop(turn);
     Ok(s)
 }
