@@ -564,7 +564,7 @@ impl Audit<'_> {
     /// The records about a household in scope, newest first (None: not in scope, or no such household).
     pub async fn for_household(&self, household_id: i64, limit: u64) -> Result<Option<Vec<AuditRecord>>, StorageError> {
         let db = self.0.db();
-        if crate::registry::household_by_id(db, self.0.scope(), household_id).await?.is_none() {
+        if crate::registry::in_scope(db, self.0.scope(), &[household_id]).await?.is_empty() {
             return Ok(None);
         }
         for_household(db, household_id, limit).await.map(Some)

@@ -785,12 +785,7 @@ impl Checks<'_> {
     /// of its own; for the benchmark that times the re-check alone.
     pub async fn recheck(&self, household_ids: &[i64]) -> Result<RunSummary, StorageError> {
         let db = self.0.db();
-        let mut ids = Vec::with_capacity(household_ids.len());
-        for &id in household_ids {
-            if crate::registry::household_by_id(db, self.0.scope(), id).await?.is_some() {
-                ids.push(id);
-            }
-        }
+        let ids = crate::registry::in_scope(db, self.0.scope(), household_ids).await?;
         let tx = self.0.write().await?;
         let s = recheck(&tx, &ids).await?;
         tx.commit().await?;

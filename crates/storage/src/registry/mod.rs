@@ -355,6 +355,22 @@ pub(crate) async fn household_by_id(db: &Db, scope: &Scope, id: i64) -> Result<O
     }
 }
 
+/// Which of these households lie in the scope, in one query (nothing else about them is read).
+pub(crate) async fn in_scope(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<i64>, StorageError> {
+    use sea_orm::QuerySelect;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(household::Entity::find()
+        .select_only()
+        .column(household::Column::Id)
+        .filter(household::Column::Id.is_in(ids.iter().copied()))
+        .filter(scope_condition(scope))
+        .into_tuple::<i64>()
+        .all(db.conn())
+        .await?)
+}
+
 /// A member by id, with its household, if the household lies in the scope.
 pub(crate) async fn member_by_id(
     db: &Db,
