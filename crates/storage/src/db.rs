@@ -35,7 +35,7 @@ pub enum StorageError {
     #[error("无法连接数据库 {url}：{reason}")]
     Connect { url: String, reason: String },
     #[error("数据库操作失败：{0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error("{0}")]
     Rejected(String),
     /// Absent, or outside the actor's scope: the same answer for both.

@@ -12,18 +12,18 @@ use ducha_domain::checks::{Category, Severity};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::{HouseholdStatus, HouseholdType, PovertyCause};
 use ducha_domain::validation::FieldErrors;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::Opened;
 use super::problems::{NewProblem, insert_problem};
 use crate::audit::AuditTxn;
 use crate::evidence::Upload;
-use crate::stored::code;
+use crate::stored::{Code, code};
 use crate::{Db, Scoped, StorageError};
 
 /// One item of a checklist.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
 pub struct ChecklistItem {
     pub id: i64,
     pub section: String,
@@ -35,16 +35,12 @@ pub(crate) async fn checklist<C: ConnectionTrait>(
     c: &C,
     template: i64,
 ) -> Result<Vec<ChecklistItem>, StorageError> {
-    c.query_all_raw(db.stmt(
+    Ok(ChecklistItem::find_by_statement(db.stmt(
         "SELECT id, section, text FROM checklist_items WHERE template_id = $1 ORDER BY position",
         vec![template.into()],
     ))
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(ChecklistItem { id: r.try_get("", "id")?, section: r.try_get("", "section")?, text: r.try_get("", "text")? })
-    })
-    .collect()
+    .all(c)
+    .await?)
 }
 
 /// The problem category a checklist section's failures belong to (the seed files medical
@@ -65,18 +61,19 @@ async fn reviews_in<C: ConnectionTrait>(
     campaign: i64,
     town: &str,
 ) -> Result<BTreeMap<i64, (ReviewResult, String)>, StorageError> {
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT item_id, result, note FROM campaign_reviews WHERE campaign_id = $1 AND town_code = $2",
-            vec![campaign.into(), town.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let result: String = r.try_get("", "result")?;
-            Ok((r.try_get("", "item_id")?, (code(&result)?, r.try_get("", "note")?)))
-        })
-        .collect()
+    #[derive(FromQueryResult)]
+    struct Row {
+        item_id: i64,
+        result: Code<ReviewResult>,
+        note: String,
+    }
+    let rows = Row::find_by_statement(db.stmt(
+        "SELECT item_id, result, note FROM campaign_reviews WHERE campaign_id = $1 AND town_code = $2",
+        vec![campaign.into(), town.into()],
+    ))
+    .all(c)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.item_id, (r.result.0, r.note))).collect())
 }
 
 /// Where a sampled town lies, if it is in the campaign's sample and the actor may work there.
