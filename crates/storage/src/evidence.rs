@@ -19,7 +19,7 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct EvidenceMeta {
     pub id: i64,
     pub owner_kind: String,

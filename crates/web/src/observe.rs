@@ -35,6 +35,19 @@ pub fn request_id(req: &Request) -> &str {
     req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
+/// Name who acts, with which role and over which region, in the request's span, so that every
+/// log line of the request (a storage fault's too) says it. Called once the user is known.
+pub fn record_actor(actor: &ducha_domain::access::Actor) {
+    use ducha_domain::labelled::Labelled;
+    let span = tracing::Span::current();
+    span.record("user", actor.username.as_str());
+    span.record("role", actor.role.code());
+    match &actor.scope {
+        ducha_domain::access::Scope::All => span.record("scope", "all"),
+        ducha_domain::access::Scope::Region(code) => span.record("scope", code.as_str()),
+    };
+}
+
 /// A request id from outside is kept only if it is a short plain token: anything else (long,
 /// odd characters) could not be told apart in a log, and is replaced.
 async fn plain_request_id(mut req: Request, next: Next) -> Response {
@@ -53,7 +66,15 @@ async fn plain_request_id(mut req: Request, next: Next) -> Response {
 pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request| {
-            tracing::info_span!("request", id = %request_id(req), method = %req.method(), path = %req.uri().path())
+            tracing::info_span!(
+                "request",
+                id = %request_id(req),
+                method = %req.method(),
+                path = %req.uri().path(),
+                user = tracing::field::Empty,
+                role = tracing::field::Empty,
+                scope = tracing::field::Empty,
+            )
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Millis));
     router

@@ -461,9 +461,17 @@ async fn an_unreachable_database_is_one_sentence_with_the_password_masked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_id_is_on_the_error_page_and_in_every_log_line_of_it() {
     let test_db = TestDb::new(Backend::Sqlite).await;
+    add_clerk(&test_db.url).await;
+    let (ok, token, err) = crate::cli::run(&["user", "token", "clerk", "--name", "日志测试"], &test_db.url).await;
+    assert!(ok, "{err}");
+    let token = token.trim().lines().last().expect("the token").trim().to_string();
     let env = [("DUCHA_LOG", "info,sqlx=error,sea_orm=warn,sea_orm_migration=warn"), ("DUCHA_LOG_FORMAT", "json")];
     let (s, log) = Served::start_with(&test_db.url, free_addr(), &[], &env).await;
     let client = reqwest::Client::new();
+    // A signed-in request: its log lines say who acted, with which role, over which region.
+    let r = client.get(format!("{}/api/v1/projects", s.base)).bearer_auth(&token).send().await.expect("request");
+    assert_eq!(r.status().as_u16(), 200);
+    let signed_in = r.headers()["x-request-id"].to_str().expect("an id").to_string();
     let r = client.get(format!("{}/no-such-page", s.base)).send().await.expect("request");
     assert_eq!(r.status().as_u16(), 404);
     let id = r.headers()["x-request-id"].to_str().expect("an id").to_string();
@@ -492,6 +500,13 @@ async fn a_request_id_is_on_the_error_page_and_in_every_log_line_of_it() {
     assert!(!of_request.is_empty(), "the 404's log line names its id: {log}");
     assert!(of_request.iter().any(|l| l["fields"]["status"] == 404), "{log}");
     assert!(lines.iter().any(|l| l["span"]["id"] == "nginx-7f3a9c2e"), "{log}");
+    let of_clerk: Vec<&serde_json::Value> = lines.iter().filter(|l| l["span"]["id"] == signed_in.as_str()).collect();
+    assert!(!of_clerk.is_empty(), "{log}");
+    for l in of_clerk {
+        assert_eq!(l["span"]["user"], "clerk", "{l}");
+        assert_eq!(l["span"]["role"], "city", "{l}");
+        assert_eq!(l["span"]["scope"], "all", "a city office without a region sees everything: {l}");
+    }
 }
 
 /// `/readyz` says whether the database answers with this binary's schema; `/metrics` is in

@@ -1,7 +1,7 @@
 //! The `cadres` table: help cadres (帮扶责任人).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "cadres")]
 pub struct Model {
     #[sea_orm(primary_key)]

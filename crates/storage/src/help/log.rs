@@ -1,7 +1,7 @@
 //! The `help_logs` table: help logs (帮扶日志).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "help_logs")]
 pub struct Model {
     #[sea_orm(primary_key)]

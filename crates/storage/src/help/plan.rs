@@ -1,7 +1,7 @@
 //! The `help_plans` table: a household's plan for a year.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "help_plans")]
 pub struct Model {
     #[sea_orm(primary_key)]

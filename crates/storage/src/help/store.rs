@@ -72,7 +72,6 @@ pub(crate) async fn of_household(db: &Db, h: &household::Model) -> Result<HelpRe
         .order_by_asc(cadre::Column::Id)
         .all(c)
         .await?;
-    let cadre = h.cadre_id.and_then(|id| town_cadres.iter().find(|k| k.id == id).cloned());
     let plans = plan::Entity::find()
         .filter(plan::Column::HouseholdId.eq(h.id))
         .order_by_desc(plan::Column::Year)
@@ -84,13 +83,6 @@ pub(crate) async fn of_household(db: &Db, h: &household::Model) -> Result<HelpRe
         .order_by_asc(plan_item::Column::Id)
         .all(c)
         .await?;
-    let with_items = plans
-        .into_iter()
-        .map(|p| {
-            let cats = items.iter().filter(|i| i.plan_id == p.id).map(|i| i.category.clone()).collect();
-            (p, cats)
-        })
-        .collect();
     let measures = measure::Entity::find()
         .filter(measure::Column::HouseholdId.eq(h.id))
         .order_by_desc(measure::Column::DeliveredOn)
@@ -101,6 +93,30 @@ pub(crate) async fn of_household(db: &Db, h: &household::Model) -> Result<HelpRe
         .order_by_desc(log::Column::VisitedOn)
         .all(c)
         .await?;
+    let evidence = evidence::for_household(db, h.id).await?;
+    Ok(assemble(h, town_cadres, plans, items, measures, logs, evidence))
+}
+
+/// A household's help record from its rows, however they were read (one query each, or the
+/// household page's single statement): the cadre found among the town's, each plan with its
+/// items' categories, each log with its cadre's name.
+pub(crate) fn assemble(
+    h: &household::Model,
+    town_cadres: Vec<cadre::Model>,
+    plans: Vec<plan::Model>,
+    items: Vec<plan_item::Model>,
+    measures: Vec<measure::Model>,
+    logs: Vec<log::Model>,
+    evidence: Vec<EvidenceMeta>,
+) -> HelpRecord {
+    let cadre = h.cadre_id.and_then(|id| town_cadres.iter().find(|k| k.id == id).cloned());
+    let plans = plans
+        .into_iter()
+        .map(|p| {
+            let cats = items.iter().filter(|i| i.plan_id == p.id).map(|i| i.category.clone()).collect();
+            (p, cats)
+        })
+        .collect();
     let logs = logs
         .into_iter()
         .map(|l| {
@@ -108,8 +124,7 @@ pub(crate) async fn of_household(db: &Db, h: &household::Model) -> Result<HelpRe
             (l, name)
         })
         .collect();
-    let evidence = evidence::for_household(db, h.id).await?;
-    Ok(HelpRecord { cadre, plans: with_items, measures, logs, evidence, town_cadres })
+    HelpRecord { cadre, plans, measures, logs, evidence, town_cadres }
 }
 
 /// Make or replace the household's plan for a year. A household just identified starts being

@@ -1,7 +1,7 @@
 //! The `household_finances` table: one row per household and year, money in fen.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "household_finances")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -6,6 +6,7 @@ pub mod finance;
 pub mod household;
 pub mod import;
 mod list;
+mod page;
 pub mod member;
 pub mod status_history;
 pub(crate) mod write;
@@ -46,9 +47,8 @@ impl Registry<'_> {
     /// once and every part is kept to it: a fixed number of queries, however many plans it has.
     pub async fn page(&self, id: i64) -> Result<Option<HouseholdPage>, StorageError> {
         let db = self.0.db();
-        let Some(record) = household_by_id(db, self.0.scope(), id).await? else { return Ok(None) };
+        let Some(page::Whole { record, help }) = page::whole(db, self.0.scope(), id).await? else { return Ok(None) };
         let hid = record.household.id;
-        let help = crate::help::store::of_household(db, &record.household).await?;
         let audit = crate::audit::for_household(db, hid, 100).await?;
         let changes = changes::list(db, self.0.scope(), None, Some(hid), 50).await?;
         let filter =

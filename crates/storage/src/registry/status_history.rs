@@ -1,7 +1,7 @@
 //! The `status_history` table: each status a household has had, from when.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "status_history")]
 pub struct Model {
     #[sea_orm(primary_key)]

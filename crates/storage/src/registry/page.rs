@@ -1,0 +1,144 @@
+//! One household with everything recorded under it, in one statement: the household's row, and
+//! its members, finances, status history, the town's cadres, plans and their items, measures,
+//! logs and files, each set as a JSON array the database builds in a sub-select. The page is then
+//! one consistent snapshot (never half of a save), and its cost does not grow with the number of
+//! plans or members.
+//!
+//! The JSON differs between the databases only in the aggregate's name and in how a boolean and a
+//! time are written; [`rows_json`] says both once, from the entity's own column list, so a column
+//! added to an entity is in the page without touching this file.
+
+use sea_orm::{ColumnTrait, ColumnType, EntityTrait, FromQueryResult, IdenStatic, Iterable};
+use serde::de::DeserializeOwned;
+
+use super::{HouseholdRecord, finance, household, member, status_history};
+use crate::db::Backend;
+use crate::evidence::EvidenceMeta;
+use crate::help::{cadre, log, measure, plan, plan_item};
+use crate::scope::{self, Columns};
+use crate::{Db, StorageError};
+use ducha_domain::access::Scope;
+
+/// A sub-select giving the rows of `E` that match `cond` (over alias `t`; `h` is the household),
+/// in `order`, as a JSON array of objects named by column (an empty array when there is none).
+fn rows_json<E: EntityTrait>(backend: Backend, cond: &str, order: &str) -> String {
+    let table = E::default().table_name().to_string();
+    let fields: Vec<String> = E::Column::iter()
+        .map(|c| {
+            let name = c.as_str();
+            let value = match (backend, c.def().get_column_type()) {
+                // SQLite keeps a boolean as 0/1 and a time as text in one of several layouts:
+                // written as JSON's true/false and as RFC 3339, which serde reads.
+                (Backend::Sqlite, ColumnType::Boolean) => {
+                    format!("json(CASE WHEN t.{name} IS NULL THEN NULL WHEN t.{name} THEN 'true' ELSE 'false' END)")
+                }
+                (Backend::Sqlite, ColumnType::TimestampWithTimeZone | ColumnType::DateTime | ColumnType::Timestamp) => {
+                    format!("strftime('%Y-%m-%dT%H:%M:%fZ', t.{name})")
+                }
+                _ => format!("t.{name}"),
+            };
+            format!("'{name}', {value}")
+        })
+        .collect();
+    let object = fields.join(", ");
+    match backend {
+        Backend::Sqlite => format!(
+            "(SELECT json_group_array(json_object({object})) FROM (SELECT * FROM {table} WHERE {cond} ORDER BY {order}) t)"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT coalesce(json_agg(json_build_object({object}) ORDER BY {order}), '[]'::json)::text \
+             FROM {table} t WHERE {cond})"
+        ),
+    }
+}
+
+/// The same for the files attached to the household's own records (not a campaign's: those
+/// belong to the campaign, and would tell the town which households were sampled).
+fn evidence_json(backend: Backend) -> String {
+    let cols = ["id", "owner_kind", "owner_id", "filename", "content_type", "size", "sha256", "uploaded_by"];
+    let mut fields: Vec<String> = cols.iter().map(|c| format!("'{c}', t.{c}")).collect();
+    fields.push(match backend {
+        Backend::Sqlite => "'uploaded_at', strftime('%Y-%m-%dT%H:%M:%fZ', t.uploaded_at)".into(),
+        Backend::Postgres => "'uploaded_at', t.uploaded_at".into(),
+    });
+    let object = fields.join(", ");
+    let cond = "t.household_id = h.id AND t.owner_kind NOT LIKE 'campaign%'";
+    match backend {
+        Backend::Sqlite => format!(
+            "(SELECT json_group_array(json_object({object})) FROM (SELECT * FROM evidence t WHERE {cond} ORDER BY t.id) t)"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT coalesce(json_agg(json_build_object({object}) ORDER BY t.id), '[]'::json)::text FROM evidence t WHERE {cond})"
+        ),
+    }
+}
+
+/// The household's row beside its sets, as the statement returns them.
+#[derive(FromQueryResult)]
+struct Bundle {
+    #[sea_orm(nested)]
+    household: household::Model,
+    members_json: String,
+    finances_json: String,
+    history_json: String,
+    cadres_json: String,
+    plans_json: String,
+    items_json: String,
+    measures_json: String,
+    logs_json: String,
+    evidence_json: String,
+}
+
+/// What one statement reads of a household: its record and its help record.
+pub(crate) struct Whole {
+    pub record: HouseholdRecord,
+    pub help: crate::help::store::HelpRecord,
+}
+
+fn parse<T: DeserializeOwned>(what: &str, json: &str) -> Result<Vec<T>, StorageError> {
+    serde_json::from_str(json).map_err(|e| StorageError::Corrupt(format!("{what}：{e}")))
+}
+
+/// The household `id` with everything under it, if it lies in the scope; one statement.
+pub(crate) async fn whole(db: &Db, scope: &Scope, id: i64) -> Result<Option<Whole>, StorageError> {
+    let b = db.backend();
+    let (in_scope, mut values) = scope::filter(scope, Columns::HOUSEHOLDS, 2);
+    let sql = format!(
+        "SELECT h.*, {members} AS members_json, {finances} AS finances_json, {history} AS history_json, \
+         {cadres} AS cadres_json, {plans} AS plans_json, {items} AS items_json, {measures} AS measures_json, \
+         {logs} AS logs_json, {evidence} AS evidence_json \
+         FROM households h WHERE h.id = $1 AND {in_scope}",
+        members = rows_json::<member::Entity>(b, "t.household_id = h.id", "seq"),
+        finances = rows_json::<finance::Entity>(b, "t.household_id = h.id", "year"),
+        history = rows_json::<status_history::Entity>(b, "t.household_id = h.id", "effective_on, id"),
+        cadres = rows_json::<cadre::Entity>(b, "t.town_code = h.town_code", "id"),
+        plans = rows_json::<plan::Entity>(b, "t.household_id = h.id", "year DESC"),
+        items = rows_json::<plan_item::Entity>(
+            b,
+            "t.plan_id IN (SELECT p.id FROM help_plans p WHERE p.household_id = h.id)",
+            "id"
+        ),
+        measures = rows_json::<measure::Entity>(b, "t.household_id = h.id", "delivered_on DESC"),
+        logs = rows_json::<log::Entity>(b, "t.household_id = h.id", "visited_on DESC"),
+        evidence = evidence_json(b),
+    );
+    values.insert(0, id.into());
+    let Some(row) = Bundle::find_by_statement(db.stmt(&sql, values)).one(db.conn()).await? else { return Ok(None) };
+    let h = row.household;
+    let record = HouseholdRecord {
+        members: parse("成员", &row.members_json)?,
+        finances: parse("收支", &row.finances_json)?,
+        history: parse("状态记录", &row.history_json)?,
+        household: h.clone(),
+    };
+    let help = crate::help::store::assemble(
+        &h,
+        parse("帮扶责任人", &row.cadres_json)?,
+        parse("帮扶计划", &row.plans_json)?,
+        parse::<plan_item::Model>("帮扶计划项目", &row.items_json)?,
+        parse("帮扶措施", &row.measures_json)?,
+        parse("走访记录", &row.logs_json)?,
+        parse::<EvidenceMeta>("附件", &row.evidence_json)?,
+    );
+    Ok(Some(Whole { record, help }))
+}
