@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use sea_orm::{AccessMode, ConnectionTrait, DatabaseTransaction, IsolationLevel, TransactionTrait};
+use sea_orm::{AccessMode, ConnectionTrait, DatabaseTransaction, FromQueryResult, IsolationLevel, TransactionTrait};
 
 use crate::{Backend, Db, StorageError};
 
@@ -18,11 +18,16 @@ pub struct Head {
 }
 
 async fn head_of<C: ConnectionTrait>(c: &C, db: &Db) -> Result<Head, StorageError> {
-    let row = c
-        .query_one_raw(db.stmt("SELECT last_id, last_hash FROM audit_head WHERE id = 1", vec![]))
+    #[derive(FromQueryResult)]
+    struct Row {
+        last_id: i64,
+        last_hash: String,
+    }
+    let row = Row::find_by_statement(db.stmt("SELECT last_id, last_hash FROM audit_head WHERE id = 1", vec![]))
+        .one(c)
         .await?
         .ok_or_else(|| StorageError::Rejected("审计链头缺失：数据库未正确初始化".into()))?;
-    Ok(Head { id: row.try_get("", "last_id")?, hash: row.try_get("", "last_hash")? })
+    Ok(Head { id: row.last_id, hash: row.last_hash })
 }
 
 /// Create `path` empty and readable by its owner only (it will hold the whole register).
@@ -63,11 +68,15 @@ pub(crate) async fn sqlite_into(db: &Db, out: &Path) -> Result<Head, StorageErro
 /// transaction open until pg_dump has started its own on the snapshot (it ends with it).
 pub(crate) async fn pg_snapshot(db: &Db) -> Result<(DatabaseTransaction, String, Head), StorageError> {
     let txn = db.conn().begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
-    let row = txn
-        .query_one_raw(db.stmt("SELECT pg_export_snapshot() AS s", vec![]))
+    #[derive(FromQueryResult)]
+    struct Snapshot {
+        s: String,
+    }
+    let snapshot = Snapshot::find_by_statement(db.stmt("SELECT pg_export_snapshot() AS s", vec![]))
+        .one(&txn)
         .await?
-        .ok_or_else(|| StorageError::Rejected("无法取得数据库快照".into()))?;
-    let snapshot: String = row.try_get("", "s")?;
+        .ok_or_else(|| StorageError::Rejected("无法取得数据库快照".into()))?
+        .s;
     let head = head_of(&txn, db).await?;
     Ok((txn, snapshot, head))
 }
@@ -85,9 +94,13 @@ pub(crate) async fn is_empty(db: &Db) -> Result<bool, StorageError> {
             "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
         }
     };
-    let row = db.conn().query_one_raw(db.stmt(sql, vec![])).await?;
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let row = Count::find_by_statement(db.stmt(sql, vec![])).one(db.conn()).await?;
     Ok(match row {
-        Some(r) => r.try_get::<i64>("", "n")? == 0,
+        Some(r) => r.n == 0,
         None => true,
     })
 }

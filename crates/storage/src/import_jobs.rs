@@ -2,11 +2,11 @@
 //! who started them, and updated as the writing goes on.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use crate::{Db, StorageError};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct ImportJob {
     pub id: i64,
     pub user_id: i64,
@@ -23,18 +23,16 @@ pub struct ImportJob {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-fn from_row(r: &sea_orm::QueryResult) -> Result<ImportJob, StorageError> {
-    Ok(ImportJob {
-        id: r.try_get("", "id")?,
-        user_id: r.try_get("", "user_id")?,
-        filename: r.try_get("", "filename")?,
-        status: r.try_get("", "status")?,
-        report: r.try_get("", "report")?,
-        done: r.try_get("", "done")?,
-        total: r.try_get("", "total")?,
-        created_at: r.try_get("", "created_at")?,
-        finished_at: r.try_get("", "finished_at")?,
-    })
+/// A new job's id.
+#[derive(FromQueryResult)]
+struct Id {
+    id: i64,
+}
+
+/// A count of jobs.
+#[derive(FromQueryResult)]
+struct Count {
+    n: i64,
 }
 
 const COLUMNS: &str = "id, user_id, filename, status, report, done, total, created_at, finished_at";
@@ -48,57 +46,65 @@ pub(crate) async fn create(
     report: &str,
     total: i64,
 ) -> Result<i64, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO import_jobs (user_id, filename, file, status, report, done, total, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) RETURNING id",
-            vec![user_id.into(), filename.into(), file.to_vec().into(), status.into(), report.into(), total.into(), Utc::now().into()],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Rejected("导入任务未能保存".into()))?;
-    Ok(row.try_get("", "id")?)
+    let row = Id::find_by_statement(db.stmt(
+        "INSERT INTO import_jobs (user_id, filename, file, status, report, done, total, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) RETURNING id",
+        vec![user_id.into(), filename.into(), file.to_vec().into(), status.into(), report.into(), total.into(), Utc::now().into()],
+    ))
+    .one(db.conn())
+    .await?
+    .ok_or_else(|| StorageError::Rejected("导入任务未能保存".into()))?;
+    Ok(row.id)
 }
 
 /// A job of this user (None for anyone else's: no hint that it exists).
 pub(crate) async fn get(db: &Db, user_id: i64, id: i64) -> Result<Option<ImportJob>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM import_jobs WHERE id = $1 AND user_id = $2");
-    db.conn().query_one_raw(db.stmt(&sql, vec![id.into(), user_id.into()])).await?.as_ref().map(from_row).transpose()
+    Ok(ImportJob::find_by_statement(db.stmt(&sql, vec![id.into(), user_id.into()])).one(db.conn()).await?)
 }
 
 /// A job's file: its name and bytes (empty once cleaned away).
 pub(crate) async fn file(db: &Db, id: i64) -> Result<(String, Vec<u8>), StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt("SELECT filename, file FROM import_jobs WHERE id = $1", vec![id.into()]))
+    #[derive(FromQueryResult)]
+    struct Row {
+        filename: String,
+        file: Vec<u8>,
+    }
+    let row = Row::find_by_statement(db.stmt("SELECT filename, file FROM import_jobs WHERE id = $1", vec![id.into()]))
+        .one(db.conn())
         .await?;
     Ok(match row {
-        Some(r) => (r.try_get("", "filename")?, r.try_get("", "file")?),
+        Some(r) => (r.filename, r.file),
         None => (String::new(), Vec::new()),
     })
 }
 
 /// How many of a user's files are waiting for their check or being checked.
 pub(crate) async fn pending(db: &Db, user_id: i64) -> Result<i64, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT COUNT(*) AS n FROM import_jobs WHERE user_id = $1 AND status IN ('queued', 'checking') AND created_at > $2",
-            vec![user_id.into(), (Utc::now() - STALE_CHECK).into()],
-        ))
-        .await?;
+    let row = Count::find_by_statement(db.stmt(
+        "SELECT COUNT(*) AS n FROM import_jobs WHERE user_id = $1 AND status IN ('queued', 'checking') AND created_at > $2",
+        vec![user_id.into(), (Utc::now() - STALE_CHECK).into()],
+    ))
+    .one(db.conn())
+    .await?;
     Ok(match row {
-        Some(r) => r.try_get("", "n")?,
+        Some(r) => r.n,
         None => 0,
     })
 }
 
 /// How many jobs are kept in each status (for monitoring).
 pub(crate) async fn by_status(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
-    let rows = db
-        .conn()
-        .query_all_raw(db.stmt("SELECT status, COUNT(*) AS n FROM import_jobs GROUP BY status ORDER BY status", vec![]))
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
+    #[derive(FromQueryResult)]
+    struct Row {
+        status: String,
+        n: i64,
+    }
+    let rows = Row::find_by_statement(
+        db.stmt("SELECT status, COUNT(*) AS n FROM import_jobs GROUP BY status ORDER BY status", vec![]),
+    )
+    .all(db.conn())
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
 }
 
 pub(crate) async fn set_status(db: &Db, id: i64, status: &str) -> Result<(), StorageError> {
@@ -275,7 +281,7 @@ const STALE_CHECK: chrono::Duration = chrono::Duration::hours(1);
 
 pub(crate) async fn recent(db: &Db, user_id: i64, limit: u64) -> Result<Vec<ImportJob>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM import_jobs WHERE user_id = $1 ORDER BY id DESC LIMIT {limit}");
-    db.conn().query_all_raw(db.stmt(&sql, vec![user_id.into()])).await?.iter().map(from_row).collect()
+    Ok(ImportJob::find_by_statement(db.stmt(&sql, vec![user_id.into()])).all(db.conn()).await?)
 }
 
 /// Move a checked job to running, written by `owner`; false if it was not waiting (confirmed

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use ducha_domain::access::{Actor, Role, Scope};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::RegionCode;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -66,33 +66,49 @@ pub fn generate_password() -> Result<String, StorageError> {
     Ok(random_bytes::<12>()?.iter().map(|b| SET[*b as usize % SET.len()] as char).collect())
 }
 
-fn row_to_user(r: &sea_orm::QueryResult) -> Result<User, StorageError> {
-    let role: String = r.try_get("", "role")?;
-    Ok(User {
-        id: r.try_get("", "id")?,
-        username: r.try_get("", "username")?,
-        display_name: r.try_get("", "display_name")?,
-        role: Role::parse(&role).map_err(|e| StorageError::Rejected(e.to_string()))?,
-        region_code: r.try_get("", "region_code")?,
-        active: r.try_get("", "active")?,
-    })
+/// A user's row as read with [`USER_COLUMNS`]; the role is parsed by [`UserRow::user`].
+#[derive(FromQueryResult)]
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    region_code: Option<String>,
+    active: bool,
+}
+
+impl UserRow {
+    fn user(self) -> Result<User, StorageError> {
+        Ok(User {
+            id: self.id,
+            username: self.username,
+            display_name: self.display_name,
+            role: Role::parse(&self.role).map_err(|e| StorageError::Rejected(e.to_string()))?,
+            region_code: self.region_code,
+            active: self.active,
+        })
+    }
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, region_code, active";
 
 pub(crate) async fn find_user(db: &Db, username: &str) -> Result<Option<User>, StorageError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-    db.conn().query_one_raw(db.stmt(&sql, vec![username.into()])).await?.as_ref().map(row_to_user).transpose()
+    UserRow::find_by_statement(db.stmt(&sql, vec![username.into()]))
+        .one(db.conn())
+        .await?
+        .map(UserRow::user)
+        .transpose()
 }
 
 pub(crate) async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, StorageError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-    db.conn().query_one_raw(db.stmt(&sql, vec![id.into()])).await?.as_ref().map(row_to_user).transpose()
+    UserRow::find_by_statement(db.stmt(&sql, vec![id.into()])).one(db.conn()).await?.map(UserRow::user).transpose()
 }
 
 pub(crate) async fn list_users(db: &Db) -> Result<Vec<User>, StorageError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-    db.conn().query_all_raw(db.stmt(&sql, vec![])).await?.iter().map(row_to_user).collect()
+    UserRow::find_by_statement(db.stmt(&sql, vec![])).all(db.conn()).await?.into_iter().map(UserRow::user).collect()
 }
 
 /// A new account's details.
@@ -147,25 +163,28 @@ pub(crate) async fn add_user(db: &Db, actor: &Actor, u: &NewUser) -> Result<User
     let hash = hash_password(&u.password).await?;
     let now = Utc::now();
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO users (username, display_name, role, region_code, password_hash, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            vec![
-                u.username.clone().into(),
-                u.display_name.clone().into(),
-                u.role.code().into(),
-                u.region_code.clone().into(),
-                hash.into(),
-                true.into(),
-                now.into(),
-                now.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Rejected("新用户未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
+    #[derive(FromQueryResult)]
+    struct Inserted {
+        id: i64,
+    }
+    let id = Inserted::find_by_statement(db.stmt(
+        "INSERT INTO users (username, display_name, role, region_code, password_hash, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        vec![
+            u.username.clone().into(),
+            u.display_name.clone().into(),
+            u.role.code().into(),
+            u.region_code.clone().into(),
+            hash.into(),
+            true.into(),
+            now.into(),
+            now.into(),
+        ],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Rejected("新用户未能写入".into()))?
+    .id;
     let user = User {
         id,
         username: u.username.clone(),
@@ -259,7 +278,7 @@ pub const TOKEN_DAYS: i64 = 90;
 pub const MAX_TOKEN_DAYS: i64 = 3650;
 
 /// An API token as listed (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromQueryResult)]
 pub struct TokenInfo {
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -275,15 +294,6 @@ impl TokenInfo {
             _ => "有效",
         }
     }
-}
-
-fn row_to_token(r: &sea_orm::QueryResult) -> Result<TokenInfo, StorageError> {
-    Ok(TokenInfo {
-        name: r.try_get("", "name")?,
-        created_at: r.try_get("", "created_at")?,
-        expires_at: r.try_get("", "expires_at")?,
-        revoked: r.try_get("", "revoked")?,
-    })
 }
 
 /// Issue an API token for a user, valid for [`TOKEN_DAYS`]; the token itself is shown once and
@@ -353,8 +363,7 @@ async fn revoke_where<C: ConnectionTrait>(
     let sql = format!(
         "UPDATE api_tokens SET revoked = true WHERE user_id = $1 AND revoked = false{named}          RETURNING name, created_at, expires_at, revoked"
     );
-    let rows = c.query_all_raw(db.stmt(&sql, values)).await?;
-    let mut out = rows.iter().map(row_to_token).collect::<Result<Vec<_>, _>>()?;
+    let mut out = TokenInfo::find_by_statement(db.stmt(&sql, values)).all(c).await?;
     for t in &mut out {
         t.revoked = false;
     }
@@ -396,27 +405,28 @@ pub(crate) async fn revoke_tokens(
 /// A user's tokens, newest first.
 pub(crate) async fn list_tokens(db: &Db, username: &str) -> Result<Vec<TokenInfo>, StorageError> {
     let user = find_user(db, username).await?.ok_or_else(|| StorageError::Rejected(format!("没有用户“{username}”")))?;
-    let rows = db
-        .conn()
-        .query_all_raw(db.stmt(
-            "SELECT name, created_at, expires_at, revoked FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
-            vec![user.id.into()],
-        ))
-        .await?;
-    rows.iter().map(row_to_token).collect()
+    Ok(TokenInfo::find_by_statement(db.stmt(
+        "SELECT name, created_at, expires_at, revoked FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+        vec![user.id.into()],
+    ))
+    .all(db.conn())
+    .await?)
 }
 
 /// The active user a Bearer token belongs to, if the token is neither revoked nor expired.
 pub(crate) async fn user_for_token(db: &Db, token: &str) -> Result<Option<User>, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked = false AND expires_at > $2",
-            vec![token_hash(token).into(), Utc::now().into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        user_id: i64,
+    }
+    let row = Row::find_by_statement(db.stmt(
+        "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked = false AND expires_at > $2",
+        vec![token_hash(token).into(), Utc::now().into()],
+    ))
+    .one(db.conn())
+    .await?;
     let Some(row) = row else { return Ok(None) };
-    let user = user_by_id(db, row.try_get("", "user_id")?).await?;
+    let user = user_by_id(db, row.user_id).await?;
     Ok(user.filter(|u| u.active))
 }
 

@@ -21,7 +21,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
 
 use crate::crypto::{self, hex, mac_hex, random_bytes};
 use crate::{Db, StorageError};
@@ -115,6 +115,7 @@ pub enum KeyStatus {
     Missing { keyed_from: Option<i64> },
 }
 
+#[derive(FromQueryResult)]
 pub(crate) struct HeadState {
     pub last_id: i64,
     pub last_hash: String,
@@ -123,17 +124,12 @@ pub(crate) struct HeadState {
 }
 
 pub(crate) async fn head(db: &Db) -> Result<HeadState, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt("SELECT last_id, last_hash, key_id, keyed_from FROM audit_head WHERE id = 1", vec![]))
-        .await?
-        .ok_or_else(|| StorageError::Rejected("审计链头缺失：数据库未正确初始化".into()))?;
-    Ok(HeadState {
-        last_id: row.try_get("", "last_id")?,
-        last_hash: row.try_get("", "last_hash")?,
-        key_id: row.try_get("", "key_id")?,
-        keyed_from: row.try_get("", "keyed_from")?,
-    })
+    HeadState::find_by_statement(
+        db.stmt("SELECT last_id, last_hash, key_id, keyed_from FROM audit_head WHERE id = 1", vec![]),
+    )
+    .one(db.conn())
+    .await?
+    .ok_or_else(|| StorageError::Rejected("审计链头缺失：数据库未正确初始化".into()))
 }
 
 /// Load the audit key for `db` from `paths.key`. With `write`, a database that has no key yet
@@ -244,14 +240,18 @@ async fn create(db: &Db, path: &Path) -> Result<Option<AuditKey>, StorageError> 
     let bytes = random_bytes::<32>()?;
     let id = AuditKey { bytes, from: 0 }.id();
     let txn = db.conn().begin().await?;
-    let row = txn
-        .query_one_raw(db.stmt(
-            "UPDATE audit_head SET key_id = $1, keyed_from = last_id + 1 WHERE id = 1 AND key_id IS NULL RETURNING keyed_from",
-            vec![id.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct Keyed {
+        keyed_from: i64,
+    }
+    let row = Keyed::find_by_statement(db.stmt(
+        "UPDATE audit_head SET key_id = $1, keyed_from = last_id + 1 WHERE id = 1 AND key_id IS NULL RETURNING keyed_from",
+        vec![id.into()],
+    ))
+    .one(&txn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
-    let key = AuditKey { bytes, from: row.try_get("", "keyed_from")? };
+    let key = AuditKey { bytes, from: row.keyed_from };
     match write_key(path, &key) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),

@@ -14,7 +14,7 @@ pub mod anchor;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use ducha_domain::access::Actor;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, TransactionTrait, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -83,7 +83,7 @@ impl AuditEntry {
 }
 
 /// One record as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromQueryResult)]
 pub struct AuditRecord {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -159,19 +159,25 @@ pub fn record_hash(r: &AuditRecord) -> String {
 impl<'a> AuditTxn<'a> {
     pub(crate) async fn begin(db: &'a Db, actor: &'a Actor) -> Result<AuditTxn<'a>, StorageError> {
         let txn = db.conn().begin().await?;
-        let row = txn
-            .query_one_raw(db.stmt(
+        #[derive(FromQueryResult)]
+        struct Head {
+            last_id: i64,
+            last_hash: String,
+            key_id: Option<String>,
+        }
+        let row =
+            Head::find_by_statement(db.stmt(
                 "UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash, key_id",
                 vec![],
             ))
+            .one(&txn)
             .await?
             .ok_or_else(|| StorageError::Corrupt("审计链头缺失：数据库未正确初始化".into()))?;
-        let key_id: Option<String> = row.try_get("", "key_id")?;
         Ok(AuditTxn {
             db,
-            last_id: row.try_get("", "last_id")?,
-            last_hash: row.try_get("", "last_hash")?,
-            key: signing_key(db, key_id.as_deref())?,
+            last_id: row.last_id,
+            last_hash: row.last_hash,
+            key: signing_key(db, row.key_id.as_deref())?,
             txn,
             actor,
             // Microseconds: what both databases keep, so the hash recomputes from what is read back.
@@ -291,33 +297,13 @@ impl<'a> AuditTxn<'a> {
     }
 }
 
-fn from_row(r: &sea_orm::QueryResult) -> Result<AuditRecord, StorageError> {
-    Ok(AuditRecord {
-        id: r.try_get("", "id")?,
-        at: r.try_get("", "at")?,
-        actor: r.try_get("", "actor")?,
-        actor_id: r.try_get("", "actor_id")?,
-        origin: r.try_get("", "origin")?,
-        entity: r.try_get("", "entity")?,
-        entity_id: r.try_get("", "entity_id")?,
-        region_code: r.try_get("", "region_code")?,
-        action: r.try_get("", "action")?,
-        before: r.try_get("", "before")?,
-        after: r.try_get("", "after")?,
-        prev_hash: r.try_get("", "prev_hash")?,
-        hash: r.try_get("", "hash")?,
-        mac: r.try_get("", "mac")?,
-    })
-}
-
 const COLUMNS: &str =
     "id, at, actor, actor_id, origin, entity, entity_id, region_code, action, before, after, prev_hash, hash, mac";
 
 /// The records from id `from` on, oldest first, at most `limit`.
 pub(crate) async fn range(db: &Db, from: i64, limit: u64) -> Result<Vec<AuditRecord>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id >= $1 ORDER BY id LIMIT {limit}");
-    let rows = db.conn().query_all_raw(db.stmt(&sql, vec![from.into()])).await?;
-    rows.iter().map(from_row).collect()
+    Ok(AuditRecord::find_by_statement(db.stmt(&sql, vec![from.into()])).all(db.conn()).await?)
 }
 
 /// The records about one entity, newest first.
@@ -329,8 +315,7 @@ pub(crate) async fn for_entity(
 ) -> Result<Vec<AuditRecord>, StorageError> {
     let sql =
         format!("SELECT {COLUMNS} FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC LIMIT {limit}");
-    let rows = db.conn().query_all_raw(db.stmt(&sql, vec![entity.into(), entity_id.into()])).await?;
-    rows.iter().map(from_row).collect()
+    Ok(AuditRecord::find_by_statement(db.stmt(&sql, vec![entity.into(), entity_id.into()])).all(db.conn()).await?)
 }
 
 /// The records about a household: its own, its members', its yearly finances', its help records
@@ -352,15 +337,19 @@ pub(crate) async fn for_household(db: &Db, household_id: i64, limit: u64) -> Res
         owned("help_log", "help_logs"),
         owned("evidence", "evidence"),
     );
-    let rows =
-        db.conn().query_all_raw(db.stmt(&sql, vec![household_id.to_string().into(), household_id.into()])).await?;
-    rows.iter().map(from_row).collect()
+    Ok(AuditRecord::find_by_statement(db.stmt(&sql, vec![household_id.to_string().into(), household_id.into()]))
+        .all(db.conn())
+        .await?)
 }
 
 pub(crate) async fn count(db: &Db) -> Result<i64, StorageError> {
-    let row = db.conn().query_one_raw(db.stmt("SELECT COUNT(*) AS n FROM audit_log", vec![])).await?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        n: i64,
+    }
+    let row = Row::find_by_statement(db.stmt("SELECT COUNT(*) AS n FROM audit_log", vec![])).one(db.conn()).await?;
     Ok(match row {
-        Some(r) => r.try_get("", "n")?,
+        Some(r) => r.n,
         None => 0,
     })
 }
@@ -370,9 +359,14 @@ pub(crate) async fn count(db: &Db) -> Result<i64, StorageError> {
 pub(crate) async fn figures(db: &Db) -> Result<(i64, i64), StorageError> {
     let sql = "SELECT (SELECT last_id FROM audit_head WHERE id = 1) AS records, \
                (SELECT COUNT(*) FROM check_runs) AS runs";
-    let row = db.conn().query_one_raw(db.stmt(sql, vec![])).await?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        records: Option<i64>,
+        runs: i64,
+    }
+    let row = Row::find_by_statement(db.stmt(sql, vec![])).one(db.conn()).await?;
     Ok(match row {
-        Some(r) => (r.try_get::<Option<i64>>("", "records")?.unwrap_or(0), r.try_get("", "runs")?),
+        Some(r) => (r.records.unwrap_or(0), r.runs),
         None => (0, 0),
     })
 }
@@ -448,12 +442,13 @@ pub(crate) async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
     };
     loop {
         let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT {PAGE}");
-        let rows = db.conn().query_all_raw(db.stmt(&sql, vec![expected_id.into(), state.last_id.into()])).await?;
+        let rows = AuditRecord::find_by_statement(db.stmt(&sql, vec![expected_id.into(), state.last_id.into()]))
+            .all(db.conn())
+            .await?;
         if rows.is_empty() {
             break;
         }
-        for row in &rows {
-            let r = from_row(row)?;
+        for r in rows {
             if r.id != expected_id {
                 broken(&mut report, expected_id, format!("第 {expected_id} 条审计记录缺失（已被删除）"));
                 return Ok(report);
@@ -534,13 +529,14 @@ pub(crate) async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
     }
     // Records beyond the head: the head row was moved back. (The newest id is read before the
     // head, so a write committed in between only moves the head further.)
-    let max: Option<i64> = db
-        .conn()
-        .query_one_raw(db.stmt("SELECT MAX(id) AS m FROM audit_log", vec![]))
+    #[derive(FromQueryResult)]
+    struct Max {
+        m: Option<i64>,
+    }
+    let max: Option<i64> = Max::find_by_statement(db.stmt("SELECT MAX(id) AS m FROM audit_log", vec![]))
+        .one(db.conn())
         .await?
-        .map(|r| r.try_get("", "m"))
-        .transpose()?
-        .flatten();
+        .and_then(|r| r.m);
     let now = anchor::head(db).await?;
     if max.is_some_and(|m| m > now.last_id) {
         let why = format!("审计链头停在第 {} 条，而其后还有记录：链头被改动", now.last_id);

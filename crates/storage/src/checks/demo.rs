@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use ducha_domain::demo::DefectKind;
 use ducha_domain::labelled::Labelled;
-use sea_orm::ConnectionTrait;
+use sea_orm::FromQueryResult;
 use serde::Serialize;
 
 use crate::{Db, StorageError};
@@ -44,42 +44,52 @@ pub(crate) async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
     // Household → the problems planted there, with the member (by seq) they are on.
     let mut planted: HashMap<i64, Vec<(DefectKind, Option<i32>)>> = HashMap::new();
     let mut per_village: HashMap<String, Vec<DefectKind>> = HashMap::new();
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT d.kind AS kind, d.household_id AS household_id, d.member_seq AS member_seq, h.village_code AS village_code \
-             FROM demo_defects d JOIN households h ON h.id = d.household_id",
-            vec![],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct DefectRow {
+        kind: String,
+        household_id: i64,
+        member_seq: Option<i32>,
+        village_code: String,
+    }
+    let rows = DefectRow::find_by_statement(db.stmt(
+        "SELECT d.kind AS kind, d.household_id AS household_id, d.member_seq AS member_seq, h.village_code AS village_code \
+         FROM demo_defects d JOIN households h ON h.id = d.household_id",
+        vec![],
+    ))
+    .all(c)
+    .await?;
     let mut all = Vec::new();
     for r in rows {
-        let kind =
-            DefectKind::parse(&r.try_get::<String>("", "kind")?).map_err(|e| StorageError::Rejected(e.to_string()))?;
-        let hid: i64 = r.try_get("", "household_id")?;
-        let seq: Option<i32> = r.try_get("", "member_seq")?;
+        let kind = DefectKind::parse(&r.kind).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let (hid, seq) = (r.household_id, r.member_seq);
         planted.entry(hid).or_default().push((kind, seq));
-        per_village.entry(r.try_get("", "village_code")?).or_default().push(kind);
+        per_village.entry(r.village_code).or_default().push(kind);
         all.push((kind, hid, seq));
     }
-    let rows = c
-        .query_all_raw(db.stmt(
-            // The platform rules have their own planted districts (demo::platform), not defects.
-            &format!("SELECT f.rule AS rule, f.household_id AS household_id, m.seq AS seq, f.village_code AS village_code, f.message AS message \
-             FROM check_findings f LEFT JOIN members m ON m.id = f.member_id WHERE f.year = $1 AND f.status = 'open' \
-             AND f.rule NOT IN ({})", super::platform_rules()),
-            vec![year.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct FindingRow {
+        rule: String,
+        household_id: i64,
+        seq: Option<i32>,
+        village_code: String,
+        message: String,
+    }
+    let rows = FindingRow::find_by_statement(db.stmt(
+        // The platform rules have their own planted districts (demo::platform), not defects.
+        &format!("SELECT f.rule AS rule, f.household_id AS household_id, m.seq AS seq, f.village_code AS village_code, f.message AS message \
+         FROM check_findings f LEFT JOIN members m ON m.id = f.member_id WHERE f.year = $1 AND f.status = 'open' \
+         AND f.rule NOT IN ({})", super::platform_rules()),
+        vec![year.into()],
+    ))
+    .all(c)
+    .await?;
     let mut found: HashSet<(String, i64, Option<i32>)> = HashSet::new();
     let mut unexplained = Vec::new();
     for r in rows {
-        let rule: String = r.try_get("", "rule")?;
-        let hid: i64 = r.try_get("", "household_id")?;
-        let seq: Option<i32> = r.try_get("", "seq")?;
+        let FindingRow { rule, household_id: hid, seq, village_code: village, message } = r;
         let explains =
             |k: &DefectKind| k.found_by().contains(&rule.as_str()) || k.also_sets_off().contains(&rule.as_str());
         let explained = if hid == 0 {
-            let village: String = r.try_get("", "village_code")?;
             per_village.get(&village).is_some_and(|ks| ks.iter().any(explains))
         } else {
             // A finding on a member is explained only by a problem on that same member.
@@ -88,12 +98,7 @@ pub(crate) async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
                 .is_some_and(|ks| ks.iter().any(|(k, on)| explains(k) && (seq.is_none() || on.is_none() || *on == seq)))
         };
         if !explained {
-            unexplained.push(Unexplained {
-                rule: rule.clone(),
-                household_id: hid,
-                member_seq: seq,
-                message: r.try_get("", "message")?,
-            });
+            unexplained.push(Unexplained { rule: rule.clone(), household_id: hid, member_seq: seq, message });
         }
         found.insert((rule, hid, seq));
     }

@@ -11,7 +11,7 @@ use ducha_domain::checks::{HouseholdFacts, MeasureFacts, MemberFacts};
 use ducha_domain::help::{MeasureCategory, RecordBook};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::{Guarantees, YearFinance};
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
 
 use crate::registry::scope_sql;
 use crate::{Db, StorageError};
@@ -46,6 +46,86 @@ pub(crate) fn in_list(ids: &[i64], first: usize) -> (String, Vec<Value>) {
 fn with(mut fixed: Vec<Value>, ids: &[Value]) -> Vec<Value> {
     fixed.extend_from_slice(ids);
     fixed
+}
+
+/// One raw row as its row struct. The batches are read as raw rows and each is mapped in the loop
+/// that uses it, so that no second vector of a batch is built.
+fn row<R: FromQueryResult>(r: &QueryResult) -> Result<R, StorageError> {
+    Ok(R::from_query_result(r, "")?)
+}
+
+#[derive(FromQueryResult)]
+struct HouseholdRow {
+    id: i64,
+    number: String,
+    village_code: String,
+    household_type: String,
+    main_cause: String,
+    other_cause_1: Option<String>,
+    other_cause_2: Option<String>,
+    food_clothing: bool,
+    compulsory_education: bool,
+    basic_medical: bool,
+    safe_housing: bool,
+    safe_water: bool,
+    status: String,
+    identified_on: NaiveDate,
+    cadre_id: Option<i64>,
+    record_book_issued: bool,
+    record_book_provincial: bool,
+    record_book_checked_on: Option<NaiveDate>,
+}
+
+#[derive(FromQueryResult)]
+struct MemberRow {
+    id: i64,
+    household_id: i64,
+    name: String,
+    id_number: String,
+    relation: String,
+    sex: String,
+    birth_date: NaiveDate,
+    education: String,
+    school_stage: String,
+    out_of_school_reason: Option<String>,
+    health: String,
+    labour_ability: String,
+    medical_insurance: bool,
+}
+
+#[derive(FromQueryResult)]
+struct FinanceRow {
+    household_id: i64,
+    wage_income: i64,
+    business_income: i64,
+    property_income: i64,
+    transfer_income: i64,
+    production_costs: i64,
+    declared_total_income: Option<i64>,
+    living_expenditure: Option<i64>,
+}
+
+#[derive(FromQueryResult)]
+struct PlanRow {
+    household_id: i64,
+    made_on: NaiveDate,
+    category: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct MeasureRow {
+    id: i64,
+    household_id: i64,
+    category: String,
+    delivered_on: NaiveDate,
+    income_generating: bool,
+    evidence: i64,
+}
+
+#[derive(FromQueryResult)]
+struct LastLogRow {
+    household_id: i64,
+    last: Option<NaiveDate>,
 }
 
 async fn rows<C: ConnectionTrait>(
@@ -88,10 +168,14 @@ pub async fn duplicates<C: ConnectionTrait>(
     );
     let mut first: HashMap<String, String> = HashMap::new();
     let mut out = HashMap::new();
+    #[derive(FromQueryResult)]
+    struct DuplicateRow {
+        id: i64,
+        id_number: String,
+        number: String,
+    }
     for r in rows(db, c, &sql, values).await? {
-        let id: i64 = r.try_get("", "id")?;
-        let number: String = r.try_get("", "number")?;
-        let id_number: String = r.try_get("", "id_number")?;
+        let DuplicateRow { id, id_number, number } = row(&r)?;
         match first.get(&id_number) {
             Some(n) => {
                 out.insert(id, n.clone());
@@ -138,35 +222,34 @@ pub async fn facts<C: ConnectionTrait>(
     let mut out: Vec<HouseholdFacts> = Vec::with_capacity(households.len());
     let mut index: HashMap<i64, usize> = HashMap::with_capacity(households.len());
     for r in &households {
-        let id: i64 = r.try_get("", "id")?;
+        let r: HouseholdRow = row(r)?;
+        let id = r.id;
         let mut other_causes = Vec::new();
-        for col in ["other_cause_1", "other_cause_2"] {
-            if let Some(code) = r.try_get::<Option<String>>("", col)? {
-                other_causes.push(vocab(&code)?);
-            }
+        for code in [&r.other_cause_1, &r.other_cause_2].into_iter().flatten() {
+            other_causes.push(vocab(code)?);
         }
         index.insert(id, out.len());
         out.push(HouseholdFacts {
             id,
-            number: r.try_get("", "number")?,
-            village_code: r.try_get("", "village_code")?,
-            household_type: vocab(&r.try_get::<String>("", "household_type")?)?,
-            main_cause: vocab(&r.try_get::<String>("", "main_cause")?)?,
+            household_type: vocab(&r.household_type)?,
+            main_cause: vocab(&r.main_cause)?,
+            status: vocab(&r.status)?,
+            number: r.number,
+            village_code: r.village_code,
             other_causes,
             guarantees: Guarantees {
-                food_clothing: r.try_get("", "food_clothing")?,
-                compulsory_education: r.try_get("", "compulsory_education")?,
-                basic_medical: r.try_get("", "basic_medical")?,
-                safe_housing: r.try_get("", "safe_housing")?,
-                safe_water: r.try_get("", "safe_water")?,
+                food_clothing: r.food_clothing,
+                compulsory_education: r.compulsory_education,
+                basic_medical: r.basic_medical,
+                safe_housing: r.safe_housing,
+                safe_water: r.safe_water,
             },
-            status: vocab(&r.try_get::<String>("", "status")?)?,
-            identified_on: r.try_get("", "identified_on")?,
-            has_cadre: r.try_get::<Option<i64>>("", "cadre_id")?.is_some(),
+            identified_on: r.identified_on,
+            has_cadre: r.cadre_id.is_some(),
             record_book: RecordBook {
-                issued: r.try_get("", "record_book_issued")?,
-                provincial_format: r.try_get("", "record_book_provincial")?,
-                last_checked: r.try_get("", "record_book_checked_on")?,
+                issued: r.record_book_issued,
+                provincial_format: r.record_book_provincial,
+                last_checked: r.record_book_checked_on,
             },
             members: vec![],
             finance: None,
@@ -188,25 +271,22 @@ pub async fn facts<C: ConnectionTrait>(
     let (list2, bound2) = in_list(&ids, 2);
     let (list3, bound3) = in_list(&ids, 3);
     for r in rows(db, c, &sql, bound).await? {
-        let hid: i64 = r.try_get("", "household_id")?;
-        let id: i64 = r.try_get("", "id")?;
-        let Some(&k) = index.get(&hid) else { continue };
+        let r: MemberRow = row(&r)?;
+        let Some(&k) = index.get(&r.household_id) else { continue };
         out[k].members.push(MemberFacts {
-            id,
-            name: r.try_get("", "name")?,
-            id_number: r.try_get("", "id_number")?,
-            relation: vocab(&r.try_get::<String>("", "relation")?)?,
-            sex: vocab(&r.try_get::<String>("", "sex")?)?,
-            birth_date: r.try_get("", "birth_date")?,
-            education: vocab(&r.try_get::<String>("", "education")?)?,
-            school_stage: vocab(&r.try_get::<String>("", "school_stage")?)?,
-            has_out_of_school_reason: r
-                .try_get::<Option<String>>("", "out_of_school_reason")?
-                .is_some_and(|s| !s.trim().is_empty()),
-            health: vocab(&r.try_get::<String>("", "health")?)?,
-            labour_ability: vocab(&r.try_get::<String>("", "labour_ability")?)?,
-            medical_insurance: r.try_get("", "medical_insurance")?,
-            duplicate_of: dups.get(&id).cloned(),
+            id: r.id,
+            relation: vocab(&r.relation)?,
+            sex: vocab(&r.sex)?,
+            birth_date: r.birth_date,
+            education: vocab(&r.education)?,
+            school_stage: vocab(&r.school_stage)?,
+            has_out_of_school_reason: r.out_of_school_reason.is_some_and(|s| !s.trim().is_empty()),
+            health: vocab(&r.health)?,
+            labour_ability: vocab(&r.labour_ability)?,
+            medical_insurance: r.medical_insurance,
+            duplicate_of: dups.get(&r.id).cloned(),
+            name: r.name,
+            id_number: r.id_number,
         });
     }
     let sql = format!(
@@ -214,17 +294,17 @@ pub async fn facts<C: ConnectionTrait>(
          living_expenditure FROM household_finances WHERE year = $1 AND household_id IN ({list2})"
     );
     for r in rows(db, c, &sql, with(vec![year.into()], &bound2)).await? {
-        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
-        let m = |col: &str| r.try_get::<i64>("", col).map(Money::from_fen);
+        let r: FinanceRow = row(&r)?;
+        let Some(&k) = index.get(&r.household_id) else { continue };
         out[k].finance = Some(YearFinance {
             year,
-            wage_income: m("wage_income")?,
-            business_income: m("business_income")?,
-            property_income: m("property_income")?,
-            transfer_income: m("transfer_income")?,
-            production_costs: m("production_costs")?,
-            declared_total_income: r.try_get::<Option<i64>>("", "declared_total_income")?.map(Money::from_fen),
-            living_expenditure: r.try_get::<Option<i64>>("", "living_expenditure")?.map(Money::from_fen),
+            wage_income: Money::from_fen(r.wage_income),
+            business_income: Money::from_fen(r.business_income),
+            property_income: Money::from_fen(r.property_income),
+            transfer_income: Money::from_fen(r.transfer_income),
+            production_costs: Money::from_fen(r.production_costs),
+            declared_total_income: r.declared_total_income.map(Money::from_fen),
+            living_expenditure: r.living_expenditure.map(Money::from_fen),
         });
     }
     let sql = format!(
@@ -232,11 +312,11 @@ pub async fn facts<C: ConnectionTrait>(
          LEFT JOIN help_plan_items i ON i.plan_id = p.id WHERE p.year = $1 AND p.household_id IN ({list2})"
     );
     for r in rows(db, c, &sql, with(vec![year.into()], &bound2)).await? {
-        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
-        let made_on: NaiveDate = r.try_get("", "made_on")?;
-        let plan = out[k].plan.get_or_insert_with(|| (made_on, vec![]));
-        if let Some(code) = r.try_get::<Option<String>>("", "category")? {
-            plan.1.push(vocab::<MeasureCategory>(&code)?);
+        let r: PlanRow = row(&r)?;
+        let Some(&k) = index.get(&r.household_id) else { continue };
+        let plan = out[k].plan.get_or_insert_with(|| (r.made_on, vec![]));
+        if let Some(code) = &r.category {
+            plan.1.push(vocab::<MeasureCategory>(code)?);
         }
     }
     let (from, to) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31));
@@ -247,21 +327,23 @@ pub async fn facts<C: ConnectionTrait>(
          FROM help_measures m WHERE m.household_id IN ({list3}) AND m.delivered_on >= $1 AND m.delivered_on <= $2 ORDER BY m.id"
     );
     for r in rows(db, c, &sql, with(vec![from.into(), to.into()], &bound3)).await? {
-        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
+        let r: MeasureRow = row(&r)?;
+        let Some(&k) = index.get(&r.household_id) else { continue };
         out[k].measures.push(MeasureFacts {
-            id: r.try_get("", "id")?,
-            category: vocab(&r.try_get::<String>("", "category")?)?,
-            delivered_on: r.try_get("", "delivered_on")?,
-            income_generating: r.try_get("", "income_generating")?,
-            has_evidence: r.try_get::<i64>("", "evidence")? > 0,
+            id: r.id,
+            category: vocab(&r.category)?,
+            delivered_on: r.delivered_on,
+            income_generating: r.income_generating,
+            has_evidence: r.evidence > 0,
         });
     }
     let sql = format!(
         "SELECT household_id, MAX(visited_on) AS last FROM help_logs WHERE household_id IN ({list2}) AND visited_on <= $1 GROUP BY household_id"
     );
     for r in rows(db, c, &sql, with(vec![as_of.into()], &bound2)).await? {
-        let Some(&k) = index.get(&r.try_get::<i64>("", "household_id")?) else { continue };
-        out[k].last_log = r.try_get("", "last")?;
+        let r: LastLogRow = row(&r)?;
+        let Some(&k) = index.get(&r.household_id) else { continue };
+        out[k].last_log = r.last;
     }
     Ok(out)
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::access::{Actor, Role, Scope};
 use ducha_domain::checks::{self as rules, AuditParams, Finding, HouseholdFacts, ParamFile};
 use ducha_domain::labelled::Labelled;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -44,13 +44,18 @@ pub(crate) async fn params<C: ConnectionTrait>(
     as_of: NaiveDate,
 ) -> Result<AuditParams, StorageError> {
     let mut p = shipped_params()?.for_year(year, as_of).map_err(|e| StorageError::Rejected(e.to_string()))?;
-    let rows = c
-        .query_all_raw(db.stmt("SELECT key, value FROM check_params WHERE year = $1 ORDER BY key", vec![year.into()]))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        key: String,
+        value: i64,
+    }
+    let rows = Row::find_by_statement(
+        db.stmt("SELECT key, value FROM check_params WHERE year = $1 ORDER BY key", vec![year.into()]),
+    )
+    .all(c)
+    .await?;
     for r in rows {
-        let key: String = r.try_get("", "key")?;
-        let value: i64 = r.try_get("", "value")?;
-        p.set(&key, value).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        p.set(&r.key, r.value).map_err(|e| StorageError::Rejected(e.to_string()))?;
     }
     Ok(p)
 }
@@ -130,6 +135,14 @@ struct Existing {
     message: String,
 }
 
+#[derive(FromQueryResult)]
+struct ExistingRow {
+    id: i64,
+    key: String,
+    status: String,
+    message: String,
+}
+
 /// Bring stored findings in line with what was found now, for the records that were checked:
 /// new ones opened (or exempted, if an exemption covers the same facts), vanished ones fixed,
 /// lasting ones touched. `existing` holds the stored findings of exactly the checked records.
@@ -149,8 +162,13 @@ async fn reconcile<C: ConnectionTrait>(
     for chunk in keys.chunks(500) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("SELECT key, message_hash FROM check_exemptions WHERE key IN ({})", marks.join(","));
-        for r in c.query_all_raw(db.stmt(&sql, chunk.iter().map(|k| k.clone().into()).collect())).await? {
-            exemptions.entry(r.try_get("", "key")?).or_default().insert(r.try_get("", "message_hash")?);
+        #[derive(FromQueryResult)]
+        struct Row {
+            key: String,
+            message_hash: String,
+        }
+        for r in Row::find_by_statement(db.stmt(&sql, chunk.iter().map(|k| k.clone().into()).collect())).all(c).await? {
+            exemptions.entry(r.key).or_default().insert(r.message_hash);
         }
     }
     let mut seen: HashSet<String> = HashSet::new();
@@ -261,11 +279,8 @@ async fn existing_for<C: ConnectionTrait>(
 ) -> Result<HashMap<String, Existing>, StorageError> {
     let sql = format!("SELECT id, key, status, message FROM check_findings f WHERE {cond}");
     let mut out = HashMap::new();
-    for r in c.query_all_raw(db.stmt(&sql, values)).await? {
-        out.insert(
-            r.try_get("", "key")?,
-            Existing { id: r.try_get("", "id")?, status: r.try_get("", "status")?, message: r.try_get("", "message")? },
-        );
+    for r in ExistingRow::find_by_statement(db.stmt(&sql, values)).all(c).await? {
+        out.insert(r.key, Existing { id: r.id, status: r.status, message: r.message });
     }
     Ok(out)
 }
@@ -403,15 +418,18 @@ pub(crate) async fn run(
         Scope::Region(c) => Some(c.as_str().to_string()),
     };
     let started: DateTime<Utc> = Utc::now();
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO check_runs (year, as_of, region_code, actor, started_at, households) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            vec![year.into(), as_of.into(), region.clone().into(), actor.username.clone().into(), started.into(), (households as i64).into()],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Rejected("核查记录未能写入".into()))?;
-    let run_id: i64 = row.try_get("", "id")?;
+    #[derive(FromQueryResult)]
+    struct Inserted {
+        id: i64,
+    }
+    let run_id = Inserted::find_by_statement(db.stmt(
+        "INSERT INTO check_runs (year, as_of, region_code, actor, started_at, households) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        vec![year.into(), as_of.into(), region.clone().into(), actor.username.clone().into(), started.into(), (households as i64).into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Rejected("核查记录未能写入".into()))?
+    .id;
     let (cond, values) = findings_scope(scope, year);
     let existing = existing_for(db, tx.conn(), &cond, values).await?;
     let mut summary = reconcile(db, tx.conn(), year, Some(run_id), found.clone(), existing).await?;
@@ -533,8 +551,12 @@ pub(crate) async fn count_findings(db: &Db, scope: &Scope, filter: &FindingFilte
     let (year, _) = current(db).await?;
     let (cond, values) = filter_sql(scope, filter, year);
     let sql = format!("SELECT COUNT(*) AS n FROM check_findings f WHERE {cond}");
-    let row = db.conn().query_one_raw(db.stmt(&sql, values)).await?;
-    Ok(row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0))
+    #[derive(FromQueryResult)]
+    struct Row {
+        n: i64,
+    }
+    let row = Row::find_by_statement(db.stmt(&sql, values)).one(db.conn()).await?;
+    Ok(row.map(|r| r.n).unwrap_or(0))
 }
 
 /// Findings within a scope first seen, and fixed, since a moment (the start of the latest run):
@@ -548,9 +570,14 @@ pub(crate) async fn changed_since(db: &Db, scope: &Scope, since: DateTime<Utc>) 
         "SELECT COUNT(CASE WHEN f.first_seen_at >= ${n} THEN 1 END) AS new, \
          COUNT(CASE WHEN f.fixed_at >= ${n} THEN 1 END) AS fixed FROM check_findings f WHERE {cond}"
     );
-    let row = db.conn().query_one_raw(db.stmt(&sql, values)).await?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        new: i64,
+        fixed: i64,
+    }
+    let row = Row::find_by_statement(db.stmt(&sql, values)).one(db.conn()).await?;
     match row {
-        Some(r) => Ok((r.try_get("", "new")?, r.try_get("", "fixed")?)),
+        Some(r) => Ok((r.new, r.fixed)),
         None => Ok((0, 0)),
     }
 }
@@ -574,35 +601,50 @@ pub(crate) async fn findings(
          FROM check_findings f LEFT JOIN households h ON h.id = f.household_id \
          WHERE {cond} ORDER BY f.village_code, f.household_id, f.rule, f.id LIMIT {limit} OFFSET {offset}"
     );
-    db.conn()
-        .query_all_raw(db.stmt(&sql, values))
-        .await?
-        .iter()
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        rule: String,
+        year: i32,
+        household_id: i64,
+        number: Option<String>,
+        head_name: Option<String>,
+        member_id: Option<i64>,
+        village_code: String,
+        message: String,
+        status: String,
+        first_seen_at: DateTime<Utc>,
+        last_seen_at: DateTime<Utc>,
+        fixed_at: Option<DateTime<Utc>>,
+        exempt_note: Option<String>,
+    }
+    let rows = Row::find_by_statement(db.stmt(&sql, values)).all(db.conn()).await?;
+    Ok(rows
+        .into_iter()
         .map(|r| {
-            let code: String = r.try_get("", "rule")?;
-            let info = rules::rule(&code);
-            Ok(StoredFinding {
-                id: r.try_get("", "id")?,
+            let info = rules::rule(&r.rule);
+            StoredFinding {
+                id: r.id,
                 title: info.map(|i| i.title.to_string()).unwrap_or_default(),
                 object: info.map(|i| i.object.label().to_string()).unwrap_or_default(),
                 severity: info.map(|i| i.severity.label().to_string()).unwrap_or_default(),
                 category: info.map(|i| i.category.label().to_string()).unwrap_or_default(),
-                rule: code,
-                year: r.try_get("", "year")?,
-                household_id: r.try_get("", "household_id")?,
-                household_number: r.try_get("", "number")?,
-                head_name: r.try_get("", "head_name")?,
-                member_id: r.try_get("", "member_id")?,
-                village_code: r.try_get("", "village_code")?,
-                message: r.try_get("", "message")?,
-                status: r.try_get("", "status")?,
-                first_seen_at: r.try_get("", "first_seen_at")?,
-                last_seen_at: r.try_get("", "last_seen_at")?,
-                fixed_at: r.try_get("", "fixed_at")?,
-                exempt_note: r.try_get("", "exempt_note")?,
-            })
+                rule: r.rule,
+                year: r.year,
+                household_id: r.household_id,
+                household_number: r.number,
+                head_name: r.head_name,
+                member_id: r.member_id,
+                village_code: r.village_code,
+                message: r.message,
+                status: r.status,
+                first_seen_at: r.first_seen_at,
+                last_seen_at: r.last_seen_at,
+                fixed_at: r.fixed_at,
+                exempt_note: r.exempt_note,
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Open findings by rule and by a region column within a scope: (rule, region code, count).
@@ -621,31 +663,40 @@ pub(crate) async fn counts(
     let sql = format!(
         "SELECT f.rule AS rule, {col} AS region, COUNT(*) AS n FROM check_findings f WHERE {cond} AND f.status = 'open' GROUP BY f.rule, {col}"
     );
-    db.conn()
-        .query_all_raw(db.stmt(&sql, values))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "rule")?, r.try_get("", "region")?, r.try_get("", "n")?)))
-        .collect()
+    #[derive(FromQueryResult)]
+    struct Row {
+        rule: String,
+        region: String,
+        n: i64,
+    }
+    let rows = Row::find_by_statement(db.stmt(&sql, values)).all(db.conn()).await?;
+    Ok(rows.into_iter().map(|r| (r.rule, r.region, r.n)).collect())
 }
 
 /// The latest run within a scope's region (or the whole registry).
 pub(crate) async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, RunSummary)>, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt("SELECT id, started_at, households, open, new, fixed FROM check_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1", vec![]))
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        started_at: DateTime<Utc>,
+        households: i64,
+        open: i64,
+        new: i64,
+        fixed: i64,
+    }
+    let row = Row::find_by_statement(db.stmt("SELECT id, started_at, households, open, new, fixed FROM check_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1", vec![]))
+        .one(db.conn())
         .await?;
     let Some(r) = row else { return Ok(None) };
-    let id: i64 = r.try_get("", "id")?;
     let summary = RunSummary {
-        run_id: id,
-        households: r.try_get::<i64>("", "households")? as u64,
-        open: r.try_get::<i64>("", "open")? as u64,
-        new: r.try_get::<i64>("", "new")? as u64,
-        fixed: r.try_get::<i64>("", "fixed")? as u64,
+        run_id: r.id,
+        households: r.households as u64,
+        open: r.open as u64,
+        new: r.new as u64,
+        fixed: r.fixed as u64,
         exempted: 0,
     };
-    Ok(Some((id, r.try_get("", "started_at")?, summary)))
+    Ok(Some((r.id, r.started_at, summary)))
 }
 
 /// Exempt a finding judged a false alarm (district or city office), with a reason. It stays out of
@@ -653,15 +704,22 @@ pub(crate) async fn latest_run(db: &Db) -> Result<Option<(i64, DateTime<Utc>, Ru
 /// move by themselves.
 pub(crate) async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT key, rule, message, village_code, status FROM check_findings WHERE id = $1",
-            vec![finding_id.into()],
-        ))
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let village: String = row.try_get("", "village_code")?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        key: String,
+        rule: String,
+        message: String,
+        village_code: String,
+        status: String,
+    }
+    let row = Row::find_by_statement(db.stmt(
+        "SELECT key, rule, message, village_code, status FROM check_findings WHERE id = $1",
+        vec![finding_id.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or(StorageError::NotFound)?;
+    let village = row.village_code;
     if !actor.scope.contains(&village) {
         return Err(StorageError::NotFound);
     }
@@ -671,14 +729,10 @@ pub(crate) async fn exempt(db: &Db, actor: &Actor, finding_id: i64, reason: &str
     if reason.trim().is_empty() {
         return Err(crate::registry::write::field_error("reason", "请写明豁免理由".into()));
     }
-    let current_status: String = row.try_get("", "status")?;
-    if current_status != "open" {
+    if row.status != "open" {
         return Err(StorageError::Rejected("只能豁免未整改的问题".into()));
     }
-    let key: String = row.try_get("", "key")?;
-    let rule: String = row.try_get("", "rule")?;
-    let message: String = row.try_get("", "message")?;
-    let status: String = row.try_get("", "status")?;
+    let Row { key, rule, message, status, .. } = row;
     let basis = ducha_domain::checks::exemption_basis(&rule, &message);
     tx.conn()
         .execute_raw(db.stmt(

@@ -8,7 +8,7 @@ use ducha_domain::access::Actor;
 use ducha_domain::demo::{DemoConfig, DemoHousehold, DemoPlan, UniqueIds};
 use ducha_domain::labelled::Labelled;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Value};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, Value};
 use sha2::Digest;
 
 use crate::audit::AuditTxn;
@@ -203,6 +203,12 @@ async fn write_platform<C: ConnectionTrait>(
     Ok(platform.postings.len() as u64)
 }
 
+/// A row's id: what a `RETURNING id` gives back, or an id selected.
+#[derive(FromQueryResult)]
+struct Id {
+    id: i64,
+}
+
 /// Every town office: three staff since 2016 and every checklist item judged met by the district
 /// in October, except where the seed found gaps (`demo::platform::RULES_MISSING`, `STAFF_CHURN`).
 async fn write_offices<C: ConnectionTrait>(
@@ -213,12 +219,18 @@ async fn write_offices<C: ConnectionTrait>(
 ) -> Result<(), StorageError> {
     use ducha_domain::demo::platform::{RULES_MISSING, STAFF_CHURN};
     use ducha_domain::region::{RegionKind, RegionLevel};
-    let items: Vec<(i64, String)> = c
-        .query_all_raw(db.stmt("SELECT id, name FROM office_items WHERE active ORDER BY id", vec![]))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
-        .collect::<Result<_, StorageError>>()?;
+    #[derive(FromQueryResult)]
+    struct Item {
+        id: i64,
+        name: String,
+    }
+    let items: Vec<(i64, String)> =
+        Item::find_by_statement(db.stmt("SELECT id, name FROM office_items WHERE active ORDER BY id", vec![]))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
     let (Some(judged_on), Some(since)) =
         (NaiveDate::from_ymd_opt(config.year, 10, 20), NaiveDate::from_ymd_opt(config.year - 1, 3, 1))
     else {
@@ -336,23 +348,23 @@ async fn write_funds<C: ConnectionTrait>(
         // (source, amount, the allocation's id) for passing down to the project towns below.
         let mut parents = Vec::new();
         for (source, amount) in &allocations {
-            let row = c
-                .query_one_raw(db.stmt(
-                    "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    vec![
-                        year.into(),
-                        source.code().into(),
-                        code.clone().into(),
-                        code.clone().into(),
-                        amount.fen().into(),
-                        cal.allocated_on.into(),
-                        cal.arrived_on.into(),
-                    ],
-                ))
-                .await?
-                .ok_or_else(|| StorageError::Rejected("演示资金未能写入".into()))?;
-            let id: i64 = row.try_get("", "id")?;
+            let id = Id::find_by_statement(db.stmt(
+                "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                vec![
+                    year.into(),
+                    source.code().into(),
+                    code.clone().into(),
+                    code.clone().into(),
+                    amount.fen().into(),
+                    cal.allocated_on.into(),
+                    cal.arrived_on.into(),
+                ],
+            ))
+            .one(c)
+            .await?
+            .ok_or_else(|| StorageError::Rejected("演示资金未能写入".into()))?
+            .id;
             parents.push((*source, *amount, id));
         }
         let total: i64 = allocations.iter().map(|(_, m)| m.fen()).sum();
@@ -367,22 +379,29 @@ async fn write_funds<C: ConnectionTrait>(
         for (k, town) in towns.iter().enumerate() {
             let (kind, label) = plan::PROJECT_KINDS[k];
             let t = town.code.as_str();
-            let served: Vec<i64> = c
-                .query_all_raw(db.stmt(
-                    "SELECT id FROM households WHERE town_code = $1 AND status IN ('identified', 'helping') ORDER BY id LIMIT 5",
-                    vec![t.into()],
-                ))
-                .await?
-                .iter()
-                .map(|r| r.try_get("", "id"))
-                .collect::<Result<_, _>>()?;
+            let served: Vec<i64> = Id::find_by_statement(db.stmt(
+                "SELECT id FROM households WHERE town_code = $1 AND status IN ('identified', 'helping') ORDER BY id LIMIT 5",
+                vec![t.into()],
+            ))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
             let public = if served.is_empty() { "收益归村集体，用于全村贫困户分红" } else { "" };
             let name = format!("{}{label}", town.name);
-            let row = c
-                .query_one_raw(insert_project(t, name, kind, Stage::Implementation, cal.implementation_on, public))
-                .await?
-                .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?;
-            let id: i64 = row.try_get("", "id")?;
+            let id = Id::find_by_statement(insert_project(
+                t,
+                name,
+                kind,
+                Stage::Implementation,
+                cal.implementation_on,
+                public,
+            ))
+            .one(c)
+            .await?
+            .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?
+            .id;
             projects += 1;
             // Budgets: a third of each source (the last town takes what division leaves). Nine
             // tenths of it is passed down to the town ten days after the funds arrived; the
@@ -430,21 +449,21 @@ async fn write_funds<C: ConnectionTrait>(
             let mine = if k as i64 == n - 1 { to_pay - to_pay / n * (n - 1) } else { to_pay / n };
             for (i, on) in cal.payments_on.iter().enumerate() {
                 let amount = if i == 0 { mine / 2 } else { mine - mine / 2 };
-                let row = c
-                    .query_one_raw(db.stmt(
-                        "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
-                         VALUES ($1, $2, $3, $4, 'demo', $5) RETURNING id",
-                        vec![
-                            id.into(),
-                            (*on).into(),
-                            amount.into(),
-                            format!("{}项目承建单位", town.name).into(),
-                            now.into(),
-                        ],
-                    ))
-                    .await?
-                    .ok_or_else(|| StorageError::Rejected("演示拨付未能写入".into()))?;
-                let pid: i64 = row.try_get("", "id")?;
+                let pid = Id::find_by_statement(db.stmt(
+                    "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
+                     VALUES ($1, $2, $3, $4, 'demo', $5) RETURNING id",
+                    vec![
+                        id.into(),
+                        (*on).into(),
+                        amount.into(),
+                        format!("{}项目承建单位", town.name).into(),
+                        now.into(),
+                    ],
+                ))
+                .one(c)
+                .await?
+                .ok_or_else(|| StorageError::Rejected("演示拨付未能写入".into()))?
+                .id;
                 c.execute_raw(attach("disbursement", pid, t.to_string(), "拨付凭证.pdf")).await?;
             }
         }
@@ -478,18 +497,18 @@ async fn write_funds<C: ConnectionTrait>(
         if let Some(first) = towns.first() {
             let t = first.code.as_str();
             let name = format!("{}产业扶贫项目", first.name);
-            let row = c
-                .query_one_raw(insert_project(
-                    t,
-                    name,
-                    ProjectType::Industry,
-                    Stage::Planning,
-                    cal.entered_on,
-                    "惠及全镇贫困户",
-                ))
-                .await?
-                .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?;
-            let id: i64 = row.try_get("", "id")?;
+            let id = Id::find_by_statement(insert_project(
+                t,
+                name,
+                ProjectType::Industry,
+                Stage::Planning,
+                cal.entered_on,
+                "惠及全镇贫困户",
+            ))
+            .one(c)
+            .await?
+            .ok_or_else(|| StorageError::Rejected("演示项目未能写入".into()))?
+            .id;
             projects += 1;
             c.execute_raw(db.stmt(
                 "INSERT INTO project_budgets (project_id, source, amount_fen) VALUES ($1, $2, $3)",
@@ -661,12 +680,17 @@ async fn write_batch(
 
 /// Deliberate problems in the loaded demo, per kind (code), for checks to be measured against.
 pub(crate) async fn defect_counts(db: &Db) -> Result<Vec<(String, i64)>, StorageError> {
-    let rows = sea_orm::ConnectionTrait::query_all_raw(
-        db.conn(),
+    #[derive(FromQueryResult)]
+    struct Row {
+        kind: String,
+        n: i64,
+    }
+    let rows = Row::find_by_statement(
         db.stmt("SELECT kind, COUNT(*) AS n FROM demo_defects GROUP BY kind ORDER BY kind", vec![]),
     )
+    .all(db.conn())
     .await?;
-    rows.into_iter().map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?))).collect()
+    Ok(rows.into_iter().map(|r| (r.kind, r.n)).collect())
 }
 
 /// The demo's accounts: one per role and scope, all with [`DEMO_PASSWORD`].

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use ducha_domain::access::{Actor, Scope};
 use ducha_domain::platform::{PostingFacts, check_in_refusal};
 use ducha_domain::region::RegionLevel;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::postings::{posting_facts, postings, scoped_posting};
@@ -16,7 +16,7 @@ use crate::registry::write::field_error;
 use crate::{Db, StorageError};
 
 /// A check-in as a posting's page lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
 pub struct CheckIn {
     pub id: i64,
     pub on_date: NaiveDate,
@@ -24,6 +24,12 @@ pub struct CheckIn {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub recorded_by: String,
+}
+
+/// The id a `RETURNING id` gives back.
+#[derive(FromQueryResult)]
+struct Inserted {
+    id: i64,
 }
 
 /// Where a check-in was made, if the phone gave it.
@@ -67,25 +73,24 @@ async fn check_in(
     if dup.is_some() {
         return Err(field_error("on_date", format!("{} {on} 已经签到，不重复登记", p.name)));
     }
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO attendance (posting_id, on_date, workday, place, latitude, longitude, recorded_by, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            vec![
-                posting_id.into(),
-                on.into(),
-                ducha_domain::platform::is_workday(on).into(),
-                place.text.clone().filter(|t| !t.trim().is_empty()).into(),
-                place.latitude.into(),
-                place.longitude.into(),
-                actor.username.clone().into(),
-                Utc::now().into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("签到未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
+    let id = Inserted::find_by_statement(db.stmt(
+        "INSERT INTO attendance (posting_id, on_date, workday, place, latitude, longitude, recorded_by, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        vec![
+            posting_id.into(),
+            on.into(),
+            ducha_domain::platform::is_workday(on).into(),
+            place.text.clone().filter(|t| !t.trim().is_empty()).into(),
+            place.latitude.into(),
+            place.longitude.into(),
+            actor.username.clone().into(),
+            Utc::now().into(),
+        ],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("签到未能写入".into()))?
+    .id;
     let after = serde_json::json!({ "posting": posting_id, "name": p.name, "on_date": on, "place": place.text });
     tx.record::<(), _>("attendance", id, Some(&p.town_code), "create", None, Some(&after)).await?;
     tx.region_changed(&p.town_code);
@@ -155,23 +160,22 @@ async fn import_check_ins(
     let mut towns = std::collections::BTreeSet::new();
     for (posting_id, d) in todo {
         let town = d.town_code.clone();
-        let row = tx
-            .conn()
-            .query_one_raw(db.stmt(
-                "INSERT INTO attendance (posting_id, on_date, workday, place, recorded_by, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                vec![
-                    posting_id.into(),
-                    d.on.into(),
-                    ducha_domain::platform::is_workday(d.on).into(),
-                    d.place.clone().into(),
-                    actor.username.clone().into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?
-            .ok_or_else(|| StorageError::Corrupt("签到未能写入".into()))?;
-        let id: i64 = row.try_get("", "id")?;
+        let id = Inserted::find_by_statement(db.stmt(
+            "INSERT INTO attendance (posting_id, on_date, workday, place, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            vec![
+                posting_id.into(),
+                d.on.into(),
+                ducha_domain::platform::is_workday(d.on).into(),
+                d.place.clone().into(),
+                actor.username.clone().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| StorageError::Corrupt("签到未能写入".into()))?
+        .id;
         let after = serde_json::json!({ "posting": posting_id, "name": d.name, "on_date": d.on, "place": d.place, "import_row": d.row });
         tx.record::<(), _>("attendance", id, Some(&town), "create", None, Some(&after)).await?;
         towns.insert(town);

@@ -6,7 +6,7 @@ use ducha_domain::access::{Actor, Scope};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::platform::{Institution, InstitutionLevel};
 use ducha_domain::region::RegionLevel;
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
 use super::{INSTITUTIONS, manages};
@@ -15,7 +15,7 @@ use crate::help::store::SheetOutcome;
 use crate::registry::write::field_error;
 use crate::scope::filter;
 use crate::sheet_plan::{RosterPlan, RosterStep};
-use crate::stored::code;
+use crate::stored::Code;
 use crate::{Db, StorageError};
 
 /// A designated medical institution as listed.
@@ -26,18 +26,22 @@ pub struct InstitutionRow {
     pub district_name: String,
 }
 
-fn institution_of(r: &QueryResult) -> Result<(i64, Institution), StorageError> {
-    let level: String = r.try_get("", "level")?;
-    Ok((
-        r.try_get("", "id")?,
-        Institution {
-            name: r.try_get("", "name")?,
-            district_code: r.try_get("", "district_code")?,
-            level: code::<InstitutionLevel>(&level)?,
-            one_stop_online: r.try_get("", "one_stop_online")?,
-            online_since: r.try_get("", "online_since")?,
-        },
-    ))
+/// An institution's row: its id and the institution.
+#[derive(FromQueryResult)]
+struct InstitutionRecord {
+    id: i64,
+    name: String,
+    district_code: String,
+    level: Code<InstitutionLevel>,
+    one_stop_online: bool,
+    online_since: Option<NaiveDate>,
+}
+
+impl InstitutionRecord {
+    fn split(self) -> (i64, Institution) {
+        let InstitutionRecord { id, name, district_code, level, one_stop_online, online_since } = self;
+        (id, Institution { name, district_code, level: level.0, one_stop_online, online_since })
+    }
 }
 
 /// Institutions are a district's: a town's user sees none (the district office keeps them).
@@ -59,7 +63,12 @@ pub(super) async fn institution_list<C: ConnectionTrait>(
          i.one_stop_online AS one_stop_online, i.online_since AS online_since FROM medical_institutions i \
          WHERE {cond} ORDER BY i.district_code, i.level DESC, i.id"
     );
-    c.query_all_raw(db.stmt(&sql, values)).await?.iter().map(institution_of).collect()
+    Ok(InstitutionRecord::find_by_statement(db.stmt(&sql, values))
+        .all(c)
+        .await?
+        .into_iter()
+        .map(InstitutionRecord::split)
+        .collect())
 }
 
 async fn institutions(db: &Db, scope: &Scope) -> Result<Vec<InstitutionRow>, StorageError> {
@@ -131,22 +140,25 @@ async fn add_institution(db: &Db, actor: &Actor, i: &Institution) -> Result<i64,
 
 /// The institution and its audit record, inside a transaction (the form and the import).
 async fn insert_institution(tx: &mut AuditTxn<'_>, i: &Institution) -> Result<i64, StorageError> {
-    let row = tx
-        .conn()
-        .query_one_raw(tx.db().stmt(
-            "INSERT INTO medical_institutions (name, district_code, level, one_stop_online, online_since) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            vec![
-                i.name.clone().into(),
-                i.district_code.clone().into(),
-                i.level.code().into(),
-                i.one_stop_online.into(),
-                i.online_since.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("医疗机构未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
+    #[derive(FromQueryResult)]
+    struct Inserted {
+        id: i64,
+    }
+    let id = Inserted::find_by_statement(tx.db().stmt(
+        "INSERT INTO medical_institutions (name, district_code, level, one_stop_online, online_since) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        vec![
+            i.name.clone().into(),
+            i.district_code.clone().into(),
+            i.level.code().into(),
+            i.one_stop_online.into(),
+            i.online_since.into(),
+        ],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("医疗机构未能写入".into()))?
+    .id;
     tx.record::<(), _>("medical_institution", id, Some(&i.district_code), "create", None, Some(i)).await?;
     Ok(id)
 }
@@ -154,15 +166,14 @@ async fn insert_institution(tx: &mut AuditTxn<'_>, i: &Institution) -> Result<i6
 /// Change an institution (typically: it went online on a date).
 async fn update_institution(db: &Db, actor: &Actor, id: i64, i: &Institution) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT id, name, district_code, level, one_stop_online, online_since FROM medical_institutions WHERE id = $1",
-            vec![id.into()],
-        ))
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let (_, before) = institution_of(&row)?;
+    let (_, before) = InstitutionRecord::find_by_statement(db.stmt(
+        "SELECT id, name, district_code, level, one_stop_online, online_since FROM medical_institutions WHERE id = $1",
+        vec![id.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or(StorageError::NotFound)?
+    .split();
     if !actor.scope.contains(&before.district_code) {
         return Err(StorageError::NotFound);
     }
@@ -217,15 +228,14 @@ async fn import_institutions(
         if !plan.first((i.name.clone(), i.district_code.clone()), g.row, "机构名称", "家机构") {
             continue;
         }
-        let found = tx
-            .conn()
-            .query_one_raw(db.stmt(
-                "SELECT id, name, district_code, level, one_stop_online, online_since FROM medical_institutions \
-                 WHERE name = $1 AND district_code = $2",
-                vec![i.name.clone().into(), i.district_code.clone().into()],
-            ))
-            .await?;
-        plan.compare(found.map(|r| institution_of(&r)).transpose()?, i);
+        let found = InstitutionRecord::find_by_statement(db.stmt(
+            "SELECT id, name, district_code, level, one_stop_online, online_since FROM medical_institutions \
+             WHERE name = $1 AND district_code = $2",
+            vec![i.name.clone().into(), i.district_code.clone().into()],
+        ))
+        .one(tx.conn())
+        .await?;
+        plan.compare(found.map(InstitutionRecord::split), i);
     }
     if !write || !plan.problems.is_empty() {
         return Ok((plan.summary, plan.problems));

@@ -7,14 +7,14 @@ use ducha_domain::access::{Actor, Role, Scope};
 use ducha_domain::checks::{AuditParams, Finding};
 use ducha_domain::platform::{OfficeFacts, Staff, office_findings};
 use ducha_domain::region::{RegionKind, RegionLevel};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
 use crate::audit::AuditTxn;
 use crate::registry::write::field_error;
 use crate::{Db, StorageError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
 pub struct Item {
     pub id: i64,
     pub name: String,
@@ -23,19 +23,15 @@ pub struct Item {
 }
 
 async fn items(db: &Db) -> Result<Vec<Item>, StorageError> {
-    db.conn()
-        .query_all_raw(db.stmt("SELECT id, name, description, active FROM office_items ORDER BY id", vec![]))
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Item {
-                id: r.try_get("", "id")?,
-                name: r.try_get("", "name")?,
-                description: r.try_get("", "description")?,
-                active: r.try_get("", "active")?,
-            })
-        })
-        .collect()
+    Ok(Item::find_by_statement(db.stmt("SELECT id, name, description, active FROM office_items ORDER BY id", vec![]))
+        .all(db.conn())
+        .await?)
+}
+
+/// The id a `RETURNING id` gives back.
+#[derive(FromQueryResult)]
+struct Inserted {
+    id: i64,
 }
 
 /// Add an item to the checklist, or take one off it (city office).
@@ -59,18 +55,20 @@ async fn set_item(
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
     let before = match id {
-        Some(id) => tx
-            .conn()
-            .query_one_raw(db.stmt("SELECT name, description, active FROM office_items WHERE id = $1", vec![id.into()]))
+        Some(id) => {
+            #[derive(FromQueryResult)]
+            struct Row {
+                name: String,
+                description: String,
+                active: bool,
+            }
+            Row::find_by_statement(
+                db.stmt("SELECT name, description, active FROM office_items WHERE id = $1", vec![id.into()]),
+            )
+            .one(tx.conn())
             .await?
-            .map(|r| -> Result<_, StorageError> {
-                Ok(serde_json::json!({
-                    "name": r.try_get::<String>("", "name")?,
-                    "description": r.try_get::<String>("", "description")?,
-                    "active": r.try_get::<bool>("", "active")?,
-                }))
-            })
-            .transpose()?,
+            .map(|r| serde_json::json!({ "name": r.name, "description": r.description, "active": r.active }))
+        }
         None => None,
     };
     let id = match id {
@@ -88,15 +86,16 @@ async fn set_item(
             }
             id
         }
-        None => tx
-            .conn()
-            .query_one_raw(db.stmt(
+        None => {
+            Inserted::find_by_statement(db.stmt(
                 "INSERT INTO office_items (name, description, active) VALUES ($1, $2, $3) RETURNING id",
                 vec![name.into(), description.trim().into(), active.into()],
             ))
+            .one(tx.conn())
             .await?
             .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
-            .try_get("", "id")?,
+            .id
+        }
     };
     let after = serde_json::json!({ "name": name, "description": description.trim(), "active": active });
     tx.record("office_item", id, None, "update", before.as_ref(), Some(&after)).await?;
@@ -130,23 +129,28 @@ async fn judge(db: &Db, actor: &Actor, j: &Judgement) -> Result<(), StorageError
         return Err(field_error("note", "未达标的项请写明差距".into()));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let known = tx
-        .conn()
-        .query_one_raw(db.stmt("SELECT name FROM office_items WHERE id = $1 AND active", vec![item_id.into()]))
-        .await?;
-    let Some(item) = known else { return Err(field_error("item_id", "没有这个检查项".into())) };
-    let name: String = item.try_get("", "name")?;
-    let before = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT met, note FROM office_checks WHERE town_code = $1 AND item_id = $2 AND year = $3",
-            vec![town.into(), item_id.into(), year.into()],
-        ))
-        .await?
-        .map(|r| -> Result<_, StorageError> {
-            Ok(serde_json::json!({ "item": name, "year": year, "met": r.try_get::<bool>("", "met")?, "note": r.try_get::<String>("", "note")? }))
-        })
-        .transpose()?;
+    #[derive(FromQueryResult)]
+    struct Known {
+        name: String,
+    }
+    let known = Known::find_by_statement(
+        db.stmt("SELECT name FROM office_items WHERE id = $1 AND active", vec![item_id.into()]),
+    )
+    .one(tx.conn())
+    .await?;
+    let Some(Known { name }) = known else { return Err(field_error("item_id", "没有这个检查项".into())) };
+    #[derive(FromQueryResult)]
+    struct Judged {
+        met: bool,
+        note: String,
+    }
+    let before = Judged::find_by_statement(db.stmt(
+        "SELECT met, note FROM office_checks WHERE town_code = $1 AND item_id = $2 AND year = $3",
+        vec![town.into(), item_id.into(), year.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map(|r| serde_json::json!({ "item": name, "year": year, "met": r.met, "note": r.note }));
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO office_checks (town_code, item_id, year, met, note, judged_by, judged_on) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -186,15 +190,14 @@ async fn add_staff(db: &Db, actor: &Actor, s: &Staff, today: NaiveDate) -> Resul
         return Err(field_error("started_on", format!("到岗日期 {} 还没有到", s.started_on)));
     }
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO office_staff (town_code, name, position, started_on) VALUES ($1, $2, $3, $4) RETURNING id",
-            vec![s.town_code.clone().into(), s.name.trim().into(), s.position.trim().into(), s.started_on.into()],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("人员未能写入".into()))?
-        .try_get("", "id")?;
+    let id: i64 = Inserted::find_by_statement(db.stmt(
+        "INSERT INTO office_staff (town_code, name, position, started_on) VALUES ($1, $2, $3, $4) RETURNING id",
+        vec![s.town_code.clone().into(), s.name.trim().into(), s.position.trim().into(), s.started_on.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("人员未能写入".into()))?
+    .id;
     tx.record::<(), _>("office_staff", id, Some(&s.town_code), "create", None, Some(s)).await?;
     tx.region_changed(&s.town_code);
     crate::scoped::commit(tx).await?;
@@ -204,39 +207,45 @@ async fn add_staff(db: &Db, actor: &Actor, s: &Staff, today: NaiveDate) -> Resul
 /// Someone leaves a town office (on a date not before they started).
 async fn staff_left(db: &Db, actor: &Actor, id: i64, on: NaiveDate, today: NaiveDate) -> Result<(), StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let row = tx
-        .conn()
-        .query_one_raw(
-            db.stmt("SELECT town_code, name, started_on, ended_on FROM office_staff WHERE id = $1", vec![id.into()]),
-        )
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let town: String = row.try_get("", "town_code")?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        town_code: String,
+        name: String,
+        started_on: NaiveDate,
+        ended_on: Option<NaiveDate>,
+    }
+    let row = Row::find_by_statement(
+        db.stmt("SELECT town_code, name, started_on, ended_on FROM office_staff WHERE id = $1", vec![id.into()]),
+    )
+    .one(tx.conn())
+    .await?
+    .ok_or(StorageError::NotFound)?;
+    let town = row.town_code;
     town_in(actor, &town)?;
     if !actor.role.edits_registry() {
         return Err(StorageError::Forbidden(format!("“{}”角色不能登记人员离岗", actor.role)));
     }
-    let started: NaiveDate = row.try_get("", "started_on")?;
+    let started = row.started_on;
     if on > today {
         return Err(field_error("ended_on", format!("离岗日期 {on} 还没有到")));
     }
     if on < started {
         return Err(field_error("ended_on", format!("离岗日期 {on} 早于到岗日期 {started}")));
     }
-    if row.try_get::<Option<NaiveDate>>("", "ended_on")?.is_some() {
+    if row.ended_on.is_some() {
         return Err(field_error("ended_on", "此人已登记离岗".into()));
     }
     tx.conn()
         .execute_raw(db.stmt("UPDATE office_staff SET ended_on = $1 WHERE id = $2", vec![on.into(), id.into()]))
         .await?;
-    let after = serde_json::json!({ "name": row.try_get::<String>("", "name")?, "ended_on": on });
+    let after = serde_json::json!({ "name": row.name, "ended_on": on });
     tx.record::<(), _>("office_staff", id, Some(&town), "update", None, Some(&after)).await?;
     tx.region_changed(&town);
     crate::scoped::commit(tx).await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
 pub struct StaffRow {
     pub id: i64,
     pub name: String,
@@ -280,41 +289,52 @@ async fn offices_in<C: ConnectionTrait>(db: &Db, c: &C, scope: &Scope, year: i32
         Scope::Region(code) if code.level() == RegionLevel::Town => tree.get(code.as_str()).into_iter().collect(),
         Scope::Region(code) => tree.descendants(code.as_str(), Some(RegionLevel::Town)),
     };
-    let active: Vec<(i64, String)> = c
-        .query_all_raw(db.stmt("SELECT id, name FROM office_items WHERE active ORDER BY id", vec![]))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
-        .collect::<Result<_, StorageError>>()?;
+    #[derive(FromQueryResult)]
+    struct ActiveItem {
+        id: i64,
+        name: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Check {
+        town_code: String,
+        item_id: i64,
+        met: bool,
+        note: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Staffed {
+        town_code: String,
+        #[sea_orm(nested)]
+        staff: StaffRow,
+    }
+    let active: Vec<(i64, String)> =
+        ActiveItem::find_by_statement(db.stmt("SELECT id, name FROM office_items WHERE active ORDER BY id", vec![]))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
     let y: Vec<Value> = vec![year.into()];
     let checks =
-        c.query_all_raw(db.stmt("SELECT town_code, item_id, met, note FROM office_checks WHERE year = $1", y)).await?;
-    let staff = c
-        .query_all_raw(db.stmt(
-            "SELECT id, town_code, name, position, started_on, ended_on FROM office_staff ORDER BY started_on, id",
-            vec![],
-        ))
-        .await?;
+        Check::find_by_statement(db.stmt("SELECT town_code, item_id, met, note FROM office_checks WHERE year = $1", y))
+            .all(c)
+            .await?;
+    let staff = Staffed::find_by_statement(db.stmt(
+        "SELECT id, town_code, name, position, started_on, ended_on FROM office_staff ORDER BY started_on, id",
+        vec![],
+    ))
+    .all(c)
+    .await?;
     let mut out = Vec::new();
     for town in towns.into_iter().filter(|t| t.kind != RegionKind::SpecialArea) {
         let code = town.code.as_str();
         let mut judged = Vec::new();
-        for r in checks.iter().filter(|r| r.try_get::<String>("", "town_code").is_ok_and(|t| t == code)) {
-            let item: i64 = r.try_get("", "item_id")?;
-            if let Some((_, name)) = active.iter().find(|(id, _)| *id == item) {
-                judged.push((name.clone(), r.try_get("", "met")?, r.try_get("", "note")?));
+        for r in checks.iter().filter(|r| r.town_code == code) {
+            if let Some((_, name)) = active.iter().find(|(id, _)| *id == r.item_id) {
+                judged.push((name.clone(), r.met, r.note.clone()));
             }
         }
-        let mut people = Vec::new();
-        for r in staff.iter().filter(|r| r.try_get::<String>("", "town_code").is_ok_and(|t| t == code)) {
-            people.push(StaffRow {
-                id: r.try_get("", "id")?,
-                name: r.try_get("", "name")?,
-                position: r.try_get("", "position")?,
-                started_on: r.try_get("", "started_on")?,
-                ended_on: r.try_get("", "ended_on")?,
-            });
-        }
+        let people: Vec<StaffRow> = staff.iter().filter(|r| r.town_code == code).map(|r| r.staff.clone()).collect();
         let left_this_year = people.iter().filter(|p| p.ended_on.is_some_and(|e| e.year() == year)).count() as i64;
         out.push(Office {
             town_code: code.to_string(),

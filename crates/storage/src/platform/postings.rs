@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use ducha_domain::access::{Actor, Scope};
 use ducha_domain::platform::{Posting, PostingFacts};
 use ducha_domain::region::RegionLevel;
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::attendance::CheckIn;
@@ -30,18 +30,28 @@ pub struct PostingRow {
     pub last_check_in: Option<NaiveDate>,
 }
 
-pub(super) fn posting_of(r: &QueryResult) -> Result<(i64, Posting), StorageError> {
-    Ok((
-        r.try_get("", "id")?,
-        Posting {
-            name: r.try_get("", "name")?,
-            unit: r.try_get("", "unit")?,
-            town_code: r.try_get("", "town_code")?,
-            full_time: r.try_get("", "full_time")?,
-            started_on: r.try_get("", "started_on")?,
-            ended_on: r.try_get("", "ended_on")?,
-        },
-    ))
+/// A posting's row: its id and the posting.
+#[derive(FromQueryResult)]
+struct PostingRecord {
+    id: i64,
+    name: String,
+    unit: String,
+    town_code: String,
+    full_time: bool,
+    started_on: NaiveDate,
+    ended_on: Option<NaiveDate>,
+}
+
+impl PostingRecord {
+    fn split(self) -> (i64, Posting) {
+        let PostingRecord { id, name, unit, town_code, full_time, started_on, ended_on } = self;
+        (id, Posting { name, unit, town_code, full_time, started_on, ended_on })
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Count {
+    n: i64,
 }
 
 /// The postings within a scope (optionally one), with days present in `year` up to `as_of`.
@@ -69,13 +79,21 @@ pub(super) async fn posting_facts<C: ConnectionTrait>(
         sql = format!("{sql} AND p.id = ${}", all.len());
     }
     sql.push_str(" ORDER BY p.town_code, p.id");
-    let mut out = Vec::new();
-    for r in c.query_all_raw(db.stmt(&sql, all)).await? {
-        let (id, posting) = posting_of(&r)?;
-        let days_present: i64 = r.try_get("", "days")?;
-        out.push((PostingFacts { id, posting, days_present }, r.try_get("", "last_day")?));
+    #[derive(FromQueryResult)]
+    struct Row {
+        #[sea_orm(nested)]
+        posting: PostingRecord,
+        days: i64,
+        last_day: Option<NaiveDate>,
     }
-    Ok(out)
+    let rows = Row::find_by_statement(db.stmt(&sql, all)).all(c).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (id, posting) = r.posting.split();
+            (PostingFacts { id, posting, days_present: r.days }, r.last_day)
+        })
+        .collect())
 }
 
 /// The postings within a scope, for the list page, the API and the export.
@@ -110,25 +128,12 @@ async fn posting(
     today: NaiveDate,
 ) -> Result<Option<(PostingRow, Vec<CheckIn>)>, StorageError> {
     let Some(row) = rows(db, scope, Some(id), today).await?.pop() else { return Ok(None) };
-    let list = db
-        .conn()
-        .query_all_raw(db.stmt(
-            "SELECT id, on_date, place, latitude, longitude, recorded_by FROM attendance WHERE posting_id = $1 ORDER BY on_date DESC",
-            vec![id.into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(CheckIn {
-                id: r.try_get("", "id")?,
-                on_date: r.try_get("", "on_date")?,
-                place: r.try_get("", "place")?,
-                latitude: r.try_get("", "latitude")?,
-                longitude: r.try_get("", "longitude")?,
-                recorded_by: r.try_get("", "recorded_by")?,
-            })
-        })
-        .collect::<Result<_, StorageError>>()?;
+    let list = CheckIn::find_by_statement(db.stmt(
+        "SELECT id, on_date, place, latitude, longitude, recorded_by FROM attendance WHERE posting_id = $1 ORDER BY on_date DESC",
+        vec![id.into()],
+    ))
+    .all(db.conn())
+    .await?;
     Ok(Some((row, list)))
 }
 
@@ -154,23 +159,27 @@ async fn add_posting(db: &Db, actor: &Actor, p: &Posting) -> Result<i64, Storage
 
 /// The posting row itself (the checked write above, and the demo's loading).
 pub(crate) async fn insert_posting<C: ConnectionTrait>(db: &Db, c: &C, p: &Posting) -> Result<i64, StorageError> {
-    let row = c
-        .query_one_raw(db.stmt(
-            "INSERT INTO postings (name, unit, town_code, district_code, full_time, started_on, ended_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            vec![
-                p.name.clone().into(),
-                p.unit.clone().into(),
-                p.town_code.clone().into(),
-                p.town_code.get(..6).unwrap_or_default().to_string().into(),
-                p.full_time.into(),
-                p.started_on.into(),
-                p.ended_on.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("派驻记录未能写入".into()))?;
-    Ok(row.try_get("", "id")?)
+    #[derive(FromQueryResult)]
+    struct Inserted {
+        id: i64,
+    }
+    let row = Inserted::find_by_statement(db.stmt(
+        "INSERT INTO postings (name, unit, town_code, district_code, full_time, started_on, ended_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        vec![
+            p.name.clone().into(),
+            p.unit.clone().into(),
+            p.town_code.clone().into(),
+            p.town_code.get(..6).unwrap_or_default().to_string().into(),
+            p.full_time.into(),
+            p.started_on.into(),
+            p.ended_on.into(),
+        ],
+    ))
+    .one(c)
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("派驻记录未能写入".into()))?;
+    Ok(row.id)
 }
 
 /// End a posting on a date (the cadre went back to the unit); check-ins after it are refused.
@@ -183,16 +192,14 @@ async fn end_posting(db: &Db, actor: &Actor, id: i64, ended_on: NaiveDate) -> Re
     if ended_on < before.started_on {
         return Err(field_error("ended_on", format!("结束日期 {ended_on} 早于派驻开始日期 {}", before.started_on)));
     }
-    let later: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
-            vec![id.into(), ended_on.into()],
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let later: i64 = Count::find_by_statement(db.stmt(
+        "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
+        vec![id.into(), ended_on.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map(|r| r.n)
+    .unwrap_or(0);
     if later > 0 {
         return Err(field_error(
             "ended_on",
@@ -210,15 +217,14 @@ async fn end_posting(db: &Db, actor: &Actor, id: i64, ended_on: NaiveDate) -> Re
 }
 
 pub(super) async fn scoped_posting(tx: &AuditTxn<'_>, actor: &Actor, id: i64) -> Result<(i64, Posting), StorageError> {
-    let row = tx
-        .conn()
-        .query_one_raw(tx.db().stmt(
-            "SELECT id, name, unit, town_code, full_time, started_on, ended_on FROM postings WHERE id = $1",
-            vec![id.into()],
-        ))
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let found = posting_of(&row)?;
+    let found = PostingRecord::find_by_statement(tx.db().stmt(
+        "SELECT id, name, unit, town_code, full_time, started_on, ended_on FROM postings WHERE id = $1",
+        vec![id.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or(StorageError::NotFound)?
+    .split();
     if !actor.scope.contains(&found.1.town_code) {
         return Err(StorageError::NotFound);
     }
@@ -249,30 +255,27 @@ async fn import_postings(
         if !plan.first(key, g.row, "姓名", "次派驻") {
             continue;
         }
-        let found = tx
-            .conn()
-            .query_one_raw(db.stmt(
-                "SELECT id, name, unit, town_code, full_time, started_on, ended_on FROM postings \
-                 WHERE name = $1 AND unit = $2 AND town_code = $3 AND started_on = $4",
-                vec![p.name.clone().into(), p.unit.clone().into(), p.town_code.clone().into(), p.started_on.into()],
-            ))
-            .await?;
-        let found = found.map(|r| posting_of(&r)).transpose()?;
+        let found = PostingRecord::find_by_statement(db.stmt(
+            "SELECT id, name, unit, town_code, full_time, started_on, ended_on FROM postings \
+             WHERE name = $1 AND unit = $2 AND town_code = $3 AND started_on = $4",
+            vec![p.name.clone().into(), p.unit.clone().into(), p.town_code.clone().into(), p.started_on.into()],
+        ))
+        .one(tx.conn())
+        .await?
+        .map(PostingRecord::split);
         // A blank 结束日期 leaves an end recorded on the page as it is.
         let kept = found.as_ref().and_then(|(_, before)| before.ended_on).filter(|_| p.ended_on.is_none());
         let p = &Posting { ended_on: p.ended_on.or(kept), ..p.clone() };
         // A posting ended by the sheet: not before its last check-in.
         if let (Some((id, _)), Some(end)) = (&found, p.ended_on) {
-            let later: i64 = tx
-                .conn()
-                .query_one_raw(db.stmt(
-                    "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
-                    vec![(*id).into(), end.into()],
-                ))
-                .await?
-                .map(|r| r.try_get("", "n"))
-                .transpose()?
-                .unwrap_or(0);
+            let later: i64 = Count::find_by_statement(db.stmt(
+                "SELECT COUNT(*) AS n FROM attendance WHERE posting_id = $1 AND on_date > $2",
+                vec![(*id).into(), end.into()],
+            ))
+            .one(tx.conn())
+            .await?
+            .map(|r| r.n)
+            .unwrap_or(0);
             if later > 0 {
                 plan.refuse(g.row, "结束日期", format!("{end} 之后还有 {later} 次签到，结束日期不能早于最后一次签到"));
                 continue;

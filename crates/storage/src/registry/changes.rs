@@ -11,7 +11,9 @@ use ducha_domain::registry::{
     ChangeKind, ChangePayload, ChangeStatus, Household, HouseholdStatus, YearFinance, YearStandard, check_exit,
 };
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value,
+};
 use serde::Serialize;
 
 use super::write::{
@@ -160,26 +162,29 @@ pub(crate) async fn submit(
     };
     check(tx.conn(), h.as_ref(), payload).await?;
     let payload_json = serde_json::to_string(payload).map_err(|e| StorageError::Rejected(e.to_string()))?;
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO change_requests (household_id, village_code, kind, payload, reason, effective_on, status, submitted_by, submitted_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            vec![
-                household_id.into(),
-                village.clone().into(),
-                payload.kind().code().into(),
-                payload_json.into(),
-                reason.trim().into(),
-                effective_on.into(),
-                ChangeStatus::Submitted.code().into(),
-                actor.username.clone().into(),
-                Utc::now().into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Rejected("申请未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
+    #[derive(FromQueryResult)]
+    struct Inserted {
+        id: i64,
+    }
+    let id = Inserted::find_by_statement(db.stmt(
+        "INSERT INTO change_requests (household_id, village_code, kind, payload, reason, effective_on, status, submitted_by, submitted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        vec![
+            household_id.into(),
+            village.clone().into(),
+            payload.kind().code().into(),
+            payload_json.into(),
+            reason.trim().into(),
+            effective_on.into(),
+            ChangeStatus::Submitted.code().into(),
+            actor.username.clone().into(),
+            Utc::now().into(),
+        ],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Rejected("申请未能写入".into()))?
+    .id;
     let after = serde_json::json!({ "kind": payload.kind().code(), "household_id": household_id, "reason": reason.trim(), "effective_on": effective_on, "payload": payload });
     tx.record::<(), _>("change_request", id, Some(&village), "submit", None, Some(&after)).await?;
     for f in files {
@@ -194,28 +199,48 @@ const COLUMNS: &str = "c.id AS id, c.household_id AS household_id, h.number AS h
     c.submitted_by AS submitted_by, c.submitted_at AS submitted_at, c.decided_by AS decided_by, c.decided_at AS decided_at, \
     c.decision_comment AS decision_comment, c.result_household_id AS result_household_id";
 
-fn from_row(r: &sea_orm::QueryResult) -> Result<ChangeRecord, StorageError> {
-    let bad = |e: String| StorageError::Rejected(format!("数据库中的申请有误：{e}"));
-    let kind: String = r.try_get("", "kind")?;
-    let status: String = r.try_get("", "status")?;
-    let payload: String = r.try_get("", "payload")?;
-    Ok(ChangeRecord {
-        id: r.try_get("", "id")?,
-        household_id: r.try_get("", "household_id")?,
-        household_number: r.try_get("", "household_number")?,
-        village_code: r.try_get("", "village_code")?,
-        kind: ChangeKind::parse(&kind).map_err(|e| bad(e.to_string()))?,
-        payload: serde_json::from_str(&payload).map_err(|e| bad(e.to_string()))?,
-        reason: r.try_get("", "reason")?,
-        effective_on: r.try_get("", "effective_on")?,
-        status: ChangeStatus::parse(&status).map_err(|e| bad(e.to_string()))?,
-        submitted_by: r.try_get("", "submitted_by")?,
-        submitted_at: r.try_get("", "submitted_at")?,
-        decided_by: r.try_get("", "decided_by")?,
-        decided_at: r.try_get("", "decided_at")?,
-        decision_comment: r.try_get("", "decision_comment")?,
-        result_household_id: r.try_get("", "result_household_id")?,
-    })
+/// A request's row as read with [`COLUMNS`]. Its kind, status and payload are read as text and
+/// parsed by [`ChangeRow::record`]: a bad one is reported as a bad request in the database.
+#[derive(FromQueryResult)]
+struct ChangeRow {
+    id: i64,
+    household_id: Option<i64>,
+    household_number: Option<String>,
+    village_code: String,
+    kind: String,
+    payload: String,
+    reason: String,
+    effective_on: NaiveDate,
+    status: String,
+    submitted_by: String,
+    submitted_at: DateTime<Utc>,
+    decided_by: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    decision_comment: Option<String>,
+    result_household_id: Option<i64>,
+}
+
+impl ChangeRow {
+    fn record(self) -> Result<ChangeRecord, StorageError> {
+        let bad = |e: String| StorageError::Rejected(format!("数据库中的申请有误：{e}"));
+        Ok(ChangeRecord {
+            id: self.id,
+            household_id: self.household_id,
+            household_number: self.household_number,
+            village_code: self.village_code,
+            kind: ChangeKind::parse(&self.kind).map_err(|e| bad(e.to_string()))?,
+            payload: serde_json::from_str(&self.payload).map_err(|e| bad(e.to_string()))?,
+            reason: self.reason,
+            effective_on: self.effective_on,
+            status: ChangeStatus::parse(&self.status).map_err(|e| bad(e.to_string()))?,
+            submitted_by: self.submitted_by,
+            submitted_at: self.submitted_at,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            decision_comment: self.decision_comment,
+            result_household_id: self.result_household_id,
+        })
+    }
 }
 
 /// The scope condition over a request's village (new identifications have no household yet).
@@ -249,7 +274,12 @@ pub(crate) async fn list(
         sql.push_str(&format!(" AND c.household_id = ${}", values.len()));
     }
     sql.push_str(&format!(" ORDER BY c.id DESC LIMIT {limit}"));
-    db.conn().query_all_raw(db.stmt(&sql, values)).await?.iter().map(from_row).collect()
+    ChangeRow::find_by_statement(db.stmt(&sql, values))
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(ChangeRow::record)
+        .collect()
 }
 
 /// One request, if it lies in the scope.
@@ -269,7 +299,7 @@ async fn get_in<C: ConnectionTrait>(
         "SELECT {COLUMNS} FROM change_requests c LEFT JOIN households h ON h.id = c.household_id WHERE {cond} AND c.id = ${}",
         values.len()
     );
-    c.query_one_raw(db.stmt(&sql, values)).await?.as_ref().map(from_row).transpose()
+    ChangeRow::find_by_statement(db.stmt(&sql, values)).one(c).await?.map(ChangeRow::record).transpose()
 }
 
 /// Whether the actor decides requests (district and city offices).

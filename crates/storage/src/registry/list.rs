@@ -7,7 +7,7 @@ use ducha_domain::id_number::normalise;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::RegionCode;
 use ducha_domain::registry::{HouseholdStatus, HouseholdType, PovertyCause};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
 use super::scope_sql;
@@ -73,7 +73,7 @@ impl SearchKind {
 }
 
 /// One line of the list. The head's ID number is raw here; the web layer masks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromQueryResult)]
 pub struct HouseholdRow {
     pub id: i64,
     pub number: String,
@@ -170,11 +170,16 @@ pub(crate) async fn list_households(
     let size = size.clamp(1, 200);
     let sql = where_clause(scope, filter);
     let base = sql.clause();
-    let count_row = db
-        .conn()
-        .query_one_raw(db.stmt(&format!("SELECT COUNT(*) AS n FROM households h WHERE {base}"), sql.values.clone()))
-        .await?;
-    let total: i64 = count_row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let count_row = Count::find_by_statement(
+        db.stmt(&format!("SELECT COUNT(*) AS n FROM households h WHERE {base}"), sql.values.clone()),
+    )
+    .one(db.conn())
+    .await?;
+    let total: i64 = count_row.map(|r| r.n).unwrap_or(0);
 
     let (keyset, order) = match (after, before) {
         (_, Some(b)) => (format!(" AND h.id < {b}"), "DESC"),
@@ -189,23 +194,7 @@ pub(crate) async fn list_households(
          FROM households h WHERE {base}{keyset} ORDER BY h.id {order} LIMIT {}",
         size + 1
     );
-    let rows = db.conn().query_all_raw(db.stmt(&select, sql.values.clone())).await?;
-    let mut out = rows
-        .iter()
-        .map(|r| {
-            Ok(HouseholdRow {
-                id: r.try_get("", "id")?,
-                number: r.try_get("", "number")?,
-                village_code: r.try_get("", "village_code")?,
-                household_type: r.try_get("", "household_type")?,
-                main_cause: r.try_get("", "main_cause")?,
-                status: r.try_get("", "status")?,
-                head_name: r.try_get("", "head_name")?,
-                head_id_number: r.try_get("", "head_id_number")?,
-                size: r.try_get("", "size")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    let mut out = HouseholdRow::find_by_statement(db.stmt(&select, sql.values.clone())).all(db.conn()).await?;
     let more = out.len() as u64 > size;
     out.truncate(size as usize);
     if before.is_some() {
@@ -251,13 +240,12 @@ pub(crate) async fn export_batch(
         "SELECT h.id AS id FROM households h WHERE {} AND h.id > {after} ORDER BY h.id LIMIT {limit}",
         sql.clause()
     );
-    let ids: Vec<i64> = db
-        .conn()
-        .query_all_raw(db.stmt(&q, sql.values))
-        .await?
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let ids: Vec<i64> =
+        Id::find_by_statement(db.stmt(&q, sql.values)).all(db.conn()).await?.into_iter().map(|r| r.id).collect();
     if ids.is_empty() {
         return Ok(vec![]);
     }

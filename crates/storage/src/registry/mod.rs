@@ -20,7 +20,7 @@ use ducha_domain::registry::{Guarantees, Household, Member};
 
 use ducha_domain::access::Scope;
 use ducha_domain::region::RegionLevel;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value};
 use serde::Serialize;
 
 use crate::{Db, Scoped, StorageError};
@@ -290,12 +290,17 @@ pub(crate) async fn counts_by_region(
         "SELECT {col} AS code, COUNT(*) AS n FROM members m JOIN households h ON h.id = m.household_id \
          WHERE m.left_on IS NULL AND {cond} GROUP BY {col}"
     );
-    let mut out: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-    for r in db.conn().query_all_raw(db.stmt(&households, values.clone())).await? {
-        out.entry(r.try_get("", "code")?).or_default().0 = r.try_get("", "n")?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        code: String,
+        n: i64,
     }
-    for r in db.conn().query_all_raw(db.stmt(&members, values)).await? {
-        out.entry(r.try_get("", "code")?).or_default().1 = r.try_get("", "n")?;
+    let mut out: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for r in Row::find_by_statement(db.stmt(&households, values.clone())).all(db.conn()).await? {
+        out.entry(r.code).or_default().0 = r.n;
+    }
+    for r in Row::find_by_statement(db.stmt(&members, values)).all(db.conn()).await? {
+        out.entry(r.code).or_default().1 = r.n;
     }
     Ok(out.into_iter().map(|(code, (h, m))| (code, h, m)).collect())
 }
@@ -306,8 +311,13 @@ pub(crate) async fn counts_by_status(db: &Db, scope: &Scope) -> Result<Vec<(Stri
     let sql = format!(
         "SELECT h.status AS status, COUNT(*) AS n FROM households h WHERE {cond} GROUP BY h.status ORDER BY h.status"
     );
-    let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
-    rows.into_iter().map(|r| Ok((r.try_get("", "status")?, r.try_get("", "n")?))).collect()
+    #[derive(FromQueryResult)]
+    struct Row {
+        status: String,
+        n: i64,
+    }
+    let rows = Row::find_by_statement(db.stmt(&sql, values)).all(db.conn()).await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
 }
 
 /// What a household's page shows (see [`Registry::page`]).

@@ -8,7 +8,9 @@ use ducha_domain::region::{RegionCode, RegionLevel};
 use ducha_domain::registry::{Household, HouseholdStatus, Member};
 use ducha_domain::validation::FieldErrors;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+};
 use serde::Serialize;
 
 use super::{household, member, status_history, to_household, to_member};
@@ -39,13 +41,17 @@ pub(crate) fn parents(village_code: &str) -> Result<(String, String), StorageErr
 }
 
 async fn next_number<C: ConnectionTrait>(db: &Db, c: &C, village_code: &str) -> Result<String, StorageError> {
-    let row = c
-        .query_one_raw(db.stmt(
-            "SELECT MAX(number) AS n FROM households WHERE village_code = $1 AND number LIKE $2",
-            vec![village_code.into(), format!("{village_code}%").into()],
-        ))
-        .await?;
-    let max: Option<String> = row.map(|r| r.try_get("", "n")).transpose()?.flatten();
+    #[derive(FromQueryResult)]
+    struct Row {
+        n: Option<String>,
+    }
+    let row = Row::find_by_statement(db.stmt(
+        "SELECT MAX(number) AS n FROM households WHERE village_code = $1 AND number LIKE $2",
+        vec![village_code.into(), format!("{village_code}%").into()],
+    ))
+    .one(c)
+    .await?;
+    let max: Option<String> = row.and_then(|r| r.n);
     let seq = max.and_then(|n| n.get(village_code.len()..).and_then(|s| s.parse::<u64>().ok())).unwrap_or(0) + 1;
     Ok(format!("{village_code}{seq:05}"))
 }
@@ -223,20 +229,23 @@ async fn check_unique_id<C: ConnectionTrait>(
     id_number: &str,
     except: Option<i64>,
 ) -> Result<(), StorageError> {
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
-             WHERE m.id_number = $1 AND m.left_on IS NULL",
-            vec![id_number.into()],
-        ))
-        .await?;
-    for r in rows {
-        let id: i64 = r.try_get("", "id")?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        number: String,
+        village: String,
+    }
+    let rows = Row::find_by_statement(db.stmt(
+        "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
+         WHERE m.id_number = $1 AND m.left_on IS NULL",
+        vec![id_number.into()],
+    ))
+    .all(c)
+    .await?;
+    for Row { id, number, village } in rows {
         if Some(id) == except {
             continue;
         }
-        let number: String = r.try_get("", "number")?;
-        let village: String = r.try_get("", "village")?;
         let msg = if actor.scope.contains(&village) {
             format!("身份证号已登记在户 {number}")
         } else {
@@ -290,13 +299,16 @@ pub(crate) async fn insert_member(
 ) -> Result<i64, StorageError> {
     let db = tx.db();
     check_unique_id(db, tx.conn(), tx.actor(), &m.id_number, None).await?;
-    let row = tx
-        .conn()
-        .query_one_raw(
-            db.stmt("SELECT COALESCE(MAX(seq), 0) AS s FROM members WHERE household_id = $1", vec![h.id.into()]),
-        )
-        .await?;
-    let seq: i32 = row.map(|r| r.try_get("", "s")).transpose()?.unwrap_or(0);
+    #[derive(FromQueryResult)]
+    struct Row {
+        s: i32,
+    }
+    let row = Row::find_by_statement(
+        db.stmt("SELECT COALESCE(MAX(seq), 0) AS s FROM members WHERE household_id = $1", vec![h.id.into()]),
+    )
+    .one(tx.conn())
+    .await?;
+    let seq: i32 = row.map(|r| r.s).unwrap_or(0);
     let saved = member_model(h.id, seq + 1, m, Utc::now()).insert(tx.conn()).await?;
     tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
     touch(tx, h).await?;
