@@ -83,7 +83,7 @@ impl UserRow {
             id: self.id,
             username: self.username,
             display_name: self.display_name,
-            role: Role::parse(&self.role).map_err(|e| StorageError::Rejected(e.to_string()))?,
+            role: crate::stored::code(&self.role)?,
             region_code: self.region_code,
             active: self.active,
         })
@@ -183,7 +183,7 @@ pub(crate) async fn add_user(db: &Db, actor: &Actor, u: &NewUser) -> Result<User
     ))
     .one(tx.conn())
     .await?
-    .ok_or_else(|| StorageError::Rejected("新用户未能写入".into()))?
+    .ok_or_else(|| StorageError::Corrupt("新用户未能写入".into()))?
     .id;
     let user = User {
         id,

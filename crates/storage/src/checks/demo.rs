@@ -60,7 +60,7 @@ pub(crate) async fn compare(db: &Db) -> Result<DemoComparison, StorageError> {
     .await?;
     let mut all = Vec::new();
     for r in rows {
-        let kind = DefectKind::parse(&r.kind).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let kind: DefectKind = crate::stored::code(&r.kind)?;
         let (hid, seq) = (r.household_id, r.member_seq);
         planted.entry(hid).or_default().push((kind, seq));
         per_village.entry(r.village_code).or_default().push(kind);

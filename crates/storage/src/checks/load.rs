@@ -25,7 +25,7 @@ pub enum Selection<'a> {
 }
 
 fn vocab<T: Labelled>(code: &str) -> Result<T, StorageError> {
-    T::parse(code).map_err(|e| StorageError::Rejected(format!("数据库中的取值有误：{e}")))
+    crate::stored::code(code)
 }
 
 pub(crate) fn id_list(ids: &[i64]) -> String {

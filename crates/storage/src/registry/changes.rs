@@ -222,7 +222,7 @@ struct ChangeRow {
 
 impl ChangeRow {
     fn record(self) -> Result<ChangeRecord, StorageError> {
-        let bad = |e: String| StorageError::Rejected(format!("数据库中的申请有误：{e}"));
+        let bad = |e: String| StorageError::Corrupt(format!("申请：{e}"));
         Ok(ChangeRecord {
             id: self.id,
             household_id: self.household_id,
