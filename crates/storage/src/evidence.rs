@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use ducha_domain::access::Scope;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditTxn;
+use crate::campaigns::IdRow;
 use crate::registry::household;
 use crate::registry::write::field_error;
 use crate::{Db, StorageError};
@@ -19,7 +20,7 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, FromQueryResult)]
 pub struct EvidenceMeta {
     pub id: i64,
     pub owner_kind: String,
@@ -67,9 +68,7 @@ pub async fn attach_to(
         ))
         .await?;
     let name: String = file.filename.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
+    let id = IdRow::find_by_statement(db.stmt(
             "INSERT INTO evidence (owner_kind, owner_id, household_id, village_code, filename, content_type, size, sha256, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             vec![
@@ -85,9 +84,10 @@ pub async fn attach_to(
                 Utc::now().into(),
             ],
         ))
+        .one(tx.conn())
         .await?
-        .ok_or_else(|| StorageError::Corrupt("佐证材料未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
+        .ok_or_else(|| StorageError::Corrupt("佐证材料未能写入".into()))?
+        .id;
     let after =
         serde_json::json!({ "owner": owner_kind, "owner_id": owner_id, "filename": name, "size": size, "sha256": sha });
     tx.record::<(), _>("evidence", id, Some(village_code), "attach", None, Some(&after)).await?;
@@ -96,25 +96,11 @@ pub async fn attach_to(
 
 const COLUMNS: &str = "id, owner_kind, owner_id, filename, content_type, size, sha256, uploaded_by, uploaded_at";
 
-fn meta(r: &sea_orm::QueryResult) -> Result<EvidenceMeta, StorageError> {
-    Ok(EvidenceMeta {
-        id: r.try_get("", "id")?,
-        owner_kind: r.try_get("", "owner_kind")?,
-        owner_id: r.try_get("", "owner_id")?,
-        filename: r.try_get("", "filename")?,
-        content_type: r.try_get("", "content_type")?,
-        size: r.try_get("", "size")?,
-        sha256: r.try_get("", "sha256")?,
-        uploaded_by: r.try_get("", "uploaded_by")?,
-        uploaded_at: r.try_get("", "uploaded_at")?,
-    })
-}
-
 /// Every file attached to one record (unchecked: for the storage code that has read the record
 /// within the actor's scope already).
 pub(crate) async fn for_owner(db: &Db, owner_kind: &str, owner_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM evidence WHERE owner_kind = $1 AND owner_id = $2 ORDER BY id");
-    db.conn().query_all_raw(db.stmt(&sql, vec![owner_kind.into(), owner_id.into()])).await?.iter().map(meta).collect()
+    Ok(EvidenceMeta::find_by_statement(db.stmt(&sql, vec![owner_kind.into(), owner_id.into()])).all(db.conn()).await?)
 }
 
 /// Every file attached to a household's own records. Files of campaign visits and problems are
@@ -124,7 +110,7 @@ pub(crate) async fn for_household(db: &Db, household_id: i64) -> Result<Vec<Evid
     let sql = format!(
         "SELECT {COLUMNS} FROM evidence WHERE household_id = $1 AND owner_kind NOT LIKE 'campaign%' ORDER BY id"
     );
-    db.conn().query_all_raw(db.stmt(&sql, vec![household_id.into()])).await?.iter().map(meta).collect()
+    Ok(EvidenceMeta::find_by_statement(db.stmt(&sql, vec![household_id.into()])).all(db.conn()).await?)
 }
 
 /// Whether the actor may read a file attached to `kind`/`owner` in `village`: within their
@@ -160,16 +146,18 @@ pub(crate) async fn fetch_for(
     today: chrono::NaiveDate,
     id: i64,
 ) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(
-            db.stmt("SELECT owner_kind, owner_id, village_code FROM evidence WHERE id = $1", vec![id.into()]),
-        )
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let kind: String = row.try_get("", "owner_kind")?;
-    let owner: i64 = row.try_get("", "owner_id")?;
-    let village: String = row.try_get("", "village_code")?;
+    #[derive(FromQueryResult)]
+    struct Owner {
+        owner_kind: String,
+        owner_id: i64,
+        village_code: String,
+    }
+    let row = Owner::find_by_statement(
+        db.stmt("SELECT owner_kind, owner_id, village_code FROM evidence WHERE id = $1", vec![id.into()]),
+    )
+    .one(db.conn())
+    .await?;
+    let Some(Owner { owner_kind: kind, owner_id: owner, village_code: village }) = row else { return Ok(None) };
     if visible(db, actor, today, &kind, owner, &village).await? { fetch(db, &Scope::All, id).await } else { Ok(None) }
 }
 
@@ -181,23 +169,40 @@ async fn campaign_of_file(db: &Db, kind: &str, owner: i64) -> Result<Option<i64>
         "campaign_problem" | "rectification" => "SELECT campaign_id FROM campaign_problems WHERE id = $1",
         _ => return Ok(None),
     };
-    let row = db.conn().query_one_raw(db.stmt(sql, vec![owner.into()])).await?;
-    Ok(row.map(|r| r.try_get("", "campaign_id")).transpose()?)
+    #[derive(FromQueryResult)]
+    struct Of {
+        campaign_id: i64,
+    }
+    Ok(Of::find_by_statement(db.stmt(sql, vec![owner.into()])).one(db.conn()).await?.map(|r| r.campaign_id))
 }
 
 /// One file and its bytes, if its household lies in the scope.
 pub(crate) async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(EvidenceMeta, Vec<u8>)>, StorageError> {
     let sql = format!("SELECT {COLUMNS}, village_code FROM evidence WHERE id = $1");
-    let Some(row) = db.conn().query_one_raw(db.stmt(&sql, vec![id.into()])).await? else { return Ok(None) };
-    let village: String = row.try_get("", "village_code")?;
+    #[derive(FromQueryResult)]
+    struct Located {
+        #[sea_orm(nested)]
+        meta: EvidenceMeta,
+        village_code: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Blob {
+        data: Vec<u8>,
+    }
+    let Some(Located { meta: m, village_code: village }) =
+        Located::find_by_statement(db.stmt(&sql, vec![id.into()])).one(db.conn()).await?
+    else {
+        return Ok(None);
+    };
     if !scope.contains(&village) {
         return Ok(None);
     }
-    let m = meta(&row)?;
     let values: Vec<Value> = vec![m.sha256.clone().into()];
-    let blob = db.conn().query_one_raw(db.stmt("SELECT data FROM evidence_blobs WHERE sha256 = $1", values)).await?;
-    let bytes: Vec<u8> = match blob {
-        Some(b) => b.try_get("", "data")?,
+    let blob = Blob::find_by_statement(db.stmt("SELECT data FROM evidence_blobs WHERE sha256 = $1", values))
+        .one(db.conn())
+        .await?;
+    let bytes = match blob {
+        Some(b) => b.data,
         None => return Ok(None),
     };
     Ok(Some((m, bytes)))
@@ -223,9 +228,13 @@ impl Evidence<'_> {
     pub async fn for_owner(&self, owner_kind: &str, owner_id: i64) -> Result<Vec<EvidenceMeta>, StorageError> {
         let db = self.0.db();
         let sql = "SELECT village_code FROM evidence WHERE owner_kind = $1 AND owner_id = $2 LIMIT 1";
-        let row = db.conn().query_one_raw(db.stmt(sql, vec![owner_kind.into(), owner_id.into()])).await?;
-        let Some(row) = row else { return Ok(Vec::new()) };
-        let village: String = row.try_get("", "village_code")?;
+        #[derive(FromQueryResult)]
+        struct Village {
+            village_code: String,
+        }
+        let row =
+            Village::find_by_statement(db.stmt(sql, vec![owner_kind.into(), owner_id.into()])).one(db.conn()).await?;
+        let Some(Village { village_code: village }) = row else { return Ok(Vec::new()) };
         if !visible(db, self.0.actor(), self.0.today(), owner_kind, owner_id, &village).await? {
             return Ok(Vec::new());
         }

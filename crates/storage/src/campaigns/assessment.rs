@@ -9,13 +9,13 @@ use ducha_domain::campaigns::scoring::{DistrictFacts, DistrictScore, score};
 use ducha_domain::campaigns::{CampaignAccess, How, ProblemStatus, Purpose, ReviewResult};
 use ducha_domain::checks::{Category, Severity};
 use ducha_domain::labelled::Labelled;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::problems::{Problem, TownVerdict};
 use super::sample::SampleTown;
 use super::{Campaign, Opened, Team};
-use crate::stored::code;
+use crate::stored::Code;
 use crate::{Db, StorageError};
 
 /// Problems of one category, with the districts they were found in.
@@ -92,23 +92,26 @@ pub(crate) async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opene
 
     // Satisfaction: every satisfaction question's answers, by topic and by district.
     let questions = super::fieldwork::questions(db, c, campaign.questionnaire_id.unwrap_or(1)).await?;
-    let answers = c
-        .query_all_raw(db.stmt(
+    #[derive(FromQueryResult)]
+    struct AnswerRow {
+        question_id: i64,
+        answer: String,
+        town_code: String,
+    }
+    let answers = AnswerRow::find_by_statement(db.stmt(
             "SELECT a.question_id, a.answer, s.town_code FROM campaign_answers a \
              JOIN campaign_households s ON s.campaign_id = a.campaign_id AND s.household_id = a.household_id WHERE a.campaign_id = $1",
             vec![id.into()],
         ))
+        .all(c)
         .await?;
     let mut topics: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_district: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_town: BTreeMap<String, Tally> = BTreeMap::new();
-    for r in answers {
-        let town: String = r.try_get("", "town_code")?;
+    for AnswerRow { question_id: qid, answer: raw, town_code: town } in answers {
         if !access.sees(&town) {
             continue;
         }
-        let qid: i64 = r.try_get("", "question_id")?;
-        let raw: String = r.try_get("", "answer")?;
         let a: Answer = super::from_json("问卷回答", &raw)?;
         let Some(q) = questions.iter().find(|q| q.id == qid) else { continue };
         if let (Some(topic), Some(ok)) = (&q.topic, is_satisfied(q, &a)) {
@@ -121,12 +124,18 @@ pub(crate) async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opene
         topics.into_iter().map(|(topic, tally)| TopicLine { topic, percent: tally.percent(), tally }).collect();
 
     // Document review results by district.
-    let reviews = c
-        .query_all_raw(db.stmt(
-            "SELECT town_code, result, COUNT(*) AS n FROM campaign_reviews WHERE campaign_id = $1 GROUP BY town_code, result",
-            vec![id.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct ReviewCount {
+        town_code: String,
+        result: Code<ReviewResult>,
+        n: i64,
+    }
+    let reviews = ReviewCount::find_by_statement(db.stmt(
+        "SELECT town_code, result, COUNT(*) AS n FROM campaign_reviews WHERE campaign_id = $1 GROUP BY town_code, result",
+        vec![id.into()],
+    ))
+    .all(c)
+    .await?;
     let mut facts: BTreeMap<String, DistrictFacts> = BTreeMap::new();
     for t in &towns {
         let f = facts.entry(t.district.clone()).or_insert_with(|| DistrictFacts {
@@ -137,15 +146,12 @@ pub(crate) async fn summary_of<C: ConnectionTrait>(db: &Db, c: &C, opened: Opene
         f.towns += 1;
         f.households += t.households.len() as u32;
     }
-    for r in reviews {
-        let town: String = r.try_get("", "town_code")?;
+    for ReviewCount { town_code: town, result, n } in reviews {
         if !access.sees(&town) {
             continue;
         }
-        let result: String = r.try_get("", "result")?;
-        let n: i64 = r.try_get("", "n")?;
         if let Some(f) = facts.get_mut(town.get(..6).unwrap_or_default()) {
-            match code(&result)? {
+            match result.0 {
                 ReviewResult::Pass => f.checklist_pass += n as u32,
                 ReviewResult::Fail => f.checklist_fail += n as u32,
                 _ => {}

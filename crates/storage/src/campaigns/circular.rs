@@ -4,13 +4,13 @@
 
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use ducha_domain::validation::FieldErrors;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 
 use super::{Campaign, Opened};
 use crate::{Db, Scoped, StorageError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromQueryResult)]
 pub struct CircularSettings {
     /// 发文字号, e.g. 江扶字〔2017〕14号.
     pub number: String,
@@ -94,26 +94,15 @@ pub(crate) async fn settings_of<C: ConnectionTrait>(
     c: &C,
     campaign: &Campaign,
 ) -> Result<CircularSettings, StorageError> {
-    let row = c
-        .query_one_raw(db.stmt(
-            "SELECT number, title, addressees, basis, next_steps, signer, issued_on, disclosure, copied_to, deadline_days \
-             FROM circulars WHERE campaign_id = $1",
-            vec![campaign.id.into()],
-        ))
-        .await?;
+    let row = CircularSettings::find_by_statement(db.stmt(
+        "SELECT number, title, addressees, basis, next_steps, signer, issued_on, disclosure, copied_to, deadline_days \
+         FROM circulars WHERE campaign_id = $1",
+        vec![campaign.id.into()],
+    ))
+    .one(c)
+    .await?;
     match row {
-        Some(r) => Ok(CircularSettings {
-            number: r.try_get("", "number")?,
-            title: r.try_get("", "title")?,
-            addressees: r.try_get("", "addressees")?,
-            basis: r.try_get("", "basis")?,
-            next_steps: r.try_get("", "next_steps")?,
-            signer: r.try_get("", "signer")?,
-            issued_on: r.try_get("", "issued_on")?,
-            disclosure: r.try_get("", "disclosure")?,
-            copied_to: r.try_get("", "copied_to")?,
-            deadline_days: r.try_get("", "deadline_days")?,
-        }),
+        Some(r) => Ok(r),
         None => Ok(CircularSettings::defaults(campaign, &city_name(c).await?)),
     }
 }

@@ -19,7 +19,7 @@ use super::Opened;
 use super::problems::{NewProblem, insert_problem};
 use crate::audit::AuditTxn;
 use crate::evidence::Upload;
-use crate::stored::{Code, code};
+use crate::stored::Code;
 use crate::{Db, Scoped, StorageError};
 
 /// One item of a checklist.
@@ -83,13 +83,13 @@ async fn sampled_town<C: ConnectionTrait>(
     campaign: i64,
     town: &str,
 ) -> Result<Option<String>, StorageError> {
-    Ok(c.query_one_raw(db.stmt(
+    Ok(super::DistrictCode::find_by_statement(db.stmt(
         "SELECT district_code FROM campaign_towns WHERE campaign_id = $1 AND town_code = $2",
         vec![campaign.into(), town.into()],
     ))
+    .one(c)
     .await?
-    .map(|r| r.try_get("", "district_code"))
-    .transpose()?)
+    .map(|r| r.district_code))
 }
 
 /// A town's document review as submitted: every item's result and note, and photos.
@@ -208,9 +208,30 @@ pub struct Fact {
 }
 
 pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64) -> Result<Vec<Fact>, StorageError> {
-    let h = c
-        .query_one_raw(db.stmt(
-            "SELECT h.household_type, h.status, h.main_cause, h.safe_housing, h.compulsory_education, h.basic_medical, \
+    #[derive(FromQueryResult)]
+    struct HouseholdRow {
+        household_type: Code<HouseholdType>,
+        status: Code<HouseholdStatus>,
+        main_cause: Code<PovertyCause>,
+        safe_housing: bool,
+        compulsory_education: bool,
+        basic_medical: bool,
+        record_book_issued: bool,
+        record_book_provincial: bool,
+        address: String,
+        head_name: Option<String>,
+        size: i64,
+        cadre: Option<String>,
+        measures: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct FinanceRow {
+        year: i32,
+        household_size: i32,
+        net: i64,
+    }
+    let h = HouseholdRow::find_by_statement(db.stmt(
+        "SELECT h.household_type, h.status, h.main_cause, h.safe_housing, h.compulsory_education, h.basic_medical, \
              h.record_book_issued, h.record_book_provincial, h.address, \
              (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL \
               ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1) AS head_name, \
@@ -218,26 +239,21 @@ pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64)
              (SELECT c.name FROM cadres c WHERE c.id = h.cadre_id) AS cadre, \
              (SELECT COUNT(*) FROM help_measures x WHERE x.household_id = h.id) AS measures \
              FROM households h WHERE h.id = $1",
-            vec![household.into()],
-        ))
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let fin = c
-        .query_one_raw(db.stmt(
+        vec![household.into()],
+    ))
+    .one(c)
+    .await?
+    .ok_or(StorageError::NotFound)?;
+    let fin = FinanceRow::find_by_statement(db.stmt(
             "SELECT year, household_size, wage_income + business_income + property_income + transfer_income - production_costs AS net \
              FROM household_finances WHERE household_id = $1 ORDER BY year DESC LIMIT 1",
             vec![household.into()],
         ))
+        .one(c)
         .await?;
-    let get_s = |k: &str| h.try_get::<String>("", k);
-    let yes = |k: &str, y: &str, n: &str| -> Result<String, StorageError> {
-        Ok(if h.try_get::<bool>("", k)? { y } else { n }.to_string())
-    };
+    let yes = |b: bool, y: &str, n: &str| if b { y } else { n }.to_string();
     let income = match fin {
-        Some(f) => {
-            let year: i32 = f.try_get("", "year")?;
-            let size: i32 = f.try_get("", "household_size")?;
-            let net: i64 = f.try_get("", "net")?;
+        Some(FinanceRow { year, household_size: size, net }) => {
             match ducha_domain::Money::from_fen(net).per(i64::from(size)) {
                 Some(m) => format!("{year} 年 {m} 元"),
                 None => format!("{year} 年未登记人口"),
@@ -245,42 +261,27 @@ pub(crate) async fn facts_of<C: ConnectionTrait>(db: &Db, c: &C, household: i64)
         }
         None => "未登记".into(),
     };
-    let book = if !h.try_get::<bool>("", "record_book_issued")? {
+    let book = if !h.record_book_issued {
         "未发放"
-    } else if h.try_get::<bool>("", "record_book_provincial")? {
+    } else if h.record_book_provincial {
         "已发放，按省格式设置"
     } else {
         "已发放，未按省格式设置"
     };
-    let size: i64 = h.try_get("", "size")?;
-    let measures: i64 = h.try_get("", "measures")?;
+    let (size, measures) = (h.size, h.measures);
     Ok(vec![
-        Fact { key: "head", label: "户主", value: h.try_get::<Option<String>>("", "head_name")?.unwrap_or_default() },
-        Fact { key: "address", label: "住址", value: get_s("address")? },
+        Fact { key: "head", label: "户主", value: h.head_name.unwrap_or_default() },
+        Fact { key: "address", label: "住址", value: h.address },
         Fact { key: "size", label: "家庭人口", value: format!("{size} 人") },
-        Fact {
-            key: "type",
-            label: "贫困户属性",
-            value: code::<HouseholdType>(&get_s("household_type")?)?.label().into(),
-        },
-        Fact {
-            key: "status", label: "贫困户状态", value: code::<HouseholdStatus>(&get_s("status")?)?.label().into()
-        },
-        Fact {
-            key: "cause",
-            label: "主要致贫原因",
-            value: code::<PovertyCause>(&get_s("main_cause")?)?.label().into(),
-        },
-        Fact {
-            key: "cadre",
-            label: "帮扶责任人",
-            value: h.try_get::<Option<String>>("", "cadre")?.unwrap_or("未落实".into()),
-        },
+        Fact { key: "type", label: "贫困户属性", value: h.household_type.0.label().into() },
+        Fact { key: "status", label: "贫困户状态", value: h.status.0.label().into() },
+        Fact { key: "cause", label: "主要致贫原因", value: h.main_cause.0.label().into() },
+        Fact { key: "cadre", label: "帮扶责任人", value: h.cadre.unwrap_or("未落实".into()) },
         Fact { key: "income", label: "人均纯收入", value: income },
         Fact { key: "measures", label: "帮扶措施", value: format!("{measures} 项") },
-        Fact { key: "housing", label: "住房安全", value: yes("safe_housing", "有保障", "无保障")? },
-        Fact { key: "education", label: "义务教育", value: yes("compulsory_education", "有保障", "无保障")? },
-        Fact { key: "medical", label: "基本医疗", value: yes("basic_medical", "有保障", "无保障")? },
+        Fact { key: "housing", label: "住房安全", value: yes(h.safe_housing, "有保障", "无保障") },
+        Fact { key: "education", label: "义务教育", value: yes(h.compulsory_education, "有保障", "无保障") },
+        Fact { key: "medical", label: "基本医疗", value: yes(h.basic_medical, "有保障", "无保障") },
         Fact { key: "record_book", label: "帮扶记录本", value: book.into() },
     ])
 }
@@ -290,25 +291,35 @@ pub(crate) async fn questions<C: ConnectionTrait>(
     c: &C,
     questionnaire: i64,
 ) -> Result<Vec<Question>, StorageError> {
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT id, kind, text, options, scale_min, scale_max, topic, satisfied FROM questions WHERE questionnaire_id = $1 ORDER BY position",
-            vec![questionnaire.into()],
-        ))
-        .await?;
-    let list = |s: String| super::from_json::<Vec<String>>("问卷题目的选项", &s);
-    rows.iter()
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        kind: Code<QuestionKind>,
+        text: String,
+        options: String,
+        scale_min: i32,
+        scale_max: i32,
+        topic: Option<String>,
+        satisfied: String,
+    }
+    let rows = Row::find_by_statement(db.stmt(
+        "SELECT id, kind, text, options, scale_min, scale_max, topic, satisfied FROM questions WHERE questionnaire_id = $1 ORDER BY position",
+        vec![questionnaire.into()],
+    ))
+    .all(c)
+    .await?;
+    let list = |s: &str| super::from_json::<Vec<String>>("问卷题目的选项", s);
+    rows.into_iter()
         .map(|r| {
-            let kind: String = r.try_get("", "kind")?;
             Ok(Question {
-                id: r.try_get("", "id")?,
-                kind: code(&kind)?,
-                text: r.try_get("", "text")?,
-                options: list(r.try_get("", "options")?)?,
-                scale_min: r.try_get("", "scale_min")?,
-                scale_max: r.try_get("", "scale_max")?,
-                topic: r.try_get("", "topic")?,
-                satisfied: list(r.try_get("", "satisfied")?)?,
+                id: r.id,
+                kind: r.kind.0,
+                text: r.text,
+                options: list(&r.options)?,
+                scale_min: r.scale_min,
+                scale_max: r.scale_max,
+                topic: r.topic,
+                satisfied: list(&r.satisfied)?,
             })
         })
         .collect()
@@ -395,15 +406,20 @@ pub(crate) async fn visitable_in<C: ConnectionTrait>(
 ) -> Result<Visitable, StorageError> {
     let db = s.db();
     let opened = super::open_in(s, c, campaign).await?;
-    let place = c
-        .query_one_raw(db.stmt(
-            "SELECT district_code, town_code, village_code FROM households WHERE id = $1",
-            vec![household.into()],
-        ))
-        .await?;
-    let Some(place) = place else { return Err(StorageError::NotFound) };
-    let (district, town, village): (String, String, String) =
-        (place.try_get("", "district_code")?, place.try_get("", "town_code")?, place.try_get("", "village_code")?);
+    #[derive(FromQueryResult)]
+    struct Place {
+        district_code: String,
+        town_code: String,
+        village_code: String,
+    }
+    let place = Place::find_by_statement(
+        db.stmt("SELECT district_code, town_code, village_code FROM households WHERE id = $1", vec![household.into()]),
+    )
+    .one(c)
+    .await?;
+    let Some(Place { district_code: district, town_code: town, village_code: village }) = place else {
+        return Err(StorageError::NotFound);
+    };
     if !opened.access().sees(&town) {
         return Err(StorageError::NotFound);
     }
@@ -431,19 +447,23 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
     // A resubmission is recognised before anything else: the campaign may have ended since the
     // phone first sent it, and the answer must still be "received". Only to the one who sent it:
     // to anyone else a visit's key says nothing.
-    if let Some(r) = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT id, campaign_id, household_id FROM campaign_visits WHERE client_key = $1 AND visited_by = $2",
-            vec![key.into(), actor.username.clone().into()],
-        ))
-        .await?
+    #[derive(FromQueryResult)]
+    struct Sent {
+        id: i64,
+        campaign_id: i64,
+        household_id: i64,
+    }
+    let sent = Sent::find_by_statement(db.stmt(
+        "SELECT id, campaign_id, household_id FROM campaign_visits WHERE client_key = $1 AND visited_by = $2",
+        vec![key.into(), actor.username.clone().into()],
+    ))
+    .one(tx.conn())
+    .await?;
+    if let Some(Sent { id, campaign_id: c, household_id: h }) = sent
+        && c == campaign
+        && h == v.household_id
     {
-        let (id, c, h): (i64, i64, i64) =
-            (r.try_get("", "id")?, r.try_get("", "campaign_id")?, r.try_get("", "household_id")?);
-        if c == campaign && h == v.household_id {
-            return Ok(VisitOutcome::AlreadyReceived { visit_id: id });
-        }
+        return Ok(VisitOutcome::AlreadyReceived { visit_id: id });
     }
     let visitable = visitable_in(s, tx.conn(), campaign, v.household_id).await?;
     if !visitable.opened.access().fieldwork {
@@ -458,16 +478,18 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
     }
     let Visitable { opened, district, town, village, .. } = visitable;
     let camp = opened.campaign();
-    if let Some(r) = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT visited_on, visited_by FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
-            vec![campaign.into(), v.household_id.into()],
-        ))
-        .await?
+    #[derive(FromQueryResult)]
+    struct Earlier {
+        visited_on: NaiveDate,
+        visited_by: String,
+    }
+    if let Some(Earlier { visited_on: on, visited_by: by }) = Earlier::find_by_statement(db.stmt(
+        "SELECT visited_on, visited_by FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
+        vec![campaign.into(), v.household_id.into()],
+    ))
+    .one(tx.conn())
+    .await?
     {
-        let on: NaiveDate = r.try_get("", "visited_on")?;
-        let by: String = r.try_get("", "visited_by")?;
         return Err(StorageError::Rejected(format!("该户已于 {on} 由 {by} 登记走访，不能重复登记")));
     }
     let mut e = FieldErrors::default();
@@ -529,9 +551,7 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
         return Err(StorageError::Invalid(e));
     }
     let observations = super::to_json(&v.observations)?;
-    let visit_id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
+    let visit_id = super::IdRow::find_by_statement(db.stmt(
             "INSERT INTO campaign_visits (campaign_id, household_id, client_key, visited_on, observations, note, visited_by, submitted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             vec![
@@ -545,9 +565,10 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
                 Utc::now().into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("走访记录未能写入".into()))?
-        .try_get("", "id")?;
+.one(tx.conn())
+.await?
+.ok_or_else(|| StorageError::Corrupt("走访记录未能写入".into()))?
+.id;
     for (qid, a) in &answers {
         tx.conn()
             .execute_raw(db.stmt(
@@ -564,13 +585,16 @@ pub(crate) async fn submit_visit(s: &Scoped, campaign: i64, v: &VisitInput) -> R
     }
     let town_name =
         crate::regions::tree_in(tx.conn()).await?.get(&town).map_or_else(|| town.clone(), |t| t.name.clone());
-    let number: String = tx
-        .conn()
-        .query_one_raw(db.stmt("SELECT number FROM households WHERE id = $1", vec![v.household_id.into()]))
-        .await?
-        .map(|r| r.try_get("", "number"))
-        .transpose()?
-        .unwrap_or_default();
+    #[derive(FromQueryResult)]
+    struct Number {
+        number: String,
+    }
+    let number =
+        Number::find_by_statement(db.stmt("SELECT number FROM households WHERE id = $1", vec![v.household_id.into()]))
+            .one(tx.conn())
+            .await?
+            .map(|r| r.number)
+            .unwrap_or_default();
     let mut problems = Vec::new();
     for (f, seen) in &differences {
         let p = NewProblem {
@@ -615,40 +639,51 @@ pub struct Visit {
 /// The visit recorded at a household the actor may visit, if any.
 async fn visit_of<C: ConnectionTrait>(db: &Db, c: &C, v: &Visitable) -> Result<Option<Visit>, StorageError> {
     let (campaign, household) = (v.opened.id(), v.household);
-    let Some(r) = c
-        .query_one_raw(db.stmt(
-            "SELECT id, visited_on, visited_by, observations, note FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
-            vec![campaign.into(), household.into()],
-        ))
-        .await?
+    #[derive(FromQueryResult)]
+    struct VisitRow {
+        id: i64,
+        visited_on: NaiveDate,
+        visited_by: String,
+        observations: String,
+        note: String,
+    }
+    #[derive(FromQueryResult)]
+    struct AnswerRow {
+        text: String,
+        answer: String,
+    }
+    let Some(r) = VisitRow::find_by_statement(db.stmt(
+        "SELECT id, visited_on, visited_by, observations, note FROM campaign_visits WHERE campaign_id = $1 AND household_id = $2",
+        vec![campaign.into(), household.into()],
+    ))
+    .one(c)
+    .await?
     else {
         return Ok(None);
     };
-    let obs: String = r.try_get("", "observations")?;
-    let answers = c
-        .query_all_raw(db.stmt(
-            "SELECT q.text, a.answer FROM campaign_answers a JOIN questions q ON q.id = a.question_id \
-             WHERE a.campaign_id = $1 AND a.household_id = $2 ORDER BY q.position",
-            vec![campaign.into(), household.into()],
-        ))
-        .await?
-        .iter()
-        .map(|a| {
-            let raw: String = a.try_get("", "answer")?;
-            let text = match super::from_json("问卷回答", &raw)? {
-                ducha_domain::campaigns::questionnaire::Answer::Scale(n) => n.to_string(),
-                ducha_domain::campaigns::questionnaire::Answer::Choices(c) => c.join("、"),
-                ducha_domain::campaigns::questionnaire::Answer::Text(t) => t,
-            };
-            Ok((a.try_get("", "text")?, text))
-        })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    let answers = AnswerRow::find_by_statement(db.stmt(
+        "SELECT q.text, a.answer FROM campaign_answers a JOIN questions q ON q.id = a.question_id \
+         WHERE a.campaign_id = $1 AND a.household_id = $2 ORDER BY q.position",
+        vec![campaign.into(), household.into()],
+    ))
+    .all(c)
+    .await?
+    .into_iter()
+    .map(|a| {
+        let text = match super::from_json("问卷回答", &a.answer)? {
+            ducha_domain::campaigns::questionnaire::Answer::Scale(n) => n.to_string(),
+            ducha_domain::campaigns::questionnaire::Answer::Choices(c) => c.join("、"),
+            ducha_domain::campaigns::questionnaire::Answer::Text(t) => t,
+        };
+        Ok((a.text, text))
+    })
+    .collect::<Result<Vec<_>, StorageError>>()?;
     Ok(Some(Visit {
-        id: r.try_get("", "id")?,
-        visited_on: r.try_get("", "visited_on")?,
-        visited_by: r.try_get("", "visited_by")?,
-        observations: super::from_json("走访核对记录", &obs)?,
-        note: r.try_get("", "note")?,
+        id: r.id,
+        visited_on: r.visited_on,
+        visited_by: r.visited_by,
+        observations: super::from_json("走访核对记录", &r.observations)?,
+        note: r.note,
         answers,
     }))
 }
@@ -677,15 +712,14 @@ pub(crate) async fn add_checklist_item(
     }
     let mut tx = s.write().await?;
     let next = next_position(&tx, "checklist_items", "template_id", template).await?;
-    let id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO checklist_items (template_id, position, section, text) VALUES ($1, $2, $3, $4) RETURNING id",
-            vec![template.into(), next.into(), section.trim().into(), text.trim().into()],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
-        .try_get("", "id")?;
+    let id = super::IdRow::find_by_statement(db.stmt(
+        "INSERT INTO checklist_items (template_id, position, section, text) VALUES ($1, $2, $3, $4) RETURNING id",
+        vec![template.into(), next.into(), section.trim().into(), text.trim().into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("检查项未能写入".into()))?
+    .id;
     let after = serde_json::json!({ "template": template, "section": section.trim(), "text": text.trim() });
     tx.record::<(), _>("checklist_item", id, None, "create", None, Some(&after)).await?;
     crate::scoped::commit(tx).await?;
@@ -742,9 +776,7 @@ pub(crate) async fn add_question(s: &Scoped, questionnaire: i64, q: &Question) -
     }
     let mut tx = s.write().await?;
     let next = next_position(&tx, "questions", "questionnaire_id", questionnaire).await?;
-    let id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
+    let id = super::IdRow::find_by_statement(db.stmt(
             "INSERT INTO questions (questionnaire_id, position, kind, text, options, scale_min, scale_max, topic, satisfied) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             vec![
@@ -759,9 +791,10 @@ pub(crate) async fn add_question(s: &Scoped, questionnaire: i64, q: &Question) -
                 super::to_json(&q.satisfied)?.into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("题目未能写入".into()))?
-        .try_get("", "id")?;
+.one(tx.conn())
+.await?
+.ok_or_else(|| StorageError::Corrupt("题目未能写入".into()))?
+.id;
     tx.record::<(), _>("question", id, None, "create", None, Some(q)).await?;
     crate::scoped::commit(tx).await?;
     Ok(id)
@@ -771,13 +804,11 @@ pub(crate) async fn add_question(s: &Scoped, questionnaire: i64, q: &Question) -
 /// questionnaire), read inside the transaction that adds one.
 async fn next_position(tx: &AuditTxn<'_>, table: &str, owner: &str, id: i64) -> Result<i32, StorageError> {
     let sql = format!("SELECT COALESCE(MAX(position), 0) + 1 AS n FROM {table} WHERE {owner} = $1");
-    Ok(tx
-        .conn()
-        .query_one_raw(tx.db().stmt(&sql, vec![id.into()]))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(1))
+    #[derive(FromQueryResult)]
+    struct Next {
+        n: i32,
+    }
+    Ok(Next::find_by_statement(tx.db().stmt(&sql, vec![id.into()])).one(tx.conn()).await?.map(|r| r.n).unwrap_or(1))
 }
 
 /// The fieldwork of an opened campaign: its checklist and questionnaire, and the towns' reviews.

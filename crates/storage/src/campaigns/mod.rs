@@ -24,11 +24,11 @@ use ducha_domain::campaigns::scoring::Weights;
 use ducha_domain::campaigns::{CampaignAccess, CampaignKind, Refusal, RevisitResult, SamplePlan};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use crate::evidence::Upload;
-use crate::stored::code;
+use crate::stored::Code;
 use crate::{Db, Scoped, StorageError};
 
 /// A campaign as stored.
@@ -70,39 +70,72 @@ impl Campaign {
 const COLUMNS: &str = "id, name, kind, starts_on, ends_on, focus, lead_units, guided_by, member_units, checklist_id, \
     questionnaire_id, weights, sample_plan, sample_algorithm, sampled_at, sampled_by";
 
-fn row_to_campaign(r: &QueryResult) -> Result<Campaign, StorageError> {
+/// A `campaigns` row as stored ([`COLUMNS`]): the JSON and line-list columns still as text.
+#[derive(FromQueryResult)]
+struct CampaignRecord {
+    id: i64,
+    name: String,
+    kind: Code<CampaignKind>,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    focus: String,
+    lead_units: String,
+    guided_by: String,
+    member_units: String,
+    checklist_id: Option<i64>,
+    questionnaire_id: Option<i64>,
+    weights: String,
+    sample_plan: Option<String>,
+    sample_algorithm: Option<String>,
+    sampled_at: Option<DateTime<Utc>>,
+    sampled_by: Option<String>,
+}
+
+fn row_to_campaign(r: CampaignRecord) -> Result<Campaign, StorageError> {
     let bad = |what: &str, e: String| StorageError::Corrupt(format!("督查记录的{what}无法读取：{e}"));
-    let kind: String = r.try_get("", "kind")?;
-    let focus: String = r.try_get("", "focus")?;
-    let weights: String = r.try_get("", "weights")?;
-    let plan: Option<String> = r.try_get("", "sample_plan")?;
     Ok(Campaign {
-        id: r.try_get("", "id")?,
-        name: r.try_get("", "name")?,
-        kind: code(&kind)?,
-        starts_on: r.try_get("", "starts_on")?,
-        ends_on: r.try_get("", "ends_on")?,
-        focus: focus.lines().map(str::to_string).filter(|l| !l.is_empty()).collect(),
-        lead_units: r.try_get("", "lead_units")?,
-        guided_by: r.try_get("", "guided_by")?,
-        member_units: r.try_get("", "member_units")?,
-        checklist_id: r.try_get("", "checklist_id")?,
-        questionnaire_id: r.try_get("", "questionnaire_id")?,
-        weights: serde_json::from_str(&weights).map_err(|e| bad("评分权重", e.to_string()))?,
-        sample_plan: plan.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| bad("抽样方案", e.to_string()))?,
-        sample_algorithm: r.try_get("", "sample_algorithm")?,
-        sampled_at: r.try_get("", "sampled_at")?,
-        sampled_by: r.try_get("", "sampled_by")?,
+        id: r.id,
+        name: r.name,
+        kind: r.kind.0,
+        starts_on: r.starts_on,
+        ends_on: r.ends_on,
+        focus: r.focus.lines().map(str::to_string).filter(|l| !l.is_empty()).collect(),
+        lead_units: r.lead_units,
+        guided_by: r.guided_by,
+        member_units: r.member_units,
+        checklist_id: r.checklist_id,
+        questionnaire_id: r.questionnaire_id,
+        weights: serde_json::from_str(&r.weights).map_err(|e| bad("评分权重", e.to_string()))?,
+        sample_plan: r
+            .sample_plan
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| bad("抽样方案", e.to_string()))?,
+        sample_algorithm: r.sample_algorithm,
+        sampled_at: r.sampled_at,
+        sampled_by: r.sampled_by,
     })
+}
+
+/// A row of one `id` column: what an `INSERT … RETURNING id` gives back, or a look-up by key.
+#[derive(FromQueryResult)]
+pub(crate) struct IdRow {
+    pub id: i64,
+}
+
+/// A row of one `district_code` column.
+#[derive(FromQueryResult)]
+pub(crate) struct DistrictCode {
+    pub district_code: String,
 }
 
 /// A campaign by id, whoever asks: within storage only (everyone else goes through
 /// [`Campaigns::open`]).
 pub(crate) async fn get<C: ConnectionTrait>(db: &Db, c: &C, id: i64) -> Result<Campaign, StorageError> {
     let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
-    c.query_one_raw(db.stmt(&sql, vec![id.into()]))
+    CampaignRecord::find_by_statement(db.stmt(&sql, vec![id.into()]))
+        .one(c)
         .await?
-        .as_ref()
         .map(row_to_campaign)
         .transpose()?
         .ok_or(StorageError::NotFound)
@@ -116,14 +149,14 @@ async fn team_districts<C: ConnectionTrait>(
     user_id: Option<i64>,
 ) -> Result<Vec<String>, StorageError> {
     let Some(user_id) = user_id else { return Ok(Vec::new()) };
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
-             WHERE d.campaign_id = $1 AND m.user_id = $2 ORDER BY d.district_code",
-            vec![campaign.into(), user_id.into()],
-        ))
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get("", "district_code")?)).collect()
+    let rows = DistrictCode::find_by_statement(db.stmt(
+        "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
+         WHERE d.campaign_id = $1 AND m.user_id = $2 ORDER BY d.district_code",
+        vec![campaign.into(), user_id.into()],
+    ))
+    .all(c)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.district_code).collect())
 }
 
 /// A value as JSON text for a column.
@@ -244,30 +277,38 @@ async fn list(s: &Scoped) -> Result<Vec<CampaignRow>, StorageError> {
          (SELECT COUNT(*) FROM campaign_problems p WHERE p.campaign_id = c.id AND p.status = 'confirmed') AS problems \
          FROM campaigns c {filter} ORDER BY c.starts_on DESC, c.id DESC"
     );
-    let rows = db.conn().query_all_raw(db.stmt(&sql, values)).await?;
-    rows.iter()
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        name: String,
+        kind: Code<CampaignKind>,
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+        towns: i64,
+        households: i64,
+        problems: i64,
+    }
+    let rows = Row::find_by_statement(db.stmt(&sql, values)).all(db.conn()).await?;
+    Ok(rows
+        .into_iter()
         .map(|r| {
-            let kind: String = r.try_get("", "kind")?;
-            let ends_on: NaiveDate = r.try_get("", "ends_on")?;
             // Inspectors are listed their teams' campaigns; those they cannot open say why there.
             let sealed =
-                actor.role != Role::Inspector && ducha_domain::campaigns::sealed(actor.role, false, ends_on, today);
-            let figure = |k: &str| -> Result<Option<i64>, StorageError> {
-                Ok(if sealed { None } else { Some(r.try_get("", k)?) })
-            };
-            Ok(CampaignRow {
-                id: r.try_get("", "id")?,
-                name: r.try_get("", "name")?,
-                kind: code(&kind)?,
-                starts_on: r.try_get("", "starts_on")?,
-                ends_on,
+                actor.role != Role::Inspector && ducha_domain::campaigns::sealed(actor.role, false, r.ends_on, today);
+            let figure = |n: i64| if sealed { None } else { Some(n) };
+            CampaignRow {
+                id: r.id,
+                name: r.name,
+                kind: r.kind.0,
+                starts_on: r.starts_on,
+                ends_on: r.ends_on,
                 sealed,
-                towns: figure("towns")?,
-                households: figure("households")?,
-                problems: figure("problems")?,
-            })
+                towns: figure(r.towns),
+                households: figure(r.households),
+                problems: figure(r.problems),
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// What the city office types to open a campaign.
@@ -321,9 +362,7 @@ async fn create(s: &Scoped, i: &CampaignInput) -> Result<i64, StorageError> {
     check_input(i)?;
     let weights = to_json(&i.weights)?;
     let mut tx = s.write().await?;
-    let id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
+    let id = IdRow::find_by_statement(db.stmt(
             "INSERT INTO campaigns (name, kind, starts_on, ends_on, focus, lead_units, guided_by, member_units, checklist_id, \
              questionnaire_id, weights, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 1, $9, $10, $11) RETURNING id",
             vec![
@@ -340,9 +379,10 @@ async fn create(s: &Scoped, i: &CampaignInput) -> Result<i64, StorageError> {
                 Utc::now().into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("督查未能写入".into()))?
-        .try_get("", "id")?;
+.one(tx.conn())
+.await?
+.ok_or_else(|| StorageError::Corrupt("督查未能写入".into()))?
+.id;
     tx.record::<(), _>("campaign", id, None, "create", None, Some(i)).await?;
     crate::scoped::commit(tx).await?;
     Ok(id)
@@ -363,42 +403,47 @@ pub struct Team {
 /// The campaign's teams.
 pub(crate) async fn teams<C: ConnectionTrait>(db: &Db, c: &C, opened: &Opened) -> Result<Vec<Team>, StorageError> {
     let campaign = opened.id();
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT id, name, leader, units FROM campaign_teams WHERE campaign_id = $1 ORDER BY id",
-            vec![campaign.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct TeamRow {
+        id: i64,
+        name: String,
+        leader: String,
+        units: String,
+    }
+    #[derive(FromQueryResult)]
+    struct MemberRow {
+        username: String,
+        display_name: String,
+    }
+    let rows = TeamRow::find_by_statement(db.stmt(
+        "SELECT id, name, leader, units FROM campaign_teams WHERE campaign_id = $1 ORDER BY id",
+        vec![campaign.into()],
+    ))
+    .all(c)
+    .await?;
     let mut out = Vec::new();
     for r in rows {
-        let id: i64 = r.try_get("", "id")?;
-        let members = c
-            .query_all_raw(db.stmt(
-                "SELECT u.username, u.display_name FROM campaign_team_members m JOIN users u ON u.id = m.user_id \
-                 WHERE m.team_id = $1 ORDER BY u.username",
-                vec![id.into()],
-            ))
-            .await?
-            .iter()
-            .map(|m| Ok((m.try_get("", "username")?, m.try_get("", "display_name")?)))
-            .collect::<Result<Vec<_>, StorageError>>()?;
-        let districts = c
-            .query_all_raw(db.stmt(
-                "SELECT district_code FROM campaign_team_districts WHERE team_id = $1 ORDER BY district_code",
-                vec![id.into()],
-            ))
-            .await?
-            .iter()
-            .map(|m| Ok(m.try_get("", "district_code")?))
-            .collect::<Result<Vec<_>, StorageError>>()?;
-        out.push(Team {
-            id,
-            name: r.try_get("", "name")?,
-            leader: r.try_get("", "leader")?,
-            units: r.try_get("", "units")?,
-            members,
-            districts,
-        });
+        let id = r.id;
+        let members = MemberRow::find_by_statement(db.stmt(
+            "SELECT u.username, u.display_name FROM campaign_team_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.team_id = $1 ORDER BY u.username",
+            vec![id.into()],
+        ))
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|m| (m.username, m.display_name))
+        .collect();
+        let districts = DistrictCode::find_by_statement(db.stmt(
+            "SELECT district_code FROM campaign_team_districts WHERE team_id = $1 ORDER BY district_code",
+            vec![id.into()],
+        ))
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|m| m.district_code)
+        .collect();
+        out.push(Team { id, name: r.name, leader: r.leader, units: r.units, members, districts });
     }
     Ok(out)
 }
@@ -445,31 +490,32 @@ async fn add_team(s: &Scoped, campaign: i64, t: &TeamInput) -> Result<i64, Stora
             Some(r) if r.level == ducha_domain::region::RegionLevel::District => {}
             _ => e.add("districts", format!("“{d}”不是市(区)代码")),
         }
-        let taken = tx
-            .conn()
-            .query_one_raw(db.stmt(
-                "SELECT t.name FROM campaign_team_districts d JOIN campaign_teams t ON t.id = d.team_id \
-                 WHERE d.campaign_id = $1 AND d.district_code = $2",
-                vec![campaign.into(), d.clone().into()],
-            ))
-            .await?;
-        if let Some(r) = taken {
-            let name: String = r.try_get("", "name")?;
+        #[derive(FromQueryResult)]
+        struct Taken {
+            name: String,
+        }
+        let taken = Taken::find_by_statement(db.stmt(
+            "SELECT t.name FROM campaign_team_districts d JOIN campaign_teams t ON t.id = d.team_id \
+             WHERE d.campaign_id = $1 AND d.district_code = $2",
+            vec![campaign.into(), d.clone().into()],
+        ))
+        .one(tx.conn())
+        .await?;
+        if let Some(Taken { name }) = taken {
             e.add("districts", format!("{}已由{name}负责", tree.get(d).map_or(d.as_str(), |r| r.name.as_str())));
         }
     }
     if !e.is_empty() {
         return Err(StorageError::Invalid(e));
     }
-    let id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO campaign_teams (campaign_id, name, leader, units) VALUES ($1, $2, $3, $4) RETURNING id",
-            vec![campaign.into(), t.name.trim().into(), t.leader.trim().into(), t.units.trim().into()],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("督查组未能写入".into()))?
-        .try_get("", "id")?;
+    let id = IdRow::find_by_statement(db.stmt(
+        "INSERT INTO campaign_teams (campaign_id, name, leader, units) VALUES ($1, $2, $3, $4) RETURNING id",
+        vec![campaign.into(), t.name.trim().into(), t.leader.trim().into(), t.units.trim().into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("督查组未能写入".into()))?
+    .id;
     for uid in user_ids {
         tx.conn()
             .execute_raw(db.stmt(

@@ -10,13 +10,14 @@ use ducha_domain::campaigns::{ProblemStatus, RevisitResult, Source, Verdict, ver
 use ducha_domain::checks::{Category, Severity};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::Opened;
+use super::{DistrictCode, IdRow};
 use crate::audit::AuditTxn;
 use crate::evidence::EvidenceMeta;
-use crate::stored::code;
+use crate::stored::Code;
 use crate::{Db, Scoped, StorageError};
 
 /// A problem to record.
@@ -43,15 +44,13 @@ pub(crate) async fn insert_problem(tx: &mut AuditTxn<'_>, campaign: i64, p: &New
     let db = tx.db();
     let status = if p.proposed { ProblemStatus::Proposed } else { ProblemStatus::Confirmed };
     if let Some(key) = &p.key
-        && let Some(r) = tx
-            .conn()
-            .query_one_raw(db.stmt(
-                "SELECT id FROM campaign_problems WHERE campaign_id = $1 AND finding_key = $2",
-                vec![campaign.into(), key.clone().into()],
-            ))
-            .await?
+        && let Some(IdRow { id }) = IdRow::find_by_statement(db.stmt(
+            "SELECT id FROM campaign_problems WHERE campaign_id = $1 AND finding_key = $2",
+            vec![campaign.into(), key.clone().into()],
+        ))
+        .one(tx.conn())
+        .await?
     {
-        let id: i64 = r.try_get("", "id")?;
         tx.conn()
             .execute_raw(db.stmt(
                 "UPDATE campaign_problems SET text = $1, status = $2 WHERE id = $3",
@@ -60,9 +59,7 @@ pub(crate) async fn insert_problem(tx: &mut AuditTxn<'_>, campaign: i64, p: &New
             .await?;
         return Ok(id);
     }
-    let id: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
+    let id = IdRow::find_by_statement(db.stmt(
             "INSERT INTO campaign_problems (campaign_id, source, category, severity, district_code, town_code, household_id, text, \
              responsible_unit, status, finding_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             vec![
@@ -81,9 +78,10 @@ pub(crate) async fn insert_problem(tx: &mut AuditTxn<'_>, campaign: i64, p: &New
                 Utc::now().into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("问题未能写入".into()))?
-        .try_get("", "id")?;
+.one(tx.conn())
+.await?
+.ok_or_else(|| StorageError::Corrupt("问题未能写入".into()))?
+.id;
     tx.record::<(), _>("campaign_problem", id, Some(&p.town), "create", None, Some(p)).await?;
     Ok(id)
 }
@@ -111,28 +109,43 @@ pub struct Problem {
 const COLUMNS: &str = "id, campaign_id, source, category, severity, district_code, town_code, household_id, text, \
     responsible_unit, status, created_by, created_at";
 
-fn row_to_problem(r: &sea_orm::QueryResult, tree: &ducha_domain::RegionTree) -> Result<Problem, StorageError> {
-    let s = |k: &str| r.try_get::<String>("", k);
-    let district: String = s("district_code")?;
-    let town: String = s("town_code")?;
+/// A `campaign_problems` row as stored ([`COLUMNS`]).
+#[derive(FromQueryResult)]
+struct ProblemRecord {
+    id: i64,
+    campaign_id: i64,
+    source: Code<Source>,
+    category: Code<Category>,
+    severity: Code<Severity>,
+    district_code: String,
+    town_code: String,
+    household_id: Option<i64>,
+    text: String,
+    responsible_unit: String,
+    status: Code<ProblemStatus>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+}
+
+fn row_to_problem(r: ProblemRecord, tree: &ducha_domain::RegionTree) -> Problem {
     let name = |c: &str| tree.get(c).map_or_else(|| c.to_string(), |r| r.name.clone());
-    Ok(Problem {
-        id: r.try_get("", "id")?,
-        campaign_id: r.try_get("", "campaign_id")?,
-        source: code(&s("source")?)?,
-        category: code(&s("category")?)?,
-        severity: code(&s("severity")?)?,
-        district_name: name(&district),
-        town_name: name(&town),
-        district_code: district,
-        town_code: town,
-        household_id: r.try_get("", "household_id")?,
-        text: s("text")?,
-        responsible_unit: s("responsible_unit")?,
-        status: code(&s("status")?)?,
-        created_by: s("created_by")?,
-        created_at: r.try_get("", "created_at")?,
-    })
+    Problem {
+        id: r.id,
+        campaign_id: r.campaign_id,
+        source: r.source.0,
+        category: r.category.0,
+        severity: r.severity.0,
+        district_name: name(&r.district_code),
+        town_name: name(&r.town_code),
+        district_code: r.district_code,
+        town_code: r.town_code,
+        household_id: r.household_id,
+        text: r.text,
+        responsible_unit: r.responsible_unit,
+        status: r.status.0,
+        created_by: r.created_by,
+        created_at: r.created_at,
+    }
 }
 
 /// A campaign's problems that the access reaches, optionally of one status and one town.
@@ -168,8 +181,8 @@ pub(crate) async fn list_unchecked<C: ConnectionTrait>(
         sql.push_str(&format!(" AND town_code = ${}", values.len()));
     }
     sql.push_str(" ORDER BY district_code, town_code, category, id");
-    let rows = c.query_all_raw(db.stmt(&sql, values)).await?;
-    rows.iter().map(|r| row_to_problem(r, &tree)).collect()
+    let rows = ProblemRecord::find_by_statement(db.stmt(&sql, values)).all(c).await?;
+    Ok(rows.into_iter().map(|r| row_to_problem(r, &tree)).collect())
 }
 
 /// A problem the team enters by hand.
@@ -196,15 +209,13 @@ pub(crate) async fn add(
     if !access.fieldwork {
         return Err(StorageError::Forbidden("问题由督查组或市扶贫办录入".into()));
     }
-    let district = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT district_code FROM campaign_towns WHERE campaign_id = $1 AND town_code = $2",
-            vec![campaign.into(), p.town.clone().into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<String>("", "district_code"))
-        .transpose()?;
+    let district = DistrictCode::find_by_statement(db.stmt(
+        "SELECT district_code FROM campaign_towns WHERE campaign_id = $1 AND town_code = $2",
+        vec![campaign.into(), p.town.clone().into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map(|r| r.district_code);
     let mut e = FieldErrors::default();
     let district = match district {
         Some(d) if access.sees(&p.town) => d,
@@ -270,37 +281,43 @@ pub(crate) async fn propose_audit_findings(s: &Scoped, campaign: i64) -> Result<
         return Err(StorageError::Forbidden("由督查组或市扶贫办导入核查发现".into()));
     }
     let tree = crate::regions::tree_in(tx.conn()).await?;
-    let rows = tx
-        .conn()
-        .query_all_raw(db.stmt(
+    #[derive(FromQueryResult)]
+    struct FindingRow {
+        key: String,
+        rule: String,
+        household_id: i64,
+        town_code: String,
+        district_code: String,
+        message: String,
+    }
+    let rows = FindingRow::find_by_statement(db.stmt(
             "SELECT f.key, f.rule, f.household_id, f.town_code, f.district_code, f.message FROM check_findings f \
              JOIN campaign_towns t ON t.town_code = f.town_code AND t.campaign_id = $1 \
              WHERE f.status = 'open' AND NOT EXISTS (SELECT 1 FROM campaign_problems p WHERE p.campaign_id = $1 AND p.finding_key = f.key) \
              ORDER BY f.town_code, f.key",
             vec![campaign.into()],
         ))
+        .all(tx.conn())
         .await?;
     let mut n = 0;
     for r in rows {
-        let town: String = r.try_get("", "town_code")?;
+        let town = r.town_code;
         if !access.sees(&town) {
             continue;
         }
-        let rule: String = r.try_get("", "rule")?;
-        let Some(rule) = ducha_domain::checks::rule(&rule) else { continue };
-        let household: i64 = r.try_get("", "household_id")?;
-        let message: String = r.try_get("", "message")?;
+        let Some(rule) = ducha_domain::checks::rule(&r.rule) else { continue };
+        let (household, message) = (r.household_id, r.message);
         let town_name = tree.get(&town).map_or_else(|| town.clone(), |t| t.name.clone());
         let p = NewProblem {
             source: Source::Audit,
             category: rule.category,
             severity: rule.severity,
-            district: r.try_get("", "district_code")?,
+            district: r.district_code,
             household_id: (household > 0).then_some(household),
             text: format!("{}（{}）：{message}", rule.title, rule.code),
             responsible_unit: format!("{town_name}扶贫办"),
             town,
-            key: Some(r.try_get("", "key")?),
+            key: Some(r.key),
             proposed: true,
         };
         insert_problem(&mut tx, campaign, &p).await?;
@@ -326,8 +343,9 @@ pub(crate) async fn decide(
     }
     let tree = crate::regions::tree_in(tx.conn()).await?;
     let sql = format!("SELECT {COLUMNS} FROM campaign_problems WHERE id = $1 AND campaign_id = $2");
-    let row = tx.conn().query_one_raw(db.stmt(&sql, vec![problem.into(), campaign.into()])).await?;
-    let p = row.as_ref().map(|r| row_to_problem(r, &tree)).transpose()?.ok_or(StorageError::NotFound)?;
+    let row =
+        ProblemRecord::find_by_statement(db.stmt(&sql, vec![problem.into(), campaign.into()])).one(tx.conn()).await?;
+    let p = row.map(|r| row_to_problem(r, &tree)).ok_or(StorageError::NotFound)?;
     if !access.sees(&p.town_code) {
         return Err(StorageError::NotFound);
     }
@@ -372,20 +390,21 @@ pub(crate) async fn revisit_list<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let earlier = list_unchecked(db, c, from, Some(ProblemStatus::Confirmed), Some(town)).await?;
-    let checks = c
-        .query_all_raw(db.stmt(
-            "SELECT problem_id, result, note FROM revisit_checks WHERE campaign_id = $1",
-            vec![campaign.id.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct CheckRow {
+        problem_id: i64,
+        result: Code<RevisitResult>,
+        note: String,
+    }
+    let checks = CheckRow::find_by_statement(
+        db.stmt("SELECT problem_id, result, note FROM revisit_checks WHERE campaign_id = $1", vec![campaign.id.into()]),
+    )
+    .all(c)
+    .await?;
     let mut out = Vec::new();
     for p in earlier {
-        let check = checks.iter().find(|r| r.try_get::<i64>("", "problem_id").is_ok_and(|id| id == p.id));
-        let (result, note) = match check {
-            Some(r) => {
-                let s: String = r.try_get("", "result")?;
-                (Some(code::<RevisitResult>(&s)?), r.try_get("", "note")?)
-            }
+        let (result, note) = match checks.iter().find(|r| r.problem_id == p.id) {
+            Some(r) => (Some(r.result.0), r.note.clone()),
             None => (None, String::new()),
         };
         out.push(EarlierProblem { problem: p, result, note });
@@ -408,20 +427,18 @@ pub(crate) async fn verify(
     if !access.fieldwork {
         return Err(StorageError::Forbidden("回头看由督查组核实".into()));
     }
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT p.town_code FROM campaign_problems p JOIN campaign_towns t ON t.town_code = p.town_code \
+    #[derive(FromQueryResult)]
+    struct Town {
+        town_code: String,
+    }
+    let row = Town::find_by_statement(db.stmt(
+        "SELECT p.town_code FROM campaign_problems p JOIN campaign_towns t ON t.town_code = p.town_code \
              AND t.campaign_id = $2 AND t.purpose = 'revisit' WHERE p.id = $1 AND p.campaign_id = $3",
-            vec![
-                problem.into(),
-                campaign.into(),
-                c.sample_plan.as_ref().and_then(|p| p.revisit_from).unwrap_or(0).into(),
-            ],
-        ))
-        .await?;
-    let Some(row) = row else { return Err(StorageError::NotFound) };
-    let town: String = row.try_get("", "town_code")?;
+        vec![problem.into(), campaign.into(), c.sample_plan.as_ref().and_then(|p| p.revisit_from).unwrap_or(0).into()],
+    ))
+    .one(tx.conn())
+    .await?;
+    let Some(Town { town_code: town }) = row else { return Err(StorageError::NotFound) };
     if !access.sees(&town) {
         return Err(StorageError::NotFound);
     }
@@ -431,17 +448,18 @@ pub(crate) async fn verify(
     if note.trim().chars().count() > 400 {
         return Err(crate::registry::write::field_error("note", "说明请在 400 字以内".into()));
     }
-    let before = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT result, note FROM revisit_checks WHERE campaign_id = $1 AND problem_id = $2",
-            vec![campaign.into(), problem.into()],
-        ))
-        .await?
-        .map(|r| -> Result<_, StorageError> {
-            Ok(serde_json::json!({ "result": r.try_get::<String>("", "result")?, "note": r.try_get::<String>("", "note")? }))
-        })
-        .transpose()?;
+    #[derive(FromQueryResult)]
+    struct Before {
+        result: String,
+        note: String,
+    }
+    let before = Before::find_by_statement(db.stmt(
+        "SELECT result, note FROM revisit_checks WHERE campaign_id = $1 AND problem_id = $2",
+        vec![campaign.into(), problem.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map(|r| serde_json::json!({ "result": r.result, "note": r.note }));
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO revisit_checks (campaign_id, problem_id, result, note, checked_by, checked_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -484,20 +502,23 @@ pub(crate) async fn verdicts<C: ConnectionTrait>(
 ) -> Result<Vec<TownVerdict>, StorageError> {
     let (campaign, access) = (opened.campaign(), opened.access());
     let tree = crate::regions::tree_in(c).await?;
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT town_code, district_code FROM campaign_towns WHERE campaign_id = $1 AND purpose = 'revisit' ORDER BY district_code, position",
-            vec![campaign.id.into()],
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct TownRow {
+        town_code: String,
+        district_code: String,
+    }
+    let rows = TownRow::find_by_statement(db.stmt(
+        "SELECT town_code, district_code FROM campaign_towns WHERE campaign_id = $1 AND purpose = 'revisit' ORDER BY district_code, position",
+        vec![campaign.id.into()],
+    ))
+    .all(c)
+    .await?;
     let name = |c: &str| tree.get(c).map_or_else(|| c.to_string(), |r| r.name.clone());
     let mut out = Vec::new();
-    for r in rows {
-        let town: String = r.try_get("", "town_code")?;
+    for TownRow { town_code: town, district_code: district } in rows {
         if !access.sees(&town) {
             continue;
         }
-        let district: String = r.try_get("", "district_code")?;
         let list = revisit_list(db, c, opened, &town).await?;
         let results: Vec<Option<RevisitResult>> = list.iter().map(|p| p.result).collect();
         out.push(TownVerdict {
@@ -550,14 +571,13 @@ impl Problems<'_> {
             return Ok(None);
         }
         let db = self.0.scoped().db();
-        let row = db
-            .conn()
-            .query_one_raw(db.stmt(
-                "SELECT id FROM households WHERE number = $1 AND town_code = $2",
-                vec![number.trim().into(), town.into()],
-            ))
-            .await?;
-        Ok(row.map(|r| r.try_get("", "id")).transpose()?)
+        let row = IdRow::find_by_statement(db.stmt(
+            "SELECT id FROM households WHERE number = $1 AND town_code = $2",
+            vec![number.trim().into(), town.into()],
+        ))
+        .one(db.conn())
+        .await?;
+        Ok(row.map(|r| r.id))
     }
 
     /// The earlier campaign's confirmed problems that a revisit verifies in one town (one the

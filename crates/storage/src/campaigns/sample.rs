@@ -12,11 +12,11 @@ use ducha_domain::campaigns::{How, Purpose, SamplePlan};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::{RegionKind, RegionLevel};
 use ducha_domain::registry::{HouseholdStatus, HouseholdType};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::{Campaign, Opened};
-use crate::stored;
+use crate::stored::Code;
 use crate::{Db, Scoped, StorageError};
 
 /// A draw before it is stored.
@@ -27,18 +27,28 @@ pub struct Draw {
     pub steps: Vec<Step>,
 }
 
+/// A row of one `town_code` column.
+#[derive(FromQueryResult)]
+struct TownCode {
+    town_code: String,
+}
+
 /// Every town of the city that could be drawn, with its visitable households (all but removed).
 async fn town_candidates<C: ConnectionTrait>(db: &Db, c: &C) -> Result<Vec<TownCandidate>, StorageError> {
     let tree = crate::regions::tree_in(c).await?;
-    let counts: BTreeMap<String, i64> = c
-        .query_all_raw(db.stmt(
-            "SELECT town_code, COUNT(*) AS n FROM households WHERE status <> 'removed' GROUP BY town_code",
-            vec![],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "town_code")?, r.try_get("", "n")?)))
-        .collect::<Result<_, StorageError>>()?;
+    #[derive(FromQueryResult)]
+    struct Count {
+        town_code: String,
+        n: i64,
+    }
+    let counts: BTreeMap<String, i64> = Count::find_by_statement(
+        db.stmt("SELECT town_code, COUNT(*) AS n FROM households WHERE status <> 'removed' GROUP BY town_code", vec![]),
+    )
+    .all(c)
+    .await?
+    .into_iter()
+    .map(|r| (r.town_code, r.n))
+    .collect();
     Ok(tree
         .at_level(RegionLevel::Town)
         .filter(|t| t.kind != RegionKind::SpecialArea)
@@ -61,30 +71,29 @@ async fn household_candidates<C: ConnectionTrait>(
     c: &C,
     town: &str,
 ) -> Result<Vec<HouseholdCandidate>, StorageError> {
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT h.id, h.status, h.household_type, \
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        status: Code<HouseholdStatus>,
+        household_type: Code<HouseholdType>,
+        open: i64,
+    }
+    let rows = Row::find_by_statement(db.stmt(
+        "SELECT h.id, h.status, h.household_type, \
              (SELECT COUNT(*) FROM check_findings f WHERE f.household_id = h.id AND f.status = 'open') AS open \
              FROM households h WHERE h.town_code = $1 AND h.status <> 'removed' ORDER BY h.id",
-            vec![town.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let status: String = r.try_get("", "status")?;
-            let htype: String = r.try_get("", "household_type")?;
-            let open: i64 = r.try_get("", "open")?;
-            Ok(HouseholdCandidate {
-                id: r.try_get("", "id")?,
-                stratum: format!(
-                    "{}·{}",
-                    stored::code::<HouseholdStatus>(&status)?.label(),
-                    stored::code::<HouseholdType>(&htype)?.label()
-                ),
-                open_findings: open.clamp(0, 1000) as u32,
-            })
+        vec![town.into()],
+    ))
+    .all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HouseholdCandidate {
+            id: r.id,
+            stratum: format!("{}·{}", r.status.0.label(), r.household_type.0.label()),
+            open_findings: r.open.clamp(0, 1000) as u32,
         })
-        .collect()
+        .collect())
 }
 
 async fn draw_with<C: ConnectionTrait>(
@@ -99,29 +108,35 @@ async fn draw_with<C: ConnectionTrait>(
     if plan.exclude_months > 0 {
         let since =
             campaign.starts_on.checked_sub_months(Months::new(plan.exclude_months)).unwrap_or(campaign.starts_on);
-        let rows = c
-            .query_all_raw(db.stmt(
-                "SELECT t.town_code, c.name, c.starts_on FROM campaign_towns t JOIN campaigns c ON c.id = t.campaign_id \
+        #[derive(FromQueryResult)]
+        struct Recent {
+            town_code: String,
+            name: String,
+            starts_on: chrono::NaiveDate,
+        }
+        let rows = Recent::find_by_statement(db.stmt(
+            "SELECT t.town_code, c.name, c.starts_on FROM campaign_towns t JOIN campaigns c ON c.id = t.campaign_id \
                  WHERE c.id <> $1 AND c.starts_on >= $2 AND c.starts_on <= $3 ORDER BY c.starts_on",
-                vec![campaign.id.into(), since.into(), campaign.starts_on.into()],
-            ))
-            .await?;
-        for r in rows {
-            let on: chrono::NaiveDate = r.try_get("", "starts_on")?;
-            let name: String = r.try_get("", "name")?;
-            recent.insert(r.try_get::<String>("", "town_code")?, format!("{name}，{on}"));
+            vec![campaign.id.into(), since.into(), campaign.starts_on.into()],
+        ))
+        .all(c)
+        .await?;
+        for Recent { town_code, name, starts_on: on } in rows {
+            recent.insert(town_code, format!("{name}，{on}"));
         }
     }
     let mut pool = BTreeSet::new();
     if let Some(from) = plan.revisit_from {
-        let rows = c
-            .query_all_raw(db.stmt("SELECT town_code FROM campaign_towns WHERE campaign_id = $1", vec![from.into()]))
-            .await?;
+        let rows = TownCode::find_by_statement(
+            db.stmt("SELECT town_code FROM campaign_towns WHERE campaign_id = $1", vec![from.into()]),
+        )
+        .all(c)
+        .await?;
         if rows.is_empty() && plan.revisit_per_district > 0 {
             return Err(StorageError::Rejected(format!("被回头看的督查（编号 {from}）没有抽查过任何镇(街)")));
         }
         for r in rows {
-            pool.insert(r.try_get::<String>("", "town_code")?);
+            pool.insert(r.town_code);
         }
         // A revisited town was inspected by the campaign revisited: that is why it is revisited,
         // so it is not excluded as recently inspected from the revisit draw (only from the fresh one).
@@ -164,17 +179,18 @@ pub(crate) async fn draw(s: &Scoped, campaign: i64, plan: &SamplePlan) -> Result
     if !access.plans {
         return Err(StorageError::Forbidden("抽样由市扶贫办进行".into()));
     }
-    let begun: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT (SELECT COUNT(*) FROM campaign_visits WHERE campaign_id = $1) + \
+    #[derive(FromQueryResult)]
+    struct Begun {
+        n: i64,
+    }
+    let begun = Begun::find_by_statement(db.stmt(
+        "SELECT (SELECT COUNT(*) FROM campaign_visits WHERE campaign_id = $1) + \
              (SELECT COUNT(*) FROM campaign_reviews WHERE campaign_id = $1) AS n",
-            vec![campaign.into()],
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+        vec![campaign.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map_or(0, |r| r.n);
     if begun > 0 {
         return Err(StorageError::Rejected("本次督查已有走访或查阅记录，不能重新抽样".into()));
     }
@@ -239,15 +255,14 @@ pub(crate) async fn draw(s: &Scoped, campaign: i64, plan: &SamplePlan) -> Result
 }
 
 async fn stored_codes<C: ConnectionTrait>(db: &Db, c: &C, campaign: i64) -> Result<serde_json::Value, StorageError> {
-    let towns: Vec<String> = c
-        .query_all_raw(db.stmt(
-            "SELECT town_code FROM campaign_towns WHERE campaign_id = $1 ORDER BY position",
-            vec![campaign.into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok(r.try_get("", "town_code")?))
-        .collect::<Result<_, StorageError>>()?;
+    let towns: Vec<String> = TownCode::find_by_statement(
+        db.stmt("SELECT town_code FROM campaign_towns WHERE campaign_id = $1 ORDER BY position", vec![campaign.into()]),
+    )
+    .all(c)
+    .await?
+    .into_iter()
+    .map(|r| r.town_code)
+    .collect();
     Ok(serde_json::json!({ "towns": towns }))
 }
 
@@ -289,14 +304,31 @@ pub(crate) async fn stored<C: ConnectionTrait>(
 ) -> Result<Vec<SampleTown>, StorageError> {
     let (campaign, access) = (opened.id(), opened.access());
     let tree = crate::regions::tree_in(c).await?;
-    let towns = c
-        .query_all_raw(db.stmt(
+    #[derive(FromQueryResult)]
+    struct TownRow {
+        town_code: String,
+        district_code: String,
+        purpose: Code<Purpose>,
+        how: Code<How>,
+    }
+    #[derive(FromQueryResult)]
+    struct HouseholdRow {
+        household_id: i64,
+        town_code: String,
+        stratum: String,
+        how: Code<How>,
+        number: String,
+        village_code: String,
+        head_name: Option<String>,
+        visits: i64,
+    }
+    let towns = TownRow::find_by_statement(db.stmt(
             "SELECT town_code, district_code, purpose, how FROM campaign_towns WHERE campaign_id = $1 ORDER BY district_code, position",
             vec![campaign.into()],
         ))
+        .all(c)
         .await?;
-    let rows = c
-        .query_all_raw(db.stmt(
+    let rows = HouseholdRow::find_by_statement(db.stmt(
             "SELECT s.household_id, s.town_code, s.stratum, s.how, h.number, h.village_code, \
              (SELECT m.name FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL \
               ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1) AS head_name, \
@@ -304,39 +336,36 @@ pub(crate) async fn stored<C: ConnectionTrait>(
              FROM campaign_households s JOIN households h ON h.id = s.household_id WHERE s.campaign_id = $1 ORDER BY s.town_code, s.position",
             vec![campaign.into()],
         ))
+        .all(c)
         .await?;
     let name_of = |code: &str| tree.get(code).map_or_else(|| code.to_string(), |r| r.name.clone());
     let mut out = Vec::new();
     for t in towns {
-        let code: String = t.try_get("", "town_code")?;
+        let code = t.town_code;
         if !access.sees(&code) {
             continue;
         }
-        let district: String = t.try_get("", "district_code")?;
-        let purpose: String = t.try_get("", "purpose")?;
-        let how: String = t.try_get("", "how")?;
-        let mut households = Vec::new();
-        for r in rows.iter().filter(|r| r.try_get::<String>("", "town_code").is_ok_and(|c| c == code)) {
-            let how: String = r.try_get("", "how")?;
-            let village: String = r.try_get("", "village_code")?;
-            let visits: i64 = r.try_get("", "visits")?;
-            households.push(SampleHousehold {
-                id: r.try_get("", "household_id")?,
-                number: r.try_get("", "number")?,
-                head_name: r.try_get::<Option<String>>("", "head_name")?.unwrap_or_default(),
-                village: name_of(&village),
-                stratum: r.try_get("", "stratum")?,
-                how: stored::code(&how)?,
-                visited: visits > 0,
-            });
-        }
+        let district = t.district_code;
+        let households = rows
+            .iter()
+            .filter(|r| r.town_code == code)
+            .map(|r| SampleHousehold {
+                id: r.household_id,
+                number: r.number.clone(),
+                head_name: r.head_name.clone().unwrap_or_default(),
+                village: name_of(&r.village_code),
+                stratum: r.stratum.clone(),
+                how: r.how.0,
+                visited: r.visits > 0,
+            })
+            .collect();
         out.push(SampleTown {
             name: name_of(&code),
             district_name: name_of(&district),
             code,
             district,
-            purpose: stored::code(&purpose)?,
-            how: stored::code(&how)?,
+            purpose: t.purpose.0,
+            how: t.how.0,
             households,
         });
     }
@@ -346,13 +375,16 @@ pub(crate) async fn stored<C: ConnectionTrait>(
 /// The steps of the stored draw, for the page that explains it: those of the districts the
 /// access reaches.
 async fn steps(db: &Db, opened: &Opened) -> Result<Vec<Step>, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt("SELECT sample_steps FROM campaigns WHERE id = $1", vec![opened.id().into()]))
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let steps: Option<String> = row.try_get("", "sample_steps")?;
-    let steps: Vec<Step> = match steps {
+    #[derive(FromQueryResult)]
+    struct Row {
+        sample_steps: Option<String>,
+    }
+    let row =
+        Row::find_by_statement(db.stmt("SELECT sample_steps FROM campaigns WHERE id = $1", vec![opened.id().into()]))
+            .one(db.conn())
+            .await?
+            .ok_or(StorageError::NotFound)?;
+    let steps: Vec<Step> = match row.sample_steps {
         Some(s) => super::from_json("抽样过程", &s)?,
         None => Vec::new(),
     };

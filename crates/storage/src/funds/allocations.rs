@@ -3,17 +3,18 @@
 
 use chrono::NaiveDate;
 use ducha_domain::access::{Actor, Scope};
-use ducha_domain::funds::Allocation;
+use ducha_domain::funds::{Allocation, FundSource};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::money::Money;
 use ducha_domain::region::RegionLevel;
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 use super::touched;
 use crate::audit::AuditTxn;
+use crate::campaigns::IdRow;
 use crate::registry::write::field_error;
-use crate::stored::code;
+use crate::stored::Code;
 use crate::{Db, StorageError};
 
 /// Allocate a year's funds from a source to a district or town (city or district office, in scope).
@@ -49,9 +50,7 @@ pub(super) async fn insert_allocation(
     a: &Allocation,
     from: Option<i64>,
 ) -> Result<i64, StorageError> {
-    let r = tx
-        .conn()
-        .query_one_raw(tx.db().stmt(
+    let id = IdRow::find_by_statement(tx.db().stmt(
             "INSERT INTO fund_allocations (year, source, region_code, district_code, amount_fen, allocated_on, arrived_on, parent_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             vec![
@@ -65,9 +64,10 @@ pub(super) async fn insert_allocation(
                 from.into(),
             ],
         ))
+        .one(tx.conn())
         .await?
-        .ok_or_else(|| StorageError::Corrupt("资金下达未能写入".into()))?;
-    let id: i64 = r.try_get("", "id")?;
+        .ok_or_else(|| StorageError::Corrupt("资金下达未能写入".into()))?
+        .id;
     let after = serde_json::json!({
         "year": a.year, "source": a.source, "region": a.region_code, "amount": a.amount,
         "allocated_on": a.allocated_on, "arrived_on": a.arrived_on, "from": from,
@@ -99,22 +99,35 @@ pub(super) const ALLOCATION: &str = "SELECT a.id AS id, a.year AS year, a.source
     (SELECT CAST(COALESCE(SUM(c.amount_fen), 0) AS BIGINT) FROM fund_allocations c WHERE c.parent_id = a.id) AS passed \
     FROM fund_allocations a";
 
-pub(super) fn allocation_of(r: &QueryResult, tree: &ducha_domain::RegionTree) -> Result<AllocationRow, StorageError> {
-    let region_code: String = r.try_get("", "region_code")?;
-    Ok(AllocationRow {
-        id: r.try_get("", "id")?,
-        region_name: tree.path(&region_code).unwrap_or_else(|| region_code.clone()),
+/// A row of [`ALLOCATION`] as stored.
+#[derive(FromQueryResult)]
+pub(super) struct AllocationRecord {
+    id: i64,
+    year: i32,
+    source: Code<FundSource>,
+    region_code: String,
+    amount_fen: i64,
+    allocated_on: NaiveDate,
+    arrived_on: Option<NaiveDate>,
+    parent_id: Option<i64>,
+    passed: i64,
+}
+
+pub(super) fn allocation_of(r: AllocationRecord, tree: &ducha_domain::RegionTree) -> AllocationRow {
+    AllocationRow {
+        id: r.id,
+        region_name: tree.path(&r.region_code).unwrap_or_else(|| r.region_code.clone()),
         allocation: Allocation {
-            year: r.try_get("", "year")?,
-            source: code(&r.try_get::<String>("", "source")?)?,
-            region_code,
-            amount: Money::from_fen(r.try_get("", "amount_fen")?),
-            allocated_on: r.try_get("", "allocated_on")?,
-            arrived_on: r.try_get("", "arrived_on")?,
+            year: r.year,
+            source: r.source.0,
+            region_code: r.region_code,
+            amount: Money::from_fen(r.amount_fen),
+            allocated_on: r.allocated_on,
+            arrived_on: r.arrived_on,
         },
-        parent_id: r.try_get("", "parent_id")?,
-        passed_down: Money::from_fen(r.try_get("", "passed")?),
-    })
+        parent_id: r.parent_id,
+        passed_down: Money::from_fen(r.passed),
+    }
 }
 
 /// The check year's allocations within a scope, districts' first, each followed by what was
@@ -123,13 +136,12 @@ async fn allocations(db: &Db, scope: &Scope, today: NaiveDate) -> Result<Vec<All
     let (year, _) = crate::settings::check_period(db, db.conn(), today).await?;
     let tree = crate::regions::tree(db).await?;
     let sql = format!("{ALLOCATION} WHERE a.year = $1 ORDER BY a.region_code, a.allocated_on, a.id");
-    let all: Vec<AllocationRow> = db
-        .conn()
-        .query_all_raw(db.stmt(&sql, vec![year.into()]))
+    let all: Vec<AllocationRow> = AllocationRecord::find_by_statement(db.stmt(&sql, vec![year.into()]))
+        .all(db.conn())
         .await?
-        .iter()
+        .into_iter()
         .map(|r| allocation_of(r, &tree))
-        .collect::<Result<_, _>>()?;
+        .collect();
     Ok(all.into_iter().filter(|a| scope.contains(&a.allocation.region_code)).collect())
 }
 
@@ -141,11 +153,11 @@ async fn allocation_in<C: ConnectionTrait>(
     id: i64,
 ) -> Result<AllocationRow, StorageError> {
     let tree = crate::regions::tree_in(c).await?;
-    let row = c
-        .query_one_raw(db.stmt(&format!("{ALLOCATION} WHERE a.id = $1"), vec![id.into()]))
+    let row = AllocationRecord::find_by_statement(db.stmt(&format!("{ALLOCATION} WHERE a.id = $1"), vec![id.into()]))
+        .one(c)
         .await?
         .ok_or(StorageError::NotFound)?;
-    let a = allocation_of(&row, &tree)?;
+    let a = allocation_of(row, &tree);
     if scope.contains(&a.allocation.region_code) { Ok(a) } else { Err(StorageError::NotFound) }
 }
 

@@ -6,13 +6,14 @@ use chrono::NaiveDate;
 use ducha_domain::funds::{Allocation, ProjectState, payment_refusal};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::money::Money;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
-use super::allocations::{ALLOCATION, allocation_of, insert_allocation};
+use super::allocations::{ALLOCATION, AllocationRecord, allocation_of, insert_allocation};
 use super::payments::insert_payment;
 use super::projects::{ProjectRow, insert_project, row_in, state};
 use super::{Allocations, PROJECTS, Payments, Projects, touched};
 use crate::audit::AuditTxn;
+use crate::campaigns::IdRow;
 use crate::evidence::Upload;
 use crate::help::store::SheetOutcome;
 use crate::scope::filter;
@@ -56,19 +57,17 @@ async fn import_projects(
         let mut households = Vec::new();
         for number in &g.households {
             // Read inside the importing transaction, on its own connection.
-            let found = tx
-                .conn()
-                .query_one_raw(
-                    db.stmt("SELECT id, village_code FROM households WHERE number = $1", vec![number.clone().into()]),
-                )
-                .await?;
-            let in_scope = match found {
-                Some(r) => {
-                    let village: String = r.try_get("", "village_code")?;
-                    actor.scope.contains(&village).then(|| r.try_get::<i64>("", "id")).transpose()?
-                }
-                None => None,
-            };
+            #[derive(FromQueryResult)]
+            struct Found {
+                id: i64,
+                village_code: String,
+            }
+            let found = Found::find_by_statement(
+                db.stmt("SELECT id, village_code FROM households WHERE number = $1", vec![number.clone().into()]),
+            )
+            .one(tx.conn())
+            .await?;
+            let in_scope = found.filter(|r| actor.scope.contains(&r.village_code)).map(|r| r.id);
             match in_scope {
                 Some(id) => households.push((id, Money::ZERO)),
                 None => problems.push(ImportProblem {
@@ -152,15 +151,16 @@ async fn import_payments(
         let (cond, mut values) = filter(&actor.scope, PROJECTS, 4);
         let mut all: Vec<Value> = vec![g.project.clone().into(), g.town_code.clone().into(), year.into()];
         all.append(&mut values);
-        let found = tx
-            .conn()
-            .query_all_raw(db.stmt(
-                &format!("SELECT p.id AS id FROM projects p WHERE p.name = $1 AND p.town_code = $2 AND p.year = $3 AND {cond}"),
-                all,
-            ))
-            .await?;
+        let found = IdRow::find_by_statement(db.stmt(
+            &format!(
+                "SELECT p.id AS id FROM projects p WHERE p.name = $1 AND p.town_code = $2 AND p.year = $3 AND {cond}"
+            ),
+            all,
+        ))
+        .all(tx.conn())
+        .await?;
         let id: i64 = match found.as_slice() {
-            [one] => one.try_get("", "id")?,
+            [one] => one.id,
             [] => {
                 problem("项目名称", format!("该镇（街）{year} 年的项目库中没有“{}”", g.project));
                 continue;
@@ -177,15 +177,19 @@ async fn import_payments(
             }
             let row = row_in(db, tx.conn(), &actor.scope, id).await?;
             let st = state(db, tx.conn(), &row).await?;
-            for r in tx
-                .conn()
-                .query_all_raw(db.stmt(
-                    "SELECT paid_on, amount_fen, payee FROM disbursements WHERE project_id = $1",
-                    vec![id.into()],
-                ))
-                .await?
+            #[derive(FromQueryResult)]
+            struct Recorded {
+                paid_on: NaiveDate,
+                amount_fen: i64,
+                payee: String,
+            }
+            for r in Recorded::find_by_statement(
+                db.stmt("SELECT paid_on, amount_fen, payee FROM disbursements WHERE project_id = $1", vec![id.into()]),
+            )
+            .all(tx.conn())
+            .await?
             {
-                let key = (id, r.try_get("", "paid_on")?, r.try_get("", "amount_fen")?, r.try_get("", "payee")?);
+                let key = (id, r.paid_on, r.amount_fen, r.payee);
                 *recorded.entry(key).or_default() += 1;
             }
             slot.insert((row, st));
@@ -285,26 +289,28 @@ async fn import_allocations(
             continue;
         }
         let kind = if g.passed_down { "parent_id IS NOT NULL" } else { "parent_id IS NULL" };
-        let found = tx
-            .conn()
-            .query_one_raw(db.stmt(
-                &format!(
-                    "SELECT id, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND source = $2 \
+        #[derive(FromQueryResult)]
+        struct Stored {
+            id: i64,
+            arrived_on: Option<NaiveDate>,
+            parent_id: Option<i64>,
+        }
+        let found = Stored::find_by_statement(db.stmt(
+            &format!(
+                "SELECT id, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND source = $2 \
                      AND region_code = $3 AND amount_fen = $4 AND allocated_on = $5 AND {kind}"
-                ),
-                vec![
-                    a.year.into(),
-                    a.source.code().into(),
-                    a.region_code.clone().into(),
-                    a.amount.fen().into(),
-                    a.allocated_on.into(),
-                ],
-            ))
-            .await?;
-        if let Some(r) = found {
-            let id: i64 = r.try_get("", "id")?;
-            let stored: Option<NaiveDate> = r.try_get("", "arrived_on")?;
-            let from: Option<i64> = r.try_get("", "parent_id")?;
+            ),
+            vec![
+                a.year.into(),
+                a.source.code().into(),
+                a.region_code.clone().into(),
+                a.amount.fen().into(),
+                a.allocated_on.into(),
+            ],
+        ))
+        .one(tx.conn())
+        .await?;
+        if let Some(Stored { id, arrived_on: stored, parent_id: from }) = found {
             let before = Planned { allocation: Allocation { arrived_on: stored, ..a.clone() }, from };
             match (stored, a.arrived_on) {
                 (Some(was), Some(now)) if was != now => plan.refuse(
@@ -380,20 +386,19 @@ async fn passed_from(
 ) -> Result<Result<i64, (&'static str, String)>, StorageError> {
     let db = tx.db();
     let district = a.region_code.get(..6).unwrap_or_default();
-    let candidates = tx
-        .conn()
-        .query_all_raw(db.stmt(
-            &format!(
-                "{ALLOCATION} WHERE a.year = $1 AND a.source = $2 AND a.region_code = $3 AND a.parent_id IS NULL \
+    let candidates = AllocationRecord::find_by_statement(db.stmt(
+        &format!(
+            "{ALLOCATION} WHERE a.year = $1 AND a.source = $2 AND a.region_code = $3 AND a.parent_id IS NULL \
                  ORDER BY a.allocated_on, a.id"
-            ),
-            vec![a.year.into(), a.source.code().into(), district.into()],
-        ))
-        .await?;
+        ),
+        vec![a.year.into(), a.source.code().into(), district.into()],
+    ))
+    .all(tx.conn())
+    .await?;
     let tree = crate::regions::tree_in(tx.conn()).await?;
     let mut first_refusal = None;
-    for r in &candidates {
-        let parent = allocation_of(r, &tree)?;
+    for r in candidates {
+        let parent = allocation_of(r, &tree);
         let passed = parent.passed_down + pending.get(&parent.id).copied().unwrap_or_default();
         let refusal = ducha_domain::funds::transfer_refusal(
             &parent.allocation,

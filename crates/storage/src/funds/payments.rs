@@ -5,12 +5,13 @@ use chrono::{NaiveDate, Utc};
 use ducha_domain::access::Scope;
 use ducha_domain::funds::payment_refusal;
 use ducha_domain::money::Money;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{FromQueryResult, Value};
 use serde::Serialize;
 
 use super::projects::{ProjectRow, row_in, state};
 use super::{PROJECTS, VOUCHER, touched};
 use crate::audit::AuditTxn;
+use crate::campaigns::IdRow;
 use crate::evidence::{self, EvidenceMeta, Upload};
 use crate::registry::write::field_error;
 use crate::scope::filter;
@@ -68,23 +69,22 @@ pub(super) async fn insert_payment(
 ) -> Result<i64, StorageError> {
     let db = tx.db();
     let username = tx.actor().username.clone();
-    let r = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
+    let pid = IdRow::find_by_statement(db.stmt(
+        "INSERT INTO disbursements (project_id, paid_on, amount_fen, payee, recorded_by, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            vec![
-                row.id.into(),
-                paid_on.into(),
-                amount.fen().into(),
-                payee.to_string().into(),
-                username.into(),
-                Utc::now().into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| StorageError::Corrupt("拨付未能写入".into()))?;
-    let pid: i64 = r.try_get("", "id")?;
+        vec![
+            row.id.into(),
+            paid_on.into(),
+            amount.fen().into(),
+            payee.to_string().into(),
+            username.into(),
+            Utc::now().into(),
+        ],
+    ))
+    .one(tx.conn())
+    .await?
+    .ok_or_else(|| StorageError::Corrupt("拨付未能写入".into()))?
+    .id;
     for v in vouchers {
         evidence::attach_to(tx, VOUCHER, pid, None, &row.place_code, v).await?;
     }
@@ -118,21 +118,29 @@ async fn ledger(db: &Db, scope: &Scope, today: NaiveDate) -> Result<Vec<LedgerRo
          LEFT JOIN evidence e ON e.owner_kind = '{VOUCHER}' AND e.owner_id = d.id \
          WHERE p.year = $1 AND {cond} ORDER BY p.town_code, p.name, d.paid_on, d.id, e.id"
     );
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        name: String,
+        town: String,
+        paid_on: NaiveDate,
+        amount: i64,
+        payee: String,
+        voucher: Option<String>,
+    }
     let mut out: Vec<(i64, LedgerRow)> = Vec::new();
-    for r in db.conn().query_all_raw(db.stmt(&sql, all)).await? {
-        let id: i64 = r.try_get("", "id")?;
-        let voucher: Option<String> = r.try_get("", "voucher")?;
+    for r in Row::find_by_statement(db.stmt(&sql, all)).all(db.conn()).await? {
         match out.last_mut() {
-            Some((last, row)) if *last == id => row.vouchers.extend(voucher),
+            Some((last, row)) if *last == r.id => row.vouchers.extend(r.voucher),
             _ => out.push((
-                id,
+                r.id,
                 LedgerRow {
-                    project: r.try_get("", "name")?,
-                    town_code: r.try_get("", "town")?,
-                    paid_on: r.try_get("", "paid_on")?,
-                    amount: Money::from_fen(r.try_get("", "amount")?),
-                    payee: r.try_get("", "payee")?,
-                    vouchers: voucher.into_iter().collect(),
+                    project: r.name,
+                    town_code: r.town,
+                    paid_on: r.paid_on,
+                    amount: Money::from_fen(r.amount),
+                    payee: r.payee,
+                    vouchers: r.voucher.into_iter().collect(),
                 },
             )),
         }

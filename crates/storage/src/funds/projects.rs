@@ -6,17 +6,18 @@ use ducha_domain::access::{Actor, Scope};
 use ducha_domain::funds::{DocumentKind, FundSource, Project, ProjectState, ProjectType, Stage, advance_refusal};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::money::Money;
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
 use serde::Serialize;
 
 use super::payments::Payment;
 use super::{PROJECTS, VOUCHER, document_owner, touched};
 use crate::audit::AuditTxn;
+use crate::campaigns::IdRow;
 use crate::evidence::EvidenceMeta;
 use crate::evidence::{self, Upload};
 use crate::registry::write::field_error;
 use crate::scope::filter;
-use crate::stored::code;
+use crate::stored::{Code, code};
 use crate::{Db, StorageError};
 
 /// A project as listed.
@@ -57,28 +58,79 @@ pub(super) const ROW: &str = "p.id AS id, p.year AS year, p.name AS name, p.kind
     (SELECT CAST(COALESCE(SUM(d.amount_fen), 0) AS BIGINT) FROM disbursements d WHERE d.project_id = p.id) AS paid, \
     (SELECT COUNT(*) FROM project_households h WHERE h.project_id = p.id) AS households";
 
+/// A row of [`ROW`] as stored.
+#[derive(FromQueryResult)]
+struct ProjectRecord {
+    id: i64,
+    year: i32,
+    name: String,
+    kind: Code<ProjectType>,
+    income_generating: bool,
+    place_code: String,
+    unit: String,
+    stage: Code<Stage>,
+    stage_since: NaiveDate,
+    budget: i64,
+    paid: i64,
+    households: i64,
+}
+
+impl From<ProjectRecord> for ProjectRow {
+    fn from(r: ProjectRecord) -> Self {
+        ProjectRow {
+            id: r.id,
+            year: r.year,
+            name: r.name,
+            kind: r.kind.0,
+            income_generating: r.income_generating,
+            place_code: r.place_code,
+            unit: r.unit,
+            stage: r.stage.0,
+            stage_since: r.stage_since,
+            budget: Money::from_fen(r.budget),
+            paid: Money::from_fen(r.paid),
+            households: r.households,
+        }
+    }
+}
+
+/// A row of [`ROW`] read by a caller that ran the query itself.
 pub(super) fn row_of(r: &QueryResult) -> Result<ProjectRow, StorageError> {
-    Ok(ProjectRow {
-        id: r.try_get("", "id")?,
-        year: r.try_get("", "year")?,
-        name: r.try_get("", "name")?,
-        kind: code(&r.try_get::<String>("", "kind")?)?,
-        income_generating: r.try_get("", "income_generating")?,
-        place_code: r.try_get("", "place_code")?,
-        unit: r.try_get("", "unit")?,
-        stage: code(&r.try_get::<String>("", "stage")?)?,
-        stage_since: r.try_get("", "stage_since")?,
-        budget: Money::from_fen(r.try_get("", "budget")?),
-        paid: Money::from_fen(r.try_get("", "paid")?),
-        households: r.try_get("", "households")?,
-    })
+    Ok(ProjectRecord::from_query_result(r, "")?.into())
+}
+
+/// A stage's public notice.
+#[derive(FromQueryResult)]
+struct NoticeRow {
+    stage: Code<Stage>,
+    noticed_on: NaiveDate,
+}
+
+async fn notices_of<C: ConnectionTrait>(
+    db: &Db,
+    c: &C,
+    project: Vec<Value>,
+) -> Result<Vec<(Stage, NaiveDate)>, StorageError> {
+    Ok(NoticeRow::find_by_statement(
+        db.stmt("SELECT stage, noticed_on FROM project_notices WHERE project_id = $1", project),
+    )
+    .all(c)
+    .await?
+    .into_iter()
+    .map(|r| (r.stage.0, r.noticed_on))
+    .collect())
 }
 
 /// The projects within a scope, newest first.
 async fn projects(db: &Db, scope: &Scope) -> Result<Vec<ProjectRow>, StorageError> {
     let (cond, values) = filter(scope, PROJECTS, 1);
     let sql = format!("SELECT {} FROM projects p WHERE {cond} ORDER BY p.id DESC", ROW);
-    db.conn().query_all_raw(db.stmt(&sql, values)).await?.iter().map(row_of).collect()
+    Ok(ProjectRecord::find_by_statement(db.stmt(&sql, values))
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// A project within the scope; not found outside it.
@@ -91,36 +143,37 @@ pub(crate) async fn row_in<C: ConnectionTrait>(
     let (cond, mut values) = filter(scope, PROJECTS, 2);
     values.insert(0, id.into());
     let sql = format!("SELECT {} FROM projects p WHERE p.id = $1 AND {cond}", ROW);
-    let row = c.query_one_raw(db.stmt(&sql, values)).await?.ok_or(StorageError::NotFound)?;
-    row_of(&row)
+    Ok(ProjectRecord::find_by_statement(db.stmt(&sql, values)).one(c).await?.ok_or(StorageError::NotFound)?.into())
 }
 
 /// The stage and payment rules' view of a stored project.
 pub(super) async fn state<C: ConnectionTrait>(db: &Db, c: &C, row: &ProjectRow) -> Result<ProjectState, StorageError> {
     let owners: Vec<Value> = vec![row.id.into()];
-    let docs = c
-        .query_all_raw(db.stmt(
-            "SELECT DISTINCT owner_kind FROM evidence WHERE owner_id = $1 AND owner_kind LIKE 'project:%'",
-            owners.clone(),
-        ))
-        .await?;
+    #[derive(FromQueryResult)]
+    struct Doc {
+        owner_kind: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Public {
+        public_benefit: String,
+    }
+    let docs = Doc::find_by_statement(db.stmt(
+        "SELECT DISTINCT owner_kind FROM evidence WHERE owner_id = $1 AND owner_kind LIKE 'project:%'",
+        owners.clone(),
+    ))
+    .all(c)
+    .await?;
     let mut documents = Vec::new();
     for r in docs {
-        let kind: String = r.try_get("", "owner_kind")?;
-        if let Some(stored) = kind.strip_prefix("project:") {
+        if let Some(stored) = r.owner_kind.strip_prefix("project:") {
             documents.push(code::<DocumentKind>(stored)?);
         }
     }
-    let notices = c
-        .query_all_raw(db.stmt("SELECT stage, noticed_on FROM project_notices WHERE project_id = $1", owners.clone()))
-        .await?
-        .iter()
-        .map(|r| Ok((code::<Stage>(&r.try_get::<String>("", "stage")?)?, r.try_get("", "noticed_on")?)))
-        .collect::<Result<Vec<_>, StorageError>>()?;
-    let public: Option<QueryResult> =
-        c.query_one_raw(db.stmt("SELECT public_benefit FROM projects WHERE id = $1", owners)).await?;
+    let notices = notices_of(db, c, owners.clone()).await?;
+    let public =
+        Public::find_by_statement(db.stmt("SELECT public_benefit FROM projects WHERE id = $1", owners)).one(c).await?;
     let public_benefit = match public {
-        Some(r) => !r.try_get::<String>("", "public_benefit")?.trim().is_empty(),
+        Some(r) => !r.public_benefit.trim().is_empty(),
         None => false,
     };
     Ok(ProjectState {
@@ -143,69 +196,80 @@ async fn project(db: &Db, scope: &Scope, id: i64) -> Result<Option<ProjectDetail
     };
     let c = db.conn();
     let one: Vec<Value> = vec![id.into()];
-    let texts = c
-        .query_one_raw(db.stmt("SELECT performance_target, public_benefit FROM projects WHERE id = $1", one.clone()))
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    let budget = c
-        .query_all_raw(
-            db.stmt(
-                "SELECT source, amount_fen FROM project_budgets WHERE project_id = $1 ORDER BY source",
-                one.clone(),
-            ),
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                code::<FundSource>(&r.try_get::<String>("", "source")?)?,
-                Money::from_fen(r.try_get("", "amount_fen")?),
-            ))
-        })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    #[derive(FromQueryResult)]
+    struct Texts {
+        performance_target: String,
+        public_benefit: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Budget {
+        source: Code<FundSource>,
+        amount_fen: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct Beneficiary {
+        id: i64,
+        number: String,
+        benefit: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct Paid {
+        id: i64,
+        paid_on: NaiveDate,
+        amount_fen: i64,
+        payee: String,
+    }
+    let texts = Texts::find_by_statement(
+        db.stmt("SELECT performance_target, public_benefit FROM projects WHERE id = $1", one.clone()),
+    )
+    .one(c)
+    .await?
+    .ok_or(StorageError::NotFound)?;
+    let budget = Budget::find_by_statement(
+        db.stmt("SELECT source, amount_fen FROM project_budgets WHERE project_id = $1 ORDER BY source", one.clone()),
+    )
+    .all(c)
+    .await?
+    .into_iter()
+    .map(|r| (r.source.0, Money::from_fen(r.amount_fen)))
+    .collect();
     let mut documents = Vec::new();
     for kind in <DocumentKind as Labelled>::ALL {
         for m in evidence::for_owner(db, &document_owner(*kind), id).await? {
             documents.push((*kind, m));
         }
     }
-    let notices = c
-        .query_all_raw(db.stmt("SELECT stage, noticed_on FROM project_notices WHERE project_id = $1", one.clone()))
-        .await?
-        .iter()
-        .map(|r| Ok((code::<Stage>(&r.try_get::<String>("", "stage")?)?, r.try_get("", "noticed_on")?)))
-        .collect::<Result<Vec<_>, StorageError>>()?;
-    let households = c
-        .query_all_raw(db.stmt(
+    let notices = notices_of(db, c, one.clone()).await?;
+    let households = Beneficiary::find_by_statement(db.stmt(
             "SELECT ph.household_id AS id, h.number AS number, ph.expected_benefit_fen AS benefit FROM project_households ph \
              JOIN households h ON h.id = ph.household_id WHERE ph.project_id = $1 ORDER BY h.number",
             one.clone(),
         ))
+        .all(c)
         .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "number")?, Money::from_fen(r.try_get("", "benefit")?))))
-        .collect::<Result<Vec<_>, StorageError>>()?;
+        .into_iter()
+        .map(|r| (r.id, r.number, Money::from_fen(r.benefit)))
+        .collect();
     let mut payments = Vec::new();
-    for r in c
-        .query_all_raw(db.stmt(
-            "SELECT id, paid_on, amount_fen, payee FROM disbursements WHERE project_id = $1 ORDER BY paid_on, id",
-            one,
-        ))
-        .await?
+    for r in Paid::find_by_statement(db.stmt(
+        "SELECT id, paid_on, amount_fen, payee FROM disbursements WHERE project_id = $1 ORDER BY paid_on, id",
+        one,
+    ))
+    .all(c)
+    .await?
     {
-        let pid: i64 = r.try_get("", "id")?;
         payments.push(Payment {
-            id: pid,
-            paid_on: r.try_get("", "paid_on")?,
-            amount: Money::from_fen(r.try_get("", "amount_fen")?),
-            payee: r.try_get("", "payee")?,
-            vouchers: evidence::for_owner(db, VOUCHER, pid).await?,
+            id: r.id,
+            paid_on: r.paid_on,
+            amount: Money::from_fen(r.amount_fen),
+            payee: r.payee,
+            vouchers: evidence::for_owner(db, VOUCHER, r.id).await?,
         });
     }
     Ok(Some(ProjectDetail {
         row,
-        performance_target: texts.try_get("", "performance_target")?,
-        public_benefit: texts.try_get("", "public_benefit")?,
+        performance_target: texts.performance_target,
+        public_benefit: texts.public_benefit,
         budget,
         documents,
         notices,
@@ -262,13 +326,17 @@ pub(super) async fn insert_project(
             format!("该镇（街）{year} 年的项目库中已有“{}”，请换一个能区分的名称", p.name),
         ));
     }
+    #[derive(FromQueryResult)]
+    struct Village {
+        village_code: String,
+    }
     for (hid, _) in households {
-        let village: Option<String> = tx
-            .conn()
-            .query_one_raw(db.stmt("SELECT village_code FROM households WHERE id = $1", vec![(*hid).into()]))
-            .await?
-            .map(|r| r.try_get("", "village_code"))
-            .transpose()?;
+        let village = Village::find_by_statement(
+            db.stmt("SELECT village_code FROM households WHERE id = $1", vec![(*hid).into()]),
+        )
+        .one(tx.conn())
+        .await?
+        .map(|r| r.village_code);
         // A beneficiary lives in the project's town (or village), and in the user's scope.
         let town = p.place_code.get(..9).unwrap_or(&p.place_code);
         if !village.is_some_and(|v| tx.actor().scope.contains(&v) && v.starts_with(town)) {
@@ -278,9 +346,7 @@ pub(super) async fn insert_project(
             ));
         }
     }
-    let row = tx
-        .conn()
-        .query_one_raw(db.stmt(
+    let id = IdRow::find_by_statement(db.stmt(
             "INSERT INTO projects (year, name, kind, income_generating, place_code, town_code, district_code, unit, performance_target, \
              public_benefit, stage, stage_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             vec![
@@ -298,9 +364,10 @@ pub(super) async fn insert_project(
                 on.into(),
             ],
         ))
+        .one(tx.conn())
         .await?
-        .ok_or_else(|| StorageError::Corrupt("项目未能写入".into()))?;
-    let id: i64 = row.try_get("", "id")?;
+        .ok_or_else(|| StorageError::Corrupt("项目未能写入".into()))?
+        .id;
     for (source, amount) in &p.budget {
         tx.conn()
             .execute_raw(db.stmt(
@@ -360,16 +427,17 @@ async fn record_notice(
         return Err(field_error("noticed_on", format!("公示日期 {on} 还没有到")));
     }
     // A notice recorded again for the stage replaces the date: the trail keeps the earlier one.
-    let before = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT noticed_on FROM project_notices WHERE project_id = $1 AND stage = $2",
-            vec![id.into(), stage.code().into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<NaiveDate>("", "noticed_on"))
-        .transpose()?
-        .map(|d| serde_json::json!({ "stage": stage, "noticed_on": d }));
+    #[derive(FromQueryResult)]
+    struct Noticed {
+        noticed_on: NaiveDate,
+    }
+    let before = Noticed::find_by_statement(db.stmt(
+        "SELECT noticed_on FROM project_notices WHERE project_id = $1 AND stage = $2",
+        vec![id.into(), stage.code().into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map(|r| serde_json::json!({ "stage": stage, "noticed_on": r.noticed_on }));
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO project_notices (project_id, stage, noticed_on) VALUES ($1, $2, $3) \

@@ -6,12 +6,28 @@ use ducha_domain::access::Scope;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::money::Money;
 use ducha_domain::region::RegionLevel;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
 use super::PROJECTS;
 use crate::scope::filter;
 use crate::{Db, StorageError};
+
+/// A `fund_allocations` row as spending counts it.
+#[derive(FromQueryResult)]
+struct AllocatedRow {
+    region_code: String,
+    amount_fen: i64,
+    arrived_on: Option<NaiveDate>,
+    parent_id: Option<i64>,
+}
+
+/// An amount at a project's place (`place`, `amount`).
+#[derive(FromQueryResult)]
+struct PlacedAmount {
+    place: String,
+    amount: i64,
+}
 
 /// Spending progress of a region on a day: allocated, arrived, committed (budgets of projects
 /// past approval), paid, and paid ÷ allocated against the target curve.
@@ -79,21 +95,27 @@ async fn spending_by_source(
         })
         .collect();
     let at = |code: &str| <FundSource as Labelled>::ALL.iter().position(|s| s.code() == code);
-    for r in c
-        .query_all_raw(db.stmt(
-            "SELECT source, region_code, amount_fen, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
-            vec![year.into(), on.into()],
-        ))
-        .await?
+    #[derive(FromQueryResult)]
+    struct SourcedRow {
+        source: String,
+        #[sea_orm(nested)]
+        a: AllocatedRow,
+    }
+    for SourcedRow { source, a: r } in SourcedRow::find_by_statement(db.stmt(
+        "SELECT source, region_code, amount_fen, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
+        vec![year.into(), on.into()],
+    ))
+    .all(c)
+    .await?
     {
-        let region: String = r.try_get("", "region_code")?;
-        let parent: Option<i64> = r.try_get("", "parent_id")?;
+        let region = r.region_code;
+        let parent = r.parent_id;
         // A town counts what reached it; above, what was passed down is already counted.
         let counts = scope.contains(&region) && if town_level { region.len() >= 9 } else { parent.is_none() };
-        let Some(k) = at(&r.try_get::<String>("", "source")?).filter(|_| counts) else { continue };
-        let amount = Money::from_fen(r.try_get("", "amount_fen")?);
+        let Some(k) = at(&source).filter(|_| counts) else { continue };
+        let amount = Money::from_fen(r.amount_fen);
         out[k].allocated += amount;
-        if r.try_get::<Option<NaiveDate>>("", "arrived_on")?.is_some_and(|a| a <= on) {
+        if r.arrived_on.is_some_and(|a| a <= on) {
             out[k].arrived += amount;
         }
     }
@@ -107,14 +129,21 @@ async fn spending_by_source(
          FROM projects p JOIN project_budgets b ON b.project_id = p.id WHERE p.year = $1 AND {cond} ORDER BY p.id, b.source"
     );
     let mut budgets: std::collections::BTreeMap<i64, (i64, Vec<(usize, i64)>)> = std::collections::BTreeMap::new();
-    for r in c.query_all_raw(db.stmt(&sql, all)).await? {
-        let Some(k) = at(&r.try_get::<String>("", "source")?) else { continue };
-        let amount: i64 = r.try_get("", "amount")?;
-        let stage: String = r.try_get("", "stage")?;
-        if matches!(stage.as_str(), "implementation" | "acceptance" | "archived") {
+    #[derive(FromQueryResult)]
+    struct BudgetRow {
+        id: i64,
+        stage: String,
+        source: String,
+        amount: i64,
+        paid: i64,
+    }
+    for r in BudgetRow::find_by_statement(db.stmt(&sql, all)).all(c).await? {
+        let Some(k) = at(&r.source) else { continue };
+        let amount = r.amount;
+        if matches!(r.stage.as_str(), "implementation" | "acceptance" | "archived") {
             out[k].committed += Money::from_fen(amount);
         }
-        let entry = budgets.entry(r.try_get("", "id")?).or_insert((r.try_get("", "paid")?, Vec::new()));
+        let entry = budgets.entry(r.id).or_insert((r.paid, Vec::new()));
         entry.1.push((k, amount));
     }
     for (paid, parts) in budgets.values() {
@@ -171,22 +200,20 @@ pub(super) async fn spending_by<C: ConnectionTrait>(
         f(&mut out[k]);
     };
     let y: Vec<Value> = vec![year.into(), on.into()];
-    for r in c
-        .query_all_raw(db.stmt(
-            "SELECT region_code, amount_fen, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
-            y.clone(),
-        ))
-        .await?
+    for r in AllocatedRow::find_by_statement(db.stmt(
+        "SELECT region_code, amount_fen, arrived_on, parent_id FROM fund_allocations WHERE year = $1 AND allocated_on <= $2",
+        y.clone(),
+    ))
+    .all(c)
+    .await?
     {
         // Funds passed down are already in the district's own allocation.
-        let parent: Option<i64> = r.try_get("", "parent_id")?;
-        if parent.is_some() && level == RegionLevel::District {
+        if r.parent_id.is_some() && level == RegionLevel::District {
             continue;
         }
-        let code: String = r.try_get("", "region_code")?;
-        let amount = Money::from_fen(r.try_get("", "amount_fen")?);
-        let arrived: Option<NaiveDate> = r.try_get("", "arrived_on")?;
-        let arrived = arrived.is_some_and(|a| a <= on);
+        let code = r.region_code;
+        let amount = Money::from_fen(r.amount_fen);
+        let arrived = r.arrived_on.is_some_and(|a| a <= on);
         add(&code, &|s| {
             s.allocated += amount;
             if arrived {
@@ -194,29 +221,27 @@ pub(super) async fn spending_by<C: ConnectionTrait>(
             }
         });
     }
-    for r in c
-        .query_all_raw(db.stmt(
-            "SELECT p.place_code AS place, d.amount_fen AS amount FROM disbursements d JOIN projects p ON p.id = d.project_id \
-             WHERE p.year = $1 AND d.paid_on <= $2",
-            y.clone(),
-        ))
-        .await?
+    for r in PlacedAmount::find_by_statement(db.stmt(
+        "SELECT p.place_code AS place, d.amount_fen AS amount FROM disbursements d JOIN projects p ON p.id = d.project_id \
+         WHERE p.year = $1 AND d.paid_on <= $2",
+        y.clone(),
+    ))
+    .all(c)
+    .await?
     {
-        let code: String = r.try_get("", "place")?;
-        let amount = Money::from_fen(r.try_get("", "amount")?);
-        add(&code, &|s| s.paid += amount);
+        let amount = Money::from_fen(r.amount);
+        add(&r.place, &|s| s.paid += amount);
     }
-    for r in c
-        .query_all_raw(db.stmt(
-            "SELECT p.place_code AS place, b.amount_fen AS amount FROM project_budgets b JOIN projects p ON p.id = b.project_id \
-             WHERE p.year = $1 AND p.stage IN ('implementation', 'acceptance', 'archived')",
-            vec![year.into()],
-        ))
-        .await?
+    for r in PlacedAmount::find_by_statement(db.stmt(
+        "SELECT p.place_code AS place, b.amount_fen AS amount FROM project_budgets b JOIN projects p ON p.id = b.project_id \
+         WHERE p.year = $1 AND p.stage IN ('implementation', 'acceptance', 'archived')",
+        vec![year.into()],
+    ))
+    .all(c)
+    .await?
     {
-        let code: String = r.try_get("", "place")?;
-        let amount = Money::from_fen(r.try_get("", "amount")?);
-        add(&code, &|s| s.committed += amount);
+        let amount = Money::from_fen(r.amount);
+        add(&r.place, &|s| s.committed += amount);
     }
     for s in &mut out {
         s.percent = (s.allocated.fen() > 0).then(|| s.paid.fen() * 100 / s.allocated.fen());

@@ -8,12 +8,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::access::{Actor, Role};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::rectification::{RectAction, RectStatus, overdue, step};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
+use crate::campaigns::DistrictCode;
 use crate::campaigns::problems::Problem;
 use crate::evidence::{EvidenceMeta, Upload};
-use crate::stored::code;
+use crate::stored::Code;
 use crate::{Db, Scoped, StorageError};
 
 /// A problem with where its rectification stands.
@@ -40,14 +41,14 @@ pub(crate) async fn inspector_districts<C: ConnectionTrait>(
     today: NaiveDate,
 ) -> Result<Vec<String>, StorageError> {
     let Some(uid) = actor.user_id else { return Ok(Vec::new()) };
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
-             JOIN campaigns c ON c.id = d.campaign_id WHERE m.user_id = $1 AND c.starts_on <= $2 AND c.ends_on >= $2",
-            vec![uid.into(), today.into()],
-        ))
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get("", "district_code")?)).collect()
+    let rows = DistrictCode::find_by_statement(db.stmt(
+        "SELECT d.district_code FROM campaign_team_districts d JOIN campaign_team_members m ON m.team_id = d.team_id \
+         JOIN campaigns c ON c.id = d.campaign_id WHERE m.user_id = $1 AND c.starts_on <= $2 AND c.ends_on >= $2",
+        vec![uid.into(), today.into()],
+    ))
+    .all(c)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.district_code).collect())
 }
 
 /// Whether the actor reaches a problem in `town`.
@@ -73,23 +74,38 @@ async fn list<C: ConnectionTrait>(s: &Scoped, c: &C, f: &Filter) -> Result<Vec<R
     let (db, actor, today) = (s.db(), s.actor(), s.today());
     let inspector =
         if actor.role == Role::Inspector { inspector_districts(db, c, actor, today).await? } else { vec![] };
-    let campaigns: Vec<(i64, String)> = c
-        .query_all_raw(db.stmt("SELECT id, name FROM campaigns ORDER BY id", vec![]))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
-        .collect::<Result<_, StorageError>>()?;
-    let rows = c
-        .query_all_raw(db.stmt(
-            "SELECT problem_id, deadline, status, description, return_reason, submitted_by, submitted_at, verified_by, verified_at \
-             FROM rectifications",
-            vec![],
-        ))
-        .await?;
-    let mut stored: BTreeMap<i64, &sea_orm::QueryResult> = BTreeMap::new();
-    for r in &rows {
-        stored.insert(r.try_get("", "problem_id")?, r);
+    #[derive(FromQueryResult)]
+    struct CampaignName {
+        id: i64,
+        name: String,
     }
+    #[derive(FromQueryResult)]
+    struct Stored {
+        problem_id: i64,
+        deadline: NaiveDate,
+        status: Code<RectStatus>,
+        description: String,
+        return_reason: String,
+        submitted_by: Option<String>,
+        submitted_at: Option<DateTime<Utc>>,
+        verified_by: Option<String>,
+        verified_at: Option<DateTime<Utc>>,
+    }
+    let campaigns: Vec<(i64, String)> =
+        CampaignName::find_by_statement(db.stmt("SELECT id, name FROM campaigns ORDER BY id", vec![]))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
+    let rows = Stored::find_by_statement(db.stmt(
+        "SELECT problem_id, deadline, status, description, return_reason, submitted_by, submitted_at, verified_by, verified_at \
+         FROM rectifications",
+        vec![],
+    ))
+    .all(c)
+    .await?;
+    let stored: BTreeMap<i64, &Stored> = rows.iter().map(|r| (r.problem_id, r)).collect();
     let mut out = Vec::new();
     for (id, name) in campaigns.iter().filter(|(id, _)| f.campaign.is_none_or(|c| c == *id)) {
         let campaign = crate::campaigns::get(db, c, *id).await?;
@@ -112,47 +128,23 @@ async fn list<C: ConnectionTrait>(s: &Scoped, c: &C, f: &Filter) -> Result<Vec<R
                 continue;
             }
             let r = stored.get(&p.id);
-            let status = match r {
-                Some(r) => code(&r.try_get::<String>("", "status")?)?,
-                None => RectStatus::Assigned,
-            };
-            let deadline: NaiveDate = match r {
-                Some(r) => r.try_get("", "deadline")?,
-                None => default_deadline,
-            };
+            let status = r.map_or(RectStatus::Assigned, |r| r.status.0);
+            let deadline = r.map_or(default_deadline, |r| r.deadline);
             let late = overdue(status, deadline, today);
             if f.status.is_some_and(|s| s != status) || (f.overdue_only && !late) {
                 continue;
             }
-            let text = |k: &str| -> Result<String, StorageError> {
-                Ok(match r {
-                    Some(r) => r.try_get("", k)?,
-                    None => String::new(),
-                })
-            };
-            let opt_s = |k: &str| -> Result<Option<String>, StorageError> {
-                Ok(match r {
-                    Some(r) => r.try_get("", k)?,
-                    None => None,
-                })
-            };
-            let opt_t = |k: &str| -> Result<Option<DateTime<Utc>>, StorageError> {
-                Ok(match r {
-                    Some(r) => r.try_get("", k)?,
-                    None => None,
-                })
-            };
             out.push(Rect {
                 campaign_name: name.clone(),
                 deadline,
                 status,
                 overdue: late,
-                description: text("description")?,
-                return_reason: text("return_reason")?,
-                submitted_by: opt_s("submitted_by")?,
-                submitted_at: opt_t("submitted_at")?,
-                verified_by: opt_s("verified_by")?,
-                verified_at: opt_t("verified_at")?,
+                description: r.map(|r| r.description.clone()).unwrap_or_default(),
+                return_reason: r.map(|r| r.return_reason.clone()).unwrap_or_default(),
+                submitted_by: r.and_then(|r| r.submitted_by.clone()),
+                submitted_at: r.and_then(|r| r.submitted_at),
+                verified_by: r.and_then(|r| r.verified_by.clone()),
+                verified_at: r.and_then(|r| r.verified_at),
                 problem: p,
             });
         }
@@ -163,14 +155,18 @@ async fn list<C: ConnectionTrait>(s: &Scoped, c: &C, f: &Filter) -> Result<Vec<R
 /// One problem's rectification, if the actor reaches it.
 async fn one<C: ConnectionTrait>(s: &Scoped, c: &C, problem: i64) -> Result<Rect, StorageError> {
     let db = s.db();
-    let campaign: i64 = c
-        .query_one_raw(db.stmt(
-            "SELECT campaign_id FROM campaign_problems WHERE id = $1 AND status = 'confirmed'",
-            vec![problem.into()],
-        ))
-        .await?
-        .ok_or(StorageError::NotFound)?
-        .try_get("", "campaign_id")?;
+    #[derive(FromQueryResult)]
+    struct Of {
+        campaign_id: i64,
+    }
+    let campaign = Of::find_by_statement(db.stmt(
+        "SELECT campaign_id FROM campaign_problems WHERE id = $1 AND status = 'confirmed'",
+        vec![problem.into()],
+    ))
+    .one(c)
+    .await?
+    .ok_or(StorageError::NotFound)?
+    .campaign_id;
     let f = Filter { campaign: Some(campaign), ..Default::default() };
     list(s, c, &f).await?.into_iter().find(|r| r.problem.id == problem).ok_or(StorageError::NotFound)
 }
@@ -222,16 +218,17 @@ async fn act(
         ducha_domain::evidence::accept(&f.filename, &f.bytes)
             .map_err(|m| crate::registry::write::field_error("files", m))?;
     }
-    let kept: i64 = tx
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT COUNT(*) AS n FROM evidence WHERE owner_kind = 'rectification' AND owner_id = $1",
-            vec![problem.into()],
-        ))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    #[derive(FromQueryResult)]
+    struct Kept {
+        n: i64,
+    }
+    let kept = Kept::find_by_statement(db.stmt(
+        "SELECT COUNT(*) AS n FROM evidence WHERE owner_kind = 'rectification' AND owner_id = $1",
+        vec![problem.into()],
+    ))
+    .one(tx.conn())
+    .await?
+    .map_or(0, |r| r.n);
     let to = step(r.status, action, actor.role, text, files.len() + kept.max(0) as usize)
         .map_err(|(field, m)| crate::registry::write::field_error(field, m))?;
     if text.trim().chars().count() > 2000 {
