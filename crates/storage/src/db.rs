@@ -325,13 +325,19 @@ impl Db {
         let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
         let manager = sea_orm_migration::SchemaManager::new(conn);
         let applied: Vec<String> = if manager.has_table("seaql_migrations").await? {
-            let rows = conn
-                .query_all_raw(Statement::from_string(
-                    conn.get_database_backend(),
-                    "SELECT version FROM seaql_migrations ORDER BY version",
-                ))
-                .await?;
-            rows.iter().map(|r| r.try_get("", "version")).collect::<Result<_, _>>()?
+            #[derive(sea_orm::FromQueryResult)]
+            struct Applied {
+                version: String,
+            }
+            <Applied as sea_orm::FromQueryResult>::find_by_statement(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT version FROM seaql_migrations ORDER BY version",
+            ))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|r| r.version)
+            .collect()
         } else {
             Vec::new()
         };

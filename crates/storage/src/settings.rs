@@ -1,15 +1,21 @@
 //! Small key/value settings kept in the database (the demo's seed and size, …).
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use crate::{Db, StorageError};
 
+/// A setting as stored.
+#[derive(FromQueryResult)]
+struct Setting {
+    key: String,
+    value: String,
+}
+
 pub(crate) async fn get(db: &Db, key: &str) -> Result<Option<String>, StorageError> {
-    let row = db.conn().query_one_raw(db.stmt("SELECT value FROM settings WHERE key = $1", vec![key.into()])).await?;
-    Ok(match row {
-        Some(r) => Some(r.try_get::<String>("", "value")?),
-        None => None,
-    })
+    let row = Setting::find_by_statement(db.stmt("SELECT key, value FROM settings WHERE key = $1", vec![key.into()]))
+        .one(db.conn())
+        .await?;
+    Ok(row.map(|r| r.value))
 }
 
 pub(crate) async fn set<C: ConnectionTrait>(db: &Db, c: &C, key: &str, value: &str) -> Result<(), StorageError> {
@@ -30,14 +36,15 @@ pub(crate) async fn check_period<C: ConnectionTrait>(
     today: chrono::NaiveDate,
 ) -> Result<(i32, chrono::NaiveDate), StorageError> {
     let (mut year, mut as_of) = (chrono::Datelike::year(&today), today);
-    let rows = c
-        .query_all_raw(db.stmt("SELECT key, value FROM settings WHERE key IN ('check_year', 'check_as_of')", vec![]))
-        .await?;
+    let rows = Setting::find_by_statement(
+        db.stmt("SELECT key, value FROM settings WHERE key IN ('check_year', 'check_as_of')", vec![]),
+    )
+    .all(c)
+    .await?;
     for r in rows {
-        let (key, value): (String, String) = (r.try_get("", "key")?, r.try_get("", "value")?);
-        match key.as_str() {
-            "check_year" => year = value.parse().unwrap_or(year),
-            _ => as_of = value.parse().unwrap_or(as_of),
+        match r.key.as_str() {
+            "check_year" => year = r.value.parse().unwrap_or(year),
+            _ => as_of = r.value.parse().unwrap_or(as_of),
         }
     }
     Ok((year, as_of))

@@ -76,7 +76,9 @@ pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
                 scope = tracing::field::Empty,
             )
         })
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Millis));
+        .on_response(
+            DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Millis),
+        );
     router
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(trace)

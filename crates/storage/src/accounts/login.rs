@@ -221,9 +221,16 @@ async fn reserve(db: &Db, key: &str, now: i64) -> Result<Option<i64>, StorageErr
     if reserved.is_some() {
         return Ok(None);
     }
-    let row =
-        db.conn().query_one_raw(db.stmt("SELECT next_ms FROM login_attempts WHERE key = $1", vec![key.into()])).await?;
-    let next: i64 = row.map(|r| r.try_get("", "next_ms")).transpose()?.unwrap_or(now);
+    #[derive(sea_orm::FromQueryResult)]
+    struct Next {
+        next_ms: i64,
+    }
+    let row = <Next as sea_orm::FromQueryResult>::find_by_statement(
+        db.stmt("SELECT next_ms FROM login_attempts WHERE key = $1", vec![key.into()]),
+    )
+    .one(db.conn())
+    .await?;
+    let next = row.map_or(now, |r| r.next_ms);
     Ok(Some(((next - now + 999) / 1000).max(1)))
 }
 
@@ -254,14 +261,17 @@ async fn count_failure(db: &Db, key: &str, now: i64) -> Result<(), StorageError>
 
 /// Recent failures of these keys, the most of them.
 async fn recent_failures(db: &Db, keys: [&str; 2], now: i64) -> Result<i32, StorageError> {
-    let row = db
-        .conn()
-        .query_one_raw(db.stmt(
-            "SELECT MAX(failures) AS f FROM login_attempts WHERE key IN ($1, $2) AND last_ms >= $3",
-            vec![keys[0].into(), keys[1].into(), (now - WINDOW_MS).into()],
-        ))
-        .await?;
-    Ok(row.map(|r| r.try_get::<Option<i32>>("", "f")).transpose()?.flatten().unwrap_or(0))
+    #[derive(sea_orm::FromQueryResult)]
+    struct Most {
+        f: Option<i32>,
+    }
+    let row = <Most as sea_orm::FromQueryResult>::find_by_statement(db.stmt(
+        "SELECT MAX(failures) AS f FROM login_attempts WHERE key IN ($1, $2) AND last_ms >= $3",
+        vec![keys[0].into(), keys[1].into(), (now - WINDOW_MS).into()],
+    ))
+    .one(db.conn())
+    .await?;
+    Ok(row.and_then(|r| r.f).unwrap_or(0))
 }
 
 /// Remove counts older than the window (called now and then by the server).
@@ -302,13 +312,19 @@ pub(crate) async fn login(
     }
     let user = find_user(db, username.trim()).await?;
     let hash = match &user {
-        Some(u) => db
-            .conn()
-            .query_one_raw(db.stmt("SELECT password_hash FROM users WHERE id = $1", vec![u.id.into()]))
+        Some(u) => {
+            #[derive(sea_orm::FromQueryResult)]
+            struct Hash {
+                password_hash: String,
+            }
+            <Hash as sea_orm::FromQueryResult>::find_by_statement(
+                db.stmt("SELECT password_hash FROM users WHERE id = $1", vec![u.id.into()]),
+            )
+            .one(db.conn())
             .await?
-            .map(|r| r.try_get::<String>("", "password_hash"))
-            .transpose()?
-            .unwrap_or_default(),
+            .map(|r| r.password_hash)
+            .unwrap_or_default()
+        }
         None => dummy_hash().await?.to_string(),
     };
     let matched = match pool.verify(password, &hash).await {

@@ -85,18 +85,19 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = self
-            .db
-            .conn()
-            .query_one_raw(self.db.stmt(
-                "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
-                vec![id.to_string().into(), chrono::Utc::now().into()],
-            ))
-            .await
-            .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get("", "data").map_err(backend)?;
-        let exp: chrono::DateTime<chrono::Utc> = row.try_get("", "expiry_date").map_err(backend)?;
+        #[derive(sea_orm::FromQueryResult)]
+        struct Stored {
+            data: String,
+            expiry_date: chrono::DateTime<chrono::Utc>,
+        }
+        let row = <Stored as sea_orm::FromQueryResult>::find_by_statement(self.db.stmt(
+            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
+            vec![id.to_string().into(), chrono::Utc::now().into()],
+        ))
+        .one(self.db.conn())
+        .await
+        .map_err(backend)?;
+        let Some(Stored { data, expiry_date: exp }) = row else { return Ok(None) };
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(exp.timestamp()).map_err(backend)?;
         Ok(Some(Record {
             id: *id,

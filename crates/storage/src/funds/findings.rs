@@ -27,16 +27,18 @@ pub(crate) async fn findings<C: ConnectionTrait>(
         c.query_all_raw(db.stmt(&sql, values)).await?.iter().map(row_of).collect::<Result<_, _>>()?;
     for row in &rows {
         let st = state(db, c, row).await?;
-        let unvouchered: i64 = c
-            .query_one_raw(db.stmt(
-                "SELECT COUNT(*) AS n FROM disbursements d WHERE d.project_id = $1 AND NOT EXISTS \
-                 (SELECT 1 FROM evidence e WHERE e.owner_kind = 'disbursement' AND e.owner_id = d.id)",
-                vec![row.id.into()],
-            ))
-            .await?
-            .map(|r| r.try_get("", "n"))
-            .transpose()?
-            .unwrap_or(0);
+        #[derive(sea_orm::FromQueryResult)]
+        struct Count {
+            n: i64,
+        }
+        let unvouchered = <Count as sea_orm::FromQueryResult>::find_by_statement(db.stmt(
+            "SELECT COUNT(*) AS n FROM disbursements d WHERE d.project_id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM evidence e WHERE e.owner_kind = 'disbursement' AND e.owner_id = d.id)",
+            vec![row.id.into()],
+        ))
+        .one(c)
+        .await?
+        .map_or(0, |r| r.n);
         let facts = ProjectFacts {
             id: row.id,
             name: row.name.clone(),

@@ -413,17 +413,17 @@ pub(crate) async fn cadres(db: &Db, scope: &Scope) -> Result<Vec<CadreRow>, Stor
         q = q.filter(cadre::Column::TownCode.starts_with(code.as_str()));
     }
     let list = q.order_by_asc(cadre::Column::TownCode).order_by_asc(cadre::Column::Id).all(db.conn()).await?;
-    let counts = db
-        .conn()
-        .query_all_raw(db.stmt(
-            "SELECT cadre_id, COUNT(*) AS n FROM households WHERE cadre_id IS NOT NULL GROUP BY cadre_id",
-            vec![],
-        ))
-        .await?;
-    let mut by_id = std::collections::HashMap::new();
-    for r in counts {
-        by_id.insert(r.try_get::<i64>("", "cadre_id")?, r.try_get::<i64>("", "n")?);
+    #[derive(sea_orm::FromQueryResult)]
+    struct Count {
+        cadre_id: i64,
+        n: i64,
     }
+    let counts = <Count as sea_orm::FromQueryResult>::find_by_statement(
+        db.stmt("SELECT cadre_id, COUNT(*) AS n FROM households WHERE cadre_id IS NOT NULL GROUP BY cadre_id", vec![]),
+    )
+    .all(db.conn())
+    .await?;
+    let by_id: std::collections::HashMap<i64, i64> = counts.into_iter().map(|r| (r.cadre_id, r.n)).collect();
     Ok(list.into_iter().map(|c| CadreRow { households: by_id.get(&c.id).copied().unwrap_or(0), cadre: c }).collect())
 }
 
