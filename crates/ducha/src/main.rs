@@ -14,8 +14,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DUCHA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error,sea_orm=warn,sea_orm_migration=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DUCHA_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=error,sea_orm=warn,sea_orm_migration=warn,tower_sessions=warn")
+    });
     // DUCHA_LOG_FORMAT=json: one JSON object a line, with the request's span (its id) in each,
     // for a log collector; otherwise lines for people.
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);

@@ -35,11 +35,16 @@ pub fn request_id(req: &Request) -> &str {
     req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
+/// The request's own span, kept in the request: by the time a handler runs, the current span may
+/// be a layer's (tower-sessions enters one of its own), which has no room for the actor.
+#[derive(Clone)]
+pub struct RequestSpan(pub tracing::Span);
+
 /// Name who acts, with which role and over which region, in the request's span, so that every
 /// log line of the request (a storage fault's too) says it. Called once the user is known.
-pub fn record_actor(actor: &ducha_domain::access::Actor) {
+pub fn record_actor(span: Option<&RequestSpan>, actor: &ducha_domain::access::Actor) {
     use ducha_domain::labelled::Labelled;
-    let span = tracing::Span::current();
+    let Some(RequestSpan(span)) = span else { return };
     span.record("user", actor.username.as_str());
     span.record("role", actor.role.code());
     match &actor.scope {
@@ -155,7 +160,9 @@ impl Default for Metrics {
 }
 
 /// Count a request by route (the route's pattern, never the path: ids would make a series each).
-async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
+async fn track(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    // Inside the trace layer, the current span is the request's.
+    req.extensions_mut().insert(RequestSpan(tracing::Span::current()));
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let method = match req.method().as_str() {
         m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m.to_string(),

@@ -25,7 +25,7 @@ pub(crate) async fn current(db: &Db) -> Result<(i32, NaiveDate), StorageError> {
 
 /// [`current`] on a given connection (inside a write transaction, its own).
 pub(crate) async fn current_in<C: ConnectionTrait>(db: &Db, c: &C) -> Result<(i32, NaiveDate), StorageError> {
-    crate::settings::check_period(db, c, chrono::Local::now().date_naive()).await
+    crate::settings::check_period(db, c, crate::scoped::beijing_today()).await
 }
 
 /// The shipped parameter file, parsed once.

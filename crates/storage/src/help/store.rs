@@ -159,7 +159,7 @@ async fn save_plan_in(
         .filter(plan::Column::Year.eq(input.year))
         .one(tx.conn())
         .await?;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::scoped::beijing_today();
     let (id, before) = match existing {
         Some(p) => {
             let old_items: Vec<String> = plan_item::Entity::find()

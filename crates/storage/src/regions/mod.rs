@@ -63,6 +63,7 @@ pub(crate) async fn import(db: &Db, actor: &Actor, regions: &[Region]) -> Result
     tx.record::<(), _>("regions", "import", None, "import", None, Some(&after)).await?;
     crate::settings::set(db, tx.conn(), VERSION_KEY, &crate::accounts::random_token()?).await?;
     crate::scoped::commit(tx).await?;
+    forget_tree(db);
     Ok(summary)
 }
 
@@ -79,27 +80,54 @@ pub(crate) async fn ensure_default(db: &Db) -> Result<Option<ImportSummary>, Sto
 /// The settings key of the divisions' version: a new value at every import.
 const VERSION_KEY: &str = "regions_version";
 
-/// The division tree and the version it was read at, shared by the clones of one `Db`.
-pub(crate) type TreeCache = Arc<RwLock<Option<(String, Arc<RegionTree>)>>>;
+/// The division tree, the version it was read at and when that version was last checked, shared
+/// by the clones of one `Db`.
+pub(crate) type TreeCache = Arc<RwLock<Option<CachedTree>>>;
+
+#[derive(Debug)]
+pub(crate) struct CachedTree {
+    version: String,
+    tree: Arc<RegionTree>,
+    checked: std::time::Instant,
+}
+
+/// How long a checked version is trusted before it is read again. An import in this process
+/// empties the cache at once; one made by another process over the same database shows here
+/// within this time. Without it every page paid a query (two, with the page's heading) only to
+/// learn that nothing had changed.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The division tree. Divisions change only by an import, which writes a new version into the
-/// settings in its own transaction: each call reads that one row and rebuilds the tree only when
-/// the version moved (an import here or by another process over the same database). Every page
+/// settings in its own transaction: the tree is rebuilt only when that version moved. Every page
 /// needs the tree; reading 1,400 rows for each request was most of a household page's time.
 pub(crate) async fn tree(db: &Db) -> Result<Arc<RegionTree>, StorageError> {
-    let version = crate::settings::get(db, VERSION_KEY).await?.unwrap_or_default();
     if let Ok(cached) = db.regions.read()
-        && let Some((v, t)) = cached.as_ref()
-        && *v == version
+        && let Some(c) = cached.as_ref()
+        && c.checked.elapsed() < RECHECK
     {
-        return Ok(t.clone());
+        return Ok(c.tree.clone());
+    }
+    let version = crate::settings::get(db, VERSION_KEY).await?.unwrap_or_default();
+    if let Ok(mut cached) = db.regions.write()
+        && let Some(c) = cached.as_mut()
+        && c.version == version
+    {
+        c.checked = std::time::Instant::now();
+        return Ok(c.tree.clone());
     }
     // Read after the version: the tree is at least that new (at worst it is read again).
-    let t = Arc::new(tree_in(db.conn()).await?);
+    let tree = Arc::new(tree_in(db.conn()).await?);
     if let Ok(mut cached) = db.regions.write() {
-        *cached = Some((version, t.clone()));
+        *cached = Some(CachedTree { version, tree: tree.clone(), checked: std::time::Instant::now() });
     }
-    Ok(t)
+    Ok(tree)
+}
+
+/// Forget the cached tree (after an import here: the next read rebuilds it).
+fn forget_tree(db: &Db) {
+    if let Ok(mut cached) = db.regions.write() {
+        *cached = None;
+    }
 }
 
 /// [`tree`] on a given connection (inside a write transaction, its own).

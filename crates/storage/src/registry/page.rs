@@ -43,7 +43,7 @@ fn rows_json<E: EntityTrait>(backend: Backend, cond: &str, order: &str) -> Strin
     let object = fields.join(", ");
     match backend {
         Backend::Sqlite => format!(
-            "(SELECT json_group_array(json_object({object})) FROM (SELECT * FROM {table} WHERE {cond} ORDER BY {order}) t)"
+            "(SELECT json_group_array(json_object({object})) FROM (SELECT * FROM {table} t WHERE {cond} ORDER BY {order}) t)"
         ),
         Backend::Postgres => format!(
             "(SELECT coalesce(json_agg(json_build_object({object}) ORDER BY {order}), '[]'::json)::text \

@@ -102,7 +102,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(token) = bearer {
             let user = st.db.login().user_for_token(&token).await.map_err(internal)?.ok_or_else(required)?;
             let actor = user.actor(Some(origin));
-            crate::observe::record_actor(&actor);
+            crate::observe::record_actor(parts.extensions.get(), &actor);
             return Ok(CurrentUser { user, actor, csrf: String::new() });
         }
         let session = Session::from_request_parts(parts, st).await.map_err(|_| required())?;
@@ -122,7 +122,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
         }
         let actor = user.actor(Some(origin));
-        crate::observe::record_actor(&actor);
+        crate::observe::record_actor(parts.extensions.get(), &actor);
         Ok(CurrentUser { user, actor, csrf })
     }
 }

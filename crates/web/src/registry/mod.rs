@@ -501,7 +501,7 @@ pub(crate) fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
 }
 
 pub(crate) fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+    ducha_storage::beijing_today()
 }
 
 fn saved(id: i64) -> String {
