@@ -65,6 +65,14 @@ async fn open_db(cli: &Cli) -> Result<Db> {
         ),
         _ => {}
     }
+    let (db, master) = ducha_storage::datakeys::open(db, &paths.master, write).await?;
+    if let ducha_storage::datakeys::MasterStatus::Created(path) = master {
+        eprintln!(
+            "已建立主密钥文件 {}（只有本用户可读）：身份证号、电话、银行账号在数据库中加密保存，没有这个文件就无法读出。\n\
+             请立即把它与数据库分开备份（例如另存到离线介质）：丢失它，加密的个人信息将无法恢复；与数据库放在一起，加密就失去意义。",
+            path.display()
+        );
+    }
     Ok(db)
 }
 
@@ -81,6 +89,7 @@ fn anchor_paths(cli: &Cli) -> AnchorPaths {
     AnchorPaths {
         key: cli.audit_key.clone().unwrap_or(default.key),
         witness: cli.audit_witness.clone().unwrap_or(default.witness),
+        master: cli.master_key.clone().unwrap_or(default.master),
     }
 }
 
@@ -780,8 +789,8 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
         };
         db.scoped(&cli_actor()).registry().record_personal_access(&access, Some(h.id)).await?;
     }
-    let show = |raw: &Option<String>, mask: fn(&str) -> String| {
-        raw.as_deref().map(|v| if full { v.to_string() } else { mask(v) }).unwrap_or_else(|| "—".into())
+    let show = |raw: Option<&str>, mask: fn(&str) -> String| {
+        raw.map(|v| if full { v.to_string() } else { mask(v) }).unwrap_or_else(|| "—".into())
     };
     let causes: Vec<String> = [Some(&h.main_cause), h.other_cause_1.as_ref(), h.other_cause_2.as_ref()]
         .into_iter()
@@ -808,13 +817,13 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     );
     println!(
         "电话：{}　银行账号：{}",
-        show(&h.phone, privacy::mask_phone),
-        show(&h.bank_account, privacy::mask_account)
+        show(h.phone.as_deref(), privacy::mask_phone),
+        show(h.bank_account.as_deref(), privacy::mask_account)
     );
     println!("\n家庭成员（{} 人）：", rec.members.len());
     for m in &rec.members {
         let (id, born) = if full {
-            (m.id_number.clone(), m.birth_date.to_string())
+            (m.id_number.to_string(), m.birth_date.to_string())
         } else {
             // Beside the masked number, the full birth date would give it back.
             (privacy::mask_id(&m.id_number), privacy::mask_birth_date(m.birth_date))

@@ -13,7 +13,7 @@ use crate::StorageError;
 
 /// Marks a decoding error as a corrupt stored value, so that `From<DbErr>` makes it
 /// [`StorageError::Corrupt`] and not a plain database fault.
-const CORRUPT: &str = "corrupt stored value: ";
+pub(crate) const CORRUPT: &str = "corrupt stored value: ";
 
 /// A stored vocabulary code as its domain value.
 pub(crate) fn code<T: Labelled>(stored: &str) -> Result<T, StorageError> {

@@ -104,12 +104,12 @@ pub fn mask_id(id: &str) -> String {
     privacy::mask_id(id)
 }
 
-pub fn mask_phone(p: &Option<String>) -> String {
-    p.as_deref().map(privacy::mask_phone).unwrap_or_default()
+pub fn mask_phone<S: AsRef<str>>(p: &Option<S>) -> String {
+    p.as_ref().map(|p| privacy::mask_phone(p.as_ref())).unwrap_or_default()
 }
 
-pub fn mask_account(p: &Option<String>) -> String {
-    p.as_deref().map(privacy::mask_account).unwrap_or_default()
+pub fn mask_account<S: AsRef<str>>(p: &Option<S>) -> String {
+    p.as_ref().map(|p| privacy::mask_account(p.as_ref())).unwrap_or_default()
 }
 
 /// An xlsx file to download, named in Chinese (RFC 5987), never kept in a shared cache: exports

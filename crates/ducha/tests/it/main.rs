@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod amounts;
 mod api;
+mod at_rest;
 mod audit;
 mod browser;
 mod campaigns;

@@ -78,7 +78,8 @@ async fn a_town_user_reaches_nothing_of_another_town(backend: Backend) {
     let rec = app.db.scoped(&crate::support::sees(&naji)).registry().household(other.id).await.unwrap().unwrap();
     let member = &rec.members[0];
     // Names repeat across towns; what identifies the other household is its number and IDs.
-    let secrets = [other.number.clone(), member.id_number.clone(), ducha_domain::privacy::mask_id(&member.id_number)];
+    let secrets =
+        [other.number.clone(), member.id_number.to_string(), ducha_domain::privacy::mask_id(&member.id_number)];
 
     // 那吉镇 has a request waiting for its district.
     let naji_office = app.db.system().accounts().find_user("naji").await.unwrap().unwrap().actor(None);

@@ -48,13 +48,20 @@ pub fn anchor_paths(url: &str) -> AnchorPaths {
     let dir = std::env::temp_dir().join("ducha-it-anchors");
     let _ = std::fs::create_dir_all(&dir);
     let name = AnchorPaths::default_for(url);
-    AnchorPaths { key: dir.join(name.key), witness: dir.join(name.witness) }
+    AnchorPaths { key: dir.join(name.key), witness: dir.join(name.witness), master: dir.join(name.master) }
 }
 
 /// The binary's flags for [`anchor_paths`].
 pub fn anchor_args(url: &str) -> Vec<String> {
     let p = anchor_paths(url);
-    vec!["--audit-key".into(), p.key.display().to_string(), "--audit-witness".into(), p.witness.display().to_string()]
+    vec![
+        "--audit-key".into(),
+        p.key.display().to_string(),
+        "--audit-witness".into(),
+        p.witness.display().to_string(),
+        "--master-key".into(),
+        p.master.display().to_string(),
+    ]
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -92,10 +99,12 @@ impl TestDb {
         }
     }
 
-    /// The database, migrated, with its audit key when one was made (by the binary, say).
+    /// The database, migrated, with its audit key when one was made (by the binary, say), and its
+    /// data keys (made now if there are none: personal data is sealed in every test).
     pub async fn open(&self) -> Db {
         let db = Db::open(&self.url).await.expect("open and migrate the test database");
-        anchor::open(db, &self.anchor_paths(), false).await.expect("the audit key loads").0
+        let db = anchor::open(db, &self.anchor_paths(), false).await.expect("the audit key loads").0;
+        ducha_storage::datakeys::open(db, &self.anchor_paths().master, true).await.expect("the data keys open").0
     }
 
     pub fn anchor_paths(&self) -> AnchorPaths {
@@ -111,6 +120,7 @@ impl Drop for TestDb {
         let anchors = self.anchor_paths();
         let _ = std::fs::remove_file(anchors.key);
         let _ = std::fs::remove_file(anchors.witness);
+        let _ = std::fs::remove_file(anchors.master);
         // Drop runs inside the test's runtime; do the async work on a thread of its own.
         let handle = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

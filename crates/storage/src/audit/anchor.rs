@@ -81,6 +81,8 @@ impl Anchor {
 pub struct AnchorPaths {
     pub key: PathBuf,
     pub witness: PathBuf,
+    /// The master key that wraps the data keys sealing personal data (see `datakeys`).
+    pub master: PathBuf,
 }
 
 impl AnchorPaths {
@@ -100,6 +102,7 @@ impl AnchorPaths {
         AnchorPaths {
             key: PathBuf::from(format!("{base}.audit-key")),
             witness: PathBuf::from(format!("{base}.audit-witness")),
+            master: PathBuf::from(format!("{base}.master-key")),
         }
     }
 }

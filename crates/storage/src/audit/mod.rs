@@ -103,6 +103,16 @@ pub struct AuditRecord {
     pub mac: Option<String>,
 }
 
+impl AuditRecord {
+    /// The record as a person reads it: personal values in its diff opened (the stored record,
+    /// and its hash, keep the ciphertext).
+    fn opened(mut self) -> Result<AuditRecord, StorageError> {
+        self.before = crate::personal::open_diff(self.before.take())?;
+        self.after = crate::personal::open_diff(self.after.take())?;
+        Ok(self)
+    }
+}
+
 fn timestamp(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
@@ -243,8 +253,8 @@ impl<'a> AuditTxn<'a> {
                     entity_id: e.entity_id.clone(),
                     region_code: e.region_code.clone(),
                     action: e.action.clone(),
-                    before: e.before.clone(),
-                    after: e.after.clone(),
+                    before: crate::personal::seal_diff(self.db.keys().ok(), e.before.clone())?,
+                    after: crate::personal::seal_diff(self.db.keys().ok(), e.after.clone())?,
                     prev_hash: self.last_hash.clone(),
                     hash: String::new(),
                     mac: None,
@@ -315,7 +325,12 @@ pub(crate) async fn for_entity(
 ) -> Result<Vec<AuditRecord>, StorageError> {
     let sql =
         format!("SELECT {COLUMNS} FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC LIMIT {limit}");
-    Ok(AuditRecord::find_by_statement(db.stmt(&sql, vec![entity.into(), entity_id.into()])).all(db.conn()).await?)
+    AuditRecord::find_by_statement(db.stmt(&sql, vec![entity.into(), entity_id.into()]))
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(AuditRecord::opened)
+        .collect()
 }
 
 /// The records about a household: its own, its members', its yearly finances', its help records
@@ -337,9 +352,12 @@ pub(crate) async fn for_household(db: &Db, household_id: i64, limit: u64) -> Res
         owned("help_log", "help_logs"),
         owned("evidence", "evidence"),
     );
-    Ok(AuditRecord::find_by_statement(db.stmt(&sql, vec![household_id.to_string().into(), household_id.into()]))
+    AuditRecord::find_by_statement(db.stmt(&sql, vec![household_id.to_string().into(), household_id.into()]))
         .all(db.conn())
-        .await?)
+        .await?
+        .into_iter()
+        .map(AuditRecord::opened)
+        .collect()
 }
 
 pub(crate) async fn count(db: &Db) -> Result<i64, StorageError> {

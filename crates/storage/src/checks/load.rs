@@ -81,7 +81,7 @@ struct MemberRow {
     id: i64,
     household_id: i64,
     name: String,
-    id_number: String,
+    id_number: crate::personal::Personal<crate::personal::IdNumber>,
     relation: String,
     sex: String,
     birth_date: NaiveDate,
@@ -150,20 +150,20 @@ pub async fn duplicates<C: ConnectionTrait>(
     // never repeats below.
     let (filter, values): (String, Vec<Value>) = match households {
         None => (
-            "m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL GROUP BY id_number HAVING COUNT(*) > 1)".into(),
+            "m.id_lookup IN (SELECT id_lookup FROM members WHERE left_on IS NULL GROUP BY id_lookup HAVING COUNT(*) > 1)".into(),
             vec![],
         ),
         Some([]) => return Ok(HashMap::new()),
         Some(ids) => {
             let (list, values) = in_list(ids, 1);
             (
-                format!("m.id_number IN (SELECT id_number FROM members WHERE left_on IS NULL AND household_id IN ({list}))"),
+                format!("m.id_lookup IN (SELECT id_lookup FROM members WHERE left_on IS NULL AND household_id IN ({list}))"),
                 values,
             )
         }
     };
     let sql = format!(
-        "SELECT m.id AS id, m.id_number AS id_number, h.number AS number FROM members m JOIN households h ON h.id = m.household_id \
+        "SELECT m.id AS id, m.id_lookup AS id_number, h.number AS number FROM members m JOIN households h ON h.id = m.household_id \
          WHERE m.left_on IS NULL AND {filter} ORDER BY m.id"
     );
     let mut first: HashMap<String, String> = HashMap::new();
@@ -286,7 +286,7 @@ pub async fn facts<C: ConnectionTrait>(
             medical_insurance: r.medical_insurance,
             duplicate_of: dups.get(&r.id).cloned(),
             name: r.name,
-            id_number: r.id_number,
+            id_number: r.id_number.to_string(),
         });
     }
     let sql = format!(

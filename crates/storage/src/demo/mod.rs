@@ -99,19 +99,22 @@ pub(crate) async fn load(
         ));
     }
     let now = Utc::now();
+    let keys = db.keys()?;
     let cadres: Vec<cadre::ActiveModel> = plan
         .cadres()
         .iter()
         .enumerate()
-        .map(|(i, c)| cadre::ActiveModel {
-            id: Set(i as i64 + 1),
-            name: Set(c.name.clone()),
-            unit: Set(c.unit.clone()),
-            phone: Set(Some(c.phone.clone())),
-            town_code: Set(c.town_code.clone()),
-            active: Set(true),
+        .map(|(i, c)| {
+            Ok(cadre::ActiveModel {
+                id: Set(i as i64 + 1),
+                name: Set(c.name.clone()),
+                unit: Set(c.unit.clone()),
+                phone: Set(Some(crate::personal::Personal::seal(keys, &c.phone)?)),
+                town_code: Set(c.town_code.clone()),
+                active: Set(true),
+            })
         })
-        .collect();
+        .collect::<Result<_, StorageError>>()?;
     let mut summary = DemoSummary { cadres: cadres.len() as u64, ..Default::default() };
     insert_chunks(txn, cadres).await?;
 
@@ -543,7 +546,8 @@ async fn write_batch(
         let id = d.index as i64 + 1;
         let h = &d.household;
         let cadre_id = d.cadre.map(|c| c as i64 + 1);
-        let mut hm = registry::household_model(h, d.district_code.clone(), d.town_code.clone(), now);
+        let keys = db.keys()?;
+        let mut hm = registry::household_model(keys, h, d.district_code.clone(), d.town_code.clone(), now)?;
         hm.id = Set(id);
         hm.cadre_id = Set(cadre_id);
         hm.record_book_issued = Set(d.record_book.issued);
@@ -551,7 +555,7 @@ async fn write_batch(
         hm.record_book_checked_on = Set(d.record_book.last_checked);
         hs.push(hm);
         for (k, m) in d.members.iter().enumerate() {
-            ms.push(registry::member_model(id, k as i32 + 1, m, now));
+            ms.push(registry::member_model(keys, id, k as i32 + 1, m, now)?);
         }
         for f in &d.finances {
             fs.push(finance::ActiveModel {

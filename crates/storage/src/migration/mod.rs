@@ -16,6 +16,7 @@ mod m0012_rectifications;
 mod m0013_transfers;
 mod m0014_security;
 mod m0015_job_owner;
+mod m0016_personal;
 
 use sea_orm_migration::prelude::*;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_transfers::Migration),
             Box::new(m0014_security::Migration),
             Box::new(m0015_job_owner::Migration),
+            Box::new(m0016_personal::Migration),
         ]
     }
 }

@@ -1,6 +1,8 @@
 //! The `households` table.
 use sea_orm::entity::prelude::*;
 
+use crate::personal::{BankAccount, Personal, Phone};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "households")]
 pub struct Model {
@@ -22,8 +24,8 @@ pub struct Model {
     pub status: String,
     pub identified_on: Date,
     pub address: String,
-    pub phone: Option<String>,
-    pub bank_account: Option<String>,
+    pub phone: Option<Personal<Phone>>,
+    pub bank_account: Option<Personal<BankAccount>>,
     pub cadre_id: Option<i64>,
     pub record_book_issued: bool,
     pub record_book_provincial: bool,

@@ -60,6 +60,7 @@ const CHUNK: usize = 500;
 
 async fn plan_in<C: ConnectionTrait>(
     c: &C,
+    keys: &ducha_vault::Keys,
     actor: &Actor,
     incoming: &[IncomingHousehold],
 ) -> Result<Planned, StorageError> {
@@ -87,12 +88,17 @@ async fn plan_in<C: ConnectionTrait>(
         }
     }
     // Where each of the file's ID numbers is registered now (any current member anywhere).
-    let all_ids: Vec<String> =
-        incoming.iter().flat_map(|h| h.members.iter().map(|m| m.member.id_number.clone())).collect();
+    // Found by their blind lookups: the stored numbers are sealed.
+    let all_ids: Vec<String> = incoming
+        .iter()
+        .flat_map(|h| {
+            h.members.iter().map(|m| keys.lookup("id_number", &ducha_domain::id_number::normalise(&m.member.id_number)))
+        })
+        .collect();
     let mut registered: HashMap<String, (i64, String, String)> = HashMap::new();
     for chunk in all_ids.chunks(CHUNK) {
         let rows = member::Entity::find()
-            .filter(member::Column::IdNumber.is_in(chunk.to_vec()))
+            .filter(member::Column::IdLookup.is_in(chunk.to_vec()))
             .filter(member::Column::LeftOn.is_null())
             .all(c)
             .await?;
@@ -106,7 +112,7 @@ async fn plan_in<C: ConnectionTrait>(
             .collect();
         for m in rows {
             if let Some(h) = hs.get(&m.household_id) {
-                registered.insert(m.id_number.clone(), (h.id, h.number.clone(), h.village_code.clone()));
+                registered.insert(m.id_number.to_string(), (h.id, h.number.clone(), h.village_code.clone()));
             }
         }
     }
@@ -211,7 +217,7 @@ pub struct ImportPlan {
 }
 
 pub(crate) async fn plan(db: &Db, actor: &Actor, incoming: &[IncomingHousehold]) -> Result<ImportPlan, StorageError> {
-    let p = plan_in(db.conn(), actor, incoming).await?;
+    let p = plan_in(db.conn(), db.keys()?, actor, incoming).await?;
     Ok(ImportPlan { summary: p.summary, problems: p.problems, unchanged_rows: p.unchanged_rows })
 }
 
@@ -230,7 +236,8 @@ pub(crate) async fn commit(
     progress: impl Fn(u64, u64),
 ) -> Result<ImportSummary, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
-    let planned = plan_in(tx.conn(), actor, incoming).await?;
+    let keys = db.keys()?;
+    let planned = plan_in(tx.conn(), keys, actor, incoming).await?;
     let fresh_problem = incoming
         .iter()
         .flat_map(|h| h.members.iter())
@@ -258,7 +265,7 @@ pub(crate) async fn commit(
                 let (town, district) = parents(&inc.household.village_code)?;
                 let status = inc.status.unwrap_or(HouseholdStatus::Identified);
                 let h = ducha_domain::registry::Household { status, ..inc.household.clone() };
-                new_rows.push(household_model(&h, district, town, now));
+                new_rows.push(household_model(keys, &h, district, town, now)?);
             }
         }
         let new_numbers: Vec<String> =
@@ -301,7 +308,7 @@ pub(crate) async fn commit(
                     let before = to_household(cur)?;
                     let (town, district) = parents(&h.village_code)?;
                     let mut am: household::ActiveModel = cur.clone().into();
-                    set_facts(&mut am, h, district, town);
+                    set_facts(keys, &mut am, h, district, town)?;
                     am.version = Set(cur.version + 1);
                     am.updated_at = Set(now);
                     am.update(tx.conn()).await?;
@@ -315,7 +322,7 @@ pub(crate) async fn commit(
                 match current.iter().find(|m| m.id_number == im.member.id_number) {
                     Some(m) if to_member(m)? == im.member => {}
                     Some(m) => {
-                        let mut am = member_model(hid, m.seq, &im.member, m.created_at);
+                        let mut am = member_model(keys, hid, m.seq, &im.member, m.created_at)?;
                         am.id = Set(m.id);
                         am.updated_at = Set(now);
                         am.update(tx.conn()).await?;
@@ -323,7 +330,7 @@ pub(crate) async fn commit(
                     }
                     None => {
                         next_seq = im.seq.filter(|s| *s > next_seq).unwrap_or(next_seq + 1);
-                        member_rows.push(member_model(hid, next_seq, &im.member, now));
+                        member_rows.push(member_model(keys, hid, next_seq, &im.member, now)?);
                         member_changed = true;
                     }
                 }

@@ -82,7 +82,7 @@ pub struct HouseholdRow {
     pub main_cause: String,
     pub status: String,
     pub head_name: Option<String>,
-    pub head_id_number: Option<String>,
+    pub head_id_number: Option<crate::personal::Personal<crate::personal::IdNumber>>,
     pub size: i64,
 }
 
@@ -122,7 +122,7 @@ impl Sql {
 const HEAD: &str = "FROM members m WHERE m.household_id = h.id AND m.left_on IS NULL ORDER BY CASE WHEN m.relation = 'head' THEN 0 ELSE 1 END, m.seq LIMIT 1";
 
 /// The WHERE clause (over `households AS h`) of a scope and a filter, with its values.
-fn where_clause(scope: &Scope, filter: &HouseholdFilter) -> Sql {
+fn where_clause(db: &Db, scope: &Scope, filter: &HouseholdFilter) -> Result<Sql, StorageError> {
     let mut sql = Sql { conds: vec![], values: vec![] };
     let (scope_cond, scope_values) = scope_sql(scope, 1);
     sql.push_region((scope_cond, scope_values));
@@ -146,8 +146,8 @@ fn where_clause(scope: &Scope, filter: &HouseholdFilter) -> Sql {
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         match SearchKind::of(q) {
             SearchKind::IdNumber => sql.push(
-                |n| format!("h.id IN (SELECT household_id FROM members WHERE id_number = ${n} AND left_on IS NULL)"),
-                normalise(q).into(),
+                |n| format!("h.id IN (SELECT household_id FROM members WHERE id_lookup = ${n} AND left_on IS NULL)"),
+                db.id_lookup(&normalise(q))?.into(),
             ),
             SearchKind::HouseholdNumber => sql.push(|n| format!("h.number = ${n}"), q.to_string().into()),
             SearchKind::Name => sql.push(
@@ -156,7 +156,7 @@ fn where_clause(scope: &Scope, filter: &HouseholdFilter) -> Sql {
             ),
         }
     }
-    sql
+    Ok(sql)
 }
 
 pub(crate) async fn list_households(
@@ -168,7 +168,7 @@ pub(crate) async fn list_households(
     size: u64,
 ) -> Result<ListPage, StorageError> {
     let size = size.clamp(1, 200);
-    let sql = where_clause(scope, filter);
+    let sql = where_clause(db, scope, filter)?;
     let base = sql.clause();
     #[derive(FromQueryResult)]
     struct Count {
@@ -235,7 +235,7 @@ pub(crate) async fn export_batch(
     limit: u64,
 ) -> Result<Vec<(super::household::Model, Vec<super::member::Model>)>, StorageError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let sql = where_clause(scope, filter);
+    let sql = where_clause(db, scope, filter)?;
     let q = format!(
         "SELECT h.id AS id FROM households h WHERE {} AND h.id > {after} ORDER BY h.id LIMIT {limit}",
         sql.clause()

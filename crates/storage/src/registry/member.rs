@@ -1,6 +1,8 @@
 //! The `members` table.
 use sea_orm::entity::prelude::*;
 
+use crate::personal::{IdNumber, Personal, Phone};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "members")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub household_id: i64,
     pub seq: i32,
     pub name: String,
-    pub id_number: String,
+    pub id_number: Personal<IdNumber>,
     pub relation: String,
     pub sex: String,
     pub birth_date: Date,
@@ -19,11 +21,13 @@ pub struct Model {
     pub health: String,
     pub labour_ability: String,
     pub medical_insurance: bool,
-    pub phone: Option<String>,
+    pub phone: Option<Personal<Phone>>,
     pub left_on: Option<Date>,
     pub left_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The blind lookup of the ID number (HMAC): search and uniqueness without decrypting.
+    pub id_lookup: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -232,8 +232,8 @@ pub fn to_household(m: &household::Model) -> Result<Household, StorageError> {
         status: vocab(&m.status)?,
         identified_on: m.identified_on,
         address: m.address.clone(),
-        phone: m.phone.clone(),
-        bank_account: m.bank_account.clone(),
+        phone: m.phone.as_ref().map(|p| p.to_string()),
+        bank_account: m.bank_account.as_ref().map(|p| p.to_string()),
     })
 }
 
@@ -241,7 +241,7 @@ pub fn to_household(m: &household::Model) -> Result<Household, StorageError> {
 pub fn to_member(m: &member::Model) -> Result<Member, StorageError> {
     Ok(Member {
         name: m.name.clone(),
-        id_number: m.id_number.clone(),
+        id_number: m.id_number.to_string(),
         relation: vocab(&m.relation)?,
         sex: vocab(&m.sex)?,
         birth_date: m.birth_date,
@@ -251,7 +251,7 @@ pub fn to_member(m: &member::Model) -> Result<Member, StorageError> {
         health: vocab(&m.health)?,
         labour_ability: vocab(&m.labour_ability)?,
         medical_insurance: m.medical_insurance,
-        phone: m.phone.clone(),
+        phone: m.phone.as_ref().map(|p| p.to_string()),
     })
 }
 

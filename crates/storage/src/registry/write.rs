@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{household, member, status_history, to_household, to_member};
 use crate::audit::AuditTxn;
+use crate::personal::{Personal, seal_opt};
 use crate::{Db, StorageError};
 
 pub(crate) fn require_editor(actor: &Actor) -> Result<(), StorageError> {
@@ -80,7 +81,7 @@ pub(crate) async fn insert_household(tx: &mut AuditTxn<'_>, h: &Household, note:
     }
     let now = Utc::now();
     let new = Household { number, status: HouseholdStatus::Identified, ..h.clone() };
-    let saved = household_model(&new, district, town, now).insert(tx.conn()).await?;
+    let saved = household_model(db.keys()?, &new, district, town, now)?.insert(tx.conn()).await?;
     let by = tx.actor().username.clone();
     add_status(tx.conn(), saved.id, HouseholdStatus::Identified, h.identified_on, note, &by).await?;
     tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&new)).await?;
@@ -114,12 +115,13 @@ pub(crate) async fn add_status<C: ConnectionTrait>(
 /// A new row for a household (no id, no cadre, record book not yet issued): one construction
 /// for every path that adds households.
 pub(crate) fn household_model(
+    keys: &ducha_vault::Keys,
     h: &Household,
     district: String,
     town: String,
     now: chrono::DateTime<Utc>,
-) -> household::ActiveModel {
-    household::ActiveModel {
+) -> Result<household::ActiveModel, StorageError> {
+    Ok(household::ActiveModel {
         id: NotSet,
         number: Set(h.number.clone()),
         district_code: Set(district),
@@ -137,8 +139,8 @@ pub(crate) fn household_model(
         status: Set(h.status.code().into()),
         identified_on: Set(h.identified_on),
         address: Set(h.address.clone()),
-        phone: Set(h.phone.clone()),
-        bank_account: Set(h.bank_account.clone()),
+        phone: Set(seal_opt(keys, h.phone.as_deref())?),
+        bank_account: Set(seal_opt(keys, h.bank_account.as_deref())?),
         cadre_id: Set(None),
         record_book_issued: Set(false),
         record_book_provincial: Set(false),
@@ -146,11 +148,17 @@ pub(crate) fn household_model(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
+    })
 }
 
 /// A household's registered facts onto a row being updated (not its number, status or version).
-pub(crate) fn set_facts(m: &mut household::ActiveModel, h: &Household, district: String, town: String) {
+pub(crate) fn set_facts(
+    keys: &ducha_vault::Keys,
+    m: &mut household::ActiveModel,
+    h: &Household,
+    district: String,
+    town: String,
+) -> Result<(), StorageError> {
     m.district_code = Set(district);
     m.town_code = Set(town);
     m.village_code = Set(h.village_code.clone());
@@ -165,8 +173,9 @@ pub(crate) fn set_facts(m: &mut household::ActiveModel, h: &Household, district:
     m.safe_water = Set(h.guarantees.safe_water);
     m.identified_on = Set(h.identified_on);
     m.address = Set(h.address.clone());
-    m.phone = Set(h.phone.clone());
-    m.bank_account = Set(h.bank_account.clone());
+    m.phone = Set(seal_opt(keys, h.phone.as_deref())?);
+    m.bank_account = Set(seal_opt(keys, h.bank_account.as_deref())?);
+    Ok(())
 }
 
 /// Load a household for writing: absent and out of scope are the same NotFound.
@@ -208,7 +217,7 @@ pub(crate) async fn update_household(
     }
     let (town, district) = parents(&h.village_code)?;
     let mut m: household::ActiveModel = current.clone().into();
-    set_facts(&mut m, h, district, town);
+    set_facts(db.keys()?, &mut m, h, district, town)?;
     m.number = Set(number.clone());
     m.version = Set(current.version + 1);
     m.updated_at = Set(Utc::now());
@@ -237,8 +246,8 @@ async fn check_unique_id<C: ConnectionTrait>(
     }
     let rows = Row::find_by_statement(db.stmt(
         "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
-         WHERE m.id_number = $1 AND m.left_on IS NULL",
-        vec![id_number.into()],
+         WHERE m.id_lookup = $1 AND m.left_on IS NULL",
+        vec![db.id_lookup(id_number)?.into()],
     ))
     .all(c)
     .await?;
@@ -256,13 +265,20 @@ async fn check_unique_id<C: ConnectionTrait>(
     Ok(())
 }
 
-pub(crate) fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono::DateTime<Utc>) -> member::ActiveModel {
-    member::ActiveModel {
+pub(crate) fn member_model(
+    keys: &ducha_vault::Keys,
+    household_id: i64,
+    seq: i32,
+    m: &Member,
+    now: chrono::DateTime<Utc>,
+) -> Result<member::ActiveModel, StorageError> {
+    Ok(member::ActiveModel {
         id: NotSet,
         household_id: Set(household_id),
         seq: Set(seq),
         name: Set(m.name.clone()),
-        id_number: Set(m.id_number.clone()),
+        id_number: Set(Personal::seal(keys, &m.id_number)?),
+        id_lookup: Set(Some(keys.lookup("id_number", &ducha_domain::id_number::normalise(&m.id_number)))),
         relation: Set(m.relation.code().into()),
         sex: Set(m.sex.code().into()),
         birth_date: Set(m.birth_date),
@@ -272,12 +288,12 @@ pub(crate) fn member_model(household_id: i64, seq: i32, m: &Member, now: chrono:
         health: Set(m.health.code().into()),
         labour_ability: Set(m.labour_ability.code().into()),
         medical_insurance: Set(m.medical_insurance),
-        phone: Set(m.phone.clone()),
+        phone: Set(seal_opt(keys, m.phone.as_deref())?),
         left_on: NotSet,
         left_reason: NotSet,
         created_at: Set(now),
         updated_at: Set(now),
-    }
+    })
 }
 
 /// Add a member to a household. Returns the member's id.
@@ -309,7 +325,7 @@ pub(crate) async fn insert_member(
     .one(tx.conn())
     .await?;
     let seq: i32 = row.map(|r| r.s).unwrap_or(0);
-    let saved = member_model(h.id, seq + 1, m, Utc::now()).insert(tx.conn()).await?;
+    let saved = member_model(db.keys()?, h.id, seq + 1, m, Utc::now())?.insert(tx.conn()).await?;
     tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
     touch(tx, h).await?;
     Ok(saved.id)
@@ -344,7 +360,7 @@ pub(crate) async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Me
     require_editor(actor)?;
     check_unique_id(db, tx.conn(), actor, &m.id_number, Some(member_id)).await?;
     let before = to_member(&current)?;
-    let mut model = member_model(current.household_id, current.seq, m, current.created_at);
+    let mut model = member_model(db.keys()?, current.household_id, current.seq, m, current.created_at)?;
     model.id = Set(member_id);
     model.updated_at = Set(Utc::now());
     model.update(tx.conn()).await?;

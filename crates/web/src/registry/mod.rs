@@ -572,8 +572,8 @@ fn household_form_of(h: &ducha_storage::registry::household::Model) -> Household
         safe_water: yn(h.safe_water),
         identified_on: h.identified_on.to_string(),
         address: h.address.clone(),
-        phone: h.phone.clone().unwrap_or_default(),
-        bank_account: h.bank_account.clone().unwrap_or_default(),
+        phone: h.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        bank_account: h.bank_account.as_ref().map(|p| p.to_string()).unwrap_or_default(),
     }
 }
 

@@ -1,0 +1,110 @@
+//! Personal data at rest (issue 22): after the demo is loaded, no ID number, phone number or
+//! bank account of it is anywhere in the database in clear — not in the SQLite file's bytes (nor
+//! its write-ahead log), not in any PostgreSQL table as its superuser reads it, not in the audit
+//! trail — while the pages still show them to those who may see them.
+
+use std::collections::HashSet;
+
+use ducha_storage::Backend;
+
+use crate::support::TestApp;
+
+both_backends!(no_personal_value_of_the_demo_is_stored_in_clear);
+
+/// Every run of ID-number characters in `text`, and each of its windows as long as a secret.
+fn found(text: &[u8], secrets: &HashSet<String>) -> Vec<String> {
+    let lengths: HashSet<usize> = secrets.iter().map(String::len).collect();
+    let mut hits = Vec::new();
+    for run in text.split(|b| !(b.is_ascii_digit() || *b == b'X')) {
+        for len in &lengths {
+            for w in run.windows(*len) {
+                if let Ok(s) = std::str::from_utf8(w)
+                    && secrets.contains(s)
+                {
+                    hits.push(s.to_string());
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// What the database holds, as an attacker with a copy of it reads it.
+async fn raw_database(app: &TestApp, backend: Backend) -> Vec<u8> {
+    match backend {
+        Backend::Sqlite => {
+            let url = &app.test_db().url;
+            let file = url.trim_start_matches("sqlite://").to_string();
+            let mut bytes = std::fs::read(&file).expect("the database file");
+            if let Ok(wal) = std::fs::read(format!("{file}-wal")) {
+                bytes.extend(wal);
+            }
+            bytes
+        }
+        Backend::Postgres => {
+            use sea_orm::ConnectionTrait;
+            let conn = app.db.conn();
+            let tables: Vec<String> = conn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    conn.get_database_backend(),
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+                ))
+                .await
+                .expect("tables")
+                .iter()
+                .map(|r| r.try_get::<String>("", "table_name").expect("name"))
+                .collect();
+            assert!(tables.len() > 20, "{tables:?}");
+            let mut text = String::new();
+            for t in tables {
+                for r in conn
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        conn.get_database_backend(),
+                        format!("SELECT t::text AS row FROM \"{t}\" t"),
+                    ))
+                    .await
+                    .expect("rows")
+                {
+                    text.push_str(&r.try_get::<String>("", "row").expect("row"));
+                    text.push('\n');
+                }
+            }
+            text.into_bytes()
+        }
+    }
+}
+
+async fn no_personal_value_of_the_demo_is_stored_in_clear(backend: Backend) {
+    let app = TestApp::spawn_demo(backend, 300).await;
+    // The secrets, read back through the door (opened with the keys).
+    let system = app.db.system();
+    let mut secrets = HashSet::new();
+    for number in system.registry().household_numbers(1000).await.expect("numbers") {
+        let rec = system.registry().household_by_number(&number).await.expect("read").expect("household");
+        for m in &rec.members {
+            secrets.insert(m.id_number.to_string());
+            secrets.extend(m.phone.as_ref().map(|p| p.to_string()));
+        }
+        secrets.extend(rec.household.phone.as_ref().map(|p| p.to_string()));
+        secrets.extend(rec.household.bank_account.as_ref().map(|p| p.to_string()));
+    }
+    for c in system.help().cadres().await.expect("cadres") {
+        secrets.extend(c.cadre.phone.as_ref().map(|p| p.to_string()));
+    }
+    secrets.retain(|s| s.len() >= 11);
+    assert!(secrets.len() > 900, "the demo's ID numbers, phones and accounts: {}", secrets.len());
+
+    let raw = raw_database(&app, backend).await;
+    let leaked = found(&raw, &secrets);
+    assert!(
+        leaked.is_empty(),
+        "{} personal values in clear in the database, e.g. {:?}",
+        leaked.len(),
+        &leaked[..3.min(leaked.len())]
+    );
+
+    // The scan sees a value that is there in clear: one ID number written as plain text.
+    let one = secrets.iter().find(|s| s.len() == 18).expect("an ID number").clone();
+    system.settings().set(app.db.conn(), "scan_control", &one).await.expect("a clear value");
+    assert!(found(&raw_database(&app, backend).await, &secrets).contains(&one), "the scan finds a clear value");
+}
