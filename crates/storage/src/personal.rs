@@ -48,6 +48,9 @@ impl Kind for BankAccount {
     const NAME: &'static str = "bank_account";
 }
 
+/// How every sealed value begins (`ducha_vault`'s format).
+const SEALED: &str = "dv1:";
+
 /// Unwrapped keys by key id, for every database this process has opened.
 static OPENERS: LazyLock<RwLock<HashMap<u32, Arc<Keys>>>> = LazyLock::new(Default::default);
 
@@ -63,9 +66,12 @@ pub(crate) fn register(ids: &[u32], keys: &Arc<Keys>) {
 /// Open a stored value: sealed text through the key it names, clear text (from before the keys)
 /// as it is.
 fn open(kind: &str, stored: String) -> Result<String, String> {
-    let Some(id) = ducha_vault::sealed_key_id(&stored) else {
-        return if ducha_vault::is_sealed(&stored) { Err("密文格式有误".into()) } else { Ok(stored) };
-    };
+    // Anything that starts like a sealed value is one: a damaged one is refused, never shown as
+    // if it were a clear value.
+    if !stored.starts_with(SEALED) {
+        return Ok(stored);
+    }
+    let Some(id) = ducha_vault::sealed_key_id(&stored) else { return Err("密文格式有误".into()) };
     let keys = OPENERS.read().map_err(|_| "密钥表不可用".to_string())?.get(&id).cloned();
     let Some(keys) = keys else {
         return Err(format!("没有载入密钥 {id}：请用 --master-key 指定主密钥文件"));
@@ -256,12 +262,12 @@ pub(crate) fn seal_diff(keys: Option<&Keys>, json: Option<String>) -> Result<Opt
 /// the right, as every personal value is).
 pub(crate) fn open_diff(json: Option<String>) -> Result<Option<String>, StorageError> {
     let Some(text) = json.as_deref() else { return Ok(json) };
-    if !text.contains("dv1:") {
+    if !text.contains(SEALED) {
         return Ok(json);
     }
     let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     walk(&mut v, &mut |kind, s| {
-        if ducha_vault::is_sealed(s) {
+        if s.starts_with(SEALED) {
             *s = open(kind, std::mem::take(s)).map_err(StorageError::Corrupt)?;
         }
         Ok(())

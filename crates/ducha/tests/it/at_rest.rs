@@ -108,3 +108,41 @@ async fn no_personal_value_of_the_demo_is_stored_in_clear(backend: Backend) {
     system.settings().set(app.db.conn(), "scan_control", &one).await.expect("a clear value");
     assert!(found(&raw_database(&app, backend).await, &secrets).contains(&one), "the scan finds a clear value");
 }
+
+both_backends!(a_tampered_value_is_refused_not_shown);
+
+/// A sealed ID number altered in the database (one character of its ciphertext) is refused when
+/// read: the household's page is an error, not a wrong number; the others still open.
+async fn a_tampered_value_is_refused_not_shown(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_demo(backend, 20).await;
+    let system = app.db.system();
+    let numbers = system.registry().household_numbers(2).await.expect("numbers");
+    let rec = system.registry().household_by_number(&numbers[0]).await.expect("read").expect("household");
+    let (hid, mid) = (rec.household.id, rec.members[0].id);
+    let conn = app.db.conn();
+    let stmt = |sql: String| sea_orm::Statement::from_string(conn.get_database_backend(), sql);
+    let row =
+        conn.query_one_raw(stmt(format!("SELECT id_number FROM members WHERE id = {mid}"))).await.unwrap().unwrap();
+    let sealed: String = row.try_get("", "id_number").unwrap();
+    assert!(sealed.starts_with("dv1:"), "stored sealed: {sealed}");
+    // One character in the middle of the ciphertext changed for another of base64's.
+    let mid_at = sealed.len() - 20;
+    let was = sealed.as_bytes()[mid_at];
+    let tampered = format!("{}{}{}", &sealed[..mid_at], if was == b'A' { 'B' } else { 'A' }, &sealed[mid_at + 1..]);
+    conn.execute_unprepared(&format!("UPDATE members SET id_number = '{tampered}' WHERE id = {mid}")).await.unwrap();
+
+    let read = system.registry().household_by_number(&numbers[0]).await;
+    assert!(read.is_err(), "refused through the door: {sealed} -> {tampered}: {read:?}");
+    // A damaged one (its base64 broken at the end) is refused too, not shown as if in clear.
+    let broken = format!("{}!", &sealed[..sealed.len() - 1]);
+    conn.execute_unprepared(&format!("UPDATE members SET id_number = '{broken}' WHERE id = {mid}")).await.unwrap();
+    assert!(system.registry().household_by_number(&numbers[0]).await.is_err(), "refused: {broken}");
+    let b = app.login("city").await;
+    let resp = b.get(&format!("/households/{hid}")).await;
+    assert_eq!(resp.status().as_u16(), 500);
+    let page = resp.text().await.unwrap();
+    assert!(!page.contains(rec.members[0].id_number.as_str()) && !page.contains("dv1:"), "{page}");
+    let other = system.registry().household_by_number(&numbers[1]).await.expect("read").expect("household");
+    assert_eq!(b.get(&format!("/households/{}", other.household.id)).await.status().as_u16(), 200);
+}

@@ -757,6 +757,10 @@ async fn a_backup_during_an_import_restores_wholly_or_not_at_all(backend: Backen
     std::fs::copy(test_db.anchor_paths().key, target.anchor_paths().key).expect("the audit key is put in place");
     let (ok, said, err) = crate::cli::run(&["restore", &out.display().to_string()], &target.url).await;
     assert!(ok, "{said}{err}");
+    // The backup holds ciphertext: without the master key the copy does not open, and says why.
+    let (ok, _, err) = crate::cli::run(&["user", "list"], &target.url).await;
+    assert!(!ok && err.contains("找不到主密钥文件"), "{err}");
+    std::fs::copy(test_db.anchor_paths().master, target.anchor_paths().master).expect("the master key is put in place");
     let restored = target.open().await;
     let counts = households_in(&restored).await;
     eprintln!("{}: backup taken mid-import: {mid_import}; restored {counts:?} of {after:?}", backend.name());
@@ -984,6 +988,7 @@ async fn scheduled_backups_appear_keep_the_newest_and_restore(backend: Backend) 
     std::fs::copy(test_db.anchor_paths().key, target.anchor_paths().key).expect("the audit key is put in place");
     let (ok, said, err) = crate::cli::run(&["restore", &newest.display().to_string()], &target.url).await;
     assert!(ok, "{said}{err}");
+    std::fs::copy(test_db.anchor_paths().master, target.anchor_paths().master).expect("the master key is put in place");
     let restored = target.open().await;
     let users = restored.system().accounts().list_users().await.expect("users");
     assert!(users.iter().any(|u| u.username == "clerk"), "the account made before serving");

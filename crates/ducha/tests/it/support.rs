@@ -102,8 +102,14 @@ impl TestDb {
     /// The database, migrated, with its audit key when one was made (by the binary, say), and its
     /// data keys (made now if there are none: personal data is sealed in every test).
     pub async fn open(&self) -> Db {
+        self.open_signing(false).await
+    }
+
+    /// [`TestDb::open`]; with `sign`, the audit key is made first if there is none (as the
+    /// binary does), so that every record, the data keys' own included, is signed.
+    pub async fn open_signing(&self, sign: bool) -> Db {
         let db = Db::open(&self.url).await.expect("open and migrate the test database");
-        let db = anchor::open(db, &self.anchor_paths(), false).await.expect("the audit key loads").0;
+        let db = anchor::open(db, &self.anchor_paths(), sign).await.expect("the audit key loads").0;
         ducha_storage::datakeys::open(db, &self.anchor_paths().master, true).await.expect("the data keys open").0
     }
 
@@ -164,10 +170,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, setup: Setup) -> TestApp {
         let test_db = TestDb::new(backend).await;
-        let mut db = test_db.open().await;
-        if setup.anchored {
-            db = anchor::open(db, &test_db.anchor_paths(), true).await.expect("the audit key is made").0;
-        }
+        let db = test_db.open_signing(setup.anchored).await;
         db.system().regions().ensure_default().await.expect("default regions");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");

@@ -162,6 +162,8 @@ pub(crate) async fn submit(
     };
     check(tx.conn(), h.as_ref(), payload).await?;
     let payload_json = serde_json::to_string(payload).map_err(|e| StorageError::Rejected(e.to_string()))?;
+    // A new member's ID number and phone are sealed in the request as in the registry.
+    let payload_json = crate::personal::seal_diff(Some(db.keys()?), Some(payload_json))?.unwrap_or_default();
     #[derive(FromQueryResult)]
     struct Inserted {
         id: i64,
@@ -229,7 +231,8 @@ impl ChangeRow {
             household_number: self.household_number,
             village_code: self.village_code,
             kind: ChangeKind::parse(&self.kind).map_err(|e| bad(e.to_string()))?,
-            payload: serde_json::from_str(&self.payload).map_err(|e| bad(e.to_string()))?,
+            payload: serde_json::from_str(&crate::personal::open_diff(Some(self.payload))?.unwrap_or_default())
+                .map_err(|e| bad(e.to_string()))?,
             reason: self.reason,
             effective_on: self.effective_on,
             status: ChangeStatus::parse(&self.status).map_err(|e| bad(e.to_string()))?,
