@@ -48,6 +48,16 @@ impl Kind for BankAccount {
     const NAME: &'static str = "bank_account";
 }
 
+/// Every column that holds a personal value, as (table, column): each is a `Personal<K>` in its
+/// entity. A test over the schema checks that no other column's name says it holds one.
+pub const SEALED_COLUMNS: [(&str, &str); 5] = [
+    ("members", "id_number"),
+    ("members", "phone"),
+    ("households", "phone"),
+    ("households", "bank_account"),
+    ("cadres", "phone"),
+];
+
 /// How every sealed value begins (`ducha_vault`'s format).
 const SEALED: &str = "dv1:";
 
