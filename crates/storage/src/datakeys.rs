@@ -127,6 +127,7 @@ pub async fn open(mut db: Db, path: &Path, write: bool) -> Result<(Db, MasterSta
         let keys = Arc::new(Keys::new(field, lookup).map_err(fault)?);
         crate::personal::register(&ids, &keys);
         db.set_keys(keys);
+        seal_clear(&db).await?;
         return Ok((db, if created { MasterStatus::Created(path.to_path_buf()) } else { MasterStatus::Loaded }));
     }
     let Some(key) = key else {
@@ -171,5 +172,103 @@ pub async fn open(mut db: Db, path: &Path, write: bool) -> Result<(Db, MasterSta
     let keys = Arc::new(keys);
     crate::personal::register(&ids, &keys);
     db.set_keys(keys);
+    if write {
+        seal_clear(&db).await?;
+    }
     Ok((db, MasterStatus::Loaded))
+}
+
+/// The settings key that says every value written before the keys existed has been sealed.
+const SEALED_ALL: &str = "personal_sealed";
+
+/// Seal what a database upgraded from before the keys still holds in clear (and give its members
+/// their blind lookups), a batch per transaction so that a stop loses nothing and the next start
+/// goes on; once done, a setting says so and later starts skip it. Rows written since the keys
+/// exist are sealed already.
+async fn seal_clear(db: &Db) -> Result<(), StorageError> {
+    if crate::settings::get(db, SEALED_ALL).await?.is_some() {
+        return Ok(());
+    }
+    let keys = db.keys()?;
+    const BATCH: u64 = 1000;
+    /// A row's personal columns (the second is absent for cadres), as stored.
+    #[derive(FromQueryResult)]
+    struct Clear {
+        id: i64,
+        a: Option<String>,
+        b: Option<String>,
+    }
+    let clear = |c: &str| format!("({c} IS NOT NULL AND {c} NOT LIKE 'dv1:%')");
+    let mut sealed = 0u64;
+    for (table, first, second) in [
+        ("members", "id_number", Some("phone")),
+        ("households", "phone", Some("bank_account")),
+        ("cadres", "phone", None),
+    ] {
+        let cond = match (table, second) {
+            ("members", _) => "id_lookup IS NULL".to_string(),
+            (_, Some(b)) => format!("{} OR {}", clear(first), clear(b)),
+            (_, None) => clear(first),
+        };
+        let select_b = second.unwrap_or("NULL");
+        loop {
+            let rows = Clear::find_by_statement(db.stmt(
+                &format!(
+                    "SELECT id, {first} AS a, {select_b} AS b FROM {table} WHERE {cond} ORDER BY id LIMIT {BATCH}"
+                ),
+                vec![],
+            ))
+            .all(db.conn())
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let before = sealed;
+            let tx = sea_orm::TransactionTrait::begin(db.conn()).await?;
+            for r in rows {
+                let mut sets = Vec::new();
+                let mut values: Vec<sea_orm::Value> = Vec::new();
+                for (column, value) in [(Some(first), r.a), (second, r.b)] {
+                    let (Some(column), Some(v)) = (column, value) else { continue };
+                    if v.starts_with("dv1:") {
+                        // Sealed but without its lookup (cut between the two): give it one.
+                        if column == "id_number" {
+                            let opened = keys.open("id_number", &v).map_err(fault)?;
+                            values.push(db.id_lookup(&opened)?.into());
+                            sets.push(format!("id_lookup = ${}", values.len()));
+                        }
+                        continue;
+                    }
+                    // The column's name is the kind of value bound into its ciphertext.
+                    values.push(keys.seal(column, &v).map_err(fault)?.into());
+                    sets.push(format!("{column} = ${}", values.len()));
+                    if column == "id_number" {
+                        values.push(db.id_lookup(&v)?.into());
+                        sets.push(format!("id_lookup = ${}", values.len()));
+                    }
+                }
+                if sets.is_empty() {
+                    continue;
+                }
+                values.push(r.id.into());
+                let sql = format!("UPDATE {table} SET {} WHERE id = ${}", sets.join(", "), values.len());
+                sea_orm::ConnectionTrait::execute_raw(&tx, db.stmt(&sql, values)).await?;
+                sealed += 1;
+            }
+            tx.commit().await?;
+            if sealed == before {
+                break;
+            }
+        }
+    }
+    let system = ducha_domain::access::Actor::system();
+    let mut tx = crate::audit::AuditTxn::begin(db, &system).await?;
+    crate::settings::set(db, tx.conn(), SEALED_ALL, "1").await?;
+    if sealed > 0 {
+        let after = serde_json::json!({ "rows": sealed });
+        tx.record::<(), _>("data_keys", "clear", None, "seal", None, Some(&after)).await?;
+        tracing::info!(rows = sealed, "个人信息已全部加密保存");
+    }
+    crate::scoped::commit(tx).await?;
+    Ok(())
 }

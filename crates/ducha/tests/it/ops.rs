@@ -835,7 +835,12 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
     let (ok, out, _) = run(&["migrate", "--dry-run"]).await;
     assert!(ok && out.contains("已是最新"), "{out}");
 
+    let master = match backend {
+        Backend::Sqlite => dir.path().join("ducha.db.master-key"),
+        Backend::Postgres => test_db.anchor_paths().master,
+    };
     let db = Db::connect(&url).await.expect("connect");
+    let (db, _) = ducha_storage::datakeys::open(db, &master, false).await.expect("the keys the upgrade made");
     assert_eq!(households_in(&db).await, (200, 633), "every household and member");
     let users = db.system().accounts().list_users().await.expect("users");
     assert_eq!(users.len(), 16);
@@ -849,6 +854,31 @@ async fn the_kept_database_of_0_1_0_upgrades_with_nothing_lost(backend: Backend)
         .expect("read")
         .expect("a household of the kept database");
     assert!(!one.members.is_empty());
+    // What the old version kept in clear is sealed by the upgrade, and still found by ID number.
+    {
+        use sea_orm::ConnectionTrait;
+        let conn = db.conn();
+        let clear = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM members WHERE id_number NOT LIKE 'dv1:%' OR id_lookup IS NULL",
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        assert_eq!(clear.try_get::<i64>("", "n").expect("n"), 0, "every member's ID number sealed, with its lookup");
+    }
+    let filter = ducha_storage::registry::HouseholdFilter {
+        q: Some(one.members[0].id_number.to_string()),
+        ..Default::default()
+    };
+    let found = db
+        .scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
+        .registry()
+        .list(&filter, None, None, 10)
+        .await
+        .expect("search");
+    assert_eq!(found.rows.iter().map(|r| r.number.as_str()).collect::<Vec<_>>(), ["44070310221200001"]);
     db.close().await.ok();
     let (ok, out, err) = run(&["audit-log", "verify"]).await;
     assert!(ok, "{out}{err}");
