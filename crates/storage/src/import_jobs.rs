@@ -307,6 +307,23 @@ pub(crate) async fn progress(db: &Db, id: i64, done: i64, total: i64) -> Result<
     Ok(())
 }
 
+tokio::task_local! {
+    /// The import job the current task writes for (see [`run_as`]).
+    static RUNNING_JOB: i64;
+}
+
+/// Run `work` as import job `id`: the write transaction that commits the import's data also marks
+/// the job done, so a process that dies between the commit and [`finish`] (a kill, a stop's bound)
+/// never leaves data written under a job that says nothing was written. `finish` adds the report.
+pub async fn run_as<F: std::future::Future>(id: i64, work: F) -> F::Output {
+    RUNNING_JOB.scope(id, work).await
+}
+
+/// The import job this task writes for, if any.
+pub(crate) fn running_job() -> Option<i64> {
+    RUNNING_JOB.try_with(|id| *id).ok()
+}
+
 pub(crate) async fn finish(db: &Db, id: i64, status: &str, report: &str) -> Result<(), StorageError> {
     db.conn()
         .execute_raw(db.stmt(

@@ -266,7 +266,7 @@ async fn sigterm_lets_a_running_import_finish(backend: Backend) {
 /// one whose server was killed (a crash), at the server's next start. Nothing of either is
 /// written, and the audit chain verifies.
 async fn an_import_cut_by_the_bound_or_a_crash_is_interrupted_and_writes_nothing(backend: Backend) {
-    let file = households_file(1_500).await;
+    let file = households_file(4_000).await;
     let test_db = TestDb::new(backend).await;
     add_clerk(&test_db.url).await;
     let addr = free_addr();

@@ -302,6 +302,15 @@ impl<'a> AuditTxn<'a> {
                 vec![self.last_id.into(), self.last_hash.clone().into()],
             ))
             .await?;
+        // An import's data and its job's end are one commit (see `import_jobs::run_as`).
+        if let Some(job) = crate::import_jobs::running_job() {
+            self.txn
+                .execute_raw(self.db.stmt(
+                    "UPDATE import_jobs SET status = 'done', finished_at = $1 WHERE id = $2 AND status = 'running'",
+                    vec![Utc::now().into(), job.into()],
+                ))
+                .await?;
+        }
         self.txn.commit().await?;
         Ok(self.touched)
     }

@@ -287,10 +287,11 @@ async fn commit(
                 let _ = progress_db.system().import_jobs().progress(id, done as i64, total as i64).await;
             }
         });
-        let result = exchange::import(&db.scoped(&actor), &filename, &bytes, |done, total| {
+        let scoped = db.scoped(&actor);
+        let work = exchange::import(&scoped, &filename, &bytes, |done, total| {
             let _ = tx.send((done, total));
-        })
-        .await;
+        });
+        let result = ducha_storage::import_jobs::run_as(id, work).await;
         drop(tx);
         let _ = follower.await;
         let (status, report) = match result {
