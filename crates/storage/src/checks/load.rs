@@ -9,7 +9,6 @@ use ducha_domain::Money;
 use ducha_domain::access::Scope;
 use ducha_domain::checks::{HouseholdFacts, MeasureFacts, MemberFacts};
 use ducha_domain::help::{MeasureCategory, RecordBook};
-use ducha_domain::labelled::Labelled;
 use ducha_domain::registry::{Guarantees, YearFinance};
 use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
 
@@ -24,9 +23,7 @@ pub enum Selection<'a> {
     Ids(&'a [i64]),
 }
 
-fn vocab<T: Labelled>(code: &str) -> Result<T, StorageError> {
-    crate::stored::code(code)
-}
+use crate::stored::code as vocab;
 
 pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")

@@ -5,8 +5,8 @@
 //! plans or members.
 //!
 //! The JSON differs between the databases only in the aggregate's name and in how a boolean and a
-//! time are written; [`rows_json`] says both once, from the entity's own column list, so a column
-//! added to an entity is in the page without touching this file.
+//! time are written; [`json_array`] says both once, and [`rows_json`] takes an entity's own column
+//! list, so a column added to an entity is in the page without touching this file.
 
 use sea_orm::{ColumnTrait, ColumnType, EntityTrait, FromQueryResult, IdenStatic, Iterable};
 use serde::de::DeserializeOwned;
@@ -19,28 +19,32 @@ use crate::scope::{self, Columns};
 use crate::{Db, StorageError};
 use ducha_domain::access::Scope;
 
-/// A sub-select giving the rows of `E` that match `cond` (over alias `t`; `h` is the household),
+/// How a column is written into the JSON: SQLite keeps a boolean as 0/1 and a time as text in
+/// one of several layouts, so those two are converted to JSON's true/false and to RFC 3339.
+#[derive(Clone, Copy)]
+enum As {
+    Plain,
+    Bool,
+    Time,
+}
+
+/// A sub-select giving the rows of `table` (alias `t`; `h` is the household) that match `cond`,
 /// in `order`, as a JSON array of objects named by column (an empty array when there is none).
-fn rows_json<E: EntityTrait>(backend: Backend, cond: &str, order: &str) -> String {
-    let table = E::default().table_name().to_string();
-    let fields: Vec<String> = E::Column::iter()
-        .map(|c| {
-            let name = c.as_str();
-            let value = match (backend, c.def().get_column_type()) {
-                // SQLite keeps a boolean as 0/1 and a time as text in one of several layouts:
-                // written as JSON's true/false and as RFC 3339, which serde reads.
-                (Backend::Sqlite, ColumnType::Boolean) => {
+fn json_array(backend: Backend, table: &str, fields: &[(&str, As)], cond: &str, order: &str) -> String {
+    let object = fields
+        .iter()
+        .map(|(name, kind)| {
+            let value = match (backend, kind) {
+                (Backend::Sqlite, As::Bool) => {
                     format!("json(CASE WHEN t.{name} IS NULL THEN NULL WHEN t.{name} THEN 'true' ELSE 'false' END)")
                 }
-                (Backend::Sqlite, ColumnType::TimestampWithTimeZone | ColumnType::DateTime | ColumnType::Timestamp) => {
-                    format!("strftime('%Y-%m-%dT%H:%M:%fZ', t.{name})")
-                }
+                (Backend::Sqlite, As::Time) => format!("strftime('%Y-%m-%dT%H:%M:%fZ', t.{name})"),
                 _ => format!("t.{name}"),
             };
             format!("'{name}', {value}")
         })
-        .collect();
-    let object = fields.join(", ");
+        .collect::<Vec<_>>()
+        .join(", ");
     match backend {
         Backend::Sqlite => format!(
             "(SELECT json_group_array(json_object({object})) FROM (SELECT * FROM {table} t WHERE {cond} ORDER BY {order}) t)"
@@ -52,25 +56,38 @@ fn rows_json<E: EntityTrait>(backend: Backend, cond: &str, order: &str) -> Strin
     }
 }
 
-/// The same for the files attached to the household's own records (not a campaign's: those
-/// belong to the campaign, and would tell the town which households were sampled).
+/// [`json_array`] over the rows of entity `E`, from its own column list: a column added to an
+/// entity is in the page without touching this file.
+fn rows_json<E: EntityTrait>(backend: Backend, cond: &str, order: &str) -> String {
+    let table = E::default().table_name().to_string();
+    let fields: Vec<(&str, As)> = E::Column::iter()
+        .map(|c| {
+            let kind = match c.def().get_column_type() {
+                ColumnType::Boolean => As::Bool,
+                ColumnType::TimestampWithTimeZone | ColumnType::DateTime | ColumnType::Timestamp => As::Time,
+                _ => As::Plain,
+            };
+            (c.as_str(), kind)
+        })
+        .collect();
+    json_array(backend, &table, &fields, cond, order)
+}
+
+/// The files attached to the household's own records (not a campaign's: those belong to the
+/// campaign, and would tell the town which households were sampled).
 fn evidence_json(backend: Backend) -> String {
-    let cols = ["id", "owner_kind", "owner_id", "filename", "content_type", "size", "sha256", "uploaded_by"];
-    let mut fields: Vec<String> = cols.iter().map(|c| format!("'{c}', t.{c}")).collect();
-    fields.push(match backend {
-        Backend::Sqlite => "'uploaded_at', strftime('%Y-%m-%dT%H:%M:%fZ', t.uploaded_at)".into(),
-        Backend::Postgres => "'uploaded_at', t.uploaded_at".into(),
-    });
-    let object = fields.join(", ");
-    let cond = "t.household_id = h.id AND t.owner_kind NOT LIKE 'campaign%'";
-    match backend {
-        Backend::Sqlite => format!(
-            "(SELECT json_group_array(json_object({object})) FROM (SELECT * FROM evidence t WHERE {cond} ORDER BY t.id) t)"
-        ),
-        Backend::Postgres => format!(
-            "(SELECT coalesce(json_agg(json_build_object({object}) ORDER BY t.id), '[]'::json)::text FROM evidence t WHERE {cond})"
-        ),
-    }
+    let fields = [
+        ("id", As::Plain),
+        ("owner_kind", As::Plain),
+        ("owner_id", As::Plain),
+        ("filename", As::Plain),
+        ("content_type", As::Plain),
+        ("size", As::Plain),
+        ("sha256", As::Plain),
+        ("uploaded_by", As::Plain),
+        ("uploaded_at", As::Time),
+    ];
+    json_array(backend, "evidence", &fields, "t.household_id = h.id AND t.owner_kind NOT LIKE 'campaign%'", "id")
 }
 
 /// The household's row beside its sets, as the statement returns them.
