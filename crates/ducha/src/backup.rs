@@ -12,7 +12,7 @@ use ducha_storage::backup::{self as store, Head};
 use ducha_storage::{Backend, Db};
 
 /// Beijing time (UTC+8, no summer time).
-fn beijing() -> FixedOffset {
+pub(crate) fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
 }
 

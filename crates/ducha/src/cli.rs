@@ -74,6 +74,9 @@ pub enum Command {
     /// 审计记录
     #[command(subcommand, name = "audit-log")]
     AuditLog(AuditLogCommand),
+    /// 数据密钥：查看状态；轮换密钥或改用国密算法（服务运行时也可执行，中断后再运行即接着做）
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// 从 Excel/CSV 导入
     #[command(subcommand)]
     Import(ImportCommand),
@@ -382,6 +385,22 @@ pub enum AuditLogCommand {
     Verify,
     /// 把审计链当前的链头（签名后）追加到见证文件（可由 cron 定时运行；服务运行时每 5 分钟和停止时也会写）
     Witness,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// 显示现用算法、各数据密钥，以及各加密字段有多少值在现行密钥、旧密钥下或仍为明文
+    Status,
+    /// 轮换数据密钥：新建字段密钥和查询密钥，把所有加密的值逐批用新密钥重新加密（每批一个事务并记审计）；
+    /// 服务不必停止；中断后再次运行即从中断处继续
+    Rotate {
+        /// 改用的算法：intl（AES-256-GCM、HMAC-SHA-256、SHA-256）或 sm（SM4-GCM、HMAC-SM3、SM3）；不填则沿用现用算法
+        #[arg(long)]
+        suite: Option<String>,
+        /// 每批重新加密的行数
+        #[arg(long, default_value_t = 1000)]
+        batch: u64,
+    },
 }
 
 #[derive(Debug, Args)]

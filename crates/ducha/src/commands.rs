@@ -17,8 +17,8 @@ use ducha_storage::{Db, accounts, audit, demo, registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    AuditLogCommand, Cli, Command, DemoArgs, ExportCommand, HouseholdCommand, ImportCommand, RegionsCommand, ServeArgs,
-    UserCommand,
+    AuditLogCommand, Cli, Command, DemoArgs, ExportCommand, HouseholdCommand, ImportCommand, KeysCommand,
+    RegionsCommand, ServeArgs, UserCommand,
 };
 
 /// The command line acts for the system user running it.
@@ -38,6 +38,7 @@ fn writes(command: &Command) -> bool {
         | Command::Report(_)
         | Command::AuditLog(AuditLogCommand::Verify)
         | Command::Backup { .. }
+        | Command::Keys(KeysCommand::Status)
         | Command::User(UserCommand::List | UserCommand::Tokens { .. })
         | Command::Campaign(CampaignCommand::List | CampaignCommand::Show { .. }) => false,
         Command::Campaign(CampaignCommand::Sample { save, .. }) => *save,
@@ -151,6 +152,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let actor = acting_as(&db, args.as_user.as_deref()).await?;
             crate::audit::audit(&db, &actor, args).await
         }
+        Command::Keys(KeysCommand::Status) => keys_status(&db).await,
+        Command::Keys(KeysCommand::Rotate { suite, batch }) => rotate_keys(&db, suite.as_deref(), batch).await,
         Command::AuditLog(AuditLogCommand::Witness) => {
             let path = anchor_paths(&cli).witness;
             match audit::anchor::witness(&db).await? {
@@ -863,6 +866,71 @@ async fn show_household(db: &Db, number: &str, full: bool) -> Result<()> {
     println!("\n状态变化：");
     for s in &rec.history {
         println!("  {}　{}", s.effective_on, label::<HouseholdStatus>(&s.status));
+    }
+    Ok(())
+}
+
+/// `ducha keys status`.
+async fn keys_status(db: &Db) -> Result<()> {
+    use ducha_storage::datakeys;
+    let st = datakeys::status(db).await.context("数据库还没有数据密钥（第一次写入时建立）")?;
+    let suite = match st.suite.as_str() {
+        "sm" => "国密（SM4-GCM 加密，HMAC-SM3 查询索引，SM3 审计链）",
+        _ => "国际（AES-256-GCM 加密，HMAC-SHA-256 查询索引，SHA-256 审计链）",
+    };
+    println!("现用算法：{suite}");
+    println!("数据密钥：");
+    for k in &st.keys {
+        let purpose = if k.purpose == "lookup" { "查询索引" } else { "字段加密" };
+        let state = match k.retired_at {
+            None => "现行".to_string(),
+            Some(at) => format!("{} 停用", at.with_timezone(&crate::backup::beijing()).format("%Y-%m-%d %H:%M")),
+        };
+        println!(
+            "  {:>10}  {purpose}  {:<4}  {} 建立  {state}",
+            k.id,
+            k.suite,
+            k.created_at.with_timezone(&crate::backup::beijing()).format("%Y-%m-%d %H:%M")
+        );
+    }
+    println!("加密字段（现行密钥 / 旧密钥 / 明文）：");
+    for c in &st.columns {
+        println!("  {}.{}：{} / {} / {}", c.table, c.column, c.current, c.older, c.clear);
+    }
+    println!("  待审核的修改申请中旧密钥下的值：{}", st.requests_older);
+    println!("  文件（上传的表格、佐证材料）：旧密钥下 {}，明文 {}", st.files_older, st.files_clear);
+    if st.rotating || st.older() > 0 {
+        println!("密钥轮换未完成：还有 {} 个值在旧密钥下，请再运行 ducha keys rotate", st.older());
+    } else {
+        println!("全部个人信息都在现行密钥下。旧的字段密钥保留（已停用），用于读出审计记录中当时加密的值");
+    }
+    Ok(())
+}
+
+/// `ducha keys rotate`.
+async fn rotate_keys(db: &Db, suite: Option<&str>, batch: u64) -> Result<()> {
+    let suite =
+        suite.map(str::parse::<ducha_storage::datakeys::Suite>).transpose().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} 已重新加密 {pos} 个值 {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let r = ducha_storage::datakeys::rotate(db, &cli_actor(), suite, batch, |n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    if r.resumed {
+        println!("接着上次中断的密钥轮换继续");
+    }
+    println!(
+        "密钥轮换{}：算法 {}，字段密钥 {}，查询密钥 {}；本次重新加密 {} 个值",
+        if r.left == 0 { "完成" } else { "未完成" },
+        r.suite.name(),
+        r.field_key,
+        r.lookup_key,
+        r.resealed
+    );
+    if r.left > 0 {
+        bail!("还有 {} 个值在旧密钥下（轮换期间由尚未载入新密钥的进程写入）：请再运行一次 ducha keys rotate", r.left);
     }
     Ok(())
 }

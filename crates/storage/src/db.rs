@@ -79,7 +79,7 @@ pub struct Db {
     /// The audit key and witness file, once loaded: what this process appends is signed with it.
     anchor: Option<std::sync::Arc<crate::audit::anchor::Anchor>>,
     /// The data keys that seal personal data, once opened with the master key (see datakeys.rs).
-    keys: Option<std::sync::Arc<ducha_vault::Keys>>,
+    pub(crate) keys: crate::datakeys::KeyCell,
     /// The division tree and the version it was read at (see `regions::tree`).
     pub(crate) regions: crate::regions::TreeCache,
     /// Statements run through this pool since it opened (how many queries a page costs).
@@ -236,7 +236,7 @@ impl Db {
         conn.set_metric_callback(move |_| {
             count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
-        Db { conn, backend, anchor: None, keys: None, regions: Default::default(), statements }
+        Db { conn, backend, anchor: None, keys: Default::default(), regions: Default::default(), statements }
     }
 
     /// Statements this pool has run since it opened.
@@ -357,19 +357,16 @@ impl Db {
         self.anchor.as_deref()
     }
 
-    pub(crate) fn set_keys(&mut self, keys: std::sync::Arc<ducha_vault::Keys>) {
-        self.keys = Some(keys);
-    }
-
     /// The keys that seal personal data: a write of an ID number, a phone or an account needs them.
-    pub(crate) fn keys(&self) -> Result<&ducha_vault::Keys, StorageError> {
-        self.keys.as_deref().ok_or_else(|| StorageError::Rejected("主密钥未载入：不能写入个人信息".into()))
+    /// Taken once per write, so that one write seals and indexes with one generation of keys.
+    pub(crate) fn keys(&self) -> Result<std::sync::Arc<ducha_vault::Keys>, StorageError> {
+        self.keys.keys().ok_or_else(|| StorageError::Rejected("主密钥未载入：不能写入个人信息".into()))
     }
 
-    /// The blind lookup of an ID number (as normalised): how members are found by ID number
-    /// without decrypting.
-    pub(crate) fn id_lookup(&self, id_number: &str) -> Result<String, StorageError> {
-        Ok(self.keys()?.lookup("id_number", &ducha_domain::id_number::normalise(id_number)))
+    /// Every blind lookup an ID number (as normalised) may be stored under: how members are found
+    /// by ID number without decrypting (more than one while a key rotation is under way).
+    pub(crate) fn id_lookups(&self, id_number: &str) -> Result<Vec<String>, StorageError> {
+        Ok(self.keys()?.lookups("id_number", &ducha_domain::id_number::normalise(id_number)))
     }
 
     pub(crate) fn set_anchor(&mut self, anchor: crate::audit::anchor::Anchor) {

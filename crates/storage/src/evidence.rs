@@ -64,7 +64,11 @@ pub async fn attach_to(
     tx.conn()
         .execute_raw(db.stmt(
             "INSERT INTO evidence_blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
-            vec![sha.clone().into(), size.into(), file.bytes.clone().into()],
+            vec![
+                sha.clone().into(),
+                size.into(),
+                crate::personal::seal_file(&*db.keys()?, "evidence_blobs", &file.bytes)?.into(),
+            ],
         ))
         .await?;
     let name: String = file.filename.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
@@ -202,7 +206,7 @@ pub(crate) async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(Evi
         .one(db.conn())
         .await?;
     let bytes = match blob {
-        Some(b) => b.data,
+        Some(b) => crate::personal::open_file("evidence_blobs", b.data)?,
         None => return Ok(None),
     };
     Ok(Some((m, bytes)))

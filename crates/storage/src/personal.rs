@@ -48,11 +48,19 @@ impl Kind for BankAccount {
     const NAME: &'static str = "bank_account";
 }
 
+/// 健康状况 (the code of the vocabulary: a disability or an illness is a health fact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health;
+impl Kind for Health {
+    const NAME: &'static str = "health";
+}
+
 /// Every column that holds a personal value, as (table, column): each is a `Personal<K>` in its
 /// entity. A test over the schema checks that no other column's name says it holds one.
-pub const SEALED_COLUMNS: [(&str, &str); 5] = [
+pub const SEALED_COLUMNS: [(&str, &str); 6] = [
     ("members", "id_number"),
     ("members", "phone"),
+    ("members", "health"),
     ("households", "phone"),
     ("households", "bank_account"),
     ("cadres", "phone"),
@@ -226,7 +234,7 @@ pub(crate) fn seal_opt<K: Kind>(keys: &Keys, v: Option<&str>) -> Result<Option<P
 }
 
 /// The keys of a diff that hold personal values, and the kind each is sealed as.
-const DIFF_FIELDS: [&str; 3] = [IdNumber::NAME, Phone::NAME, BankAccount::NAME];
+const DIFF_FIELDS: [&str; 4] = [IdNumber::NAME, Phone::NAME, BankAccount::NAME, Health::NAME];
 
 fn walk(
     v: &mut serde_json::Value,
@@ -283,4 +291,61 @@ pub(crate) fn open_diff(json: Option<String>) -> Result<Option<String>, StorageE
         Ok(())
     })?;
     Ok(Some(v.to_string()))
+}
+
+/// A sealed diff (a change request's payload) with every value sealed under a key other than
+/// the current one sealed again under it; `None` when nothing needed it (a key rotation).
+pub(crate) fn reseal_diff(keys: &Keys, text: &str) -> Result<Option<String>, StorageError> {
+    let current = keys.current_field_key_id();
+    if !text.contains(SEALED) {
+        return Ok(None);
+    }
+    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let mut changed = false;
+    walk(&mut v, &mut |kind, s| {
+        if ducha_vault::sealed_key_id(s).is_some_and(|id| id != current) {
+            let clear = open(kind, std::mem::take(s)).map_err(StorageError::Corrupt)?;
+            *s = keys.seal(kind, &clear).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            changed = true;
+        }
+        Ok(())
+    })?;
+    Ok(changed.then(|| v.to_string()))
+}
+
+/// A stored value sealed again under the current key, if it is sealed under another; `None`
+/// when it needs nothing (clear values are sealed by the upgrade, not by a rotation).
+pub(crate) fn reseal(keys: &Keys, kind: &str, stored: &str) -> Result<Option<(String, String)>, StorageError> {
+    match ducha_vault::sealed_key_id(stored) {
+        Some(id) if id != keys.current_field_key_id() => {
+            let clear = open(kind, stored.to_string()).map_err(StorageError::Corrupt)?;
+            let sealed = keys.seal(kind, &clear).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            Ok(Some((sealed, clear)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A file with personal data (an uploaded sheet, an evidence file) sealed for the blob column of
+/// `table`; an empty one (a file cleaned away) stays empty.
+pub(crate) fn seal_file(keys: &Keys, table: &str, bytes: &[u8]) -> Result<Vec<u8>, StorageError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    keys.seal_bytes(table, bytes).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+/// A stored file opened: sealed bytes through the key they name; a file from before files were
+/// sealed as it is.
+pub(crate) fn open_file(table: &str, stored: Vec<u8>) -> Result<Vec<u8>, StorageError> {
+    if !ducha_vault::looks_sealed_bytes(&stored) {
+        return Ok(stored);
+    }
+    let id =
+        ducha_vault::sealed_bytes_key_id(&stored).ok_or_else(|| StorageError::Corrupt("文件密文格式有误".into()))?;
+    let keys = OPENERS.read().map_err(|_| StorageError::Corrupt("密钥表不可用".into()))?.get(&id).cloned();
+    let Some(keys) = keys else {
+        return Err(StorageError::Corrupt(format!("没有载入密钥 {id}：请用 --master-key 指定主密钥文件")));
+    };
+    keys.open_bytes(table, &stored).map(|b| b.to_vec()).map_err(|e| StorageError::Corrupt(e.to_string()))
 }

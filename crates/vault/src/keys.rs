@@ -112,6 +112,8 @@ pub struct Keys {
     pub(crate) field: DataKey,
     pub(crate) lookup: DataKey,
     retired: BTreeMap<u32, DataKey>,
+    /// Lookup keys of a rotation under way: values not yet re-sealed still carry their lookups.
+    retired_lookups: Vec<DataKey>,
 }
 
 impl Keys {
@@ -123,23 +125,43 @@ impl Keys {
         if field.id == lookup.id {
             return Err(Error::DuplicateKeyId(field.id));
         }
-        Ok(Keys { field, lookup, retired: BTreeMap::new() })
+        Ok(Keys { field, lookup, retired: BTreeMap::new(), retired_lookups: Vec::new() })
     }
 
-    /// Adds an older field key that no longer seals but still opens what was sealed under it,
-    /// so a key rotation can re-seal values at its own pace.
+    /// Adds an older key that no longer seals or indexes: a field key still opens what was
+    /// sealed under it (so a key rotation can re-seal values at its own pace, and old audit
+    /// records stay readable); a lookup key still finds the values not yet re-indexed.
     pub fn with_retired(mut self, key: DataKey) -> Result<Keys> {
-        key.expect(Purpose::Field)?;
-        if key.id == self.field.id || key.id == self.lookup.id || self.retired.contains_key(&key.id) {
-            return Err(Error::DuplicateKeyId(key.id));
+        let id = key.id;
+        if id == self.field.id
+            || id == self.lookup.id
+            || self.retired.contains_key(&id)
+            || self.retired_lookups.iter().any(|k| k.id == id)
+        {
+            return Err(Error::DuplicateKeyId(id));
         }
-        self.retired.insert(key.id, key);
+        match key.purpose {
+            Purpose::Field => {
+                self.retired.insert(id, key);
+            }
+            Purpose::Lookup => self.retired_lookups.push(key),
+        }
         Ok(self)
     }
 
     /// Id of the key [`Keys::seal`] uses; a value sealed under another id is due for re-sealing.
     pub fn current_field_key_id(&self) -> u32 {
         self.field.id
+    }
+
+    /// Id of the key [`Keys::lookup`] uses.
+    pub fn current_lookup_key_id(&self) -> u32 {
+        self.lookup.id
+    }
+
+    /// The suite of the current keys: what new values are sealed and indexed with.
+    pub fn suite(&self) -> Suite {
+        self.field.suite
     }
 
     /// Encrypts `plaintext` for the column `field` into printable text for a TEXT column:
@@ -170,14 +192,66 @@ impl Keys {
         }
     }
 
+    /// Encrypts a file's bytes for the column `field` into `dvb1` ‖ key id (4 bytes, big-endian)
+    /// ‖ nonce ‖ ciphertext ‖ tag: the binary form of [`Keys::seal`], for blob columns (uploaded
+    /// sheets, evidence files), without the growth of base64.
+    pub fn seal_bytes(&self, field: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let key = &self.field;
+        let blob = key.suite.seal(key.secret(), &bytes_aad(key.id, field), plaintext)?;
+        let mut out = Vec::with_capacity(SEALED_BYTES_PREFIX.len() + 4 + blob.len());
+        out.extend_from_slice(SEALED_BYTES_PREFIX);
+        out.extend_from_slice(&key.id.to_be_bytes());
+        out.extend_from_slice(&blob);
+        Ok(out)
+    }
+
+    /// Decrypts what [`Keys::seal_bytes`] made, with the same refusals as [`Keys::open`].
+    pub fn open_bytes(&self, field: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let id = sealed_bytes_key_id(sealed).ok_or(Error::Malformed)?;
+        let key = if id == self.field.id { &self.field } else { self.retired.get(&id).ok_or(Error::UnknownKey(id))? };
+        key.suite.open(key.secret(), &bytes_aad(id, field), &sealed[SEALED_BYTES_PREFIX.len() + 4..])
+    }
+
     /// Blind index of `value` in the column `field`: hex HMAC under the lookup key, so a household
     /// can be found or kept unique by ID number without decrypting every row. Stable for a given
     /// lookup key; callers normalise the value first (e.g. an ID number's final x to upper case).
     pub fn lookup(&self, field: &str, value: &str) -> String {
-        let key = &self.lookup;
-        let tag = key.suite.mac(key.secret(), &[b"ducha-vault/lookup/v1", field.as_bytes(), value.as_bytes()]);
-        hex::encode(&tag)
+        blind(&self.lookup, field, value)
     }
+
+    /// Every blind index `value` may be stored under: the current lookup key's first, then those
+    /// of a rotation under way (values not yet re-sealed keep the lookup they were written with).
+    pub fn lookups(&self, field: &str, value: &str) -> Vec<String> {
+        std::iter::once(&self.lookup).chain(&self.retired_lookups).map(|key| blind(key, field, value)).collect()
+    }
+}
+
+/// How sealed bytes begin: no file type ducha accepts (xlsx, csv, pdf, images) begins so.
+const SEALED_BYTES_PREFIX: &[u8] = b"dvb1";
+
+/// Associated data of sealed bytes: their own format, so text and bytes never open as each other.
+fn bytes_aad(id: u32, field: &str) -> Vec<u8> {
+    format!("dvb1:{id}:{field}").into_bytes()
+}
+
+/// The key id of sealed bytes, if `data` has their shape (prefix, id, room for nonce and tag).
+pub fn sealed_bytes_key_id(data: &[u8]) -> Option<u32> {
+    let rest = data.strip_prefix(SEALED_BYTES_PREFIX)?;
+    if rest.len() < 4 + NONCE_LEN + TAG_LEN {
+        return None;
+    }
+    let id: [u8; 4] = rest[..4].try_into().ok()?;
+    Some(u32::from_be_bytes(id))
+}
+
+/// Whether `data` begins as sealed bytes do (a damaged one included: it is refused, not served).
+pub fn looks_sealed_bytes(data: &[u8]) -> bool {
+    data.starts_with(SEALED_BYTES_PREFIX)
+}
+
+/// The blind index of `value` in `field` under one lookup key.
+fn blind(key: &DataKey, field: &str, value: &str) -> String {
+    hex::encode(&key.suite.mac(key.secret(), &[b"ducha-vault/lookup/v1", field.as_bytes(), value.as_bytes()]))
 }
 
 /// Associated data of a sealed value: the format, the key id and the column. The id comes before

@@ -21,7 +21,7 @@ mod suite;
 mod tests;
 
 pub use error::{Error, Result};
-pub use keys::{DataKey, Keys, Purpose, is_sealed, sealed_key_id};
+pub use keys::{DataKey, Keys, Purpose, is_sealed, looks_sealed_bytes, sealed_bytes_key_id, sealed_key_id};
 pub use master::MasterKey;
 pub use suite::Suite;
 pub use zeroize::Zeroizing;

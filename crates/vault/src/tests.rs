@@ -250,6 +250,30 @@ fn retired_keys_open_old_values_and_the_current_key_seals() {
 }
 
 #[test]
+fn a_rotation_across_suites_opens_and_finds_what_the_old_keys_made() {
+    let old = keys(Suite::Intl);
+    let sealed_old = old.seal("id_number", "110101199003074514").unwrap();
+    let lookup_old = old.lookup("id_number", "110101199003074514");
+    let new = Keys::new(
+        DataKey::generate(5, Suite::Sm, Purpose::Field).unwrap(),
+        DataKey::generate(6, Suite::Sm, Purpose::Lookup).unwrap(),
+    )
+    .unwrap()
+    .with_retired(old.field)
+    .unwrap()
+    .with_retired(old.lookup)
+    .unwrap();
+    assert_eq!(new.suite(), Suite::Sm);
+    assert_eq!(new.open("id_number", &sealed_old).unwrap().as_str(), "110101199003074514");
+    let lookups = new.lookups("id_number", "110101199003074514");
+    assert_eq!(lookups.len(), 2);
+    assert_eq!(lookups[0], new.lookup("id_number", "110101199003074514"), "the current lookup first");
+    assert_ne!(lookups[0], lookup_old, "HMAC-SM3 under a new key");
+    assert_eq!(lookups[1], lookup_old, "values not yet re-sealed are still found");
+    assert_eq!(sealed_key_id(&new.seal("id_number", "110101199003074514").unwrap()), Some(5));
+}
+
+#[test]
 fn keys_check_purposes_and_ids() {
     let f = || DataKey::generate(1, Suite::Sm, Purpose::Field).unwrap();
     let l = |id| DataKey::generate(id, Suite::Sm, Purpose::Lookup).unwrap();
@@ -405,5 +429,24 @@ proptest! {
         blob[i] ^= 1 << bit;
         let tampered = format!("{head}:{}", B64.encode(&blob));
         prop_assert!(matches!(keys.open(&field, &tampered), Err(Error::Unauthentic)));
+    }
+}
+
+#[test]
+fn files_seal_as_bytes_and_open_only_as_bytes_of_their_column() {
+    for suite in [Suite::Intl, Suite::Sm] {
+        let keys = keys(suite);
+        let file = b"PK\x03\x04 a sheet with 110101199003074514 in it".to_vec();
+        let sealed = keys.seal_bytes("import_file", &file).unwrap();
+        assert!(sealed.starts_with(b"dvb1") && !sealed.windows(18).any(|w| w == b"110101199003074514"));
+        assert_eq!(sealed_bytes_key_id(&sealed), Some(1));
+        assert_eq!(keys.open_bytes("import_file", &sealed).unwrap().as_slice(), file.as_slice());
+        assert!(matches!(keys.open_bytes("evidence", &sealed), Err(Error::Unauthentic)), "another column");
+        let mut flipped = sealed.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(matches!(keys.open_bytes("import_file", &flipped), Err(Error::Unauthentic)));
+        assert!(matches!(keys.open_bytes("import_file", &sealed[..10]), Err(Error::Malformed)));
+        assert!(!looks_sealed_bytes(&file) && looks_sealed_bytes(&sealed));
     }
 }

@@ -291,11 +291,14 @@ pub async fn serve(
             }
         })
     });
+    // A key rotation run by `ducha keys rotate` (another process) is loaded within a second.
+    let keys = tokio::spawn(ducha_storage::datakeys::watch(state.db.clone()));
     let grace = state.config.stop_grace;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = lifecycle::serve_until(listener, app, &jobs, shutdown, grace).await;
     hourly.abort();
     heartbeat.abort();
+    keys.abort();
     if let Some(task) = witnessing {
         task.abort();
         witness(&db).await;

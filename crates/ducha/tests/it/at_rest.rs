@@ -7,9 +7,11 @@ use std::collections::HashSet;
 
 use ducha_storage::Backend;
 
-use crate::support::TestApp;
+use ducha_storage::datakeys::Suite;
 
-both_backends!(no_personal_value_of_the_demo_is_stored_in_clear);
+use crate::support::{Setup, TestApp};
+
+both_backends!(no_personal_value_of_the_demo_is_stored_in_clear, nor_under_the_national_suite);
 both_backends!(every_column_named_for_personal_data_is_sealed);
 
 /// Every run of ID-number characters in `text`, and each of its windows as long as a secret.
@@ -76,7 +78,38 @@ async fn raw_database(app: &TestApp, backend: Backend) -> Vec<u8> {
 }
 
 async fn no_personal_value_of_the_demo_is_stored_in_clear(backend: Backend) {
-    let app = TestApp::spawn_demo(backend, 300).await;
+    scan_for_clear_values(backend, Suite::Intl).await;
+}
+
+/// The same with the national suite chosen (SM4-GCM, HMAC-SM3), and the audit chain hashed with
+/// SM3 from the data keys on.
+async fn nor_under_the_national_suite(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = scan_for_clear_values(backend, Suite::Sm).await;
+    let conn = app.db.conn();
+    let counts = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n, SUM(CASE WHEN hash LIKE 'sm3:%' THEN 1 ELSE 0 END) AS sm3 FROM audit_log",
+        ))
+        .await
+        .expect("count")
+        .expect("row");
+    let (n, sm3): (i64, i64) = (counts.try_get("", "n").unwrap(), counts.try_get("", "sm3").unwrap());
+    // Only the record that made the keys was written before them.
+    assert!(sm3 >= 10 && sm3 == n - 1, "{sm3} of {n} records hashed with SM3");
+    let suites = conn
+        .query_all_raw(sea_orm::Statement::from_string(conn.get_database_backend(), "SELECT suite FROM data_keys"))
+        .await
+        .expect("keys");
+    assert!(suites.iter().all(|r| r.try_get::<String>("", "suite").unwrap() == "sm"));
+    let report = app.db.system().audit().verify().await.expect("verify");
+    assert!(report.broken.is_none(), "{report:?}");
+}
+
+async fn scan_for_clear_values(backend: Backend, suite: Suite) -> TestApp {
+    let setup = Setup { suite: Some(suite), ..Default::default() };
+    let app = TestApp::spawn_demo_with(backend, 300, setup).await;
     // The secrets, read back through the door (opened with the keys).
     let system = app.db.system();
     let mut secrets = HashSet::new();
@@ -95,6 +128,13 @@ async fn no_personal_value_of_the_demo_is_stored_in_clear(backend: Backend) {
     secrets.retain(|s| s.len() >= 11);
     assert!(secrets.len() > 900, "the demo's ID numbers, phones and accounts: {}", secrets.len());
 
+    // A sheet uploaded for import holds them by the thousand: it is kept sealed until imported.
+    let city = system.accounts().find_user("city").await.expect("read").expect("the city account");
+    let sheet: String = secrets.iter().map(|s| format!("{s},\n")).collect();
+    let jobs = app.db.scoped(&city.actor(None));
+    let job = jobs.import_jobs().create("户.csv", sheet.as_bytes(), "checked", "", 1).await.expect("a job");
+    assert_eq!(jobs.import_jobs().file(job).await.expect("its file").1, sheet.as_bytes(), "it opens whole");
+
     let raw = raw_database(&app, backend).await;
     let leaked = found(&raw, &secrets);
     assert!(
@@ -108,6 +148,7 @@ async fn no_personal_value_of_the_demo_is_stored_in_clear(backend: Backend) {
     let one = secrets.iter().find(|s| s.len() == 18).expect("an ID number").clone();
     system.settings().set(app.db.conn(), "scan_control", &one).await.expect("a clear value");
     assert!(found(&raw_database(&app, backend).await, &secrets).contains(&one), "the scan finds a clear value");
+    app
 }
 
 both_backends!(a_tampered_value_is_refused_not_shown);
@@ -150,7 +191,7 @@ async fn a_tampered_value_is_refused_not_shown(backend: Backend) {
 
 /// The schema holds no personal column that is not sealed: every column whose name says it keeps
 /// an ID number, a phone or an account is one of `SEALED_COLUMNS`, and after the demo each of
-/// those holds only ciphertext. (Health facts are not sealed yet: the rules filter on them.)
+/// those holds only ciphertext (health facts included).
 async fn every_column_named_for_personal_data_is_sealed(backend: Backend) {
     use sea_orm::ConnectionTrait;
     let app = TestApp::spawn_demo(backend, 30).await;
@@ -173,7 +214,8 @@ async fn every_column_named_for_personal_data_is_sealed(backend: Backend) {
         .collect();
     assert!(columns.len() > 100, "{}", columns.len());
     let sealed = ducha_storage::personal::SEALED_COLUMNS;
-    let personal_name = |c: &str| ["id_number", "phone", "account", "mobile", "tel"].iter().any(|k| c.contains(k));
+    let personal_name =
+        |c: &str| ["id_number", "phone", "account", "mobile", "tel", "health", "disab"].iter().any(|k| c.contains(k));
     for (t, c) in &columns {
         if personal_name(c) && c != "id_lookup" {
             assert!(sealed.contains(&(t.as_str(), c.as_str())), "{t}.{c} looks personal but is not sealed");

@@ -118,11 +118,26 @@ async fn add_clerk(db: &str) {
 
 /// An import file of `n` new households, in the template's layout (the export of a clean demo).
 async fn households_file(n: u64) -> Vec<u8> {
+    households_file_numbered(n, false).await
+}
+
+/// [`households_file`]; with `apart`, numbered apart from a demo register's (the sequence in the
+/// village starts at 90000) and of people of another seed, so that importing it into a demo
+/// register only adds households.
+async fn households_file_numbered(n: u64, apart: bool) -> Vec<u8> {
+    use sea_orm::ConnectionTrait;
     let src = TestDb::new(Backend::Sqlite).await;
     let db = src.open().await;
     db.system().regions().ensure_default().await.expect("regions");
-    let config = ducha_domain::demo::DemoConfig { households: n, defects: false, ..Default::default() };
+    let seed = if apart { 7 } else { ducha_domain::demo::DemoConfig::default().seed };
+    let config = ducha_domain::demo::DemoConfig { households: n, defects: false, seed, ..Default::default() };
     db.scoped(&Actor::system()).demo().load(config, |_, _| {}).await.expect("demo");
+    if apart {
+        db.conn()
+            .execute_unprepared("UPDATE households SET number = substr(number, 1, 12) || '9' || substr(number, 14)")
+            .await
+            .expect("renumbered");
+    }
     let filter = registry::HouseholdFilter::default();
     let (bytes, count) = ducha_reports::exchange::export(&db.scoped(&Actor::command_line("test")), &filter, |_| {})
         .await
@@ -1039,3 +1054,214 @@ fn head_file(backup: &std::path::Path) -> std::path::PathBuf {
 }
 
 both_backends!(scheduled_backups_appear_keep_the_newest_and_restore);
+
+/// Every household's personal values as the door opens them, by number: (household id, text).
+async fn personal_snapshot(db: &Db) -> std::collections::BTreeMap<String, (i64, String)> {
+    let system = db.system();
+    let mut out = std::collections::BTreeMap::new();
+    for number in system.registry().household_numbers(100_000).await.expect("numbers") {
+        let rec = system.registry().household_by_number(&number).await.expect("opens").expect("household");
+        let h = &rec.household;
+        let mut text = format!("{}|{}|", h.phone.as_deref().unwrap_or(""), h.bank_account.as_deref().unwrap_or(""));
+        for m in &rec.members {
+            text.push_str(&format!(
+                "{}:{}:{}:{};",
+                m.name,
+                m.id_number.as_str(),
+                m.phone.as_deref().unwrap_or(""),
+                m.health.as_str()
+            ));
+        }
+        out.insert(number, (h.id, text));
+    }
+    out
+}
+
+/// What the key table holds: (id, suite, purpose, retired).
+async fn key_table(db: &Db) -> Vec<(i64, String, String, bool)> {
+    use sea_orm::ConnectionTrait;
+    let conn = db.conn();
+    conn.query_all_raw(sea_orm::Statement::from_string(
+        conn.get_database_backend(),
+        "SELECT id, suite, purpose, retired_at IS NOT NULL AS retired FROM data_keys ORDER BY id",
+    ))
+    .await
+    .expect("keys")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("", "id").expect("id"),
+            r.try_get("", "suite").expect("suite"),
+            r.try_get("", "purpose").expect("purpose"),
+            r.try_get("", "retired").expect("retired"),
+        )
+    })
+    .collect()
+}
+
+/// A key rotation to the national suite while ducha serves (issue 22): `ducha keys rotate --suite
+/// sm` runs beside a serving process, with a clerk's import writing and pages (a search by ID
+/// number among them) answering throughout; it is killed part-way and run again, and takes up
+/// where it stopped. At the end every personal value is sealed under the new SM4 key, every
+/// household not touched by the import reads exactly as before, searches by ID number find
+/// their households under the new lookup key, and the audit chain (now hashed with SM3)
+/// verifies.
+async fn keys_rotate_while_ducha_serves_and_a_kill_loses_nothing(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let file = households_file_numbered(1_500, true).await;
+    let test_db = TestDb::new(backend).await;
+    let (ok, _, err) = crate::cli::run(&["demo", "--households", "1500"], &test_db.url).await;
+    assert!(ok, "{err}");
+    add_clerk(&test_db.url).await;
+    let db = test_db.open().await;
+    let before = personal_snapshot(&db).await;
+    assert_eq!(before.len(), 1_500);
+    let keys_before = key_table(&db).await;
+    assert!(keys_before.iter().all(|k| k.1 == "intl" && !k.3), "{keys_before:?}");
+
+    let s = Served::start(&test_db.url, free_addr(), &[]).await;
+    // A search by ID number and a household's page, over and over, until told to stop.
+    let (probe_number, (probe_id, probe_text)) =
+        before.iter().next().map(|(n, v)| (n.clone(), v.clone())).expect("one");
+    let probe_id_number = probe_text_id(&probe_text);
+    let reader = Browser::new(&s.base);
+    reader.login("clerk", PASSWORD).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pages = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut answered = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (status, page) = reader.get_text(&format!("/households?q={probe_id_number}")).await;
+                assert_eq!(status, 200, "{page}");
+                assert!(page.contains(&probe_number), "the search by ID number finds its household mid-rotation");
+                let (status, page) = reader.get_text(&format!("/households/{probe_id}")).await;
+                assert_eq!(status, 200, "{page}");
+                answered += 2;
+            }
+            answered
+        }
+    });
+    let (importer, job) = running_import(&s.base, file).await;
+
+    // The rotation, killed once it has re-sealed a few batches.
+    let conn = db.conn();
+    let count = |sql: &'static str| async move {
+        conn.query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .expect("count")
+            .expect("a row")
+            .try_get::<i64>("", "n")
+            .expect("n")
+    };
+    let reseals = "SELECT COUNT(*) AS n FROM audit_log WHERE entity = 'data_keys' AND action = 'reseal'";
+    let mut rotating = tokio::process::Command::new(env!("CARGO_BIN_EXE_ducha"))
+        .env_remove("DUCHA_DATABASE_URL")
+        .env("DUCHA_LOG", "warn")
+        .args(["--db", &test_db.url])
+        .args(anchor_args(&test_db.url))
+        .args(["keys", "rotate", "--suite", "sm", "--batch", "20"])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ducha keys rotate starts");
+    let started = Instant::now();
+    while count(reseals).await < 3 {
+        assert!(rotating.try_wait().expect("wait").is_none(), "the rotation is still running when it is cut");
+        assert!(started.elapsed() < Duration::from_secs(120), "the rotation re-seals");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    rotating.start_kill().expect("kill");
+    rotating.wait().await.expect("killed");
+    let (ok, out, err) = crate::cli::run(&["keys", "status"], &test_db.url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("密钥轮换未完成") && out.contains("国密"), "{out}");
+
+    // Run again: it takes the rotation up where it stopped.
+    let (ok, out, err) = crate::cli::run(&["keys", "rotate", "--batch", "200"], &test_db.url).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("接着上次中断的密钥轮换继续") && out.contains("密钥轮换完成"), "{out}");
+
+    // The import ends as it would have without the rotation.
+    let started = Instant::now();
+    loop {
+        let (_, page) = importer.get_text(&job).await;
+        if page.contains("导入完成") {
+            break;
+        }
+        assert!(!page.contains("已中断") && !page.contains("失败"), "{page}");
+        assert!(started.elapsed() < Duration::from_secs(300), "the import ends");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answered = pages.await.expect("every page answered 200");
+    assert!(answered >= 10, "pages answered throughout ({answered})");
+    // Anything the import sealed under the old key while the rotation ran is found by a last run.
+    let (ok, out, err) = crate::cli::run(&["keys", "rotate"], &test_db.url).await;
+    assert!(ok, "{out}{err}");
+
+    // Every value under the new SM4 key; the old field key kept retired, the old lookup key gone.
+    let keys_after = key_table(&db).await;
+    let current: Vec<_> = keys_after.iter().filter(|k| !k.3).collect();
+    assert_eq!(current.len(), 2, "{keys_after:?}");
+    assert!(current.iter().all(|k| k.1 == "sm"), "{keys_after:?}");
+    assert!(keys_after.iter().all(|k| !k.3 || k.2 == "field"), "old lookup keys dropped: {keys_after:?}");
+    let field = current.iter().find(|k| k.2 == "field").expect("a field key").0;
+    for (table, column) in ducha_storage::personal::SEALED_COLUMNS {
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT {column} AS v FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"),
+            ))
+            .await
+            .expect("values");
+        for r in rows {
+            let v: String = r.try_get("", "v").expect("text");
+            assert!(v.starts_with(&format!("dv1:{field}:")), "{table}.{column} under key {field}: {v}");
+        }
+    }
+    let (ok, out, err) = crate::cli::run(&["keys", "status"], &test_db.url).await;
+    assert!(ok && out.contains("全部个人信息都在现行密钥下"), "{out}{err}");
+
+    // Nothing lost: every household the import did not touch reads as before.
+    ducha_storage::datakeys::reload(&db).await.expect("the new keys load");
+    let touched: std::collections::HashSet<String> = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT DISTINCT entity_id FROM audit_log WHERE action LIKE 'import_%'",
+        ))
+        .await
+        .expect("touched")
+        .iter()
+        .map(|r| r.try_get("", "entity_id").expect("id"))
+        .collect();
+    let after = personal_snapshot(&db).await;
+    let mut compared = 0;
+    for (number, (id, text)) in &before {
+        if touched.contains(&id.to_string()) {
+            continue;
+        }
+        assert_eq!(after.get(number).map(|v| &v.1), Some(text), "household {number} reads as before");
+        compared += 1;
+    }
+    assert!(compared >= 100, "households compared: {compared}");
+    assert!(after.len() >= before.len());
+    // Found by ID number under the new lookup key, through the door.
+    let rows = db
+        .scoped(&crate::support::sees(&ducha_domain::access::Scope::All))
+        .registry()
+        .list(&registry::HouseholdFilter { q: Some(probe_text_id(&probe_text)), ..Default::default() }, None, None, 10)
+        .await
+        .expect("search");
+    assert_eq!(rows.rows.len(), 1);
+    s.signal("TERM");
+    db.close().await.ok();
+    let (ok, out, err) = crate::cli::run(&["audit-log", "verify"], &test_db.url).await;
+    assert!(ok, "{out}{err}");
+}
+
+/// The first member's ID number in a snapshot's text.
+fn probe_text_id(text: &str) -> String {
+    text.split('|').nth(2).and_then(|m| m.split(':').nth(1)).expect("an ID number").to_string()
+}
+
+both_backends!(keys_rotate_while_ducha_serves_and_a_kill_loses_nothing);

@@ -122,7 +122,7 @@ async fn masked_views_never_give_an_id_number_back(backend: Backend) {
     body["relation"] = m.relation.clone().into();
     body["education"] = m.education.clone().into();
     body["school_stage"] = m.school_stage.clone().into();
-    body["health"] = m.health.clone().into();
+    body["health"] = m.health.as_str().into();
     body["labour_ability"] = m.labour_ability.clone().into();
     body["sex"] = "".into();
     body["medical_insurance"] = if m.medical_insurance { "是" } else { "否" }.into();

@@ -108,9 +108,17 @@ impl TestDb {
     /// [`TestDb::open`]; with `sign`, the audit key is made first if there is none (as the
     /// binary does), so that every record, the data keys' own included, is signed.
     pub async fn open_signing(&self, sign: bool) -> Db {
+        self.open_as(sign, None).await
+    }
+
+    /// [`TestDb::open_signing`], with the suite its data keys are made in if it has none yet.
+    pub async fn open_as(&self, sign: bool, suite: Option<ducha_storage::datakeys::Suite>) -> Db {
         let db = Db::open(&self.url).await.expect("open and migrate the test database");
         let db = anchor::open(db, &self.anchor_paths(), sign).await.expect("the audit key loads").0;
-        ducha_storage::datakeys::open(db, &self.anchor_paths().master, true).await.expect("the data keys open").0
+        ducha_storage::datakeys::open_with(db, &self.anchor_paths().master, true, suite)
+            .await
+            .expect("the data keys open")
+            .0
     }
 
     pub fn anchor_paths(&self) -> AnchorPaths {
@@ -161,6 +169,8 @@ pub struct Setup {
     pub anchored: bool,
     /// The password pool's size and queue, instead of the default's.
     pub passwords: Option<PasswordPool>,
+    /// The suite personal data is sealed with (else the default, "intl").
+    pub suite: Option<ducha_storage::datakeys::Suite>,
 }
 
 impl TestApp {
@@ -170,7 +180,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, setup: Setup) -> TestApp {
         let test_db = TestDb::new(backend).await;
-        let db = test_db.open_signing(setup.anchored).await;
+        let db = test_db.open_as(setup.anchored, setup.suite).await;
         db.system().regions().ensure_default().await.expect("default regions");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
@@ -218,7 +228,12 @@ impl TestApp {
 
     /// The server over a small demo city with its accounts.
     pub async fn spawn_demo(backend: Backend, households: u64) -> TestApp {
-        let app = TestApp::spawn(backend).await;
+        TestApp::spawn_demo_with(backend, households, Setup::default()).await
+    }
+
+    /// [`TestApp::spawn_demo`] set up as `setup` says.
+    pub async fn spawn_demo_with(backend: Backend, households: u64, setup: Setup) -> TestApp {
+        let app = TestApp::spawn_with(backend, setup).await;
         let system = ducha_domain::access::Actor::system();
         let config = ducha_domain::demo::DemoConfig { households, ..Default::default() };
         app.db.scoped(&system).demo().load(config, |_, _| {}).await.expect("demo loads");

@@ -51,12 +51,21 @@ impl AuditKey {
     }
 
     /// A record's MAC over its hash.
+    /// HMAC-SHA-256, or HMAC-SM3 for a record hashed with SM3.
     pub(crate) fn sign(&self, hash: &str) -> String {
-        mac_hex(&self.bytes, &[b"record", hash.as_bytes()])
+        self.mac(hash, &[b"record", hash.as_bytes()])
     }
 
     fn witness_mac(&self, at: &str, id: i64, hash: &str) -> String {
-        mac_hex(&self.bytes, &[b"witness", at.as_bytes(), id.to_string().as_bytes(), hash.as_bytes()])
+        self.mac(hash, &[b"witness", at.as_bytes(), id.to_string().as_bytes(), hash.as_bytes()])
+    }
+
+    /// The MAC of `parts` in the suite the chain hash `hash` was made with.
+    fn mac(&self, hash: &str, parts: &[&[u8]]) -> String {
+        match super::chain_suite(hash) {
+            ducha_vault::Suite::Intl => mac_hex(&self.bytes, parts),
+            ducha_vault::Suite::Sm => crypto::hex(&ducha_vault::Suite::Sm.mac(&self.bytes, parts)),
+        }
     }
 }
 

@@ -14,9 +14,9 @@ pub mod anchor;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use ducha_domain::access::Actor;
+use ducha_vault::Suite;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult, TransactionTrait, Value};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::{Db, StorageError};
 
@@ -137,9 +137,18 @@ fn signing_key(db: &Db, registered: Option<&str>) -> Result<Option<anchor::Audit
     }
 }
 
-/// The hash of a record: SHA-256 over its fields, separated by a control character no field holds.
-fn hash_of(r: &AuditRecord) -> String {
-    let mut h = Sha256::new();
+/// How an SM3 chain hash begins; a SHA-256 one is bare hex, as every hash was before the suites.
+const SM3: &str = "sm3:";
+
+/// The suite a chain hash was made with (its MAC under the audit key uses the same suite).
+pub(crate) fn chain_suite(hash: &str) -> Suite {
+    if hash.starts_with(SM3) { Suite::Sm } else { Suite::Intl }
+}
+
+/// The hash of a record: the suite's hash (SHA-256, or SM3 under the national suite) over its
+/// fields, separated by a control character no field holds.
+fn hash_of(r: &AuditRecord, suite: Suite) -> String {
+    let mut bytes = Vec::with_capacity(256);
     for part in [
         r.id.to_string().as_str(),
         &timestamp(&r.at),
@@ -154,16 +163,20 @@ fn hash_of(r: &AuditRecord) -> String {
         r.after.as_deref().unwrap_or("\u{0}"),
         &r.prev_hash,
     ] {
-        h.update(part.as_bytes());
-        h.update([0x1f]);
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.push(0x1f);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let digest = crate::crypto::hex(&suite.hash(&bytes));
+    match suite {
+        Suite::Intl => digest,
+        Suite::Sm => format!("{SM3}{digest}"),
+    }
 }
 
-/// A record's chain hash, as `verify` recomputes it: plain SHA-256, which anyone can recompute
-/// (the MAC under the audit key is what they cannot).
+/// A record's chain hash, as `verify` recomputes it (with the suite its stored hash names):
+/// anyone can recompute it; the MAC under the audit key is what they cannot.
 pub fn record_hash(r: &AuditRecord) -> String {
-    hash_of(r)
+    hash_of(r, chain_suite(&r.hash))
 }
 
 impl<'a> AuditTxn<'a> {
@@ -238,6 +251,9 @@ impl<'a> AuditTxn<'a> {
     /// Append many records, chained in order, in as few statements as the databases allow
     /// (an import writes one per household).
     pub async fn record_many(&mut self, entries: Vec<AuditEntry>) -> Result<(), StorageError> {
+        let keys = self.db.keys().ok();
+        // The chain is hashed with the suite personal data is sealed with (SM3 under "sm").
+        let suite = keys.as_ref().map(|k| k.suite()).unwrap_or(Suite::Intl);
         // 14 parameters a row: 500 rows stay under SQLite's 32,766.
         for chunk in entries.chunks(500) {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
@@ -253,13 +269,13 @@ impl<'a> AuditTxn<'a> {
                     entity_id: e.entity_id.clone(),
                     region_code: e.region_code.clone(),
                     action: e.action.clone(),
-                    before: crate::personal::seal_diff(self.db.keys().ok(), e.before.clone())?,
-                    after: crate::personal::seal_diff(self.db.keys().ok(), e.after.clone())?,
+                    before: crate::personal::seal_diff(keys.as_deref(), e.before.clone())?,
+                    after: crate::personal::seal_diff(keys.as_deref(), e.after.clone())?,
                     prev_hash: self.last_hash.clone(),
                     hash: String::new(),
                     mac: None,
                 };
-                rec.hash = hash_of(&rec);
+                rec.hash = hash_of(&rec, suite);
                 rec.mac = self.key.as_ref().map(|k| k.sign(&rec.hash));
                 let n = values.len();
                 tuples.push(format!("({})", (1..=14).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", ")));
@@ -485,7 +501,7 @@ pub(crate) async fn verify(db: &Db) -> Result<VerifyReport, StorageError> {
                 broken(&mut report, r.id, why);
                 return Ok(report);
             }
-            if hash_of(&r) != r.hash {
+            if record_hash(&r) != r.hash {
                 let why = format!("第 {} 条审计记录的内容已被改动（{} {} {}）", r.id, r.entity, r.entity_id, r.action);
                 broken(&mut report, r.id, why);
                 return Ok(report);

@@ -85,7 +85,7 @@ struct MemberRow {
     education: String,
     school_stage: String,
     out_of_school_reason: Option<String>,
-    health: String,
+    health: crate::personal::Personal<crate::personal::Health>,
     labour_ability: String,
     medical_insurance: bool,
 }

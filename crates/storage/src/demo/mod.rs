@@ -100,6 +100,7 @@ pub(crate) async fn load(
     }
     let now = Utc::now();
     let keys = db.keys()?;
+    let keys = &*keys;
     let cadres: Vec<cadre::ActiveModel> = plan
         .cadres()
         .iter()
@@ -122,7 +123,11 @@ pub(crate) async fn load(
     let sha: String = sha2::Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();
     txn.execute_raw(db.stmt(
         "INSERT INTO evidence_blobs (sha256, size, data) VALUES ($1, $2, $3)",
-        vec![sha.clone().into(), (pdf.len() as i64).into(), pdf.clone().into()],
+        vec![
+            sha.clone().into(),
+            (pdf.len() as i64).into(),
+            crate::personal::seal_file(keys, "evidence_blobs", &pdf)?.into(),
+        ],
     ))
     .await?;
     let evidence = EvidenceFile { sha256: sha, size: pdf.len() as i64 };
@@ -547,6 +552,7 @@ async fn write_batch(
         let h = &d.household;
         let cadre_id = d.cadre.map(|c| c as i64 + 1);
         let keys = db.keys()?;
+        let keys = &*keys;
         let mut hm = registry::household_model(keys, h, d.district_code.clone(), d.town_code.clone(), now)?;
         hm.id = Set(id);
         hm.cadre_id = Set(cadre_id);

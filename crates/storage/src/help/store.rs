@@ -457,7 +457,7 @@ pub(crate) async fn add_cadre(db: &Db, actor: &Actor, k: &Cadre) -> Result<i64, 
         id: NotSet,
         name: Set(k.name.clone()),
         unit: Set(k.unit.clone()),
-        phone: Set(crate::personal::seal_opt(db.keys()?, Some(k.phone.as_str()).filter(|p| !p.is_empty()))?),
+        phone: Set(crate::personal::seal_opt(&*db.keys()?, Some(k.phone.as_str()).filter(|p| !p.is_empty()))?),
         town_code: Set(k.town_code.clone()),
         active: Set(true),
     }

@@ -17,6 +17,7 @@ mod m0013_transfers;
 mod m0014_security;
 mod m0015_job_owner;
 mod m0016_personal;
+mod m0017_suites;
 
 use sea_orm_migration::prelude::*;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_security::Migration),
             Box::new(m0015_job_owner::Migration),
             Box::new(m0016_personal::Migration),
+            Box::new(m0017_suites::Migration),
         ]
     }
 }

@@ -163,7 +163,7 @@ pub(crate) async fn submit(
     check(tx.conn(), h.as_ref(), payload).await?;
     let payload_json = serde_json::to_string(payload).map_err(|e| StorageError::Rejected(e.to_string()))?;
     // A new member's ID number and phone are sealed in the request as in the registry.
-    let payload_json = crate::personal::seal_diff(Some(db.keys()?), Some(payload_json))?.unwrap_or_default();
+    let payload_json = crate::personal::seal_diff(Some(&*db.keys()?), Some(payload_json))?.unwrap_or_default();
     #[derive(FromQueryResult)]
     struct Inserted {
         id: i64,

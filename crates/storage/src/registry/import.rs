@@ -217,7 +217,7 @@ pub struct ImportPlan {
 }
 
 pub(crate) async fn plan(db: &Db, actor: &Actor, incoming: &[IncomingHousehold]) -> Result<ImportPlan, StorageError> {
-    let p = plan_in(db.conn(), db.keys()?, actor, incoming).await?;
+    let p = plan_in(db.conn(), &*db.keys()?, actor, incoming).await?;
     Ok(ImportPlan { summary: p.summary, problems: p.problems, unchanged_rows: p.unchanged_rows })
 }
 
@@ -237,6 +237,7 @@ pub(crate) async fn commit(
 ) -> Result<ImportSummary, StorageError> {
     let mut tx = AuditTxn::begin(db, actor).await?;
     let keys = db.keys()?;
+    let keys = &*keys;
     let planned = plan_in(tx.conn(), keys, actor, incoming).await?;
     let fresh_problem = incoming
         .iter()

@@ -108,6 +108,14 @@ impl Sql {
         self.values.push(value);
     }
 
+    /// A condition over several values: `cond` gets their placeholders, comma-separated.
+    fn push_in(&mut self, cond: impl FnOnce(&str) -> String, values: Vec<Value>) {
+        let first = self.values.len() + 1;
+        let list = (first..first + values.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        self.conds.push(cond(&list));
+        self.values.extend(values);
+    }
+
     fn push_region(&mut self, (cond, values): (String, Vec<Value>)) {
         self.conds.push(cond);
         self.values.extend(values);
@@ -145,9 +153,13 @@ fn where_clause(db: &Db, scope: &Scope, filter: &HouseholdFilter) -> Result<Sql,
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         match SearchKind::of(q) {
-            SearchKind::IdNumber => sql.push(
-                |n| format!("h.id IN (SELECT household_id FROM members WHERE id_lookup = ${n} AND left_on IS NULL)"),
-                db.id_lookup(&normalise(q))?.into(),
+            SearchKind::IdNumber => sql.push_in(
+                |list| {
+                    format!(
+                        "h.id IN (SELECT household_id FROM members WHERE id_lookup IN ({list}) AND left_on IS NULL)"
+                    )
+                },
+                db.id_lookups(&normalise(q))?.into_iter().map(Value::from).collect(),
             ),
             SearchKind::HouseholdNumber => sql.push(|n| format!("h.number = ${n}"), q.to_string().into()),
             SearchKind::Name => sql.push(

@@ -1,7 +1,7 @@
 //! The `members` table.
 use sea_orm::entity::prelude::*;
 
-use crate::personal::{IdNumber, Personal, Phone};
+use crate::personal::{Health, IdNumber, Personal, Phone};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "members")]
@@ -18,7 +18,7 @@ pub struct Model {
     pub education: String,
     pub school_stage: String,
     pub out_of_school_reason: Option<String>,
-    pub health: String,
+    pub health: Personal<Health>,
     pub labour_ability: String,
     pub medical_insurance: bool,
     pub phone: Option<Personal<Phone>>,

@@ -81,7 +81,7 @@ pub(crate) async fn insert_household(tx: &mut AuditTxn<'_>, h: &Household, note:
     }
     let now = Utc::now();
     let new = Household { number, status: HouseholdStatus::Identified, ..h.clone() };
-    let saved = household_model(db.keys()?, &new, district, town, now)?.insert(tx.conn()).await?;
+    let saved = household_model(&*db.keys()?, &new, district, town, now)?.insert(tx.conn()).await?;
     let by = tx.actor().username.clone();
     add_status(tx.conn(), saved.id, HouseholdStatus::Identified, h.identified_on, note, &by).await?;
     tx.record::<(), _>("household", saved.id, Some(&h.village_code), "create", None, Some(&new)).await?;
@@ -217,7 +217,7 @@ pub(crate) async fn update_household(
     }
     let (town, district) = parents(&h.village_code)?;
     let mut m: household::ActiveModel = current.clone().into();
-    set_facts(db.keys()?, &mut m, h, district, town)?;
+    set_facts(&*db.keys()?, &mut m, h, district, town)?;
     m.number = Set(number.clone());
     m.version = Set(current.version + 1);
     m.updated_at = Set(Utc::now());
@@ -244,10 +244,15 @@ async fn check_unique_id<C: ConnectionTrait>(
         number: String,
         village: String,
     }
+    // Every lookup the number may be stored under (two while a key rotation is under way).
+    let lookups = db.id_lookups(id_number)?;
+    let list = (1..=lookups.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
     let rows = Row::find_by_statement(db.stmt(
-        "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
-         WHERE m.id_lookup = $1 AND m.left_on IS NULL",
-        vec![db.id_lookup(id_number)?.into()],
+        &format!(
+            "SELECT m.id AS id, h.number AS number, h.village_code AS village FROM members m JOIN households h ON h.id = m.household_id \
+             WHERE m.id_lookup IN ({list}) AND m.left_on IS NULL"
+        ),
+        lookups.into_iter().map(sea_orm::Value::from).collect(),
     ))
     .all(c)
     .await?;
@@ -285,7 +290,7 @@ pub(crate) fn member_model(
         education: Set(m.education.code().into()),
         school_stage: Set(m.school_stage.code().into()),
         out_of_school_reason: Set(m.out_of_school_reason.clone()),
-        health: Set(m.health.code().into()),
+        health: Set(Personal::seal(keys, m.health.code())?),
         labour_ability: Set(m.labour_ability.code().into()),
         medical_insurance: Set(m.medical_insurance),
         phone: Set(seal_opt(keys, m.phone.as_deref())?),
@@ -325,7 +330,7 @@ pub(crate) async fn insert_member(
     .one(tx.conn())
     .await?;
     let seq: i32 = row.map(|r| r.s).unwrap_or(0);
-    let saved = member_model(db.keys()?, h.id, seq + 1, m, Utc::now())?.insert(tx.conn()).await?;
+    let saved = member_model(&*db.keys()?, h.id, seq + 1, m, Utc::now())?.insert(tx.conn()).await?;
     tx.record::<(), _>("member", saved.id, Some(&h.village_code), "create", None, Some(m)).await?;
     touch(tx, h).await?;
     Ok(saved.id)
@@ -360,7 +365,7 @@ pub(crate) async fn update_member(db: &Db, actor: &Actor, member_id: i64, m: &Me
     require_editor(actor)?;
     check_unique_id(db, tx.conn(), actor, &m.id_number, Some(member_id)).await?;
     let before = to_member(&current)?;
-    let mut model = member_model(db.keys()?, current.household_id, current.seq, m, current.created_at)?;
+    let mut model = member_model(&*db.keys()?, current.household_id, current.seq, m, current.created_at)?;
     model.id = Set(member_id);
     model.updated_at = Set(Utc::now());
     model.update(tx.conn()).await?;
