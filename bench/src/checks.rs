@@ -12,6 +12,8 @@
 //! - `recheck URL [SAMPLES]`: the re-check a save does, on SAMPLES households spread over the
 //!   registry, each timed alone inside a transaction that is then rolled back.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
@@ -30,7 +32,7 @@ async fn main() -> Result<()> {
     match arg(0)?.as_str() {
         "setup" => {
             let started = Instant::now();
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             let n: u64 = arg(2)?.parse()?;
             let s =
                 db.scoped(&actor).demo().load(DemoConfig { households: n, ..Default::default() }, |_, _| {}).await?;
@@ -42,12 +44,12 @@ async fn main() -> Result<()> {
             );
         }
         "evaluate" => {
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             let repeat: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(3);
             evaluate(&db, repeat).await?;
         }
         "run" => {
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             for label in ["first", "steady"] {
                 let started = Instant::now();
                 let (s, _) = db.scoped(&actor).checks().run(&Scope::All, |_| {}).await?;
@@ -62,7 +64,7 @@ async fn main() -> Result<()> {
             }
         }
         "recheck" => {
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             let samples: i64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(1000);
             recheck(&db, &actor, samples).await?;
         }

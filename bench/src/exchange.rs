@@ -8,13 +8,14 @@
 //!   exchange-bench parse    FILE       ducha's reading and checking of the file (no database)
 //!   exchange-bench import   DB FILE    the whole import into DB (an empty registry): check, plan, write
 
+mod common;
+
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use calamine::{Reader, Xlsx};
 use ducha_domain::access::Actor;
 use ducha_domain::demo::DemoConfig;
-use ducha_storage::Db;
 
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
@@ -28,7 +29,7 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     match arg(0)?.as_str() {
         "setup" => {
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             let n: u64 = arg(2)?.parse()?;
             let config = DemoConfig { households: n, defects: false, ..Default::default() };
             let s = db.scoped(&actor).demo().load(config, |_, _| {}).await?;
@@ -40,7 +41,7 @@ async fn main() -> Result<()> {
             );
         }
         "export" => {
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             let filter = ducha_storage::registry::HouseholdFilter::default();
             let (bytes, count) = ducha_reports::exchange::export(&db.scoped(&actor), &filter, |_| {}).await?;
             let secs = started.elapsed().as_secs_f64();
@@ -56,7 +57,7 @@ async fn main() -> Result<()> {
         }
         "write" => {
             // The writer alone: every household read into memory first, then timed into xlsx.
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             let filter = ducha_storage::registry::HouseholdFilter::default();
             let tree = db.system().regions().tree().await?;
             let mut all = Vec::new();
@@ -120,7 +121,7 @@ async fn main() -> Result<()> {
             );
         }
         "import" => {
-            let db = Db::open(&arg(1)?).await?;
+            let db = common::open(&arg(1)?).await?;
             db.system().regions().ensure_default().await?;
             let bytes = std::fs::read(arg(2)?)?;
             let t = Instant::now();

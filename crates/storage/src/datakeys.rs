@@ -448,7 +448,7 @@ pub async fn status(db: &Db) -> Result<KeysStatus, StorageError> {
     ))
     .all(db.conn())
     .await?;
-    let rotating = listed.iter().any(|k| k.purpose == "lookup" && k.retired_at.is_some());
+    let rotating = rotation_under_way(db.conn()).await?;
     let keys_info = listed
         .into_iter()
         .map(|k| KeyInfo {
@@ -529,6 +529,22 @@ async fn requests_to_reseal(
     Ok(out)
 }
 
+/// Whether a rotation began and has not finished: its old lookup key is kept until the end.
+async fn rotation_under_way(c: &impl ConnectionTrait) -> Result<bool, StorageError> {
+    #[derive(FromQueryResult)]
+    struct N {
+        n: i64,
+    }
+    let n = N::find_by_statement(sea_orm::Statement::from_string(
+        c.get_database_backend(),
+        "SELECT COUNT(*) AS n FROM data_keys WHERE purpose = 'lookup' AND retired_at IS NOT NULL",
+    ))
+    .one(c)
+    .await?
+    .map_or(0, |r| r.n);
+    Ok(n > 0)
+}
+
 /// What a rotation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotated {
@@ -596,24 +612,28 @@ pub async fn rotate(
     reload(db).await?;
     let master = db.keys.master().ok_or_else(|| StorageError::Rejected("主密钥未载入：不能轮换密钥".into()))?;
     let before = db.keys()?;
-    let resumed = status(db).await?.rotating;
+    let mut tx = crate::audit::AuditTxn::begin(db, actor).await?;
+    // Decided under the chain head's lock: two rotations started at once make one set of keys.
+    let resumed = rotation_under_way(tx.conn()).await?;
     if resumed {
+        drop(tx);
+        reload(db).await?;
+        let current = db.keys()?.suite();
         if let Some(s) = suite
-            && s != before.suite()
+            && s != current
         {
             return Err(StorageError::Rejected(format!(
                 "上一次密钥轮换（改用 {}）尚未完成：请先不带 --suite 再运行一次 ducha keys rotate 把它做完",
-                before.suite().name()
+                current.name()
             )));
         }
     } else {
         let suite = suite.unwrap_or(before.suite());
-        let mut tx = crate::audit::AuditTxn::begin(db, actor).await?;
-        sea_orm::ConnectionTrait::execute_raw(
-            tx.conn(),
-            db.stmt("UPDATE data_keys SET retired_at = $1 WHERE retired_at IS NULL", vec![Utc::now().into()]),
-        )
-        .await?;
+        tx.conn()
+            .execute_raw(
+                db.stmt("UPDATE data_keys SET retired_at = $1 WHERE retired_at IS NULL", vec![Utc::now().into()]),
+            )
+            .await?;
         let (field, lookup) = add_keys(db, &tx, &master, suite).await?;
         let was = serde_json::json!({
             "suite": before.suite().name(),

@@ -23,12 +23,18 @@ async fn a_household_page_costs_few_queries_however_many_plans(backend: Backend)
     let hid = system.registry().household_by_number(&number).await.expect("read").expect("the household").household.id;
     let b = app.login("city").await;
     let path = format!("/households/{hid}");
+    // The fewest of three loads: the server's background tasks (the key watcher every second,
+    // the jobs' heartbeat) run their own statements on the same pool now and then.
     let cost = || async {
-        let before = app.db.statements();
-        let resp = b.get(&path).await;
-        assert_eq!(resp.status().as_u16(), 200);
-        let _ = resp.text().await;
-        app.db.statements() - before
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            let before = app.db.statements();
+            let resp = b.get(&path).await;
+            assert_eq!(resp.status().as_u16(), 200);
+            let _ = resp.text().await;
+            fewest = fewest.min(app.db.statements() - before);
+        }
+        fewest
     };
     cost().await; // the division tree and the sign-in are cached after the first request
     let few = cost().await;
