@@ -28,6 +28,18 @@ impl FieldErrors {
         self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
+    /// The messages alone, for a page that cannot show them beside their fields: a form's field
+    /// names are not words a user knows (each message says what it is about).
+    pub fn messages(&self) -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for e in &self.0 {
+            if !seen.contains(&e.message.as_str()) {
+                seen.push(&e.message);
+            }
+        }
+        seen.join("；")
+    }
+
     pub fn summary(&self) -> String {
         self.0.iter().map(|e| format!("{}：{}", e.field, e.message)).collect::<Vec<_>>().join("；")
     }

@@ -24,7 +24,7 @@ pub enum WebError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
+    #[error("{}", .0.messages())]
     Invalid(FieldErrors),
     /// The limit in MB, and advice for the user (may be empty).
     #[error("请求内容过大（上限 {0} MB）{1}")]
@@ -111,10 +111,21 @@ fn generic_message(status: StatusCode) -> &'static str {
     }
 }
 
+/// The page a refused request came from (its Referer), if it is one of ducha's own: the error
+/// page's way back to the form, instead of only the home page.
+fn back_link(req: &Request) -> Option<String> {
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let host = req.headers().get(header::HOST)?.to_str().ok()?;
+    let rest = referer.strip_prefix("http://").or_else(|| referer.strip_prefix("https://"))?;
+    let path = rest.strip_prefix(host)?;
+    (path.starts_with('/') && !path.starts_with("//") && path.len() < 500).then(|| path.to_string())
+}
+
 /// Give every error response a Chinese message: as JSON under `/api/`, as a page elsewhere.
 pub async fn chinese_errors(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let id = crate::observe::request_id(&req).to_string();
+    let back = back_link(&req);
     let resp = next.run(req).await;
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -138,7 +149,7 @@ pub async fn chinese_errors(req: Request, next: Next) -> Response {
         return (status, Json(body)).into_response();
     }
     let message = own.map_or_else(|| generic_message(status).to_string(), |m| m.0);
-    let mut out = (status, Html(crate::pages::error_page(status, &message, &id))).into_response();
+    let mut out = (status, Html(crate::pages::error_page(status, &message, &id, back.as_deref()))).into_response();
     if let Some(loc) = resp.headers().get(header::LOCATION) {
         out.headers_mut().insert(header::LOCATION, loc.clone());
     }

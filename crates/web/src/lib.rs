@@ -12,6 +12,7 @@ mod campaigns;
 mod checks;
 mod error;
 mod exchange;
+mod forms;
 mod funds;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -64,15 +64,18 @@ struct ErrorPage<'a> {
     status: u16,
     message: &'a str,
     request_id: &'a str,
+    /// The page the request came from, if it was one of ducha's (empty otherwise).
+    back: &'a str,
 }
 
 /// An error page; it names the request's id, which the log lines of the request carry too.
-pub fn error_page(status: StatusCode, message: &str, request_id: &str) -> String {
+pub fn error_page(status: StatusCode, message: &str, request_id: &str, back: Option<&str>) -> String {
     let page = ErrorPage {
         ctx: PageCtx { city_name: String::new(), user: None, csrf: String::new() },
         status: status.as_u16(),
         message,
         request_id,
+        back: back.unwrap_or(""),
     };
     page.render().unwrap_or_else(|_| message.to_string())
 }

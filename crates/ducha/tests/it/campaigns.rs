@@ -360,7 +360,10 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     };
     let r = decide(first, "dismiss", "").await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("排除一个问题请写明理由"));
+    let page = r.text().await.unwrap();
+    // The decision again, its reason asked for beside the field, the choice kept.
+    assert!(page.contains(r#"id="reason-error""#) && page.contains("排除一个问题请写明理由"), "{page}");
+    assert!(page.contains(r#"name="decision" value="dismiss""#) && !page.contains("reason："), "{page}");
     decide(first, "dismiss", "入户核实，信息无误").await;
     decide(second, "confirm", "").await;
     let status_of = |id: i64| {
@@ -581,4 +584,72 @@ async fn the_november_circular_opens_in_libreoffice_with_the_seeds_figures() {
     // And in the browser, as HTML.
     let (_, html) = city.get_text("/campaigns/2/circular").await;
     assert!(html.contains("江扶字〔2017〕14号") && html.contains("三江镇、苍城镇"));
+}
+
+/// A refused form comes back as itself (issue 17): each error beside its field in Chinese, what
+/// was typed kept, never a page of raw field keys; and an error page offers the way back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_forms_come_back_with_errors_beside_their_fields() {
+    let app = TestApp::spawn_demo_campaigns().await;
+    let city = app.login("city").await;
+    let (_, page) = city.get_text("/campaigns/new").await;
+    let csrf = crate::support::csrf_of(&page);
+    assert!(page.contains(r#"name="lead_units""#) && page.contains("市扶贫办、市民政局"), "a fresh form, filled");
+    let r = city
+        .post_form(
+            "/campaigns/new",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("name", ""),
+                ("kind", "专项督查"),
+                ("starts_on", "2017-12-20"),
+                ("ends_on", "2017-12-18"),
+                ("focus", "资金使用安全与进度"),
+                ("lead_units", "市扶贫办（测试）"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    for field in ["name", "ends_on"] {
+        assert!(page.contains(&format!(r#"id="{field}-error""#)), "{field}'s error beside it: {page}");
+        assert!(!page.contains(&format!("{field}：")), "no raw field key: {page}");
+    }
+    assert!(page.contains("市扶贫办（测试）") && page.contains("2017-12-20"), "what was typed is kept: {page}");
+    assert!(page.contains(r#"href="/campaigns""#), "a way back: {page}");
+    let before = count(&app.db, "SELECT COUNT(*) FROM campaigns").await;
+
+    // A rectification submitted with neither text nor evidence.
+    let problem = count(
+        &app.db,
+        "SELECT MIN(id) FROM campaign_problems WHERE campaign_id = 2 AND town_code = '440781111' AND status = 'confirmed'",
+    )
+    .await;
+    let town = app.login("haiyan").await;
+    let path = format!("/rectification/{problem}");
+    let (_, page) = town.get_text(&path).await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", crate::support::csrf_of(&page))
+        .text("action", "submit")
+        .text("text", "   ");
+    let r = town.client.post(format!("{}{path}", town.base)).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="text-error""#) && page.contains("请写明整改情况"), "{page}");
+    assert!(page.contains("如有附件，请重新选择") && !page.contains("description："), "{page}");
+    assert!(page.contains(r#"enctype="multipart/form-data""#) && page.contains(r#"name="action" value="submit""#));
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM campaigns").await, before, "nothing saved");
+
+    // Any other refusal is a page that leads back to where the user was.
+    let r = town
+        .client
+        .post(format!("{}/campaigns/new", town.base))
+        .header("Referer", format!("{}/campaigns", town.base))
+        .form(&[("_csrf", crate::support::csrf_of(&page).as_str()), ("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"<a href="/campaigns">返回上一页</a>"#), "{page}");
 }

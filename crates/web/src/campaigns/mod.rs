@@ -27,6 +27,7 @@ use ducha_storage::campaigns::{self, CampaignInput, CampaignRow, TeamInput};
 use serde::Deserialize;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
+use crate::forms::{Field, FormPage};
 use crate::pages::PageCtx;
 use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, Routes, WebError};
@@ -84,22 +85,41 @@ async fn list_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<S
     Ok(Html(html))
 }
 
-#[derive(Template)]
-#[template(path = "campaigns/new.html")]
-struct NewPage {
-    ctx: PageCtx,
-    kinds: Vec<&'static str>,
-    today: chrono::NaiveDate,
+async fn new_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    let fresh = NewForm {
+        starts_on: me.scoped(&st).today().to_string(),
+        ends_on: me.scoped(&st).today().to_string(),
+        focus: "扶贫责任落实\n贫困户帮扶措施落实\n“三保障”政策落实\n资金使用安全与进度".into(),
+        lead_units: "市扶贫办、市民政局".into(),
+        guided_by: "市政府督查室".into(),
+        member_units: "市纪委驻农业局纪检组、市人力资源和社会保障局、市财政局、市审计局".into(),
+        ..Default::default()
+    };
+    campaign_form(&fresh).render(&st, &me, None).await
 }
 
-async fn new_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<String>, WebError> {
-    let html = NewPage {
-        ctx: PageCtx::new(&st, &me).await?,
-        kinds: CampaignKind::ALL.iter().map(|k| k.label()).collect(),
-        today: me.scoped(&st).today(),
+/// The new campaign's form, filled with `f` (what was typed, when it comes back refused).
+fn campaign_form(f: &NewForm) -> FormPage {
+    let wide = |mut field: Field| {
+        field.wide = true;
+        field
+    };
+    FormPage {
+        title: "组织新的督查".into(),
+        action: "/campaigns/new".into(),
+        back: "/campaigns".into(),
+        hidden: vec![],
+        fields: vec![
+            wide(Field::text("name", "名称", &f.name).required().hint("如：2017年脱贫攻坚专项督查")),
+            Field::vocab::<CampaignKind>("kind", "类型", &f.kind, None).required(),
+            Field::date("starts_on", "开始日期", &f.starts_on).required(),
+            Field::date("ends_on", "结束日期", &f.ends_on).required(),
+            Field::textarea("focus", "督查重点（每行一项）", &f.focus),
+            Field::text("lead_units", "牵头单位", &f.lead_units),
+            Field::text("guided_by", "指导单位", &f.guided_by),
+            wide(Field::text("member_units", "参加单位", &f.member_units)),
+        ],
     }
-    .render()?;
-    Ok(Html(html))
 }
 
 #[derive(Deserialize, Default)]
@@ -127,6 +147,12 @@ async fn create(
     if me.user.role != ducha_domain::access::Role::CityOffice {
         return Err(WebError::Forbidden("督查由市扶贫办组织".into()));
     }
+    let saved = create_campaign(&st, &me, &f).await;
+    campaign_form(&f).after_save(&st, &me, saved).await
+}
+
+/// Check and save a new campaign: where it is to be found, or why not (each error at its field).
+async fn create_campaign(st: &AppState, me: &CurrentUser, f: &NewForm) -> Result<String, WebError> {
     let mut e = FieldErrors::default();
     let kind = e.take("kind", CampaignKind::parse(&f.kind));
     let starts_on = date_at(&mut e, "starts_on", &f.starts_on);
@@ -135,18 +161,18 @@ async fn create(
         return Err(WebError::Invalid(e));
     };
     let input = CampaignInput {
-        name: f.name,
+        name: f.name.clone(),
         kind,
         starts_on,
         ends_on,
         focus: f.focus.split(['\n', '、', '；']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-        lead_units: f.lead_units,
-        guided_by: f.guided_by,
-        member_units: f.member_units,
+        lead_units: f.lead_units.clone(),
+        guided_by: f.guided_by.clone(),
+        member_units: f.member_units.clone(),
         weights: Weights::default(),
     };
-    let id = me.scoped(&st).campaigns().create(&input).await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+    let id = me.scoped(st).campaigns().create(&input).await?;
+    Ok(format!("/campaigns/{id}"))
 }
 
 #[derive(Template)]
@@ -690,8 +716,20 @@ async fn decide(
     CsrfForm(f): CsrfForm<DecideForm>,
 ) -> Result<Response, WebError> {
     let (id, problem) = (parse_id(&id)?, parse_id(&problem)?);
-    me.scoped(&st).campaigns().decide(id, problem, f.decision == "confirm", &f.reason).await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}/problems?status=proposed")).into_response())
+    let confirm = f.decision == "confirm";
+    let list = format!("/campaigns/{id}/problems?status=proposed");
+    let saved = me.scoped(&st).campaigns().decide(id, problem, confirm, &f.reason).await.map(|_| list.clone());
+    // Refused (a dismissal without its reason, say): this problem's decision again, with what
+    // was typed and the reason asked for beside its field.
+    FormPage {
+        title: if confirm { "确认问题".into() } else { "不予确认问题".into() },
+        action: format!("/campaigns/{id}/problems/{problem}/decide"),
+        back: list,
+        hidden: vec![("decision", f.decision.clone())],
+        fields: vec![Field::textarea("reason", if confirm { "说明" } else { "不予确认的理由" }, &f.reason).required()],
+    }
+    .after_save(&st, &me, saved.map_err(WebError::from))
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, description = "用户可以查看的督查：编号、名称、类型、日期、抽查镇(街)与户数、问题数")))]

@@ -13,7 +13,8 @@ use ducha_storage::Scoped;
 use ducha_storage::funds::AllocationRow;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
-use crate::registry::{Field, FormPage, parse_id, today};
+use crate::forms::{Field, FormPage, files_field};
+use crate::registry::{parse_id, today};
 use crate::{AppState, CurrentUser, WebError};
 
 fn require_enterer(me: &CurrentUser) -> Result<(), WebError> {
@@ -195,10 +196,7 @@ fn document_form(id: i64, kind: &str) -> FormPage {
         action: format!("/funds/projects/{id}/documents"),
         back: format!("/funds/projects/{id}"),
         hidden: vec![],
-        fields: vec![
-            Field::select("kind", "材料", kind, labels(DocumentKind::ALL)).required(),
-            crate::help::files_field(),
-        ],
+        fields: vec![Field::select("kind", "材料", kind, labels(DocumentKind::ALL)).required(), files_field()],
     }
 }
 
@@ -325,7 +323,7 @@ struct PayForm {
 }
 
 fn pay_form(id: i64, f: &PayForm) -> FormPage {
-    let mut voucher = crate::help::files_field();
+    let mut voucher = files_field();
     voucher.label = "拨付凭证";
     voucher.required = true;
     FormPage {

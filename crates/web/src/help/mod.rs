@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::api::ApiJson;
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
+use crate::forms::{Field, FormPage, files_field};
 use crate::pages::{PageCtx, china_time, label, yes_no, yuan};
-use crate::registry::{Field, FormPage, parse_id, today};
+use crate::registry::{parse_id, today};
 use crate::{AppState, CurrentUser, Routes, WebError};
 
 pub fn routes(r: Routes) -> Routes {
@@ -207,13 +208,6 @@ fn require_help_writer(me: &CurrentUser) -> Result<(), WebError> {
     } else {
         Err(WebError::Forbidden(format!("“{}”角色不能填写帮扶记录", me.user.role)))
     }
-}
-
-pub(crate) fn files_field() -> Field {
-    let mut f = Field::text("files", "佐证材料", "");
-    f.input = "file";
-    f.wide = true;
-    f
 }
 
 fn page_for(h: &ducha_storage::registry::household::Model, what: &str, path: &str, fields: Vec<Field>) -> FormPage {

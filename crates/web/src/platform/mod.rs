@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::ApiJson;
 use crate::auth::csrf::CsrfForm;
+use crate::forms::{Field, FormPage};
 use crate::pages::PageCtx;
-use crate::registry::{Field, FormPage, parse_id, today};
+use crate::registry::{parse_id, today};
 use crate::{AppState, CurrentUser, Routes, WebError};
 
 mod offices;

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::rectification::{RectAction, RectStatus};
 use ducha_storage::evidence::EvidenceMeta;
@@ -12,6 +12,7 @@ use ducha_storage::rectification::{self, Filter, Rect, RectDetail, Tally};
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfMultipart;
+use crate::forms::{Field, FormPage, files_field};
 use crate::pages::PageCtx;
 use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, Routes, WebError};
@@ -186,6 +187,29 @@ async fn act(
     let Some(action) = e.take("action", RectAction::parse(&form.get("action"))) else {
         return Err(WebError::Invalid(e));
     };
-    s.rectification().act(id, action, &form.get("text"), &form.files).await?;
-    Ok(Redirect::to(&format!("/rectification/{id}")).into_response())
+    let text = form.get("text");
+    let back = format!("/rectification/{id}");
+    let saved = s.rectification().act(id, action, &text, &form.files).await.map(|_| back.clone());
+    // Refused (no text, no evidence, a return without its reason): the form again, with what was
+    // typed and each error beside its field.
+    let submit = action == RectAction::Submit;
+    let mut fields = vec![
+        Field::textarea("text", if submit { "整改情况" } else { "退回原因（退回时必填）" }, &text)
+            .also(&["description", "reason"])
+            .required(),
+    ];
+    // Files go with any action (a return may show what is still wrong); the form posts as the
+    // page's own forms do.
+    let mut files = files_field();
+    files.label = if submit { "佐证材料（照片或扫描件）" } else { "附件（可不传）" };
+    fields.push(files);
+    FormPage {
+        title: if submit { "报送整改情况".into() } else { "核实整改".into() },
+        action: back.clone(),
+        back,
+        hidden: vec![("action", form.get("action"))],
+        fields,
+    }
+    .after_save(&st, &me, saved.map_err(WebError::from))
+    .await
 }

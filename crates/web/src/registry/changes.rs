@@ -16,9 +16,10 @@ use ducha_storage::registry;
 use ducha_storage::registry::changes::{self, ChangeRecord};
 use serde::{Deserialize, Serialize};
 
-use super::{Field, FormPage, household_fields, member_fields, parse_id, today, village_options};
+use super::{household_fields, member_fields, parse_id, today, village_options};
 use crate::api::ApiJson;
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
+use crate::forms::{Field, FormPage, files_field};
 use crate::pages::{PageCtx, china_time};
 use crate::{AppState, CurrentUser, Routes, WebError};
 
@@ -207,7 +208,7 @@ fn change_fields(
     reason.input = "textarea";
     reason.wide = true;
     fields.push(reason);
-    fields.push(crate::help::files_field());
+    fields.push(files_field());
     fields
 }
 
@@ -304,7 +305,7 @@ fn identification_page(
     r.input = "textarea";
     r.wide = true;
     fields.push(r);
-    fields.push(crate::help::files_field());
+    fields.push(files_field());
     FormPage {
         title: "申请新识别贫困户".into(),
         action: "/changes/new".into(),

@@ -10,8 +10,7 @@ mod view;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use ducha_domain::access::Scope;
 use ducha_domain::labelled::Labelled;
 use ducha_domain::region::{RegionCode, RegionLevel, RegionTree};
@@ -19,11 +18,11 @@ use ducha_domain::registry::{
     Education, Health, HouseholdForm, HouseholdStatus, HouseholdType, LabourAbility, MemberForm, PovertyCause,
     Relation, SchoolStage, Sex,
 };
-use ducha_domain::validation::FieldErrors;
 use ducha_storage::registry::{self, HouseholdFilter};
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
+use crate::forms::{Field, FormPage};
 use crate::pages::{PageCtx, label};
 use crate::{AppState, CurrentUser, Routes, WebError};
 pub use view::{AuditView, FinanceView, MemberView};
@@ -294,95 +293,6 @@ async fn detail_page(
     Ok(Html(html))
 }
 
-/// One input of a form, with its value and error.
-pub(crate) struct Field {
-    pub name: &'static str,
-    pub label: &'static str,
-    /// "text", "date", "select" or "checkbox".
-    pub input: &'static str,
-    pub value: String,
-    pub options: Vec<(String, String)>,
-    pub error: Option<String>,
-    pub required: bool,
-    pub wide: bool,
-    /// Under the field: how to fill it, or what it is about (a figure of the record).
-    pub hint: std::borrow::Cow<'static, str>,
-}
-
-impl Field {
-    /// For a set of checkboxes: whether `code` is among the chosen (kept comma-separated).
-    pub fn is_checked(&self, code: &str) -> bool {
-        self.value.split(',').any(|v| v == code)
-    }
-
-    pub(crate) fn text(name: &'static str, label: &'static str, value: &str) -> Field {
-        Field {
-            name,
-            label,
-            input: "text",
-            value: value.to_string(),
-            options: vec![],
-            error: None,
-            required: false,
-            wide: false,
-            hint: std::borrow::Cow::Borrowed(""),
-        }
-    }
-
-    pub(crate) fn required(mut self) -> Field {
-        self.required = true;
-        self
-    }
-
-    pub(crate) fn hint(mut self, hint: impl Into<std::borrow::Cow<'static, str>>) -> Field {
-        self.hint = hint.into();
-        self
-    }
-
-    pub(crate) fn date(name: &'static str, label: &'static str, value: &str) -> Field {
-        Field { input: "date", ..Field::text(name, label, value) }
-    }
-
-    pub(crate) fn check(name: &'static str, label: &'static str, value: &str) -> Field {
-        let on = ducha_domain::registry::parse_yes_no(value).unwrap_or(false);
-        Field {
-            input: "checkbox", value: if on { "是".into() } else { String::new() }, ..Field::text(name, label, "")
-        }
-    }
-
-    pub(crate) fn select(
-        name: &'static str,
-        label: &'static str,
-        value: &str,
-        options: Vec<(String, String)>,
-    ) -> Field {
-        // Show a stored code or a typed label as the option it means.
-        let value =
-            options.iter().find(|(c, l)| c == value || l == value).map_or(value.to_string(), |(c, _)| c.clone());
-        Field { input: "select", options, value, ..Field::text(name, label, "") }
-    }
-
-    pub(crate) fn vocab<T: Labelled>(
-        name: &'static str,
-        label: &'static str,
-        value: &str,
-        empty: Option<&str>,
-    ) -> Field {
-        let mut opts: Vec<(String, String)> =
-            T::ALL.iter().map(|v| (v.code().to_string(), v.label().to_string())).collect();
-        if let Some(e) = empty {
-            opts.insert(0, (String::new(), e.to_string()));
-        }
-        Field::select(name, label, value, opts)
-    }
-}
-
-fn attach_errors(fields: &mut [Field], errors: &FieldErrors) {
-    for f in fields.iter_mut() {
-        f.error = errors.get(f.name).map(str::to_string);
-    }
-}
-
 fn household_fields(f: &HouseholdForm, villages: Vec<(String, String)>) -> Vec<Field> {
     vec![
         Field::text("number", "户编号", &f.number).hint("留空则自动编号"),
@@ -428,68 +338,6 @@ fn village_options(tree: &RegionTree, scope: &Scope) -> Vec<(String, String)> {
         out.push((v.code.as_str().to_string(), format!("{town} {}", v.name)));
     }
     out
-}
-
-#[derive(Template)]
-#[template(path = "registry/edit.html")]
-struct EditPage {
-    ctx: PageCtx,
-    title: String,
-    action: String,
-    back: String,
-    hidden: Vec<(&'static str, String)>,
-    error: Option<String>,
-    fields: Vec<Field>,
-    multipart: bool,
-}
-
-/// A form page: its title, where it posts, where "cancel" goes, and its fields.
-pub(crate) struct FormPage {
-    pub title: String,
-    pub action: String,
-    pub back: String,
-    pub hidden: Vec<(&'static str, String)>,
-    pub fields: Vec<Field>,
-}
-
-impl FormPage {
-    /// The form, with the reason it was refused if it was (422), else fresh (200).
-    pub(crate) async fn render(
-        mut self,
-        st: &AppState,
-        me: &CurrentUser,
-        refused: Option<WebError>,
-    ) -> Result<Response, WebError> {
-        let error = match &refused {
-            None => None,
-            Some(WebError::Invalid(errors)) => {
-                attach_errors(&mut self.fields, errors);
-                Some("有些内容填写有误，请按提示修改后再保存；本次未保存任何内容。".to_string())
-            }
-            Some(other) => Some(other.to_string()),
-        };
-        let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-        let FormPage { title, action, back, hidden, fields } = self;
-        let multipart = fields.iter().any(|f| f.input == "file");
-        let html = EditPage { ctx: PageCtx::new(st, me).await?, title, action, back, hidden, error, fields, multipart }
-            .render()?;
-        Ok((status, Html(html)).into_response())
-    }
-
-    /// After a save: on to `next` if it worked; the form again if a field or a concurrent edit
-    /// refused it; any other error as it is.
-    pub(crate) async fn after_save(
-        self,
-        st: &AppState,
-        me: &CurrentUser,
-        saved: Result<String, WebError>,
-    ) -> Result<Response, WebError> {
-        match saved {
-            Ok(next) => Ok(Redirect::to(&next).into_response()),
-            Err(e @ (WebError::Invalid(_) | WebError::Conflict(_))) => self.render(st, me, Some(e)).await,
-            Err(e) => Err(e),
-        }
-    }
 }
 
 pub(crate) fn require_editor(me: &CurrentUser) -> Result<(), WebError> {
