@@ -640,6 +640,38 @@ async fn refused_forms_come_back_with_errors_beside_their_fields() {
     assert!(page.contains(r#"enctype="multipart/form-data""#) && page.contains(r#"name="action" value="submit""#));
     assert_eq!(count(&app.db, "SELECT COUNT(*) FROM campaigns").await, before, "nothing saved");
 
+    // A finding exempted without a reason; a town office's staff member with a date that is none.
+    let finding = count(&app.db, "SELECT MIN(id) FROM check_findings WHERE status = 'open'").await;
+    let (_, page) = city.get_text("/checks/findings").await;
+    let r = city
+        .post_form(
+            &format!("/checks/findings/{finding}/exempt"),
+            &[("_csrf", crate::support::csrf_of(&page).as_str()), ("reason", " "), ("back", "/checks/findings")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(r#"id="reason-error""#) && page.contains(r#"name="back" value="/checks/findings""#),
+        "{page}"
+    );
+    let (_, page) = town.get_text("/platform/offices/440781111").await;
+    let r = town
+        .post_form(
+            "/platform/offices/440781111/staff",
+            &[
+                ("_csrf", crate::support::csrf_of(&page).as_str()),
+                ("name", "李明"),
+                ("position", "扶贫专干"),
+                ("started_on", "2017年13月"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="started_on-error""#) && page.contains(r#"value="李明""#), "{page}");
+    assert!(page.contains(r#"href="/platform/offices/440781111""#), "a way back to the office: {page}");
+
     // Any other refusal is a page that leads back to where the user was.
     let r = town
         .client

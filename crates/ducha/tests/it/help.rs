@@ -185,8 +185,18 @@ async fn help_records_are_kept_dated_and_in_scope(backend: Backend) {
     let (_, help) = call(&app, &token, reqwest::Method::GET, &format!("/api/v1/households/{hid}/help"), None).await;
     assert!(!help["logs"].as_array().unwrap().iter().any(|l| l["content"] == "不该保存"));
 
-    // The record book.
+    // The record book: a check date that is no date comes back as the form, as typed.
     let (_, page) = b.get_text(&format!("/households/{hid}")).await;
+    let r = b
+        .post_form(
+            &format!("/households/{hid}/record-book"),
+            &[("_csrf", &csrf_of(&page)), ("issued", "是"), ("last_checked", "2017-13-45")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let form = r.text().await.unwrap();
+    assert!(form.contains(r#"id="last_checked-error""#) && form.contains(r#"value="2017-13-45""#), "{form}");
+    assert!(form.contains(r#"name="issued" value="是" style="width:auto" checked"#), "{form}");
     let r = b
         .post_form(
             &format!("/households/{hid}/record-book"),

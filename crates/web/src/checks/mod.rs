@@ -394,11 +394,20 @@ async fn exempt_page(
     CsrfForm(f): CsrfForm<ExemptForm>,
 ) -> Result<Response, WebError> {
     let id = crate::registry::parse_id(&id)?;
-    me.scoped(&st).checks().exempt(id, &f.reason).await?;
     let back = crate::auth::local_path(&f.back)
         .filter(|b| b.starts_with("/checks/findings") || b.starts_with("/households/"))
         .unwrap_or_else(|| "/checks/findings".into());
-    Ok(Redirect::to(&back).into_response())
+    let saved = me.scoped(&st).checks().exempt(id, &f.reason).await.map(|_| back.clone());
+    // Refused (no reason): the exemption again, its reason asked for beside the field.
+    crate::forms::FormPage {
+        title: "豁免数据质量问题".into(),
+        action: format!("/checks/findings/{id}/exempt"),
+        hidden: vec![("back", back.clone())],
+        back,
+        fields: vec![crate::forms::Field::textarea("reason", "豁免理由", &f.reason).required()],
+    }
+    .after_save(&st, &me, saved.map_err(WebError::from))
+    .await
 }
 
 #[derive(Template)]

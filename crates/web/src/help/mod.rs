@@ -414,11 +414,28 @@ async fn record_book(
     me: CurrentUser,
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<RecordBookForm>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     let id = parse_id(&id)?;
-    let book = f.validate(today()).map_err(WebError::Invalid)?;
-    me.scoped(&st).help().update_record_book(id, &book).await?;
-    Ok(Redirect::to(&saved(id)))
+    let result = match f.validate(today()) {
+        Ok(book) => {
+            me.scoped(&st).help().update_record_book(id, &book).await.map(|_| saved(id)).map_err(WebError::from)
+        }
+        Err(e) => Err(WebError::Invalid(e)),
+    };
+    // Refused (a check date in the future, say): the record book's form, as typed.
+    FormPage {
+        title: "帮扶记录本".into(),
+        action: format!("/households/{id}/record-book"),
+        back: format!("/households/{id}#help"),
+        hidden: vec![],
+        fields: vec![
+            Field::check("issued", "已发放", &f.issued),
+            Field::check("provincial_format", "按省格式设置", &f.provincial_format),
+            Field::date("last_checked", "最近检查日期", &f.last_checked),
+        ],
+    }
+    .after_save(&st, &me, result)
+    .await
 }
 
 async fn fetch(st: &AppState, me: &CurrentUser, id: &str) -> Result<Response, WebError> {

@@ -2,13 +2,14 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use ducha_domain::platform::{Staff, yes_no};
 use ducha_domain::validation::FieldErrors;
 use ducha_storage::platform::offices::{Item, Judgement, Office};
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
+use crate::forms::{Field, FormPage};
 use crate::pages::PageCtx;
 use crate::registry::{parse_id, today};
 use crate::{AppState, CurrentUser, WebError};
@@ -97,10 +98,6 @@ pub(super) struct JudgeForm {
     note: String,
 }
 
-fn back(code: &str) -> Response {
-    Redirect::to(&format!("/platform/offices/{code}?saved=1")).into_response()
-}
-
 pub(super) async fn save_judgement(
     State(st): State<AppState>,
     me: CurrentUser,
@@ -115,10 +112,35 @@ pub(super) async fn save_judgement(
     if met.is_none() {
         errors.add("met", "请选择是否达标");
     }
-    let (Some(item_id), Some(met)) = (item_id, met) else { return Err(WebError::Invalid(errors)) };
-    let j = Judgement { town: o.town_code.clone(), year, item_id, met, note: f.note, on: today() };
-    me.scoped(&st).platform().offices().judge(&j).await?;
-    Ok(back(&o.town_code))
+    let saved = match (item_id, met) {
+        (Some(item_id), Some(met)) => {
+            let j = Judgement { town: o.town_code.clone(), year, item_id, met, note: f.note.clone(), on: today() };
+            me.scoped(&st).platform().offices().judge(&j).await.map(|_| saved_at(&o.town_code)).map_err(WebError::from)
+        }
+        _ => Err(WebError::Invalid(errors)),
+    };
+    let yes_no = vec![(String::new(), "请选择".into()), ("是".into(), "达标".into()), ("否".into(), "未达标".into())];
+    let fields =
+        vec![Field::select("met", "是否达标", &f.met, yes_no).required(), Field::textarea("note", "说明", &f.note)];
+    let mut form = office_form(&o.town_code, "“六有”达标判定", "judge", fields);
+    form.hidden.push(("item_id", f.item_id.clone()));
+    form.after_save(&st, &me, saved).await
+}
+
+/// Where a saved office form leads: the office's page.
+fn saved_at(code: &str) -> String {
+    format!("/platform/offices/{code}?saved=1")
+}
+
+/// An office's form at `path` under its page, shown again as typed when refused.
+fn office_form(code: &str, title: &str, path: &str, fields: Vec<Field>) -> FormPage {
+    FormPage {
+        title: title.into(),
+        action: format!("/platform/offices/{code}/{path}"),
+        back: format!("/platform/offices/{code}"),
+        hidden: vec![],
+        fields,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -137,14 +159,31 @@ pub(super) async fn save_staff(
 ) -> Result<Response, WebError> {
     let (year, _) = year_and_max(&st, &me).await?;
     let o = office(&st, &me, &code, year).await?;
-    let started_on = ducha_domain::registry::parse_date(&f.started_on).map_err(|why| {
-        let mut e = FieldErrors::default();
-        e.add("started_on", why);
-        WebError::Invalid(e)
-    })?;
-    let s = Staff { town_code: o.town_code.clone(), name: f.name, position: f.position, started_on };
-    me.scoped(&st).platform().offices().add_staff(&s).await?;
-    Ok(back(&o.town_code))
+    let mut e = FieldErrors::default();
+    let saved = match e.take("started_on", ducha_domain::registry::parse_date(&f.started_on)) {
+        Some(started_on) => {
+            let s = Staff {
+                town_code: o.town_code.clone(),
+                name: f.name.clone(),
+                position: f.position.clone(),
+                started_on,
+            };
+            me.scoped(&st)
+                .platform()
+                .offices()
+                .add_staff(&s)
+                .await
+                .map(|_| saved_at(&o.town_code))
+                .map_err(WebError::from)
+        }
+        None => Err(WebError::Invalid(e)),
+    };
+    let fields = vec![
+        Field::text("name", "姓名", &f.name).required(),
+        Field::text("position", "职务", &f.position),
+        Field::date("started_on", "到岗日期", &f.started_on).required(),
+    ];
+    office_form(&o.town_code, "添加工作人员", "staff", fields).after_save(&st, &me, saved).await
 }
 
 #[derive(Deserialize, Default)]
@@ -165,13 +204,20 @@ pub(super) async fn save_left(
     if !o.staff.iter().any(|s| s.id == id) {
         return Err(WebError::NotFound);
     }
-    let on = ducha_domain::registry::parse_date(&f.ended_on).map_err(|why| {
-        let mut e = FieldErrors::default();
-        e.add("ended_on", why);
-        WebError::Invalid(e)
-    })?;
-    me.scoped(&st).platform().offices().staff_left(id, on).await?;
-    Ok(back(&o.town_code))
+    let mut e = FieldErrors::default();
+    let saved = match e.take("ended_on", ducha_domain::registry::parse_date(&f.ended_on)) {
+        Some(on) => me
+            .scoped(&st)
+            .platform()
+            .offices()
+            .staff_left(id, on)
+            .await
+            .map(|_| saved_at(&o.town_code))
+            .map_err(WebError::from),
+        None => Err(WebError::Invalid(e)),
+    };
+    let fields = vec![Field::date("ended_on", "离岗日期", &f.ended_on).required()];
+    office_form(&o.town_code, "工作人员离岗", &format!("staff/{id}/left"), fields).after_save(&st, &me, saved).await
 }
 
 #[derive(Deserialize, Default)]
@@ -196,6 +242,25 @@ pub(super) async fn save_item(
         t => Some(parse_id(t)?),
     };
     let active = yes_no(&f.active).unwrap_or(true);
-    me.scoped(&st).platform().offices().set_item(id, &f.name, &f.description, active).await?;
-    Ok(Redirect::to("/platform/offices").into_response())
+    let saved = me
+        .scoped(&st)
+        .platform()
+        .offices()
+        .set_item(id, &f.name, &f.description, active)
+        .await
+        .map(|_| "/platform/offices".to_string())
+        .map_err(WebError::from);
+    // Refused (no name, say): the item's form as typed.
+    FormPage {
+        title: "“六有”清单项目".into(),
+        action: "/platform/offices/items".into(),
+        back: "/platform/offices".into(),
+        hidden: vec![("id", f.id.clone()), ("active", f.active.clone())],
+        fields: vec![
+            Field::text("name", "项目", &f.name).required(),
+            Field::textarea("description", "说明", &f.description),
+        ],
+    }
+    .after_save(&st, &me, saved)
+    .await
 }
