@@ -159,6 +159,8 @@ pub(crate) struct FormPage {
     pub back: String,
     pub hidden: Vec<(&'static str, String)>,
     pub fields: Vec<Field>,
+    /// Post as multipart although no field is a file (the handler reads a multipart body).
+    pub multipart: bool,
 }
 
 impl FormPage {
@@ -187,8 +189,8 @@ impl FormPage {
             Some(other) => Some(other.to_string()),
         };
         let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-        let FormPage { title, action, back, hidden, fields } = self;
-        let multipart = fields.iter().any(|f| f.input == "file");
+        let FormPage { title, action, back, hidden, fields, multipart } = self;
+        let multipart = multipart || fields.iter().any(|f| f.input == "file");
         let html = EditPage { ctx: PageCtx::new(st, me).await?, title, action, back, hidden, error, fields, multipart }
             .render()?;
         Ok((status, Html(html)).into_response())

@@ -672,6 +672,37 @@ async fn refused_forms_come_back_with_errors_beside_their_fields() {
     assert!(page.contains(r#"id="started_on-error""#) && page.contains(r#"value="李明""#), "{page}");
     assert!(page.contains(r#"href="/platform/offices/440781111""#), "a way back to the office: {page}");
 
+    // A team whose member is no inspector; a problem for a household the town does not have.
+    let (_, page) = city.get_text("/campaigns/3").await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", crate::support::csrf_of(&page))
+        .text("name", "第九督查组")
+        .text("members", "city")
+        .text("districts", "440703");
+    let r = city.client.post(format!("{}/campaigns/3/teams", city.base)).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="members-error""#) && page.contains(r#"value="第九督查组""#), "{page}");
+    assert!(page.contains(r#"value="440703" style="width:auto" checked"#), "the district stays chosen: {page}");
+    let town_code =
+        count(&app.db, "SELECT MIN(CAST(town_code AS BIGINT)) FROM campaign_towns WHERE campaign_id = 3").await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", crate::support::csrf_of(&page))
+        .text("category", "帮扶措施不多或落实不到位")
+        .text("severity", "警告")
+        .text("household_number", "000")
+        .text("text", "帮扶措施与致贫原因不符");
+    let r = city
+        .client
+        .post(format!("{}/campaigns/3/towns/{town_code}/problems", city.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="household_number-error""#) && page.contains("帮扶措施与致贫原因不符"), "{page}");
+
     // Any other refusal is a page that leads back to where the user was.
     let r = town
         .client

@@ -27,7 +27,7 @@ use ducha_storage::campaigns::{self, CampaignInput, CampaignRow, TeamInput};
 use serde::Deserialize;
 
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
-use crate::forms::{Field, FormPage};
+use crate::forms::{Field, FormPage, files_field};
 use crate::pages::PageCtx;
 use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, Routes, WebError};
@@ -105,6 +105,7 @@ fn campaign_form(f: &NewForm) -> FormPage {
         field
     };
     FormPage {
+        multipart: false,
         title: "组织新的督查".into(),
         action: "/campaigns/new".into(),
         back: "/campaigns".into(),
@@ -322,8 +323,31 @@ async fn add_team(
             .collect(),
         districts: form.all("districts"),
     };
-    s.campaigns().add_team(id, &t).await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+    let saved = s.campaigns().add_team(id, &t).await.map(|_| format!("/campaigns/{id}")).map_err(WebError::from);
+    // Refused (a member account that is not an inspector's, say): the team's form as typed.
+    let wide = |mut f: Field| {
+        f.wide = true;
+        f
+    };
+    let mut districts_field = Field::select("districts", "负责市（区）", "", districts(&s).await?);
+    districts_field.input = "checkboxes";
+    districts_field.value = t.districts.join(",");
+    FormPage {
+        title: "增加督查组".into(),
+        action: format!("/campaigns/{id}/teams"),
+        back: format!("/campaigns/{id}"),
+        hidden: vec![],
+        fields: vec![
+            Field::text("name", "组名", &t.name).required(),
+            Field::text("leader", "组长单位", &t.leader),
+            wide(Field::text("units", "成员单位", &t.units)),
+            wide(Field::text("members", "成员账号（督查组成员角色，用逗号分隔）", &form.get("members"))),
+            wide(districts_field),
+        ],
+        multipart: true,
+    }
+    .after_save(&st, &me, saved)
+    .await
 }
 
 #[derive(Template)]
@@ -601,30 +625,58 @@ async fn add_problem(
         return Err(WebError::NotFound);
     }
     let f = form?;
-    let household_id = match f.get("household_number").trim() {
-        "" => None,
-        n => {
-            ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?;
-            match opened.problems().household_in_town(&town, n).await? {
-                Some(h) => Some(h),
-                None => {
-                    let mut e = FieldErrors::default();
-                    e.add("household_number", format!("本镇(街)没有户编号“{n}”"));
-                    return Err(WebError::Invalid(e));
-                }
-            }
-        }
-    };
     let p = ProblemInput {
         town: town.clone(),
-        household_id,
+        household_id: None,
         category: f.get("category"),
         severity: f.get("severity"),
         text: f.get("text"),
         responsible_unit: f.get("responsible_unit"),
     };
-    s.campaigns().add_problem(id, &p, &f.files).await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
+    let page = format!("/campaigns/{id}/towns/{town}");
+    let saved = match f.get("household_number").trim() {
+        "" => Ok(None),
+        n => {
+            ducha_domain::RegionCode::parse(&town).map_err(|_| WebError::NotFound)?;
+            match opened.problems().household_in_town(&town, n).await? {
+                Some(h) => Ok(Some(h)),
+                None => {
+                    let mut e = FieldErrors::default();
+                    e.add("household_number", format!("本镇(街)没有户编号“{n}”"));
+                    Err(WebError::Invalid(e))
+                }
+            }
+        }
+    };
+    let saved = match saved {
+        Ok(household_id) => s
+            .campaigns()
+            .add_problem(id, &ProblemInput { household_id, ..p.clone() }, &f.files)
+            .await
+            .map(|_| page.clone())
+            .map_err(WebError::from),
+        Err(e) => Err(e),
+    };
+    // Refused (no text, a household not in the town): the problem's form as typed.
+    let labels = |all: &[&str]| all.iter().map(|l| (l.to_string(), l.to_string())).collect::<Vec<_>>();
+    let categories: Vec<&str> = Category::ALL.iter().map(|c| c.label()).collect();
+    FormPage {
+        title: "录入问题".into(),
+        action: format!("/campaigns/{id}/towns/{town}/problems"),
+        back: page,
+        hidden: vec![],
+        fields: vec![
+            Field::select("category", "类别", &p.category, labels(&categories)).required(),
+            Field::select("severity", "严重程度", &p.severity, labels(&["错误", "警告", "提示"])).required(),
+            Field::text("household_number", "户编号（可不填）", &f.get("household_number")),
+            Field::text("responsible_unit", "责任单位", &p.responsible_unit),
+            Field::textarea("text", "问题", &p.text).required(),
+            files_field(),
+        ],
+        multipart: true,
+    }
+    .after_save(&st, &me, saved)
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -647,10 +699,30 @@ async fn verify(
         return Err(WebError::Forbidden("回头看由督查组核实".into()));
     }
     let mut e = FieldErrors::default();
-    let Some(result) = e.take("result", RevisitResult::parse(&f.result)) else { return Err(WebError::Invalid(e)) };
-    s.campaigns().verify(id, problem, result, &f.note).await?;
     let town: String = f.town.chars().filter(char::is_ascii_digit).collect();
-    Ok(Redirect::to(&format!("/campaigns/{id}/towns/{town}")).into_response())
+    let saved = match e.take("result", RevisitResult::parse(&f.result)) {
+        Some(result) => s
+            .campaigns()
+            .verify(id, problem, result, &f.note)
+            .await
+            .map(|_| format!("/campaigns/{id}/towns/{town}"))
+            .map_err(WebError::from),
+        None => Err(WebError::Invalid(e)),
+    };
+    // Refused (no result chosen, say): the revisit's form as chosen and typed.
+    FormPage {
+        title: "回头看核实".into(),
+        action: format!("/campaigns/{id}/revisit/{problem}"),
+        back: format!("/campaigns/{id}/towns/{town}"),
+        hidden: vec![("town", town.clone())],
+        fields: vec![
+            Field::vocab::<RevisitResult>("result", "核实结果", &f.result, Some("请选择")).required(),
+            Field::textarea("note", "说明", &f.note),
+        ],
+        multipart: false,
+    }
+    .after_save(&st, &me, saved)
+    .await
 }
 
 #[derive(Template)]
@@ -722,6 +794,7 @@ async fn decide(
     // Refused (a dismissal without its reason, say): this problem's decision again, with what
     // was typed and the reason asked for beside its field.
     FormPage {
+        multipart: false,
         title: if confirm { "确认问题".into() } else { "不予确认问题".into() },
         action: format!("/campaigns/{id}/problems/{problem}/decide"),
         back: list,

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use ducha_domain::campaigns::questionnaire::{Question, QuestionKind};
 use ducha_domain::labelled::Labelled;
 use ducha_domain::validation::FieldErrors;
@@ -11,6 +11,7 @@ use ducha_storage::campaigns::fieldwork::ChecklistItem;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
+use crate::forms::{Field, FormPage};
 use crate::pages::PageCtx;
 use crate::{AppState, CurrentUser, WebError};
 
@@ -52,8 +53,34 @@ pub(super) async fn add_item(
     me: CurrentUser,
     CsrfForm(f): CsrfForm<ItemForm>,
 ) -> Result<Response, WebError> {
-    me.scoped(&st).campaigns().templates().add_checklist_item(TEMPLATE, &f.section, &f.text).await?;
-    Ok(Redirect::to("/campaigns/templates").into_response())
+    let saved = me
+        .scoped(&st)
+        .campaigns()
+        .templates()
+        .add_checklist_item(TEMPLATE, &f.section, &f.text)
+        .await
+        .map(|_| BACK.to_string())
+        .map_err(WebError::from);
+    let mut text = Field::text("text", "检查内容", &f.text).required();
+    text.wide = true;
+    template_form("增加资料检查项目", "items", vec![Field::text("section", "方面", &f.section).required(), text])
+        .after_save(&st, &me, saved)
+        .await
+}
+
+/// Where the templates' forms lead back to.
+const BACK: &str = "/campaigns/templates";
+
+/// A form of the templates' page, shown again as typed when refused.
+fn template_form(title: &str, path: &str, fields: Vec<Field>) -> FormPage {
+    FormPage {
+        title: title.into(),
+        action: format!("{BACK}/{path}"),
+        back: BACK.into(),
+        hidden: vec![],
+        fields,
+        multipart: false,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -80,6 +107,25 @@ pub(super) async fn add_question(
     if me.user.role != ducha_domain::access::Role::CityOffice {
         return Err(WebError::Forbidden("问卷由市扶贫办维护".into()));
     }
+    let saved = save_question(&st, &me, &f).await;
+    let wide = |mut field: Field| {
+        field.wide = true;
+        field
+    };
+    let fields = vec![
+        Field::vocab::<QuestionKind>("kind", "题型", &f.kind, None).required(),
+        wide(Field::text("text", "题目", &f.text).required()),
+        wide(Field::text("options", "选项（选择题；用顿号分隔）", &f.options)),
+        Field::text("scale_min", "量表最低分", &f.scale_min),
+        Field::text("scale_max", "量表最高分", &f.scale_max),
+        Field::text("topic", "计入满意度的方面（可不填）", &f.topic),
+        Field::text("satisfied", "算满意的回答（选项，或量表的最低分）", &f.satisfied),
+    ];
+    template_form("增加问卷题目", "questions", fields).after_save(&st, &me, saved).await
+}
+
+/// Check and save a question: where to go next, or why not (each error at its field).
+async fn save_question(st: &AppState, me: &CurrentUser, f: &QuestionForm) -> Result<String, WebError> {
     let mut e = FieldErrors::default();
     let kind = e.take("kind", QuestionKind::parse(&f.kind));
     let number = |e: &mut FieldErrors, field: &str, text: &str, default: i32| match text.trim() {
@@ -96,13 +142,13 @@ pub(super) async fn add_question(
     let q = Question {
         id: 0,
         kind,
-        text: f.text,
+        text: f.text.clone(),
         options: if scale { vec![] } else { list(&f.options) },
         scale_min: if scale { scale_min } else { 0 },
         scale_max: if scale { scale_max } else { 0 },
         topic: Some(f.topic.trim().to_string()).filter(|t| !t.is_empty()),
         satisfied: list(&f.satisfied),
     };
-    me.scoped(&st).campaigns().templates().add_question(TEMPLATE, &q).await?;
-    Ok(Redirect::to("/campaigns/templates").into_response())
+    me.scoped(st).campaigns().templates().add_question(TEMPLATE, &q).await?;
+    Ok(BACK.to_string())
 }

@@ -400,6 +400,7 @@ async fn exempt_page(
     let saved = me.scoped(&st).checks().exempt(id, &f.reason).await.map(|_| back.clone());
     // Refused (no reason): the exemption again, its reason asked for beside the field.
     crate::forms::FormPage {
+        multipart: false,
         title: "豁免数据质量问题".into(),
         action: format!("/checks/findings/{id}/exempt"),
         hidden: vec![("back", back.clone())],

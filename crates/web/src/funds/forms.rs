@@ -81,6 +81,7 @@ fn project_form(f: &ProjectForm, households: &str, towns: Vec<(String, String)>)
     kinds.extend(labels(ProjectType::ALL));
     let generating = vec![(String::new(), "按项目类型".into()), ("是".into(), "是".into()), ("否".into(), "否".into())];
     FormPage {
+        multipart: false,
         title: "项目入库".into(),
         action: "/funds/projects/new".into(),
         back: "/funds".into(),
@@ -192,6 +193,7 @@ pub(super) async fn create_project(
 
 fn document_form(id: i64, kind: &str) -> FormPage {
     FormPage {
+        multipart: false,
         title: "上传项目材料".into(),
         action: format!("/funds/projects/{id}/documents"),
         back: format!("/funds/projects/{id}"),
@@ -251,6 +253,7 @@ fn notice_form(id: i64, f: &NoticeForm) -> FormPage {
     let stages =
         [Stage::Approval, Stage::Acceptance].iter().map(|s| (s.label().to_string(), format!("{s}阶段公示"))).collect();
     FormPage {
+        multipart: false,
         title: "登记公示".into(),
         action: format!("/funds/projects/{id}/notice"),
         back: format!("/funds/projects/{id}"),
@@ -327,6 +330,7 @@ fn pay_form(id: i64, f: &PayForm) -> FormPage {
     voucher.label = "拨付凭证";
     voucher.required = true;
     FormPage {
+        multipart: false,
         title: "资金拨付".into(),
         action: format!("/funds/projects/{id}/pay"),
         back: format!("/funds/projects/{id}"),
@@ -412,6 +416,7 @@ impl AllocationForm {
 
 fn allocation_form(f: &AllocationForm, regions: Vec<(String, String)>) -> FormPage {
     FormPage {
+        multipart: false,
         title: "下达扶贫资金".into(),
         action: "/funds/allocations/new".into(),
         back: "/funds".into(),
@@ -591,6 +596,7 @@ fn transfer_form(a: &AllocationRow, f: &TransferForm, towns: Vec<(String, String
         a.left()
     );
     FormPage {
+        multipart: false,
         title: "资金下拨到镇（街）".into(),
         action: format!("/funds/allocations/{}/transfer", a.id),
         back: "/funds".into(),

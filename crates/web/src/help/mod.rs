@@ -212,6 +212,7 @@ fn require_help_writer(me: &CurrentUser) -> Result<(), WebError> {
 
 fn page_for(h: &ducha_storage::registry::household::Model, what: &str, path: &str, fields: Vec<Field>) -> FormPage {
     FormPage {
+        multipart: false,
         title: format!("{what}：{}", h.number),
         action: format!("/households/{}/{path}/new", h.id),
         back: format!("/households/{}", h.id),
@@ -424,6 +425,7 @@ async fn record_book(
     };
     // Refused (a check date in the future, say): the record book's form, as typed.
     FormPage {
+        multipart: false,
         title: "帮扶记录本".into(),
         action: format!("/households/{id}/record-book"),
         back: format!("/households/{id}#help"),
@@ -506,6 +508,7 @@ fn cadre_fields(f: &CadreForm, towns: Vec<(String, String)>) -> Vec<Field> {
 
 fn cadre_form_page(fields: Vec<Field>) -> FormPage {
     FormPage {
+        multipart: false,
         title: "登记帮扶责任人".into(),
         action: "/cadres/new".into(),
         back: "/cadres".into(),

@@ -118,6 +118,7 @@ fn yes_no_options() -> Vec<(String, String)> {
 
 fn posting_form(f: &PostingForm, towns: Vec<(String, String)>) -> FormPage {
     FormPage {
+        multipart: false,
         title: "登记派驻镇（街）扶贫干部".into(),
         action: "/platform/postings/new".into(),
         back: "/platform/postings".into(),
@@ -252,6 +253,7 @@ impl CheckInForm {
 
 fn check_in_form(id: i64, name: &str, f: &CheckInForm) -> FormPage {
     FormPage {
+        multipart: false,
         title: format!("驻点签到：{name}"),
         action: format!("/platform/postings/{id}/check-in"),
         back: format!("/platform/postings/{id}"),
@@ -307,6 +309,7 @@ struct EndForm {
 
 fn end_form(id: i64, name: &str, f: &EndForm) -> FormPage {
     FormPage {
+        multipart: false,
         title: format!("结束派驻：{name}"),
         action: format!("/platform/postings/{id}/end"),
         back: format!("/platform/postings/{id}"),
@@ -394,6 +397,7 @@ fn district_options(tree: &RegionTree, scope: &Scope) -> Vec<(String, String)> {
 fn institution_form(action: String, f: &InstitutionForm, districts: Vec<(String, String)>) -> FormPage {
     let levels = InstitutionLevel::ALL.iter().map(|l| (l.label().to_string(), l.label().to_string())).collect();
     FormPage {
+        multipart: false,
         title: "定点医疗机构".into(),
         action,
         back: "/platform/institutions".into(),

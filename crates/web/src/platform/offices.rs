@@ -135,6 +135,7 @@ fn saved_at(code: &str) -> String {
 /// An office's form at `path` under its page, shown again as typed when refused.
 fn office_form(code: &str, title: &str, path: &str, fields: Vec<Field>) -> FormPage {
     FormPage {
+        multipart: false,
         title: title.into(),
         action: format!("/platform/offices/{code}/{path}"),
         back: format!("/platform/offices/{code}"),
@@ -252,6 +253,7 @@ pub(super) async fn save_item(
         .map_err(WebError::from);
     // Refused (no name, say): the item's form as typed.
     FormPage {
+        multipart: false,
         title: "“六有”清单项目".into(),
         action: "/platform/offices/items".into(),
         back: "/platform/offices".into(),

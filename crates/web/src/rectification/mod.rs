@@ -204,6 +204,7 @@ async fn act(
     files.label = if submit { "佐证材料（照片或扫描件）" } else { "附件（可不传）" };
     fields.push(files);
     FormPage {
+        multipart: false,
         title: if submit { "报送整改情况".into() } else { "核实整改".into() },
         action: back.clone(),
         back,

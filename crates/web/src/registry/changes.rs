@@ -242,6 +242,7 @@ async fn household_for_change(
 fn change_page(rec: &registry::HouseholdRecord, kind: ChangeKind, fields: Vec<Field>) -> FormPage {
     let id = rec.household.id;
     FormPage {
+        multipart: false,
         title: format!("申请{}：{}", kind, rec.household.number),
         action: format!("/households/{id}/changes/new"),
         back: format!("/households/{id}"),
@@ -307,6 +308,7 @@ fn identification_page(
     fields.push(r);
     fields.push(files_field());
     FormPage {
+        multipart: false,
         title: "申请新识别贫困户".into(),
         action: "/changes/new".into(),
         back: "/changes".into(),
@@ -507,6 +509,9 @@ struct DetailPage {
     notice: Option<String>,
     error: Option<String>,
     can_decide: bool,
+    /// The decision's comment as typed, and its error, when a decision was refused.
+    comment: String,
+    comment_error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -555,6 +560,8 @@ async fn detail_page(
         files: evidence_of(&st, &me, r.id).await?,
         notice,
         error: None,
+        comment: String::new(),
+        comment_error: None,
     }
     .render()?;
     Ok(Html(html))
@@ -582,7 +589,25 @@ async fn decide_page(
             | ducha_storage::StorageError::Conflict(_)
             | ducha_storage::StorageError::Forbidden(_)),
         ) => {
-            let error = Some(e.to_string());
+            // The comment's own error beside it; anything else (the standard no longer met,
+            // already decided) at the top, by its message.
+            let (error, comment_error) = match e {
+                ducha_storage::StorageError::Invalid(f) => {
+                    let beside = f.get("comment").map(str::to_string);
+                    let rest = ducha_domain::validation::FieldErrors(
+                        f.0.into_iter().filter(|x| x.field != "comment").collect(),
+                    );
+                    (
+                        Some(if rest.is_empty() {
+                            "本次未保存，请按提示修改".to_string()
+                        } else {
+                            rest.messages()
+                        }),
+                        beside,
+                    )
+                }
+                other => (Some(WebError::from(other).to_string()), None),
+            };
             let html = DetailPage {
                 ctx: PageCtx::new(&st, &me).await?,
                 can_decide: can_decide(&me, &r),
@@ -590,6 +615,8 @@ async fn decide_page(
                 files: evidence_of(&st, &me, r.id).await?,
                 notice: None,
                 error,
+                comment,
+                comment_error,
             }
             .render()?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())

@@ -24,6 +24,7 @@ fn yuan(fen: i64) -> String {
 /// The form, filled from the year's recorded figures where there are some.
 fn finance_page(id: i64, f: &FinanceForm) -> FormPage {
     FormPage {
+        multipart: false,
         title: "登记年度收支".into(),
         action: format!("/households/{id}/finance"),
         back: format!("/households/{id}"),

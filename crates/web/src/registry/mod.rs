@@ -370,7 +370,14 @@ fn household_page(
         Some(id) => (format!("修改贫困户 {number}"), format!("/households/{id}/edit"), format!("/households/{id}")),
     };
     let hidden = version.map(|v| vec![("version", v)]).unwrap_or_default();
-    FormPage { title, action, back, hidden, fields: household_fields(form, village_options(tree, scope)) }
+    FormPage {
+        title,
+        action,
+        back,
+        hidden,
+        fields: household_fields(form, village_options(tree, scope)),
+        multipart: false,
+    }
 }
 
 async fn new_household_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
@@ -478,7 +485,14 @@ fn member_page(household_id: i64, member_id: Option<i64>, title: String, form: &
         None => format!("/households/{household_id}/members/new"),
         Some(m) => format!("/members/{m}/edit"),
     };
-    FormPage { title, action, back: format!("/households/{household_id}"), hidden: vec![], fields: member_fields(form) }
+    FormPage {
+        title,
+        action,
+        back: format!("/households/{household_id}"),
+        hidden: vec![],
+        fields: member_fields(form),
+        multipart: false,
+    }
 }
 
 async fn new_member_page(
