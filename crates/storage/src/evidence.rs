@@ -67,7 +67,7 @@ pub async fn attach_to(
             vec![
                 sha.clone().into(),
                 size.into(),
-                crate::personal::seal_file(&*db.keys()?, "evidence_blobs", &file.bytes)?.into(),
+                crate::personal::seal_file_apart(db.keys()?, "evidence_blobs", file.bytes.clone()).await?.into(),
             ],
         ))
         .await?;
@@ -206,7 +206,7 @@ pub(crate) async fn fetch(db: &Db, scope: &Scope, id: i64) -> Result<Option<(Evi
         .one(db.conn())
         .await?;
     let bytes = match blob {
-        Some(b) => crate::personal::open_file("evidence_blobs", b.data)?,
+        Some(b) => crate::personal::open_file_apart("evidence_blobs", b.data).await?,
         None => return Ok(None),
     };
     Ok(Some((m, bytes)))

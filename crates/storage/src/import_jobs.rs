@@ -48,7 +48,7 @@ pub(crate) async fn create(
 ) -> Result<i64, StorageError> {
     let row = Id::find_by_statement(db.stmt(
         "INSERT INTO import_jobs (user_id, filename, file, status, report, done, total, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) RETURNING id",
-        vec![user_id.into(), filename.into(), crate::personal::seal_file(&*db.keys()?, "import_jobs", file)?.into(), status.into(), report.into(), total.into(), Utc::now().into()],
+        vec![user_id.into(), filename.into(), crate::personal::seal_file_apart(db.keys()?, "import_jobs", file.to_vec()).await?.into(), status.into(), report.into(), total.into(), Utc::now().into()],
     ))
     .one(db.conn())
     .await?
@@ -73,7 +73,7 @@ pub(crate) async fn file(db: &Db, id: i64) -> Result<(String, Vec<u8>), StorageE
         .one(db.conn())
         .await?;
     Ok(match row {
-        Some(r) => (r.filename, crate::personal::open_file("import_jobs", r.file)?),
+        Some(r) => (r.filename, crate::personal::open_file_apart("import_jobs", r.file).await?),
         None => (String::new(), Vec::new()),
     })
 }

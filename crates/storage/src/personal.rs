@@ -349,3 +349,22 @@ pub(crate) fn open_file(table: &str, stored: Vec<u8>) -> Result<Vec<u8>, Storage
     };
     keys.open_bytes(table, &stored).map(|b| b.to_vec()).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
+
+/// [`seal_file`] on a blocking thread: a 10 MB scan is tens of milliseconds of cipher work (more
+/// under SM4, which runs in software), which must not hold an async worker that answers pages.
+pub(crate) async fn seal_file_apart(
+    keys: Arc<Keys>,
+    table: &'static str,
+    bytes: Vec<u8>,
+) -> Result<Vec<u8>, StorageError> {
+    tokio::task::spawn_blocking(move || seal_file(&keys, table, &bytes))
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+}
+
+/// [`open_file`] on a blocking thread, for the same reason.
+pub(crate) async fn open_file_apart(table: &'static str, stored: Vec<u8>) -> Result<Vec<u8>, StorageError> {
+    tokio::task::spawn_blocking(move || open_file(table, stored))
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+}

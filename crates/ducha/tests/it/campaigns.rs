@@ -405,7 +405,9 @@ async fn the_november_campaign_shows_the_seeds_figures() {
     bad.push(("outstanding_min", "九十"));
     let r = city.post_form("/campaigns/2/weights", &bad).await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("“表现突出”分数线应为数字"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("“表现突出”分数线应为数字") && page.contains(r#"id="outstanding_min-error""#), "{page}");
+    assert!(page.contains(r#"value="九十""#) && page.contains(r#"value="0.5""#), "the weights as typed: {page}");
     let mut strict = fields.clone();
     strict.push(("outstanding_min", "99.5"));
     city.post_form("/campaigns/2/weights", &strict).await;
@@ -702,6 +704,24 @@ async fn refused_forms_come_back_with_errors_beside_their_fields() {
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(page.contains(r#"id="household_number-error""#) && page.contains("帮扶措施与致贫原因不符"), "{page}");
+
+    // The circular's settings with a date that does not exist.
+    let (_, page) = city.get_text("/campaigns/3/circular").await;
+    let r = city
+        .post_form(
+            "/campaigns/3/circular",
+            &[
+                ("_csrf", crate::support::csrf_of(&page).as_str()),
+                ("number", "江扶督〔2017〕9号"),
+                ("title", "关于督查情况的通报（测试）"),
+                ("issued_on", "2017-02-30"),
+                ("deadline_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="issued_on-error""#) && page.contains("关于督查情况的通报（测试）"), "{page}");
 
     // Any other refusal is a page that leads back to where the user was.
     let r = town

@@ -3,12 +3,13 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Response};
 use ducha_reports::circular::{self, campaign::for_campaign};
 use ducha_storage::campaigns::circular::CircularSettings;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
+use crate::forms::{Field, FormPage};
 use crate::pages::{PageCtx, download, xlsx_download};
 use crate::registry::parse_id;
 use crate::{AppState, CurrentUser, WebError};
@@ -111,6 +112,41 @@ pub(super) async fn save(
     if !scoped.campaigns().open(id).await?.access().plans {
         return Err(WebError::Forbidden("通报由市扶贫办起草".into()));
     }
+    let saved = save_settings(&scoped, id, &f).await;
+    // Refused (a date that is none, a time limit that is no number): the settings as typed.
+    let wide = |mut field: Field| {
+        field.wide = true;
+        field
+    };
+    FormPage {
+        title: "通报的文号、标题与落款".into(),
+        action: format!("/campaigns/{id}/circular"),
+        back: format!("/campaigns/{id}/circular"),
+        hidden: vec![],
+        fields: vec![
+            Field::text("number", "发文字号", &f.number),
+            Field::date("issued_on", "成文日期", &f.issued_on).required(),
+            wide(Field::text("title", "标题", &f.title)),
+            Field::text("addressees", "主送", &f.addressees),
+            Field::text("signer", "发文机关署名", &f.signer),
+            wide(Field::text("basis", "依据文件（可不填）", &f.basis)),
+            Field::textarea(
+                "next_steps",
+                "三、下一步工作（每段一行；以“（一）标题。”开头的段落，标题用楷体）",
+                &f.next_steps,
+            ),
+            Field::text("deadline_days", "整改时限（成文后天数）", &f.deadline_days).required(),
+            Field::text("disclosure", "公开方式", &f.disclosure),
+            wide(Field::text("copied_to", "抄送", &f.copied_to)),
+        ],
+        multipart: false,
+    }
+    .after_save(&st, &me, saved)
+    .await
+}
+
+/// Check and save the circular's settings: its page, or why not (each error at its field).
+async fn save_settings(scoped: &ducha_storage::Scoped, id: i64, f: &SettingsForm) -> Result<String, WebError> {
     let mut e = ducha_domain::validation::FieldErrors::default();
     let issued_on = e.take("issued_on", ducha_domain::registry::parse_date(&f.issued_on));
     let deadline_days = e.take(
@@ -124,17 +160,17 @@ pub(super) async fn save(
         return Err(WebError::Invalid(e));
     };
     let s = CircularSettings {
-        number: f.number,
-        title: f.title,
-        addressees: f.addressees,
-        basis: f.basis,
-        next_steps: f.next_steps,
-        signer: f.signer,
+        number: f.number.clone(),
+        title: f.title.clone(),
+        addressees: f.addressees.clone(),
+        basis: f.basis.clone(),
+        next_steps: f.next_steps.clone(),
+        signer: f.signer.clone(),
         issued_on,
-        disclosure: f.disclosure,
-        copied_to: f.copied_to,
+        disclosure: f.disclosure.clone(),
+        copied_to: f.copied_to.clone(),
         deadline_days,
     };
     scoped.campaigns().save_circular(id, &s).await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}/circular")).into_response())
+    Ok(format!("/campaigns/{id}/circular"))
 }

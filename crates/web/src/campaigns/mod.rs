@@ -271,6 +271,30 @@ async fn save_weights(
     if !s.campaigns().open(id).await?.access().plans {
         return Err(WebError::Forbidden("评分权重由市扶贫办设定".into()));
     }
+    let saved = save_weights_of(&s, id, &f).await;
+    // Refused (a weight that is no number): the weights as typed, each error beside its field.
+    let fields = WEIGHT_FIELDS
+        .iter()
+        .map(|(field, label)| Field::text(field, label, f.get(*field).map_or("", String::as_str)).required())
+        .collect();
+    FormPage {
+        title: "评分权重".into(),
+        action: format!("/campaigns/{id}/weights"),
+        back: format!("/campaigns/{id}#scores"),
+        hidden: vec![],
+        fields,
+        multipart: false,
+    }
+    .after_save(&st, &me, saved)
+    .await
+}
+
+/// Check and save a campaign's weights: where to go next, or why not (each error at its field).
+async fn save_weights_of(
+    s: &ducha_storage::Scoped,
+    id: i64,
+    f: &std::collections::HashMap<String, String>,
+) -> Result<String, WebError> {
     let mut e = FieldErrors::default();
     let mut v = [0.0; 8];
     for (i, (field, label)) in WEIGHT_FIELDS.iter().enumerate() {
@@ -294,7 +318,7 @@ async fn save_weights(
         average_min: v[7],
     };
     s.campaigns().set_weights(id, &w).await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}#scores")).into_response())
+    Ok(format!("/campaigns/{id}#scores"))
 }
 
 async fn add_team(
