@@ -20,7 +20,7 @@ pub struct Cli {
     /// 审计见证文件（默认：SQLite 数据库文件旁的 .audit-witness，PostgreSQL 为当前目录下以库名命名的 .audit-witness）
     #[arg(long, global = true, env = "DUCHA_AUDIT_WITNESS_FILE")]
     pub audit_witness: Option<PathBuf>,
-    /// 主密钥文件：加密身份证号、电话、银行账号的数据密钥由它包裹，不进数据库，须与数据分开备份（默认：SQLite 数据库文件旁的 .master-key，PostgreSQL 为当前目录下以库名命名的 .master-key；也可用 DUCHA_MASTER_KEY 直接给出 64 位十六进制密钥）
+    /// 主密钥文件：加密身份证号、电话、银行账号、健康状况和上传文件的数据密钥由它包裹，不进数据库，须与数据分开备份（默认：SQLite 数据库文件旁的 .master-key，PostgreSQL 为当前目录下以库名命名的 .master-key；也可用 DUCHA_MASTER_KEY 直接给出 64 位十六进制密钥）
     #[arg(long, global = true, env = "DUCHA_MASTER_KEY_FILE")]
     pub master_key: Option<PathBuf>,
     /// 数据库连接池的连接数（默认：PostgreSQL 16，SQLite 8）

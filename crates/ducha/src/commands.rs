@@ -69,7 +69,7 @@ async fn open_db(cli: &Cli) -> Result<Db> {
     let (db, master) = ducha_storage::datakeys::open(db, &paths.master, write).await?;
     if let ducha_storage::datakeys::MasterStatus::Created(path) = master {
         eprintln!(
-            "已建立主密钥文件 {}（只有本用户可读）：身份证号、电话、银行账号在数据库中加密保存，没有这个文件就无法读出。\n\
+            "已建立主密钥文件 {}（只有本用户可读）：身份证号、电话、银行账号、健康状况和上传的文件在数据库中加密保存，没有这个文件就无法读出。\n\
              请立即把它与数据库分开备份（例如另存到离线介质）：丢失它，加密的个人信息将无法恢复；与数据库放在一起，加密就失去意义。",
             path.display()
         );
