@@ -593,6 +593,10 @@ async fn the_november_circular_opens_in_libreoffice_with_the_seeds_figures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_forms_come_back_with_errors_beside_their_fields() {
     let app = TestApp::spawn_demo_campaigns().await;
+    // A leader is refused the form itself, not only after filling it in.
+    let (status, page) = app.login("leader").await.get_text("/campaigns/new").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains(r#"name="lead_units""#));
     let city = app.login("city").await;
     let (_, page) = city.get_text("/campaigns/new").await;
     let csrf = crate::support::csrf_of(&page);

@@ -86,6 +86,10 @@ async fn list_page(State(st): State<AppState>, me: CurrentUser) -> Result<Html<S
 }
 
 async fn new_page(State(st): State<AppState>, me: CurrentUser) -> Result<Response, WebError> {
+    // Refused before it is filled in, not after (a leader reads campaigns, the city office opens them).
+    if me.user.role != ducha_domain::access::Role::CityOffice {
+        return Err(WebError::Forbidden("督查由市扶贫办组织".into()));
+    }
     let fresh = NewForm {
         starts_on: me.scoped(&st).today().to_string(),
         ends_on: me.scoped(&st).today().to_string(),
