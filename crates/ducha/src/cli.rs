@@ -397,7 +397,7 @@ pub enum KeysCommand {
         /// 改用的算法：intl（AES-256-GCM、HMAC-SHA-256、SHA-256）或 sm（SM4-GCM、HMAC-SM3、SM3）；不填则沿用现用算法
         #[arg(long)]
         suite: Option<String>,
-        /// 每批重新加密的行数
+        /// 每批重新加密的行数（1–10000）
         #[arg(long, default_value_t = 1000)]
         batch: u64,
     },

@@ -649,7 +649,8 @@ pub async fn rotate(
         tokio::time::sleep(GRACE).await;
     }
     let keys = db.keys()?;
-    let batch = batch.max(1);
+    // A batch is one transaction holding the audit chain's lock: bounded, so that writers wait little.
+    let batch = batch.clamp(1, 10_000);
     let mut resealed = 0u64;
     let mut left = 0i64;
     // A pass goes once over every table; values written meanwhile by a process that had not yet

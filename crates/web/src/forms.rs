@@ -53,7 +53,13 @@ impl Field {
 
     /// A multi-line text, the width of the form.
     pub(crate) fn textarea(name: &'static str, label: &'static str, value: &str) -> Field {
-        Field { input: "textarea", wide: true, ..Field::text(name, label, value) }
+        Field { input: "textarea", ..Field::text(name, label, value) }.wide()
+    }
+
+    /// The width of the form.
+    pub(crate) fn wide(mut self) -> Field {
+        self.wide = true;
+        self
     }
 
     /// Errors the rules give under these names are shown beside this field too.

@@ -114,10 +114,6 @@ pub(super) async fn save(
     }
     let saved = save_settings(&scoped, id, &f).await;
     // Refused (a date that is none, a time limit that is no number): the settings as typed.
-    let wide = |mut field: Field| {
-        field.wide = true;
-        field
-    };
     FormPage {
         title: "通报的文号、标题与落款".into(),
         action: format!("/campaigns/{id}/circular"),
@@ -126,10 +122,10 @@ pub(super) async fn save(
         fields: vec![
             Field::text("number", "发文字号", &f.number),
             Field::date("issued_on", "成文日期", &f.issued_on).required(),
-            wide(Field::text("title", "标题", &f.title)),
+            Field::text("title", "标题", &f.title).wide(),
             Field::text("addressees", "主送", &f.addressees),
             Field::text("signer", "发文机关署名", &f.signer),
-            wide(Field::text("basis", "依据文件（可不填）", &f.basis)),
+            Field::text("basis", "依据文件（可不填）", &f.basis).wide(),
             Field::textarea(
                 "next_steps",
                 "三、下一步工作（每段一行；以“（一）标题。”开头的段落，标题用楷体）",
@@ -137,7 +133,7 @@ pub(super) async fn save(
             ),
             Field::text("deadline_days", "整改时限（成文后天数）", &f.deadline_days).required(),
             Field::text("disclosure", "公开方式", &f.disclosure),
-            wide(Field::text("copied_to", "抄送", &f.copied_to)),
+            Field::text("copied_to", "抄送", &f.copied_to).wide(),
         ],
         multipart: false,
     }

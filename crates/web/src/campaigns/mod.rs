@@ -104,10 +104,6 @@ async fn new_page(State(st): State<AppState>, me: CurrentUser) -> Result<Respons
 
 /// The new campaign's form, filled with `f` (what was typed, when it comes back refused).
 fn campaign_form(f: &NewForm) -> FormPage {
-    let wide = |mut field: Field| {
-        field.wide = true;
-        field
-    };
     FormPage {
         multipart: false,
         title: "组织新的督查".into(),
@@ -115,14 +111,14 @@ fn campaign_form(f: &NewForm) -> FormPage {
         back: "/campaigns".into(),
         hidden: vec![],
         fields: vec![
-            wide(Field::text("name", "名称", &f.name).required().hint("如：2017年脱贫攻坚专项督查")),
+            Field::text("name", "名称", &f.name).required().hint("如：2017年脱贫攻坚专项督查").wide(),
             Field::vocab::<CampaignKind>("kind", "类型", &f.kind, None).required(),
             Field::date("starts_on", "开始日期", &f.starts_on).required(),
             Field::date("ends_on", "结束日期", &f.ends_on).required(),
             Field::textarea("focus", "督查重点（每行一项）", &f.focus),
             Field::text("lead_units", "牵头单位", &f.lead_units),
             Field::text("guided_by", "指导单位", &f.guided_by),
-            wide(Field::text("member_units", "参加单位", &f.member_units)),
+            Field::text("member_units", "参加单位", &f.member_units).wide(),
         ],
     }
 }
@@ -353,10 +349,6 @@ async fn add_team(
     };
     let saved = s.campaigns().add_team(id, &t).await.map(|_| format!("/campaigns/{id}")).map_err(WebError::from);
     // Refused (a member account that is not an inspector's, say): the team's form as typed.
-    let wide = |mut f: Field| {
-        f.wide = true;
-        f
-    };
     let mut districts_field = Field::select("districts", "负责市（区）", "", districts(&s).await?);
     districts_field.input = "checkboxes";
     districts_field.value = t.districts.join(",");
@@ -368,9 +360,9 @@ async fn add_team(
         fields: vec![
             Field::text("name", "组名", &t.name).required(),
             Field::text("leader", "组长单位", &t.leader),
-            wide(Field::text("units", "成员单位", &t.units)),
-            wide(Field::text("members", "成员账号（督查组成员角色，用逗号分隔）", &form.get("members"))),
-            wide(districts_field),
+            Field::text("units", "成员单位", &t.units).wide(),
+            Field::text("members", "成员账号（督查组成员角色，用逗号分隔）", &form.get("members")).wide(),
+            districts_field.wide(),
         ],
         multipart: true,
     }

@@ -61,8 +61,7 @@ pub(super) async fn add_item(
         .await
         .map(|_| BACK.to_string())
         .map_err(WebError::from);
-    let mut text = Field::text("text", "检查内容", &f.text).required();
-    text.wide = true;
+    let text = Field::text("text", "检查内容", &f.text).required().wide();
     template_form("增加资料检查项目", "items", vec![Field::text("section", "方面", &f.section).required(), text])
         .after_save(&st, &me, saved)
         .await
@@ -108,14 +107,10 @@ pub(super) async fn add_question(
         return Err(WebError::Forbidden("问卷由市扶贫办维护".into()));
     }
     let saved = save_question(&st, &me, &f).await;
-    let wide = |mut field: Field| {
-        field.wide = true;
-        field
-    };
     let fields = vec![
         Field::vocab::<QuestionKind>("kind", "题型", &f.kind, None).required(),
-        wide(Field::text("text", "题目", &f.text).required()),
-        wide(Field::text("options", "选项（选择题；用顿号分隔）", &f.options)),
+        Field::text("text", "题目", &f.text).required().wide(),
+        Field::text("options", "选项（选择题；用顿号分隔）", &f.options).wide(),
         Field::text("scale_min", "量表最低分", &f.scale_min),
         Field::text("scale_max", "量表最高分", &f.scale_max),
         Field::text("topic", "计入满意度的方面（可不填）", &f.topic),
